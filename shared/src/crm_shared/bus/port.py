@@ -1,0 +1,89 @@
+"""The bus port: topics of keyed messages, consumer groups, at-least-once delivery.
+
+Rules every adapter keeps:
+
+- ``publish`` returns only when the broker has durably accepted every message (Kafka: acks=all with
+  the idempotent producer), in order per key.
+- A subscription hands messages to its handler one at a time, in order per key, and commits a
+  message's offset only after the handler returned: the handler's effect is stored first, so a crash
+  redelivers instead of losing. Handlers must therefore be idempotent.
+- A handler that raises :class:`PoisonMessage` (it cannot decode the message) sends the message to
+  the dead-letter topic at once; a handler that keeps raising anything else is retried
+  ``max_attempts`` times with backoff, then dead-lettered. Dead letters carry the original topic,
+  partition/offset and the reason in headers, and the subscription goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+DEAD_LETTER_SUFFIX = ".dlt"
+"""Dead letters of topic ``T`` go to ``T.dlt``."""
+
+HEADER_DLT_REASON = "x-dead-letter-reason"
+HEADER_DLT_TOPIC = "x-dead-letter-topic"
+HEADER_DLT_GROUP = "x-dead-letter-group"
+
+
+def dead_letter_topic(topic: str) -> str:
+    """The dead-letter topic of ``topic``."""
+    return topic + DEAD_LETTER_SUFFIX
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message: a key (the aggregate id: it fixes the partition and so the order) and bytes."""
+
+    topic: str
+    key: str
+    value: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class PoisonMessage(Exception):
+    """Raised by a handler for a message it can never process (undecodable, wrong schema)."""
+
+
+Handler = Callable[[Message], Awaitable[None]]
+
+
+class Subscription(Protocol):
+    """A running consumer-group subscription."""
+
+    async def stop(self) -> None:
+        """Stop consuming; offsets of handled messages are committed, others are redelivered."""
+        ...
+
+
+class Bus(Protocol):
+    """A durable message bus."""
+
+    async def start(self) -> None:
+        """Connect; must be called before publishing or subscribing."""
+        ...
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        """Publish durably; raises :class:`BusUnavailable` when the broker cannot take them."""
+        ...
+
+    async def subscribe(
+        self,
+        topics: Sequence[str],
+        group: str,
+        handler: Handler,
+        *,
+        max_attempts: int = 5,
+        from_beginning: bool = True,
+    ) -> Subscription:
+        """Start consuming ``topics`` as consumer group ``group`` (see the module docstring)."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop every subscription and disconnect."""
+        ...
+
+
+class BusUnavailable(Exception):
+    """The broker could not durably take the messages; nothing may be assumed published."""

@@ -1,0 +1,315 @@
+"""SQLite event store: the embedded default.
+
+One file in WAL mode with ``synchronous=FULL``, so an acknowledged append survives power loss.
+Optimistic concurrency is enforced by the storage key ``UNIQUE(stream, version)`` and a check of
+the expected version inside the write transaction. Concurrent appends are group-committed: one
+writer thread takes every append waiting at that moment, applies each under its own savepoint and
+commits them with one fsync, which keeps single-event appends fast under load without weakening
+durability. Readers use their own connections (WAL lets them run beside the writer), and other
+processes on the same file are seen through polling ``PRAGMA data_version``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
+
+from crm_shared import jsoncodec
+from crm_shared.eventstore.port import (
+    AppendResult,
+    EventStoreUnavailable,
+    ExpectedVersion,
+    NewEvent,
+    RecordedEvent,
+    StreamState,
+    WrongExpectedVersion,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    position    INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id    TEXT    NOT NULL UNIQUE,
+    stream      TEXT    NOT NULL,
+    version     INTEGER NOT NULL,
+    type        TEXT    NOT NULL,
+    data        BLOB    NOT NULL,
+    metadata    BLOB    NOT NULL,
+    recorded_at TEXT    NOT NULL,
+    UNIQUE (stream, version)
+);
+"""
+
+_COLUMNS = "position, event_id, stream, version, type, data, metadata, recorded_at"
+
+
+@dataclass
+class _Append:
+    stream: str
+    events: Sequence[NewEvent]
+    expected: ExpectedVersion
+    future: asyncio.Future[AppendResult] = field(repr=False)
+
+
+def _connect(path: str, busy_timeout_ms: int) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    return conn
+
+
+def _to_recorded(row: tuple[object, ...]) -> RecordedEvent:
+    position, event_id, stream, version, type_, data, metadata, recorded_at = row
+    return RecordedEvent(
+        id=UUID(str(event_id)),
+        stream=str(stream),
+        type=str(type_),
+        data=jsoncodec.loads(data),  # type: ignore[arg-type]
+        metadata=jsoncodec.loads(metadata),  # type: ignore[arg-type]
+        stream_version=int(version),  # type: ignore[call-overload]
+        position=int(position),  # type: ignore[call-overload]
+        recorded_at=datetime.fromisoformat(str(recorded_at)),
+    )
+
+
+class SqliteEventStore:
+    """The embedded event store. Create it with :meth:`open`."""
+
+    def __init__(self, path: str | Path, *, poll_interval: float = 0.05, busy_timeout_ms: int = 2000) -> None:
+        self._path = str(path)
+        self._poll_interval = poll_interval
+        self._busy_timeout_ms = busy_timeout_ms
+        self._writer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="es-writer")
+        self._reader_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="es-reader")
+        self._writer: sqlite3.Connection | None = None
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._pending: list[_Append] = []
+        self._flushing = False
+        self._committed = asyncio.Event()
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: str | Path, **options: float | int) -> SqliteEventStore:
+        """Open (and create if missing) the store at ``path``."""
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        store = cls(path, **options)  # type: ignore[arg-type]
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(store._writer_pool, store._open_writer)
+        return store
+
+    def _open_writer(self) -> None:
+        self._writer = _connect(self._path, self._busy_timeout_ms)
+        self._writer.executescript(_SCHEMA)
+
+    # -- appends -------------------------------------------------------------------------------
+
+    async def append(
+        self, stream: str, events: Sequence[NewEvent], expected: ExpectedVersion
+    ) -> AppendResult:
+        if not events:
+            raise ValueError("append needs at least one event")
+        if self._closed:
+            raise EventStoreUnavailable("the event store is closed")
+        loop = asyncio.get_running_loop()
+        request = _Append(stream, list(events), expected, loop.create_future())
+        self._pending.append(request)
+        if not self._flushing:
+            self._flushing = True
+            loop.create_task(self._flush_loop())
+        return await request.future
+
+    async def _flush_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    outcomes = await loop.run_in_executor(self._writer_pool, self._write_batch, batch)
+                except sqlite3.Error as exc:
+                    error = EventStoreUnavailable(f"event store write failed: {exc}")
+                    for request in batch:
+                        if not request.future.done():
+                            request.future.set_exception(error)
+                    continue
+                for request, outcome in zip(batch, outcomes, strict=True):
+                    if request.future.done():
+                        continue
+                    if isinstance(outcome, BaseException):
+                        request.future.set_exception(outcome)
+                    else:
+                        request.future.set_result(outcome)
+                self._committed.set()
+                self._committed = asyncio.Event()
+        finally:
+            self._flushing = False
+
+    def _write_batch(self, batch: list[_Append]) -> list[AppendResult | BaseException]:
+        conn = self._writer
+        assert conn is not None, "store not opened"
+        outcomes: list[AppendResult | BaseException] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for request in batch:
+                conn.execute("SAVEPOINT one_append")
+                try:
+                    outcomes.append(self._append_one(conn, request))
+                    conn.execute("RELEASE one_append")
+                except (WrongExpectedVersion, ValueError) as exc:
+                    conn.execute("ROLLBACK TO one_append")
+                    conn.execute("RELEASE one_append")
+                    outcomes.append(exc)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return outcomes
+
+    @staticmethod
+    def _append_one(conn: sqlite3.Connection, request: _Append) -> AppendResult:
+        stream, events, expected = request.stream, request.events, request.expected
+        row = conn.execute("SELECT max(version) FROM events WHERE stream = ?", (stream,)).fetchone()
+        current: int | None = row[0]
+
+        existing = conn.execute(
+            "SELECT stream, version, position FROM events WHERE event_id = ?", (str(events[0].id),)
+        ).fetchone()
+        if existing is not None:
+            return SqliteEventStore._idempotent_result(conn, request, existing, current)
+
+        if expected is StreamState.NO_STREAM and current is not None:
+            raise WrongExpectedVersion(stream, expected, current)
+        if expected is StreamState.STREAM_EXISTS and current is None:
+            raise WrongExpectedVersion(stream, expected, current)
+        if isinstance(expected, int) and expected != (-1 if current is None else current):
+            raise WrongExpectedVersion(stream, expected, current)
+
+        version = -1 if current is None else current
+        now = datetime.now(UTC).isoformat()
+        position = 0
+        for event in events:
+            version += 1
+            try:
+                cursor = conn.execute(
+                    "INSERT INTO events (event_id, stream, version, type, data, metadata, recorded_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        str(event.id),
+                        stream,
+                        version,
+                        event.type,
+                        jsoncodec.dumps(dict(event.data)),
+                        jsoncodec.dumps(dict(event.metadata)),
+                        now,
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise ValueError(f"event id {event.id} is already stored elsewhere") from exc
+            position = int(cursor.lastrowid or 0)
+        return AppendResult(stream_version=version, position=position)
+
+    @staticmethod
+    def _idempotent_result(
+        conn: sqlite3.Connection, request: _Append, existing: tuple[str, int, int], current: int | None
+    ) -> AppendResult:
+        """EventStoreDB's idempotency: the same ids at the same place return the first result."""
+        stream, first_version, _ = existing
+        expected = request.expected
+        place_matches = (
+            expected in (StreamState.ANY, StreamState.STREAM_EXISTS)
+            or (expected is StreamState.NO_STREAM and first_version == 0)
+            or (isinstance(expected, int) and expected == first_version - 1)
+        )
+        ids = [str(e.id) for e in request.events]
+        rows = conn.execute(
+            "SELECT event_id, version, position FROM events WHERE stream = ? AND version >= ?"
+            " ORDER BY version LIMIT ?",
+            (stream, first_version, len(ids)),
+        ).fetchall()
+        same = stream == request.stream and [r[0] for r in rows] == ids
+        if not (same and place_matches):
+            raise WrongExpectedVersion(request.stream, expected, current)
+        return AppendResult(stream_version=int(rows[-1][1]), position=int(rows[-1][2]))
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self._path, self._busy_timeout_ms)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    async def _read(self, sql: str, params: tuple[object, ...]) -> list[RecordedEvent]:
+        if self._closed:
+            raise EventStoreUnavailable("the event store is closed")
+
+        def run() -> list[RecordedEvent]:
+            return [_to_recorded(r) for r in self._reader().execute(sql, params).fetchall()]
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._reader_pool, run)
+        except sqlite3.Error as exc:
+            raise EventStoreUnavailable(f"event store read failed: {exc}") from exc
+
+    async def read_stream(
+        self, stream: str, from_version: int = 0, limit: int | None = None
+    ) -> list[RecordedEvent]:
+        return await self._read(
+            f"SELECT {_COLUMNS} FROM events WHERE stream = ? AND version >= ? ORDER BY version LIMIT ?",
+            (stream, from_version, -1 if limit is None else limit),
+        )
+
+    async def read_all(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        return await self._read(
+            f"SELECT {_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?", (after, limit)
+        )
+
+    async def head_position(self) -> int:
+        def run() -> int:
+            row = self._reader().execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
+            return int(row[0])
+
+        return await asyncio.get_running_loop().run_in_executor(self._reader_pool, run)
+
+    async def subscribe_all(self, after: int = 0) -> AsyncIterator[RecordedEvent]:  # type: ignore[override]
+        position = after
+        while not self._closed:
+            batch = await self.read_all(after=position, limit=500)
+            for event in batch:
+                position = event.position
+                yield event
+            if len(batch) < 500:
+                # Woken by an append in this process, or by polling for other processes' appends.
+                committed = self._committed
+                try:
+                    await asyncio.wait_for(committed.wait(), timeout=self._poll_interval)
+                except TimeoutError:
+                    pass
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        while self._flushing:
+            await asyncio.sleep(0.01)
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        if self._writer is not None:
+            await loop.run_in_executor(self._writer_pool, self._writer.close)
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        self._writer_pool.shutdown(wait=True)
+        self._reader_pool.shutdown(wait=True)

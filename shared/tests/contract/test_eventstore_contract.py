@@ -1,0 +1,167 @@
+"""The event store contract: every adapter passes these tests.
+
+Runs on SQLite always, and on KurrentDB when ``KURRENTDB_URI`` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from crm_shared.eventstore import (
+    ANY,
+    NO_STREAM,
+    STREAM_EXISTS,
+    EventStore,
+    NewEvent,
+    WrongExpectedVersion,
+)
+from crm_shared.eventstore.sqlite import SqliteEventStore
+
+
+@pytest.fixture(params=["sqlite", "kurrentdb"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[EventStore]:
+    if request.param == "sqlite":
+        opened: EventStore = await SqliteEventStore.open(tmp_path / "events.db")
+    else:
+        uri = request.getfixturevalue("kurrentdb_uri")
+        from crm_shared.eventstore.kurrentdb import KurrentDbEventStore
+
+        opened = await KurrentDbEventStore.open(uri)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def stream_name() -> str:
+    # Unique per test so the suite can run against a shared, long-lived KurrentDB.
+    return f"contract_test-{uuid.uuid4().hex}"
+
+
+def event(n: int = 0, kind: str = "contract.Happened") -> NewEvent:
+    return NewEvent(id=uuid.uuid4(), type=kind, data={"n": n, "name": "Иван"}, metadata={"schema_version": 1})
+
+
+async def test_append_to_new_stream_returns_version_zero_and_a_position(store: EventStore) -> None:
+    s = stream_name()
+    result = await store.append(s, [event(1)], NO_STREAM)
+    assert result.stream_version == 0
+    assert result.position > 0
+
+
+async def test_read_stream_returns_events_in_order_with_data_and_metadata(store: EventStore) -> None:
+    s = stream_name()
+    first = await store.append(s, [event(1), event(2)], NO_STREAM)
+    second = await store.append(s, [event(3)], first.stream_version)
+    assert second.stream_version == 2
+    assert second.position > first.position
+    events = await store.read_stream(s)
+    assert [e.data["n"] for e in events] == [1, 2, 3]
+    assert [e.stream_version for e in events] == [0, 1, 2]
+    assert events[0].data["name"] == "Иван"
+    assert events[0].metadata["schema_version"] == 1
+    assert events[0].type == "contract.Happened"
+    assert all(e.stream == s for e in events)
+    assert events[-1].position == second.position
+    assert [e.data["n"] for e in await store.read_stream(s, from_version=1, limit=1)] == [2]
+
+
+async def test_reading_a_missing_stream_is_empty(store: EventStore) -> None:
+    assert await store.read_stream(stream_name()) == []
+
+
+async def test_no_stream_expectation_fails_when_the_stream_exists(store: EventStore) -> None:
+    s = stream_name()
+    await store.append(s, [event()], NO_STREAM)
+    with pytest.raises(WrongExpectedVersion):
+        await store.append(s, [event()], NO_STREAM)
+
+
+async def test_exact_expectation_fails_when_stale(store: EventStore) -> None:
+    s = stream_name()
+    await store.append(s, [event(), event()], NO_STREAM)
+    with pytest.raises(WrongExpectedVersion) as raised:
+        await store.append(s, [event()], 0)
+    assert raised.value.actual == 1
+    with pytest.raises(WrongExpectedVersion):
+        await store.append(stream_name(), [event()], 0)
+
+
+async def test_any_and_stream_exists_expectations(store: EventStore) -> None:
+    s = stream_name()
+    with pytest.raises(WrongExpectedVersion):
+        await store.append(s, [event()], STREAM_EXISTS)
+    assert (await store.append(s, [event()], ANY)).stream_version == 0
+    assert (await store.append(s, [event()], ANY)).stream_version == 1
+    assert (await store.append(s, [event()], STREAM_EXISTS)).stream_version == 2
+
+
+async def test_reappending_the_same_event_ids_is_a_no_op(store: EventStore) -> None:
+    s = stream_name()
+    batch = [event(1), event(2)]
+    first = await store.append(s, batch, NO_STREAM)
+    again = await store.append(s, batch, NO_STREAM)
+    assert again == first
+    assert len(await store.read_stream(s)) == 2
+    follow = [event(3)]
+    second = await store.append(s, follow, 1)
+    assert await store.append(s, follow, 1) == second
+    assert await store.append(s, follow, ANY) == second
+    assert len(await store.read_stream(s)) == 3
+
+
+async def test_read_all_returns_the_global_log_after_a_position(store: EventStore) -> None:
+    start = await store.head_position()
+    a, b = stream_name(), stream_name()
+    ra = await store.append(a, [event(1)], NO_STREAM)
+    rb = await store.append(b, [event(2)], NO_STREAM)
+    assert await store.head_position() >= rb.position
+    mine = [e for e in await store.read_all(after=start, limit=10_000) if e.stream in (a, b)]
+    assert [(e.stream, e.data["n"]) for e in mine] == [(a, 1), (b, 2)]
+    assert [e.position for e in mine] == [ra.position, rb.position]
+    later = [e for e in await store.read_all(after=ra.position, limit=10_000) if e.stream in (a, b)]
+    assert [e.stream for e in later] == [b]
+
+
+async def test_subscription_catches_up_then_goes_live(store: EventStore) -> None:
+    start = await store.head_position()
+    s = stream_name()
+    await store.append(s, [event(1), event(2)], NO_STREAM)
+    seen: list[int] = []
+
+    async def consume() -> None:
+        async for e in store.subscribe_all(after=start):
+            if e.stream == s:
+                seen.append(int(e.data["n"]))
+                if len(seen) == 4:
+                    return
+
+    task = asyncio.create_task(consume())
+    await asyncio.sleep(0.2)
+    await store.append(s, [event(3)], 1)
+    await store.append(s, [event(4)], 2)
+    await asyncio.wait_for(task, timeout=10)
+    assert seen == [1, 2, 3, 4]
+
+
+async def test_concurrent_conflicting_appends_one_wins_per_version(store: EventStore) -> None:
+    s = stream_name()
+    await store.append(s, [event(0)], NO_STREAM)
+
+    async def attempt(n: int) -> bool:
+        try:
+            await store.append(s, [event(n)], 0)
+            return True
+        except WrongExpectedVersion:
+            return False
+
+    outcomes = await asyncio.gather(*(attempt(n) for n in range(1, 33)))
+    assert outcomes.count(True) == 1
+    events = await store.read_stream(s)
+    assert len(events) == 2
+    assert [e.stream_version for e in events] == [0, 1]
