@@ -10,6 +10,7 @@ from crm_shared.bus.port import (
     Message,
     PoisonMessage,
     Subscription,
+    dead_letter,
     dead_letter_topic,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "Message",
     "PoisonMessage",
     "Subscription",
+    "dead_letter",
     "dead_letter_topic",
 ]

@@ -87,3 +87,14 @@ class Bus(Protocol):
 
 class BusUnavailable(Exception):
     """The broker could not durably take the messages; nothing may be assumed published."""
+
+
+def dead_letter(message: Message, group: str, reason: str) -> Message:
+    """The dead letter of ``message``: same key and value, its headers plus where and why it failed."""
+    headers = {
+        **message.headers,
+        HEADER_DLT_REASON: reason[:2000],
+        HEADER_DLT_TOPIC: message.topic,
+        HEADER_DLT_GROUP: group,
+    }
+    return Message(dead_letter_topic(message.topic), message.key, message.value, headers)

@@ -1,0 +1,234 @@
+"""A durable embedded log: the bus for one machine.
+
+Topics live in one SQLite file (WAL, ``synchronous=FULL`` for publishes), each topic a single
+ordered partition; consumer-group offsets sit beside them and are committed after the handler
+returned, exactly as with Kafka. One subscription per (group, topic) at a time: that is all one
+machine needs, and it keeps the order total. Publishers in this process wake subscribers at once;
+other processes on the same file are seen by polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from crm_shared import jsoncodec
+from crm_shared.bus.port import BusUnavailable, Handler, Message, PoisonMessage, dead_letter
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    offset       INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic        TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    value        BLOB NOT NULL,
+    headers      BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_topic ON messages (topic, offset);
+CREATE TABLE IF NOT EXISTS group_offsets (
+    grp    TEXT NOT NULL,
+    topic  TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    PRIMARY KEY (grp, topic)
+);
+"""
+
+
+class EmbeddedBus:
+    """The embedded bus over one SQLite file."""
+
+    def __init__(self, path: str | Path, *, poll_interval: float = 0.05, batch_size: int = 200) -> None:
+        self._path = str(path)
+        self._poll_interval = poll_interval
+        self._batch_size = batch_size
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bus")
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._published = asyncio.Event()
+        self._subscriptions: list[_EmbeddedSubscription] = []
+        self._started = False
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=2000")
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, lambda: work(self._conn()))
+
+    async def start(self) -> None:
+        """Create the file and its tables if missing."""
+        if self._started:
+            return
+        Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        await self._run(lambda c: c.executescript(_SCHEMA))
+        self._started = True
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        """Append the messages in one transaction (durable when this returns)."""
+        if not messages:
+            return
+        rows = [(m.topic, m.key, m.value, jsoncodec.dumps(dict(m.headers))) for m in messages]
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany("INSERT INTO messages (topic, key, value, headers) VALUES (?, ?, ?, ?)", rows)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+        try:
+            await self._run(work)
+        except sqlite3.Error as exc:
+            raise BusUnavailable(f"embedded bus publish failed: {exc}") from exc
+        self._published.set()
+        self._published = asyncio.Event()
+
+    async def subscribe(
+        self,
+        topics: Sequence[str],
+        group: str,
+        handler: Handler,
+        *,
+        max_attempts: int = 5,
+        from_beginning: bool = True,
+    ) -> _EmbeddedSubscription:
+        """Consume ``topics`` as ``group`` (see the port's rules)."""
+        await self.start()
+        subscription = _EmbeddedSubscription(self, list(topics), group, handler, max_attempts, from_beginning)
+        await subscription.begin()
+        self._subscriptions.append(subscription)
+        return subscription
+
+    async def stop(self) -> None:
+        """Stop every subscription and close the file."""
+        for subscription in list(self._subscriptions):
+            await subscription.stop()
+        self._pool.shutdown(wait=True)
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+
+    # -- used by subscriptions -----------------------------------------------------------------
+
+    async def _offset(self, group: str, topic: str, from_beginning: bool) -> int:
+        def work(conn: sqlite3.Connection) -> int:
+            row = conn.execute("SELECT offset FROM group_offsets WHERE grp = ? AND topic = ?", (group, topic)).fetchone()
+            if row is not None:
+                return int(row[0])
+            if from_beginning:
+                return 0
+            end = conn.execute("SELECT coalesce(max(offset), 0) FROM messages WHERE topic = ?", (topic,)).fetchone()
+            return int(end[0])
+
+        return await self._run(work)
+
+    async def _fetch(self, topic: str, after: int) -> list[tuple[int, Message]]:
+        def work(conn: sqlite3.Connection) -> list[tuple[int, Message]]:
+            rows = conn.execute(
+                "SELECT offset, key, value, headers FROM messages WHERE topic = ? AND offset > ? ORDER BY offset LIMIT ?",
+                (topic, after, self._batch_size),
+            ).fetchall()
+            return [(int(o), Message(topic, str(k), bytes(v), jsoncodec.loads(h))) for o, k, v, h in rows]
+
+        return await self._run(work)
+
+    async def _commit(self, group: str, topic: str, offset: int) -> None:
+        await self._run(
+            lambda c: c.execute(
+                "INSERT INTO group_offsets (grp, topic, offset) VALUES (?, ?, ?)"
+                " ON CONFLICT(grp, topic) DO UPDATE SET offset = excluded.offset",
+                (group, topic, offset),
+            )
+        )
+
+
+class _EmbeddedSubscription:
+    def __init__(
+        self,
+        bus: EmbeddedBus,
+        topics: list[str],
+        group: str,
+        handler: Handler,
+        max_attempts: int,
+        from_beginning: bool,
+    ) -> None:
+        self._bus = bus
+        self._topics = topics
+        self._group = group
+        self._handler = handler
+        self._max_attempts = max_attempts
+        self._from_beginning = from_beginning
+        self._offsets: dict[str, int] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def begin(self) -> None:
+        for topic in self._topics:
+            self._offsets[topic] = await self._bus._offset(self._group, topic, self._from_beginning)
+            # Pin a group that starts at the end, so messages published before its first poll count.
+            await self._bus._commit(self._group, topic, self._offsets[topic])
+        self._task = asyncio.create_task(self._run(), name=f"bus-{self._group}")
+
+    async def _run(self) -> None:
+        while True:
+            wake = self._bus._published
+            handled = 0
+            for topic in self._topics:
+                for offset, message in await self._bus._fetch(topic, self._offsets[topic]):
+                    await self._deliver(message)
+                    self._offsets[topic] = offset
+                    await self._bus._commit(self._group, topic, offset)
+                    handled += 1
+            if handled == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), timeout=self._bus._poll_interval)
+
+    async def _deliver(self, message: Message) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._handler(message)
+                return
+            except PoisonMessage as exc:
+                reason = f"poison: {exc}"
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if attempt < self._max_attempts:
+                    log.warning("handler of %s failed (attempt %d): %r", self._group, attempt, exc)
+                    await asyncio.sleep(min(0.05 * 2**attempt, 2.0))
+                    continue
+                reason = f"failed {attempt} times: {exc!r}"
+            await self._bus.publish([dead_letter(message, self._group, reason)])
+            return
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self in self._bus._subscriptions:
+            self._bus._subscriptions.remove(self)
+

@@ -1,0 +1,233 @@
+"""SQLite read store: the embedded default.
+
+Each collection is a table ``(id, version, doc)`` with the document as JSON text; indexes are
+expression indexes on ``json_extract``. A deleted document stays as a tombstone (``doc IS NULL``)
+carrying its version, so an older redelivered change cannot bring it back. Changes and the
+checkpoint commit in one transaction on a single writer thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from crm_shared import jsoncodec
+from crm_shared.readstore.port import Change, Delete, Document, Index, Page, Put, Query
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+T = TypeVar("T")
+
+
+def _checked(name: str, what: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(f"invalid {what} name {name!r}")
+    return name
+
+
+def _table(collection: str) -> str:
+    return "rs_" + _checked(collection, "collection")
+
+
+def _expr(field: str) -> str:
+    return "id" if field == "_id" else f"json_extract(doc, '$.{_checked(field, 'field')}')"
+
+
+class SqliteReadStore:
+    """The embedded read store. Create it with :meth:`open`."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._writer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rs-writer")
+        self._reader_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rs-reader")
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._tables: set[str] = set()
+
+    @classmethod
+    async def open(cls, path: str | Path) -> SqliteReadStore:
+        """Open (and create if missing) the read store at ``path``."""
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        store = cls(str(path))
+        await store._write(
+            lambda c: c.execute("CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position INTEGER)")
+        )
+        return store
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=5000")
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._writer_pool, lambda: work(self._conn()))
+
+    async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._reader_pool, lambda: work(self._conn()))
+
+    def _ensure_table(self, conn: sqlite3.Connection, collection: str) -> str:
+        table = _table(collection)
+        if table not in self._tables:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {table} (id TEXT PRIMARY KEY, version INTEGER NOT NULL, doc TEXT)"
+            )
+            self._tables.add(table)
+        return table
+
+    async def ensure_indexes(self, collection: str, indexes: Sequence[Index]) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            table = self._ensure_table(conn, collection)
+            for index in indexes:
+                name = f"ix_{table}_{'_'.join(index.fields)}"
+                unique = "UNIQUE " if index.unique else ""
+                columns = ", ".join(_expr(f) for f in index.fields)
+                # A partial index skips tombstones, so unique indexes ignore deleted documents.
+                conn.execute(f"CREATE {unique}INDEX IF NOT EXISTS {name} ON {table} ({columns}) WHERE doc IS NOT NULL")
+
+        await self._write(work)
+
+    async def apply(self, changes: Sequence[Change], checkpoint: tuple[str, int] | None = None) -> int:
+        prepared: list[tuple[str, tuple[Any, ...], str]] = []
+        for change in changes:
+            if isinstance(change, Put):
+                doc = change.document
+                prepared.append(
+                    ("put", (str(doc["_id"]), int(doc["_version"]), jsoncodec.dumps(doc).decode()), change.collection)
+                )
+            elif isinstance(change, Delete):
+                prepared.append(("delete", (change.id, change.version), change.collection))
+
+        def work(conn: sqlite3.Connection) -> int:
+            applied = 0
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for kind, params, collection in prepared:
+                    table = self._ensure_table(conn, collection)
+                    if kind == "put":
+                        sql = (
+                            f"INSERT INTO {table} (id, version, doc) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE"
+                            f" SET version = excluded.version, doc = excluded.doc WHERE excluded.version > {table}.version"
+                        )
+                        applied += conn.execute(sql, params).rowcount
+                    else:
+                        sql = (
+                            f"INSERT INTO {table} (id, version, doc) VALUES (?, ?, NULL) ON CONFLICT(id) DO UPDATE"
+                            f" SET version = excluded.version, doc = NULL WHERE excluded.version > {table}.version"
+                        )
+                        applied += conn.execute(sql, params).rowcount
+                if checkpoint is not None:
+                    conn.execute(
+                        "INSERT INTO checkpoints (name, position) VALUES (?, ?)"
+                        " ON CONFLICT(name) DO UPDATE SET position = excluded.position",
+                        checkpoint,
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return applied
+
+        return await self._write(work)
+
+    async def get(self, collection: str, id: str) -> Document | None:
+        table = _table(collection)
+
+        def work(conn: sqlite3.Connection) -> Document | None:
+            if not self._exists(conn, table):
+                return None
+            row = conn.execute(f"SELECT doc FROM {table} WHERE id = ? AND doc IS NOT NULL", (id,)).fetchone()
+            return None if row is None else dict(jsoncodec.loads(row[0]))
+
+        return await self._read(work)
+
+    def _exists(self, conn: sqlite3.Connection, table: str) -> bool:
+        if table in self._tables:
+            return True
+        found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+        return found is not None
+
+    @staticmethod
+    def _where(equals: Mapping[str, Any], prefix: tuple[str, str] | None) -> tuple[list[str], list[Any]]:
+        clauses, params = ["doc IS NOT NULL"], []
+        for field, value in equals.items():
+            clauses.append(f"{_expr(field)} = ?")
+            params.append(value)
+        if prefix is not None:
+            field, text = prefix
+            # A range instead of LIKE so the expression index serves it.
+            clauses.append(f"{_expr(field)} >= ? AND {_expr(field)} < ?")
+            params.extend([text, text + "\U0010ffff"])
+        return clauses, params
+
+    async def find(self, collection: str, query: Query) -> Page:
+        table = _table(collection)
+        clauses, params = self._where(query.equals, query.prefix)
+        sort = _expr(query.sort)
+        if query.after is not None:
+            if query.sort == "_id":
+                clauses.append("id > ?")
+                params.append(query.after[1])
+            else:
+                clauses.append(f"({sort}, id) > (?, ?)")
+                params.extend(query.after)
+        order = "id" if query.sort == "_id" else f"{sort}, id"
+        sql = f"SELECT doc FROM {table} WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ?"
+        params.append(query.limit + 1)
+
+        def work(conn: sqlite3.Connection) -> list[Document]:
+            if not self._exists(conn, table):
+                return []
+            return [dict(jsoncodec.loads(r[0])) for r in conn.execute(sql, params).fetchall()]
+
+        docs = await self._read(work)
+        more = len(docs) > query.limit
+        items = docs[: query.limit]
+        next_after = (items[-1].get(query.sort), str(items[-1]["_id"])) if more and items else None
+        return Page(items=items, next_after=next_after)
+
+    async def count(self, collection: str, equals: Mapping[str, Any] | None = None) -> int:
+        table = _table(collection)
+        clauses, params = self._where(equals or {}, None)
+        sql = f"SELECT count(*) FROM {table} WHERE {' AND '.join(clauses)}"
+
+        def work(conn: sqlite3.Connection) -> int:
+            return int(conn.execute(sql, params).fetchone()[0]) if self._exists(conn, table) else 0
+
+        return await self._read(work)
+
+    async def checkpoint(self, name: str) -> int | None:
+        def work(conn: sqlite3.Connection) -> int | None:
+            row = conn.execute("SELECT position FROM checkpoints WHERE name = ?", (name,)).fetchone()
+            return None if row is None else int(row[0])
+
+        return await self._read(work)
+
+    async def drop(self, collection: str) -> None:
+        table = _table(collection)
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+            self._tables.discard(table)
+
+        await self._write(work)
+
+    async def close(self) -> None:
+        self._writer_pool.shutdown(wait=True)
+        self._reader_pool.shutdown(wait=True)
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()

@@ -1,0 +1,129 @@
+"""The read store contract: every adapter passes these tests (SQLite always, MongoDB via its server)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from crm_shared.readstore import Delete, Index, Put, Query, ReadStore
+from crm_shared.readstore.sqlite import SqliteReadStore
+
+
+@pytest.fixture(params=["sqlite", "mongo"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ReadStore]:
+    if request.param == "sqlite":
+        opened: ReadStore = await SqliteReadStore.open(tmp_path / "views.db")
+    else:
+        uri = request.getfixturevalue("mongo_uri")
+        from crm_shared.readstore.mongo import MongoReadStore
+
+        opened = await MongoReadStore.open(uri, database=f"contract_{uuid.uuid4().hex[:12]}")
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def doc(id: str, version: int, **fields: object) -> dict[str, object]:
+    return {"_id": id, "_version": version, **fields}
+
+
+async def test_put_then_get_round_trips_the_document(store: ReadStore) -> None:
+    applied = await store.apply([Put("people", doc("a", 1, name="Иван", tags=["x"], n=3, nested={"k": "v"}))])
+    assert applied == 1
+    assert await store.get("people", "a") == doc("a", 1, name="Иван", tags=["x"], n=3, nested={"k": "v"})
+    assert await store.get("people", "missing") is None
+    assert await store.get("never_created", "a") is None
+
+
+async def test_guard_ignores_same_or_older_versions(store: ReadStore) -> None:
+    await store.apply([Put("people", doc("a", 2, name="new"))])
+    assert await store.apply([Put("people", doc("a", 1, name="old"))]) == 0
+    assert await store.apply([Put("people", doc("a", 2, name="again"))]) == 0
+    assert (await store.get("people", "a")) == doc("a", 2, name="new")
+    assert await store.apply([Put("people", doc("a", 3, name="newer"))]) == 1
+    assert (await store.get("people", "a")) == doc("a", 3, name="newer")
+
+
+async def test_delete_is_guarded_and_leaves_no_document(store: ReadStore) -> None:
+    await store.apply([Put("people", doc("a", 1, name="x"))])
+    assert await store.apply([Delete("people", "a", 2)]) == 1
+    assert await store.get("people", "a") is None
+    # A late redelivery of an older change does not resurrect it.
+    assert await store.apply([Put("people", doc("a", 1, name="x"))]) == 0
+    assert await store.get("people", "a") is None
+    assert await store.count("people") == 0
+
+
+async def test_checkpoint_is_set_with_the_changes(store: ReadStore) -> None:
+    assert await store.checkpoint("proj") is None
+    await store.apply([Put("people", doc("a", 1))], checkpoint=("proj", 42))
+    assert await store.checkpoint("proj") == 42
+    await store.apply([], checkpoint=("proj", 43))
+    assert await store.checkpoint("proj") == 43
+
+
+async def test_find_filters_prefix_sorts_and_pages(store: ReadStore) -> None:
+    await store.ensure_indexes("people", [Index(("kind", "name_key")), Index(("name_key",))])
+    await store.ensure_indexes("people", [Index(("name_key",))])  # idempotent
+    names = ["ана", "анна", "антон", "борис", "ann", "anna", "bob", "андрей"]
+    await store.apply(
+        [Put("people", doc(f"id{i}", 1, name_key=n, kind="buyer" if i % 2 else "supplier")) for i, n in enumerate(names)]
+    )
+    page = await store.find("people", Query(prefix=("name_key", "ан"), sort="name_key", limit=2))
+    assert [d["name_key"] for d in page.items] == ["ана", "андрей"]
+    assert page.next_after is not None
+    page2 = await store.find("people", Query(prefix=("name_key", "ан"), sort="name_key", limit=2, after=page.next_after))
+    assert [d["name_key"] for d in page2.items] == ["анна", "антон"]
+    assert page2.next_after is None
+    buyers = await store.find("people", Query(equals={"kind": "buyer"}, sort="name_key", limit=10))
+    assert [d["name_key"] for d in buyers.items] == sorted(n for i, n in enumerate(names) if i % 2)
+    assert await store.count("people", {"kind": "buyer"}) == 4
+    assert await store.count("people") == 8
+    by_id = await store.find("people", Query(limit=3))
+    assert [d["_id"] for d in by_id.items] == ["id0", "id1", "id2"]
+    rest = await store.find("people", Query(limit=10, after=by_id.next_after))
+    assert [d["_id"] for d in rest.items] == [f"id{i}" for i in range(3, 8)]
+    empty = await store.find("people", Query(prefix=("name_key", "zzz"), sort="name_key"))
+    assert empty.items == [] and empty.next_after is None
+
+
+async def test_pages_with_equal_sort_values_break_ties_by_id(store: ReadStore) -> None:
+    await store.apply([Put("people", doc(f"p{i:02}", 1, name_key="same")) for i in range(7)])
+    seen: list[str] = []
+    after = None
+    while True:
+        page = await store.find("people", Query(sort="name_key", limit=3, after=after))
+        seen.extend(d["_id"] for d in page.items)
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert seen == [f"p{i:02}" for i in range(7)]
+
+
+async def test_unique_index_rejects_a_second_document_with_the_same_value(store: ReadStore) -> None:
+    await store.ensure_indexes("taxids", [Index(("tax_id",), unique=True)])
+    await store.apply([Put("taxids", doc("a", 1, tax_id="BG1"))])
+    with pytest.raises(Exception):  # noqa: B017 - each driver raises its own integrity error
+        await store.apply([Put("taxids", doc("b", 1, tax_id="BG1"))])
+    assert await store.get("taxids", "b") is None
+
+
+async def test_drop_removes_the_collection(store: ReadStore) -> None:
+    await store.apply([Put("temp", doc("a", 1))])
+    await store.drop("temp")
+    assert await store.get("temp", "a") is None
+    assert await store.count("temp") == 0
+    await store.apply([Put("temp", doc("a", 1))])
+    assert await store.get("temp", "a") is not None
+
+
+async def test_concurrent_redeliveries_apply_each_version_once(store: ReadStore) -> None:
+    changes = [Put("people", doc("a", v, name=f"v{v}")) for v in range(1, 21)]
+    results = await asyncio.gather(*(store.apply([c]) for c in changes + changes))
+    assert sum(results) <= 20
+    assert (await store.get("people", "a")) == doc("a", 20, name="v20")
