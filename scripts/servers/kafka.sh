@@ -78,8 +78,13 @@ install() {
 EOF
     log "resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION from Maven Central into $LIBS"
     rm -rf "$LIBS"
-    mvn -q -B -f "$CACHE_DIR/pom.xml" dependency:copy-dependencies \
-        -DoutputDirectory="$LIBS" -DincludeScope=runtime
+    # mvn -q still prints colour escapes; keep its output in a file and show it only on failure.
+    if ! mvn -q -B -f "$CACHE_DIR/pom.xml" dependency:copy-dependencies \
+        -DoutputDirectory="$LIBS" -DincludeScope=runtime >"$CACHE_DIR/mvn.log" 2>&1; then
+        tail -n 40 "$CACHE_DIR/mvn.log" >&2
+        log "mvn could not resolve Kafka $KAFKA_VERSION (see $CACHE_DIR/mvn.log)"
+        exit 1
+    fi
     [[ -f "$LIBS/kafka_2.13-$KAFKA_VERSION.jar" ]] || { log "kafka_2.13-$KAFKA_VERSION.jar missing"; exit 1; }
     touch "$LIBS/.complete"
     log "installed $(find "$LIBS" -name '*.jar' | wc -l) jars"

@@ -1,0 +1,1 @@
+"""Use cases of the contacts service: command handlers and queries over ports."""

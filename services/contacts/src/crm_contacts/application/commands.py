@@ -1,0 +1,121 @@
+"""Command handling: load the stream, decide on that state, append with that version.
+
+The expected version is the version the decision was made on, never re-read before appending, so
+a concurrent change surfaces as :class:`WrongExpectedVersion` (HTTP 409). A command carrying an
+idempotency key gets deterministic event ids: a retry finds its own events and returns the first
+result without appending.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from crm_shared.events import deterministic_event_id
+from crm_shared.eventstore import NO_STREAM, EventStore, RecordedEvent
+
+from crm_contacts.domain import counterparty as cp
+
+_ID_NAMESPACE = uuid.UUID("0d5f3a52-6c2e-4c1b-8f0e-2b7d9f4a1c63")
+
+
+class PreconditionFailed(Exception):
+    """If-Match named a version that is no longer the current one (HTTP 412)."""
+
+    def __init__(self, expected: int, actual: int | None) -> None:
+        super().__init__(f"the record is at version {actual}, not {expected}")
+        self.actual = actual
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """The state after a command, its stream version (the ETag) and commit position."""
+
+    state: cp.Counterparty
+    version: int
+    position: int
+
+
+def new_counterparty_id(idempotency_key: str | None) -> str:
+    """A fresh id, or one derived from the idempotency key so a retried registration finds itself."""
+    if idempotency_key is None:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(_ID_NAMESPACE, f"register:{idempotency_key}"))
+
+
+class CounterpartyCommands:
+    """Handles counterparty commands against an event store."""
+
+    def __init__(self, store: EventStore, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._store = store
+        self._clock = clock
+
+    def now(self) -> datetime:
+        """The service clock (injected in tests)."""
+        return self._clock()
+
+    async def load(self, counterparty_id: str) -> tuple[cp.State, list[RecordedEvent]]:
+        """The current state and the events it was folded from."""
+        events = await self._store.read_stream(cp.stream_of(counterparty_id))
+        state: cp.State = None
+        for recorded in events:
+            state = cp.evolve(state, cp.catalog.decode(recorded))
+        return state, events
+
+    async def handle(
+        self,
+        command: cp.Command,
+        *,
+        if_match: int | None = None,
+        idempotency_key: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> CommandResult:
+        """Decide and append; see the module docstring for the concurrency and idempotency rules."""
+        stream = cp.stream_of(command.counterparty_id)
+        state, events = await self.load(command.counterparty_id)
+        version = events[-1].stream_version if events else None
+
+        if idempotency_key is not None:
+            earlier = self._earlier_result(events, stream, idempotency_key)
+            if earlier is not None:
+                return earlier
+        if if_match is not None and if_match != version:
+            raise PreconditionFailed(if_match, version)
+
+        decided = cp.decide(command, state)
+        if not decided:
+            assert state is not None and events  # an update of an existing record that changes nothing
+            return CommandResult(state, events[-1].stream_version, events[-1].position)
+
+        new_events = [
+            cp.catalog.encode(
+                event,
+                event_id=None if idempotency_key is None else deterministic_event_id(f"{stream}:{idempotency_key}", i),
+                metadata={**(metadata or {}), **({"idempotency_key": idempotency_key} if idempotency_key else {})},
+            )
+            for i, event in enumerate(decided)
+        ]
+        result = await self._store.append(stream, new_events, NO_STREAM if version is None else version)
+        for event in decided:
+            state = cp.evolve(state, event)
+        assert state is not None
+        return CommandResult(state, result.stream_version, result.position)
+
+    @staticmethod
+    def _earlier_result(events: list[RecordedEvent], stream: str, key: str) -> CommandResult | None:
+        first_id = deterministic_event_id(f"{stream}:{key}", 0)
+        for index, recorded in enumerate(events):
+            if recorded.id != first_id:
+                continue
+            last = index
+            while last + 1 < len(events) and events[last + 1].metadata.get("idempotency_key") == key:
+                last += 1
+            state: cp.State = None
+            for earlier in events[: last + 1]:
+                state = cp.evolve(state, cp.catalog.decode(earlier))
+            assert state is not None
+            return CommandResult(state, events[last].stream_version, events[last].position)
+        return None

@@ -1,0 +1,47 @@
+"""Which domain events become public, and how: the translation the relay and projections use."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from crm_shared.contracts import contacts as public
+from crm_shared.eventstore import RecordedEvent
+from crm_shared.integration import Envelope
+
+from crm_contacts.domain import counterparty as cp
+
+_PUBLIC_TYPES = {
+    cp.CounterpartyRegistered: "crm.contacts.CounterpartyRegistered",
+    cp.CounterpartyRenamed: "crm.contacts.CounterpartyRenamed",
+    cp.CounterpartyKindChanged: "crm.contacts.CounterpartyKindChanged",
+    cp.CounterpartyTaxIdChanged: "crm.contacts.CounterpartyTaxIdChanged",
+    cp.MainManagerAssigned: "crm.contacts.MainManagerAssigned",
+}
+
+
+def translate(recorded: RecordedEvent) -> list[Envelope]:
+    """The integration events of one stored event (none for private ones)."""
+    if not recorded.stream.startswith("counterparty-"):
+        return []
+    event = cp.catalog.decode(recorded)
+    ce_type = _PUBLIC_TYPES.get(type(event))
+    if ce_type is None:
+        return []
+    contract = public.EVENT_TYPES[ce_type]
+    data = contract.model_validate(event.model_dump()).model_dump(mode="json")
+    occurred = recorded.metadata.get("occurred_at")
+    return [
+        Envelope(
+            id=str(recorded.id),
+            type=ce_type,
+            source=public.SOURCE,
+            subject=str(data["counterparty_id"]),
+            time=datetime.fromisoformat(occurred) if isinstance(occurred, str) else recorded.recorded_at,
+            topic=public.COUNTERPARTY_TOPIC,
+            data=data,
+            stream=recorded.stream,
+            stream_version=recorded.stream_version,
+            position=recorded.position,
+            traceparent=recorded.metadata.get("traceparent"),
+        )
+    ]

@@ -1,0 +1,79 @@
+"""Queries over the counterparty view, with read-your-writes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from crm_shared import jsoncodec
+from crm_shared.eventstore import EventStore
+from crm_shared.projections import ProjectionRunner
+from crm_shared.readstore import Document, Page, Query, ReadStore
+
+from crm_contacts.projections.counterparties import COLLECTION, name_key
+
+
+class BadCursor(ValueError):
+    """A pagination cursor this API did not make."""
+
+
+def encode_cursor(after: tuple[Any, str]) -> str:
+    """An opaque cursor for the next page."""
+    return base64.urlsafe_b64encode(jsoncodec.dumps(list(after))).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[Any, str]:
+    """The ``after`` key inside a cursor."""
+    try:
+        value = jsoncodec.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError) as exc:
+        raise BadCursor("cursor is not one this API returned") from exc
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[1], str)):
+        raise BadCursor("cursor is not one this API returned")
+    return value[0], value[1]
+
+
+class CounterpartyQueries:
+    """Reads of the counterparty view."""
+
+    def __init__(self, views: ReadStore, runner: ProjectionRunner, store: EventStore) -> None:
+        self._views = views
+        self._runner = runner
+        self._store = store
+
+    async def _wait(self, min_position: int | None) -> None:
+        if min_position:
+            await self._runner.wait_for(self._store, min_position)
+
+    async def get(self, counterparty_id: str, *, min_position: int | None = None) -> Document | None:
+        """One counterparty, or None."""
+        await self._wait(min_position)
+        return await self._views.get(self._runner.collection(COLLECTION), counterparty_id)
+
+    async def list(
+        self,
+        *,
+        search: str | None = None,
+        kind: str | None = None,
+        main_manager: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        min_position: int | None = None,
+    ) -> Page:
+        """A page of counterparties sorted by name, optionally by name prefix, kind and manager."""
+        await self._wait(min_position)
+        equals: dict[str, Any] = {}
+        if kind:
+            equals["kind"] = kind
+        if main_manager:
+            equals["main_manager"] = main_manager
+        prefix = ("name_key", name_key(search)) if search and search.strip() else None
+        query = Query(
+            equals=equals,
+            prefix=prefix,
+            sort="name_key",
+            after=None if cursor is None else decode_cursor(cursor),
+            limit=limit,
+        )
+        return await self._views.find(self._runner.collection(COLLECTION), query)

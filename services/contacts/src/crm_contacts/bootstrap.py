@@ -1,0 +1,78 @@
+"""The one place where the contacts service's adapters are chosen and wired."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from crm_shared.adapters import open_event_store, open_read_store
+from crm_shared.bus import Bus
+from crm_shared.eventstore import EventStore
+from crm_shared.projections import ProjectionRunner
+from crm_shared.readstore import ReadStore
+from crm_shared.relay import Relay
+from crm_shared.settings import KernelSettings
+
+from crm_contacts.application.commands import CounterpartyCommands
+from crm_contacts.application.publishing import translate
+from crm_contacts.application.queries import CounterpartyQueries
+from crm_contacts.projections.counterparties import CounterpartiesView
+
+SERVICE = "contacts"
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ContactsService:
+    """The wired service: command handlers, queries, and its background roles."""
+
+    store: EventStore
+    views: ReadStore
+    commands: CounterpartyCommands
+    queries: CounterpartyQueries
+    runner: ProjectionRunner
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def relay(self, bus: Bus) -> Relay:
+        """The relay publishing this service's integration events."""
+        return Relay(SERVICE, self.store, bus, self.views, translate)
+
+    async def start_relay(self, bus: Bus) -> Relay:
+        """Run the relay in the background."""
+        relay = self.relay(bus)
+        self._tasks.append(asyncio.create_task(relay.run(), name="contacts-relay"))
+        return relay
+
+    async def start_projector(self, bus: Bus) -> None:
+        """Build the views if they never were (or their version changed), then follow the bus."""
+        built = await self.runner.rebuild_if_needed(self.store, translate)
+        if built:
+            log.info("contacts: built view %s from %d events", self.runner.projection.name, built)
+        await self.runner.follow(bus)
+
+    async def close(self) -> None:
+        """Stop background roles and release the stores."""
+        await self.runner.stop()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.views.close()
+        await self.store.close()
+
+
+async def build(settings: KernelSettings) -> ContactsService:
+    """Open the service's stores per ``settings`` and wire it."""
+    store = await open_event_store(settings, SERVICE)
+    views = await open_read_store(settings, SERVICE)
+    runner = ProjectionRunner(CounterpartiesView(), views, service=SERVICE)
+    await runner.prepare()
+    return ContactsService(
+        store=store,
+        views=views,
+        commands=CounterpartyCommands(store),
+        queries=CounterpartyQueries(views, runner, store),
+        runner=runner,
+    )

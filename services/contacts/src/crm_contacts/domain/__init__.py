@@ -1,0 +1,1 @@
+"""The contacts domain: pure decisions, no I/O."""

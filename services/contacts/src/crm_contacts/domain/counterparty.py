@@ -1,0 +1,171 @@
+"""The counterparty aggregate as a decider: ``decide(command, state) -> events``,
+``evolve(state, event) -> state``. Stream: ``counterparty-<id>``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+from crm_shared.events import DomainEvent, EventCatalog
+
+from crm_shared.errors import AlreadyExists, DomainError, NotFound
+
+Kind = Literal["buyer", "supplier", "other"]
+catalog = EventCatalog()
+
+
+def stream_of(counterparty_id: str) -> str:
+    """The event stream of one counterparty."""
+    return f"counterparty-{counterparty_id}"
+
+
+# -- events ---------------------------------------------------------------------------------------
+
+
+@catalog.register("contacts.CounterpartyRegistered")
+class CounterpartyRegistered(DomainEvent):
+    counterparty_id: str
+    name: str
+    kind: Kind
+    tax_id: str | None
+    main_manager: str
+    registered_at: datetime
+
+
+@catalog.register("contacts.CounterpartyRenamed")
+class CounterpartyRenamed(DomainEvent):
+    counterparty_id: str
+    name: str
+
+
+@catalog.register("contacts.CounterpartyKindChanged")
+class CounterpartyKindChanged(DomainEvent):
+    counterparty_id: str
+    kind: Kind
+
+
+@catalog.register("contacts.CounterpartyTaxIdChanged")
+class CounterpartyTaxIdChanged(DomainEvent):
+    counterparty_id: str
+    tax_id: str | None
+
+
+@catalog.register("contacts.MainManagerAssigned")
+class MainManagerAssigned(DomainEvent):
+    counterparty_id: str
+    main_manager: str
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterCounterparty:
+    counterparty_id: str
+    name: str
+    kind: Kind
+    tax_id: str | None
+    main_manager: str
+    now: datetime
+
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateCounterparty:
+    """Change some details; fields left ``None`` stay as they are (``clear_tax_id`` removes it)."""
+
+    counterparty_id: str
+    name: str | None = None
+    kind: Kind | None = None
+    tax_id: str | None = None
+    clear_tax_id: bool = False
+    main_manager: str | None = None
+
+
+Command = RegisterCounterparty | UpdateCounterparty
+
+
+# -- state ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Counterparty:
+    id: str
+    name: str
+    kind: Kind
+    tax_id: str | None
+    main_manager: str
+    registered_at: datetime
+
+
+State = Counterparty | None
+
+
+def evolve(state: State, event: DomainEvent) -> State:
+    """Fold one event into the state."""
+    match event:
+        case CounterpartyRegistered():
+            return Counterparty(
+                id=event.counterparty_id,
+                name=event.name,
+                kind=event.kind,
+                tax_id=event.tax_id,
+                main_manager=event.main_manager,
+                registered_at=event.registered_at,
+            )
+        case CounterpartyRenamed() if state is not None:
+            return replace(state, name=event.name)
+        case CounterpartyKindChanged() if state is not None:
+            return replace(state, kind=event.kind)
+        case CounterpartyTaxIdChanged() if state is not None:
+            return replace(state, tax_id=event.tax_id)
+        case MainManagerAssigned() if state is not None:
+            return replace(state, main_manager=event.main_manager)
+    return state
+
+
+def _clean_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise DomainError("name must not be blank", field="name")
+    return cleaned
+
+
+def decide(command: Command, state: State) -> list[DomainEvent]:
+    """The events a command produces given the current state, or a :class:`DomainError`."""
+    match command:
+        case RegisterCounterparty():
+            if state is not None:
+                raise AlreadyExists(f"counterparty {command.counterparty_id} already exists")
+            return [
+                CounterpartyRegistered(
+                    counterparty_id=command.counterparty_id,
+                    name=_clean_name(command.name),
+                    kind=command.kind,
+                    tax_id=command.tax_id,
+                    main_manager=command.main_manager,
+                    registered_at=command.now,
+                )
+            ]
+        case UpdateCounterparty():
+            if state is None:
+                raise NotFound(f"counterparty {command.counterparty_id} does not exist")
+            return _update(command, state)
+
+
+def _update(command: UpdateCounterparty, state: Counterparty) -> list[DomainEvent]:
+    if command.clear_tax_id and command.tax_id is not None:
+        raise DomainError("give a tax id or clear it, not both", field="tax_id")
+    events: list[DomainEvent] = []
+    cid = state.id
+    if command.name is not None and _clean_name(command.name) != state.name:
+        events.append(CounterpartyRenamed(counterparty_id=cid, name=_clean_name(command.name)))
+    if command.kind is not None and command.kind != state.kind:
+        events.append(CounterpartyKindChanged(counterparty_id=cid, kind=command.kind))
+    new_tax_id = None if command.clear_tax_id else (command.tax_id or state.tax_id)
+    if new_tax_id != state.tax_id:
+        events.append(CounterpartyTaxIdChanged(counterparty_id=cid, tax_id=new_tax_id))
+    if command.main_manager is not None and command.main_manager != state.main_manager:
+        events.append(MainManagerAssigned(counterparty_id=cid, main_manager=command.main_manager))
+    return events

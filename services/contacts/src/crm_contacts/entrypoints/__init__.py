@@ -1,0 +1,1 @@
+"""How the world reaches the contacts service: HTTP, and the worker process."""

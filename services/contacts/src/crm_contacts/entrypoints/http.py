@@ -1,0 +1,186 @@
+"""The contacts HTTP API under ``/api/v1``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from crm_shared.http import POSITION_HEADER, HttpProblem, etag, parse_if_match
+from crm_shared.observability import current_traceparent
+from crm_shared.readstore import Document
+
+from crm_contacts.application.commands import CommandResult, PreconditionFailed, new_counterparty_id
+from crm_contacts.application.queries import BadCursor, encode_cursor
+from crm_contacts.bootstrap import ContactsService
+from crm_contacts.domain import counterparty as cp
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+TaxId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,31}$")]
+UserId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=200, description="Makes a retried request a no-op"),
+]
+CounterpartyId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+MinPosition = Annotated[
+    int | None, Query(ge=0, description=f"Wait until the view includes this commit position (from {POSITION_HEADER})")
+]
+
+
+class RegisterCounterpartyBody(BaseModel):
+    """A new counterparty."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    kind: Literal["buyer", "supplier", "other"]
+    tax_id: TaxId | None = None
+    main_manager: UserId = Field(description="User id of the responsible sales manager")
+
+
+class UpdateCounterpartyBody(BaseModel):
+    """Fields to change; absent fields stay, ``tax_id: null`` removes the tax id."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    kind: Literal["buyer", "supplier", "other"] | None = None
+    tax_id: TaxId | None = None
+    main_manager: UserId | None = None
+
+
+class CounterpartyOut(BaseModel):
+    """A counterparty as the API shows it."""
+
+    id: str
+    name: str
+    kind: str
+    tax_id: str | None
+    main_manager: str
+    registered_at: datetime | None = None
+    version: int
+
+
+class CounterpartyPage(BaseModel):
+    """One page of counterparties; pass ``next_cursor`` as ``cursor`` for the next one."""
+
+    items: list[CounterpartyOut]
+    next_cursor: str | None
+
+
+def _from_state(result: CommandResult) -> CounterpartyOut:
+    s = result.state
+    return CounterpartyOut(
+        id=s.id,
+        name=s.name,
+        kind=s.kind,
+        tax_id=s.tax_id,
+        main_manager=s.main_manager,
+        registered_at=s.registered_at,
+        version=result.version,
+    )
+
+
+def _from_view(doc: Document) -> CounterpartyOut:
+    return CounterpartyOut(
+        id=str(doc["_id"]),
+        name=doc["name"],
+        kind=doc["kind"],
+        tax_id=doc.get("tax_id"),
+        main_manager=doc["main_manager"],
+        registered_at=doc.get("registered_at"),
+        version=int(doc["_version"]),
+    )
+
+
+def _command_headers(response: Response, result: CommandResult) -> None:
+    response.headers["ETag"] = etag(result.version)
+    response.headers[POSITION_HEADER] = str(result.position)
+
+
+def build_router(service: ContactsService) -> APIRouter:
+    """The contacts routes, bound to one wired service."""
+    router = APIRouter(prefix="/api/v1", tags=["counterparties"])
+
+    @router.post("/counterparties", status_code=201, response_model=CounterpartyOut)
+    async def register_counterparty(
+        body: RegisterCounterpartyBody, request: Request, response: Response, idempotency_key: IdempotencyKey = None
+    ) -> CounterpartyOut:
+        """Register a counterparty. Returns 201 with ``Location``, ``ETag`` and the commit position."""
+        command = cp.RegisterCounterparty(
+            counterparty_id=new_counterparty_id(idempotency_key),
+            name=body.name,
+            kind=body.kind,
+            tax_id=body.tax_id,
+            main_manager=body.main_manager,
+            now=service.commands.now(),
+        )
+        result = await service.commands.handle(command, idempotency_key=idempotency_key, metadata=current_traceparent())
+        _command_headers(response, result)
+        response.headers["Location"] = str(request.url_for("get_counterparty", counterparty_id=result.state.id).path)
+        return _from_state(result)
+
+    @router.get("/counterparties/{counterparty_id}", response_model=CounterpartyOut)
+    async def get_counterparty(
+        counterparty_id: CounterpartyId, response: Response, min_position: MinPosition = None
+    ) -> CounterpartyOut:
+        """One counterparty. ``ETag`` is its version, to send back as ``If-Match``."""
+        doc = await service.queries.get(counterparty_id, min_position=min_position)
+        if doc is None:
+            raise HttpProblem(404, "Not found", f"no counterparty {counterparty_id}")
+        response.headers["ETag"] = etag(int(doc["_version"]))
+        return _from_view(doc)
+
+    @router.patch("/counterparties/{counterparty_id}", response_model=CounterpartyOut)
+    async def update_counterparty(
+        counterparty_id: CounterpartyId,
+        body: UpdateCounterpartyBody,
+        response: Response,
+        if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> CounterpartyOut:
+        """Change details. With ``If-Match`` a stale version gets 412; a concurrent change gets 409."""
+        given: dict[str, Any] = body.model_dump(exclude_unset=True)
+        command = cp.UpdateCounterparty(
+            counterparty_id=counterparty_id,
+            name=given.get("name"),
+            kind=given.get("kind"),
+            tax_id=given.get("tax_id"),
+            clear_tax_id="tax_id" in given and given["tax_id"] is None,
+            main_manager=given.get("main_manager"),
+        )
+        try:
+            result = await service.commands.handle(
+                command,
+                if_match=parse_if_match(if_match),
+                idempotency_key=idempotency_key,
+                metadata=current_traceparent(),
+            )
+        except PreconditionFailed as exc:
+            raise HttpProblem(412, "Precondition failed", f"{exc}; reload and retry", "If-Match") from exc
+        _command_headers(response, result)
+        return _from_state(result)
+
+    @router.get("/counterparties", response_model=CounterpartyPage)
+    async def list_counterparties(
+        q: Annotated[str | None, Query(max_length=200, description="Name prefix, any case")] = None,
+        kind: Annotated[Literal["buyer", "supplier", "other"] | None, Query()] = None,
+        main_manager: Annotated[str | None, Query(max_length=100)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        cursor: Annotated[str | None, Query(max_length=2000)] = None,
+        min_position: MinPosition = None,
+    ) -> CounterpartyPage:
+        """Counterparties sorted by name, with name-prefix search and keyset pagination."""
+        try:
+            page = await service.queries.list(
+                search=q, kind=kind, main_manager=main_manager, limit=limit, cursor=cursor, min_position=min_position
+            )
+        except BadCursor as exc:
+            raise HttpProblem(400, "Bad cursor", str(exc), "cursor") from exc
+        return CounterpartyPage(
+            items=[_from_view(d) for d in page.items],
+            next_cursor=None if page.next_after is None else encode_cursor(page.next_after),
+        )
+
+    return router

@@ -1,0 +1,64 @@
+"""Public events of the contacts context."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from crm_shared.integration import IntegrationEvent
+
+SOURCE = "crm/contacts"
+COUNTERPARTY_TOPIC = "crm.contacts.counterparty.v1"
+
+CounterpartyKind = Literal["buyer", "supplier", "other"]
+
+
+class CounterpartyRegistered(IntegrationEvent):
+    """A counterparty entered the register. Type ``crm.contacts.CounterpartyRegistered``."""
+
+    counterparty_id: str = Field(description="Stable id of the counterparty (UUID).")
+    name: str
+    kind: CounterpartyKind
+    tax_id: str | None = None
+    main_manager: str = Field(description="User id of the responsible sales manager.")
+    registered_at: datetime
+
+
+class CounterpartyRenamed(IntegrationEvent):
+    """The counterparty's name changed. Type ``crm.contacts.CounterpartyRenamed``."""
+
+    counterparty_id: str
+    name: str
+
+
+class CounterpartyKindChanged(IntegrationEvent):
+    """Buyer, supplier or other. Type ``crm.contacts.CounterpartyKindChanged``."""
+
+    counterparty_id: str
+    kind: CounterpartyKind
+
+
+class CounterpartyTaxIdChanged(IntegrationEvent):
+    """The tax id was set, changed or removed (null). Type ``crm.contacts.CounterpartyTaxIdChanged``."""
+
+    counterparty_id: str
+    tax_id: str | None
+
+
+class MainManagerAssigned(IntegrationEvent):
+    """A new responsible sales manager. Type ``crm.contacts.MainManagerAssigned``."""
+
+    counterparty_id: str
+    main_manager: str
+
+
+EVENT_TYPES: dict[str, type[IntegrationEvent]] = {
+    "crm.contacts.CounterpartyRegistered": CounterpartyRegistered,
+    "crm.contacts.CounterpartyRenamed": CounterpartyRenamed,
+    "crm.contacts.CounterpartyKindChanged": CounterpartyKindChanged,
+    "crm.contacts.CounterpartyTaxIdChanged": CounterpartyTaxIdChanged,
+    "crm.contacts.MainManagerAssigned": MainManagerAssigned,
+}
+"""Every public event type of this context, by its CloudEvents type."""

@@ -1,0 +1,25 @@
+"""Domain errors shared by every service: a rule said no. HTTP maps them to 4xx naming the field."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A command was refused by a business rule."""
+
+    status = 422
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(DomainError):
+    """The command addresses a record that does not exist."""
+
+    status = 404
+
+
+class AlreadyExists(DomainError):
+    """The command would create a record that exists already."""
+
+    status = 409

@@ -1,0 +1,131 @@
+"""Typing of stored domain events: stable names, schema versions, upcasters, deterministic ids.
+
+A service declares each domain event class once in an :class:`EventCatalog` under a stable name
+(``contacts.CounterpartyRegistered``, never a Python path) and its current schema version. The
+version goes into the event's metadata. Events written under an older version are upcast once, here
+at decode, by the chain of upcasters registered for that name, so business code only ever sees the
+current shape.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from crm_shared.eventstore.port import NewEvent, RecordedEvent
+
+_NAMESPACE = uuid.UUID("5b0f7d3e-3f7a-4f43-9a51-7c1c6a0e2d11")
+
+SCHEMA_VERSION = "schema_version"
+
+
+class DomainEvent(BaseModel):
+    """Base of every domain event: immutable, validated when decoded, unknown fields ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+E = TypeVar("E", bound=DomainEvent)
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def deterministic_event_id(idempotency_key: str, index: int = 0) -> uuid.UUID:
+    """The id of the ``index``-th event a command with ``idempotency_key`` produces.
+
+    A retried command yields the same ids, so the store's idempotent append makes it a no-op.
+    """
+    return uuid.uuid5(_NAMESPACE, f"{idempotency_key}#{index}")
+
+
+class UnknownEventType(Exception):
+    """A stored event whose type this catalog does not know."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    cls: type[DomainEvent]
+    version: int
+
+
+class EventCatalog:
+    """The stable names, versions and upcasters of one service's domain events."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, _Entry] = {}
+        self._by_class: dict[type[DomainEvent], str] = {}
+        self._upcasters: dict[tuple[str, int], Upcaster] = {}
+
+    def register(self, name: str, version: int = 1) -> Callable[[type[E]], type[E]]:
+        """Class decorator: store the class under ``name`` at schema ``version``."""
+
+        def add(cls: type[E]) -> type[E]:
+            if name in self._by_name:
+                raise ValueError(f"event type {name!r} registered twice")
+            self._by_name[name] = _Entry(cls, version)
+            self._by_class[cls] = name
+            return cls
+
+        return add
+
+    def upcaster(self, name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+        """Decorator: a function turning ``name``'s data at ``from_version`` into ``from_version + 1``."""
+
+        def add(fn: Upcaster) -> Upcaster:
+            self._upcasters[(name, from_version)] = fn
+            return fn
+
+        return add
+
+    def name_of(self, event: DomainEvent) -> str:
+        """The stable name of an event's class."""
+        return self._by_class[type(event)]
+
+    def names(self) -> list[str]:
+        """Every registered name."""
+        return sorted(self._by_name)
+
+    def encode(
+        self,
+        event: DomainEvent,
+        *,
+        event_id: uuid.UUID | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> NewEvent:
+        """A storable event with its schema version and occurrence time in the metadata."""
+        name = self.name_of(event)
+        meta = {
+            SCHEMA_VERSION: self._by_name[name].version,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            **(metadata or {}),
+        }
+        return NewEvent(
+            id=event_id or uuid.uuid4(),
+            type=name,
+            data=event.model_dump(mode="json"),
+            metadata=meta,
+        )
+
+    def decode(self, recorded: RecordedEvent) -> DomainEvent:
+        """The domain event of a stored one, upcast to the current schema version."""
+        return self._decode(recorded.type, dict(recorded.data), int(recorded.metadata.get(SCHEMA_VERSION, 1)))
+
+    def _decode(self, name: str, data: dict[str, Any], version: int) -> DomainEvent:
+        entry = self._by_name.get(name)
+        if entry is None:
+            raise UnknownEventType(name)
+        while version < entry.version:
+            upcast = self._upcasters.get((name, version))
+            if upcast is None:
+                raise UnknownEventType(f"{name} v{version}: no upcaster to v{version + 1}")
+            data = upcast(data)
+            version += 1
+        return entry.cls.model_validate(data)
+
+    def decode_raw(self, name: str, data: Mapping[str, Any], version: int) -> DomainEvent:
+        """Decode stored data given apart from a recorded event (golden files, imports)."""
+        return self._decode(name, dict(data), version)

@@ -1,0 +1,165 @@
+"""HTTP conventions every service follows: problem details, ETags, limits, health.
+
+Errors are ``application/problem+json`` (RFC 9457) with an ``errors`` list naming each bad field,
+so a client (and the web UI) can show the message next to the field.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from crm_shared.errors import DomainError
+from crm_shared.eventstore.port import EventStoreUnavailable, WrongExpectedVersion
+from crm_shared.projections import ViewNotReady
+
+log = logging.getLogger(__name__)
+
+POSITION_HEADER = "X-Commit-Position"
+"""Response header with the commit position of the command's last event (read-your-writes)."""
+
+MAX_BODY_BYTES = 1_000_000
+
+
+class HttpProblem(Exception):
+    """Raise to answer with a problem document."""
+
+    def __init__(self, status: int, title: str, detail: str = "", field: str | None = None) -> None:
+        super().__init__(detail or title)
+        self.status, self.title, self.detail, self.field = status, title, detail, field
+
+
+def problem(
+    status: int, title: str, detail: str = "", errors: Sequence[dict[str, Any]] = (), headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A problem+json response."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = list(errors)
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def etag(version: int) -> str:
+    """The ETag of a stream version."""
+    return f'"{version}"'
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """The stream version an ``If-Match`` header names; 400 when it names none."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    text = text.strip('"')
+    if not text.isdigit():
+        raise HttpProblem(400, "Bad If-Match header", "If-Match must be an ETag from this API, e.g. \"3\"", "If-Match")
+    return int(text)
+
+
+def _field(loc: Sequence[int | str]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:] or parts
+    return ".".join(parts)
+
+
+def install(app: FastAPI) -> None:
+    """Error handlers and the body-size limit, for every service app."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"field": _field(e.get("loc", ())), "message": str(e.get("msg", "invalid")), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        fields = ", ".join(sorted({e["field"] for e in errors}))
+        return problem(422, "Invalid request", f"check these fields: {fields}", errors)
+
+    @app.exception_handler(DomainError)
+    async def refused(_: Request, exc: DomainError) -> Response:
+        errors = [{"field": exc.field, "message": str(exc)}] if exc.field else []
+        return problem(exc.status, "Request refused", str(exc), errors)
+
+    @app.exception_handler(HttpProblem)
+    async def http_problem(_: Request, exc: HttpProblem) -> Response:
+        errors = [{"field": exc.field, "message": exc.detail or exc.title}] if exc.field else []
+        return problem(exc.status, exc.title, exc.detail, errors)
+
+    @app.exception_handler(WrongExpectedVersion)
+    async def conflict(_: Request, exc: WrongExpectedVersion) -> Response:
+        return problem(409, "Conflict", "someone else changed this record at the same time; reload and retry")
+
+    @app.exception_handler(EventStoreUnavailable)
+    async def unavailable(_: Request, exc: EventStoreUnavailable) -> Response:
+        log.error("event store unavailable: %s", exc)
+        return problem(503, "Service unavailable", "the event store is unavailable; retry later", headers={"Retry-After": "2"})
+
+    @app.exception_handler(ViewNotReady)
+    async def not_ready(_: Request, exc: ViewNotReady) -> Response:
+        return problem(504, "View not caught up", str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        return problem(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+
+
+class BodyLimit:
+    """Refuses request bodies over ``max_bytes`` with 413 before they are read into memory."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _too_large(self.max_bytes)(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise HttpProblem(413, "Request body too large", f"at most {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def _too_large(limit: int) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    return problem(413, "Request body too large", f"at most {limit} bytes")
+
+
+def make_app(title: str, version: str, lifespan: Any, *, description: str = "") -> FastAPI:
+    """A service's FastAPI app with the shared conventions and a ``/health`` endpoint.
+
+    ``lifespan`` opens the service's adapters; until it has, ``/health`` answers 503.
+    """
+    app = FastAPI(title=title, version=version, description=description, lifespan=lifespan)
+    app.state.ready = False
+    install(app)
+
+    @app.get("/health", tags=["health"])
+    async def health(request: Request) -> Response:
+        """Liveness and readiness: 200 once the service's stores are open."""
+        ready = bool(getattr(request.app.state, "ready", False))
+        return JSONResponse({"status": "ok" if ready else "starting"}, status_code=200 if ready else 503)
+
+    return app

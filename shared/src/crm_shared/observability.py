@@ -1,0 +1,71 @@
+"""One setup call for traces, metrics and logs, and the helpers that carry trace context in events.
+
+Locally the exporter is off (or ``console``); with ``CRM_OTEL_EXPORTER=otlp`` spans and metrics go
+to ``CRM_OTEL_ENDPOINT`` over OTLP/HTTP. The W3C ``traceparent`` of the command's span is stored in
+each event's metadata, copied by the relay into the Kafka headers, and continued by consumers, so
+one trace follows a command to every consumer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from opentelemetry import metrics, propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+from crm_shared.settings import KernelSettings
+
+_configured = False
+
+
+class _TraceIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = trace.get_current_span().get_span_context()
+        record.trace_id = format(context.trace_id, "032x") if context.is_valid else "-"
+        return True
+
+
+def setup(service: str, settings: KernelSettings) -> None:
+    """Configure tracing, metrics and logging once per process."""
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    handler = logging.StreamHandler()
+    handler.addFilter(_TraceIdFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [trace=%(trace_id)s] %(message)s"))
+    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
+
+    resource = Resource.create({"service.name": service})
+    provider = TracerProvider(resource=resource)
+    readers = []
+    if settings.otel_exporter == "console":
+        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+        readers.append(PeriodicExportingMetricReader(ConsoleMetricExporter(), export_interval_millis=60_000))
+    elif settings.otel_exporter == "otlp":
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        base = (settings.otel_endpoint or "http://127.0.0.1:4318").rstrip("/")
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{base}/v1/traces")))
+        readers.append(PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=f"{base}/v1/metrics")))
+    trace.set_tracer_provider(provider)
+    metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=readers))
+
+
+def current_traceparent() -> dict[str, str]:
+    """The current trace context as W3C headers (empty when no span is active)."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return {k: v for k, v in carrier.items() if k in ("traceparent", "tracestate")}
+
+
+def context_from(headers: Mapping[str, str]) -> Context:
+    """The trace context carried by message headers or event metadata."""
+    return propagate.extract(dict(headers))

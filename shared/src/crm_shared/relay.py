@@ -1,0 +1,85 @@
+"""The relay: the event store is the outbox.
+
+A relay reads its service's own event store from a persisted checkpoint, turns domain events into
+integration messages (a service-given translation; events with no public meaning give none),
+publishes them, and only then moves the checkpoint. A crash between the two republishes a batch:
+consumers see the same ``ce_id`` again and their guards make that harmless. A broker outage stops
+the relay, never the commands; it retries with backoff and resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+
+from crm_shared.bus.port import Bus, BusUnavailable
+from crm_shared.eventstore.port import EventStore, RecordedEvent
+from crm_shared.integration import Envelope
+from crm_shared.readstore.port import ReadStore
+
+log = logging.getLogger(__name__)
+
+Translate = Callable[[RecordedEvent], Sequence[Envelope]]
+
+
+class Relay:
+    """Publishes one service's integration events, at least once and in log order."""
+
+    def __init__(
+        self,
+        name: str,
+        store: EventStore,
+        bus: Bus,
+        checkpoints: ReadStore,
+        translate: Translate,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 0.02,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self.name = name
+        self._store = store
+        self._bus = bus
+        self._checkpoints = checkpoints
+        self._translate = translate
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._max_backoff = max_backoff
+        self.position = 0
+        self.published = 0
+
+    @property
+    def checkpoint_name(self) -> str:
+        """Where the relay's position is stored."""
+        return f"relay:{self.name}"
+
+    async def run(self) -> None:
+        """Relay forever (cancel to stop)."""
+        self.position = await self._checkpoints.checkpoint(self.checkpoint_name) or 0
+        while True:
+            if not await self.run_once():
+                await asyncio.sleep(self._poll_interval)
+
+    async def run_once(self) -> bool:
+        """Relay one batch; False when there was nothing to relay."""
+        events = await self._store.read_all(after=self.position, limit=self._batch_size)
+        if not events:
+            return False
+        messages = [envelope.to_message() for event in events for envelope in self._translate(event)]
+        await self._publish(messages)
+        self.position = events[-1].position
+        await self._checkpoints.apply([], checkpoint=(self.checkpoint_name, self.position))
+        self.published += len(messages)
+        return True
+
+    async def _publish(self, messages: list[object]) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                await self._bus.publish(messages)  # type: ignore[arg-type]
+                return
+            except BusUnavailable as exc:
+                log.warning("relay %s: bus unavailable, retrying in %.1fs: %s", self.name, backoff, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)

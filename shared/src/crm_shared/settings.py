@@ -1,0 +1,34 @@
+"""Settings of the kernel's ports, from environment variables (``CRM_`` prefix) with embedded defaults.
+
+Each port picks its adapter on its own: e.g. ``CRM_EVENT_STORE=kurrentdb`` with
+``CRM_KURRENTDB_URI=...``, ``CRM_BUS=kafka`` with ``CRM_KAFKA_BOOTSTRAP=...``,
+``CRM_READ_STORE=mongo`` with ``CRM_MONGO_URI=...``. Secrets are ``SecretStr`` so they never print.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KernelSettings(BaseSettings):
+    """Where a service keeps its events, views and messages, and how it reports telemetry."""
+
+    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    event_store: Literal["sqlite", "kurrentdb"] = "sqlite"
+    kurrentdb_uri: SecretStr | None = None
+    bus: Literal["embedded", "kafka"] = "embedded"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    read_store: Literal["sqlite", "mongo"] = "sqlite"
+    mongo_uri: SecretStr = SecretStr("mongodb://127.0.0.1:27017")
+    mongo_database_prefix: str = "crm"
+    analytics: Literal["chdb", "clickhouse"] = "chdb"
+    clickhouse_url: SecretStr | None = None
+    otel_exporter: Literal["none", "console", "otlp"] = "none"
+    otel_endpoint: str | None = None
+    log_level: str = "INFO"
