@@ -79,7 +79,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> Response:
         errors = [
-            {"field": _field(e.get("loc", ())), "message": str(e.get("msg", "invalid")), "type": e.get("type")}
+            {
+                "field": "body" if e.get("type") == "json_invalid" else _field(e.get("loc", ())),
+                "message": str(e.get("msg", "invalid")) + (f": {e['ctx']['error']}" if "ctx" in e and "error" in e["ctx"] else ""),
+                "type": e.get("type"),
+            }
             for e in exc.errors()
         ]
         fields = ", ".join(sorted({e["field"] for e in errors}))

@@ -22,6 +22,7 @@ ClickHouse type                                        Python value
 ``Nullable(T)``, ``LowCardinality(T)``                 as ``T``; NULL is ``None``
 ``Array(T)``                                           ``list`` of ``T`` values
 anything else (``Map``, ``Tuple``, ``JSON``…)          as ClickHouse's JSON output gives it
+                                                       (64-bit integers inside as ``str``)
 =====================================================  ==============================================
 
 Parameters use ClickHouse's server-side syntax, ``{name:Type}``, and are never spliced into the SQL

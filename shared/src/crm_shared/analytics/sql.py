@@ -44,44 +44,40 @@ def split_statements(text: str) -> list[str]:
     """Split SQL text on ``;`` that are outside strings, quoted names and comments.
 
     Handles ``'…'``, ``"…"`` and backquoted names (with backslash or doubled-quote escapes),
-    ``--`` and ``#`` line comments and ``/* … */`` block comments. Statements that hold only
-    comments are dropped; the rest are returned stripped, without the ``;``.
+    ``--`` and ``#`` line comments and ``/* … */`` block comments. Each statement starts at its
+    first token (comments before it are dropped), ends before its ``;``, and comment-only pieces
+    are dropped.
     """
     statements: list[str] = []
-    start = 0
-    has_code = False
+    start: int | None = None
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
-        if ch in _QUOTES:
-            i += 1
-            while i < n:
-                if text[i] == "\\":
-                    i += 2
-                elif text[i] == ch:
-                    if i + 1 < n and text[i + 1] == ch:
-                        i += 2
-                    else:
-                        break
-                else:
-                    i += 1
-            has_code = True
-        elif text.startswith("--", i) or ch == "#":
+        if text.startswith("--", i) or ch == "#":
             end = text.find("\n", i)
             i = n if end == -1 else end
             continue
-        elif text.startswith("/*", i):
+        if text.startswith("/*", i):
             end = text.find("*/", i + 2)
             i = n if end == -1 else end + 2
             continue
-        elif ch == ";":
-            if has_code:
+        if ch == ";":
+            if start is not None:
                 statements.append(text[start:i].strip())
-            start, has_code = i + 1, False
-        elif not ch.isspace():
-            has_code = True
+            start = None
+        elif not ch.isspace() and start is None:
+            start = i
+        if ch in _QUOTES:
+            i += 1
+            while i < n:
+                if text[i] == "\\" or text.startswith(ch * 2, i):
+                    i += 2
+                elif text[i] == ch:
+                    break
+                else:
+                    i += 1
         i += 1
-    if has_code:
+    if start is not None:
         statements.append(text[start:].strip())
     return statements
 
@@ -109,23 +105,27 @@ def quote_name(name: str) -> str:
 _PLACEHOLDER = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*:")
 
 
-def parameter_texts(sql: str, parameters: Mapping[str, Any] | None) -> dict[str, str | None]:
-    """The parameters that ``sql`` references, as the text ClickHouse parses (``None`` is NULL).
+def wire_parameters(sql: str, parameters: Mapping[str, Any] | None) -> dict[str, str]:
+    """The parameters that ``sql`` references, as the exact text the engine parses for each.
 
+    ClickHouse reads a parameter with its type's escaped-text parser, so a ``str`` value is
+    backslash-escaped while an Array/Tuple/Map literal is not (its strings are quoted inside).
     Unreferenced parameters are left out, so one mapping can serve a whole script, and a client
     never mistakes a statement without placeholders for one to format client-side.
     """
     if not parameters:
         return {}
     used = set(_PLACEHOLDER.findall(sql))
-    return {name: None if value is None else _text(value) for name, value in parameters.items() if name in used}
+    return {name: _wire(value) for name, value in parameters.items() if name in used}
 
 
-def escape_parameter(text: str | None) -> str:
-    """Escape a parameter text the way ClickHouse's HTTP interface expects it (``\\N`` is NULL)."""
-    if text is None:
+def _wire(value: Any) -> str:
+    if value is None:
         return "\\N"
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    text = _text(value)
+    if isinstance(value, str):
+        return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
 
 
 def _text(value: Any) -> str:
@@ -136,15 +136,14 @@ def _text(value: Any) -> str:
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value.isoformat(" ", "microseconds" if value.microsecond else "seconds")
+        moment = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+        return moment.isoformat(" ", "microseconds" if moment.microsecond else "seconds")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list):
         return "[" + ", ".join(map(_literal, value)) + "]"
     if isinstance(value, tuple):
-        return "(" + ", ".join(map(_literal, value)) + ("," if len(value) == 1 else "") + ")"
+        return "(" + ", ".join(map(_literal, value)) + ")"
     if isinstance(value, Mapping):
         return "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in value.items()) + "}"
     return str(value)
@@ -208,7 +207,10 @@ def decode_rows(payload: bytes) -> list[dict[str, Any]]:
     if not any(converters):
         return [dict(zip(names, row, strict=True)) for row in data]
     return [
-        {name: value if convert is None else convert(value) for name, convert, value in zip(names, converters, row, strict=True)}
+        {
+            name: value if convert is None else convert(value)
+            for name, convert, value in zip(names, converters, row, strict=True)
+        }
         for row in data
     ]
 
@@ -267,7 +269,9 @@ def describe_sql(table: str) -> str:
     return f"DESCRIBE TABLE {quote_name(table)}"
 
 
-def encode_rows(columns: Sequence[str], described: list[dict[str, Any]], rows: Sequence[Sequence[Any]]) -> bytes:
+def encode_rows(
+    columns: Sequence[str], described: list[dict[str, Any]], rows: Sequence[Sequence[Any]]
+) -> bytes:
     """Encode rows as an Arrow IPC stream, typed after the table's ``DESCRIBE`` rows."""
     width = len(columns)
     if any(len(row) != width for row in rows):
@@ -283,6 +287,11 @@ def encode_rows(columns: Sequence[str], described: list[dict[str, Any]], rows: S
         writer.write_batch(batch)
     data: bytes = sink.getvalue().to_pybytes()
     return data
+
+
+def warm_up() -> None:
+    """Pay pyarrow's one-off cost of its first conversion (it imports pandas, ~1 s) at open time."""
+    pa.array([0], type=pa.uint8())
 
 
 # --- errors ------------------------------------------------------------------------------------

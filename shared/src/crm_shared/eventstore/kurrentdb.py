@@ -214,7 +214,8 @@ class KurrentDbEventStore:
             # there, for an idempotent retry), so the last one's revision follows arithmetically.
             return AppendResult(stream_version=base + len(events), position=position)
         # ANY / STREAM_EXISTS give no revision, and a position of 0 means the server had none to give
-        # (an idempotent retry of a write not yet indexed everywhere): ask the stream itself.
+        # (it answers an idempotent retry with "no position" when it cannot read the original event's
+        # log position back): ask the stream itself.
         return await self._locate(stream, events[-1].id, position)
 
     async def _locate(self, stream: str, event_id: UUID, position_hint: int) -> AppendResult:

@@ -283,7 +283,7 @@ class SqliteEventStore:
 
         return await asyncio.get_running_loop().run_in_executor(self._reader_pool, run)
 
-    async def subscribe_all(self, after: int = 0) -> AsyncIterator[RecordedEvent]:  # type: ignore[override]
+    async def subscribe_all(self, after: int = 0) -> AsyncIterator[RecordedEvent]:
         position = after
         while not self._closed:
             batch = await self.read_all(after=position, limit=500)

@@ -1,0 +1,523 @@
+"""The bus on Apache Kafka: consuming through FastStream, producing and topic admin through aiokafka.
+
+Why the split:
+
+- Consuming runs on FastStream's ``KafkaBroker`` (the project's messaging framework, and where its
+  OpenTelemetry and Prometheus middlewares hook in) with ``AckPolicy.MANUAL``: FastStream's default
+  policy is ``ACK_FIRST``, which turns on aiokafka's auto-commit and so commits before the handler
+  has stored its effect. Here the offset is committed by :meth:`_KafkaSubscription._on_message`
+  only after the handler returned or the message was dead-lettered.
+- Producing uses an ``AIOKafkaProducer`` of our own (``acks="all"``, idempotent), because
+  FastStream's publish adds ``content-type`` and ``correlation_id`` headers of its own, and the
+  bus promises to hand back exactly the headers the publisher set (CloudEvents ``ce_*``,
+  ``traceparent``).
+- Topics are created by an ``AIOKafkaAdminClient`` with the broker's own defaults
+  (``num.partitions``, ``default.replication.factor``), so consumers that join before the first
+  publish work and nothing depends on ``auto.create.topics.enable``. FastStream's own topic
+  creation is off: it would create every missing topic with one partition and one replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage as KafkaMessageParam
+from faststream.kafka.message import KafkaMessage
+from faststream.middlewares import AckPolicy
+
+from crm_shared.bus.port import (
+    DEAD_LETTER_SUFFIX,
+    BusUnavailable,
+    Handler,
+    Message,
+    PoisonMessage,
+    dead_letter,
+    dead_letter_topic,
+)
+
+log = logging.getLogger(__name__)
+
+HEADER_DLT_PARTITION = "x-dead-letter-partition"
+"""Dead letters from Kafka also say which partition of the original topic they came from..."""
+HEADER_DLT_OFFSET = "x-dead-letter-offset"
+"""...and at which offset, so the original can be found and replayed."""
+
+
+class _Abandoned(enum.Enum):
+    """Outcome of a delivery that stop() interrupted: neither handled nor dead-lettered."""
+
+    ABANDONED = enum.auto()
+
+
+_ABANDONED = _Abandoned.ABANDONED
+
+_ASSIGNMENT_TIMEOUT = 30.0
+"""How long ``subscribe`` waits for the group to hand this member its partitions."""
+
+
+class _DropTopicCreationNotice(logging.Filter):
+    """Drops FastStream's per-subscriber notice that it does not create topics: we create them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("Topic creation is skipped" in message or "Auto create topics is disabled" in message)
+
+
+# FastStream logs through this child logger: its per-message access lines at DEBUG, its errors
+# (a failed fetch, a failed commit) at their own level.
+_faststream_log = logging.getLogger(f"{__name__}.faststream")
+_faststream_log.addFilter(_DropTopicCreationNotice())
+
+
+def _text(raw: bytes | None) -> str:
+    # Our publishers write UTF-8; a foreign producer's odd bytes must not stop the subscription.
+    return raw.decode("utf-8", errors="replace") if raw is not None else ""
+
+
+def _headers_to_kafka(headers: Iterable[tuple[str, str]]) -> list[tuple[str, bytes]]:
+    return [(name, value.encode()) for name, value in headers]
+
+
+class KafkaBus:
+    """The :class:`~crm_shared.bus.port.Bus` on Apache Kafka (see the module docstring).
+
+    ``request_timeout_ms`` bounds every broker request, so a publish to an unreachable cluster
+    raises :class:`BusUnavailable` instead of hanging. ``graceful_timeout`` is how long stopping a
+    subscription waits for a running handler before cancelling it (its message is then redelivered).
+    """
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        client_id: str = "crm",
+        request_timeout_ms: int = 10_000,
+        graceful_timeout: float = 3.0,
+    ) -> None:
+        self._bootstrap_servers = bootstrap_servers
+        self._client_id = client_id
+        self._request_timeout_ms = request_timeout_ms
+        self._graceful_timeout = graceful_timeout
+        self._started = False
+        self._broker: KafkaBroker | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._admin: AIOKafkaAdminClient | None = None
+        self._connect_lock = asyncio.Lock()
+        self._known_topics: set[str] = set()
+        self._subscriptions: list[_KafkaSubscription] = []
+
+    @property
+    def _timeout(self) -> float:
+        """Seconds for one broker round trip (a bounded wait around aiokafka's own timeouts)."""
+        return self._request_timeout_ms / 1000
+
+    async def start(self) -> None:
+        """Connect the producer and the admin client; raises :class:`BusUnavailable` if the
+        cluster cannot be reached (calling again, or publishing, retries)."""
+        self._started = True
+        if self._broker is None:
+            # consumer_only: FastStream must not open a producer and admin client of its own.
+            self._broker = KafkaBroker(
+                self._bootstrap_servers,
+                client_id=self._client_id,
+                request_timeout_ms=self._request_timeout_ms,
+                consumer_only=True,
+                allow_auto_create_topics=False,
+                ack_policy=AckPolicy.MANUAL,
+                graceful_timeout=self._graceful_timeout,
+                logger=_faststream_log,
+                log_level=logging.DEBUG,
+            )
+            await self._broker.start()
+        await self._connect()
+
+    async def _connect(self) -> tuple[AIOKafkaProducer, AIOKafkaAdminClient]:
+        if not self._started:
+            raise RuntimeError("KafkaBus.start() must be called first")
+        async with self._connect_lock:
+            if self._producer is None:
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self._bootstrap_servers,
+                    client_id=self._client_id,
+                    acks="all",
+                    enable_idempotence=True,
+                    request_timeout_ms=self._request_timeout_ms,
+                )
+                await self._start_client(producer.start(), producer.stop)
+                self._producer = producer
+            if self._admin is None:
+                admin = AIOKafkaAdminClient(
+                    bootstrap_servers=self._bootstrap_servers,
+                    client_id=f"{self._client_id}-admin",
+                    request_timeout_ms=self._request_timeout_ms,
+                )
+                await self._start_client(admin.start(), admin.close)
+                self._admin = admin
+            return self._producer, self._admin
+
+    async def _start_client(self, starting: Awaitable[None], close: Callable[[], Awaitable[None]]) -> None:
+        """Start an aiokafka client within the request timeout, or clean it up and say why."""
+        try:
+            await asyncio.wait_for(starting, self._timeout)
+        except BaseException as exc:
+            # Also when cancelled: a half-started client keeps connections and tasks.
+            await _quietly(close())
+            if isinstance(exc, KafkaError | OSError | TimeoutError):
+                raise BusUnavailable(f"Kafka at {self._bootstrap_servers} is unreachable: {exc!r}") from exc
+            raise
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        """Send the messages in order and return once the cluster acknowledged every one
+        (``acks=all``, idempotent producer); raises :class:`BusUnavailable` when that does not
+        happen within one request timeout."""
+        if not messages:
+            return
+        try:
+            # One deadline for the whole call: connecting, creating a new topic, metadata waits,
+            # a full buffer and delivery each have their own aiokafka timeouts, but these must
+            # not add up. (Messages still queued when it passes may yet be delivered later: a
+            # retrying caller then publishes them twice, which at-least-once allows.)
+            async with asyncio.timeout(self._timeout):
+                producer, _ = await self._connect()
+                await self.ensure_topics(m.topic for m in messages)
+                deliveries = [
+                    await producer.send(
+                        m.topic,
+                        m.value,
+                        key=m.key.encode(),
+                        headers=_headers_to_kafka(m.headers.items()),
+                    )
+                    for m in messages
+                ]
+                await asyncio.gather(*deliveries)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            raise BusUnavailable(f"Kafka did not acknowledge the messages: {exc!r}") from exc
+
+    async def ensure_topics(self, topics: Iterable[str]) -> None:
+        """Create the topics that do not exist yet, with the broker's default partition count
+        and replication factor; raises :class:`BusUnavailable` when the cluster cannot answer."""
+        missing = set(topics) - self._known_topics
+        if not missing:
+            return
+        _, admin = await self._connect()
+        try:
+            async with asyncio.timeout(2 * self._timeout):
+                described = await admin.describe_topics(sorted(missing))
+                existing = {t["topic"] for t in described if t["error_code"] == 0 and t["partitions"]}
+                self._known_topics |= existing
+                to_create = sorted(missing - existing)
+                if not to_create:
+                    return
+                # -1/-1 asks the controller for its defaults; NewTopic only accepts -1 together
+                # with an (empty) replica assignment.
+                response = await admin.create_topics(
+                    [NewTopic(name, -1, -1, replica_assignments={}) for name in to_create]
+                )
+                for result in response.to_object()["topic_errors"]:
+                    if result["error_code"] and for_code(result["error_code"]) is not TopicAlreadyExistsError:
+                        # Not fatal here: with auto-creation on, the producer or consumer still
+                        # gets the topic; without it, publishing fails with BusUnavailable.
+                        log.warning("could not create topic %s: %s", result["topic"], result["error_message"])
+                # Creation is asynchronous in the controller; wait until every partition has a
+                # leader, so a consumer subscribing now sees the topic at its first metadata fetch.
+                while True:
+                    described = await admin.describe_topics(to_create)
+                    ready = {
+                        t["topic"]
+                        for t in described
+                        if t["error_code"] == 0
+                        and t["partitions"]
+                        and all(p["leader"] >= 0 for p in t["partitions"])
+                    }
+                    self._known_topics |= ready
+                    if ready >= set(to_create):
+                        return
+                    await asyncio.sleep(0.05)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            raise BusUnavailable(f"Kafka could not create topics {sorted(missing)}: {exc!r}") from exc
+
+    async def subscribe(
+        self,
+        topics: Sequence[str],
+        group: str,
+        handler: Handler,
+        *,
+        max_attempts: int = 5,
+        from_beginning: bool = True,
+    ) -> _KafkaSubscription:
+        """Join consumer group ``group`` on ``topics`` and hand each message to ``handler`` (see
+        the port's rules). Returns once this member has its partitions, so a message published
+        after this returns is seen even with ``from_beginning=False``."""
+        await self._connect()
+        if self._broker is None:
+            raise RuntimeError("KafkaBus.start() must be called first")
+        # Dead-letter topics too: a dead letter must not depend on auto-creation. A dead-letter
+        # topic's own dead-letter topic is created only if ever needed.
+        await self.ensure_topics(
+            [*topics, *(dead_letter_topic(t) for t in topics if not t.endswith(DEAD_LETTER_SUFFIX))]
+        )
+        subscription = _KafkaSubscription(
+            self, self._broker, list(topics), group, handler, max_attempts, from_beginning
+        )
+        self._subscriptions.append(subscription)
+        try:
+            await subscription.begin()
+        except BaseException:
+            await subscription.stop()
+            raise
+        return subscription
+
+    async def stop(self) -> None:
+        """Stop every subscription (uncommitted messages are redelivered later) and disconnect."""
+        for subscription in list(self._subscriptions):
+            await subscription.stop()
+        if self._broker is not None:
+            await self._broker.stop()
+            self._broker = None
+        if self._producer is not None:
+            # stop() flushes what is still queued; bounded, since nothing waits for it any more.
+            await _quietly(self._producer.stop(), within=self._timeout)
+            self._producer = None
+        if self._admin is not None:
+            await _quietly(self._admin.close(), within=self._timeout)
+            self._admin = None
+        self._started = False
+
+    async def _publish_dead_letter(self, letter: Message) -> None:
+        await self.publish([letter])
+
+    def _forget(self, subscription: _KafkaSubscription) -> None:
+        if subscription in self._subscriptions:
+            self._subscriptions.remove(subscription)
+
+
+async def _quietly(work: Awaitable[Any], within: float | None = None) -> None:
+    """Await cleanup work, ignoring its failure: the caller is already failing or shutting down."""
+    try:
+        await asyncio.wait_for(work, within)
+    except Exception as exc:
+        log.debug("cleanup failed: %r", exc)
+
+
+class _AssignmentListener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Tells ``subscribe`` when the group gave this member its partitions (possibly none)."""
+
+    def __init__(self) -> None:
+        self.assigned = asyncio.Event()
+        self.partitions: set[TopicPartition] = set()
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        """Nothing to flush: offsets are committed per message, right after its handler."""
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Record the assignment and wake ``subscribe``."""
+        self.partitions = set(assigned)
+        self.assigned.set()
+
+
+async def _parse_raw(
+    record: ConsumerRecord[bytes, bytes],
+    original: Callable[[ConsumerRecord[bytes, bytes]], Awaitable[KafkaMessage]],
+) -> KafkaMessage:
+    """FastStream's parser, fed headers it can always decode.
+
+    FastStream decodes every header value as strict UTF-8 before the handler runs; a foreign
+    producer's binary (or null) header would fail there, outside the handler, where no
+    dead-lettering happens. The handler reads the untouched record anyway.
+    """
+    safe = tuple((name, _text(value).encode()) for name, value in record.headers)
+    return await original(replace(record, headers=safe))
+
+
+def _decode_raw(message: KafkaMessage) -> bytes:
+    """No body decoding: FastStream would parse JSON by ``content-type`` (a CloudEvents header)
+    and fail outside the handler on a malformed body. The handler wants the bytes."""
+    return bytes(message.body)
+
+
+class _KafkaSubscription:
+    """One consumer-group member: a FastStream subscriber with manual acknowledgement."""
+
+    def __init__(
+        self,
+        bus: KafkaBus,
+        broker: KafkaBroker,
+        topics: list[str],
+        group: str,
+        handler: Handler,
+        max_attempts: int,
+        from_beginning: bool,
+    ) -> None:
+        self._bus = bus
+        self._topics = topics
+        self._group = group
+        self._handler = handler
+        self._max_attempts = max(1, max_attempts)
+        self._from_beginning = from_beginning
+        self._stopping = asyncio.Event()
+        self._listener = _AssignmentListener()
+        self._subscriber = broker.subscriber(
+            *topics,
+            group_id=group,
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset="earliest" if from_beginning else "latest",
+            listener=self._listener,
+            parser=_parse_raw,
+            decoder=_decode_raw,
+            # A new or leaving member makes the others rejoin at their next heartbeat: keep it
+            # short so group changes settle in well under a second on a healthy cluster.
+            heartbeat_interval_ms=500,
+            session_timeout_ms=10_000,
+            # The broker answers a fetch as soon as data arrives; this only bounds idle polls.
+            fetch_max_wait_ms=250,
+            # Not kept by the broker object: this subscription owns it and stops it itself.
+            persistent=False,
+        )
+        self._subscriber(self._on_message)
+
+    async def begin(self) -> None:
+        """Start consuming and wait until the group assigned this member its partitions."""
+        started = time.monotonic()
+        await self._subscriber.start()
+        try:
+            await asyncio.wait_for(self._listener.assigned.wait(), _ASSIGNMENT_TIMEOUT)
+        except TimeoutError as exc:
+            raise BusUnavailable(
+                f"group {self._group} gave no assignment in {_ASSIGNMENT_TIMEOUT:.0f} s"
+            ) from exc
+        consumer = self._subscriber.consumer
+        if consumer is not None:
+            await self._resolve_positions(consumer)
+        log.debug(
+            "group %s joined %s with %s in %.2f s",
+            self._group,
+            self._topics,
+            sorted(str(tp) for tp in self._listener.partitions),
+            time.monotonic() - started,
+        )
+
+    async def _resolve_positions(self, consumer: Any) -> None:
+        """Wait until every assigned partition has its start position; with "latest", commit it
+        where the group has no offset yet.
+
+        Until a partition's position is resolved (its committed offset, or a reset by
+        ``auto_offset_reset``), nothing is fetched from it; right after a topic was created the
+        first attempt may also fail with NotLeaderForPartition and be retried later. Returning
+        only after that keeps messages published once ``subscribe`` returned from being fetched
+        late. For "latest" it also fixes what "latest" means: the end of the log now, even if
+        this group stops before it handled anything. A commit racing with the first handled
+        message can only move the offset back by a message: a duplicate, never a loss.
+        """
+        pins: dict[TopicPartition, int] = {}
+        for tp in self._listener.partitions:
+            try:
+                position = await asyncio.wait_for(consumer.position(tp), self._bus._timeout)
+                if not self._from_beginning and (
+                    await asyncio.wait_for(consumer.committed(tp), self._bus._timeout) is None
+                ):
+                    pins[tp] = position
+            except (KafkaError, TimeoutError) as exc:
+                # A rebalance moved the partition away meanwhile: its new owner resolves it.
+                log.debug("could not resolve %s for group %s: %r", tp, self._group, exc)
+        if pins:
+            with contextlib.suppress(KafkaError, TimeoutError):
+                await asyncio.wait_for(consumer.commit(pins), self._bus._timeout)
+
+    async def _on_message(self, message: KafkaMessageParam) -> None:
+        """Deliver one record: handler, retries, dead letter; commit only after one of them."""
+        record = message.raw_message
+        if isinstance(record, tuple):  # batch mode is never used here
+            raise TypeError("batch records are not expected")
+        bus_message = Message(
+            topic=record.topic,
+            key=_text(record.key),
+            value=record.value or b"",
+            headers={name: _text(value) for name, value in record.headers},
+        )
+        reason = await self._handle(bus_message)
+        if reason is _ABANDONED:
+            return  # retries cut short by stop(): not committed, so redelivered later
+        if reason is not None:
+            letter = dead_letter(bus_message, self._group, reason)
+            letter = replace(
+                letter,
+                headers={
+                    **letter.headers,
+                    HEADER_DLT_PARTITION: str(record.partition),
+                    HEADER_DLT_OFFSET: str(record.offset),
+                },
+            )
+            try:
+                await self._bus._publish_dead_letter(letter)
+            except BusUnavailable as exc:
+                # Not stored anywhere yet: rewind to this record so it is tried again.
+                log.error(
+                    "group %s could not dead-letter %s@%s: %s", self._group, record.topic, record.offset, exc
+                )
+                await message.nack()
+                await self._pause()
+                return
+        try:
+            await message.ack()
+        except KafkaError as exc:
+            # Typically a rebalance took the partition away: its new owner gets the message again.
+            log.warning(
+                "group %s could not commit %s[%s]@%s: %r",
+                self._group,
+                record.topic,
+                record.partition,
+                record.offset,
+                exc,
+            )
+
+    async def _handle(self, message: Message) -> str | _Abandoned | None:
+        """Run the handler with retries: ``None`` when it succeeded, :data:`_ABANDONED` when
+        stop() cut the retries short, else the dead-letter reason."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._handler(message)
+                return None
+            except PoisonMessage as exc:
+                return f"poison: {exc}"
+            except Exception as exc:
+                if self._stopping.is_set():
+                    return _ABANDONED
+                if attempt >= self._max_attempts:
+                    return f"failed {attempt} times: {exc!r}"
+                log.warning("handler of group %s failed (attempt %d): %r", self._group, attempt, exc)
+                await self._pause(min(0.05 * 2**attempt, 2.0))
+
+    async def _pause(self, seconds: float = 1.0) -> None:
+        """Sleep, but wake at once when the subscription is stopping."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def stop(self) -> None:
+        """Stop consuming: a running handler gets ``graceful_timeout`` to finish (and is committed),
+        then it is cancelled (and redelivered later); the member leaves the group."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        # FastStream cancels its consume task without awaiting it; await it so nothing of this
+        # subscription runs after stop() returned.
+        tasks = list(getattr(self._subscriber, "tasks", ()))
+        try:
+            await self._subscriber.stop()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._bus._forget(self)
