@@ -13,27 +13,35 @@ from crm import system
 from crm_shared.settings import KernelSettings
 
 
+class EmbeddedCrm:
+    """Starts and stops the embedded CRM on one data directory, as often as a test likes."""
 
-@pytest.fixture
-async def start_crm(tmp_path: Path) -> AsyncIterator[Start]:
-    """Starts the embedded CRM on ``tmp_path``; call again after closing to restart on the same data."""
-    contexts: list[object] = []
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.running: list[tuple[Any, httpx.AsyncClient]] = []
 
-    async def start() -> httpx.AsyncClient:
-        app = system.embedded_app(KernelSettings(data_dir=tmp_path / "var"))
+    async def start(self) -> httpx.AsyncClient:
+        app = system.embedded_app(KernelSettings(data_dir=self.data_dir))
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://crm.test")
-        contexts.append((lifespan, client))
+        self.running.append((lifespan, client))
         return client
 
-    yield start
-    for lifespan, client in reversed(contexts):  # type: ignore[misc]
+    async def stop(self) -> None:
+        lifespan, client = self.running.pop()
         await client.aclose()
         await lifespan.__aexit__(None, None, None)
 
 
+@pytest.fixture
+async def embedded(tmp_path: Path) -> AsyncIterator[EmbeddedCrm]:
+    crm = EmbeddedCrm(tmp_path / "var")
+    yield crm
+    while crm.running:
+        await crm.stop()
+
 
 @pytest.fixture
-async def crm(start_crm: Start) -> httpx.AsyncClient:
-    return await start_crm()
+async def crm(embedded: EmbeddedCrm) -> httpx.AsyncClient:
+    return await embedded.start()
