@@ -17,12 +17,13 @@ import sys
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
 from crm import system
 from crm_shared.settings import KernelSettings
 
 
-def _serve(app: object, host: str, port: int) -> None:
+def _serve(app: FastAPI, host: str, port: int) -> None:
     config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on", access_log=False)
     server = uvicorn.Server(config)
     # uvicorn handles Ctrl-C (SIGINT) and SIGTERM: it stops accepting, then runs the lifespan's

@@ -62,7 +62,9 @@ async def test_a_body_that_is_not_an_object_is_422(crm: httpx.AsyncClient) -> No
 
 
 async def test_an_oversized_body_is_413(crm: httpx.AsyncClient) -> None:
-    response = await crm.post(API, content=b'{"name": "' + b"x" * 2_000_000 + b'"}', headers={"content-type": "application/json"})
+    response = await crm.post(
+        API, content=b'{"name": "' + b"x" * 2_000_000 + b'"}', headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
     assert await events_stored(crm) == 0
 

@@ -10,12 +10,16 @@ import httpx
 
 from crm_shared.http import POSITION_HEADER
 
-
 API = "/api/v1/counterparties"
 
 
 def body(**overrides: object) -> dict[str, object]:
-    fields: dict[str, object] = {"name": "Ромашка ООД", "kind": "buyer", "tax_id": "BG175074752", "main_manager": "ivan"}
+    fields: dict[str, object] = {
+        "name": "Ромашка ООД",
+        "kind": "buyer",
+        "tax_id": "BG175074752",
+        "main_manager": "ivan",
+    }
     fields.update(overrides)
     return fields
 

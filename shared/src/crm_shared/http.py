@@ -37,7 +37,11 @@ class HttpProblem(Exception):
 
 
 def problem(
-    status: int, title: str, detail: str = "", errors: Sequence[dict[str, Any]] = (), headers: dict[str, str] | None = None
+    status: int,
+    title: str,
+    detail: str = "",
+    errors: Sequence[dict[str, Any]] = (),
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """A problem+json response."""
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
@@ -62,7 +66,7 @@ def parse_if_match(value: str | None) -> int | None:
         text = text[2:]
     text = text.strip('"')
     if not text.isdigit():
-        raise HttpProblem(400, "Bad If-Match header", "If-Match must be an ETag from this API, e.g. \"3\"", "If-Match")
+        raise HttpProblem(400, "Bad If-Match header", 'If-Match must be an ETag from this API, e.g. "3"', "If-Match")
     return int(text)
 
 
@@ -81,7 +85,8 @@ def install(app: FastAPI) -> None:
         errors = [
             {
                 "field": "body" if e.get("type") == "json_invalid" else _field(e.get("loc", ())),
-                "message": str(e.get("msg", "invalid")) + (f": {e['ctx']['error']}" if "ctx" in e and "error" in e["ctx"] else ""),
+                "message": str(e.get("msg", "invalid"))
+                + (f": {e['ctx']['error']}" if "ctx" in e and "error" in e["ctx"] else ""),
                 "type": e.get("type"),
             }
             for e in exc.errors()
@@ -106,7 +111,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(EventStoreUnavailable)
     async def unavailable(_: Request, exc: EventStoreUnavailable) -> Response:
         log.error("event store unavailable: %s", exc)
-        return problem(503, "Service unavailable", "the event store is unavailable; retry later", headers={"Retry-After": "2"})
+        return problem(
+            503, "Service unavailable", "the event store is unavailable; retry later", headers={"Retry-After": "2"}
+        )
 
     @app.exception_handler(ViewNotReady)
     async def not_ready(_: Request, exc: ViewNotReady) -> Response:

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
-from crm_shared.bus.port import Bus, BusUnavailable
+from crm_shared.bus.port import Bus, BusUnavailable, Message
 from crm_shared.eventstore.port import EventStore, RecordedEvent
 from crm_shared.integration import Envelope
 from crm_shared.readstore.port import ReadStore
@@ -73,11 +73,11 @@ class Relay:
         self.published += len(messages)
         return True
 
-    async def _publish(self, messages: list[object]) -> None:
+    async def _publish(self, messages: list[Message]) -> None:
         backoff = 0.1
         while True:
             try:
-                await self._bus.publish(messages)  # type: ignore[arg-type]
+                await self._bus.publish(messages)
                 return
             except BusUnavailable as exc:
                 log.warning("relay %s: bus unavailable, retrying in %.1fs: %s", self.name, backoff, exc)

@@ -124,9 +124,7 @@ async def test_aware_datetimes_are_stored_as_utc_and_big_integers_are_exact(stor
     )
     moscow = timezone(timedelta(hours=3))
     at = datetime(2024, 5, 1, 12, 0, tzinfo=moscow)
-    await store.insert(
-        "t", ["id", "at", "at_msk", "ms"], [(2**64 - 1, at, at, datetime(2024, 5, 1, 9, 0, 0, 123000))]
-    )
+    await store.insert("t", ["id", "at", "at_msk", "ms"], [(2**64 - 1, at, at, datetime(2024, 5, 1, 9, 0, 0, 123000))])
     [row] = await store.query("SELECT * FROM t")
     assert row["id"] == 2**64 - 1
     assert row["at"] == datetime(2024, 5, 1, 9, 0, tzinfo=UTC)

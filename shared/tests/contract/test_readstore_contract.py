@@ -72,12 +72,17 @@ async def test_find_filters_prefix_sorts_and_pages(store: ReadStore) -> None:
     await store.ensure_indexes("people", [Index(("name_key",))])  # idempotent
     names = ["ана", "анна", "антон", "борис", "ann", "anna", "bob", "андрей"]
     await store.apply(
-        [Put("people", doc(f"id{i}", 1, name_key=n, kind="buyer" if i % 2 else "supplier")) for i, n in enumerate(names)]
+        [
+            Put("people", doc(f"id{i}", 1, name_key=n, kind="buyer" if i % 2 else "supplier"))
+            for i, n in enumerate(names)
+        ]
     )
     page = await store.find("people", Query(prefix=("name_key", "ан"), sort="name_key", limit=2))
     assert [d["name_key"] for d in page.items] == ["ана", "андрей"]
     assert page.next_after is not None
-    page2 = await store.find("people", Query(prefix=("name_key", "ан"), sort="name_key", limit=2, after=page.next_after))
+    page2 = await store.find(
+        "people", Query(prefix=("name_key", "ан"), sort="name_key", limit=2, after=page.next_after)
+    )
     assert [d["name_key"] for d in page2.items] == ["анна", "антон"]
     assert page2.next_after is None
     buyers = await store.find("people", Query(equals={"kind": "buyer"}, sort="name_key", limit=10))

@@ -7,6 +7,10 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from crm_contacts.application.commands import CounterpartyCommands
+from crm_contacts.application.publishing import translate
+from crm_contacts.application.queries import CounterpartyQueries
+from crm_contacts.projections.counterparties import CounterpartiesView
 from crm_shared.adapters import open_event_store, open_read_store
 from crm_shared.bus import Bus
 from crm_shared.eventstore import EventStore
@@ -14,11 +18,6 @@ from crm_shared.projections import ProjectionRunner
 from crm_shared.readstore import ReadStore
 from crm_shared.relay import Relay
 from crm_shared.settings import KernelSettings
-
-from crm_contacts.application.commands import CounterpartyCommands
-from crm_contacts.application.publishing import translate
-from crm_contacts.application.queries import CounterpartyQueries
-from crm_contacts.projections.counterparties import CounterpartiesView
 
 SERVICE = "contacts"
 log = logging.getLogger(__name__)

@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crm_shared.errors import AlreadyExists, DomainError, NotFound
-
 from crm_contacts.domain import counterparty as cp
+from crm_shared.errors import AlreadyExists, DomainError, NotFound
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 ID = "c-1"

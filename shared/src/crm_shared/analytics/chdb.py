@@ -61,9 +61,7 @@ def _connect(path: Path, previous_close: Future[None] | None) -> Any:
         # chDB refuses a new path until the previous one is fully closed.
         previous_close.exception()
     connection = chdb.connect(str(path))
-    settings = ", ".join(
-        f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in SESSION_SETTINGS.items()
-    )
+    settings = ", ".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in SESSION_SETTINGS.items())
     connection.query(f"SET {settings}")
     warm_up()
     return connection

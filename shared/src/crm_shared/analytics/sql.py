@@ -269,9 +269,7 @@ def describe_sql(table: str) -> str:
     return f"DESCRIBE TABLE {quote_name(table)}"
 
 
-def encode_rows(
-    columns: Sequence[str], described: list[dict[str, Any]], rows: Sequence[Sequence[Any]]
-) -> bytes:
+def encode_rows(columns: Sequence[str], described: list[dict[str, Any]], rows: Sequence[Sequence[Any]]) -> bytes:
     """Encode rows as an Arrow IPC stream, typed after the table's ``DESCRIBE`` rows."""
     width = len(columns)
     if any(len(row) != width for row in rows):

@@ -133,7 +133,9 @@ class EmbeddedBus:
 
     async def _offset(self, group: str, topic: str, from_beginning: bool) -> int:
         def work(conn: sqlite3.Connection) -> int:
-            row = conn.execute("SELECT offset FROM group_offsets WHERE grp = ? AND topic = ?", (group, topic)).fetchone()
+            row = conn.execute(
+                "SELECT offset FROM group_offsets WHERE grp = ? AND topic = ?", (group, topic)
+            ).fetchone()
             if row is not None:
                 return int(row[0])
             if from_beginning:
@@ -146,7 +148,8 @@ class EmbeddedBus:
     async def _fetch(self, topic: str, after: int) -> list[tuple[int, Message]]:
         def work(conn: sqlite3.Connection) -> list[tuple[int, Message]]:
             rows = conn.execute(
-                "SELECT offset, key, value, headers FROM messages WHERE topic = ? AND offset > ? ORDER BY offset LIMIT ?",
+                "SELECT offset, key, value, headers FROM messages"
+                " WHERE topic = ? AND offset > ? ORDER BY offset LIMIT ?",
                 (topic, after, self._batch_size),
             ).fetchall()
             return [(int(o), Message(topic, str(k), bytes(v), jsoncodec.loads(h))) for o, k, v, h in rows]
@@ -231,4 +234,3 @@ class _EmbeddedSubscription:
             self._task = None
         if self in self._bus._subscriptions:
             self._bus._subscriptions.remove(self)
-

@@ -180,9 +180,7 @@ class KurrentDbEventStore:
 
     # -- appends -------------------------------------------------------------------------------
 
-    async def append(
-        self, stream: str, events: Sequence[NewEvent], expected: ExpectedVersion
-    ) -> AppendResult:
+    async def append(self, stream: str, events: Sequence[NewEvent], expected: ExpectedVersion) -> AppendResult:
         """Append ``events`` to ``stream`` atomically if the stream is at ``expected``.
 
         Raises :class:`WrongExpectedVersion` on a conflict and :class:`EventStoreUnavailable` when the
@@ -229,9 +227,7 @@ class KurrentDbEventStore:
             try:
                 async for recorded in response:
                     if recorded.id == event_id:
-                        return AppendResult(
-                            stream_version=recorded.stream_position, position=recorded.commit_position
-                        )
+                        return AppendResult(stream_version=recorded.stream_position, position=recorded.commit_position)
                     if position_hint > 0 and recorded.commit_position < position_hint:
                         break
             finally:
@@ -241,9 +237,7 @@ class KurrentDbEventStore:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    async def read_stream(
-        self, stream: str, from_version: int = 0, limit: int | None = None
-    ) -> list[RecordedEvent]:
+    async def read_stream(self, stream: str, from_version: int = 0, limit: int | None = None) -> list[RecordedEvent]:
         """Events of one stream in order, from ``from_version`` (inclusive); empty if none."""
         self._check_open()
         if limit is not None and limit <= 0:
@@ -286,9 +280,7 @@ class KurrentDbEventStore:
         """The commit position of the last application event in the store (0 when empty)."""
         self._check_open()
         with _unavailable_on_failure("head_position"):
-            return await self._client.get_commit_position(
-                filter_exclude=DEFAULT_EXCLUDE_FILTER, timeout=self._timeout
-            )
+            return await self._client.get_commit_position(filter_exclude=DEFAULT_EXCLUDE_FILTER, timeout=self._timeout)
 
     async def subscribe_all(self, after: int = 0) -> AsyncIterator[RecordedEvent]:
         """Catch-up subscription: every event after ``after``, then new ones as they are committed.

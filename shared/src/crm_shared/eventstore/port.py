@@ -84,9 +84,7 @@ class AppendResult:
 class EventStore(Protocol):
     """Durable, ordered storage of event streams with a global log."""
 
-    async def append(
-        self, stream: str, events: Sequence[NewEvent], expected: ExpectedVersion
-    ) -> AppendResult:
+    async def append(self, stream: str, events: Sequence[NewEvent], expected: ExpectedVersion) -> AppendResult:
         """Append ``events`` to ``stream`` atomically if the stream is at ``expected``.
 
         Raises :class:`WrongExpectedVersion` otherwise. Appending events whose ids are already the
@@ -94,9 +92,7 @@ class EventStore(Protocol):
         """
         ...
 
-    async def read_stream(
-        self, stream: str, from_version: int = 0, limit: int | None = None
-    ) -> list[RecordedEvent]:
+    async def read_stream(self, stream: str, from_version: int = 0, limit: int | None = None) -> list[RecordedEvent]:
         """Events of one stream in order, from ``from_version`` (inclusive); empty if none."""
         ...
 

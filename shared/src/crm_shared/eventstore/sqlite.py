@@ -12,6 +12,7 @@ processes on the same file are seen through polling ``PRAGMA data_version``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Sequence
@@ -94,6 +95,7 @@ class SqliteEventStore:
         self._readers_lock = threading.Lock()
         self._pending: list[_Append] = []
         self._flushing = False
+        self._flush_task: asyncio.Task[None] | None = None
         self._committed = asyncio.Event()
         self._closed = False
 
@@ -112,9 +114,7 @@ class SqliteEventStore:
 
     # -- appends -------------------------------------------------------------------------------
 
-    async def append(
-        self, stream: str, events: Sequence[NewEvent], expected: ExpectedVersion
-    ) -> AppendResult:
+    async def append(self, stream: str, events: Sequence[NewEvent], expected: ExpectedVersion) -> AppendResult:
         if not events:
             raise ValueError("append needs at least one event")
         if self._closed:
@@ -124,7 +124,7 @@ class SqliteEventStore:
         self._pending.append(request)
         if not self._flushing:
             self._flushing = True
-            loop.create_task(self._flush_loop())
+            self._flush_task = loop.create_task(self._flush_loop())
         return await request.future
 
     async def _flush_loop(self) -> None:
@@ -231,8 +231,7 @@ class SqliteEventStore:
         )
         ids = [str(e.id) for e in request.events]
         rows = conn.execute(
-            "SELECT event_id, version, position FROM events WHERE stream = ? AND version >= ?"
-            " ORDER BY version LIMIT ?",
+            "SELECT event_id, version, position FROM events WHERE stream = ? AND version >= ? ORDER BY version LIMIT ?",
             (stream, first_version, len(ids)),
         ).fetchall()
         same = stream == request.stream and [r[0] for r in rows] == ids
@@ -263,9 +262,7 @@ class SqliteEventStore:
         except sqlite3.Error as exc:
             raise EventStoreUnavailable(f"event store read failed: {exc}") from exc
 
-    async def read_stream(
-        self, stream: str, from_version: int = 0, limit: int | None = None
-    ) -> list[RecordedEvent]:
+    async def read_stream(self, stream: str, from_version: int = 0, limit: int | None = None) -> list[RecordedEvent]:
         return await self._read(
             f"SELECT {_COLUMNS} FROM events WHERE stream = ? AND version >= ? ORDER BY version LIMIT ?",
             (stream, from_version, -1 if limit is None else limit),
@@ -293,17 +290,16 @@ class SqliteEventStore:
             if len(batch) < 500:
                 # Woken by an append in this process, or by polling for other processes' appends.
                 committed = self._committed
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(committed.wait(), timeout=self._poll_interval)
-                except TimeoutError:
-                    pass
 
     async def close(self) -> None:
         if self._closed:
             return
-        while self._flushing:
-            await asyncio.sleep(0.01)
         self._closed = True
+        if self._flush_task is not None:
+            # Appends already accepted finish before the files close.
+            await asyncio.gather(self._flush_task, return_exceptions=True)
         loop = asyncio.get_running_loop()
         if self._writer is not None:
             await loop.run_in_executor(self._writer_pool, self._writer.close)

@@ -119,7 +119,8 @@ class SqliteReadStore:
                     if kind == "put":
                         sql = (
                             f"INSERT INTO {table} (id, version, doc) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE"
-                            f" SET version = excluded.version, doc = excluded.doc WHERE excluded.version > {table}.version"
+                            " SET version = excluded.version, doc = excluded.doc"
+                            f" WHERE excluded.version > {table}.version"
                         )
                         applied += conn.execute(sql, params).rowcount
                     else:

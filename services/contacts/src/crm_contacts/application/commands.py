@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from crm_contacts.domain import counterparty as cp
 from crm_shared.events import deterministic_event_id
 from crm_shared.eventstore import NO_STREAM, EventStore, RecordedEvent
-
-from crm_contacts.domain import counterparty as cp
 
 _ID_NAMESPACE = uuid.UUID("0d5f3a52-6c2e-4c1b-8f0e-2b7d9f4a1c63")
 

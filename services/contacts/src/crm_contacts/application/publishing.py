@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from crm_contacts.domain import counterparty as cp
 from crm_shared.contracts import contacts as public
 from crm_shared.eventstore import RecordedEvent
 from crm_shared.integration import Envelope
-
-from crm_contacts.domain import counterparty as cp
 
 _PUBLIC_TYPES = {
     cp.CounterpartyRegistered: "crm.contacts.CounterpartyRegistered",

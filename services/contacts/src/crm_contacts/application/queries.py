@@ -6,12 +6,11 @@ import base64
 import binascii
 from typing import Any
 
+from crm_contacts.projections.counterparties import COLLECTION, name_key
 from crm_shared import jsoncodec
 from crm_shared.eventstore import EventStore
 from crm_shared.projections import ProjectionRunner
 from crm_shared.readstore import Document, Page, Query, ReadStore
-
-from crm_contacts.projections.counterparties import COLLECTION, name_key
 
 
 class BadCursor(ValueError):

@@ -7,9 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-from crm_shared.events import DomainEvent, EventCatalog
-
 from crm_shared.errors import AlreadyExists, DomainError, NotFound
+from crm_shared.events import DomainEvent, EventCatalog
 
 Kind = Literal["buyer", "supplier", "other"]
 catalog = EventCatalog()
@@ -68,7 +67,6 @@ class RegisterCounterparty:
     tax_id: str | None
     main_manager: str
     now: datetime
-
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,14 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from crm_shared.http import POSITION_HEADER, HttpProblem, etag, parse_if_match
-from crm_shared.observability import current_traceparent
-from crm_shared.readstore import Document
-
 from crm_contacts.application.commands import CommandResult, PreconditionFailed, new_counterparty_id
 from crm_contacts.application.queries import BadCursor, encode_cursor
 from crm_contacts.bootstrap import ContactsService
 from crm_contacts.domain import counterparty as cp
+from crm_shared.http import POSITION_HEADER, HttpProblem, etag, parse_if_match
+from crm_shared.observability import current_traceparent
+from crm_shared.readstore import Document
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 TaxId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,31}$")]

@@ -1,0 +1,38 @@
+# The index of every command. Each target creates the environment when it is missing.
+.PHONY: help run test lint fmt bench servers-start servers-stop env clean
+
+help:            ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+env:             ## create or update the virtual environment (uv)
+	@scripts/bootstrap.sh
+
+run: env         ## run the whole CRM on embedded defaults at http://127.0.0.1:8000
+	uv run crm up
+
+test: env        ## run every test, starting and stopping the servers they need
+	scripts/test.sh
+
+lint: env        ## ruff, formatting, mypy (strict) and import rules
+	uv run ruff check .
+	uv run ruff format --check .
+	uv run mypy shared/src services/contacts/src src
+	uv run lint-imports
+
+fmt: env         ## format and auto-fix
+	uv run ruff format .
+	uv run ruff check --fix .
+
+bench: env       ## benchmarks; each prints its ratio against a baseline on its last line
+	uv run python -m bench
+
+servers-start:   ## start Kafka and the MongoDB-protocol server for local work
+	scripts/servers/kafka.sh start
+	scripts/servers/mongo.sh start
+
+servers-stop:    ## stop them
+	-scripts/servers/kafka.sh stop
+	-scripts/servers/mongo.sh stop
+
+clean:           ## remove local data and caches (not the environment)
+	rm -rf var .servers .pytest_cache .mypy_cache .ruff_cache
