@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crm_shared.bus.namespace import NamespacedBus
 from crm_shared.bus.port import Bus
 from crm_shared.eventstore.port import EventStore
 from crm_shared.readstore.port import ReadStore
@@ -45,5 +46,7 @@ async def open_bus(settings: KernelSettings, client_id: str) -> Bus:
         from crm_shared.bus.embedded import EmbeddedBus
 
         bus = EmbeddedBus(settings.data_dir / "bus.db")
+    if settings.bus_namespace:
+        bus = NamespacedBus(bus, settings.bus_namespace)
     await bus.start()
     return bus

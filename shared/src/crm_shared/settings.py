@@ -24,6 +24,8 @@ class KernelSettings(BaseSettings):
     kurrentdb_uri: SecretStr | None = None
     bus: Literal["embedded", "kafka"] = "embedded"
     kafka_bootstrap: str = "127.0.0.1:9092"
+    bus_namespace: str = ""
+    """Prefix of every topic and consumer group (``CRM_BUS_NAMESPACE``); empty for none."""
     read_store: Literal["sqlite", "mongo"] = "sqlite"
     mongo_uri: SecretStr = SecretStr("mongodb://127.0.0.1:27017")
     mongo_database_prefix: str = "crm"

@@ -32,7 +32,6 @@ from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage as KafkaMessageParam
 from faststream.kafka.message import KafkaMessage
 from faststream.middlewares import AckPolicy
 
@@ -143,6 +142,8 @@ class KafkaBus:
                 graceful_timeout=None,
                 logger=_faststream_log,
                 log_level=logging.DEBUG,
+                # Handlers get the message from the decoder (see _decode_raw), not through DI.
+                apply_types=False,
             )
             await self._broker.start()
         await self._connect()
@@ -346,10 +347,15 @@ async def _parse_raw(
     return await original(replace(record, headers=safe))
 
 
-def _decode_raw(message: KafkaMessage) -> bytes:
-    """No body decoding: FastStream would parse JSON by ``content-type`` (a CloudEvents header)
-    and fail outside the handler on a malformed body. The handler wants the bytes."""
-    return bytes(message.body)
+async def _decode_raw(message: KafkaMessage) -> KafkaMessage:
+    """The "decoded body" handed to the handler is the message itself (with its record).
+
+    So FastStream neither parses JSON by ``content-type`` (a CloudEvents header; a malformed
+    body would fail outside the handler, where no dead-lettering happens) nor needs its
+    dependency injection to give the handler the record (it resolves that in a worker thread,
+    per message). Async on purpose: a plain function decoder also runs in a worker thread.
+    """
+    return message
 
 
 class _KafkaSubscription:
@@ -455,7 +461,7 @@ class _KafkaSubscription:
             self._handled.setdefault(tp, position)
         await self._commit(set(pins))
 
-    async def _on_message(self, message: KafkaMessageParam) -> None:
+    async def _on_message(self, message: KafkaMessage) -> None:
         """Deliver one record: handler, retries, dead letter; mark it handled after one of them."""
         if self._stopping.is_set():
             return  # fetched after stop() began: not handled, so not committed, so redelivered

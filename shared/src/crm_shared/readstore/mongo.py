@@ -5,14 +5,14 @@ put (after the same JSON normalisation as the SQLite adapter, so both return equ
 
 Guards: a put is ``replace_one({_id, _version: {$lt: v}}, doc, upsert=True)``. When the stored
 version is the same or newer the filter matches nothing, so the upsert tries to insert a second
-document with that ``_id`` and fails with a duplicate key error, which means "not applied". A
-duplicate key error is told apart from a real unique-index violation by its ``keyPattern`` and, as
-servers do not agree on which index they report first, by re-reading the stored version.
+document with that ``_id`` and fails with a duplicate key error, which means "not applied". Such an
+error is told apart from a real unique-index violation by re-reading the stored version and by the
+error's ``keyPattern`` (servers do not agree on which index they report when both clash).
 
 A delete leaves a tombstone ``{_id, _version, _deleted: true}`` so that an older redelivered put
-cannot bring the document back; reads exclude tombstones. Tombstones carry no other fields, and
-unique indexes are partial on their fields existing, so tombstones (and, as in SQLite, documents
-without the field) never take part in uniqueness.
+cannot bring the document back; reads exclude tombstones. Tombstones carry no other fields, so
+unique indexes, partial on their fields existing, never see them (nor, as in SQLite, documents
+without the field), and any filter on another field excludes them without a further condition.
 
 Changes are written with ordered ``bulk_write`` calls, one per run of consecutive changes to the
 same collection (order across collections matters: projections write stream tracking after the
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pymongo import ASCENDING, AsyncMongoClient, ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
@@ -36,22 +36,82 @@ from crm_shared.readstore.port import Change, Delete, Document, Index, Page, Put
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _DUPLICATE_KEY = 11000
 _TOMBSTONE = "_deleted"
-# Excludes tombstones. ``$ne: true`` rather than ``$exists: false`` so the filter reads the same in
-# every query; it is a residual filter applied to fetched documents, never an index bound.
-_LIVE: dict[str, Any] = {_TOMBSTONE: {"$ne": True}}
-# Port collection names cannot contain a dot, so this name can never clash with one of them.
+# The fields a tombstone has: a condition on any other field that cannot match a missing value
+# already excludes tombstones.
+_TOMBSTONE_FIELDS = frozenset({"_id", "_version", _TOMBSTONE})
+# Port collection names cannot contain a dot, so this name never clashes with one of them.
 _CHECKPOINTS = "readstore.checkpoints"
 # An upsert that loses an insert race to a concurrent writer of an older version is retried.
 _MAX_RACE_RETRIES = 10
 # The largest code point: ``text + _MAX_CHAR`` bounds every string that starts with ``text``.
 _MAX_CHAR = "\U0010ffff"
 
+_Op = tuple[str, int, ReplaceOne[Document]]
+_Verdict = Literal["stale", "race", "conflict"]
+
 
 def _checked(name: str, what: str) -> str:
-    # Names go into collection names and filter keys: no dots, no ``$`` operators.
+    # Names become collection names and filter keys: no dots, no ``$`` operators.
     if not _NAME.match(name):
         raise ValueError(f"invalid {what} name {name!r}")
     return name
+
+
+class _Filter:
+    """A MongoDB filter built from per-field conditions.
+
+    Conditions on one field merge into one operator document (``{$gte, $lt, $gt}``), so the filter
+    stays flat: flat filters of equalities plus one range are what index planners (SecantusDB's
+    above all, which gives up on any top-level ``$`` operator) serve from a compound index.
+    """
+
+    def __init__(self) -> None:
+        self._fields: dict[str, Any] = {}
+        self._clashes: list[dict[str, Any]] = []
+        self._excludes_tombstones = False
+
+    def equals(self, field: str, value: Any) -> _Filter:
+        _checked(field, "field")
+        # ``$eq`` matches a mapping literally, so a dict value cannot smuggle in operators.
+        if isinstance(value, Mapping):
+            return self.op(field, "$eq", value)
+        if value is not None and field not in _TOMBSTONE_FIELDS:
+            self._excludes_tombstones = True
+        current = self._fields.get(field)
+        if field not in self._fields:
+            self._fields[field] = value
+        elif isinstance(current, dict) and "$eq" not in current:
+            current["$eq"] = value
+        elif current != value and not (isinstance(current, dict) and current.get("$eq") == value):
+            self._clashes.append({field: value})
+        return self
+
+    def op(self, field: str, op: str, value: Any) -> _Filter:
+        _checked(field, "field")
+        # A range with a non-null bound never matches a missing field (nor does ``$ne: null``).
+        if field not in _TOMBSTONE_FIELDS and (value is not None) != (op == "$ne"):
+            self._excludes_tombstones = True
+        current = self._fields.get(field)
+        if field not in self._fields:
+            self._fields[field] = {op: value}
+        elif not isinstance(current, dict):
+            self._fields[field] = {"$eq": current, op: value}
+        elif op not in current:
+            current[op] = value
+        else:
+            self._clashes.append({field: {op: value}})
+        return self
+
+    def prefix(self, field: str, text: str) -> _Filter:
+        # A range rather than a regex, so an index on the field serves it.
+        return self.op(field, "$gte", text).op(field, "$lt", text + _MAX_CHAR)
+
+    def build(self) -> dict[str, Any]:
+        where = dict(self._fields)
+        if not self._excludes_tombstones:
+            # Last, so a planner that serves one clause at a time picks a real one first.
+            where[_TOMBSTONE] = {"$ne": True}
+        return {"$and": [where, *self._clashes]} if self._clashes else where
 
 
 class MongoReadStore:
@@ -78,23 +138,22 @@ class MongoReadStore:
     async def ensure_indexes(self, collection: str, indexes: Sequence[Index]) -> None:
         """Create the collection's indexes if missing (idempotent).
 
-        Non-unique indexes get ``_id`` appended, so a query sorted by ``(field, _id)`` (the order
-        :meth:`find` uses) is served by the index without an in-memory sort. Unique indexes are
-        partial on every field existing, which leaves out tombstones and documents without the
-        field (SQLite's unique indexes ignore NULLs the same way).
+        Non-unique indexes get ``_id`` appended, so queries ordered by ``(field, _id)``, as
+        :meth:`find` orders them, and its keyset conditions are served without an in-memory sort.
+        Unique indexes are partial on every field existing, which leaves out tombstones and
+        documents without the field (SQLite's unique indexes ignore NULLs the same way).
         """
         coll = self._collection(collection)
         for index in indexes:
             fields = [_checked(f, "field") for f in index.fields]
+            if fields == ["_id"]:
+                continue  # MongoDB's own unique _id index serves it.
             if index.unique:
-                if fields == ["_id"]:
-                    continue  # MongoDB's own _id index is unique already.
-                partial = {f: {"$exists": True} for f in fields if f != "_id"}
                 await coll.create_index(
                     [(f, ASCENDING) for f in fields],
                     name="ux_" + "_".join(fields),
                     unique=True,
-                    partialFilterExpression=partial,
+                    partialFilterExpression={f: {"$exists": True} for f in fields if f != "_id"},
                 )
             else:
                 keys = fields if "_id" in fields else [*fields, "_id"]
@@ -105,49 +164,28 @@ class MongoReadStore:
 
         Returns how many changes took effect. A unique-index violation raises
         :class:`pymongo.errors.DuplicateKeyError`; the changes before it stay applied and the
-        checkpoint is not written, so the caller redelivers the batch and the guards skip what
-        was already applied.
+        checkpoint is not written, so the caller's redelivery re-applies the batch and the guards
+        skip what was already applied.
         """
         # Every change is validated and encoded before the first write, so a bad one fails the
         # whole call without writing anything.
-        runs: list[tuple[str, list[tuple[str, int, ReplaceOne[Document]]]]] = []
+        runs: list[tuple[str, list[_Op]]] = []
         for change in changes:
             if not runs or runs[-1][0] != change.collection:
                 runs.append((change.collection, []))
-            runs[-1][1].append(self._operation(change))
+            runs[-1][1].append(_operation(change))
         applied = 0
         for collection, run in runs:
-            applied += await self._write_run(collection, run)
+            applied += await self._write_run(self._collection(collection), run)
         if checkpoint is not None:
             name, position = checkpoint
-            await self._db[_CHECKPOINTS].update_one(
-                {"_id": name}, {"$set": {"position": int(position)}}, upsert=True
-            )
+            await self._db[_CHECKPOINTS].update_one({"_id": name}, {"$set": {"position": int(position)}}, upsert=True)
         return applied
 
-    @staticmethod
-    def _operation(change: Change) -> tuple[str, int, ReplaceOne[Document]]:
-        """``(id, version, guarded upsert)`` for one change."""
-        _checked(change.collection, "collection")
-        if isinstance(change, Put):
-            # The same JSON round trip as the SQLite adapter: datetimes and UUIDs become strings,
-            # tuples lists, so both adapters return equal documents.
-            document: Document = dict(jsoncodec.loads(jsoncodec.dumps(change.document)))
-            if _TOMBSTONE in document:
-                raise ValueError(f"{_TOMBSTONE!r} is reserved for tombstones of deleted documents")
-            id, version = str(document["_id"]), int(document["_version"])
-            document["_id"], document["_version"] = id, version
-        elif isinstance(change, Delete):
-            id, version = str(change.id), int(change.version)
-            document = {"_id": id, "_version": version, _TOMBSTONE: True}
-        else:  # pragma: no cover - Change is a closed union
-            raise TypeError(f"not a change: {change!r}")
-        guard = {"_id": id, "_version": {"$lt": version}}
-        return id, version, ReplaceOne(guard, document, upsert=True)
-
-    async def _write_run(self, collection: str, run: list[tuple[str, int, ReplaceOne[Document]]]) -> int:
+    async def _write_run(self, coll: AsyncCollection[Document], run: list[_Op]) -> int:
         """Write consecutive changes to one collection in order; returns how many took effect."""
-        coll = self._collection(collection)
+        if len(run) > 1:
+            run = await _without_stale(coll, run)
         applied, start, races = 0, 0, 0
         while start < len(run):
             try:
@@ -162,84 +200,99 @@ class MongoReadStore:
                 error = errors[0]
                 failed = start + int(error["index"])
                 id, version, _ = run[failed]
-                verdict = await self._duplicate_verdict(coll, id, version, error)
+                verdict = await _duplicate_verdict(coll, id, version, error)
                 if verdict == "stale":
                     start = failed + 1
-                    continue
-                if verdict == "race" and races < _MAX_RACE_RETRIES:
+                elif verdict == "race" and races < _MAX_RACE_RETRIES:
                     races += 1
                     start = failed
-                    continue
-                raise DuplicateKeyError(
-                    str(error.get("errmsg", "duplicate key")), _DUPLICATE_KEY, error
-                ) from exc
+                else:
+                    message = str(error.get("errmsg", "duplicate key"))
+                    raise DuplicateKeyError(message, _DUPLICATE_KEY, error) from exc
             else:
-                # A matched guard always changes the document (its _version grows), so matched
-                # plus upserted is exactly the number of changes that took effect.
+                # A guard that matched always changes the document (its _version grows), so
+                # matched plus upserted is exactly the number of changes that took effect.
                 return applied + result.matched_count + result.upserted_count
         return applied
 
-    @staticmethod
-    async def _duplicate_verdict(
-        coll: AsyncCollection[Document], id: str, version: int, error: Mapping[str, Any]
-    ) -> str:
-        """Why an upsert hit a duplicate key: ``stale``, ``race`` or ``conflict``.
-
-        ``stale``: the stored version is the same or newer, the guard said no (not applied).
-        ``race``: the ``_id`` clashed but the stored version is older: a concurrent writer
-        inserted it between our filter and our insert, so the upsert is worth retrying.
-        ``conflict``: another unique index rejected the document, a real error.
-        """
-        stored = await coll.find_one({"_id": id}, projection={"_version": True})
-        if stored is not None and int(stored.get("_version", 0)) >= version:
-            return "stale"
-        key_pattern = error.get("keyPattern")
-        if key_pattern is None or list(key_pattern) == ["_id"]:
-            return "race"
-        return "conflict"
-
     async def get(self, collection: str, id: str) -> Document | None:
-        """One document by id, or None (also for tombstones and collections never written)."""
-        return await self._collection(collection).find_one({"_id": id, **_LIVE})
-
-    @staticmethod
-    def _filter(equals: Mapping[str, Any], prefix: tuple[str, str] | None) -> dict[str, Any]:
-        """The filter for equality and prefix conditions, excluding tombstones."""
-        clauses: list[dict[str, Any]] = [dict(_LIVE)]
-        for field, value in equals.items():
-            # ``$eq`` matches the value literally, so a dict value cannot smuggle in operators.
-            clauses.append({_checked(field, "field"): {"$eq": value}})
-        if prefix is not None:
-            field, text = prefix
-            # A range rather than a regex, so an index on the field serves it.
-            clauses.append({_checked(field, "field"): {"$gte": text, "$lt": text + _MAX_CHAR}})
-        return _merge(clauses)
+        """One document by id, or None (also for deleted ones and collections never written)."""
+        # ``_id`` alone, the filter every server serves as a point lookup; tombstones are
+        # recognised here rather than in the filter.
+        found = await self._collection(collection).find_one({"_id": id})
+        return None if found is None or found.get(_TOMBSTONE) is True else found
 
     async def find(self, collection: str, query: Query) -> Page:
-        """One page of documents (see :class:`Query`), ordered by ``(sort, _id)``."""
+        """One page of documents (see :class:`Query`), ordered by ``(sort, _id)``.
+
+        The keyset condition ``(sort, _id) > after`` is asked as two flat queries, the ties
+        (``sort == value and _id > id``) and then the rest (``sort > value``), instead of one
+        ``$or``: each is an equality-prefix plus one range on the ``(..., sort, _id)`` index,
+        which every planner serves without scanning or sorting.
+        """
         sort = _checked(query.sort, "field")
-        where = self._filter(query.equals, query.prefix)
-        if query.after is not None:
-            after_value, after_id = query.after
-            if sort == "_id":
-                keyset: dict[str, Any] = {"_id": {"$gt": after_id}}
-            else:
-                keyset = {
-                    "$or": [{sort: {"$gt": after_value}}, {sort: after_value, "_id": {"$gt": after_id}}]
-                }
-            where = _merge([where, keyset])
         order = [("_id", ASCENDING)] if sort == "_id" else [(sort, ASCENDING), ("_id", ASCENDING)]
-        # One more than asked tells whether there is a next page.
-        cursor = self._collection(collection).find(where, sort=order, limit=query.limit + 1)
-        docs = await cursor.to_list(length=query.limit + 1)
-        more = len(docs) > query.limit
+        if query.after is None:
+            filters = [self._conditions(query.equals, query.prefix)]
+        elif sort == "_id":
+            filters = [self._conditions(query.equals, query.prefix).op("_id", "$gt", query.after[1])]
+        else:
+            filters = self._keyset(query.equals, query.prefix, sort, query.after)
+        coll = self._collection(collection)
+        wanted = query.limit + 1  # One more than asked tells whether there is a next page.
+        docs: list[Document] = []
+        for where in filters:
+            if len(docs) >= wanted:
+                break
+            need = wanted - len(docs)
+            docs += await coll.find(where.build(), sort=order, limit=need).to_list(length=need)
         items = docs[: query.limit]
-        next_after = (items[-1].get(sort), str(items[-1]["_id"])) if more and items else None
-        return Page(items=items, next_after=next_after)
+        more = len(docs) > query.limit and items
+        return Page(items=items, next_after=(items[-1].get(sort), str(items[-1]["_id"])) if more else None)
+
+    @classmethod
+    def _keyset(
+        cls, equals: Mapping[str, Any], prefix: tuple[str, str] | None, sort: str, after: tuple[Any, str]
+    ) -> list[_Filter]:
+        """The ties query and the rest query for ``(sort, _id) > after``, in that order."""
+        value, after_id = after
+        if prefix is None or prefix[0] != sort:
+            ties = cls._conditions(equals, prefix).equals(sort, value).op("_id", "$gt", after_id)
+            rest = cls._conditions(equals, prefix)
+            if value is None:
+                # Null and missing sort first, so after a null every non-null value follows.
+                rest.op(sort, "$ne", None)
+            else:
+                rest.op(sort, "$gt", value)
+            return [ties, rest]
+        # A prefix on the sort field: keep a single range on that field, the tighter one.
+        text = prefix[1]
+        rest = cls._conditions(equals, None)
+        if isinstance(value, str) and value >= text:
+            rest.op(sort, "$gt", value).op(sort, "$lt", text + _MAX_CHAR)
+            if not value.startswith(text):
+                return [rest]  # No document with the prefix ties with a value outside it.
+            ties = cls._conditions(equals, None).equals(sort, value).op("_id", "$gt", after_id)
+            return [ties, rest]
+        if value is None or isinstance(value, str) or _is_number(value):
+            # Null, numbers and smaller strings all sort before every string with the prefix.
+            return [rest.prefix(sort, text)]
+        return [rest.prefix(sort, text).op(sort, "$gt", value)]
+
+    @staticmethod
+    def _conditions(equals: Mapping[str, Any], prefix: tuple[str, str] | None) -> _Filter:
+        where = _Filter()
+        if prefix is not None:
+            # First: usually the narrowest condition, for planners that serve one clause only.
+            where.prefix(*prefix)
+        for field, value in equals.items():
+            where.equals(field, value)
+        return where
 
     async def count(self, collection: str, equals: Mapping[str, Any] | None = None) -> int:
         """How many (live) documents match the equality filters."""
-        return await self._collection(collection).count_documents(self._filter(equals or {}, None))
+        where = self._conditions(equals or {}, None)
+        return await self._collection(collection).count_documents(where.build())
 
     async def checkpoint(self, name: str) -> int | None:
         """The stored checkpoint ``name``, or None if never set."""
@@ -255,11 +308,62 @@ class MongoReadStore:
         await self._client.close()
 
 
-def _merge(clauses: list[dict[str, Any]]) -> dict[str, Any]:
-    """AND the clauses: one flat filter when their keys are distinct, ``$and`` otherwise."""
-    merged: dict[str, Any] = {}
-    for clause in clauses:
-        if merged.keys() & clause.keys():
-            return {"$and": clauses}
-        merged.update(clause)
-    return merged
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _operation(change: Change) -> _Op:
+    """``(id, version, guarded upsert)`` for one change."""
+    _checked(change.collection, "collection")
+    if isinstance(change, Put):
+        # The same JSON round trip as the SQLite adapter: datetimes and UUIDs become strings,
+        # tuples lists, so both adapters return equal documents.
+        document: Document = dict(jsoncodec.loads(jsoncodec.dumps(change.document)))
+        if _TOMBSTONE in document:
+            raise ValueError(f"the field {_TOMBSTONE!r} is reserved for tombstones of deleted documents")
+        id, version = str(document["_id"]), int(document["_version"])
+        document["_id"], document["_version"] = id, version
+    elif isinstance(change, Delete):
+        id, version = str(change.id), int(change.version)
+        document = {"_id": id, "_version": version, _TOMBSTONE: True}
+    else:  # pragma: no cover - Change is a closed union
+        raise TypeError(f"not a change: {change!r}")
+    return id, version, ReplaceOne({"_id": id, "_version": {"$lt": version}}, document, upsert=True)
+
+
+async def _without_stale(coll: AsyncCollection[Document], run: list[_Op]) -> list[_Op]:
+    """The changes of ``run`` that the stored versions do not already make stale.
+
+    One read instead of a failed upsert, a re-read and a resumed bulk per stale change: what makes
+    a redelivered batch cheap. A concurrent writer can still win in between; the guards hold then.
+    """
+    ids = list(dict.fromkeys(id for id, _, _ in run))
+    stored: dict[str, int] = {
+        str(d["_id"]): int(d["_version"]) async for d in coll.find({"_id": {"$in": ids}}, projection={"_version": True})
+    }
+    kept: list[_Op] = []
+    for id, version, op in run:
+        if id in stored and stored[id] >= version:
+            continue
+        stored[id] = version  # A later change of the same document in this run is guarded by it.
+        kept.append((id, version, op))
+    return kept
+
+
+async def _duplicate_verdict(
+    coll: AsyncCollection[Document], id: str, version: int, error: Mapping[str, Any]
+) -> _Verdict:
+    """Why an upsert hit a duplicate key.
+
+    ``stale``: the stored version is the same or newer; the guard said no (not applied).
+    ``race``: the ``_id`` clashed but the stored version is older: a concurrent writer inserted
+    the document between our filter and our insert, so the upsert is worth retrying.
+    ``conflict``: another unique index rejected the document, a real error.
+    """
+    stored = await coll.find_one({"_id": id}, projection={"_version": True})
+    if stored is not None and int(stored.get("_version", 0)) >= version:
+        return "stale"
+    key_pattern = error.get("keyPattern")
+    if key_pattern is None or list(key_pattern) == ["_id"]:
+        return "race"
+    return "conflict"

@@ -1,0 +1,1 @@
+"""Benchmarks of the embedded CRM; each prints its figure next to a baseline measured in the same run."""
