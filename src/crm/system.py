@@ -6,6 +6,7 @@ This is the composition root: the only code that imports several services.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -65,7 +66,7 @@ def contacts_api_app(settings: KernelSettings) -> FastAPI:
 async def run_worker(settings: KernelSettings, role: str) -> None:
     """Run the contacts relay or projector until cancelled (distributed mode)."""
     observability.setup(f"crm-contacts-{role}", settings)
-    bus = await open_bus(settings, f"crm-contacts-{role}")
+    bus = await open_bus(settings, f"crm-contacts-{role}", retry_for=math.inf)
     service = await contacts.build(settings)
     try:
         if role == "relay":

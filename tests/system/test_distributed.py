@@ -93,6 +93,24 @@ class Cluster:
     api_url: str
     roles: dict[str, Role]
 
+    def log_tails(self, lines: int = 40) -> str:
+        return "\n".join(
+            f"--- {name} ---\n" + "\n".join(role.log.read_text(errors="replace").splitlines()[-lines:])
+            for name, role in self.roles.items()
+            if role.log.exists()
+        )
+
+    async def wait_projecting(self, timeout: float = 90) -> None:
+        """Until a probe write shows up in the view: relay, Kafka groups and projector are all live."""
+        async with httpx.AsyncClient(base_url=self.api_url, timeout=30) as client:
+            probe = await client.post(API, json={"name": "Проба", "kind": "other", "main_manager": "probe"})
+            assert probe.status_code == 201, probe.text
+            deadline = time.monotonic() + timeout
+            while (await client.get(probe.headers["Location"])).status_code != 200:
+                if time.monotonic() > deadline:
+                    raise AssertionError("the projector did not start:\n" + self.log_tails())
+                await asyncio.sleep(0.2)
+
     async def wait_healthy(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient(base_url=self.api_url) as client:
@@ -162,7 +180,10 @@ async def check(cluster: Cluster, outcomes: Outcomes, timeout: float = 90) -> No
                 return
             if time.monotonic() > deadline:
                 missing = len({d["_id"] for d in expected} - {d["_id"] for d in actual})
-                raise AssertionError(f"view differs from replay: {len(actual)} vs {len(expected)}, {missing} missing")
+                raise AssertionError(
+                    f"view differs from replay: {len(actual)} vs {len(expected)}, {missing} missing\n"
+                    + cluster.log_tails()
+                )
             await asyncio.sleep(0.5)
     finally:
         await replay_views.close()
@@ -228,6 +249,7 @@ async def make_cluster(tmp_path: Path, bootstrap: str, mongo_uri: str) -> Cluste
     await cluster.wait_healthy()
     roles["relay"].start()
     roles["projector"].start()
+    await cluster.wait_projecting()
     return cluster
 
 

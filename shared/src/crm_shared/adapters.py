@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from crm_shared.bus.namespace import NamespacedBus
-from crm_shared.bus.port import Bus
+from crm_shared.bus.port import Bus, BusUnavailable
 from crm_shared.eventstore.port import EventStore
 from crm_shared.readstore.port import ReadStore
 from crm_shared.settings import KernelSettings
+
+log = logging.getLogger(__name__)
 
 
 async def open_event_store(settings: KernelSettings, service: str) -> EventStore:
@@ -35,8 +40,12 @@ async def open_read_store(settings: KernelSettings, service: str) -> ReadStore:
     return await SqliteReadStore.open(settings.data_dir / service / "views.db")
 
 
-async def open_bus(settings: KernelSettings, client_id: str) -> Bus:
-    """The bus, started. In embedded mode every service of the machine shares one log file."""
+async def open_bus(settings: KernelSettings, client_id: str, *, retry_for: float = 0.0) -> Bus:
+    """The bus, started. In embedded mode every service of the machine shares one log file.
+
+    With ``retry_for`` > 0 an unreachable broker is retried with backoff for that many seconds
+    (``math.inf``: until it comes), so a worker started during a broker outage waits instead of dying.
+    """
     bus: Bus
     if settings.bus == "kafka":
         from crm_shared.bus.kafka import KafkaBus
@@ -48,5 +57,15 @@ async def open_bus(settings: KernelSettings, client_id: str) -> Bus:
         bus = EmbeddedBus(settings.data_dir / "bus.db")
     if settings.bus_namespace:
         bus = NamespacedBus(bus, settings.bus_namespace)
-    await bus.start()
-    return bus
+    deadline = asyncio.get_running_loop().time() + retry_for
+    backoff = 0.5
+    while True:
+        try:
+            await bus.start()
+            return bus
+        except BusUnavailable as exc:
+            if asyncio.get_running_loop().time() + backoff > deadline:
+                raise
+            log.warning("bus unavailable, retrying in %.1fs: %s", backoff, exc)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 10.0)

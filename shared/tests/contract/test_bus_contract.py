@@ -94,7 +94,8 @@ async def test_messages_published_after_subscribing_arrive_live(make_bus: Factor
     for i in range(5):
         await bus.publish([msg(topic, f"live{i}", i)])
     await wait_until(lambda: len(got) == 5)
-    assert got == [f"live{i}" for i in range(5)]
+    # Order is promised per key only: these keys may sit on different partitions.
+    assert sorted(got) == [f"live{i}" for i in range(5)]
 
 
 async def test_a_group_resumes_after_its_committed_offset(make_bus: Factory) -> None:

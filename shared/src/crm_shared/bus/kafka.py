@@ -68,18 +68,21 @@ _ASSIGNMENT_TIMEOUT = 30.0
 """How long ``subscribe`` waits for the group to hand this member its partitions."""
 
 
-class _DropTopicCreationNotice(logging.Filter):
-    """Drops FastStream's per-subscriber notice that it does not create topics: we create them."""
+class _DropFastStreamNoise(logging.Filter):
+    """Drops FastStream's per-subscriber notices that say nothing here: that it does not create
+    topics (this adapter does) and that its consume task's done-callback ran (at every stop)."""
+
+    _NOISE = ("Topic creation is skipped", "Auto create topics is disabled", "is being executed...")
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        return not ("Topic creation is skipped" in message or "Auto create topics is disabled" in message)
+        return not any(noise in message for noise in self._NOISE)
 
 
 # FastStream logs through this child logger: its per-message access lines at DEBUG, its errors
-# (a failed fetch, a failed commit) at their own level.
+# (a failed fetch, say) at their own level.
 _faststream_log = logging.getLogger(f"{__name__}.faststream")
-_faststream_log.addFilter(_DropTopicCreationNotice())
+_faststream_log.addFilter(_DropFastStreamNoise())
 
 
 def _text(raw: bytes | None) -> str:
@@ -285,7 +288,11 @@ class KafkaBus:
     async def stop(self) -> None:
         """Stop every subscription (uncommitted messages are redelivered later) and disconnect."""
         for subscription in list(self._subscriptions):
-            await subscription.stop()
+            try:
+                await subscription.stop()
+            except Exception:
+                # Keep going: the other subscriptions and the clients must still be closed.
+                log.exception("stopping a subscription failed")
         if self._broker is not None:
             await self._broker.stop()
             self._broker = None
@@ -579,10 +586,33 @@ class _KafkaSubscription:
         # FastStream cancels its consume task without awaiting it; await it so nothing of this
         # subscription runs after stop() returned.
         tasks = list(getattr(self._subscriber, "tasks", ()))
+        consumer = self._subscriber.consumer
         try:
             await self._subscriber.stop()
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # stop() itself is being cancelled
+            # aiokafka's consumer.stop() lets a CancelledError of its own fetcher tasks escape
+            # when positions were still being resolved (e.g. while the broker is down), and
+            # skips the rest of its cleanup (aio-libs/aiokafka#647).
+            log.debug("aiokafka consumer of group %s stopped with a stray CancelledError", self._group)
+            await _finish_closing(consumer)
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             self._bus._forget(self)
+
+
+async def _finish_closing(consumer: Any) -> None:
+    """The rest of ``AIOKafkaConsumer.stop()`` after aio-libs/aiokafka#647 cut it short: cancel
+    the fetcher's remaining tasks and close the connections (best effort, private attributes)."""
+    fetcher = getattr(consumer, "_fetcher", None)
+    pending = list(getattr(fetcher, "_pending_tasks", ()))
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    client = getattr(consumer, "_client", None)
+    if client is not None:
+        await _quietly(client.close())
