@@ -202,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     total = args.events or (20_000 if args.quick else 200_000)
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)
+        for stale in [*args.keep.glob("events.db*"), *args.keep.glob("views.db*")]:
+            stale.unlink()
         return _run(main_async(total, args.keep))
     workdir = Path(tempfile.mkdtemp(prefix="crm-bench-p4-"))
     try:

@@ -6,6 +6,11 @@
 #
 # Environment: CRM_MONGO_PORT (default 27117), CRM_SERVERS_DIR (default <repo>/.servers).
 # Files: <servers dir>/mongo/{data/,mongo.pid,mongo.log,secantusd.toml}.
+#
+# Connect with mongodb://127.0.0.1:<port>/?directConnection=true&retryWrites=false
+# (retryWrites=false: SecantusDB 0.7 keeps every retryable-write reply for 30 min, up to 10,000, and
+# scans, past the cap sorts, that table on each write, so with retryable writes each single write
+# gets slower until it takes tens of milliseconds; the read store's guards make retries unneeded.)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -102,6 +107,7 @@ start() {
     echo "$pid" >"$PIDFILE"
     if wait_until_up "$pid"; then
         echo "mongo: started (pid $pid) on $HOST:$PORT, data in $DATA, log $LOGFILE"
+        echo "mongo: URI mongodb://$HOST:$PORT/?directConnection=true&retryWrites=false"
         return 0
     fi
     log_tail

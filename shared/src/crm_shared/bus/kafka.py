@@ -211,7 +211,17 @@ class KafkaBus:
                 ]
                 await asyncio.gather(*deliveries)
         except (KafkaError, OSError, TimeoutError) as exc:
+            # After a failed send the idempotent producer's sequence numbers no longer match the
+            # broker's (a restarted broker answers OutOfOrderSequenceNumber forever), so the next
+            # publish starts over with a fresh producer id. A resend may duplicate: consumers guard.
+            await self._drop_producer()
             raise BusUnavailable(f"Kafka did not acknowledge the messages: {exc!r}") from exc
+
+    async def _drop_producer(self) -> None:
+        async with self._connect_lock:
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            await _quietly(producer.stop(), within=self._timeout)
 
     async def ensure_topics(self, topics: Iterable[str]) -> None:
         """Create the topics that do not exist yet, with the broker's default partition count

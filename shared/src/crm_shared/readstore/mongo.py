@@ -11,8 +11,9 @@ error's ``keyPattern`` (servers do not agree on which index they report when bot
 
 A delete leaves a tombstone ``{_id, _version, _deleted: true}`` so that an older redelivered put
 cannot bring the document back; reads exclude tombstones. Tombstones carry no other fields, so
-unique indexes, partial on their fields existing, never see them (nor, as in SQLite, documents
-without the field), and any filter on another field excludes them without a further condition.
+unique indexes, partial on their fields holding a non-null value, never see them (nor, as in
+SQLite, documents whose field is missing or null), and any filter on another field excludes them
+without a further condition.
 
 Changes are written with ordered ``bulk_write`` calls, one per run of consecutive changes to the
 same collection (order across collections matters: projections write stream tracking after the
@@ -45,6 +46,8 @@ _CHECKPOINTS = "readstore.checkpoints"
 _MAX_RACE_RETRIES = 10
 # The largest code point: ``text + _MAX_CHAR`` bounds every string that starts with ``text``.
 _MAX_CHAR = "\U0010ffff"
+# Every BSON type a JSON value maps to, except null ("number" covers int, long and double).
+_NON_NULL_TYPES = ("string", "number", "bool", "object", "array")
 
 _Op = tuple[str, int, ReplaceOne[Document]]
 _Verdict = Literal["stale", "race", "conflict"]
@@ -138,26 +141,29 @@ class MongoReadStore:
     async def ensure_indexes(self, collection: str, indexes: Sequence[Index]) -> None:
         """Create the collection's indexes if missing (idempotent).
 
-        Non-unique indexes get ``_id`` appended, so queries ordered by ``(field, _id)``, as
-        :meth:`find` orders them, and its keyset conditions are served without an in-memory sort.
-        Unique indexes are partial on every field existing, which leaves out tombstones and
-        documents without the field (SQLite's unique indexes ignore NULLs the same way).
+        Every index is created as ``ix_<fields>`` on the fields plus ``_id``, so queries ordered by
+        ``(field, _id)``, as :meth:`find` orders them, and its keyset conditions are served without
+        an in-memory sort. A unique index adds ``ux_<fields>``, unique and partial on every field
+        holding a non-null value: tombstones (which have no fields) and documents whose field is
+        missing or null never clash, exactly as SQLite's unique indexes ignore NULLs. Being
+        partial, ``ux_`` cannot serve every query on its fields, hence the ``ix_`` beside it.
         """
         coll = self._collection(collection)
         for index in indexes:
             fields = [_checked(f, "field") for f in index.fields]
             if fields == ["_id"]:
                 continue  # MongoDB's own unique _id index serves it.
+            keys = fields if "_id" in fields else [*fields, "_id"]
+            await coll.create_index([(f, ASCENDING) for f in keys], name="ix_" + "_".join(fields))
             if index.unique:
+                # ``$type`` because partial filters allow neither ``$ne: null`` nor ``$not``.
+                non_null = {f: {"$type": list(_NON_NULL_TYPES)} for f in fields if f != "_id"}
                 await coll.create_index(
                     [(f, ASCENDING) for f in fields],
                     name="ux_" + "_".join(fields),
                     unique=True,
-                    partialFilterExpression={f: {"$exists": True} for f in fields if f != "_id"},
+                    partialFilterExpression=non_null,
                 )
-            else:
-                keys = fields if "_id" in fields else [*fields, "_id"]
-                await coll.create_index([(f, ASCENDING) for f in keys], name="ix_" + "_".join(fields))
 
     async def apply(self, changes: Sequence[Change], checkpoint: tuple[str, int] | None = None) -> int:
         """Apply guarded changes in order, then set checkpoint ``(name, position)`` if given.
@@ -247,8 +253,9 @@ class MongoReadStore:
             need = wanted - len(docs)
             docs += await coll.find(where.build(), sort=order, limit=need).to_list(length=need)
         items = docs[: query.limit]
-        more = len(docs) > query.limit and items
-        return Page(items=items, next_after=(items[-1].get(sort), str(items[-1]["_id"])) if more else None)
+        if len(docs) > query.limit and items:
+            return Page(items=items, next_after=(items[-1].get(sort), str(items[-1]["_id"])))
+        return Page(items=items, next_after=None)
 
     @classmethod
     def _keyset(
