@@ -13,7 +13,11 @@ import socket
 import pytest
 
 KAFKA_BOOTSTRAP = os.environ.get("CRM_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
-MONGO_URI = os.environ.get("CRM_TEST_MONGO_URI", "mongodb://127.0.0.1:27117/?directConnection=true")
+MONGO_URI = os.environ.get(
+    # retryWrites=false: secantusdb slows down as it keeps retryable-write replies; guards make retries safe.
+    "CRM_TEST_MONGO_URI",
+    "mongodb://127.0.0.1:27117/?directConnection=true&retryWrites=false",
+)
 
 
 def _reachable(host: str, port: int) -> bool:

@@ -32,6 +32,7 @@ def embedded_app(settings: KernelSettings) -> FastAPI:
         service = await contacts.build(settings)
         app.include_router(contacts_router(service))
         app.state.contacts = service
+        app.state.settings = settings
         await service.start_relay(bus)
         await service.start_projector(bus)
         app.state.ready = True

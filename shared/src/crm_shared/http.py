@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_shared.errors import DomainError
 from crm_shared.eventstore.port import EventStoreUnavailable, WrongExpectedVersion
+from crm_shared.observability import TracingMiddleware
 from crm_shared.projections import ViewNotReady
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ def install(app: FastAPI) -> None:
         return problem(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
 
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(TracingMiddleware)
 
 
 class BodyLimit:

@@ -9,6 +9,7 @@ one trace follows a command to every consumer.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 
 from opentelemetry import metrics, propagate, trace
@@ -18,6 +19,7 @@ from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExpo
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_shared.settings import KernelSettings
 
@@ -69,3 +71,51 @@ def current_traceparent() -> dict[str, str]:
 def context_from(headers: Mapping[str, str]) -> Context:
     """The trace context carried by message headers or event metadata."""
     return propagate.extract(dict(headers))
+
+
+def tracer() -> trace.Tracer:
+    """The tracer of the kernel's instrumentation."""
+    return trace.get_tracer("crm")
+
+
+def meter() -> metrics.Meter:
+    """The meter of the kernel's instrumentation."""
+    return metrics.get_meter("crm")
+
+
+class TracingMiddleware:
+    """A server span per HTTP request, continuing the caller's ``traceparent``, and a latency
+    histogram per route; commands store the span's context in their events' metadata."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._duration = meter().create_histogram(
+            "crm.http.server.duration", unit="ms", description="HTTP request latency"
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers") or []}
+        status = 500
+        started = time.perf_counter()
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        name = f"{scope['method']} {scope['path']}"
+        with tracer().start_as_current_span(name, context=context_from(headers), kind=trace.SpanKind.SERVER) as span:
+            try:
+                await self.app(scope, receive, capture)
+            finally:
+                route = getattr(scope.get("route"), "path", scope["path"])
+                span.update_name(f"{scope['method']} {route}")
+                span.set_attribute("http.response.status_code", status)
+                self._duration.record(
+                    (time.perf_counter() - started) * 1000,
+                    {"http.request.method": scope["method"], "http.route": route, "http.response.status_code": status},
+                )

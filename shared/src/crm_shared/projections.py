@@ -18,8 +18,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Protocol
 
+from opentelemetry import trace
+
+from crm_shared import observability
 from crm_shared.bus.port import Bus, Message, Subscription
 from crm_shared.eventstore.port import EventStore
 from crm_shared.integration import Envelope
@@ -57,6 +61,9 @@ class ProjectionRunner:
         self._service = service
         self._subscription: Subscription | None = None
         self.applied = 0
+        self._lag = observability.meter().create_histogram(
+            "crm.projection.lag", unit="ms", description="From the event's occurrence to its effect in the view"
+        )
 
     def collection(self, base: str) -> str:
         """The collection of this projection version that holds ``base``."""
@@ -122,8 +129,16 @@ class ProjectionRunner:
             self._subscription = None
 
     async def handle(self, message: Message) -> None:
-        """Bus handler: decode (poison on failure) and apply with guards."""
-        await self._apply([Envelope.from_message(message)], checkpoint=None)
+        """Bus handler: decode (poison on failure) and apply with guards, in the producer's trace."""
+        envelope = Envelope.from_message(message)
+        with observability.tracer().start_as_current_span(
+            f"project {self.projection.name}",
+            context=observability.context_from(message.headers),
+            kind=trace.SpanKind.CONSUMER,
+        ):
+            await self._apply([envelope], checkpoint=None)
+        lag_ms = (datetime.now(UTC) - envelope.time).total_seconds() * 1000
+        self._lag.record(lag_ms, {"projection": self.projection.name})
 
     async def _apply(self, envelopes: Sequence[Envelope], checkpoint: int | None) -> None:
         overlay: dict[tuple[str, str], Document | None] = {}

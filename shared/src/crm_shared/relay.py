@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
+from crm_shared import observability
 from crm_shared.bus.port import Bus, BusUnavailable, Message
 from crm_shared.eventstore.port import EventStore, RecordedEvent
 from crm_shared.integration import Envelope
@@ -48,6 +50,12 @@ class Relay:
         self._max_backoff = max_backoff
         self.position = 0
         self.published = 0
+        self._published_counter = observability.meter().create_counter(
+            "crm.relay.published", description="Integration events handed to the bus"
+        )
+        self._lag = observability.meter().create_histogram(
+            "crm.relay.lag", unit="ms", description="From commit to publication"
+        )
 
     @property
     def checkpoint_name(self) -> str:
@@ -71,6 +79,9 @@ class Relay:
         self.position = events[-1].position
         await self._checkpoints.apply([], checkpoint=(self.checkpoint_name, self.position))
         self.published += len(messages)
+        self._published_counter.add(len(messages), {"relay": self.name})
+        lag_ms = (datetime.now(UTC) - events[-1].recorded_at).total_seconds() * 1000
+        self._lag.record(lag_ms, {"relay": self.name})
         return True
 
     async def _publish(self, messages: list[Message]) -> None:

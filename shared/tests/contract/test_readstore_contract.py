@@ -89,6 +89,7 @@ async def test_find_filters_prefix_sorts_and_pages(store: ReadStore) -> None:
     assert [d["name_key"] for d in buyers.items] == sorted(n for i, n in enumerate(names) if i % 2)
     assert await store.count("people", {"kind": "buyer"}) == 4
     assert await store.count("people") == 8
+    assert await store.count("people", {"never_set": None}) == 8
     by_id = await store.find("people", Query(limit=3))
     assert [d["_id"] for d in by_id.items] == ["id0", "id1", "id2"]
     rest = await store.find("people", Query(limit=10, after=by_id.next_after))

@@ -33,7 +33,8 @@ class Query:
     ``equals`` filters on top-level fields; ``prefix`` is ``(field, text)`` and matches values that
     start with ``text`` (store normalised values, e.g. case-folded, to search case-insensitively);
     results are ordered by ``sort`` then ``_id``; ``after`` is the ``(sort value, _id)`` of the
-    previous page's last document.
+    previous page's last document. Every document of a sorted collection must have the sort field
+    (projections store it always), since keyset pages cannot step over missing values portably.
     """
 
     equals: Mapping[str, Any] = field(default_factory=dict)

@@ -164,7 +164,8 @@ class SqliteReadStore:
     def _where(equals: Mapping[str, Any], prefix: tuple[str, str] | None) -> tuple[list[str], list[Any]]:
         clauses, params = ["doc IS NOT NULL"], []
         for field, value in equals.items():
-            clauses.append(f"{_expr(field)} = ?")
+            # IS, not =, so that None matches a missing or null field, as in MongoDB.
+            clauses.append(f"{_expr(field)} IS ?")
             params.append(value)
         if prefix is not None:
             field, text = prefix

@@ -1,0 +1,92 @@
+"""Event typing: stable names, schema versions in metadata, upcasting at decode, deterministic ids."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from crm_shared.events import DomainEvent, EventCatalog, UnknownEventType, deterministic_event_id
+from crm_shared.eventstore import RecordedEvent
+
+
+def recorded(type_: str, data: dict[str, Any], version: int | None) -> RecordedEvent:
+    metadata = {} if version is None else {"schema_version": version}
+    return RecordedEvent(uuid.uuid4(), "s-1", type_, data, metadata, 0, 1, datetime.now(UTC))
+
+
+def make_catalog() -> tuple[EventCatalog, type[DomainEvent]]:
+    catalog = EventCatalog()
+
+    @catalog.register("test.PersonRenamed", version=3)
+    class PersonRenamed(DomainEvent):
+        person_id: str
+        first_name: str
+        last_name: str
+
+    @catalog.upcaster("test.PersonRenamed", from_version=1)
+    def split_name(data: dict[str, Any]) -> dict[str, Any]:
+        first, _, last = data.pop("name").partition(" ")
+        return {**data, "first_name": first, "last_name": last}
+
+    @catalog.upcaster("test.PersonRenamed", from_version=2)
+    def rename_id(data: dict[str, Any]) -> dict[str, Any]:
+        return {**{k: v for k, v in data.items() if k != "id"}, "person_id": data["id"]}
+
+    return catalog, PersonRenamed
+
+
+def test_encode_uses_the_stable_name_and_current_version() -> None:
+    catalog, renamed = make_catalog()
+    new = catalog.encode(renamed(person_id="p", first_name="Анна", last_name="Иванова"), metadata={"actor": "u1"})
+    assert new.type == "test.PersonRenamed"
+    assert new.metadata["schema_version"] == 3
+    assert new.metadata["actor"] == "u1"
+    assert dict(new.data) == {"person_id": "p", "first_name": "Анна", "last_name": "Иванова"}
+
+
+def test_old_versions_are_upcast_once_at_decode() -> None:
+    catalog, renamed = make_catalog()
+    v1 = catalog.decode(recorded("test.PersonRenamed", {"id": "p", "name": "Анна Иванова"}, 1))
+    v2 = catalog.decode(recorded("test.PersonRenamed", {"id": "p", "first_name": "Анна", "last_name": "Иванова"}, 2))
+    v3 = catalog.decode(
+        recorded("test.PersonRenamed", {"person_id": "p", "first_name": "Анна", "last_name": "Иванова"}, 3)
+    )
+    assert v1 == v2 == v3 == renamed(person_id="p", first_name="Анна", last_name="Иванова")
+
+
+def test_events_without_a_version_are_version_one() -> None:
+    catalog, _ = make_catalog()
+    event = catalog.decode(recorded("test.PersonRenamed", {"id": "p", "name": "A B"}, None))
+    assert event.model_dump() == {"person_id": "p", "first_name": "A", "last_name": "B"}
+
+
+def test_unknown_types_and_missing_upcasters_are_reported() -> None:
+    catalog, _ = make_catalog()
+    with pytest.raises(UnknownEventType):
+        catalog.decode(recorded("test.Nope", {}, 1))
+    bare = EventCatalog()
+
+    @bare.register("test.Thing", version=2)
+    class Thing(DomainEvent):
+        x: int
+
+    with pytest.raises(UnknownEventType, match="no upcaster"):
+        bare.decode(recorded("test.Thing", {"x": 1}, 1))
+
+
+def test_a_name_cannot_be_registered_twice() -> None:
+    catalog, _ = make_catalog()
+    with pytest.raises(ValueError, match="twice"):
+
+        @catalog.register("test.PersonRenamed")
+        class Again(DomainEvent):
+            pass
+
+
+def test_deterministic_ids_depend_on_key_and_index_only() -> None:
+    assert deterministic_event_id("k", 0) == deterministic_event_id("k", 0)
+    assert deterministic_event_id("k", 0) != deterministic_event_id("k", 1)
+    assert deterministic_event_id("k", 0) != deterministic_event_id("j", 0)

@@ -1,0 +1,98 @@
+"""The relay: publishes every event once per successful batch, survives bus outages and restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from crm_shared.bus import BusUnavailable, Message
+from crm_shared.bus.embedded import EmbeddedBus
+from crm_shared.eventstore import NO_STREAM, NewEvent, RecordedEvent
+from crm_shared.eventstore.sqlite import SqliteEventStore
+from crm_shared.integration import Envelope
+from crm_shared.readstore.sqlite import SqliteReadStore
+from crm_shared.relay import Relay
+
+
+class FlakyBus(EmbeddedBus):
+    """The embedded bus with an outage switch: a fault injector for our own port, not a mock."""
+
+    down = False
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        if self.down:
+            raise BusUnavailable("broker down (injected)")
+        await super().publish(messages)
+
+
+def translate(event: RecordedEvent) -> list[Envelope]:
+    if event.type == "private":
+        return []
+    return [
+        Envelope(
+            id=str(event.id),
+            type="crm.test.Happened",
+            source="crm/test",
+            subject=event.stream,
+            time=datetime.now(UTC),
+            topic="crm.test.v1",
+            data=dict(event.data),
+            stream=event.stream,
+            stream_version=event.stream_version,
+            position=event.position,
+        )
+    ]
+
+
+async def published(bus: EmbeddedBus) -> list[Message]:
+    seen: list[Message] = []
+
+    async def collect(m: Message) -> None:
+        seen.append(m)
+
+    subscription = await bus.subscribe(["crm.test.v1"], f"g-{uuid.uuid4()}", collect)
+    await asyncio.sleep(0.3)
+    await subscription.stop()
+    return seen
+
+
+async def test_relay_publishes_public_events_in_order_and_resumes_after_outage_and_restart(tmp_path: Path) -> None:
+    store = await SqliteEventStore.open(tmp_path / "events.db")
+    checkpoints = await SqliteReadStore.open(tmp_path / "views.db")
+    bus = FlakyBus(tmp_path / "bus.db")
+    await bus.start()
+    for n in range(5):
+        await store.append(f"s-{n}", [NewEvent(uuid.uuid4(), "public", {"n": n})], NO_STREAM)
+    await store.append("s-private", [NewEvent(uuid.uuid4(), "private", {})], NO_STREAM)
+
+    relay = Relay("test", store, bus, checkpoints, translate, poll_interval=0.01, max_backoff=0.05)
+    bus.down = True
+    task = asyncio.create_task(relay.run())
+    await asyncio.sleep(0.3)
+    assert relay.published == 0  # commands are unaffected; the relay waits for the bus
+    bus.down = False
+    for _ in range(200):
+        if relay.published == 5:
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    assert [int(m.value.decode().split(":")[1].strip(" }")) for m in await published(bus)] == list(range(5))
+    assert await checkpoints.checkpoint(relay.checkpoint_name) == await store.head_position()
+
+    # A new relay (a restart) resumes from the checkpoint: nothing already published goes out again.
+    await store.append("s-9", [NewEvent(uuid.uuid4(), "public", {"n": 9})], NO_STREAM)
+    restarted = Relay("test", store, bus, checkpoints, translate, poll_interval=0.01)
+    task = asyncio.create_task(restarted.run())
+    for _ in range(200):
+        if restarted.published == 1:
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    assert restarted.published == 1
+    assert len(await published(bus)) == 6
+    await bus.stop()
+    await checkpoints.close()
+    await store.close()
