@@ -43,4 +43,3 @@ async def test_traceparent_is_carried_into_event_metadata_and_message_headers(cr
     assert seen[0].headers["ce_type"] == "crm.contacts.CounterpartyRegistered"
     assert seen[0].headers["ce_source"] == "crm/contacts"
     assert seen[0].headers["ce_id"] == str(event.id)
-

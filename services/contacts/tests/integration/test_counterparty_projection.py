@@ -9,15 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from crm_shared.eventstore.sqlite import SqliteEventStore
-from crm_shared.projections import ProjectionRunner, ViewNotReady
-from crm_shared.readstore import Query
-from crm_shared.readstore.sqlite import SqliteReadStore
-
 from crm_contacts.application.commands import CounterpartyCommands
 from crm_contacts.application.publishing import translate
 from crm_contacts.domain import counterparty as cp
 from crm_contacts.projections.counterparties import COLLECTION, CounterpartiesView
+from crm_shared.eventstore.sqlite import SqliteEventStore
+from crm_shared.projections import ProjectionRunner, ViewNotReady
+from crm_shared.readstore import Query
+from crm_shared.readstore.sqlite import SqliteReadStore
 
 
 @pytest.fixture
