@@ -27,8 +27,10 @@ def _serve(app: FastAPI, host: str, port: int) -> None:
     config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on", access_log=False)
     server = uvicorn.Server(config)
     # uvicorn handles Ctrl-C (SIGINT) and SIGTERM: it stops accepting, then runs the lifespan's
-    # shutdown, which stops the background roles and closes the stores, so the data is kept.
-    server.run()
+    # shutdown, which stops the background roles and closes the stores, so the data is kept. It then
+    # re-raises the signal's KeyboardInterrupt, which here is the normal way to stop.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
 
 
 def main(argv: list[str] | None = None) -> int:
