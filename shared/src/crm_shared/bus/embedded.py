@@ -204,7 +204,10 @@ class _EmbeddedSubscription:
                     handled += 1
             if handled == 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), timeout=self._bus._poll_interval)
+                    async with asyncio.timeout(
+                        self._bus._poll_interval
+                    ):  # not wait_for: on 3.11 it can swallow a cancel
+                        await wake.wait()
 
     async def _deliver(self, message: Message) -> None:
         attempt = 0

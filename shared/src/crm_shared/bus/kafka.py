@@ -178,7 +178,8 @@ class KafkaBus:
     async def _start_client(self, starting: Awaitable[None], close: Callable[[], Awaitable[None]]) -> None:
         """Start an aiokafka client within the request timeout, or clean it up and say why."""
         try:
-            await asyncio.wait_for(starting, self._timeout)
+            async with asyncio.timeout(self._timeout):  # not wait_for: on 3.11 it can swallow a cancel
+                await starting
         except BaseException as exc:
             # Also when cancelled: a half-started client keeps connections and tasks.
             await _quietly(close())
@@ -326,7 +327,8 @@ class KafkaBus:
 async def _quietly(work: Awaitable[Any], within: float | None = None) -> None:
     """Await cleanup work, ignoring its failure: the caller is already failing or shutting down."""
     try:
-        await asyncio.wait_for(work, within)
+        async with asyncio.timeout(within):  # not wait_for: on 3.11 it can swallow a cancel
+            await work
     except Exception as exc:
         log.debug("cleanup failed: %r", exc)
 
@@ -436,7 +438,8 @@ class _KafkaSubscription:
         await self._subscriber.start()
         self._committer = asyncio.create_task(self._commit_periodically(), name=f"kafka-commit-{self._group}")
         try:
-            await asyncio.wait_for(self._listener.assigned.wait(), _ASSIGNMENT_TIMEOUT)
+            async with asyncio.timeout(_ASSIGNMENT_TIMEOUT):  # not wait_for: on 3.11 it can swallow a cancel
+                await self._listener.assigned.wait()
         except TimeoutError as exc:
             raise BusUnavailable(f"group {self._group} gave no assignment in {_ASSIGNMENT_TIMEOUT:.0f} s") from exc
         await self._resolve_positions()
@@ -465,10 +468,10 @@ class _KafkaSubscription:
         pins: dict[TopicPartition, int] = {}
         for tp in self._listener.partitions:
             try:
-                position = await asyncio.wait_for(consumer.position(tp), self._bus._timeout)
-                if not self._from_beginning and (
-                    await asyncio.wait_for(consumer.committed(tp), self._bus._timeout) is None
-                ):
+                async with asyncio.timeout(self._bus._timeout):  # not wait_for: on 3.11 it can swallow a cancel
+                    position = await consumer.position(tp)
+                    committed = None if self._from_beginning else await consumer.committed(tp)
+                if not self._from_beginning and committed is None:
                     pins[tp] = position
             except (KafkaError, TimeoutError) as exc:
                 # A rebalance moved the partition away meanwhile: its new owner resolves it.
@@ -543,7 +546,8 @@ class _KafkaSubscription:
     async def _pause(self, seconds: float = 1.0) -> None:
         """Sleep, but wake at once when the subscription is stopping."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
+            async with asyncio.timeout(seconds):  # not wait_for: on 3.11 it can swallow a cancel
+                await self._stopping.wait()
 
     async def _commit_periodically(self) -> None:
         while not self._stopping.is_set():
@@ -567,7 +571,8 @@ class _KafkaSubscription:
             if not due:
                 return
             try:
-                await asyncio.wait_for(consumer.commit(due), self._bus._timeout)
+                async with asyncio.timeout(self._bus._timeout):  # not wait_for: on 3.11 it can swallow a cancel
+                    await consumer.commit(due)
                 self._committed.update(due)
             except (KafkaError, TimeoutError) as exc:
                 # A rebalance or an outage: retried at the next interval; at worst the new
@@ -589,7 +594,8 @@ class _KafkaSubscription:
             return
         self._stopping.set()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), self._bus._graceful_timeout)
+            async with asyncio.timeout(self._bus._graceful_timeout):  # not wait_for: on 3.11 it can swallow a cancel
+                await self._idle.wait()
         if self._committer is not None:
             await asyncio.gather(self._committer, return_exceptions=True)
         await self._commit()

@@ -291,7 +291,8 @@ class SqliteEventStore:
                 # Woken by an append in this process, or by polling for other processes' appends.
                 committed = self._committed
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(committed.wait(), timeout=self._poll_interval)
+                    async with asyncio.timeout(self._poll_interval):  # not wait_for: on 3.11 it can swallow a cancel
+                        await committed.wait()
 
     async def close(self) -> None:
         if self._closed:
