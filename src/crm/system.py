@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from crm_contacts import bootstrap as contacts
 from crm_contacts.entrypoints.http import build_router as contacts_router
 from crm_shared import observability
-from crm_shared.adapters import open_bus
+from crm_shared.adapters import caller_tokens, open_bus
 from crm_shared.http import make_app
 from crm_shared.settings import KernelSettings
 
@@ -28,11 +28,13 @@ def embedded_app(settings: KernelSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         observability.setup("crm", settings)
+        tokens = caller_tokens(settings)
         bus = await open_bus(settings, "crm")
         service = await contacts.build(settings)
-        app.include_router(contacts_router(service))
+        app.include_router(contacts_router(service, tokens))
         app.state.contacts = service
         app.state.settings = settings
+        app.state.tokens = tokens
         await service.start_relay(bus)
         await service.start_projector(bus)
         app.state.ready = True
@@ -53,7 +55,7 @@ def contacts_api_app(settings: KernelSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         observability.setup("crm-contacts-api", settings)
         service = await contacts.build(settings)
-        app.include_router(contacts_router(service))
+        app.include_router(contacts_router(service, caller_tokens(settings)))
         app.state.contacts = service
         app.state.ready = True
         try:

@@ -10,7 +10,10 @@ import httpx
 import pytest
 
 from crm import system
+from crm_shared.identity import CALLER_HEADER, Caller, caller_of
 from crm_shared.settings import KernelSettings
+
+ADMIN = caller_of("admin", ["administrator"], name="Administrator")
 
 
 class EmbeddedCrm:
@@ -20,13 +23,25 @@ class EmbeddedCrm:
         self.data_dir = data_dir
         self.running: list[tuple[Any, httpx.AsyncClient]] = []
 
-    async def start(self) -> httpx.AsyncClient:
+    async def start(self, caller: Caller = ADMIN) -> httpx.AsyncClient:
         app = system.embedded_app(KernelSettings(data_dir=self.data_dir))
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://crm.test")
+        self.app = app
+        client = self.client(caller)
         self.running.append((lifespan, client))
         return client
+
+    def client(self, caller: Caller) -> httpx.AsyncClient:
+        """A client of the running CRM acting as ``caller`` (a fresh signed token per request)."""
+        tokens = self.app.state.tokens
+
+        async def sign(request: httpx.Request) -> None:
+            request.headers[CALLER_HEADER] = tokens.issue(caller)
+
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url="http://crm.test", event_hooks={"request": [sign]}
+        )
 
     async def stop(self) -> None:
         lifespan, client = self.running.pop()

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from crm_shared.identity import CALLER_HEADER, CallerTokens, caller_of, load_or_create_secret
+
 pytestmark = __import__("pytest").mark.system
 
 
@@ -49,10 +51,12 @@ def test_crm_up_serves_the_api_stops_on_ctrl_c_and_keeps_the_data(tmp_path: Path
     port, data_dir, log = free_port(), tmp_path / "data", tmp_path / "crm.log"
     process, _ = start(data_dir, port, log)
     base = f"http://127.0.0.1:{port}"
+    body = {"name": "Постоянство ЕООД", "kind": "other", "main_manager": "ivan"}
+    tokens = CallerTokens(load_or_create_secret(data_dir / "secrets" / "caller-token.key"))
+    signed = {CALLER_HEADER: tokens.issue(caller_of("admin", ["administrator"]))}
     try:
-        created = httpx.post(
-            f"{base}/api/v1/counterparties", json={"name": "Постоянство ЕООД", "kind": "other", "main_manager": "ivan"}
-        )
+        assert httpx.post(f"{base}/api/v1/counterparties", json=body).status_code == 401
+        created = httpx.post(f"{base}/api/v1/counterparties", json=body, headers=signed)
         assert created.status_code == 201
         assert "/api/v1/counterparties" in httpx.get(f"{base}/openapi.json").json()["paths"]
     finally:
@@ -61,7 +65,7 @@ def test_crm_up_serves_the_api_stops_on_ctrl_c_and_keeps_the_data(tmp_path: Path
 
     process, _ = start(data_dir, port, log)
     try:
-        again = httpx.get(f"{base}{created.headers['Location']}")
+        again = httpx.get(f"{base}{created.headers['Location']}", headers=signed)
         assert again.status_code == 200
         assert again.json()["name"] == "Постоянство ЕООД"
     finally:

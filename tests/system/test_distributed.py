@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -26,12 +27,26 @@ import pytest
 from crm_contacts.application.publishing import translate
 from crm_contacts.projections.counterparties import COLLECTION, CounterpartiesView
 from crm_shared.eventstore.sqlite import SqliteEventStore
+from crm_shared.identity import CALLER_HEADER, CallerTokens, caller_of
 from crm_shared.projections import ProjectionRunner
 from crm_shared.readstore import Query
 from crm_shared.readstore.mongo import MongoReadStore
 from crm_shared.readstore.sqlite import SqliteReadStore
 
 pytestmark = [pytest.mark.system, pytest.mark.kafka, pytest.mark.mongo]
+SECRET = secrets.token_hex(32)
+TOKENS = CallerTokens(SECRET.encode())
+
+
+def signed_client(base_url: str, timeout: float = 30) -> httpx.AsyncClient:
+    """A client acting as an administrator, as the gateway would forward it."""
+
+    async def sign(request: httpx.Request) -> None:
+        request.headers[CALLER_HEADER] = TOKENS.issue(caller_of("admin", ["administrator"]))
+
+    return httpx.AsyncClient(base_url=base_url, timeout=timeout, event_hooks={"request": [sign]})
+
+
 ROOT = Path(__file__).resolve().parents[2]
 API = "/api/v1/counterparties"
 
@@ -102,7 +117,7 @@ class Cluster:
 
     async def wait_projecting(self, timeout: float = 90) -> None:
         """Until a probe write shows up in the view: relay, Kafka groups and projector are all live."""
-        async with httpx.AsyncClient(base_url=self.api_url, timeout=30) as client:
+        async with signed_client(self.api_url) as client:
             probe = await client.post(API, json={"name": "Проба", "kind": "other", "main_manager": "probe"})
             assert probe.status_code == 201, probe.text
             deadline = time.monotonic() + timeout
@@ -127,7 +142,7 @@ class Cluster:
 
 async def send_commands(cluster: Cluster, outcomes: Outcomes, stop: asyncio.Event, pause: float = 0.01) -> None:
     """Register counterparties one after another until told to stop, recording each outcome."""
-    async with httpx.AsyncClient(base_url=cluster.api_url, timeout=10) as client:
+    async with signed_client(cluster.api_url, timeout=10) as client:
         n = 0
         while not stop.is_set():
             key = f"cmd-{uuid.uuid4()}"
@@ -236,6 +251,7 @@ async def make_cluster(tmp_path: Path, bootstrap: str, mongo_uri: str) -> Cluste
         "CRM_MONGO_URI": mongo_uri,
         "CRM_MONGO_DATABASE_PREFIX": prefix,
         "CRM_BUS_NAMESPACE": prefix,
+        "CRM_CALLER_TOKEN_SECRET": SECRET,
     }
     logs = tmp_path / "logs"
     logs.mkdir(exist_ok=True)
@@ -262,7 +278,7 @@ async def cluster(tmp_path: Path, kafka_bootstrap: str, mongo_uri: str) -> Async
 
 
 async def test_commands_flow_through_kafka_and_mongo_to_queries(cluster: Cluster) -> None:
-    async with httpx.AsyncClient(base_url=cluster.api_url, timeout=30) as client:
+    async with signed_client(cluster.api_url) as client:
         created = []
         for n in range(20):
             response = await client.post(

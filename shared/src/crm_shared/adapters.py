@@ -8,6 +8,7 @@ import logging
 from crm_shared.bus.namespace import NamespacedBus
 from crm_shared.bus.port import Bus, BusUnavailable
 from crm_shared.eventstore.port import EventStore
+from crm_shared.identity import CallerTokens, load_or_create_secret
 from crm_shared.readstore.port import ReadStore
 from crm_shared.settings import KernelSettings
 
@@ -69,3 +70,10 @@ async def open_bus(settings: KernelSettings, client_id: str, *, retry_for: float
             log.warning("bus unavailable, retrying in %.1fs: %s", backoff, exc)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
+
+
+def caller_tokens(settings: KernelSettings) -> CallerTokens:
+    """Signer and verifier of caller tokens: the configured secret, or one kept in the data folder."""
+    if settings.caller_token_secret is not None:
+        return CallerTokens(settings.caller_token_secret.get_secret_value().encode())
+    return CallerTokens(load_or_create_secret(settings.data_dir / "secrets" / "caller-token.key"))

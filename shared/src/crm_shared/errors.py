@@ -23,3 +23,9 @@ class AlreadyExists(DomainError):
     """The command would create a record that exists already."""
 
     status = 409
+
+
+class Forbidden(DomainError):
+    """The caller's roles or access groups do not allow this."""
+
+    status = 403

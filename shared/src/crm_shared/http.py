@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_shared.errors import DomainError
 from crm_shared.eventstore.port import EventStoreUnavailable, WrongExpectedVersion
+from crm_shared.identity import CALLER_HEADER, Caller, CallerTokens, InvalidCallerToken
 from crm_shared.observability import TracingMiddleware
 from crm_shared.projections import ViewNotReady
 
@@ -71,6 +72,22 @@ def parse_if_match(value: str | None) -> int | None:
     return int(text)
 
 
+def caller_dependency(tokens: CallerTokens) -> Any:
+    """A FastAPI dependency giving the verified :class:`Caller` of a request (401 without one)."""
+
+    async def current_caller(
+        token: Annotated[str | None, Header(alias=CALLER_HEADER, include_in_schema=False)] = None,
+    ) -> Caller:
+        if not token:
+            raise HttpProblem(401, "Not signed in", "sign in or send an API key")
+        try:
+            return tokens.verify(token)
+        except InvalidCallerToken as exc:
+            raise HttpProblem(401, "Invalid credentials", "the credentials are invalid or expired") from exc
+
+    return Depends(current_caller)
+
+
 def _field(loc: Sequence[int | str]) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] in ("body", "query", "path", "header"):
@@ -103,7 +120,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HttpProblem)
     async def http_problem(_: Request, exc: HttpProblem) -> Response:
         errors = [{"field": exc.field, "message": exc.detail or exc.title}] if exc.field else []
-        return problem(exc.status, exc.title, exc.detail, errors)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return problem(exc.status, exc.title, exc.detail, errors, headers=headers)
 
     @app.exception_handler(WrongExpectedVersion)
     async def conflict(_: Request, exc: WrongExpectedVersion) -> Response:

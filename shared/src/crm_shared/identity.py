@@ -136,7 +136,7 @@ class CallerTokens:
         roles = frozenset(r for r in claims.get("roles", []) if r in ROLES)
         return Caller(
             user_id=str(claims["sub"]),
-            roles=roles,  # type: ignore[arg-type]
+            roles=roles,
             groups=frozenset(str(g) for g in claims.get("groups", [])),
             name=str(claims.get("name", "")),
         )

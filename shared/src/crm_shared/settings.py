@@ -31,6 +31,8 @@ class KernelSettings(BaseSettings):
     mongo_database_prefix: str = "crm"
     analytics: Literal["chdb", "clickhouse"] = "chdb"
     clickhouse_url: SecretStr | None = None
+    caller_token_secret: SecretStr | None = None
+    """Shared by the gateway and the services to sign and verify callers; embedded mode makes one."""
     otel_exporter: Literal["none", "console", "otlp"] = "none"
     otel_endpoint: str | None = None
     log_level: str = "INFO"

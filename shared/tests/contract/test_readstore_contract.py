@@ -94,6 +94,13 @@ async def test_find_filters_prefix_sorts_and_pages(store: ReadStore) -> None:
     assert [d["_id"] for d in by_id.items] == ["id0", "id1", "id2"]
     rest = await store.find("people", Query(limit=10, after=by_id.next_after))
     assert [d["_id"] for d in rest.items] == [f"id{i}" for i in range(3, 8)]
+    some = await store.find("people", Query(within=("kind", ("buyer", "nobody")), sort="name_key", limit=3))
+    assert [d["name_key"] for d in some.items] == sorted(n for i, n in enumerate(names) if i % 2)[:3]
+    rest = await store.find(
+        "people", Query(within=("kind", ("buyer",)), sort="name_key", limit=3, after=some.next_after)
+    )
+    assert [d["name_key"] for d in rest.items] == sorted(n for i, n in enumerate(names) if i % 2)[3:]
+    assert (await store.find("people", Query(within=("kind", ())))).items == []
     empty = await store.find("people", Query(prefix=("name_key", "zzz"), sort="name_key"))
     assert empty.items == [] and empty.next_after is None
 

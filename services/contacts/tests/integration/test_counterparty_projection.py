@@ -14,9 +14,12 @@ from crm_contacts.application.publishing import translate
 from crm_contacts.domain import counterparty as cp
 from crm_contacts.projections.counterparties import COLLECTION, CounterpartiesView
 from crm_shared.eventstore.sqlite import SqliteEventStore
+from crm_shared.identity import caller_of
 from crm_shared.projections import ProjectionRunner, ViewNotReady
 from crm_shared.readstore import Query
 from crm_shared.readstore.sqlite import SqliteReadStore
+
+ADMIN = caller_of("admin", ["administrator"])
 
 
 @pytest.fixture
@@ -38,8 +41,8 @@ async def seed(store: SqliteEventStore, n: int = 10) -> None:
     for i in range(n):
         cid = f"c{i}"
         now = commands.now()
-        await commands.handle(cp.RegisterCounterparty(cid, f"Фирма {i}", "buyer", None, "ivan", now))
-        await commands.handle(cp.UpdateCounterparty(cid, name=f"Фирма {i} АД", main_manager="maria"))
+        await commands.handle(cp.RegisterCounterparty(cid, f"Фирма {i}", "buyer", None, "ivan", now), ADMIN)
+        await commands.handle(cp.UpdateCounterparty(cid, name=f"Фирма {i} АД", main_manager="maria"), ADMIN)
 
 
 async def documents(views: SqliteReadStore, collection: str) -> list[dict[str, object]]:
@@ -95,7 +98,7 @@ async def test_bumping_the_version_rebuilds_into_new_collections_and_drops_the_o
     await v1.rebuild_if_needed(store, translate)
 
     class CounterpartiesViewV2(CounterpartiesView):
-        version = 2
+        version = CounterpartiesView.version + 1
 
     v2 = ProjectionRunner(CounterpartiesViewV2(), views, service="contacts")
     await v2.prepare()
@@ -111,7 +114,7 @@ async def test_wait_for_returns_once_the_write_is_visible_and_times_out_otherwis
     runner = ProjectionRunner(CounterpartiesView(), views, service="contacts")
     await runner.rebuild_if_needed(store, translate)
     commands = CounterpartyCommands(store)
-    result = await commands.handle(cp.RegisterCounterparty("x", "Х", "other", None, "ivan", commands.now()))
+    result = await commands.handle(cp.RegisterCounterparty("x", "Х", "other", None, "ivan", commands.now()), ADMIN)
     with pytest.raises(ViewNotReady):
         await runner.wait_for(store, result.position, timeout=0.2)
     [recorded] = await store.read_all(after=result.position - 1, limit=1)

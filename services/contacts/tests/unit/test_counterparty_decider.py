@@ -21,6 +21,7 @@ def registered(**overrides: object) -> cp.CounterpartyRegistered:
         "tax_id": "BG111",
         "main_manager": "ivan",
         "registered_at": NOW,
+        "access_group": "general",
     }
     fields.update(overrides)
     return cp.CounterpartyRegistered.model_validate(fields)
@@ -113,8 +114,23 @@ def test_evolve_folds_every_change() -> None:
     assert state == cp.Counterparty(ID, "Б", "other", None, "petar", NOW)
 
 
+def test_moving_to_another_access_group() -> None:
+    assert cp.decide(cp.UpdateCounterparty(ID, access_group="south"), given(registered())) == [
+        cp.CounterpartyAccessGroupChanged(counterparty_id=ID, access_group="south")
+    ]
+    assert given(registered(), cp.CounterpartyAccessGroupChanged(counterparty_id=ID, access_group="south")) == (
+        cp.Counterparty(ID, "Ромашка ООД", "buyer", "BG111", "ivan", NOW, "south")
+    )
+
+
+def test_registration_in_a_chosen_access_group() -> None:
+    [event] = cp.decide(register(access_group="north"), given())
+    assert isinstance(event, cp.CounterpartyRegistered) and event.access_group == "north"
+
+
 def test_every_event_has_a_stable_registered_name() -> None:
     assert cp.catalog.names() == [
+        "contacts.CounterpartyAccessGroupChanged",
         "contacts.CounterpartyKindChanged",
         "contacts.CounterpartyRegistered",
         "contacts.CounterpartyRenamed",

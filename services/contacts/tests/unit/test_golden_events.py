@@ -23,3 +23,10 @@ def test_golden_events_decode_and_fold() -> None:
             state = cp.evolve(state, event)
         assert state is not None
     assert seen_types == set(cp.catalog.names()), "every event type needs a golden sample"
+
+
+def test_version_1_registrations_are_upcast_into_the_default_access_group() -> None:
+    [first, *_] = json.loads((GOLDEN / "counterparty_events_v1.json").read_text(encoding="utf-8"))
+    event = cp.catalog.decode_raw(first["type"], first["data"], first["schema_version"])
+    assert isinstance(event, cp.CounterpartyRegistered)
+    assert event.access_group == cp.DEFAULT_ACCESS_GROUP

@@ -24,6 +24,7 @@ class CounterpartyRegistered(IntegrationEvent):
     tax_id: str | None = None
     main_manager: str = Field(description="User id of the responsible sales manager.")
     registered_at: datetime
+    access_group: str = Field(default="general", description="Record-level security group (added in v1).")
 
 
 class CounterpartyRenamed(IntegrationEvent):
@@ -54,11 +55,19 @@ class MainManagerAssigned(IntegrationEvent):
     main_manager: str
 
 
+class CounterpartyAccessGroupChanged(IntegrationEvent):
+    """Moved to another access group. Type ``crm.contacts.CounterpartyAccessGroupChanged``."""
+
+    counterparty_id: str
+    access_group: str
+
+
 EVENT_TYPES: dict[str, type[IntegrationEvent]] = {
     "crm.contacts.CounterpartyRegistered": CounterpartyRegistered,
     "crm.contacts.CounterpartyRenamed": CounterpartyRenamed,
     "crm.contacts.CounterpartyKindChanged": CounterpartyKindChanged,
     "crm.contacts.CounterpartyTaxIdChanged": CounterpartyTaxIdChanged,
     "crm.contacts.MainManagerAssigned": MainManagerAssigned,
+    "crm.contacts.CounterpartyAccessGroupChanged": CounterpartyAccessGroupChanged,
 }
 """Every public event type of this context, by its CloudEvents type."""

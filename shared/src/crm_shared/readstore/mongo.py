@@ -244,6 +244,10 @@ class MongoReadStore:
             filters = [self._conditions(query.equals, query.prefix).op("_id", "$gt", query.after[1])]
         else:
             filters = self._keyset(query.equals, query.prefix, sort, query.after)
+        if query.within is not None:
+            field, values = query.within
+            for where in filters:
+                where.op(field, "$in", list(values))
         coll = self._collection(collection)
         wanted = query.limit + 1  # One more than asked tells whether there is a next page.
         docs: list[Document] = []

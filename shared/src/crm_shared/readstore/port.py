@@ -30,7 +30,8 @@ class Index:
 class Query:
     """A page of documents.
 
-    ``equals`` filters on top-level fields; ``prefix`` is ``(field, text)`` and matches values that
+    ``equals`` filters on top-level fields; ``within`` is ``(field, values)`` and keeps documents whose
+    field is one of the values (none when empty); ``prefix`` is ``(field, text)`` and matches values that
     start with ``text`` (store normalised values, e.g. case-folded, to search case-insensitively);
     results are ordered by ``sort`` then ``_id``; ``after`` is the ``(sort value, _id)`` of the
     previous page's last document. Every document of a sorted collection must have the sort field
@@ -42,6 +43,7 @@ class Query:
     sort: str = "_id"
     after: tuple[Any, str] | None = None
     limit: int = 50
+    within: tuple[str, Sequence[Any]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -161,8 +161,15 @@ class SqliteReadStore:
         return found is not None
 
     @staticmethod
-    def _where(equals: Mapping[str, Any], prefix: tuple[str, str] | None) -> tuple[list[str], list[Any]]:
-        clauses, params = ["doc IS NOT NULL"], []
+    def _where(
+        equals: Mapping[str, Any], prefix: tuple[str, str] | None, within: tuple[str, Sequence[Any]] | None = None
+    ) -> tuple[list[str], list[Any]]:
+        clauses: list[str] = ["doc IS NOT NULL"]
+        params: list[Any] = []
+        if within is not None:
+            field, values = within
+            clauses.append(f"{_expr(field)} IN ({', '.join('?' for _ in values)})" if values else "0")
+            params.extend(values)
         for field, value in equals.items():
             # IS, not =, so that None matches a missing or null field, as in MongoDB.
             clauses.append(f"{_expr(field)} IS ?")
@@ -176,7 +183,7 @@ class SqliteReadStore:
 
     async def find(self, collection: str, query: Query) -> Page:
         table = _table(collection)
-        clauses, params = self._where(query.equals, query.prefix)
+        clauses, params = self._where(query.equals, query.prefix, query.within)
         sort = _expr(query.sort)
         if query.after is not None:
             if query.sort == "_id":

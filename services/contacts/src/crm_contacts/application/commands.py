@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crm_contacts.domain import counterparty as cp
+from crm_shared.errors import Forbidden, NotFound
 from crm_shared.events import deterministic_event_id
 from crm_shared.eventstore import NO_STREAM, EventStore, RecordedEvent
+from crm_shared.identity import Caller, Permission
 
 _ID_NAMESPACE = uuid.UUID("0d5f3a52-6c2e-4c1b-8f0e-2b7d9f4a1c63")
 
@@ -67,15 +69,24 @@ class CounterpartyCommands:
     async def handle(
         self,
         command: cp.Command,
+        caller: Caller,
         *,
         if_match: int | None = None,
         idempotency_key: str | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> CommandResult:
         """Decide and append; see the module docstring for the concurrency and idempotency rules."""
+        if not caller.can(Permission.COUNTERPARTY_WRITE):
+            raise Forbidden("your roles do not allow changing counterparties")
         stream = cp.stream_of(command.counterparty_id)
         state, events = await self.load(command.counterparty_id)
         version = events[-1].stream_version if events else None
+        if state is not None and not caller.sees_group(state.access_group):
+            # Not 403: a record outside the caller's access groups must not even be seen to exist.
+            raise NotFound(f"counterparty {command.counterparty_id} does not exist")
+        target_group = command.access_group
+        if target_group is not None and not caller.sees_group(target_group):
+            raise Forbidden(f"you have no access to the access group {target_group!r}", field="access_group")
 
         if idempotency_key is not None:
             earlier = self._earlier_result(events, stream, idempotency_key)
@@ -93,7 +104,11 @@ class CounterpartyCommands:
             cp.catalog.encode(
                 event,
                 event_id=None if idempotency_key is None else deterministic_event_id(f"{stream}:{idempotency_key}", i),
-                metadata={**(metadata or {}), **({"idempotency_key": idempotency_key} if idempotency_key else {})},
+                metadata={
+                    **(metadata or {}),
+                    "actor": caller.user_id,
+                    **({"idempotency_key": idempotency_key} if idempotency_key else {}),
+                },
             )
             for i, event in enumerate(decided)
         ]

@@ -15,6 +15,7 @@ _PUBLIC_TYPES = {
     cp.CounterpartyKindChanged: "crm.contacts.CounterpartyKindChanged",
     cp.CounterpartyTaxIdChanged: "crm.contacts.CounterpartyTaxIdChanged",
     cp.MainManagerAssigned: "crm.contacts.MainManagerAssigned",
+    cp.CounterpartyAccessGroupChanged: "crm.contacts.CounterpartyAccessGroupChanged",
 }
 
 

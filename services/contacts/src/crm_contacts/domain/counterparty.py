@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from crm_shared.errors import AlreadyExists, DomainError, NotFound
 from crm_shared.events import DomainEvent, EventCatalog
 
 Kind = Literal["buyer", "supplier", "other"]
+DEFAULT_ACCESS_GROUP = "general"
 catalog = EventCatalog()
 
 
@@ -22,7 +23,7 @@ def stream_of(counterparty_id: str) -> str:
 # -- events ---------------------------------------------------------------------------------------
 
 
-@catalog.register("contacts.CounterpartyRegistered")
+@catalog.register("contacts.CounterpartyRegistered", version=2)
 class CounterpartyRegistered(DomainEvent):
     counterparty_id: str
     name: str
@@ -30,6 +31,13 @@ class CounterpartyRegistered(DomainEvent):
     tax_id: str | None
     main_manager: str
     registered_at: datetime
+    access_group: str
+
+
+@catalog.upcaster("contacts.CounterpartyRegistered", from_version=1)
+def _into_the_default_access_group(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 predates access groups: such counterparties belong to the default group."""
+    return {**data, "access_group": DEFAULT_ACCESS_GROUP}
 
 
 @catalog.register("contacts.CounterpartyRenamed")
@@ -56,6 +64,12 @@ class MainManagerAssigned(DomainEvent):
     main_manager: str
 
 
+@catalog.register("contacts.CounterpartyAccessGroupChanged")
+class CounterpartyAccessGroupChanged(DomainEvent):
+    counterparty_id: str
+    access_group: str
+
+
 # -- commands -------------------------------------------------------------------------------------
 
 
@@ -67,6 +81,7 @@ class RegisterCounterparty:
     tax_id: str | None
     main_manager: str
     now: datetime
+    access_group: str = DEFAULT_ACCESS_GROUP
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +94,7 @@ class UpdateCounterparty:
     tax_id: str | None = None
     clear_tax_id: bool = False
     main_manager: str | None = None
+    access_group: str | None = None
 
 
 Command = RegisterCounterparty | UpdateCounterparty
@@ -95,6 +111,7 @@ class Counterparty:
     tax_id: str | None
     main_manager: str
     registered_at: datetime
+    access_group: str = DEFAULT_ACCESS_GROUP
 
 
 State = Counterparty | None
@@ -111,6 +128,7 @@ def evolve(state: State, event: DomainEvent) -> State:
                 tax_id=event.tax_id,
                 main_manager=event.main_manager,
                 registered_at=event.registered_at,
+                access_group=event.access_group,
             )
         case CounterpartyRenamed() if state is not None:
             return replace(state, name=event.name)
@@ -120,6 +138,8 @@ def evolve(state: State, event: DomainEvent) -> State:
             return replace(state, tax_id=event.tax_id)
         case MainManagerAssigned() if state is not None:
             return replace(state, main_manager=event.main_manager)
+        case CounterpartyAccessGroupChanged() if state is not None:
+            return replace(state, access_group=event.access_group)
     return state
 
 
@@ -144,6 +164,7 @@ def decide(command: Command, state: State) -> list[DomainEvent]:
                     tax_id=command.tax_id,
                     main_manager=command.main_manager,
                     registered_at=command.now,
+                    access_group=command.access_group,
                 )
             ]
         case UpdateCounterparty():
@@ -166,4 +187,6 @@ def _update(command: UpdateCounterparty, state: Counterparty) -> list[DomainEven
         events.append(CounterpartyTaxIdChanged(counterparty_id=cid, tax_id=new_tax_id))
     if command.main_manager is not None and command.main_manager != state.main_manager:
         events.append(MainManagerAssigned(counterparty_id=cid, main_manager=command.main_manager))
+    if command.access_group is not None and command.access_group != state.access_group:
+        events.append(CounterpartyAccessGroupChanged(counterparty_id=cid, access_group=command.access_group))
     return events

@@ -12,13 +12,15 @@ from crm_contacts.application.commands import CommandResult, PreconditionFailed,
 from crm_contacts.application.queries import BadCursor, encode_cursor
 from crm_contacts.bootstrap import ContactsService
 from crm_contacts.domain import counterparty as cp
-from crm_shared.http import POSITION_HEADER, HttpProblem, etag, parse_if_match
+from crm_shared.http import POSITION_HEADER, HttpProblem, caller_dependency, etag, parse_if_match
+from crm_shared.identity import Caller, CallerTokens
 from crm_shared.observability import current_traceparent
 from crm_shared.readstore import Document
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 TaxId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,31}$")]
 UserId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+AccessGroup = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=1, max_length=200, description="Makes a retried request a no-op"),
@@ -37,6 +39,7 @@ class RegisterCounterpartyBody(BaseModel):
     kind: Literal["buyer", "supplier", "other"]
     tax_id: TaxId | None = None
     main_manager: UserId = Field(description="User id of the responsible sales manager")
+    access_group: AccessGroup = Field(default=cp.DEFAULT_ACCESS_GROUP, description="Record-level security group")
 
 
 class UpdateCounterpartyBody(BaseModel):
@@ -47,6 +50,7 @@ class UpdateCounterpartyBody(BaseModel):
     kind: Literal["buyer", "supplier", "other"] | None = None
     tax_id: TaxId | None = None
     main_manager: UserId | None = None
+    access_group: AccessGroup | None = None
 
 
 class CounterpartyOut(BaseModel):
@@ -58,6 +62,7 @@ class CounterpartyOut(BaseModel):
     tax_id: str | None
     main_manager: str
     registered_at: datetime | None = None
+    access_group: str
     version: int
 
 
@@ -77,6 +82,7 @@ def _from_state(result: CommandResult) -> CounterpartyOut:
         tax_id=s.tax_id,
         main_manager=s.main_manager,
         registered_at=s.registered_at,
+        access_group=s.access_group,
         version=result.version,
     )
 
@@ -89,6 +95,7 @@ def _from_view(doc: Document) -> CounterpartyOut:
         tax_id=doc.get("tax_id"),
         main_manager=doc["main_manager"],
         registered_at=doc.get("registered_at"),
+        access_group=str(doc.get("access_group", cp.DEFAULT_ACCESS_GROUP)),
         version=int(doc["_version"]),
     )
 
@@ -98,13 +105,18 @@ def _command_headers(response: Response, result: CommandResult) -> None:
     response.headers[POSITION_HEADER] = str(result.position)
 
 
-def build_router(service: ContactsService) -> APIRouter:
-    """The contacts routes, bound to one wired service."""
+def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
+    """The contacts routes, bound to one wired service; every route needs a verified caller."""
     router = APIRouter(prefix="/api/v1", tags=["counterparties"])
+    authenticated = caller_dependency(tokens)
 
     @router.post("/counterparties", status_code=201, response_model=CounterpartyOut)
     async def register_counterparty(
-        body: RegisterCounterpartyBody, request: Request, response: Response, idempotency_key: IdempotencyKey = None
+        body: RegisterCounterpartyBody,
+        request: Request,
+        response: Response,
+        idempotency_key: IdempotencyKey = None,
+        caller: Caller = authenticated,
     ) -> CounterpartyOut:
         """Register a counterparty. Returns 201 with ``Location``, ``ETag`` and the commit position."""
         command = cp.RegisterCounterparty(
@@ -114,18 +126,24 @@ def build_router(service: ContactsService) -> APIRouter:
             tax_id=body.tax_id,
             main_manager=body.main_manager,
             now=service.commands.now(),
+            access_group=body.access_group,
         )
-        result = await service.commands.handle(command, idempotency_key=idempotency_key, metadata=current_traceparent())
+        result = await service.commands.handle(
+            command, caller, idempotency_key=idempotency_key, metadata=current_traceparent()
+        )
         _command_headers(response, result)
         response.headers["Location"] = str(request.url_for("get_counterparty", counterparty_id=result.state.id).path)
         return _from_state(result)
 
     @router.get("/counterparties/{counterparty_id}", response_model=CounterpartyOut)
     async def get_counterparty(
-        counterparty_id: CounterpartyId, response: Response, min_position: MinPosition = None
+        counterparty_id: CounterpartyId,
+        response: Response,
+        min_position: MinPosition = None,
+        caller: Caller = authenticated,
     ) -> CounterpartyOut:
         """One counterparty. ``ETag`` is its version, to send back as ``If-Match``."""
-        doc = await service.queries.get(counterparty_id, min_position=min_position)
+        doc = await service.queries.get(counterparty_id, caller, min_position=min_position)
         if doc is None:
             raise HttpProblem(404, "Not found", f"no counterparty {counterparty_id}")
         response.headers["ETag"] = etag(int(doc["_version"]))
@@ -138,6 +156,7 @@ def build_router(service: ContactsService) -> APIRouter:
         response: Response,
         if_match: Annotated[str | None, Header(alias="If-Match")] = None,
         idempotency_key: IdempotencyKey = None,
+        caller: Caller = authenticated,
     ) -> CounterpartyOut:
         """Change details. With ``If-Match`` a stale version gets 412; a concurrent change gets 409."""
         given: dict[str, Any] = body.model_dump(exclude_unset=True)
@@ -148,10 +167,12 @@ def build_router(service: ContactsService) -> APIRouter:
             tax_id=given.get("tax_id"),
             clear_tax_id="tax_id" in given and given["tax_id"] is None,
             main_manager=given.get("main_manager"),
+            access_group=given.get("access_group"),
         )
         try:
             result = await service.commands.handle(
                 command,
+                caller,
                 if_match=parse_if_match(if_match),
                 idempotency_key=idempotency_key,
                 metadata=current_traceparent(),
@@ -169,11 +190,18 @@ def build_router(service: ContactsService) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, Query(max_length=2000)] = None,
         min_position: MinPosition = None,
+        caller: Caller = authenticated,
     ) -> CounterpartyPage:
         """Counterparties sorted by name, with name-prefix search and keyset pagination."""
         try:
             page = await service.queries.list(
-                search=q, kind=kind, main_manager=main_manager, limit=limit, cursor=cursor, min_position=min_position
+                caller,
+                search=q,
+                kind=kind,
+                main_manager=main_manager,
+                limit=limit,
+                cursor=cursor,
+                min_position=min_position,
             )
         except BadCursor as exc:
             raise HttpProblem(400, "Bad cursor", str(exc), "cursor") from exc

@@ -21,10 +21,15 @@ class CounterpartiesView:
     """Projection of ``crm.contacts.counterparty.v1`` into the ``counterparties`` collection."""
 
     name = "counterparties"
-    version = 1
+    version = 2  # 2: access groups
     topics: Sequence[str] = (public.COUNTERPARTY_TOPIC,)
     collections: Mapping[str, Sequence[Index]] = {
-        COLLECTION: (Index(("name_key",)), Index(("kind", "name_key")), Index(("main_manager", "name_key"))),
+        COLLECTION: (
+            Index(("name_key",)),
+            Index(("access_group", "name_key")),
+            Index(("kind", "name_key")),
+            Index(("main_manager", "name_key")),
+        ),
     }
 
     async def changes(self, event: Envelope, get: GetDocument, collection: Callable[[str], str]) -> list[Change]:
