@@ -14,6 +14,11 @@ from fastapi import FastAPI
 
 from crm_contacts import bootstrap as contacts
 from crm_contacts.entrypoints.http import build_router as contacts_router
+from crm_gateway import bootstrap as gateway
+from crm_gateway.entrypoints.http import build_router as gateway_router
+from crm_gateway.entrypoints.identity import IdentityForwarding
+from crm_gateway.settings import GatewaySettings
+from crm_gateway.ui import ui_router
 from crm_shared import observability
 from crm_shared.adapters import caller_tokens, open_bus
 from crm_shared.http import make_app
@@ -22,19 +27,30 @@ from crm_shared.settings import KernelSettings
 VERSION = "0.1.0"
 
 
-def embedded_app(settings: KernelSettings) -> FastAPI:
-    """Every service, its relay and its projector in this process, on the adapters of ``settings``."""
+def embedded_app(settings: KernelSettings, gateway_settings: GatewaySettings | None = None) -> FastAPI:
+    """Every service, its relay and its projector in this process behind the gateway, on the
+    adapters of ``settings``: one origin for the web UI and the APIs."""
+    gateway_settings = gateway_settings or GatewaySettings()
+    tokens = caller_tokens(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         observability.setup("crm", settings)
-        tokens = caller_tokens(settings)
         bus = await open_bus(settings, "crm")
+        front = await gateway.build(settings, gateway_settings)
+        admin = gateway_settings.admin_password
+        generated = await gateway.ensure_initial_admin(front, admin.get_secret_value() if admin else None)
+        if generated is not None:
+            # Shown once, on the console only: never logged, never stored in plain text.
+            print(f"\nFirst start: sign in as 'admin' with password {generated}\n", flush=True)
         service = await contacts.build(settings)
-        app.include_router(contacts_router(service, tokens))
+        app.state.gateway = front
         app.state.contacts = service
         app.state.settings = settings
         app.state.tokens = tokens
+        app.include_router(gateway_router(front, tokens))
+        app.include_router(contacts_router(service, tokens))
+        await front.start_projector(bus)
         await service.start_relay(bus)
         await service.start_projector(bus)
         app.state.ready = True
@@ -43,9 +59,13 @@ def embedded_app(settings: KernelSettings) -> FastAPI:
         finally:
             app.state.ready = False
             await service.close()
+            await front.close()
             await bus.stop()
 
-    return make_app("CRM", VERSION, lifespan, description="Event-sourced CRM: every service on one origin")
+    app = make_app("CRM", VERSION, lifespan, description="Event-sourced CRM: every service on one origin")
+    app.include_router(ui_router())
+    app.add_middleware(IdentityForwarding, gateway_service=lambda: app.state.gateway, tokens=tokens)
+    return app
 
 
 def contacts_api_app(settings: KernelSettings) -> FastAPI:

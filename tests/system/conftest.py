@@ -2,46 +2,64 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from crm import system
-from crm_shared.identity import CALLER_HEADER, Caller, caller_of
+from crm_gateway.settings import GatewaySettings
 from crm_shared.settings import KernelSettings
 
-ADMIN = caller_of("admin", ["administrator"], name="Administrator")
+ADMIN_PASSWORD = "admin-password-for-tests"
 
 
 class EmbeddedCrm:
-    """Starts and stops the embedded CRM on one data directory, as often as a test likes."""
+    """Starts and stops the embedded CRM on one data directory, as often as a test likes, and signs
+    people in through the gateway exactly as the web UI does (session cookie and CSRF token)."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.running: list[tuple[Any, httpx.AsyncClient]] = []
 
-    async def start(self, caller: Caller = ADMIN) -> httpx.AsyncClient:
-        app = system.embedded_app(KernelSettings(data_dir=self.data_dir))
+    async def start(self) -> httpx.AsyncClient:
+        """Start the CRM; returns a client signed in as the initial administrator."""
+        app = system.embedded_app(
+            KernelSettings(data_dir=self.data_dir), GatewaySettings(admin_password=SecretStr(ADMIN_PASSWORD))
+        )
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
         self.app = app
-        client = self.client(caller)
+        client = await self.sign_in("admin", ADMIN_PASSWORD)
         self.running.append((lifespan, client))
         return client
 
-    def client(self, caller: Caller) -> httpx.AsyncClient:
-        """A client of the running CRM acting as ``caller`` (a fresh signed token per request)."""
-        tokens = self.app.state.tokens
+    def anonymous(self) -> httpx.AsyncClient:
+        """A client with no credentials."""
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://crm.test")
 
-        async def sign(request: httpx.Request) -> None:
-            request.headers[CALLER_HEADER] = tokens.issue(caller)
+    async def sign_in(self, username: str, password: str) -> httpx.AsyncClient:
+        """A client signed in as ``username``."""
+        client = self.anonymous()
+        response = await client.post("/api/v1/session", json={"username": username, "password": password})
+        assert response.status_code == 200, response.text
+        client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+        return client
 
-        return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.app), base_url="http://crm.test", event_hooks={"request": [sign]}
+    async def client_for(self, roles: list[str], groups: list[str] = ()) -> httpx.AsyncClient:  # type: ignore[assignment]
+        """A new user with these roles and access groups, signed in."""
+        admin = self.running[-1][1]
+        username, password = f"user{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
+        created = await admin.post(
+            "/api/v1/users",
+            json={"username": username, "name": username, "password": password, "roles": roles, "groups": list(groups)},
         )
+        assert created.status_code == 201, created.text
+        return await self.sign_in(username, password)
 
     async def stop(self) -> None:
         lifespan, client = self.running.pop()

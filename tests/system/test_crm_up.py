@@ -1,7 +1,10 @@
-"""``crm up``: the real command, on a real port; Ctrl-C stops it cleanly and the data stays."""
+"""``crm up``: the real command on a real port. The first start prints the administrator's password
+once; Ctrl-C stops it cleanly and the data stays."""
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import socket
 import subprocess
@@ -10,10 +13,9 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
-from crm_shared.identity import CALLER_HEADER, CallerTokens, caller_of, load_or_create_secret
-
-pytestmark = __import__("pytest").mark.system
+pytestmark = pytest.mark.system
 
 
 def free_port() -> int:
@@ -24,11 +26,13 @@ def free_port() -> int:
 
 def start(data_dir: Path, port: int, log: Path) -> tuple[subprocess.Popen[bytes], float]:
     started = time.monotonic()
+    env = {k: v for k, v in os.environ.items() if k != "CRM_ADMIN_PASSWORD"}
     with log.open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "crm.cli", "up", "--data-dir", str(data_dir), "--port", str(port)],
             stdout=out,
             stderr=out,
+            env=env,
         )
     deadline = started + 30
     while time.monotonic() < deadline:
@@ -47,26 +51,41 @@ def interrupt(process: subprocess.Popen[bytes]) -> int:
     return process.wait(timeout=20)
 
 
-def test_crm_up_serves_the_api_stops_on_ctrl_c_and_keeps_the_data(tmp_path: Path) -> None:
+def signed_in(base: str, password: str) -> httpx.Client:
+    client = httpx.Client(base_url=base)
+    response = client.post("/api/v1/session", json={"username": "admin", "password": password})
+    assert response.status_code == 200, response.text
+    client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+    return client
+
+
+def test_crm_up_serves_ui_and_api_stops_on_ctrl_c_and_keeps_the_data(tmp_path: Path) -> None:
     port, data_dir, log = free_port(), tmp_path / "data", tmp_path / "crm.log"
-    process, _ = start(data_dir, port, log)
+    process, ready_after = start(data_dir, port, log)
     base = f"http://127.0.0.1:{port}"
     body = {"name": "Постоянство ЕООД", "kind": "other", "main_manager": "ivan"}
-    tokens = CallerTokens(load_or_create_secret(data_dir / "secrets" / "caller-token.key"))
-    signed = {CALLER_HEADER: tokens.issue(caller_of("admin", ["administrator"]))}
     try:
+        printed = re.search(r"sign in as 'admin' with password (\S+)", log.read_text())
+        assert printed, log.read_text()
+        password = printed.group(1)
         assert httpx.post(f"{base}/api/v1/counterparties", json=body).status_code == 401
-        created = httpx.post(f"{base}/api/v1/counterparties", json=body, headers=signed)
-        assert created.status_code == 201
-        assert "/api/v1/counterparties" in httpx.get(f"{base}/openapi.json").json()["paths"]
+        assert httpx.get(f"{base}/").status_code == 200  # the web UI's page needs no sign-in
+        admin = signed_in(base, password)
+        created = admin.post("/api/v1/counterparties", json=body)
+        assert created.status_code == 201, created.text
+        assert "/api/v1/counterparties" in admin.get("/openapi.json").json()["paths"]
+        admin.close()
     finally:
         assert interrupt(process) == 0, log.read_text()
-    assert (data_dir / "contacts" / "events.db").exists()
+    assert ready_after < 10, f"crm up took {ready_after:.1f} s to be ready"
 
     process, _ = start(data_dir, port, log)
     try:
-        again = httpx.get(f"{base}{created.headers['Location']}", headers=signed)
+        assert len(re.findall(r"sign in as 'admin'", log.read_text())) == 1, "the password is printed once only"
+        admin = signed_in(base, password)
+        again = admin.get(created.headers["Location"])
         assert again.status_code == 200
         assert again.json()["name"] == "Постоянство ЕООД"
+        admin.close()
     finally:
         assert interrupt(process) == 0

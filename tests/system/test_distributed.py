@@ -278,6 +278,11 @@ async def cluster(tmp_path: Path, kafka_bootstrap: str, mongo_uri: str) -> Async
 
 
 async def test_commands_flow_through_kafka_and_mongo_to_queries(cluster: Cluster) -> None:
+    async with httpx.AsyncClient(base_url=cluster.api_url) as outsider:
+        # The service verifies the caller itself: no token, or a token it did not sign, is refused.
+        assert (await outsider.get(API)).status_code == 401
+        forged = CallerTokens(secrets.token_bytes(32)).issue(caller_of("admin", ["administrator"]))
+        assert (await outsider.get(API, headers={CALLER_HEADER: forged})).status_code == 401
     async with signed_client(cluster.api_url) as client:
         created = []
         for n in range(20):

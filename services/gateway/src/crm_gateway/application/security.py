@@ -1,0 +1,345 @@
+"""Sign-in, sessions, lock-out, rate limits and API-key authentication.
+
+Sessions are not events: they live in the read store (collection ``sessions``), keyed by the
+SHA-256 of the random session token, so a leak of the store does not leak usable tokens. The
+cookie carries the token; the CSRF token is returned at sign-in and must come back in
+``X-CSRF-Token`` on every cookie-authenticated unsafe request.
+
+Every request is authenticated against the user's current stream (not a view), so a lock, a role
+change or a revoked key takes effect on the very next request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from crm_gateway.application.passwords import Passwords
+from crm_gateway.application.users import SYSTEM_ACTOR, Actor, UserCommands
+from crm_gateway.domain import user as u
+from crm_gateway.settings import GatewaySettings
+from crm_shared.identity import Caller, Permission
+from crm_shared.readstore import Delete, Document, Index, Put, Query, ReadStore
+
+SESSIONS = "sessions"
+FAILURES = "signin_failures"
+API_KEY_PREFIX = "crm_"
+# A session's expiry is pushed forward at most this often, so reads do not each cost a write.
+_TOUCH_EVERY = timedelta(minutes=1)
+
+
+class InvalidCredentials(Exception):
+    """Unknown user or wrong password: one message for both, so usernames cannot be probed."""
+
+    def __init__(self) -> None:
+        super().__init__("wrong username or password")
+
+
+class AccountLocked(Exception):
+    """The password was right but the account is locked."""
+
+    def __init__(self, until: datetime | None) -> None:
+        when = f" until {until.isoformat(timespec='minutes')}" if until else ""
+        super().__init__(f"the account is locked{when}")
+        self.until = until
+
+
+class RateLimited(Exception):
+    """Too many attempts; retry after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many attempts; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class NotAuthenticated(Exception):
+    """No valid session or API key."""
+
+
+class CsrfRejected(Exception):
+    """A cookie-authenticated unsafe request without the session's CSRF token."""
+
+
+def sha256_hex(text: str) -> str:
+    """The SHA-256 of a random token (enough for secrets with 256 bits of entropy)."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def caller_of(user: u.User) -> Caller:
+    """The caller a signed-in user acts as."""
+    return Caller(user_id=user.id, roles=user.roles, groups=user.groups, name=user.name)
+
+
+def caller_of_key(owner: u.User, key: u.ApiKey) -> Caller:
+    """The caller an API key acts as: the key's grants, never more than its owner has now."""
+    owner_caller = caller_of(owner)
+    groups = key.groups if owner_caller.can(Permission.ALL_ACCESS_GROUPS) else key.groups & owner.groups
+    roles = frozenset(r for r in key.roles if u.role_within(r, owner.roles))
+    return Caller(user_id=f"apikey:{key.id}", roles=roles, groups=groups, name=key.name)
+
+
+class TokenBuckets:
+    """In-memory token buckets, one per key: ``per_minute`` attempts, refilled continuously.
+
+    Per process: with several gateway replicas each allows the rate, which the lock-out (kept in
+    the shared store) still bounds per account.
+    """
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000) -> None:
+        self._capacity = float(per_minute)
+        self._rate = per_minute / 60.0
+        self._clock = clock
+        self._max_keys = max_keys
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, key: str) -> float:
+        """Take one token: 0 when allowed, else the seconds until the next token."""
+        now = self._clock()
+        tokens, last = self._buckets.get(key, (self._capacity, now))
+        tokens = min(self._capacity, tokens + (now - last) * self._rate)
+        if tokens < 1.0:
+            self._buckets[key] = (tokens, now)
+            return (1.0 - tokens) / self._rate
+        self._buckets[key] = (tokens - 1.0, now)
+        if len(self._buckets) > self._max_keys:
+            self._prune(now)
+        return 0.0
+
+    def _prune(self, now: float) -> None:
+        # Buckets that have refilled completely hold no information: forget them.
+        full = [k for k, (t, last) in self._buckets.items() if t + (now - last) * self._rate >= self._capacity]
+        for key in full:
+            del self._buckets[key]
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A signed-in browser session (from the read store)."""
+
+    id: str
+    user_id: str
+    csrf_token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A successful sign-in: the user, the session token for the cookie and the CSRF token."""
+
+    user: u.User
+    token: str
+    csrf_token: str
+
+
+class Sessions:
+    """Sessions in the read store, with an idle timeout."""
+
+    def __init__(self, views: ReadStore, idle: timedelta, clock: Callable[[], datetime]) -> None:
+        self._views = views
+        self._idle = idle
+        self._clock = clock
+
+    async def prepare(self) -> None:
+        """Create the indexes."""
+        await self._views.ensure_indexes(SESSIONS, [Index(("user_id",))])
+        await self._views.ensure_indexes(FAILURES, [])
+
+    async def create(self, user_id: str, ip: str | None) -> tuple[str, str]:
+        """A new session for ``user_id``: ``(token, csrf_token)``."""
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = self._clock()
+        document = {
+            "_id": sha256_hex(token),
+            "_version": 1,
+            "user_id": user_id,
+            "csrf_token": csrf,
+            "ip": ip,
+            "created_at": now.isoformat(),
+            "last_seen_at": now.isoformat(),
+            "expires_at": (now + self._idle).isoformat(),
+        }
+        await self._views.apply([Put(SESSIONS, document)])
+        return token, csrf
+
+    async def find(self, token: str) -> Session | None:
+        """The live session of a token (its idle expiry pushed forward), or None."""
+        document = await self._views.get(SESSIONS, sha256_hex(token))
+        if document is None:
+            return None
+        now = self._clock()
+        expires = datetime.fromisoformat(document["expires_at"])
+        if expires <= now:
+            await self._delete(document)
+            return None
+        if now - datetime.fromisoformat(document["last_seen_at"]) >= _TOUCH_EVERY:
+            expires = now + self._idle
+            touched = {
+                **document,
+                "_version": int(document["_version"]) + 1,
+                "last_seen_at": now.isoformat(),
+                "expires_at": expires.isoformat(),
+            }
+            await self._views.apply([Put(SESSIONS, touched)])
+        return Session(str(document["_id"]), str(document["user_id"]), str(document["csrf_token"]), expires)
+
+    async def end(self, token: str) -> str | None:
+        """End the session of ``token``; returns its user id (None if there was none)."""
+        document = await self._views.get(SESSIONS, sha256_hex(token))
+        if document is None:
+            return None
+        await self._delete(document)
+        return str(document["user_id"])
+
+    async def end_all(self, user_id: str, keep_token: str | None = None) -> int:
+        """End every session of a user (e.g. after a password change), but ``keep_token``'s."""
+        keep = None if keep_token is None else sha256_hex(keep_token)
+        ended = 0
+        while True:
+            page = await self._views.find(SESSIONS, Query(equals={"user_id": user_id}, limit=500))
+            doomed = [d for d in page.items if d["_id"] != keep]
+            if not doomed:
+                return ended
+            await self._views.apply([Delete(SESSIONS, str(d["_id"]), int(d["_version"]) + 1) for d in doomed])
+            ended += len(doomed)
+
+    async def _delete(self, document: Document) -> None:
+        await self._views.apply([Delete(SESSIONS, str(document["_id"]), int(document["_version"]) + 1)])
+
+
+class Authenticator:
+    """Signs people in and turns session cookies and API keys into callers."""
+
+    def __init__(
+        self,
+        users: UserCommands,
+        passwords: Passwords,
+        sessions: Sessions,
+        views: ReadStore,
+        settings: GatewaySettings,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.users = users
+        self.passwords = passwords
+        self.sessions = sessions
+        self._views = views
+        self._settings = settings
+        self._clock = clock
+        self._per_ip = TokenBuckets(settings.signin_rate_per_minute)
+        self._per_username = TokenBuckets(settings.signin_rate_per_minute)
+
+    def check_rate(self, ip: str | None, username: str) -> None:
+        """Take an attempt from the client's and the username's buckets; :class:`RateLimited` if empty."""
+        waits = [self._per_ip.take(f"ip:{ip or '-'}"), self._per_username.take(f"user:{username.casefold()}")]
+        if max(waits) > 0:
+            raise RateLimited(max(1, math.ceil(max(waits))))
+
+    async def sign_in(self, username: str, password: str, ip: str | None) -> SignedIn:
+        """Check the password and open a session.
+
+        Raises :class:`RateLimited`, :class:`InvalidCredentials` (the same for an unknown user and a
+        wrong password) or :class:`AccountLocked` (only when the password was right, so a lock does
+        not reveal that an account exists). Consecutive failures lock the account.
+        """
+        self.check_rate(ip, username)
+        user_id = await self.users.user_id_of(username) if u.USERNAME_PATTERN.match(username) else None
+        found = None if user_id is None else await self.users.get(user_id)
+        user = None if found is None else found[0]
+        ok = await self.passwords.verify(None if user is None else user.password_hash, password)
+        actor = Actor(user.id if user else SYSTEM_ACTOR, ip)
+        if user is None:
+            await self.users.record(u.SignInFailed(username=username, user_id=None, reason="unknown_user"), actor)
+            raise InvalidCredentials()
+        now = self._clock()
+        if not ok:
+            locked = user.is_locked(now)
+            await self.users.record(
+                u.SignInFailed(username=username, user_id=user.id, reason="locked" if locked else "wrong_password"),
+                actor,
+            )
+            if not locked:  # attempts while locked do not extend the lock
+                await self._count_failure(user, ip)
+            raise InvalidCredentials()
+        if user.is_locked(now):
+            await self.users.record(u.SignInFailed(username=username, user_id=user.id, reason="locked"), actor)
+            raise AccountLocked(user.locked_until)
+        await self._reset_failures(user.id)
+        token, csrf = await self.sessions.create(user.id, ip)
+        await self.users.record(u.SignedIn(user_id=user.id, username=user.username), actor)
+        return SignedIn(user, token, csrf)
+
+    async def _count_failure(self, user: u.User, ip: str | None) -> None:
+        # Read-modify-write guarded by the document version; a lost race re-reads and retries.
+        for _ in range(10):
+            current = await self._views.get(FAILURES, user.id)
+            version = 0 if current is None else int(current["_version"])
+            count = 1 + (0 if current is None else int(current["count"]))
+            if count >= self._settings.lockout_threshold:
+                until = self._clock() + timedelta(minutes=self._settings.lockout_minutes)
+                reason = f"{count} failed sign-ins in a row"
+                await self.users.handle(u.LockUser(user.id, reason, until), Actor(SYSTEM_ACTOR, ip))
+                await self._views.apply([Put(FAILURES, {"_id": user.id, "_version": version + 1, "count": 0})])
+                return
+            if await self._views.apply([Put(FAILURES, {"_id": user.id, "_version": version + 1, "count": count})]):
+                return
+
+    async def _reset_failures(self, user_id: str) -> None:
+        current = await self._views.get(FAILURES, user_id)
+        if current is not None and int(current["count"]) > 0:
+            await self._views.apply(
+                [Put(FAILURES, {"_id": user_id, "_version": int(current["_version"]) + 1, "count": 0})]
+            )
+
+    async def reset_failures(self, user_id: str) -> None:
+        """Forget a user's failed sign-ins (an administrator unlocked the account)."""
+        await self._reset_failures(user_id)
+
+    async def sign_out(self, token: str, ip: str | None) -> None:
+        """End the session of ``token`` (nothing when there is none)."""
+        user_id = await self.sessions.end(token)
+        if user_id is not None:
+            await self.users.record(u.SignedOut(user_id=user_id), Actor(user_id, ip))
+
+    async def session_caller(self, token: str, *, csrf_token: str | None, unsafe: bool) -> Caller:
+        """The caller of a session cookie; checks the CSRF token for unsafe methods.
+
+        Raises :class:`NotAuthenticated` or :class:`CsrfRejected`.
+        """
+        session = await self.sessions.find(token)
+        if session is None:
+            raise NotAuthenticated("the session has ended; sign in again")
+        if unsafe and not (csrf_token and hmac.compare_digest(csrf_token.encode(), session.csrf_token.encode())):
+            raise CsrfRejected("send the session's CSRF token in X-CSRF-Token")
+        found = await self.users.get(session.user_id)
+        if found is None or found[0].is_locked(self._clock()):
+            await self.sessions.end(token)
+            raise NotAuthenticated("the session has ended; sign in again")
+        return caller_of(found[0])
+
+    async def api_key_caller(self, key: str) -> Caller:
+        """The caller of an API key ``crm_<id>_<secret>``; :class:`NotAuthenticated` if not a live key."""
+        parts = key.split("_", 2)
+        if len(parts) != 3 or f"{parts[0]}_" != API_KEY_PREFIX or not parts[1].isalnum() or not parts[2]:
+            raise NotAuthenticated("not an API key of this CRM")
+        key_id, secret = parts[1], parts[2]
+        owner_id = await self.users.owner_of_key(key_id)
+        found = None if owner_id is None else await self.users.get(owner_id)
+        api_key = None if found is None else found[0].api_keys.get(key_id)
+        if found is None or api_key is None or api_key.revoked:
+            raise NotAuthenticated("unknown or revoked API key")
+        if not hmac.compare_digest(sha256_hex(secret), api_key.secret_sha256):
+            raise NotAuthenticated("unknown or revoked API key")
+        if found[0].is_locked(self._clock()):
+            raise NotAuthenticated("the key's owner is locked")
+        return caller_of_key(found[0], api_key)
+
+
+def new_api_key() -> tuple[str, str, str]:
+    """A fresh ``(key_id, secret, key)`` where key = ``crm_<id>_<secret>``, shown to its owner once."""
+    key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+    return key_id, secret, f"{API_KEY_PREFIX}{key_id}_{secret}"

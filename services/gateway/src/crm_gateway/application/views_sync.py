@@ -1,0 +1,69 @@
+"""Keeps the gateway's views caught up with its own event log.
+
+After each change, the command handlers call :meth:`ViewSync.sync`, so this process reads its own
+writes at once; a background loop also follows the log, for changes made by other replicas.
+Catch-ups are serialised by a lock; replaying a stretch twice is harmless (guarded writes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from crm_gateway.projections.views import translate
+from crm_shared.eventstore import EventStore
+from crm_shared.projections import ProjectionRunner
+from crm_shared.readstore import ReadStore
+
+log = logging.getLogger(__name__)
+
+
+class ViewSync:
+    """Applies the event log to the views, on demand and in the background."""
+
+    def __init__(
+        self, runner: ProjectionRunner, store: EventStore, views: ReadStore, poll_interval: float = 0.5
+    ) -> None:
+        self.runner = runner
+        self._store = store
+        self._views = views
+        self._poll_interval = poll_interval
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    async def prepare(self) -> None:
+        """Create the views' indexes and build them from the log if this version never was."""
+        await self.runner.prepare()
+        async with self._lock:
+            built = await self.runner.rebuild_if_needed(self._store, translate)
+        if built:
+            log.info("gateway: built views from %d events", built)
+
+    async def sync(self) -> None:
+        """Apply whatever the log has beyond the views' checkpoint."""
+        async with self._lock:
+            after = await self._views.checkpoint(self.runner.checkpoint_name) or 0
+            if await self._store.head_position() > after:
+                await self.runner.catch_up(self._store, translate, after=after)
+
+    def start(self) -> None:
+        """Follow the log in the background until :meth:`stop`."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._follow(), name="gateway-views")
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                await self.sync()
+            except Exception:  # keep following: the next round retries
+                log.exception("gateway: view catch-up failed")
+            await asyncio.sleep(self._poll_interval)
+
+    async def stop(self) -> None:
+        """Stop the background loop."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

@@ -1,0 +1,1 @@
+"""The gateway's pure domain: the user decider."""

@@ -1,0 +1,1 @@
+"""Read models of the gateway: users, API keys and the audit trail."""

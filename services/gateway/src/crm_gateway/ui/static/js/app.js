@@ -1,0 +1,197 @@
+// The shell: header (navigation, language, user), the router loop, and the session rules
+// (sign-in required, 401 → sign-in page). Pages live in pages/ and are listed in pages/index.js.
+import * as api from './api.js';
+import { h, translateElement, translateTree } from './dom.js';
+import { LANGUAGES, isLanguage, language, onLanguageChange, setLanguage, t } from './i18n.js';
+import { notFound as notFoundPage, pages } from './pages/index.js';
+import * as router from './router.js';
+import * as session from './session.js';
+import { errorBox, loading } from './widgets.js';
+
+const HOME = '/counterparties';
+const SIGN_IN = '/sign-in';
+
+// The header's navigation: shown when the user may open the page.
+const NAV = [
+  { path: '/counterparties', label: 'nav.counterparties', permission: 'counterparty:read' },
+  { path: '/users', label: 'nav.users', permission: 'users:admin' },
+  { path: '/account', label: 'nav.account', signedIn: true },
+];
+
+const routes = router.routesOf(pages);
+
+let renderCount = 0; // each navigation gets a number; a slower, older render must not overwrite a newer one
+let leave = null; // AbortController of the page on screen: aborted when the user navigates away
+let titleKey = null;
+let titleText = null;
+// A language chosen on the sign-in page is carried into the profile on sign-in, instead of the
+// profile's older choice replacing it.
+let languageChosenSignedOut = false;
+
+function setupHeader() {
+  const select = document.getElementById('language');
+  select.replaceChildren(...LANGUAGES.map((lang) => h('option', { value: lang.code, lang: lang.code, text: lang.name })));
+  select.value = language();
+  select.addEventListener('change', () => chooseLanguage(select.value));
+  document.getElementById('sign-out').addEventListener('click', signOut);
+  onLanguageChange((code) => {
+    select.value = code;
+    translateTree(document.body);
+    updateTitle();
+  });
+  session.onChange(renderHeader);
+  renderHeader();
+}
+
+/** The user picked a language: switch now, and remember it in the profile when signed in. */
+async function chooseLanguage(code) {
+  setLanguage(code);
+  if (!session.isSignedIn()) {
+    languageChosenSignedOut = true;
+    return;
+  }
+  try {
+    await api.patch('/api/v1/me', { language: code });
+    session.update({ language: code });
+  } catch (error) {
+    // The switch already happened on screen; failing to store it is not worth interrupting for.
+    console.warn('could not save the language in the profile', error);
+  }
+}
+
+function renderHeader() {
+  const user = session.current();
+  const nav = document.getElementById('nav');
+  const links = NAV.filter((item) => (item.signedIn ? session.isSignedIn() : session.can(item.permission))).map((item) =>
+    h('a', { href: `#${item.path}`, i18n: item.label, dataset: { path: item.path } }),
+  );
+  nav.replaceChildren(...links);
+  nav.setAttribute('aria-label', t('nav.label'));
+  nav.dataset.i18nAttrs = JSON.stringify({ 'aria-label': 'nav.label' });
+  markCurrentNav();
+  const name = document.getElementById('user-name');
+  name.hidden = !user;
+  name.textContent = user ? user.name || user.username || '' : '';
+  document.getElementById('sign-out').hidden = !user;
+  translateElement(document.getElementById('sign-out'));
+}
+
+function markCurrentNav() {
+  const path = router.location().path;
+  for (const link of document.querySelectorAll('#nav a')) {
+    const active = path === link.dataset.path || path.startsWith(`${link.dataset.path}/`);
+    if (active) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+}
+
+async function signOut() {
+  try {
+    await session.signOut();
+  } catch (error) {
+    // Signed out locally either way; the server's session expires on its own.
+    console.warn('sign-out request failed', error);
+  }
+  router.navigate(SIGN_IN);
+}
+
+function updateTitle() {
+  const text = titleText ?? (titleKey ? t(titleKey) : '');
+  document.title = text ? `${text} — CRM` : 'CRM';
+}
+
+/** Show the page for the current hash. */
+async function render() {
+  const { path, query } = router.location();
+  if (!path || path === '/') {
+    router.navigate(HOME, { replace: true });
+    return;
+  }
+  const number = ++renderCount;
+  leave?.abort();
+  leave = new AbortController();
+  markCurrentNav();
+
+  const found = router.resolve(routes, path);
+  const page = found?.page;
+  if (page && !page.anonymous && !session.isSignedIn() && !session.isOpenMode()) {
+    router.navigate(`${SIGN_IN}?next=${encodeURIComponent(path + (query.toString() ? `?${query}` : ''))}`, {
+      replace: true,
+    });
+    return;
+  }
+  // A page the user's roles do not allow looks like one that does not exist.
+  const allowed = page && (!page.permission || session.can(page.permission));
+  const shown = allowed ? page : notFoundPage;
+  titleKey = shown.titleKey;
+  titleText = null;
+  updateTitle();
+
+  const main = document.getElementById('main');
+  main.replaceChildren(loading());
+  const ctx = {
+    path,
+    params: found?.params ?? {},
+    query,
+    signal: leave.signal,
+    navigate: router.navigate,
+    afterSignIn,
+    chooseLanguage,
+    isCurrent: () => number === renderCount,
+    setTitle(text) {
+      if (number !== renderCount) return;
+      titleText = text;
+      updateTitle();
+    },
+  };
+  let content;
+  try {
+    content = await shown.render(ctx);
+  } catch (error) {
+    if (error.name === 'AbortError' || number !== renderCount) return;
+    if (error instanceof api.ApiError && error.status === 401) return; // already on its way to sign-in
+    content = error instanceof api.ApiError && (error.status === 404 || error.status === 403) ? notFoundPage.render(ctx) : errorBox(error);
+  }
+  if (number !== renderCount) return;
+  main.replaceChildren(content);
+  // Move focus to the new heading so keyboard and screen-reader users start at the new page.
+  (main.querySelector('h1') ?? main).focus({ preventScroll: true });
+}
+
+/** 401 anywhere: the session is gone; go to sign-in and come back here afterwards. */
+api.onUnauthorized(() => {
+  if (session.isOpenMode()) return;
+  session.forget();
+  const { path, query } = router.location();
+  if (path === SIGN_IN) return;
+  const next = path + (query.toString() ? `?${query}` : '');
+  router.navigate(`${SIGN_IN}?next=${encodeURIComponent(next)}`, { replace: true });
+});
+
+/** After a successful sign-in: apply or store the language, then continue where the user was going. */
+async function afterSignIn(user, next) {
+  if (languageChosenSignedOut) {
+    languageChosenSignedOut = false;
+    await chooseLanguage(language());
+  } else if (isLanguage(user?.language)) {
+    setLanguage(user.language);
+  }
+  router.navigate(next && next.startsWith('/') && !next.startsWith(SIGN_IN) ? next : HOME, { replace: true });
+}
+
+async function start() {
+  setupHeader();
+  const main = document.getElementById('main');
+  main.replaceChildren(loading());
+  try {
+    const user = await session.load();
+    if (user && isLanguage(user.language)) setLanguage(user.language);
+  } catch (error) {
+    main.replaceChildren(errorBox(error));
+    return;
+  }
+  window.addEventListener('hashchange', render);
+  await render();
+}
+
+start();

@@ -1,0 +1,115 @@
+// Form fields with their labels and error messages, and the mapping of a problem+json answer's
+// `errors: [{field, message, type}]` onto the inputs, so each message appears next to its field.
+import { h, uid } from './dom.js';
+import { has } from './i18n.js';
+
+/**
+ * A labelled field: { name, label (key), control (an input/select), hint (key, optional) }.
+ * The control gets id, name and aria-describedby; the error slot stays empty until needed.
+ */
+export function field({ name, label, control, hint, required = false }) {
+  const id = uid(name);
+  const errorId = `${id}-error`;
+  control.id = id;
+  control.name = name;
+  const described = [errorId];
+  const parts = [h('label', { for: id }, h('span', { i18n: label }), required ? h('span', { class: 'required', 'aria-hidden': 'true', text: ' *' }) : null)];
+  parts.push(control);
+  if (hint) {
+    const hintId = `${id}-hint`;
+    described.push(hintId);
+    parts.push(h('p', { class: 'field-hint', id: hintId, i18n: hint }));
+  }
+  if (required) control.setAttribute('aria-required', 'true');
+  control.setAttribute('aria-describedby', described.join(' '));
+  parts.push(h('p', { class: 'field-error', id: errorId, hidden: true }));
+  return h('div', { class: 'field', dataset: { field: name } }, parts);
+}
+
+export function input(attrs = {}) {
+  return h('input', { type: 'text', autocomplete: 'off', ...attrs });
+}
+
+/** A <select> from [{ value, label (key) }]. */
+export function select(options, attrs = {}) {
+  return h('select', attrs, options.map((o) => h('option', { value: o.value, i18n: o.label })));
+}
+
+/** Remove every field message and the form-level alert. */
+export function clearErrors(form) {
+  for (const el of form.querySelectorAll('.field-error')) {
+    el.hidden = true;
+    el.replaceChildren();
+  }
+  for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+  form.querySelector('.form-alert')?.replaceChildren();
+}
+
+/** Show one message next to the field `name`; false when the form has no such field. */
+export function setFieldError(form, name, key, args, serverMessage) {
+  const wrapper = form.querySelector(`.field[data-field="${CSS.escape(name)}"]`);
+  if (!wrapper) return false;
+  const slot = wrapper.querySelector('.field-error');
+  slot.replaceChildren(key ? h('span', { i18n: key, i18nArgs: args }) : h('span', { text: serverMessage }));
+  slot.hidden = false;
+  wrapper.querySelector('input, select, textarea')?.setAttribute('aria-invalid', 'true');
+  return true;
+}
+
+/**
+ * Put the errors of an ApiError next to their fields; the rest (no field, or a field the form
+ * does not show) go to the form-level alert. Focuses the first bad field. Returns how many were shown.
+ */
+export function showErrors(form, error, fallbackKey = 'form.failed') {
+  clearErrors(form);
+  const alert = form.querySelector('.form-alert');
+  const leftovers = [];
+  let first = null;
+  for (const item of error.errors || []) {
+    const name = String(item.field || '').replace(/^body\./, '');
+    const key = messageKey(name, item.type);
+    if (setFieldError(form, name, key, {}, item.message)) {
+      first ??= name;
+    } else {
+      leftovers.push(key ? h('li', { i18n: key }) : h('li', { text: item.message }));
+    }
+  }
+  if (!first && leftovers.length === 0) {
+    alert.append(h('p', { i18n: fallbackKey }));
+    if (error.problem?.detail) alert.append(h('p', { class: 'alert-detail', text: error.problem.detail }));
+  } else if (leftovers.length) {
+    alert.append(h('p', { i18n: fallbackKey }), h('ul', {}, leftovers));
+  }
+  if (first) form.querySelector(`.field[data-field="${CSS.escape(first)}"] input, .field[data-field="${CSS.escape(first)}"] select`)?.focus();
+  else alert.focus();
+}
+
+// Prefer our own translated text for a validation error (the server's is English), most specific
+// first: 'validation.tax_id.string_pattern_mismatch', then 'validation.string_pattern_mismatch'.
+function messageKey(field, type) {
+  if (!type) return null;
+  for (const key of [`validation.${field}.${type}`, `validation.${type}`]) if (has(key)) return key;
+  return null;
+}
+
+/** The form-level alert region, placed at the top of each form. */
+export function formAlert() {
+  return h('div', { class: 'form-alert', role: 'alert', tabindex: '-1' });
+}
+
+/** Disable a form's controls while a request is in flight, so it is not sent twice. */
+export function busy(form, isBusy) {
+  form.setAttribute('aria-busy', String(isBusy));
+  if (isBusy) {
+    for (const el of form.querySelectorAll('button, input, select, textarea')) {
+      if (el.disabled) continue; // disabled on purpose: leave it so afterwards
+      el.disabled = true;
+      el.dataset.busy = '';
+    }
+  } else {
+    for (const el of form.querySelectorAll('[data-busy]')) {
+      el.disabled = false;
+      delete el.dataset.busy;
+    }
+  }
+}

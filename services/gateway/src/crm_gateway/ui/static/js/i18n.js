@@ -1,0 +1,84 @@
+// Translations. Each language is one flat dictionary module in i18n/; a missing key falls back to
+// English, then to the key itself, so a forgotten translation is visible but never breaks a page.
+// To add a language: add i18n/<code>.js and one entry to LANGUAGES.
+import bg from './i18n/bg.js';
+import en from './i18n/en.js';
+
+export const LANGUAGES = [
+  { code: 'bg', name: 'Български', locale: 'bg-BG', messages: bg },
+  { code: 'en', name: 'English', locale: 'en-GB', messages: en },
+];
+const STORAGE_KEY = 'crm.language';
+const byCode = new Map(LANGUAGES.map((lang) => [lang.code, lang]));
+const listeners = new Set();
+
+let current = initialLanguage();
+document.documentElement.lang = current;
+
+function initialLanguage() {
+  const stored = safeStorage(() => localStorage.getItem(STORAGE_KEY));
+  if (byCode.has(stored)) return stored;
+  for (const wanted of navigator.languages || [navigator.language]) {
+    const code = String(wanted).slice(0, 2).toLowerCase();
+    if (byCode.has(code)) return code;
+  }
+  return 'bg';
+}
+
+// localStorage throws in some privacy modes; the UI must still work, just without remembering.
+function safeStorage(fn) {
+  try {
+    return fn();
+  } catch {
+    return null;
+  }
+}
+
+/** The current language code ('bg' or 'en'). */
+export function language() {
+  return current;
+}
+
+/** Whether `code` names a language the UI has. */
+export function isLanguage(code) {
+  return byCode.has(code);
+}
+
+/** The BCP 47 locale for dates and numbers in the current language. */
+function locale() {
+  return byCode.get(current).locale;
+}
+
+/** Switch language, remember it, and tell listeners (they re-translate the page in place). */
+export function setLanguage(code) {
+  if (!byCode.has(code) || code === current) return;
+  current = code;
+  document.documentElement.lang = code;
+  safeStorage(() => localStorage.setItem(STORAGE_KEY, code));
+  for (const fn of listeners) fn(code);
+}
+
+/** Call `fn(code)` after every switch; returns a function that stops it. */
+export function onLanguageChange(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+/** The text for `key`, with `{name}` placeholders filled from `args`. */
+export function t(key, args = {}) {
+  const text = byCode.get(current).messages[key] ?? en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in args ? String(args[name]) : whole));
+}
+
+/** Whether a key has a text in some language (used to prefer a translated message over the server's). */
+export function has(key) {
+  return key in en || key in byCode.get(current).messages;
+}
+
+/** A timestamp from the API, formatted for the current language. */
+export function formatDateTime(value) {
+  if (!value) return '';
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(date);
+}
