@@ -84,7 +84,8 @@ class SqliteReadStore:
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {table} (id TEXT PRIMARY KEY, version INTEGER NOT NULL, doc TEXT)"
             )
-            self._tables.add(table)
+            if not conn.in_transaction:
+                self._tables.add(table)
         return table
 
     async def ensure_indexes(self, collection: str, indexes: Sequence[Index]) -> None:
@@ -136,6 +137,8 @@ class SqliteReadStore:
                         checkpoint,
                     )
                 conn.execute("COMMIT")
+                # Only now may readers skip the existence check: before the commit they cannot see it.
+                self._tables.update(_table(collection) for _, _, collection in prepared)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
