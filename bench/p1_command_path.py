@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -80,9 +81,9 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     kind: Literal["buyer", "supplier", "other"]
-    tax_id: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,31}$")] | None = (
-        None
-    )
+    tax_id: (
+        Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,31}$")] | None
+    ) = None
     main_manager: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
@@ -141,12 +142,84 @@ def baseline_app() -> FastAPI:
         cid = str(uuid.uuid4())
         now = datetime.now(UTC)
         data = orjson.dumps({"counterparty_id": cid, **body.model_dump(), "registered_at": now})
-        row = (str(uuid.uuid4()), f"counterparty-{cid}", 0, "contacts.CounterpartyRegistered", data, b"{}", now.isoformat())
+        row = (
+            str(uuid.uuid4()),
+            f"counterparty-{cid}",
+            0,
+            "contacts.CounterpartyRegistered",
+            data,
+            b"{}",
+            now.isoformat(),
+        )
         position = await asyncio.get_running_loop().run_in_executor(writer, insert, row)
         response.headers["Location"] = f"{PATH}/{cid}"
         return _Out(id=cid, registered_at=now, position=position, **body.model_dump())
 
     return app
+
+
+# -- caller identity ---------------------------------------------------------------------------
+
+
+class Auth:
+    """How the CRM's clients prove who they are, the way a real integration would.
+
+    With the gateway (``crm up`` serves it in front of the services), the bench signs in as the
+    initial ``admin`` (password set for the run through ``CRM_ADMIN_PASSWORD``), issues an API key
+    for itself and sends ``Authorization: Bearer <key>`` with every command: resolving the key and
+    signing the caller for the services is part of the CRM's cost. A CRM without the gateway but
+    with caller tokens gets a signed caller header instead (secret ``CRM_CALLER_TOKEN_SECRET``); one
+    without either gets nothing. The bare baseline has no authentication.
+    """
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.secret = secrets.token_hex(32)
+        self.admin_password = secrets.token_urlsafe(24)
+        self.header = b""
+        self.note = "no credentials"
+        self._issue: Callable[[], str] | None = None
+        self._name = ""
+        self._issued_at = 0.0
+
+    def env(self) -> dict[str, str]:
+        """Variables for the CRM's process."""
+        return {"CRM_CALLER_TOKEN_SECRET": self.secret, "CRM_ADMIN_PASSWORD": self.admin_password}
+
+    def prepare(self, port: int) -> None:
+        """Get credentials from the running CRM (once per data directory)."""
+        if not self.enabled or self.header or self._issue is not None:
+            return
+        import httpx
+
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            signed_in = http.post("/api/v1/session", json={"username": "admin", "password": self.admin_password})
+            if signed_in.status_code == 200:
+                csrf = {"X-CSRF-Token": signed_in.json()["csrf_token"]}
+                roles = [r["name"] if isinstance(r, dict) else str(r) for r in signed_in.json()["user"]["roles"]]
+                issued = http.post("/api/v1/api-keys", json={"name": "p1-bench", "roles": roles}, headers=csrf)
+                if issued.status_code != 201:
+                    raise RuntimeError(f"could not issue an API key: {issued.status_code} {issued.text}")
+                self.header = f"Authorization: Bearer {issued.json()['key']}\r\n".encode()
+                self.note = f"gateway API key (roles {', '.join(roles)}) in Authorization: Bearer"
+                return
+        try:
+            from crm_shared.identity import CALLER_HEADER, Caller, CallerTokens
+        except ImportError:
+            self.note = "no credentials (this CRM has neither a gateway nor caller tokens)"
+            return
+        tokens = CallerTokens(self.secret.encode())
+        caller = Caller(user_id="p1-bench", roles=frozenset({"head_of_sales"}), groups=frozenset(), name="P1 bench")
+        self._name = CALLER_HEADER
+        self._issue = lambda: tokens.issue(caller)
+        self.note = f"signed caller token in {CALLER_HEADER} (head_of_sales), no gateway"
+
+    def line(self) -> bytes:
+        """The header line(s) to send now."""
+        if self._issue is not None and time.monotonic() - self._issued_at > 20:
+            self.header = f"{self._name}: {self._issue()}\r\n".encode()
+            self._issued_at = time.monotonic()
+        return self.header
 
 
 # -- servers -----------------------------------------------------------------------------------
@@ -187,10 +260,12 @@ class Server:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.label} server exited with {self.process.returncode}; see {self.log}")
-            with contextlib.suppress(OSError, urllib.error.URLError):
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=1) as answer:
-                    if answer.status == 200:
-                        return
+            with (
+                contextlib.suppress(OSError, urllib.error.URLError),
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=1) as answer,
+            ):
+                if answer.status == 200:
+                    return
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"{self.label} server not ready after {timeout:.0f} s; see {self.log}")
@@ -214,10 +289,11 @@ class Server:
             raise RuntimeError(f"{self.label} server did not stop in {timeout:.0f} s; killed") from None
 
 
-def crm_server(data_dir: Path, log: Path) -> Server:
+def crm_server(data_dir: Path, log: Path, auth: Auth) -> Server:
     port = _free_port()
     # Embedded defaults: no CRM_* variable may point the adapters elsewhere.
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
+    env.update(auth.env())
     command = [sys.executable, "-m", "crm.cli", "up", "--data-dir", str(data_dir), "--port", str(port)]
     return Server("crm", command, env, log, port)
 
@@ -239,6 +315,7 @@ class Load:
     """Every request of one load phase: (start, end, status); status 0 = no answer (connection lost)."""
 
     samples: list[tuple[float, float, int]] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
     window: tuple[float, float] = (0.0, 0.0)
     client_cpu: float = 0.0
     server_cpu: float = 0.0
@@ -260,14 +337,21 @@ def _body(side: str, client: int, serial: int) -> bytes:
     )
 
 
-def _request(port: int, body: bytes) -> bytes:
+def _request(port: int, body: bytes, extra: bytes) -> bytes:
     return (
-        f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+        (
+            f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n"
+        ).encode()
+        + extra
+        + b"\r\n"
+        + body
+    )
 
 
-async def _raw_client(port: int, side: str, client: int, stop_at: float, out: list[tuple[float, float, int]]) -> None:
+async def _raw_client(
+    port: int, side: str, client: int, stop_at: float, out: list[tuple[float, float, int]], auth: Auth, load: Load
+) -> None:
     """Keep-alive HTTP/1.1 over raw asyncio streams: the least client CPU per request."""
     clock = time.perf_counter
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -275,7 +359,7 @@ async def _raw_client(port: int, side: str, client: int, stop_at: float, out: li
     try:
         while clock() < stop_at:
             serial += 1
-            request = _request(port, _body(side, client, serial))
+            request = _request(port, _body(side, client, serial), auth.line())
             started = clock()
             try:
                 writer.write(request)
@@ -289,14 +373,15 @@ async def _raw_client(port: int, side: str, client: int, stop_at: float, out: li
                         length = int(value)
                     elif name == b"connection" and value.strip().lower() == b"close":
                         close = True
-                if length:
-                    await reader.readexactly(length)
+                answer = await reader.readexactly(length) if length else b""
             except (OSError, asyncio.IncompleteReadError):
                 out.append((started, clock(), 0))
                 writer.close()
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
                 continue
             out.append((started, clock(), status))
+            if status != 201 and len(load.refusals) < 3:
+                load.refusals.append(f"{status} {answer[:300].decode(errors='replace')}")
             if close:
                 writer.close()
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -305,7 +390,7 @@ async def _raw_client(port: int, side: str, client: int, stop_at: float, out: li
 
 
 def _httpx_clients(
-    port: int, clients: int
+    port: int, clients: int, auth: Auth
 ) -> tuple[Callable[[str, int, float, list[tuple[float, float, int]]], Awaitable[None]], Callable[[], Awaitable[None]]]:
     import httpx
 
@@ -318,9 +403,12 @@ def _httpx_clients(
     async def one(side: str, client: int, stop_at: float, out: list[tuple[float, float, int]]) -> None:
         clock = time.perf_counter
         serial = 0
-        headers = {"Content-Type": "application/json"}
         while clock() < stop_at:
             serial += 1
+            headers = {"Content-Type": "application/json"}
+            name, _, value = auth.line().decode().partition(":")
+            if value:
+                headers[name] = value.strip()
             content = _body(side, client, serial)
             started = clock()
             try:
@@ -333,9 +421,12 @@ def _httpx_clients(
     return one, http.aclose
 
 
-async def drive(server: Server, side: str, clients: int, warmup: float, duration: float, kind: str) -> Load:
+async def drive(
+    server: Server, side: str, clients: int, warmup: float, duration: float, kind: str, auth: Auth | None = None
+) -> Load:
     """``clients`` closed-loop clients for ``warmup + duration`` seconds; the window is the last ``duration``."""
     load = Load()
+    auth = auth or Auth(enabled=False)
     per_client: list[list[tuple[float, float, int]]] = [[] for _ in range(clients)]
     now = time.perf_counter()
     begin, end = now + warmup, now + warmup + duration
@@ -350,13 +441,15 @@ async def drive(server: Server, side: str, clients: int, warmup: float, duration
 
     cpu = asyncio.create_task(measure_cpu())
     if kind == "httpx":
-        one, close = _httpx_clients(server.port, clients)
+        one, close = _httpx_clients(server.port, clients, auth)
         try:
             await asyncio.gather(*(one(side, c, end, per_client[c]) for c in range(clients)))
         finally:
             await close()
     else:
-        await asyncio.gather(*(_raw_client(server.port, side, c, end, per_client[c]) for c in range(clients)))
+        await asyncio.gather(
+            *(_raw_client(server.port, side, c, end, per_client[c], auth, load) for c in range(clients))
+        )
     await cpu
     load.samples = [s for samples in per_client for s in samples]
     return load
@@ -428,18 +521,34 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         flush=True,
     )
     crm_data, baseline_db = workdir / "crm", workdir / "baseline.db"
+    auth = Auth()
     loads: dict[str, list[Load]] = {"baseline": [], "crm": []}
     for round_ in range(args.rounds):
         for side in ("baseline", "crm"):
             log = workdir / f"{side}.log"
-            server = crm_server(crm_data, log) if side == "crm" else baseline_server(baseline_db, log)
-            server.start()
+            server = crm_server(crm_data, log, auth) if side == "crm" else baseline_server(baseline_db, log)
             try:
-                load = await drive(server, f"{side}{round_}", args.clients, args.warmup, args.duration, args.client)
+                server.start()
+                if side == "crm":
+                    auth.prepare(server.port)
+                    if round_ == 0:
+                        print(f"  crm requests carry credentials: {auth.note}", flush=True)
+            except RuntimeError as exc:
+                server.stop()
+                tail = log.read_text(errors="replace").splitlines()[-20:] if log.exists() else []
+                print(f"P1 ERROR {exc}", *tail, sep="\n  ", flush=True)
+                return 1
+            try:
+                side_auth = auth if side == "crm" else None
+                load = await drive(
+                    server, f"{side}{round_}", args.clients, args.warmup, args.duration, args.client, side_auth
+                )
             finally:
                 server.stop()
             loads[side].append(load)
             print(f"  round {round_ + 1} {side}: {figures([load]).rps:,.0f} commands/s", flush=True)
+            for refusal in load.refusals:
+                print(f"  {side} answered non-201, e.g.: {refusal}", flush=True)
 
     base, crm = figures(loads["baseline"]), figures(loads["crm"])
     print(_line("baseline", base) + "   (bare FastAPI, 1 SQLite INSERT + commit per request, WAL, synchronous=FULL)")
