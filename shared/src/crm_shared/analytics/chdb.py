@@ -18,7 +18,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-import chdb
+# chdb.state, not chdb: the wheel and chdb-core both ship chdb/__init__.py, and which one wins
+# (typed or not) depends on install order.
+from chdb.state import connect as chdb_connect
 
 from crm_shared.analytics.port import AnalyticsError
 from crm_shared.analytics.sql import (
@@ -60,7 +62,7 @@ def _connect(path: Path, previous_close: Future[None] | None) -> Any:
     if previous_close is not None:
         # chDB refuses a new path until the previous one is fully closed.
         previous_close.exception()
-    connection = chdb.connect(str(path))
+    connection = chdb_connect(str(path))
     settings = ", ".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in SESSION_SETTINGS.items())
     connection.query(f"SET {settings}")
     warm_up()

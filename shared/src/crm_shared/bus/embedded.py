@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import TypeVar
 
 from crm_shared import jsoncodec
 from crm_shared.bus.port import BusUnavailable, Handler, Message, PoisonMessage, dead_letter
+from crm_shared.sqlite import ThreadConnections
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -51,27 +51,13 @@ class EmbeddedBus:
         self._poll_interval = poll_interval
         self._batch_size = batch_size
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bus")
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._connections = ThreadConnections(self._path, synchronous="FULL", busy_timeout_ms=2000)
         self._published = asyncio.Event()
         self._subscriptions: list[_EmbeddedSubscription] = []
         self._started = False
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=2000")
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
-        return conn
-
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, lambda: work(self._conn()))
+        return await asyncio.get_running_loop().run_in_executor(self._pool, lambda: work(self._connections.get()))
 
     async def start(self) -> None:
         """Create the file and its tables if missing."""
@@ -124,10 +110,7 @@ class EmbeddedBus:
         for subscription in list(self._subscriptions):
             await subscription.stop()
         self._pool.shutdown(wait=True)
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
+        self._connections.close_all()
 
     # -- used by subscriptions -----------------------------------------------------------------
 

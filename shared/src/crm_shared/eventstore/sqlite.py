@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-import threading
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from crm_shared.eventstore.port import (
     StreamState,
     WrongExpectedVersion,
 )
+from crm_shared.sqlite import ThreadConnections, connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -58,14 +58,6 @@ class _Append:
     future: asyncio.Future[AppendResult] = field(repr=False)
 
 
-def _connect(path: str, busy_timeout_ms: int) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-    return conn
-
-
 def _to_recorded(row: tuple[object, ...]) -> RecordedEvent:
     position, event_id, stream, version, type_, data, metadata, recorded_at = row
     return RecordedEvent(
@@ -90,9 +82,7 @@ class SqliteEventStore:
         self._writer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="es-writer")
         self._reader_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="es-reader")
         self._writer: sqlite3.Connection | None = None
-        self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
-        self._readers_lock = threading.Lock()
+        self._readers = ThreadConnections(self._path, synchronous="FULL", busy_timeout_ms=busy_timeout_ms)
         self._pending: list[_Append] = []
         self._flushing = False
         self._flush_task: asyncio.Task[None] | None = None
@@ -109,7 +99,7 @@ class SqliteEventStore:
         return store
 
     def _open_writer(self) -> None:
-        self._writer = _connect(self._path, self._busy_timeout_ms)
+        self._writer = connect(self._path, synchronous="FULL", busy_timeout_ms=self._busy_timeout_ms)
         self._writer.executescript(_SCHEMA)
 
     # -- appends -------------------------------------------------------------------------------
@@ -241,21 +231,12 @@ class SqliteEventStore:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def _reader(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = _connect(self._path, self._busy_timeout_ms)
-            self._local.conn = conn
-            with self._readers_lock:
-                self._readers.append(conn)
-        return conn
-
     async def _read(self, sql: str, params: tuple[object, ...]) -> list[RecordedEvent]:
         if self._closed:
             raise EventStoreUnavailable("the event store is closed")
 
         def run() -> list[RecordedEvent]:
-            return [_to_recorded(r) for r in self._reader().execute(sql, params).fetchall()]
+            return [_to_recorded(r) for r in self._readers.get().execute(sql, params).fetchall()]
 
         try:
             return await asyncio.get_running_loop().run_in_executor(self._reader_pool, run)
@@ -275,7 +256,7 @@ class SqliteEventStore:
 
     async def head_position(self) -> int:
         def run() -> int:
-            row = self._reader().execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
+            row = self._readers.get().execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
             return int(row[0])
 
         return await asyncio.get_running_loop().run_in_executor(self._reader_pool, run)
@@ -304,9 +285,6 @@ class SqliteEventStore:
         loop = asyncio.get_running_loop()
         if self._writer is not None:
             await loop.run_in_executor(self._writer_pool, self._writer.close)
-        with self._readers_lock:
-            for conn in self._readers:
-                conn.close()
-            self._readers.clear()
         self._writer_pool.shutdown(wait=True)
         self._reader_pool.shutdown(wait=True)
+        self._readers.close_all()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any, TypeVar
 
 from crm_shared import jsoncodec
 from crm_shared.readstore.port import Change, Delete, Document, Index, Page, Put, Query
+from crm_shared.sqlite import ThreadConnections
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 T = TypeVar("T")
@@ -45,9 +45,7 @@ class SqliteReadStore:
         self._path = path
         self._writer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rs-writer")
         self._reader_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rs-reader")
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._connections = ThreadConnections(path, synchronous="NORMAL", busy_timeout_ms=5000)
         self._tables: set[str] = set()
 
     @classmethod
@@ -60,23 +58,15 @@ class SqliteReadStore:
         )
         return store
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=5000")
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
-        return conn
-
     async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._writer_pool, lambda: work(self._conn()))
+        return await asyncio.get_running_loop().run_in_executor(
+            self._writer_pool, lambda: work(self._connections.get())
+        )
 
     async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._reader_pool, lambda: work(self._conn()))
+        return await asyncio.get_running_loop().run_in_executor(
+            self._reader_pool, lambda: work(self._connections.get())
+        )
 
     def _ensure_table(self, conn: sqlite3.Connection, collection: str) -> str:
         table = _table(collection)
@@ -239,7 +229,4 @@ class SqliteReadStore:
     async def close(self) -> None:
         self._writer_pool.shutdown(wait=True)
         self._reader_pool.shutdown(wait=True)
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
+        self._connections.close_all()
