@@ -183,7 +183,17 @@ def make_app(title: str, version: str, lifespan: Any, *, description: str = "") 
 
     ``lifespan`` opens the service's adapters; until it has, ``/health`` answers 503.
     """
-    app = FastAPI(title=title, version=version, description=description, lifespan=lifespan)
+    # FastAPI's built-in OpenTelemetry (a server span, operation spans for dependencies, endpoint and
+    # serialisation, and request metrics) switches itself on as soon as a provider is configured, and
+    # then costs about as much CPU as the rest of a command. TracingMiddleware already gives the
+    # server span, the caller's trace context and the latency histogram, so it stays off.
+    app = FastAPI(
+        title=title,
+        version=version,
+        description=description,
+        lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+    )
     app.state.ready = False
     install(app)
 

@@ -89,6 +89,8 @@ class TracingMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # Taken once: the proxy tracer follows the provider that setup() installs later.
+        self._tracer = tracer()
         self._duration = meter().create_histogram(
             "crm.http.server.duration", unit="ms", description="HTTP request latency"
         )
@@ -108,7 +110,8 @@ class TracingMiddleware:
             await send(message)
 
         name = f"{scope['method']} {scope['path']}"
-        with tracer().start_as_current_span(name, context=context_from(headers), kind=trace.SpanKind.SERVER) as span:
+        context = context_from(headers)
+        with self._tracer.start_as_current_span(name, context=context, kind=trace.SpanKind.SERVER) as span:
             try:
                 await self.app(scope, receive, capture)
             finally:

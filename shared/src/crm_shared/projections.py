@@ -89,11 +89,17 @@ class ProjectionRunner:
             await self._views.ensure_indexes(self.collection(base), indexes)
 
     async def rebuild_if_needed(self, store: EventStore, translate: Translate, *, batch_size: int = 2000) -> int:
-        """Build this version from the event log if it never was; returns events applied."""
-        start = await self._views.checkpoint(self.checkpoint_name)
-        if start is not None:
+        """Build this version from the event log unless it was built; returns events applied.
+
+        A rebuild interrupted by a crash resumes from its last batch on the next start: only the
+        marker written at the end says the version is complete.
+        """
+        built = f"{self.checkpoint_name}:built"
+        if await self._views.checkpoint(built) is not None:
             return 0
-        count = await self.catch_up(store, translate, after=0, batch_size=batch_size)
+        start = await self._views.checkpoint(self.checkpoint_name) or 0
+        count = await self.catch_up(store, translate, after=start, batch_size=batch_size)
+        await self._views.apply([], checkpoint=(built, await self._views.checkpoint(self.checkpoint_name) or 0))
         await self._drop_older_versions()
         return count
 

@@ -120,3 +120,30 @@ async def test_wait_for_returns_once_the_write_is_visible_and_times_out_otherwis
     [recorded] = await store.read_all(after=result.position - 1, limit=1)
     await runner.handle(translate(recorded)[0].to_message())
     await runner.wait_for(store, result.position, timeout=0.2)
+
+
+async def test_an_interrupted_rebuild_resumes_where_it_stopped(store: SqliteEventStore, views: SqliteReadStore) -> None:
+    await seed(store, 10)
+    runner = ProjectionRunner(CounterpartiesView(), views, service="contacts")
+    await runner.prepare()
+    # A crash after the first batches: their checkpoint is stored, the rebuild never finished.
+    first = await store.read_all(after=0, limit=8)
+    await runner.catch_up(_Truncated(store, first[-1].position), translate, after=0, batch_size=4)
+    assert await views.count(runner.collection(COLLECTION)) < 10
+    assert await runner.rebuild_if_needed(store, translate) == 30 - 8
+    docs = await documents(views, runner.collection(COLLECTION))
+    assert len(docs) == 10 and all(d["_version"] == 2 for d in docs)
+    assert await runner.rebuild_if_needed(store, translate) == 0
+
+
+class _Truncated:
+    """The store as it was at ``head``: what a crashed rebuild had seen."""
+
+    def __init__(self, store: SqliteEventStore, head: int) -> None:
+        self._store, self._head = store, head
+
+    async def head_position(self) -> int:
+        return self._head
+
+    async def read_all(self, after: int = 0, limit: int = 1000) -> list[object]:
+        return [e for e in await self._store.read_all(after=after, limit=limit) if e.position <= self._head]

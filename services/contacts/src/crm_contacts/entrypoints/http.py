@@ -132,7 +132,9 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             command, caller, idempotency_key=idempotency_key, metadata=current_traceparent()
         )
         _command_headers(response, result)
-        response.headers["Location"] = str(request.url_for("get_counterparty", counterparty_id=result.state.id).path)
+        # Built directly: request.url_for looks the route up and builds an absolute URL on every command.
+        location = f"{request.scope.get('root_path', '')}{router.prefix}/counterparties/{result.state.id}"
+        response.headers["Location"] = location
         return _from_state(result)
 
     @router.get("/counterparties/{counterparty_id}", response_model=CounterpartyOut)
