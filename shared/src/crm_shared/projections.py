@@ -27,7 +27,7 @@ from crm_shared import observability
 from crm_shared.bus.port import Bus, Message, Subscription
 from crm_shared.eventstore.port import EventStore
 from crm_shared.integration import Envelope
-from crm_shared.readstore.port import Change, Delete, Document, Index, Put, ReadStore
+from crm_shared.readstore.port import Change, Document, Index, Put, ReadStore
 from crm_shared.relay import Translate
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class ProjectionRunner:
         for base, indexes in self.projection.collections.items():
             await self._views.ensure_indexes(self.collection(base), indexes)
 
-    async def rebuild_if_needed(self, store: EventStore, translate: Translate, *, batch_size: int = 2000) -> int:
+    async def rebuild_if_needed(self, store: EventStore, translate: Translate, *, batch_size: int = 5000) -> int:
         """Build this version from the event log unless it was built; returns events applied.
 
         A rebuild interrupted by a crash resumes from its last batch on the next start: only the
@@ -103,7 +103,7 @@ class ProjectionRunner:
         await self._drop_older_versions()
         return count
 
-    async def catch_up(self, store: EventStore, translate: Translate, *, after: int, batch_size: int = 2000) -> int:
+    async def catch_up(self, store: EventStore, translate: Translate, *, after: int, batch_size: int = 5000) -> int:
         """Apply the log after ``after`` up to its current head, in batches with the checkpoint."""
         position, count = after, 0
         head = await store.head_position()
@@ -112,7 +112,8 @@ class ProjectionRunner:
             if not events:
                 break
             envelopes = [e for recorded in events for e in translate(recorded)]
-            await self._apply(envelopes, checkpoint=events[-1].position)
+            # No per-stream tracking here: the checkpoint, stored with the batch, answers wait_for.
+            await self._apply(envelopes, checkpoint=events[-1].position, track=False)
             position = events[-1].position
             count += len(envelopes)
         if position == after:
@@ -142,13 +143,15 @@ class ProjectionRunner:
             context=observability.context_from(message.headers),
             kind=trace.SpanKind.CONSUMER,
         ):
-            await self._apply([envelope], checkpoint=None)
+            await self._apply([envelope], checkpoint=None, track=True)
         lag_ms = (datetime.now(UTC) - envelope.time).total_seconds() * 1000
         self._lag.record(lag_ms, {"projection": self.projection.name})
 
-    async def _apply(self, envelopes: Sequence[Envelope], checkpoint: int | None) -> None:
+    async def _apply(self, envelopes: Sequence[Envelope], checkpoint: int | None, *, track: bool) -> None:
         overlay: dict[tuple[str, str], Document | None] = {}
-        changes: list[Change] = []
+        # Only a document's last change in the batch is written: each change already builds on the
+        # one before it (through the overlay), so the earlier ones would be overwritten anyway.
+        final: dict[tuple[str, str], Change] = {}
         latest: dict[str, Envelope] = {}
 
         async def get(collection: str, id: str) -> Document | None:
@@ -158,13 +161,17 @@ class ProjectionRunner:
 
         for envelope in envelopes:
             for change in await self.projection.changes(envelope, get, self.collection):
-                changes.append(change)
                 if isinstance(change, Put):
-                    overlay[(change.collection, str(change.document["_id"]))] = change.document
-                elif isinstance(change, Delete):
-                    overlay[(change.collection, change.id)] = None
-            if envelope.stream:
+                    key = (change.collection, str(change.document["_id"]))
+                    overlay[key] = change.document
+                else:
+                    key = (change.collection, change.id)
+                    overlay[key] = None
+                final.pop(key, None)
+                final[key] = change
+            if track and envelope.stream:
                 latest[envelope.stream] = envelope
+        changes = list(final.values())
         # Tracking comes last so that, without transactions, it is written only after the effect.
         changes.extend(
             Put(self._streams, {"_id": s, "_version": e.stream_version, "position": e.position})
@@ -185,6 +192,9 @@ class ProjectionRunner:
         deadline = asyncio.get_running_loop().time() + timeout
         delay = 0.005
         while True:
+            rebuilt_to = await self._views.checkpoint(self.checkpoint_name)
+            if rebuilt_to is not None and rebuilt_to >= position:
+                return
             tracked = await self._views.get(self._streams, target.stream)
             if tracked is not None and int(tracked["_version"]) >= target.stream_version:
                 return

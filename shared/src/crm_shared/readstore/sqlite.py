@@ -9,6 +9,7 @@ checkpoint commit in one transaction on a single writer thread.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
@@ -105,21 +106,18 @@ class SqliteReadStore:
             applied = 0
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for kind, params, collection in prepared:
+                # Runs of the same kind of change on the same collection go in one executemany;
+                # order is kept, which is what the guards and the tracking-after-effect rule need.
+                for (kind, collection), run in itertools.groupby(prepared, key=lambda c: (c[0], c[2])):
                     table = self._ensure_table(conn, collection)
-                    if kind == "put":
-                        sql = (
-                            f"INSERT INTO {table} (id, version, doc) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE"
-                            " SET version = excluded.version, doc = excluded.doc"
-                            f" WHERE excluded.version > {table}.version"
-                        )
-                        applied += conn.execute(sql, params).rowcount
-                    else:
-                        sql = (
-                            f"INSERT INTO {table} (id, version, doc) VALUES (?, ?, NULL) ON CONFLICT(id) DO UPDATE"
-                            f" SET version = excluded.version, doc = NULL WHERE excluded.version > {table}.version"
-                        )
-                        applied += conn.execute(sql, params).rowcount
+                    doc = "excluded.doc" if kind == "put" else "NULL"
+                    values = "(?, ?, ?)" if kind == "put" else "(?, ?, NULL)"
+                    cursor = conn.executemany(
+                        f"INSERT INTO {table} (id, version, doc) VALUES {values} ON CONFLICT(id) DO UPDATE"
+                        f" SET version = excluded.version, doc = {doc} WHERE excluded.version > {table}.version",
+                        [params for _, params, _ in run],
+                    )
+                    applied += cursor.rowcount
                 if checkpoint is not None:
                     conn.execute(
                         "INSERT INTO checkpoints (name, position) VALUES (?, ?)"
