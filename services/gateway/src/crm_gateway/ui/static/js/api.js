@@ -6,9 +6,9 @@ import * as connection from './connection.js';
 const CSRF_KEY = 'crm.csrf';
 const SAFE = new Set(['GET', 'HEAD']);
 let unauthorizedHandler = () => {};
-let memoryToken = null; // used when sessionStorage is disabled
+let memoryToken = null; // used when web storage is disabled
 
-/** An HTTP error answer; `problem` is the problem+json body, `fieldErrors` maps field → message. */
+/** An HTTP error answer: `problem` is the problem+json body, `errors` its [{ field, message, type }]. */
 export class ApiError extends Error {
   constructor(status, problem, headers) {
     super(problem?.detail || problem?.title || `HTTP ${status}`);
@@ -22,22 +22,42 @@ export class ApiError extends Error {
 /** The request could not reach the server and was not retried (it was not safe to repeat). */
 export class ConnectionLost extends Error {}
 
-/** Kept in sessionStorage: it survives a reload of the tab but not the closing of the browser. */
+/**
+ * The CSRF token belongs to the session cookie, which every tab of the browser shares, so it is
+ * kept where every tab can read it: localStorage, with a copy in sessionStorage. A card opened in
+ * a new tab can then save (/api/v1/me does not hand the token out again), and a sign-in in another
+ * tab, which replaces the shared cookie, replaces the token too. Only this origin's scripts can
+ * read either; without the HttpOnly cookie the token is worthless; sign-out removes it.
+ */
 export function setCsrfToken(token) {
-  try {
-    if (token) sessionStorage.setItem(CSRF_KEY, token);
-    else sessionStorage.removeItem(CSRF_KEY);
-  } catch {
-    // storage disabled: the token lives only as long as this page
-  }
   memoryToken = token || null;
+  for (const storage of storages()) {
+    try {
+      if (token) storage.setItem(CSRF_KEY, token);
+      else storage.removeItem(CSRF_KEY);
+    } catch {
+      // storage disabled: the token lives only as long as this page
+    }
+  }
 }
 
 function csrfToken() {
+  for (const storage of storages()) {
+    try {
+      const token = storage.getItem(CSRF_KEY);
+      if (token) return token;
+    } catch {
+      // storage disabled: fall through to the copy in memory
+    }
+  }
+  return memoryToken;
+}
+
+function storages() {
   try {
-    return sessionStorage.getItem(CSRF_KEY) || memoryToken;
+    return [window.localStorage, window.sessionStorage];
   } catch {
-    return memoryToken;
+    return [];
   }
 }
 

@@ -11,13 +11,6 @@ import { errorBox, loading } from './widgets.js';
 const HOME = '/counterparties';
 const SIGN_IN = '/sign-in';
 
-// The header's navigation: shown when the user may open the page.
-const NAV = [
-  { path: '/counterparties', label: 'nav.counterparties', permission: 'counterparty:read' },
-  { path: '/users', label: 'nav.users', permission: 'users:admin' },
-  { path: '/account', label: 'nav.account', signedIn: true },
-];
-
 const routes = router.routesOf(pages);
 
 let renderCount = 0; // each navigation gets a number; a slower, older render must not overwrite a newer one
@@ -30,7 +23,9 @@ let languageChosenSignedOut = false;
 
 function setupHeader() {
   const select = document.getElementById('language');
-  select.replaceChildren(...LANGUAGES.map((lang) => h('option', { value: lang.code, lang: lang.code, text: lang.name })));
+  select.replaceChildren(
+    ...LANGUAGES.map((lang) => h('option', { value: lang.code, lang: lang.code, text: lang.name })),
+  );
   select.value = language();
   select.addEventListener('change', () => chooseLanguage(select.value));
   document.getElementById('sign-out').addEventListener('click', signOut);
@@ -62,9 +57,10 @@ async function chooseLanguage(code) {
 function renderHeader() {
   const user = session.current();
   const nav = document.getElementById('nav');
-  const links = NAV.filter((item) => (item.signedIn ? session.isSignedIn() : session.can(item.permission))).map((item) =>
-    h('a', { href: `#${item.path}`, i18n: item.label, dataset: { path: item.path } }),
-  );
+  // Pages with a `navKey` are in the header, in the order of the page list, when the user may open them.
+  const links = pages
+    .filter((page) => page.navKey && session.isSignedIn() && (!page.permission || session.can(page.permission)))
+    .map((page) => h('a', { href: `#${page.path}`, i18n: page.navKey, dataset: { path: page.path } }));
   nav.replaceChildren(...links);
   nav.setAttribute('aria-label', t('nav.label'));
   nav.dataset.i18nAttrs = JSON.stringify({ 'aria-label': 'nav.label' });
@@ -114,7 +110,7 @@ async function render() {
 
   const found = router.resolve(routes, path);
   const page = found?.page;
-  if (page && !page.anonymous && !session.isSignedIn() && !session.isOpenMode()) {
+  if (page && !page.anonymous && !session.isSignedIn()) {
     router.navigate(`${SIGN_IN}?next=${encodeURIComponent(path + (query.toString() ? `?${query}` : ''))}`, {
       replace: true,
     });
@@ -137,7 +133,6 @@ async function render() {
     navigate: router.navigate,
     afterSignIn,
     chooseLanguage,
-    isCurrent: () => number === renderCount,
     setTitle(text) {
       if (number !== renderCount) return;
       titleText = text;
@@ -150,7 +145,10 @@ async function render() {
   } catch (error) {
     if (error.name === 'AbortError' || number !== renderCount) return;
     if (error instanceof api.ApiError && error.status === 401) return; // already on its way to sign-in
-    content = error instanceof api.ApiError && (error.status === 404 || error.status === 403) ? notFoundPage.render(ctx) : errorBox(error);
+    content =
+      error instanceof api.ApiError && (error.status === 404 || error.status === 403)
+        ? notFoundPage.render(ctx)
+        : errorBox(error);
   }
   if (number !== renderCount) return;
   main.replaceChildren(content);
@@ -160,7 +158,6 @@ async function render() {
 
 /** 401 anywhere: the session is gone; go to sign-in and come back here afterwards. */
 api.onUnauthorized(() => {
-  if (session.isOpenMode()) return;
   session.forget();
   const { path, query } = router.location();
   if (path === SIGN_IN) return;

@@ -14,7 +14,10 @@ const GROUPS_LIST = 'access-group-suggestions';
 export function counterpartyForm({ submitKey, cancelHref }) {
   const controls = {
     name: input({ maxlength: 200, required: true }),
-    kind: select(KINDS.map((k) => ({ value: k, label: `kind.${k}` })), { required: true }),
+    kind: select(
+      KINDS.map((k) => ({ value: k, label: `kind.${k}` })),
+      { required: true },
+    ),
     tax_id: input({ maxlength: 32, autocapitalize: 'characters' }),
     main_manager: input({ maxlength: 100, required: true }),
     access_group: accessGroupControl(),
@@ -26,8 +29,19 @@ export function counterpartyForm({ submitKey, cancelHref }) {
     field({ name: 'name', label: 'field.name', control: controls.name, required: true }),
     field({ name: 'kind', label: 'field.kind', control: controls.kind, required: true }),
     field({ name: 'tax_id', label: 'field.tax_id', control: controls.tax_id, hint: 'hint.tax_id' }),
-    field({ name: 'main_manager', label: 'field.main_manager', control: controls.main_manager, hint: 'hint.main_manager', required: true }),
-    field({ name: 'access_group', label: 'field.access_group', control: controls.access_group, hint: 'hint.access_group' }),
+    field({
+      name: 'main_manager',
+      label: 'field.main_manager',
+      control: controls.main_manager,
+      hint: 'hint.main_manager',
+      required: true,
+    }),
+    field({
+      name: 'access_group',
+      label: 'field.access_group',
+      control: controls.access_group,
+      hint: 'hint.access_group',
+    }),
     h(
       'div',
       { class: 'form-actions' },
@@ -72,11 +86,19 @@ function accessGroupControl() {
   const user = session.current();
   const groups = user?.groups ?? [];
   if (groups.length && !session.can('access-groups:all')) {
-    return h('select', {}, groups.map((g) => h('option', { value: g, text: g })));
+    return h(
+      'select',
+      {},
+      groups.map((g) => h('option', { value: g, text: g })),
+    );
   }
   return input({ maxlength: 64, list: GROUPS_LIST, autocapitalize: 'none', spellcheck: 'false' });
 }
 
 function groupSuggestions() {
-  return h('datalist', { id: GROUPS_LIST }, (session.current()?.groups ?? []).map((g) => h('option', { value: g })));
+  return h(
+    'datalist',
+    { id: GROUPS_LIST },
+    (session.current()?.groups ?? []).map((g) => h('option', { value: g })),
+  );
 }

@@ -13,7 +13,14 @@ export function field({ name, label, control, hint, required = false }) {
   control.id = id;
   control.name = name;
   const described = [errorId];
-  const parts = [h('label', { for: id }, h('span', { i18n: label }), required ? h('span', { class: 'required', 'aria-hidden': 'true', text: ' *' }) : null)];
+  const parts = [
+    h(
+      'label',
+      { for: id },
+      h('span', { i18n: label }),
+      required ? h('span', { class: 'required', 'aria-hidden': 'true', text: ' *' }) : null,
+    ),
+  ];
   parts.push(control);
   if (hint) {
     const hintId = `${id}-hint`;
@@ -32,7 +39,11 @@ export function input(attrs = {}) {
 
 /** A <select> from [{ value, label (key) }]. */
 export function select(options, attrs = {}) {
-  return h('select', attrs, options.map((o) => h('option', { value: o.value, i18n: o.label })));
+  return h(
+    'select',
+    attrs,
+    options.map((o) => h('option', { value: o.value, i18n: o.label })),
+  );
 }
 
 /** Remove every field message and the form-level alert. */
@@ -67,7 +78,7 @@ export function showErrors(form, error, fallbackKey = 'form.failed') {
   let first = null;
   for (const item of error.errors || []) {
     const name = String(item.field || '').replace(/^body\./, '');
-    const key = messageKey(name, item.type);
+    const key = messageKey(name, item.type, error.status);
     if (setFieldError(form, name, key, {}, item.message)) {
       first ??= name;
     } else {
@@ -80,16 +91,22 @@ export function showErrors(form, error, fallbackKey = 'form.failed') {
   } else if (leftovers.length) {
     alert.append(h('p', { i18n: fallbackKey }), h('ul', {}, leftovers));
   }
-  if (first) form.querySelector(`.field[data-field="${CSS.escape(first)}"] input, .field[data-field="${CSS.escape(first)}"] select`)?.focus();
+  if (first)
+    form
+      .querySelector(
+        `.field[data-field="${CSS.escape(first)}"] input, .field[data-field="${CSS.escape(first)}"] select`,
+      )
+      ?.focus();
   else alert.focus();
 }
 
-// Prefer our own translated text for a validation error (the server's is English), most specific
-// first: 'validation.tax_id.string_pattern_mismatch', then 'validation.string_pattern_mismatch'.
-function messageKey(field, type) {
-  if (!type) return null;
-  for (const key of [`validation.${field}.${type}`, `validation.${type}`]) if (has(key)) return key;
-  return null;
+// Prefer our own translated text to the server's English one. Input validation names a `type`
+// ('validation.tax_id.string_pattern_mismatch', else 'validation.string_pattern_mismatch'); a rule
+// that refused a command has none, so its status tells them apart ('validation.username.409':
+// taken, 'validation.username.422': badly formed). No key: the server's message is shown.
+function messageKey(field, type, status) {
+  const keys = type ? [`validation.${field}.${type}`, `validation.${type}`] : [`validation.${field}.${status}`];
+  return keys.find(has) ?? null;
 }
 
 /** The form-level alert region, placed at the top of each form. */

@@ -19,17 +19,10 @@ const ROLE_PERMISSIONS = {
 };
 
 let user = null;
-// 'auth': the gateway has sessions. 'open': this server has no /api/v1/me (a development build
-// without the gateway), so pages work without signing in and administration is hidden.
-let mode = 'auth';
 const listeners = new Set();
 
 export function current() {
   return user;
-}
-
-export function isOpenMode() {
-  return mode === 'open';
 }
 
 export function isSignedIn() {
@@ -47,7 +40,6 @@ function set(next) {
 
 /** Whether the signed-in user's roles grant `permission`. */
 export function can(permission) {
-  if (mode === 'open') return permission.startsWith('counterparty:');
   if (!user) return false;
   if (Array.isArray(user.permissions)) return user.permissions.includes(permission);
   return (user.roles || []).some((role) => (ROLE_PERMISSIONS[role] || []).includes(permission));
@@ -57,11 +49,9 @@ export function can(permission) {
 export async function load() {
   try {
     const { data } = await api.get('/api/v1/me', { allowUnauthorized: true });
-    mode = 'auth';
     adopt(data);
   } catch (error) {
-    if (!(error instanceof api.ApiError)) throw error;
-    if (error.status === 404) mode = 'open';
+    if (!(error instanceof api.ApiError) || error.status !== 401) throw error;
     set(null);
   }
   return user;

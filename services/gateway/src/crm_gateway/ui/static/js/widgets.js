@@ -10,7 +10,12 @@ export function heading(key, args) {
 
 /** A polite live region saying the page is loading. */
 export function loading(key = 'common.loading') {
-  return h('p', { class: 'loading', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), h('span', { i18n: key }));
+  return h(
+    'p',
+    { class: 'loading', role: 'status' },
+    h('span', { class: 'spinner', 'aria-hidden': 'true' }),
+    h('span', { i18n: key }),
+  );
 }
 
 /** A message box for a failed request, with the server's explanation when it gave one. */
@@ -46,4 +51,9 @@ export function notFound(messageKey = 'notFound.text') {
 /** A link styled as a button. */
 export function linkButton(href, key, className = 'button') {
   return h('a', { class: className, href, i18n: key });
+}
+
+/** Wrap a table so that on a narrow screen it scrolls sideways instead of widening the page. */
+export function scrollable(table) {
+  return h('div', { class: 'table-scroll' }, table);
 }

@@ -18,7 +18,6 @@ export default {
   'signIn.locked': 'Профилът е заключен. Помолете администратор да го отключи.',
   'signIn.tooMany': 'Твърде много опити. Изчакайте малко и опитайте отново.',
   'signIn.tooManyWait': 'Твърде много опити. Опитайте отново след {seconds} секунди.',
-  'signIn.unavailable': 'Този сървър работи без вход (няма шлюз).',
 
   'counterparties.title': 'Контрагенти',
   'counterparties.new': 'Нов контрагент',
@@ -58,7 +57,8 @@ export default {
   'form.save': 'Запази',
   'form.cancel': 'Отказ',
   'form.failed': 'Проверете полетата.',
-  'conflict.text': 'Някой друг промени този запис, докато го редактирахте. Презаредете текущата версия (промените ви тук ще бъдат загубени).',
+  'conflict.text':
+    'Някой друг промени този запис, докато го редактирахте. Презаредете текущата версия (промените ви тук ще бъдат загубени).',
   'conflict.reload': 'Презареди',
 
   'validation.missing': 'Задължително поле.',
@@ -69,6 +69,12 @@ export default {
   'validation.extra_forbidden': 'Сървърът не познава това поле.',
   'validation.tax_id.string_pattern_mismatch': 'От 2 до 32 латински букви, цифри, интервали или тирета.',
   'validation.access_group.string_pattern_mismatch': 'Малки латински букви, цифри, „-“ и „_“ (до 64).',
+  'validation.current_password.422': 'Текущата парола е грешна.',
+  'validation.new_password.422': 'Изберете парола с поне 10 знака.',
+  'validation.password.422': 'Изберете парола с поне 10 знака.',
+  'validation.username.422': 'От 2 до 64 латински букви, цифри или . _ @ -, започва с буква или цифра.',
+  'validation.username.409': 'Това потребителско име е заето.',
+  'validation.access_group.403': 'Нямате достъп до тази група.',
 
   'error.connection': 'Няма връзка със сървъра. Нищо не е записано — опитайте отново.',
   'error.unexpected': 'Възникна неочаквана грешка.',
@@ -110,7 +116,8 @@ export default {
   'users.role': 'Роля',
   'users.permissions': 'Права',
   'users.groupsTitle': 'Групи за достъп',
-  'users.groupsHint': 'Мениджърът вижда контрагентите от групите, дадени му тук; администраторите и ръководителите на продажбите виждат всички.',
+  'users.groupsHint':
+    'Мениджърът вижда контрагентите от групите, дадени му тук; администраторите и ръководителите на продажбите виждат всички.',
   'users.group': 'Група',
   'users.members': 'Потребители',
   'users.noGroups': 'Още няма дадени групи.',
@@ -135,6 +142,5 @@ export default {
   'account.repeatPassword': 'Повторете новата парола',
   'account.passwordChanged': 'Паролата е сменена.',
   'account.mismatch': 'Паролите не съвпадат.',
-  'account.wrongCurrent': 'Текущата парола е грешна.',
   'account.passwordFailed': 'Паролата не е сменена.',
 };

@@ -18,7 +18,6 @@ export default {
   'signIn.locked': 'This account is locked. Ask an administrator to unlock it.',
   'signIn.tooMany': 'Too many attempts. Wait a little and try again.',
   'signIn.tooManyWait': 'Too many attempts. Try again in {seconds} seconds.',
-  'signIn.unavailable': 'This server runs without sign-in (no gateway).',
 
   'counterparties.title': 'Counterparties',
   'counterparties.new': 'New counterparty',
@@ -58,7 +57,8 @@ export default {
   'form.save': 'Save',
   'form.cancel': 'Cancel',
   'form.failed': 'Check the fields.',
-  'conflict.text': 'Someone else changed this record while you were editing it. Reload to get the current version (your changes here will be lost).',
+  'conflict.text':
+    'Someone else changed this record while you were editing it. Reload to get the current version (your changes here will be lost).',
   'conflict.reload': 'Reload',
 
   'validation.missing': 'Required.',
@@ -69,6 +69,12 @@ export default {
   'validation.extra_forbidden': 'The server does not know this field.',
   'validation.tax_id.string_pattern_mismatch': '2–32 Latin letters, digits, spaces or hyphens.',
   'validation.access_group.string_pattern_mismatch': 'Lower-case Latin letters, digits, “-” and “_” (up to 64).',
+  'validation.current_password.422': 'The current password is wrong.',
+  'validation.new_password.422': 'Choose a password of at least 10 characters.',
+  'validation.password.422': 'Choose a password of at least 10 characters.',
+  'validation.username.422': '2–64 Latin letters, digits or . _ @ -, starting with a letter or digit.',
+  'validation.username.409': 'This username is taken.',
+  'validation.access_group.403': 'You have no access to this group.',
 
   'error.connection': 'No connection to the server. Nothing was saved — try again.',
   'error.unexpected': 'Something went wrong.',
@@ -110,7 +116,8 @@ export default {
   'users.role': 'Role',
   'users.permissions': 'Permissions',
   'users.groupsTitle': 'Access groups',
-  'users.groupsHint': 'A manager sees the counterparties of the groups granted here; administrators and heads of sales see all.',
+  'users.groupsHint':
+    'A manager sees the counterparties of the groups granted here; administrators and heads of sales see all.',
   'users.group': 'Group',
   'users.members': 'Users',
   'users.noGroups': 'No groups granted yet.',
@@ -135,6 +142,5 @@ export default {
   'account.repeatPassword': 'Repeat the new password',
   'account.passwordChanged': 'The password was changed.',
   'account.mismatch': 'The passwords differ.',
-  'account.wrongCurrent': 'The current password is wrong.',
   'account.passwordFailed': 'The password was not changed.',
 };

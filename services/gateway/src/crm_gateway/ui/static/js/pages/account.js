@@ -3,21 +3,23 @@ import * as api from '../api.js';
 import { h, uid } from '../dom.js';
 import { busy, clearErrors, field, formAlert, input, setFieldError, showErrors } from '../forms.js';
 import { LANGUAGES, language, onLanguageChange } from '../i18n.js';
-import * as session from '../session.js';
 import { heading } from '../widgets.js';
 
 export const path = '/account';
 export const titleKey = 'account.title';
+export const navKey = 'nav.account';
 
 export async function render(ctx) {
-  if (session.isOpenMode()) return h('section', {}, heading('account.title'), h('p', { i18n: 'signIn.unavailable' }));
   const { data } = await api.get('/api/v1/me', { signal: ctx.signal });
   const me = data?.user ?? data;
 
   const facts = [
     ['users.username', me.username ?? me.id],
     ['users.name', me.name ?? ''],
-    ['users.roles', (me.roles ?? []).map((r) => h('span', { i18n: `role.${r}` })).flatMap((n, i) => (i ? [', ', n] : [n]))],
+    [
+      'users.roles',
+      (me.roles ?? []).map((r) => h('span', { i18n: `role.${r}` })).flatMap((n, i) => (i ? [', ', n] : [n])),
+    ],
     ['users.groups', (me.groups ?? []).join(', ') || '—'],
   ];
 
@@ -25,7 +27,11 @@ export async function render(ctx) {
     'section',
     {},
     heading('account.title'),
-    h('dl', { class: 'facts' }, facts.map(([key, value]) => [h('dt', { i18n: key }), h('dd', {}, value)])),
+    h(
+      'dl',
+      { class: 'facts' },
+      facts.map(([key, value]) => [h('dt', { i18n: key }), h('dd', {}, value)]),
+    ),
     languageForm(ctx),
     passwordForm(),
   );
@@ -33,14 +39,23 @@ export async function render(ctx) {
 
 function languageForm(ctx) {
   const id = uid('account-language');
-  const choice = h('select', { id }, LANGUAGES.map((lang) => h('option', { value: lang.code, lang: lang.code, text: lang.name })));
+  const choice = h(
+    'select',
+    { id },
+    LANGUAGES.map((lang) => h('option', { value: lang.code, lang: lang.code, text: lang.name })),
+  );
   choice.value = language();
   choice.addEventListener('change', () => ctx.chooseLanguage(choice.value));
   const stop = onLanguageChange((code) => {
     choice.value = code;
   });
   ctx.signal.addEventListener('abort', stop, { once: true });
-  return h('div', { class: 'form panel' }, h('h2', { i18n: 'account.language' }), h('div', { class: 'field' }, h('label', { for: id, i18n: 'header.language' }), choice));
+  return h(
+    'div',
+    { class: 'form panel' },
+    h('h2', { i18n: 'account.language' }),
+    h('div', { class: 'field' }, h('label', { for: id, i18n: 'header.language' }), choice),
+  );
 }
 
 function passwordForm() {
@@ -56,10 +71,19 @@ function passwordForm() {
     h('h2', { i18n: 'account.changePassword' }),
     formAlert(),
     done,
-    field({ name: 'current_password', label: 'account.currentPassword', control: controls.current_password, required: true }),
+    field({
+      name: 'current_password',
+      label: 'account.currentPassword',
+      control: controls.current_password,
+      required: true,
+    }),
     field({ name: 'new_password', label: 'account.newPassword', control: controls.new_password, required: true }),
     field({ name: 'repeat', label: 'account.repeatPassword', control: controls.repeat, required: true }),
-    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'button primary', i18n: 'account.changePassword' })),
+    h(
+      'div',
+      { class: 'form-actions' },
+      h('button', { type: 'submit', class: 'button primary', i18n: 'account.changePassword' }),
+    ),
   );
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -75,19 +99,13 @@ function passwordForm() {
       await api.post('/api/v1/me/password', {
         current_password: controls.current_password.value,
         new_password: controls.new_password.value,
-      }, { allowUnauthorized: true }); // a 401 here may mean "wrong current password", not "signed out"
+      });
       busy(form, false);
       form.reset();
       done.hidden = false;
     } catch (error) {
       busy(form, false);
-      if (error.status === 401 || error.status === 403) {
-        // A wrong current password (whatever status the server picks) belongs next to that field.
-        if (!error.errors.length) setFieldError(form, 'current_password', 'account.wrongCurrent');
-        else showErrors(form, error, 'account.passwordFailed');
-      } else {
-        showErrors(form, error, 'account.passwordFailed');
-      }
+      if (error.status !== 401) showErrors(form, error, 'account.passwordFailed');
     }
   });
   return form;

@@ -37,9 +37,14 @@ export async function render(ctx) {
       'div',
       { class: 'page-head' },
       title,
-      session.can('counterparty:write') ? linkButton(`#/counterparties/${encodeURIComponent(id)}/edit`, 'counterparty.edit', 'button primary') : null,
+      session.can('counterparty:write')
+        ? linkButton(`#/counterparties/${encodeURIComponent(id)}/edit`, 'counterparty.edit', 'button primary')
+        : null,
     ),
-    h('dl', { class: 'facts' }, facts.map(([key, value]) => [h('dt', { i18n: key }), h('dd', {}, value)])),
+    h(
+      'dl',
+      { class: 'facts' },
+      facts.map(([key, value]) => [h('dt', { i18n: key }), h('dd', {}, value)]),
+    ),
   );
 }
-

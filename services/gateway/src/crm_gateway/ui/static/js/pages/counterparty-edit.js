@@ -72,7 +72,13 @@ export async function render(ctx) {
   return h(
     'section',
     {},
-    h('p', { class: 'breadcrumb' }, h('a', { href: '#/counterparties', i18n: 'counterparties.title' }), ' / ', h('a', { href: cardHref, text: loaded.name })),
+    h(
+      'p',
+      { class: 'breadcrumb' },
+      h('a', { href: '#/counterparties', i18n: 'counterparties.title' }),
+      ' / ',
+      h('a', { href: cardHref, text: loaded.name }),
+    ),
     heading('counterpartyEdit.title'),
     versionNote,
     conflict,

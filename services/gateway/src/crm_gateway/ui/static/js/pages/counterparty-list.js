@@ -7,18 +7,26 @@ import { h } from '../dom.js';
 import { field, input, select } from '../forms.js';
 import { replaceQuery } from '../router.js';
 import * as session from '../session.js';
-import { errorBox, heading, linkButton, loading } from '../widgets.js';
+import { errorBox, heading, linkButton, loading, scrollable } from '../widgets.js';
 
 export const path = '/counterparties';
 export const titleKey = 'counterparties.title';
 export const permission = 'counterparty:read';
+export const navKey = 'nav.counterparties';
 
 const PAGE_SIZE = 50;
 const TYPING_DELAY_MS = 250; // search as you type, but not on every keystroke
 
 export function render(ctx) {
-  const q = input({ type: 'search', value: ctx.query.get('q') || '', i18nAttrs: { placeholder: 'counterparties.searchPlaceholder' } });
-  const kind = select([{ value: '', label: 'counterparties.allKinds' }, ...KINDS.map((k) => ({ value: k, label: `kind.${k}` }))]);
+  const q = input({
+    type: 'search',
+    value: ctx.query.get('q') || '',
+    i18nAttrs: { placeholder: 'counterparties.searchPlaceholder' },
+  });
+  const kind = select([
+    { value: '', label: 'counterparties.allKinds' },
+    ...KINDS.map((k) => ({ value: k, label: `kind.${k}` })),
+  ]);
   kind.value = KINDS.includes(ctx.query.get('kind')) ? ctx.query.get('kind') : '';
 
   const status = h('div', { class: 'list-status', 'aria-live': 'polite' });
@@ -33,7 +41,9 @@ export function render(ctx) {
       h(
         'tr',
         {},
-        ['field.name', 'field.kind', 'field.tax_id', 'field.main_manager', 'field.access_group'].map((key) => h('th', { scope: 'col', i18n: key })),
+        ['field.name', 'field.kind', 'field.tax_id', 'field.main_manager', 'field.access_group'].map((key) =>
+          h('th', { scope: 'col', i18n: key }),
+        ),
       ),
     ),
     rows,
@@ -63,7 +73,11 @@ export function render(ctx) {
       cursor = data.next_cursor;
       more.hidden = !cursor;
       table.hidden = rows.children.length === 0;
-      status.replaceChildren(rows.children.length ? h('p', { class: 'muted', i18n: 'counterparties.shown', i18nArgs: { count: rows.children.length } }) : empty(Boolean(query.q || query.kind)));
+      status.replaceChildren(
+        rows.children.length
+          ? h('p', { class: 'muted', i18n: 'counterparties.shown', i18nArgs: { count: rows.children.length } })
+          : empty(Boolean(query.q || query.kind)),
+      );
     } catch (error) {
       if (error.name === 'AbortError' || mine !== search) return;
       status.replaceChildren(errorBox(error));
@@ -76,7 +90,10 @@ export function render(ctx) {
   let typing = null;
   q.addEventListener('input', () => {
     clearTimeout(typing);
-    // The rows on screen no longer answer the query: "more" of them would mix two searches.
+    // The rows on screen no longer answer the query: drop any answer still on its way and hide
+    // "more", which would mix two searches.
+    search += 1;
+    controller?.abort();
     more.hidden = true;
     typing = setTimeout(() => load(false), TYPING_DELAY_MS);
   });
@@ -85,7 +102,17 @@ export function render(ctx) {
 
   const form = h(
     'form',
-    { class: 'filters', role: 'search', on: { submit: (e) => { e.preventDefault(); clearTimeout(typing); load(false); } } },
+    {
+      class: 'filters',
+      role: 'search',
+      on: {
+        submit: (e) => {
+          e.preventDefault();
+          clearTimeout(typing);
+          load(false);
+        },
+      },
+    },
     field({ name: 'q', label: 'counterparties.search', control: q }),
     field({ name: 'kind', label: 'field.kind', control: kind }),
     h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'button', i18n: 'counterparties.find' })),
@@ -95,10 +122,17 @@ export function render(ctx) {
   return h(
     'section',
     {},
-    h('div', { class: 'page-head' }, heading('counterparties.title'), session.can('counterparty:write') ? linkButton('#/counterparties/new', 'counterparties.new', 'button primary') : null),
+    h(
+      'div',
+      { class: 'page-head' },
+      heading('counterparties.title'),
+      session.can('counterparty:write')
+        ? linkButton('#/counterparties/new', 'counterparties.new', 'button primary')
+        : null,
+    ),
     form,
     status,
-    table,
+    scrollable(table),
     h('div', { class: 'list-more' }, more),
   );
 }
@@ -118,7 +152,8 @@ function row(item) {
 function empty(filtered) {
   if (filtered) return h('p', { class: 'empty', i18n: 'counterparties.noMatches' });
   const box = h('div', { class: 'empty' }, h('p', { i18n: 'counterparties.empty' }));
-  if (session.can('counterparty:write')) box.append(h('p', {}, h('a', { href: '#/counterparties/new', i18n: 'counterparties.createFirst' })));
+  if (session.can('counterparty:write'))
+    box.append(h('p', {}, h('a', { href: '#/counterparties/new', i18n: 'counterparties.createFirst' })));
   return box;
 }
 

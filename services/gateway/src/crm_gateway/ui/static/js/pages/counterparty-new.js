@@ -13,7 +13,10 @@ export const titleKey = 'counterpartyNew.title';
 export const permission = 'counterparty:write';
 
 export function render(ctx) {
-  const { form, controls, values } = counterpartyForm({ submitKey: 'counterpartyNew.submit', cancelHref: '#/counterparties' });
+  const { form, controls, values } = counterpartyForm({
+    submitKey: 'counterpartyNew.submit',
+    cancelHref: '#/counterparties',
+  });
   const user = session.current();
   controls.main_manager.value = user?.id ?? user?.username ?? '';
 
@@ -27,7 +30,9 @@ export function render(ctx) {
     try {
       // One key per submission: if the connection drops, the retry cannot register it twice.
       const { data, position } = await api.post(API, body, { idempotencyKey: api.newIdempotencyKey() });
-      ctx.navigate(`/counterparties/${encodeURIComponent(data.id)}${position === null ? '' : `?min_position=${position}`}`);
+      ctx.navigate(
+        `/counterparties/${encodeURIComponent(data.id)}${position === null ? '' : `?min_position=${position}`}`,
+      );
     } catch (error) {
       busy(form, false);
       if (error.status === 401) return;
@@ -36,5 +41,11 @@ export function render(ctx) {
   });
 
   setTimeout(() => controls.name.focus(), 0);
-  return h('section', {}, h('p', { class: 'breadcrumb' }, h('a', { href: '#/counterparties', i18n: 'counterparties.title' })), heading('counterpartyNew.title'), form);
+  return h(
+    'section',
+    {},
+    h('p', { class: 'breadcrumb' }, h('a', { href: '#/counterparties', i18n: 'counterparties.title' })),
+    heading('counterpartyNew.title'),
+    form,
+  );
 }

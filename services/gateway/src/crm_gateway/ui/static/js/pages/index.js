@@ -1,10 +1,16 @@
-// Every page of the UI. To add one: create pages/<name>.js exporting
-//   path      the hash route, with :params   ('/counterparties/:id')
-//   titleKey  the i18n key of its title      ('counterparty.title')
-//   render    async (ctx) => Node            (ctx: params, query, signal, navigate, setTitle, …)
-// and optionally `permission` (e.g. 'users:admin': hidden from others) or `anonymous = true`
-// (reachable without signing in), then add it to the list below. Order does not matter: literal
-// path segments win over :params.
+// Every page of the UI. To add one:
+//   1. create pages/<name>.js exporting
+//        path      the hash route, with :params       '/counterparties/:id'
+//        titleKey  the i18n key of its title          'counterparty.title'
+//        render    (ctx) => Node or Promise<Node>
+//      and optionally `permission` ('users:admin': the page is "not found" for users without it),
+//      `navKey` (the i18n key of its link in the header) or `anonymous = true` (no sign-in needed);
+//   2. add it to the list below (its order is the header's; for routing order does not matter:
+//      literal segments win over :params);
+//   3. add its texts to i18n/en.js and i18n/bg.js.
+// ctx: params (from the path), query (URLSearchParams), signal (aborted when the user leaves),
+// navigate(path), setTitle(text), chooseLanguage(code), afterSignIn(user, next). A render that
+// throws an ApiError 404/403 shows the not-found page; any other error shows an error box.
 import * as account from './account.js';
 import * as counterpartyCard from './counterparty-card.js';
 import * as counterpartyEdit from './counterparty-edit.js';

@@ -18,9 +18,6 @@ export function render(ctx) {
     ctx.navigate(next || '/counterparties', { replace: true });
     return h('div');
   }
-  if (session.isOpenMode()) {
-    return h('section', { class: 'narrow' }, heading('signIn.title'), h('p', { i18n: 'signIn.unavailable' }), h('p', {}, h('a', { href: '#/counterparties', i18n: 'nav.counterparties' })));
-  }
 
   const username = input({ autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false' });
   const password = input({ type: 'password', autocomplete: 'current-password', required: true });
@@ -31,7 +28,11 @@ export function render(ctx) {
     alert,
     field({ name: 'username', label: 'signIn.username', control: username, required: true }),
     field({ name: 'password', label: 'signIn.password', control: password, required: true }),
-    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'button primary', i18n: 'signIn.submit' })),
+    h(
+      'div',
+      { class: 'form-actions' },
+      h('button', { type: 'submit', class: 'button primary', i18n: 'signIn.submit' }),
+    ),
   );
 
   form.addEventListener('submit', async (event) => {

@@ -3,21 +3,27 @@
 import * as api from '../api.js';
 import { h, uid } from '../dom.js';
 import { busy, clearErrors, field, formAlert, input, showErrors } from '../forms.js';
-import { errorBox, heading } from '../widgets.js';
+import { errorBox, heading, scrollable } from '../widgets.js';
 
 export const path = '/users';
 export const titleKey = 'users.title';
 export const permission = 'users:admin';
+export const navKey = 'nav.users';
 
 const USERS = '/api/v1/users';
+// The page lists the first 500 users (sorted by username); paging past them is still to come.
+const PAGE = 500;
 
 export async function render(ctx) {
   const [usersAnswer, rolesAnswer] = await Promise.all([
-    api.get(USERS, { query: { limit: 500 }, signal: ctx.signal }),
+    api.get(USERS, { query: { limit: PAGE }, signal: ctx.signal }),
     api.get('/api/v1/roles', { signal: ctx.signal }),
   ]);
-  const roles = listOf(rolesAnswer.data).map((r) => ({ name: r.name ?? r.id ?? r.role, permissions: r.permissions ?? [] }));
-  let users = listOf(usersAnswer.data);
+  const roles = rolesAnswer.data.map((r) => ({
+    name: r.role,
+    permissions: r.permissions ?? [],
+  }));
+  let users = usersAnswer.data.items;
 
   const rows = h('tbody');
   const groupsBody = h('tbody');
@@ -31,7 +37,7 @@ export async function render(ctx) {
 
   async function refresh() {
     try {
-      users = listOf((await api.get(USERS, { query: { limit: 500 }, signal: ctx.signal })).data);
+      users = (await api.get(USERS, { query: { limit: PAGE }, signal: ctx.signal })).data.items;
       show();
     } catch (error) {
       if (error.name !== 'AbortError') status.replaceChildren(errorBox(error));
@@ -63,54 +69,105 @@ export async function render(ctx) {
     h('div', { class: 'page-head' }, heading('users.title'), create),
     status,
     editor,
-    h(
-      'table',
-      { class: 'data-table' },
-      h('caption', { class: 'visually-hidden', i18n: 'users.title' }),
-      h('thead', {}, h('tr', {}, ['users.username', 'users.name', 'users.roles', 'users.groups', 'users.status', 'users.actions'].map((key) => h('th', { scope: 'col', i18n: key })))),
-      rows,
+    scrollable(
+      h(
+        'table',
+        { class: 'data-table' },
+        h('caption', { class: 'visually-hidden', i18n: 'users.title' }),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['users.username', 'users.name', 'users.roles', 'users.groups', 'users.status', 'users.actions'].map(
+              (key) => h('th', { scope: 'col', i18n: key }),
+            ),
+          ),
+        ),
+        rows,
+      ),
     ),
     h('h2', { i18n: 'users.rolesTitle' }),
-    h(
-      'table',
-      { class: 'data-table' },
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col', i18n: 'users.role' }), h('th', { scope: 'col', i18n: 'users.permissions' }))),
-      h('tbody', {}, roles.map((role) => h('tr', {}, h('td', {}, roleText(role.name)), h('td', {}, joinNodes(role.permissions.map(permissionText)))))),
+    scrollable(
+      h(
+        'table',
+        { class: 'data-table' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'col', i18n: 'users.role' }),
+            h('th', { scope: 'col', i18n: 'users.permissions' }),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          roles.map((role) =>
+            h('tr', {}, h('td', {}, roleText(role.name)), h('td', {}, joinNodes(role.permissions.map(permissionText)))),
+          ),
+        ),
+      ),
     ),
     h('h2', { i18n: 'users.groupsTitle' }),
     h('p', { class: 'muted', i18n: 'users.groupsHint' }),
-    h(
-      'table',
-      { class: 'data-table' },
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col', i18n: 'users.group' }), h('th', { scope: 'col', i18n: 'users.members' }))),
-      groupsBody,
+    scrollable(
+      h(
+        'table',
+        { class: 'data-table' },
+        h(
+          'thead',
+          {},
+          h('tr', {}, h('th', { scope: 'col', i18n: 'users.group' }), h('th', { scope: 'col', i18n: 'users.members' })),
+        ),
+        groupsBody,
+      ),
     ),
   );
-}
-
-// The API may answer a bare list or { items: [...] }.
-function listOf(data) {
-  return Array.isArray(data) ? data : (data?.items ?? data?.users ?? data?.roles ?? []);
 }
 
 function userRow(user, onEdit) {
   return h(
     'tr',
-    { dataset: { username: user.username ?? '' } },
-    h('td', { text: user.username ?? user.id }),
+    { dataset: { username: user.username } },
+    h('td', { text: user.username }),
     h('td', { text: user.name ?? '' }),
     h('td', {}, joinNodes((user.roles ?? []).map(roleText))),
     h('td', { text: (user.groups ?? []).join(', ') || '—' }),
-    h('td', {}, h('span', { class: user.locked ? 'badge badge-warn' : 'badge', i18n: user.locked ? 'users.locked' : 'users.active' })),
-    h('td', {}, h('button', { type: 'button', class: 'button button-small', i18n: 'users.edit', i18nAttrs: { 'aria-label': 'users.editLabel' }, i18nArgs: { user: user.username ?? user.id }, on: { click: onEdit } })),
+    h(
+      'td',
+      {},
+      h('span', {
+        class: user.locked ? 'badge badge-warn' : 'badge',
+        i18n: user.locked ? 'users.locked' : 'users.active',
+      }),
+    ),
+    h(
+      'td',
+      {},
+      h('button', {
+        type: 'button',
+        class: 'button button-small',
+        i18n: 'users.edit',
+        i18nAttrs: { 'aria-label': 'users.editLabel' },
+        i18nArgs: { user: user.username },
+        on: { click: onEdit },
+      }),
+    ),
   );
 }
 
 function groupRows(users) {
   const members = new Map();
-  for (const user of users) for (const group of user.groups ?? []) members.set(group, [...(members.get(group) ?? []), user.username ?? user.id]);
+  for (const user of users)
+    for (const group of user.groups ?? []) members.set(group, [...(members.get(group) ?? []), user.username]);
   if (members.size === 0) return [h('tr', {}, h('td', { colspan: '2', class: 'muted', i18n: 'users.noGroups' }))];
-  return [...members.keys()].sort().map((group) => h('tr', {}, h('td', { text: group }), h('td', { text: members.get(group).join(', ') })));
+  return [...members.keys()]
+    .sort()
+    .map((group) => h('tr', {}, h('td', { text: group }), h('td', { text: members.get(group).join(', ') })));
 }
 
 function roleText(role) {
@@ -130,7 +187,12 @@ function rolesField(roles, chosen) {
   const legendId = uid('roles');
   const boxes = roles.map((role) => {
     const id = uid('role');
-    return h('div', { class: 'check' }, h('input', { type: 'checkbox', id, value: role.name, checked: chosen.includes(role.name) }), h('label', { for: id }, roleText(role.name)));
+    return h(
+      'div',
+      { class: 'check' },
+      h('input', { type: 'checkbox', id, value: role.name, checked: chosen.includes(role.name) }),
+      h('label', { for: id }, roleText(role.name)),
+    );
   });
   return h(
     'fieldset',
@@ -146,7 +208,14 @@ function chosenRoles(form) {
 }
 
 function parseGroups(text) {
-  return [...new Set(text.split(/[\s,;]+/).map((g) => g.trim().toLowerCase()).filter(Boolean))];
+  return [
+    ...new Set(
+      text
+        .split(/[\s,;]+/)
+        .map((g) => g.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ];
 }
 
 function createForm(roles, { onSaved, onClose }) {
@@ -191,7 +260,7 @@ function createForm(roles, { onSaved, onClose }) {
 }
 
 function editForm(user, roles, { onSaved, onClose, onReload }) {
-  const url = `${USERS}/${encodeURIComponent(user.id ?? user.username)}`;
+  const url = `${USERS}/${encodeURIComponent(user.id)}`;
   const controls = {
     name: input({ value: user.name ?? '', required: true }),
     groups: input({ value: (user.groups ?? []).join(', '), autocapitalize: 'none', spellcheck: 'false' }),
@@ -203,23 +272,38 @@ function editForm(user, roles, { onSaved, onClose, onReload }) {
     'div',
     { class: 'alert alert-warning conflict', role: 'alert', hidden: true },
     h('p', { i18n: 'conflict.text' }),
-    h('div', { class: 'form-actions' }, h('button', { type: 'button', class: 'button', i18n: 'conflict.reload', on: { click: onReload } })),
+    h(
+      'div',
+      { class: 'form-actions' },
+      h('button', { type: 'button', class: 'button', i18n: 'conflict.reload', on: { click: onReload } }),
+    ),
   );
   const form = h(
     'form',
     { class: 'form panel', novalidate: true },
-    h('h2', { i18n: 'users.editTitle', i18nArgs: { user: user.username ?? user.id } }),
+    h('h2', { i18n: 'users.editTitle', i18nArgs: { user: user.username } }),
     conflict,
     formAlert(),
     field({ name: 'name', label: 'users.name', control: controls.name, required: true }),
     rolesField(roles, user.roles ?? []),
     field({ name: 'groups', label: 'users.groups', control: controls.groups, hint: 'users.groupsInputHint' }),
-    h('div', { class: 'field check', dataset: { field: 'locked' } }, controls.locked, h('label', { for: lockedId, i18n: 'users.lockedLabel' }), h('p', { class: 'field-error', hidden: true })),
+    h(
+      'div',
+      { class: 'field check', dataset: { field: 'locked' } },
+      controls.locked,
+      h('label', { for: lockedId, i18n: 'users.lockedLabel' }),
+      h('p', { class: 'field-error', hidden: true }),
+    ),
     actions('form.save', onClose),
   );
   // A user's ETag: from GET /users/{id} when it gives one, else the version in the list.
   let etag = user.version === undefined ? null : `"${user.version}"`;
-  api.get(url).then((answer) => { etag = answer.etag ?? etag; }, () => {});
+  api.get(url).then(
+    (answer) => {
+      etag = answer.etag ?? etag;
+    },
+    () => {},
+  );
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearErrors(form);
@@ -228,7 +312,12 @@ function editForm(user, roles, { onSaved, onClose, onReload }) {
     try {
       await api.patch(
         url,
-        { name: controls.name.value.trim(), roles: chosenRoles(form), groups: parseGroups(controls.groups.value), locked: controls.locked.checked },
+        {
+          name: controls.name.value.trim(),
+          roles: chosenRoles(form),
+          groups: parseGroups(controls.groups.value),
+          locked: controls.locked.checked,
+        },
         { ifMatch: etag },
       );
       await onSaved();
