@@ -1,6 +1,7 @@
 """``crm``: run the CRM.
 
     crm up [--data-dir DIR] [--host H] [--port P]      the whole CRM on embedded defaults
+    crm serve gateway [--host H] [--port P]            distributed mode: the gateway (CRM_CONTACTS_URL=...)
     crm serve contacts-api [--host H] [--port P]       distributed mode: the contacts API alone
     crm serve contacts-relay | contacts-projector      distributed mode: a background role
 
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--port", type=int, default=8000)
 
     serve = commands.add_parser("serve", help="run one service role (distributed mode)")
-    serve.add_argument("role", choices=["contacts-api", "contacts-relay", "contacts-projector"])
+    serve.add_argument("role", choices=["gateway", "contacts-api", "contacts-relay", "contacts-projector"])
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8001)
 
@@ -55,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
             settings = settings.model_copy(update={"data_dir": args.data_dir})
         print(f"CRM starting: http://{args.host}:{args.port}/ (data in {settings.data_dir.resolve()})", flush=True)
         _serve(system.embedded_app(settings), args.host, args.port)
+    elif args.role == "gateway":
+        _serve(system.gateway_app(settings), args.host, args.port)
     elif args.role == "contacts-api":
         _serve(system.contacts_api_app(settings), args.host, args.port)
     else:

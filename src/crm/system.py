@@ -17,6 +17,8 @@ from crm_contacts.entrypoints.http import build_router as contacts_router
 from crm_gateway import bootstrap as gateway
 from crm_gateway.entrypoints.http import build_router as gateway_router
 from crm_gateway.entrypoints.identity import IdentityForwarding
+from crm_gateway.entrypoints.oidc import build_oidc_router
+from crm_gateway.entrypoints.proxy import distributed_gateway_app, service_urls_from_env
 from crm_gateway.settings import GatewaySettings
 from crm_gateway.ui import ui_router
 from crm_shared import observability
@@ -49,6 +51,7 @@ def embedded_app(settings: KernelSettings, gateway_settings: GatewaySettings | N
         app.state.settings = settings
         app.state.tokens = tokens
         app.include_router(gateway_router(front, tokens))
+        app.include_router(build_oidc_router(front))
         app.include_router(contacts_router(service, tokens))
         await front.start_projector(bus)
         await service.start_relay(bus)
@@ -66,6 +69,12 @@ def embedded_app(settings: KernelSettings, gateway_settings: GatewaySettings | N
     app.include_router(ui_router())
     app.add_middleware(IdentityForwarding, gateway_service=lambda: app.state.gateway, tokens=tokens)
     return app
+
+
+def gateway_app(settings: KernelSettings) -> FastAPI:
+    """The gateway alone (distributed mode): sign-in, users, the web UI, and a reverse proxy to the
+    services named by ``CRM_<SERVICE>_URL`` (e.g. ``CRM_CONTACTS_URL``), with one merged OpenAPI."""
+    return distributed_gateway_app(settings, GatewaySettings(), service_urls_from_env())
 
 
 def contacts_api_app(settings: KernelSettings) -> FastAPI:

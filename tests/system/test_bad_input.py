@@ -88,3 +88,10 @@ async def test_bad_if_match_and_ids_are_4xx(crm: httpx.AsyncClient) -> None:
     assert (await crm.get(f"{API}/has spaces and ;")).status_code in (404, 422)
     assert (await crm.patch(f"{API}/00000000-0000-0000-0000-000000000000", json={"name": "B"})).status_code == 404
     assert (await crm.patch(url, json={"tax_id": "BG1", "extra": True})).status_code == 422
+
+
+async def test_positions_beyond_64_bits_are_422_not_500(crm: httpx.AsyncClient) -> None:
+    # Found by the OpenAPI fuzz: SQLite cannot hold such a number.
+    response = await crm.get(API, params={"min_position": 2**64})
+    assert response.status_code == 422
+    assert fields(response) == {"min_position"}

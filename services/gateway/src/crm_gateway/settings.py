@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from crm_shared.identity import Role
 
 
 class GatewaySettings(BaseSettings):
@@ -21,3 +25,53 @@ class GatewaySettings(BaseSettings):
     lockout_threshold: int = Field(default=5, ge=1)
     """Consecutive failed sign-ins that lock an account."""
     lockout_minutes: float = Field(default=15.0, gt=0)
+
+    # -- OIDC sign-in (authorization code with PKCE); enabled when issuer and client id are set ----
+    oidc_issuer: str | None = None
+    """The identity provider's issuer URL, exactly as its ID tokens name it (``CRM_OIDC_ISSUER``)."""
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    """Absent for a public client (PKCE alone); else sent as the discovery document allows."""
+    oidc_redirect_uri: str = "http://127.0.0.1:8000/auth/oidc/callback"
+    """Must be registered at the provider exactly as written here."""
+    oidc_scopes: str = "openid profile email"
+    oidc_default_roles: list[Role] = ["read_only"]
+    """Roles of a user created at the first OIDC sign-in (JSON list in the environment)."""
+    oidc_roles_claim: str | None = None
+    """ID-token claim with role names (e.g. ``crm_roles``); when set, the provider decides roles."""
+    oidc_groups_claim: str | None = None
+    """ID-token claim with access-group names; when set, the provider decides access groups."""
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer_is_url(cls, value: str | None) -> str | None:
+        # Not normalised: the ``iss`` claim must equal the issuer character for character.
+        if not value:
+            return None  # CRM_OIDC_ISSUER= (empty) leaves OIDC off
+        if not is_allowed_url(value) or urlsplit(value).query or urlsplit(value).fragment:
+            raise ValueError("the OIDC issuer must be an https URL without query (http only on a loopback host)")
+        return value
+
+    @field_validator("oidc_scopes")
+    @classmethod
+    def _scopes_have_openid(cls, value: str) -> str:
+        if "openid" not in value.split():
+            raise ValueError("the OIDC scopes must include 'openid'")
+        return value
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """Whether OIDC sign-in is configured (issuer and client id)."""
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
+
+def is_allowed_url(url: str) -> bool:
+    """An https URL, or http on a loopback host (development and tests): tokens never cross plain HTTP."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. a malformed IPv6 address
+        return False
+    if not host:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and host in ("127.0.0.1", "localhost", "::1"))

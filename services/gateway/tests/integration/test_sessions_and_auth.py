@@ -56,7 +56,9 @@ async def test_sign_in_sets_an_http_only_same_site_cookie_and_me_works(gw: Any) 
     assert me.json()["username"] == "admin"
     assert me.json()["roles"] == ["administrator"]
     assert "users:admin" in me.json()["permissions"]
-    assert set(me.json()) == {"id", "username", "name", "roles", "groups", "permissions", "language"}
+    assert set(me.json()) == {"id", "username", "name", "roles", "groups", "permissions", "language", "csrf_token"}
+    # The session's own CSRF token, for a page that did not see the sign-in answer (new tab, OIDC).
+    assert me.json()["csrf_token"] == body["csrf_token"]
 
 
 async def test_secure_cookies_setting_marks_the_cookie_secure(make_gateway: Any) -> None:

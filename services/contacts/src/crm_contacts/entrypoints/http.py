@@ -27,7 +27,10 @@ IdempotencyKey = Annotated[
 ]
 CounterpartyId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 MinPosition = Annotated[
-    int | None, Query(ge=0, description=f"Wait until the view includes this commit position (from {POSITION_HEADER})")
+    int | None,
+    Query(
+        ge=0, le=2**63 - 1, description=f"Wait until the view includes this commit position (from {POSITION_HEADER})"
+    ),
 ]
 
 

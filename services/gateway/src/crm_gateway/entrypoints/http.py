@@ -68,6 +68,9 @@ class MeOut(BaseModel):
     groups: list[str]
     permissions: list[str]
     language: str
+    csrf_token: str | None = None
+    """The session's CSRF token (same-origin readers only), so a page opened after an OIDC redirect or
+    in a new tab can make changes; absent for API keys."""
 
 
 class SignInOut(BaseModel):
@@ -333,10 +336,16 @@ def build_router(service: GatewayService, tokens: CallerTokens) -> APIRouter:
     # -- the caller's own profile ---------------------------------------------------------------
 
     @router.get("/me", response_model=MeOut, tags=["me"])
-    async def get_me(caller: Caller = authenticated) -> MeOut:
+    async def get_me(request: Request, response: Response, caller: Caller = authenticated) -> MeOut:
         """Who is calling, with roles, access groups, permissions and language."""
         found = None if caller.user_id.startswith("apikey:") else await service.users.get(caller.user_id)
-        return _me(caller, found[0] if found else None)
+        me = _me(caller, found[0] if found else None)
+        token = request.cookies.get(SESSION_COOKIE)
+        session = await service.auth.sessions.find(token) if token else None
+        if session is not None and session.user_id == caller.user_id:
+            response.headers["Cache-Control"] = "no-store"
+            me = me.model_copy(update={"csrf_token": session.csrf_token})
+        return me
 
     @router.patch("/me", response_model=MeOut, tags=["me"])
     async def update_me(body: UpdateMeBody, request: Request, caller: Caller = authenticated) -> MeOut:

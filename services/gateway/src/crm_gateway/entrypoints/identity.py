@@ -27,8 +27,19 @@ log = logging.getLogger(__name__)
 _CALLER = CALLER_HEADER.lower().encode()
 _CSRF = CSRF_HEADER.lower().encode()
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-PUBLIC_PATHS = frozenset({"/", "/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/favicon.ico"})
-PUBLIC_PREFIXES = ("/ui/", "/static/", "/assets/")
+PUBLIC_PATHS = frozenset(
+    {
+        "/",
+        "/health",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/favicon.ico",
+        "/api/v1/auth/providers",
+    }
+)
+PUBLIC_PREFIXES = ("/ui/", "/static/", "/assets/", "/auth/oidc/")
 SIGN_IN = ("POST", "/api/v1/session")
 
 ServiceSource = GatewayService | Callable[[], GatewayService]
