@@ -128,3 +128,17 @@ async def test_an_expired_caller_token_is_rejected(embedded: Any, crm: httpx.Asy
     expired = CallerTokens(secret, ttl_seconds=-5).issue(caller_of("admin", ["administrator"]))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=embedded.app), base_url="http://crm.test") as c:
         assert (await c.get(API, headers={CALLER_HEADER: expired})).status_code == 401
+
+
+async def test_one_user_cannot_see_or_revoke_anothers_api_key(embedded: Any, crm: httpx.AsyncClient) -> None:
+    issued = await crm.post("/api/v1/api-keys", json={"name": "ERP", "roles": ["read_only"], "groups": ["north"]})
+    assert issued.status_code == 201, issued.text
+    key_id = issued.json()["id"]
+    manager = await embedded.client_for(["sales_manager"], ["north"])
+    assert key_id not in (await manager.get("/api/v1/api-keys")).text
+    assert (await manager.delete(f"/api/v1/api-keys/{key_id}")).status_code == 404
+    assert (await manager.get("/api/v1/users")).status_code == 403
+    assert (await manager.get("/api/v1/audit")).status_code == 403
+    async with embedded.anonymous() as system:
+        bearer = {"Authorization": f"Bearer {issued.json()['key']}"}
+        assert (await system.get(API, headers=bearer)).status_code == 200

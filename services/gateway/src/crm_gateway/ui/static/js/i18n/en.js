@@ -13,6 +13,7 @@ export default {
   'signIn.username': 'Username',
   'signIn.password': 'Password',
   'signIn.submit': 'Sign in',
+  'signIn.sso': 'Sign in with single sign-on',
   'signIn.missing': 'Enter your username and password.',
   'signIn.wrong': 'Wrong username or password.',
   'signIn.locked': 'This account is locked. Ask an administrator to unlock it.',

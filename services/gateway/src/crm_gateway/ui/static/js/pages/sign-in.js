@@ -58,7 +58,22 @@ export function render(ctx) {
   const title = heading('signIn.title');
   title.id = 'sign-in-heading';
   setTimeout(() => username.focus(), 0);
-  return h('section', { class: 'narrow' }, title, form);
+  const sso = h('div', { class: 'form-actions' });
+  offerSingleSignOn(sso);
+  return h('section', { class: 'narrow' }, title, form, sso);
+}
+
+// Single sign-on is offered only when the gateway has an OIDC provider configured.
+async function offerSingleSignOn(place) {
+  try {
+    const response = await fetch('/api/v1/auth/providers', { credentials: 'same-origin' });
+    const providers = response.ok ? await response.json() : null;
+    if (providers?.oidc && providers.oidc_login_url) {
+      place.append(h('a', { class: 'button', href: providers.oidc_login_url, i18n: 'signIn.sso' }));
+    }
+  } catch {
+    // No answer: password sign-in still works, and the connection banner reports the outage.
+  }
 }
 
 function messageKey(error) {
