@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,6 +29,32 @@ POSITION_HEADER = "X-Commit-Position"
 """Response header with the commit position of the command's last event (read-your-writes)."""
 
 MAX_BODY_BYTES = 1_000_000
+
+
+class ProblemField(BaseModel):
+    """One bad input: where, and what is wrong with it."""
+
+    field: str | None = None
+    message: str
+    type: str | None = None
+
+
+class Problem(BaseModel):
+    """An error answer (RFC 9457 problem details), with each bad field named in ``errors``."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[ProblemField] | None = None
+
+
+PROBLEM_RESPONSE: dict[str, Any] = {
+    "model": Problem,
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    "description": "Problem details (RFC 9457)",
+}
+"""Declared for every 4xx and 5xx of every route, so clients (and the fuzz tests) know the error shape."""
 
 
 class HttpProblem(Exception):
@@ -192,6 +219,7 @@ def make_app(title: str, version: str, lifespan: Any, *, description: str = "") 
         version=version,
         description=description,
         lifespan=lifespan,
+        responses={"4XX": PROBLEM_RESPONSE, "5XX": PROBLEM_RESPONSE},
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.ready = False
