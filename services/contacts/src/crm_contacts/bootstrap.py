@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 
 from crm_contacts.application.commands import CounterpartyCommands
+from crm_contacts.application.history import CounterpartyHistory
 from crm_contacts.application.publishing import translate
 from crm_contacts.application.queries import CounterpartyQueries
 from crm_contacts.projections.counterparties import CounterpartiesView
@@ -31,6 +32,7 @@ class ContactsService:
     views: ReadStore
     commands: CounterpartyCommands
     queries: CounterpartyQueries
+    history: CounterpartyHistory
     runner: ProjectionRunner
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -73,5 +75,6 @@ async def build(settings: KernelSettings) -> ContactsService:
         views=views,
         commands=CounterpartyCommands(store),
         queries=CounterpartyQueries(views, runner, store),
+        history=CounterpartyHistory(store),
         runner=runner,
     )

@@ -69,6 +69,22 @@ class CounterpartyOut(BaseModel):
     version: int
 
 
+class HistoryEntryOut(BaseModel):
+    """One change of a counterparty: its version, when it was committed, by whom, and what it set."""
+
+    version: int
+    at: datetime
+    event: str
+    actor: str | None
+    changes: dict[str, Any]
+
+
+class CounterpartyHistoryOut(BaseModel):
+    """Every change of a counterparty, oldest first."""
+
+    items: list[HistoryEntryOut]
+
+
 class CounterpartyPage(BaseModel):
     """One page of counterparties; pass ``next_cursor`` as ``cursor`` for the next one."""
 
@@ -145,14 +161,42 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         counterparty_id: CounterpartyId,
         response: Response,
         min_position: MinPosition = None,
+        as_of: Annotated[
+            datetime | None,
+            Query(description="Show the card as it was at this moment (ISO 8601 with a time zone)"),
+        ] = None,
         caller: Caller = authenticated,
     ) -> CounterpartyOut:
-        """One counterparty. ``ETag`` is its version, to send back as ``If-Match``."""
+        """One counterparty. ``ETag`` is its version, to send back as ``If-Match``. With ``as_of``
+        the card is rebuilt from its events as they stood at that moment."""
+        if as_of is not None:
+            if as_of.tzinfo is None:
+                raise HttpProblem(422, "Invalid request", "as_of needs a time zone, e.g. 2026-01-31T12:00:00Z", "as_of")
+            past = await service.history.as_of(counterparty_id, as_of, caller)
+            if past is None:
+                raise HttpProblem(404, "Not found", f"no counterparty {counterparty_id} at {as_of.isoformat()}")
+            response.headers["ETag"] = etag(past.version)
+            return _from_state(CommandResult(past.state, past.version, 0))
         doc = await service.queries.get(counterparty_id, caller, min_position=min_position)
         if doc is None:
             raise HttpProblem(404, "Not found", f"no counterparty {counterparty_id}")
         response.headers["ETag"] = etag(int(doc["_version"]))
         return _from_view(doc)
+
+    @router.get("/counterparties/{counterparty_id}/history", response_model=CounterpartyHistoryOut)
+    async def counterparty_history(
+        counterparty_id: CounterpartyId, caller: Caller = authenticated
+    ) -> CounterpartyHistoryOut:
+        """Every change of the counterparty, oldest first: who, when, and what it set."""
+        entries = await service.history.changes(counterparty_id, caller)
+        if entries is None:
+            raise HttpProblem(404, "Not found", f"no counterparty {counterparty_id}")
+        return CounterpartyHistoryOut(
+            items=[
+                HistoryEntryOut(version=e.version, at=e.at, event=e.event, actor=e.actor, changes=e.changes)
+                for e in entries
+            ]
+        )
 
     @router.patch("/counterparties/{counterparty_id}", response_model=CounterpartyOut)
     async def update_counterparty(
