@@ -52,3 +52,12 @@ async def test_history_and_the_past_respect_access_groups(embedded: Any, crm: ht
     assert (await manager.get(f"{url}/history")).status_code == 404
     assert (await manager.get(url, params={"as_of": datetime.now(UTC).isoformat()})).status_code == 404
     assert (await manager.get(f"{API}/00000000-0000-0000-0000-000000000000/history")).status_code == 404
+
+
+async def test_waiting_on_the_position_of_an_event_without_public_form_returns_at_once(crm: httpx.AsyncClient) -> None:
+    # A tax-id reservation is private: it changes no view, so there is nothing to wait for.
+    created = await crm.post(API, json={"name": "С номер", "kind": "buyer", "main_manager": "x", "tax_id": "BG4242"})
+    reservation_position = int(created.headers["X-Commit-Position"]) - 1
+    started = asyncio.get_running_loop().time()
+    assert (await crm.get(API, params={"min_position": reservation_position})).status_code == 200
+    assert asyncio.get_running_loop().time() - started < 2

@@ -12,6 +12,7 @@ from crm_contacts.application.history import CounterpartyHistory
 from crm_contacts.application.publishing import translate
 from crm_contacts.application.queries import CounterpartyQueries
 from crm_contacts.projections.counterparties import CounterpartiesView
+from crm_contacts.settings import ContactsSettings
 from crm_shared.adapters import open_event_store, open_read_store
 from crm_shared.bus import Bus
 from crm_shared.eventstore import EventStore
@@ -64,8 +65,9 @@ class ContactsService:
         await self.store.close()
 
 
-async def build(settings: KernelSettings) -> ContactsService:
+async def build(settings: KernelSettings, contacts_settings: ContactsSettings | None = None) -> ContactsService:
     """Open the service's stores per ``settings`` and wire it."""
+    contacts_settings = contacts_settings or ContactsSettings()
     store = await open_event_store(settings, SERVICE)
     views = await open_read_store(settings, SERVICE)
     runner = ProjectionRunner(CounterpartiesView(), views, service=SERVICE)
@@ -73,7 +75,7 @@ async def build(settings: KernelSettings) -> ContactsService:
     return ContactsService(
         store=store,
         views=views,
-        commands=CounterpartyCommands(store),
+        commands=CounterpartyCommands(store, unique_tax_id=contacts_settings.unique_tax_id),
         queries=CounterpartyQueries(views, runner, store),
         history=CounterpartyHistory(store),
         runner=runner,

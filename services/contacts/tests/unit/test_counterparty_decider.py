@@ -136,4 +136,24 @@ def test_every_event_has_a_stable_registered_name() -> None:
         "contacts.CounterpartyRenamed",
         "contacts.CounterpartyTaxIdChanged",
         "contacts.MainManagerAssigned",
+        "contacts.TaxIdReleased",
+        "contacts.TaxIdReserved",
     ]
+
+
+def test_tax_ids_are_compared_without_spaces_dashes_or_case() -> None:
+    assert cp.normalise_tax_id(" bg 175-074-752 ") == "BG175074752"
+    assert cp.tax_id_stream("bg175074752") == cp.tax_id_stream("BG 175 074 752")
+
+
+def test_the_holder_of_a_tax_id_follows_its_reservations() -> None:
+    def reserved(c: str) -> cp.TaxIdReserved:
+        return cp.TaxIdReserved(tax_id="BG1", counterparty_id=c)
+
+    def released(c: str) -> cp.TaxIdReleased:
+        return cp.TaxIdReleased(tax_id="BG1", counterparty_id=c)
+
+    assert cp.holder_of([]) is None
+    assert cp.holder_of([reserved("a")]) == "a"
+    assert cp.holder_of([reserved("a"), released("a")]) is None
+    assert cp.holder_of([reserved("a"), reserved("b"), released("a")]) == "b"  # a stale release is ignored

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from crm_contacts.application.uniqueness import TaxIdRegistry
 from crm_contacts.domain import counterparty as cp
 from crm_shared.errors import Forbidden, NotFound
 from crm_shared.events import deterministic_event_id
@@ -50,9 +51,16 @@ def new_counterparty_id(idempotency_key: str | None) -> str:
 class CounterpartyCommands:
     """Handles counterparty commands against an event store."""
 
-    def __init__(self, store: EventStore, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        unique_tax_id: bool = True,
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._tax_ids = TaxIdRegistry(store, enabled=unique_tax_id)
 
     def now(self) -> datetime:
         """The service clock (injected in tests)."""
@@ -112,7 +120,19 @@ class CounterpartyCommands:
             )
             for i, event in enumerate(decided)
         ]
-        result = await self._store.append(stream, new_events, NO_STREAM if version is None else version)
+        old_tax_id = None if state is None else state.tax_id
+        claimed = [e.tax_id for e in decided if isinstance(e, cp.CounterpartyRegistered | cp.CounterpartyTaxIdChanged)]
+        claimed_ids = [t for t in claimed if t is not None]
+        for tax_id in claimed_ids:
+            await self._tax_ids.reserve(tax_id, command.counterparty_id, caller.user_id)
+        try:
+            result = await self._store.append(stream, new_events, NO_STREAM if version is None else version)
+        except BaseException:
+            for tax_id in claimed_ids:
+                await self._tax_ids.release(tax_id, command.counterparty_id, caller.user_id)
+            raise
+        if claimed and old_tax_id is not None:
+            await self._tax_ids.release(old_tax_id, command.counterparty_id, caller.user_id)
         for event in decided:
             state = cp.evolve(state, event)
         assert state is not None

@@ -6,6 +6,7 @@ import base64
 import binascii
 from typing import Any
 
+from crm_contacts.application.publishing import translate
 from crm_contacts.domain.counterparty import DEFAULT_ACCESS_GROUP
 from crm_contacts.projections.counterparties import COLLECTION, name_key
 from crm_shared import jsoncodec
@@ -46,7 +47,7 @@ class CounterpartyQueries:
 
     async def _wait(self, min_position: int | None) -> None:
         if min_position:
-            await self._runner.wait_for(self._store, min_position)
+            await self._runner.wait_for(self._store, min_position, translate=translate)
 
     async def get(self, counterparty_id: str, caller: Caller, *, min_position: int | None = None) -> Document | None:
         """One counterparty, or None (also when it is outside the caller's access groups)."""

@@ -190,3 +190,39 @@ def _update(command: UpdateCounterparty, state: Counterparty) -> list[DomainEven
     if command.access_group is not None and command.access_group != state.access_group:
         events.append(CounterpartyAccessGroupChanged(counterparty_id=cid, access_group=command.access_group))
     return events
+
+
+# -- tax-id reservations (stream ``taxid-<normalised tax id>``) ------------------------------------
+
+
+def normalise_tax_id(tax_id: str) -> str:
+    """The form under which tax ids are compared: no spaces or dashes, upper case."""
+    return "".join(tax_id.split()).replace("-", "").upper()
+
+
+def tax_id_stream(tax_id: str) -> str:
+    """The reservation stream of a tax id: one counterparty at a time may hold it."""
+    return f"taxid-{normalise_tax_id(tax_id)}"
+
+
+@catalog.register("contacts.TaxIdReserved")
+class TaxIdReserved(DomainEvent):
+    tax_id: str
+    counterparty_id: str
+
+
+@catalog.register("contacts.TaxIdReleased")
+class TaxIdReleased(DomainEvent):
+    tax_id: str
+    counterparty_id: str
+
+
+def holder_of(reservations: list[DomainEvent]) -> str | None:
+    """Who holds a tax id after its reservation events (None when free)."""
+    holder: str | None = None
+    for event in reservations:
+        if isinstance(event, TaxIdReserved):
+            holder = event.counterparty_id
+        elif isinstance(event, TaxIdReleased) and holder == event.counterparty_id:
+            holder = None
+    return holder
