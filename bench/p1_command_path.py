@@ -40,17 +40,20 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import orjson
 from fastapi import FastAPI, Response
 from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from bench.loop import loop_name
+from bench.loop import run as run_on_loop
 
 TARGET_RPS = 1500.0
 TARGET_P99_MS = 25.0
@@ -516,7 +519,7 @@ def _line(label: str, f: Figures) -> str:
 async def run(args: argparse.Namespace, workdir: Path) -> int:
     print(
         f"P1 HTTP command -> event stored: {args.clients} clients, warm-up {args.warmup:g} s + {args.duration:g} s"
-        f" measured per side x {args.rounds} round(s), baseline first; client={args.client} on {_loop_name()};"
+        f" measured per side x {args.rounds} round(s), baseline first; client={args.client} on {loop_name()};"
         f" uvicorn 1 worker {_uvicorn_stack()} on both sides",
         flush=True,
     )
@@ -591,22 +594,6 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     return 0
 
 
-def _loop_name() -> str:
-    try:
-        import uvloop  # noqa: F401
-    except ImportError:
-        return "asyncio"
-    return "uvloop"
-
-
-def _run(main: Coroutine[Any, Any, int]) -> int:
-    if _loop_name() == "uvloop":
-        import uvloop
-
-        return uvloop.run(main)
-    return asyncio.run(main)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.p1_command_path", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 s per side after 1 s of warm-up (smoke test)")
@@ -621,10 +608,10 @@ def main(argv: list[str] | None = None) -> int:
     args.warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 3.0)
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=False)
-        return _run(run(args, args.keep))
+        return run_on_loop(run(args, args.keep))
     workdir = Path(tempfile.mkdtemp(prefix="crm-bench-p1-"))
     try:
-        return _run(run(args, workdir))
+        return run_on_loop(run(args, workdir))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

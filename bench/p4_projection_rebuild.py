@@ -29,6 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.loop import loop_name
+from bench.loop import run as run_on_loop
 from crm_contacts.application.publishing import translate
 from crm_contacts.domain import counterparty as cp
 from crm_contacts.projections.counterparties import COLLECTION, CounterpartiesView
@@ -42,23 +44,6 @@ TARGET_EPS = 20_000
 BATCH = int(inspect.signature(ProjectionRunner.catch_up).parameters["batch_size"].default)
 RENAME_SHARE = 0.25
 SEED_BATCH = 2000  # appends gathered at once (group-committed by the store)
-
-
-def _loop_name() -> str:
-    try:
-        import uvloop  # noqa: F401
-    except ImportError:
-        return "asyncio"
-    return "uvloop"
-
-
-def _run(main: Coroutine[Any, Any, int]) -> int:
-    """Run on uvloop when installed: that is the loop ``crm up`` (uvicorn, loop=auto) rebuilds on."""
-    if _loop_name() == "uvloop":
-        import uvloop
-
-        return uvloop.run(main)
-    return asyncio.run(main)
 
 
 async def seed(path: Path, total: int, rng: random.Random) -> tuple[dict[str, str], int]:
@@ -164,7 +149,7 @@ async def main_async(total: int, workdir: Path) -> int:
     final, renames = await seed(events_path, total, rng)
     print(
         f"  seeded {len(final):,} registrations + {renames:,} renames in {time.perf_counter() - started:.1f} s;"
-        f" loop={_loop_name()} batch={BATCH}",
+        f" loop={loop_name()} batch={BATCH}",
         flush=True,
     )
 
@@ -211,10 +196,10 @@ def main(argv: list[str] | None = None) -> int:
         args.keep.mkdir(parents=True, exist_ok=True)
         for stale in [*args.keep.glob("events.db*"), *args.keep.glob("views.db*")]:
             stale.unlink()
-        return _run(main_async(total, args.keep))
+        return run_on_loop(main_async(total, args.keep))
     workdir = Path(tempfile.mkdtemp(prefix="crm-bench-p4-"))
     try:
-        return _run(main_async(total, workdir))
+        return run_on_loop(main_async(total, workdir))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
