@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from crm_contacts.application.publishing import translate
 from crm_contacts.domain.counterparty import DEFAULT_ACCESS_GROUP
 from crm_contacts.projections.counterparties import COLLECTION, name_key
-from crm_shared import jsoncodec
 from crm_shared.errors import Forbidden
 from crm_shared.eventstore import EventStore
 from crm_shared.identity import Caller, Permission
 from crm_shared.projections import ProjectionRunner
 from crm_shared.readstore import Document, Page, Query, ReadStore
-
-
-class BadCursor(ValueError):
-    """A pagination cursor this API did not make."""
-
-
-def encode_cursor(after: tuple[Any, str]) -> str:
-    """An opaque cursor for the next page."""
-    return base64.urlsafe_b64encode(jsoncodec.dumps(list(after))).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[Any, str]:
-    """The ``after`` key inside a cursor."""
-    try:
-        value = jsoncodec.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError) as exc:
-        raise BadCursor("cursor is not one this API returned") from exc
-    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[1], str)):
-        raise BadCursor("cursor is not one this API returned")
-    return value[0], value[1]
+from crm_shared.readstore.cursor import decode_cursor
 
 
 class CounterpartyQueries:

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from crm_contacts.application.commands import CommandResult, PreconditionFailed, new_counterparty_id
-from crm_contacts.application.queries import BadCursor, encode_cursor
 from crm_contacts.bootstrap import ContactsService
 from crm_contacts.domain import counterparty as cp
 from crm_shared.http import POSITION_HEADER, HttpProblem, caller_dependency, etag, parse_if_match
 from crm_shared.identity import Caller, CallerTokens
 from crm_shared.observability import current_traceparent
 from crm_shared.readstore import Document
+from crm_shared.readstore.cursor import BadCursor, encode_cursor
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 TaxId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,31}$")]

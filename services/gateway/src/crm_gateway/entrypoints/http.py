@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from crm_gateway.application.queries import BadCursor, encode_cursor
 from crm_gateway.application.security import (
     AccountLocked,
     InvalidCredentials,
@@ -31,6 +30,7 @@ from crm_shared.http import POSITION_HEADER, HttpProblem, etag, parse_if_match
 from crm_shared.identity import CALLER_HEADER, ROLE_PERMISSIONS, ROLES, Caller, CallerTokens, InvalidCallerToken, Role
 from crm_shared.identity import Permission as P
 from crm_shared.readstore import Document
+from crm_shared.readstore.cursor import BadCursor, encode_cursor
 
 SESSION_COOKIE = "crm_session"
 CSRF_HEADER = "X-CSRF-Token"
