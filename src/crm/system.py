@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from crm_contacts import bootstrap as contacts
-from crm_contacts.entrypoints.http import build_router as contacts_router
+from crm_contacts.entrypoints.api import build_router as contacts_router
 from crm_gateway import bootstrap as gateway
 from crm_gateway.entrypoints.http import build_router as gateway_router
 from crm_gateway.entrypoints.identity import IdentityForwarding

@@ -11,8 +11,9 @@ Roles and what they may do:
 ============== ======================================================================================
 role           permissions
 ============== ======================================================================================
-administrator  everything, including users, roles, access groups and the audit trail; every group
-head_of_sales  read, create, change and export counterparties of every access group
+administrator  everything, including users, roles, access groups, the audit trail, reference data
+               (kinds, roles, properties, categories, sources, groups) and personal-data requests
+head_of_sales  read, create, change, import, merge and export counterparties of every access group
 sales_manager  read, create and change counterparties of the access groups granted to them
 marketer       read and export counterparties of the access groups granted to them
 read_only      read counterparties of the access groups granted to them
@@ -44,6 +45,10 @@ class Permission(enum.StrEnum):
     COUNTERPARTY_READ = "counterparty:read"
     COUNTERPARTY_WRITE = "counterparty:write"
     COUNTERPARTY_EXPORT = "counterparty:export"
+    COUNTERPARTY_IMPORT = "counterparty:import"
+    COUNTERPARTY_MERGE = "counterparty:merge"
+    REFERENCE_ADMIN = "reference:admin"
+    PERSONAL_DATA_ADMIN = "personal-data:admin"
     ALL_ACCESS_GROUPS = "access-groups:all"
     USERS_ADMIN = "users:admin"
     AUDIT_READ = "audit:read"
@@ -53,7 +58,14 @@ _P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     "administrator": frozenset(Permission),
     "head_of_sales": frozenset(
-        {_P.COUNTERPARTY_READ, _P.COUNTERPARTY_WRITE, _P.COUNTERPARTY_EXPORT, _P.ALL_ACCESS_GROUPS}
+        {
+            _P.COUNTERPARTY_READ,
+            _P.COUNTERPARTY_WRITE,
+            _P.COUNTERPARTY_EXPORT,
+            _P.COUNTERPARTY_IMPORT,
+            _P.COUNTERPARTY_MERGE,
+            _P.ALL_ACCESS_GROUPS,
+        }
     ),
     "sales_manager": frozenset({_P.COUNTERPARTY_READ, _P.COUNTERPARTY_WRITE}),
     "marketer": frozenset({_P.COUNTERPARTY_READ, _P.COUNTERPARTY_EXPORT}),

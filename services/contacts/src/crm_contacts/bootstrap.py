@@ -35,6 +35,9 @@ class ContactsService:
     queries: CounterpartyQueries
     history: CounterpartyHistory
     runner: ProjectionRunner
+    """The counterparty list and card."""
+    runners: list[ProjectionRunner]
+    """Every view of the service (``runner`` among them), built and fed alike."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def relay(self, bus: Bus) -> Relay:
@@ -49,14 +52,16 @@ class ContactsService:
 
     async def start_projector(self, bus: Bus) -> None:
         """Build the views if they never were (or their version changed), then follow the bus."""
-        built = await self.runner.rebuild_if_needed(self.store, translate)
-        if built:
-            log.info("contacts: built view %s from %d events", self.runner.projection.name, built)
-        await self.runner.follow(bus)
+        for runner in self.runners:
+            built = await runner.rebuild_if_needed(self.store, translate)
+            if built:
+                log.info("contacts: built view %s from %d events", runner.projection.name, built)
+            await runner.follow(bus)
 
     async def close(self) -> None:
         """Stop background roles and release the stores."""
-        await self.runner.stop()
+        for runner in self.runners:
+            await runner.stop()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -71,7 +76,9 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
     store = await open_event_store(settings, SERVICE)
     views = await open_read_store(settings, SERVICE)
     runner = ProjectionRunner(CounterpartiesView(), views, service=SERVICE)
-    await runner.prepare()
+    runners = [runner]
+    for each in runners:
+        await each.prepare()
     return ContactsService(
         store=store,
         views=views,
@@ -79,4 +86,5 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
         queries=CounterpartyQueries(views, runner, store),
         history=CounterpartyHistory(store),
         runner=runner,
+        runners=runners,
     )

@@ -12,3 +12,6 @@ class ContactsSettings(BaseSettings):
 
     unique_tax_id: bool = True
     """At most one counterparty per tax id (``CRM_CONTACTS_UNIQUE_TAX_ID``)."""
+
+    default_country: str = "BG"
+    """ISO 3166 country of phone numbers written without a country code (``CRM_CONTACTS_DEFAULT_COUNTRY``)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from crm_contacts.domain import counterparty as cp
@@ -20,9 +21,14 @@ _PUBLIC_TYPES = {
 
 
 def translate(recorded: RecordedEvent) -> list[Envelope]:
-    """The integration events of one stored event (none for private ones)."""
-    if not recorded.stream.startswith("counterparty-"):
-        return []
+    """The integration events of one stored event (none for private ones), chosen by its stream."""
+    for prefix, translate_stream in _BY_STREAM.items():
+        if recorded.stream.startswith(prefix):
+            return translate_stream(recorded)
+    return []
+
+
+def _counterparty(recorded: RecordedEvent) -> list[Envelope]:
     event = cp.catalog.decode(recorded)
     ce_type = _PUBLIC_TYPES.get(type(event))
     if ce_type is None:
@@ -45,3 +51,9 @@ def translate(recorded: RecordedEvent) -> list[Envelope]:
             traceparent=recorded.metadata.get("traceparent"),
         )
     ]
+
+
+_BY_STREAM: dict[str, Callable[[RecordedEvent], list[Envelope]]] = {
+    "counterparty-": _counterparty,
+}
+"""Which translation applies to the events of each stream prefix; private streams are absent."""

@@ -1,4 +1,4 @@
-"""Public events of the contacts context."""
+"""Public events of counterparties: topic ``crm.contacts.counterparty.v1``."""
 
 from __future__ import annotations
 
@@ -62,6 +62,7 @@ class CounterpartyAccessGroupChanged(IntegrationEvent):
     access_group: str
 
 
+TOPIC = COUNTERPARTY_TOPIC
 EVENT_TYPES: dict[str, type[IntegrationEvent]] = {
     "crm.contacts.CounterpartyRegistered": CounterpartyRegistered,
     "crm.contacts.CounterpartyRenamed": CounterpartyRenamed,
@@ -70,4 +71,4 @@ EVENT_TYPES: dict[str, type[IntegrationEvent]] = {
     "crm.contacts.MainManagerAssigned": MainManagerAssigned,
     "crm.contacts.CounterpartyAccessGroupChanged": CounterpartyAccessGroupChanged,
 }
-"""Every public event type of this context, by its CloudEvents type."""
+"""Every public event type of this topic, by its CloudEvents type."""

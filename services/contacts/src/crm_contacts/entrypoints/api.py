@@ -1,0 +1,16 @@
+"""All contacts routes under ``/api/v1``: one router per part of the register."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from crm_contacts.bootstrap import ContactsService
+from crm_contacts.entrypoints import counterparties
+from crm_shared.identity import CallerTokens
+
+
+def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
+    """The contacts API, bound to one wired service; every route needs a verified caller."""
+    router = APIRouter()
+    router.include_router(counterparties.build_router(service, tokens))
+    return router
