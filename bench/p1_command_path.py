@@ -334,7 +334,7 @@ def _body(side: str, client: int, serial: int) -> bytes:
     return orjson.dumps(
         {
             "name": f"P1 {side} counterparty {client:02d}-{serial:07d}",
-            "kind": "buyer",
+            "relations": ["buyer"],
             "main_manager": f"manager-{client:02d}",
         }
     )

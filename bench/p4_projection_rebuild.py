@@ -65,13 +65,12 @@ async def seed(path: Path, total: int, rng: random.Random) -> tuple[dict[str, st
                 fields: dict[str, Any] = {
                     "counterparty_id": cid,
                     "name": name,
-                    "kind": kinds[i % 3],
+                    "relations": [kinds[i % 3]],
                     "tax_id": f"TX{i:09d}" if i % 2 else None,
                     "main_manager": f"user-{i % 50}",
                     "registered_at": now,
                 }
-                if "access_group" in cp.CounterpartyRegistered.model_fields:  # schema v2 on
-                    fields["access_group"] = getattr(cp, "DEFAULT_ACCESS_GROUP", "default")
+                fields["access_group"] = cp.DEFAULT_ACCESS_GROUP
                 event = cp.CounterpartyRegistered(**fields)
                 calls.append(store.append(cp.stream_of(cid), [cp.catalog.encode(event)], NO_STREAM))
                 final[cid] = name

@@ -141,7 +141,7 @@ class Api:
         return cls(client)
 
     async def create_counterparty(self, name: str, **fields: Any) -> dict[str, Any]:
-        body = {"name": name, "kind": "buyer", "main_manager": ADMIN, **fields}
+        body = {"name": name, "relations": ["buyer"], "main_manager": ADMIN, **fields}
         answer = await self.client.post("/api/v1/counterparties", json=body)
         assert answer.status_code == 201, answer.text
         return {**answer.json(), "etag": answer.headers["ETag"], "position": answer.headers["X-Commit-Position"]}

@@ -76,9 +76,9 @@ async def test_validation_messages_appear_next_to_their_fields(ui, page) -> None
 
 
 async def test_search_by_name_prefix_and_filter_by_kind(ui, page, admin_api, tag) -> None:
-    await admin_api.create_counterparty(f"Алфа {tag} ООД", kind="buyer")
-    await admin_api.create_counterparty(f"Алфа {tag} Трейд", kind="supplier")
-    await admin_api.create_counterparty(f"Бета {tag} АД", kind="buyer")
+    await admin_api.create_counterparty(f"Алфа {tag} ООД", relations=["buyer"])
+    await admin_api.create_counterparty(f"Алфа {tag} Трейд", relations=["supplier"])
+    await admin_api.create_counterparty(f"Бета {tag} АД", relations=["buyer"])
     await ui.sign_in()
 
     search = page.get_by_label("Search by name")

@@ -15,7 +15,7 @@ API = "/api/v1/counterparties"
 
 
 def body(group: str, name: str = "Фирма") -> dict[str, str]:
-    return {"name": name, "kind": "buyer", "main_manager": "petar", "access_group": group}
+    return {"name": name, "relations": ["buyer"], "main_manager": "petar", "access_group": group}
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 API = "/api/v1/counterparties"
-GOOD = {"name": "Ромашка ООД", "kind": "buyer", "main_manager": "ivan"}
+GOOD = {"name": "Ромашка ООД", "relations": ["buyer"], "main_manager": "ivan"}
 
 
 async def events_stored(crm: httpx.AsyncClient) -> int:
@@ -29,8 +29,9 @@ async def test_malformed_json_is_422_naming_the_body(crm: httpx.AsyncClient) -> 
     [
         ({"name": 42}, "name"),
         ({"name": ["a"]}, "name"),
-        ({"kind": "customer"}, "kind"),
-        ({"kind": None}, "kind"),
+        ({"relations": ["customer"]}, "relations.0"),
+        ({"relations": []}, "relations"),
+        ({"relations": None}, "relations"),
         ({"main_manager": {"id": 1}}, "main_manager"),
         ({"tax_id": 123456}, "tax_id"),
         ({"tax_id": "not a tax id!"}, "tax_id"),
@@ -53,7 +54,7 @@ async def test_wrong_types_oversized_and_unknown_fields_are_422_naming_the_field
 async def test_missing_fields_are_each_named(crm: httpx.AsyncClient) -> None:
     response = await crm.post(API, json={})
     assert response.status_code == 422
-    assert fields(response) == {"name", "kind", "main_manager"}
+    assert fields(response) == {"name", "relations", "main_manager"}
 
 
 async def test_a_body_that_is_not_an_object_is_422(crm: httpx.AsyncClient) -> None:
@@ -72,7 +73,7 @@ async def test_an_oversized_body_is_413(crm: httpx.AsyncClient) -> None:
 async def test_bad_query_parameters_are_4xx(crm: httpx.AsyncClient) -> None:
     assert (await crm.get(API, params={"limit": 0})).status_code == 422
     assert (await crm.get(API, params={"limit": "many"})).status_code == 422
-    assert (await crm.get(API, params={"kind": "nobody"})).status_code == 422
+    assert (await crm.get(API, params={"relation": "nobody"})).status_code == 422
     bad_cursor = await crm.get(API, params={"cursor": "!!not-ours"})
     assert bad_cursor.status_code == 400
     assert fields(bad_cursor) == {"cursor"}

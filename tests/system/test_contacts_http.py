@@ -16,7 +16,7 @@ API = "/api/v1/counterparties"
 def body(**overrides: object) -> dict[str, object]:
     fields: dict[str, object] = {
         "name": "Ромашка ООД",
-        "kind": "buyer",
+        "relations": ["buyer"],
         "main_manager": "ivan",
     }
     fields.update(overrides)
@@ -41,9 +41,9 @@ async def test_register_then_read_your_write(crm: httpx.AsyncClient) -> None:
     assert fetched.status_code == 200
     assert fetched.headers["ETag"] == '"0"'
     got = fetched.json()
-    assert {k: got[k] for k in ("name", "kind", "tax_id", "main_manager", "version")} == {
+    assert {k: got[k] for k in ("name", "relations", "tax_id", "main_manager", "version")} == {
         "name": "Ромашка ООД",
-        "kind": "buyer",
+        "relations": ["buyer"],
         "tax_id": "BG175074752",
         "main_manager": "ivan",
         "version": 0,
@@ -85,12 +85,12 @@ async def test_list_searches_by_name_prefix_in_any_case_and_pages(crm: httpx.Asy
     assert empty.json() == {"items": [], "next_cursor": None}
 
 
-async def test_list_filters_by_kind_and_manager(crm: httpx.AsyncClient) -> None:
-    await register(crm, name="A", kind="buyer", main_manager="ivan")
-    await register(crm, name="B", kind="supplier", main_manager="ivan")
-    last = await register(crm, name="C", kind="supplier", main_manager="maria")
+async def test_list_filters_by_relation_and_manager(crm: httpx.AsyncClient) -> None:
+    await register(crm, name="A", relations=["buyer"], main_manager="ivan")
+    await register(crm, name="B", relations=["supplier"], main_manager="ivan")
+    last = await register(crm, name="C", relations=["supplier"], main_manager="maria")
     wait = {"min_position": last.headers[POSITION_HEADER]}
-    suppliers = (await crm.get(API, params={"kind": "supplier", **wait})).json()["items"]
+    suppliers = (await crm.get(API, params={"relation": "supplier", **wait})).json()["items"]
     assert [c["name"] for c in suppliers] == ["B", "C"]
     ivans = (await crm.get(API, params={"main_manager": "ivan"})).json()["items"]
     assert [c["name"] for c in ivans] == ["A", "B"]
@@ -102,7 +102,7 @@ async def test_update_honours_if_match(crm: httpx.AsyncClient) -> None:
     renamed = await crm.patch(url, json={"name": "Лайка АД"}, headers={"If-Match": '"0"'})
     assert renamed.status_code == 200, renamed.text
     assert renamed.headers["ETag"] == '"1"'
-    stale = await crm.patch(url, json={"kind": "supplier"}, headers={"If-Match": '"0"'})
+    stale = await crm.patch(url, json={"relations": ["supplier"]}, headers={"If-Match": '"0"'})
     assert stale.status_code == 412
     assert stale.json()["errors"][0]["field"] == "If-Match"
     cleared = await crm.patch(url, json={"tax_id": None}, headers={"If-Match": '"1"'})

@@ -63,7 +63,7 @@ def test_crm_up_serves_ui_and_api_stops_on_ctrl_c_and_keeps_the_data(tmp_path: P
     port, data_dir, log = free_port(), tmp_path / "data", tmp_path / "crm.log"
     process, ready_after = start(data_dir, port, log)
     base = f"http://127.0.0.1:{port}"
-    body = {"name": "Постоянство ЕООД", "kind": "other", "main_manager": "ivan"}
+    body = {"name": "Постоянство ЕООД", "relations": ["other"], "main_manager": "ivan"}
     try:
         printed = re.search(r"sign in as 'admin' with password (\S+)", log.read_text())
         assert printed, log.read_text()

@@ -118,7 +118,7 @@ class Cluster:
     async def wait_projecting(self, timeout: float = 90) -> None:
         """Until a probe write shows up in the view: relay, Kafka groups and projector are all live."""
         async with signed_client(self.api_url) as client:
-            probe = await client.post(API, json={"name": "Проба", "kind": "other", "main_manager": "probe"})
+            probe = await client.post(API, json={"name": "Проба", "relations": ["other"], "main_manager": "probe"})
             assert probe.status_code == 201, probe.text
             deadline = time.monotonic() + timeout
             while (await client.get(probe.headers["Location"])).status_code != 200:
@@ -150,7 +150,7 @@ async def send_commands(cluster: Cluster, outcomes: Outcomes, stop: asyncio.Even
             try:
                 response = await client.post(
                     API,
-                    json={"name": f"Фирма {n:05d}", "kind": "buyer", "main_manager": "ivan"},
+                    json={"name": f"Фирма {n:05d}", "relations": ["buyer"], "main_manager": "ivan"},
                     headers={"Idempotency-Key": key},
                 )
             except httpx.TransportError:
@@ -287,7 +287,7 @@ async def test_commands_flow_through_kafka_and_mongo_to_queries(cluster: Cluster
         created = []
         for n in range(20):
             response = await client.post(
-                API, json={"name": f"Дистрибутор {n:02d}", "kind": "supplier", "main_manager": "maria"}
+                API, json={"name": f"Дистрибутор {n:02d}", "relations": ["supplier"], "main_manager": "maria"}
             )
             assert response.status_code == 201, response.text
             created.append(response)

@@ -11,7 +11,7 @@ API = "/api/v1/counterparties"
 
 
 def body(name: str, tax_id: str | None) -> dict[str, Any]:
-    return {"name": name, "kind": "buyer", "main_manager": "ivan", "tax_id": tax_id}
+    return {"name": name, "relations": ["buyer"], "main_manager": "ivan", "tax_id": tax_id}
 
 
 async def test_a_second_counterparty_with_the_same_tax_id_is_refused(crm: httpx.AsyncClient) -> None:

@@ -13,20 +13,20 @@ API = "/api/v1/counterparties"
 
 async def test_the_card_as_of_a_past_moment_and_the_history_of_changes(crm: httpx.AsyncClient) -> None:
     before = datetime.now(UTC) - timedelta(seconds=1)
-    created = await crm.post(API, json={"name": "Стара АД", "kind": "buyer", "main_manager": "ivan"})
+    created = await crm.post(API, json={"name": "Стара АД", "relations": ["buyer"], "main_manager": "ivan"})
     url = created.headers["Location"]
     await asyncio.sleep(0.05)
     between = datetime.now(UTC)
     await asyncio.sleep(0.05)
-    renamed = await crm.patch(url, json={"name": "Нова АД", "kind": "supplier"}, headers={"If-Match": '"0"'})
+    renamed = await crm.patch(url, json={"name": "Нова АД", "relations": ["supplier"]}, headers={"If-Match": '"0"'})
     assert renamed.status_code == 200
 
     then = await crm.get(url, params={"as_of": between.isoformat()})
     assert then.status_code == 200
-    assert (then.json()["name"], then.json()["kind"]) == ("Стара АД", "buyer")
+    assert (then.json()["name"], then.json()["relations"]) == ("Стара АД", ["buyer"])
     assert then.headers["ETag"] == '"0"'
     now = await crm.get(url, params={"as_of": datetime.now(UTC).isoformat()})
-    assert (now.json()["name"], now.json()["kind"], now.headers["ETag"]) == ("Нова АД", "supplier", '"2"')
+    assert (now.json()["name"], now.json()["relations"], now.headers["ETag"]) == ("Нова АД", ["supplier"], '"2"')
     assert (await crm.get(url, params={"as_of": before.isoformat()})).status_code == 404
     naive = await crm.get(url, params={"as_of": "2026-01-01T00:00:00"})
     assert naive.status_code == 422 and naive.json()["errors"][0]["field"] == "as_of"
@@ -38,7 +38,7 @@ async def test_the_card_as_of_a_past_moment_and_the_history_of_changes(crm: http
     assert [(i["version"], i["event"]) for i in items] == [
         (0, "CounterpartyRegistered"),
         (1, "CounterpartyRenamed"),
-        (2, "CounterpartyKindChanged"),
+        (2, "CounterpartyRelationsChanged"),
     ]
     assert items[1]["changes"] == {"name": "Нова АД"}
     assert items[0]["actor"] == items[1]["actor"] and items[0]["actor"]
@@ -46,7 +46,9 @@ async def test_the_card_as_of_a_past_moment_and_the_history_of_changes(crm: http
 
 
 async def test_history_and_the_past_respect_access_groups(embedded: Any, crm: httpx.AsyncClient) -> None:
-    created = await crm.post(API, json={"name": "Южна", "kind": "buyer", "main_manager": "x", "access_group": "south"})
+    created = await crm.post(
+        API, json={"name": "Южна", "relations": ["buyer"], "main_manager": "x", "access_group": "south"}
+    )
     url = created.headers["Location"]
     manager = await embedded.client_for(["sales_manager"], ["north"])
     assert (await manager.get(f"{url}/history")).status_code == 404
@@ -56,7 +58,9 @@ async def test_history_and_the_past_respect_access_groups(embedded: Any, crm: ht
 
 async def test_waiting_on_the_position_of_an_event_without_public_form_returns_at_once(crm: httpx.AsyncClient) -> None:
     # A tax-id reservation is private: it changes no view, so there is nothing to wait for.
-    created = await crm.post(API, json={"name": "С номер", "kind": "buyer", "main_manager": "x", "tax_id": "BG4242"})
+    created = await crm.post(
+        API, json={"name": "С номер", "relations": ["buyer"], "main_manager": "x", "tax_id": "BG4242"}
+    )
     reservation_position = int(created.headers["X-Commit-Position"]) - 1
     started = asyncio.get_running_loop().time()
     assert (await crm.get(API, params={"min_position": reservation_position})).status_code == 200

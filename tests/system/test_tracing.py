@@ -16,7 +16,7 @@ TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 async def test_traceparent_is_carried_into_event_metadata_and_message_headers(crm: httpx.AsyncClient) -> None:
     response = await crm.post(
         "/api/v1/counterparties",
-        json={"name": "Следа ООД", "kind": "buyer", "main_manager": "ivan"},
+        json={"name": "Следа ООД", "relations": ["buyer"], "main_manager": "ivan"},
         headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"},
     )
     assert response.status_code == 201

@@ -9,9 +9,15 @@ from dataclasses import dataclass, field
 
 from crm_contacts.application.commands import CounterpartyCommands
 from crm_contacts.application.history import CounterpartyHistory
+from crm_contacts.application.keys import PersonKeys
+from crm_contacts.application.persons import Persons
 from crm_contacts.application.publishing import translate
 from crm_contacts.application.queries import CounterpartyQueries
+from crm_contacts.application.reference import ReferenceCommands, ReferenceData, ReferenceQueries
+from crm_contacts.application.validation import CounterpartyRules
 from crm_contacts.projections.counterparties import CounterpartiesView
+from crm_contacts.projections.persons import PersonsView
+from crm_contacts.projections.reference import ReferenceView
 from crm_contacts.settings import ContactsSettings
 from crm_shared.adapters import open_event_store, open_read_store
 from crm_shared.bus import Bus
@@ -38,6 +44,14 @@ class ContactsService:
     """The counterparty list and card."""
     runners: list[ProjectionRunner]
     """Every view of the service (``runner`` among them), built and fed alike."""
+    reference: ReferenceData
+    """The administrators' catalogs (kinds, roles, properties, categories, sources, groups...)."""
+    reference_commands: ReferenceCommands
+    reference_queries: ReferenceQueries
+    rules: CounterpartyRules
+    """Checks of counterparty commands against the reference data and other counterparties."""
+    persons: Persons
+    """Contact persons: commands, reads, the GDPR export and erasure; its view and key store."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def relay(self, bus: Bus) -> Relay:
@@ -76,15 +90,37 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
     store = await open_event_store(settings, SERVICE)
     views = await open_read_store(settings, SERVICE)
     runner = ProjectionRunner(CounterpartiesView(), views, service=SERVICE)
-    runners = [runner]
+    reference_runner = ProjectionRunner(ReferenceView(), views, service=SERVICE)
+    runners = [runner, reference_runner]
+    keys = PersonKeys(views)
+    persons_runner = ProjectionRunner(PersonsView(store, keys.key_of), views, service=SERVICE)
+    runners.append(persons_runner)
     for each in runners:
         await each.prepare()
+    reference = ReferenceData(store, views, reference_runner)
+    country = contacts_settings.default_country
+    commands = CounterpartyCommands(store, unique_tax_id=contacts_settings.unique_tax_id)
+    rules = CounterpartyRules(reference, commands.load_state, country)
+    commands.validate = rules
     return ContactsService(
         store=store,
         views=views,
-        commands=CounterpartyCommands(store, unique_tax_id=contacts_settings.unique_tax_id),
-        queries=CounterpartyQueries(views, runner, store),
+        commands=commands,
+        queries=CounterpartyQueries(views, runner, store, country),
         history=CounterpartyHistory(store),
         runner=runner,
         runners=runners,
+        persons=Persons(
+            store,
+            views,
+            persons_runner,
+            keys,
+            counterparties=runner.collection("counterparties"),
+            contact_entries=lambda raws: rules.contact_entries(raws, applies_to="person"),
+            reference=reference,
+        ),
+        reference=reference,
+        reference_commands=ReferenceCommands(store, reference),
+        reference_queries=ReferenceQueries(views, reference_runner, store, reference),
+        rules=rules,
     )

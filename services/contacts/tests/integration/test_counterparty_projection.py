@@ -41,8 +41,8 @@ async def seed(store: SqliteEventStore, n: int = 10) -> None:
     for i in range(n):
         cid = f"c{i}"
         now = commands.now()
-        await commands.handle(cp.RegisterCounterparty(cid, f"Фирма {i}", "buyer", None, "ivan", now), ADMIN)
-        await commands.handle(cp.UpdateCounterparty(cid, name=f"Фирма {i} АД", main_manager="maria"), ADMIN)
+        await commands.handle(cp.RegisterCounterparty(cid, f"Фирма {i}", ("buyer",), None, "ivan", now), ADMIN)
+        await commands.handle(cp.UpdateCounterparty(cid, {"name": f"Фирма {i} АД", "main_manager": "maria"}), ADMIN)
 
 
 async def documents(views: SqliteReadStore, collection: str) -> list[dict[str, object]]:
@@ -114,7 +114,7 @@ async def test_wait_for_returns_once_the_write_is_visible_and_times_out_otherwis
     runner = ProjectionRunner(CounterpartiesView(), views, service="contacts")
     await runner.rebuild_if_needed(store, translate)
     commands = CounterpartyCommands(store)
-    result = await commands.handle(cp.RegisterCounterparty("x", "Х", "other", None, "ivan", commands.now()), ADMIN)
+    result = await commands.handle(cp.RegisterCounterparty("x", "Х", ("other",), None, "ivan", commands.now()), ADMIN)
     with pytest.raises(ViewNotReady):
         await runner.wait_for(store, result.position, timeout=0.2)
     [recorded] = await store.read_all(after=result.position - 1, limit=1)

@@ -9,7 +9,7 @@ result without appending.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +22,19 @@ from crm_shared.eventstore import NO_STREAM, EventStore, RecordedEvent
 from crm_shared.identity import Caller, Permission
 
 _ID_NAMESPACE = uuid.UUID("0d5f3a52-6c2e-4c1b-8f0e-2b7d9f4a1c63")
+
+
+Validate = Callable[[cp.Command, cp.State, Caller], Awaitable[None]]
+"""Checks that need more than the stream: reference codes, the head counterparty (raises DomainError)."""
+
+
+def _target_group(command: cp.Command) -> str | None:
+    if isinstance(command, cp.RegisterCounterparty):
+        return command.access_group
+    if isinstance(command, cp.UpdateCounterparty):
+        group = command.changes.get("access_group")
+        return None if group is None else str(group)
+    return None
 
 
 class PreconditionFailed(Exception):
@@ -57,14 +70,21 @@ class CounterpartyCommands:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         *,
         unique_tax_id: bool = True,
+        validate: Validate | None = None,
     ) -> None:
         self._store = store
+        self.validate = validate
         self._clock = clock
         self._tax_ids = TaxIdRegistry(store, enabled=unique_tax_id)
 
     def now(self) -> datetime:
         """The service clock (injected in tests)."""
         return self._clock()
+
+    async def load_state(self, counterparty_id: str) -> cp.State:
+        """The current state."""
+        state, _ = await self.load(counterparty_id)
+        return state
 
     async def load(self, counterparty_id: str) -> tuple[cp.State, list[RecordedEvent]]:
         """The current state and the events it was folded from."""
@@ -86,13 +106,15 @@ class CounterpartyCommands:
         """Decide and append; see the module docstring for the concurrency and idempotency rules."""
         if not caller.can(Permission.COUNTERPARTY_WRITE):
             raise Forbidden("your roles do not allow changing counterparties")
+        if isinstance(command, cp.MarkMerged | cp.Absorb) and not caller.can(Permission.COUNTERPARTY_MERGE):
+            raise Forbidden("your roles do not allow merging counterparties")
         stream = cp.stream_of(command.counterparty_id)
         state, events = await self.load(command.counterparty_id)
         version = events[-1].stream_version if events else None
         if state is not None and not caller.sees_group(state.access_group):
             # Not 403: a record outside the caller's access groups must not even be seen to exist.
             raise NotFound(f"counterparty {command.counterparty_id} does not exist")
-        target_group = command.access_group
+        target_group = _target_group(command)
         if target_group is not None and not caller.sees_group(target_group):
             raise Forbidden(f"you have no access to the access group {target_group!r}", field="access_group")
 
@@ -103,6 +125,8 @@ class CounterpartyCommands:
         if if_match is not None and if_match != version:
             raise PreconditionFailed(if_match, version)
 
+        if self.validate is not None:
+            await self.validate(command, state, caller)
         decided = cp.decide(command, state)
         if not decided:
             assert state is not None and events  # an update of an existing record that changes nothing

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from crm_contacts.application.persons import translate_person
+from crm_contacts.application.reference import translate_reference
 from crm_contacts.domain import counterparty as cp
 from crm_shared.contracts import contacts as public
 from crm_shared.eventstore import RecordedEvent
@@ -17,6 +19,19 @@ _PUBLIC_TYPES = {
     cp.CounterpartyTaxIdChanged: "crm.contacts.CounterpartyTaxIdChanged",
     cp.MainManagerAssigned: "crm.contacts.MainManagerAssigned",
     cp.CounterpartyAccessGroupChanged: "crm.contacts.CounterpartyAccessGroupChanged",
+    cp.CounterpartyRelationsChanged: "crm.contacts.CounterpartyRelationsChanged",
+    cp.CounterpartyDetailsChanged: "crm.contacts.CounterpartyDetailsChanged",
+    cp.CounterpartyRegrouped: "crm.contacts.CounterpartyRegrouped",
+    cp.HeadCounterpartyChanged: "crm.contacts.HeadCounterpartyChanged",
+    cp.ManagersChanged: "crm.contacts.ManagersChanged",
+    cp.CounterpartyArchived: "crm.contacts.CounterpartyArchived",
+    cp.CounterpartyRestored: "crm.contacts.CounterpartyRestored",
+    cp.ContactInformationChanged: "crm.contacts.ContactInformationChanged",
+    cp.CounterpartyPropertiesChanged: "crm.contacts.CounterpartyPropertiesChanged",
+    cp.CounterpartyCategoriesChanged: "crm.contacts.CounterpartyCategoriesChanged",
+    cp.InformationSourceRecorded: "crm.contacts.InformationSourceRecorded",
+    cp.CounterpartyMerged: "crm.contacts.CounterpartyMerged",
+    cp.DuplicateAbsorbed: "crm.contacts.DuplicateAbsorbed",
 }
 
 
@@ -34,7 +49,10 @@ def _counterparty(recorded: RecordedEvent) -> list[Envelope]:
     if ce_type is None:
         return []
     contract = public.EVENT_TYPES[ce_type]
-    data = contract.model_validate(event.model_dump()).model_dump(mode="json")
+    fields = event.model_dump()
+    if isinstance(event, cp.CounterpartyRegistered):
+        fields["kind"] = event.relations[0]
+    data = contract.model_validate(fields).model_dump(mode="json")
     occurred = recorded.metadata.get("occurred_at")
     return [
         Envelope(
@@ -55,5 +73,7 @@ def _counterparty(recorded: RecordedEvent) -> list[Envelope]:
 
 _BY_STREAM: dict[str, Callable[[RecordedEvent], list[Envelope]]] = {
     "counterparty-": _counterparty,
+    "reference-": translate_reference,
+    "person-": translate_person,
 }
 """Which translation applies to the events of each stream prefix; private streams are absent."""

@@ -1,27 +1,62 @@
-"""Queries over the counterparty view, with read-your-writes."""
+"""Queries over the counterparty view, with read-your-writes.
+
+The search box ``q`` finds counterparties by any word of the name (prefix, any case, Cyrillic and
+Latin), an e-mail (when it has an ``@``), or a tax id or phone (when it is mostly digits); ``tax_id``,
+``email`` and ``phone`` search one of them explicitly. Multi-valued criteria (words, tax ids, e-mails,
+phones, categories, property values) go through the lookup collection; at most one of them per query,
+combined with any of the list filters.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import phonenumbers
 
 from crm_contacts.application.publishing import translate
-from crm_contacts.domain.counterparty import DEFAULT_ACCESS_GROUP
-from crm_contacts.projections.counterparties import COLLECTION, name_key
-from crm_shared.errors import Forbidden
+from crm_contacts.domain.counterparty import DEFAULT_ACCESS_GROUP, normalise_tax_id
+from crm_contacts.projections.counterparties import COLLECTION, KEYS, name_key, property_key, words_of
+from crm_shared.errors import DomainError, Forbidden
 from crm_shared.eventstore import EventStore
 from crm_shared.identity import Caller, Permission
 from crm_shared.projections import ProjectionRunner
 from crm_shared.readstore import Document, Page, Query, ReadStore
 from crm_shared.readstore.cursor import decode_cursor
 
+Sort = Literal["name", "registered_at"]
+_DIGITS = re.compile(r"^[+\d][\d\s()./-]{4,}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """The list's filters; ``None`` means any."""
+
+    q: str | None = None
+    tax_id: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    relation: str | None = None
+    main_manager: str | None = None
+    manager: str | None = None
+    group: str | None = None
+    region: str | None = None
+    legal_form: str | None = None
+    category: str | None = None
+    properties: Mapping[str, str] = field(default_factory=dict)
+    archived: bool | None = False
+
 
 class CounterpartyQueries:
     """Reads of the counterparty view."""
 
-    def __init__(self, views: ReadStore, runner: ProjectionRunner, store: EventStore) -> None:
+    def __init__(self, views: ReadStore, runner: ProjectionRunner, store: EventStore, default_country: str) -> None:
         self._views = views
         self._runner = runner
         self._store = store
+        self._calling_code = str(phonenumbers.country_code_for_region(default_country.upper()))
 
     async def _wait(self, min_position: int | None) -> None:
         if min_position:
@@ -40,32 +75,94 @@ class CounterpartyQueries:
     async def list(
         self,
         caller: Caller,
+        filters: Filters = Filters(),
         *,
-        search: str | None = None,
-        kind: str | None = None,
-        main_manager: str | None = None,
+        sort: Sort = "name",
         limit: int = 50,
         cursor: str | None = None,
         min_position: int | None = None,
     ) -> Page:
-        """A page of the counterparties the caller may see, sorted by name, optionally by name prefix,
-        kind and manager."""
+        """A page of the counterparties the caller may see that match ``filters``."""
         if not caller.can(Permission.COUNTERPARTY_READ):
             raise Forbidden("your roles do not allow reading counterparties")
         await self._wait(min_position)
         groups = caller.visible_groups()
+        within = None if groups is None else ("access_group", tuple(sorted(groups)))
+        equals = self._equals(filters)
+        after = None if cursor is None else decode_cursor(cursor)
+        lookup = self._lookup(filters)
+        if lookup is None or lookup[0] == "name":
+            prefix = None if lookup is None else ("name_key", lookup[1])
+            query = Query(equals, prefix, "name_key" if sort == "name" else sort, after, limit, within)
+            return await self._views.find(self._runner.collection(COLLECTION), query)
+        field_name, key, exact = lookup
+        if exact:
+            query = Query({**equals, "field": field_name, "key": key}, None, "name_key", after, limit, within)
+        else:
+            query = Query({**equals, "field": field_name}, ("key", key), "key", after, limit, within)
+        page = await self._views.find(self._runner.collection(KEYS), query)
+        ids = list(dict.fromkeys(str(d["counterparty_id"]) for d in page.items))
+        docs = [await self._views.get(self._runner.collection(COLLECTION), cid) for cid in ids]
+        visible = [d for d in docs if d is not None and caller.sees_group(str(d.get("access_group")))]
+        return Page(items=visible, next_after=page.next_after)
+
+    @staticmethod
+    def _equals(filters: Filters) -> dict[str, Any]:
         equals: dict[str, Any] = {}
-        if kind:
-            equals["kind"] = kind
-        if main_manager:
-            equals["main_manager"] = main_manager
-        prefix = ("name_key", name_key(search)) if search and search.strip() else None
-        query = Query(
-            equals=equals,
-            prefix=prefix,
-            sort="name_key",
-            after=None if cursor is None else decode_cursor(cursor),
-            limit=limit,
-            within=None if groups is None else ("access_group", tuple(sorted(groups))),
-        )
-        return await self._views.find(self._runner.collection(COLLECTION), query)
+        if filters.archived is not None:
+            equals["archived"] = filters.archived
+        if filters.relation:
+            equals[f"is_{filters.relation}"] = True
+        for name in ("main_manager", "group", "region", "legal_form"):
+            value = getattr(filters, name)
+            if value:
+                equals[name] = value
+        return equals
+
+    def _lookup(self, filters: Filters) -> tuple[str, str, bool] | None:
+        """The one multi-valued criterion: (lookup field, key, exact match), or None for a list query."""
+        criteria: list[tuple[str, str, bool]] = []
+        if filters.tax_id:
+            criteria.append(("tax", normalise_tax_id(filters.tax_id), False))
+        if filters.email:
+            criteria.append(("email", filters.email.strip().casefold(), False))
+        if filters.phone:
+            criteria.append(("phone", self.phone_prefix(filters.phone), False))
+        if filters.category:
+            criteria.append(("category", filters.category, True))
+        if filters.manager:
+            criteria.append(("manager", filters.manager, True))
+        for code, value in filters.properties.items():
+            criteria.append((f"property:{code}", property_key(value), True))
+        if filters.q and filters.q.strip():
+            criteria.append(self._search(filters.q))
+        if len(criteria) > 1:
+            raise DomainError(
+                "use at most one of q, tax_id, email, phone, manager, category, property.* (with any other filters)",
+                field="q",
+            )
+        return criteria[0] if criteria else None
+
+    def _search(self, q: str) -> tuple[str, str, bool]:
+        text = q.strip()
+        if "@" in text:
+            return ("email", text.casefold(), False)
+        if _DIGITS.match(text) and sum(ch.isdigit() for ch in text) >= 5:
+            if text.startswith(("+", "00")) or (text.startswith("0") and " " in text):
+                return ("phone", self.phone_prefix(text), False)
+            return ("tax", normalise_tax_id(text), False)
+        words = sorted(words_of(text), key=len, reverse=True)
+        if len(words) > 1 or not words:
+            return ("name", name_key(text), False)  # several words: the name must start with them
+        return ("word", words[0], False)
+
+    def phone_prefix(self, typed: str) -> str:
+        """A typed (partial) phone number as the start of an E.164 number in the default country."""
+        digits = "".join(ch for ch in typed if ch.isdigit())
+        if typed.strip().startswith("+"):
+            return f"+{digits}"
+        if digits.startswith("00"):
+            return f"+{digits[2:]}"
+        if digits.startswith("0"):
+            return f"+{self._calling_code}{digits[1:]}"
+        return f"+{digits}"

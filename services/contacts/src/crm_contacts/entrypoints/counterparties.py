@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import asdict
+from dataclasses import fields as dataclass_fields
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
 
 from crm_contacts.application.commands import CommandResult, PreconditionFailed, new_counterparty_id
+from crm_contacts.application.queries import Filters
+from crm_contacts.application.validation import RawContact
 from crm_contacts.bootstrap import ContactsService
 from crm_contacts.domain import counterparty as cp
 from crm_shared.http import POSITION_HEADER, HttpProblem, caller_dependency, etag, parse_if_match
@@ -26,6 +30,7 @@ IdempotencyKey = Annotated[
     Header(alias="Idempotency-Key", min_length=1, max_length=200, description="Makes a retried request a no-op"),
 ]
 CounterpartyId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+CounterpartyRef = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 MinPosition = Annotated[
     int | None,
     Query(
@@ -34,26 +39,91 @@ MinPosition = Annotated[
 ]
 
 
-class RegisterCounterpartyBody(BaseModel):
+Relation = Literal["buyer", "supplier", "other"]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+Comment = Annotated[str, StringConstraints(max_length=cp.MAX_COMMENT)]
+PropertyValue = StrictBool | StrictInt | StrictFloat | Annotated[str, StringConstraints(max_length=1000)] | None
+
+
+class ContactIn(BaseModel):
+    """A contact information entry: its kind (a code of the ``contact-kinds`` catalog) and the value as
+    typed; phones are normalised to E.164, e-mails and web addresses checked."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Code
+    value: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    main: bool = False
+    comment: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class SourceIn(BaseModel):
+    """An information source (a code of the ``sources`` catalog) as of a date (default: today)."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: Code
+    on: date | None = None
+
+
+class _Details(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    legal_form: Literal["legal", "natural"] | None = None
+    tax_id: TaxId | None = None
+    vat_id: TaxId | None = None
+    group: Code | None = Field(default=None, description="Code of a counterparty group")
+    head_counterparty_id: CounterpartyRef | None = Field(default=None, description="The head of its holding")
+    region: Code | None = None
+    comment: Comment | None = None
+    activity_kinds: Annotated[list[Code], Field(max_length=50)] | None = None
+    managers: Annotated[list[UserId], Field(max_length=50)] | None = None
+    contact_info: Annotated[list[ContactIn], Field(max_length=100)] | None = None
+    properties: Annotated[dict[Code, PropertyValue], Field(max_length=100)] | None = None
+    categories: Annotated[list[Code], Field(max_length=100)] | None = None
+
+
+class RegisterCounterpartyBody(_Details):
     """A new counterparty."""
 
-    model_config = ConfigDict(extra="forbid")
     name: Name
-    kind: Literal["buyer", "supplier", "other"]
-    tax_id: TaxId | None = None
+    relations: Annotated[list[Relation], Field(min_length=1, max_length=3)] = Field(
+        description="Buyer, supplier and/or other"
+    )
     main_manager: UserId = Field(description="User id of the responsible sales manager")
     access_group: AccessGroup = Field(default=cp.DEFAULT_ACCESS_GROUP, description="Record-level security group")
+    source: SourceIn | None = None
 
 
-class UpdateCounterpartyBody(BaseModel):
-    """Fields to change; absent fields stay, ``tax_id: null`` removes the tax id."""
+class UpdateCounterpartyBody(_Details):
+    """Fields to change; absent fields stay, ``null`` clears an optional one. ``properties`` is merged
+    (a ``null`` value removes that property); lists replace the whole list."""
 
-    model_config = ConfigDict(extra="forbid")
     name: Name | None = None
-    kind: Literal["buyer", "supplier", "other"] | None = None
-    tax_id: TaxId | None = None
+    relations: Annotated[list[Relation], Field(min_length=1, max_length=3)] | None = None
     main_manager: UserId | None = None
     access_group: AccessGroup | None = None
+
+
+class ArchiveBody(BaseModel):
+    """Why the counterparty is archived."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class ContactOut(BaseModel):
+    """A contact information entry."""
+
+    kind: str
+    type: str
+    value: str
+    main: bool
+    comment: str = ""
+
+
+class SourceOut(BaseModel):
+    """An information source valid from ``on``."""
+
+    source: str
+    on: date
 
 
 class CounterpartyOut(BaseModel):
@@ -61,11 +131,25 @@ class CounterpartyOut(BaseModel):
 
     id: str
     name: str
-    kind: str
+    relations: list[str]
+    legal_form: str = "legal"
     tax_id: str | None
+    vat_id: str | None = None
     main_manager: str
+    managers: list[str] = []
+    group: str | None = None
+    head_counterparty_id: str | None = None
+    region: str | None = None
+    comment: str = ""
+    activity_kinds: list[str] = []
     registered_at: datetime | None = None
     access_group: str
+    archived: bool = False
+    merged_into: str | None = None
+    contact_info: list[ContactOut] = []
+    properties: dict[str, Any] = {}
+    categories: list[str] = []
+    sources: list[SourceOut] = []
     version: int
 
 
@@ -92,31 +176,15 @@ class CounterpartyPage(BaseModel):
     next_cursor: str | None
 
 
-def _from_state(result: CommandResult) -> CounterpartyOut:
-    s = result.state
-    return CounterpartyOut(
-        id=s.id,
-        name=s.name,
-        kind=s.kind,
-        tax_id=s.tax_id,
-        main_manager=s.main_manager,
-        registered_at=s.registered_at,
-        access_group=s.access_group,
-        version=result.version,
-    )
+def _from_state(state: cp.Counterparty, version: int) -> CounterpartyOut:
+    card = {f.name: getattr(state, f.name) for f in dataclass_fields(state) if f.name not in ("id", "contact_info")}
+    card["contact_info"] = [asdict(e) for e in state.contact_info]
+    card["sources"] = [asdict(s) for s in state.sources]
+    return CounterpartyOut.model_validate({**card, "id": state.id, "version": version})
 
 
 def _from_view(doc: Document) -> CounterpartyOut:
-    return CounterpartyOut(
-        id=str(doc["_id"]),
-        name=doc["name"],
-        kind=doc["kind"],
-        tax_id=doc.get("tax_id"),
-        main_manager=doc["main_manager"],
-        registered_at=doc.get("registered_at"),
-        access_group=str(doc.get("access_group", cp.DEFAULT_ACCESS_GROUP)),
-        version=int(doc["_version"]),
-    )
+    return CounterpartyOut.model_validate({**doc, "id": str(doc["_id"]), "version": int(doc["_version"])})
 
 
 def _command_headers(response: Response, result: CommandResult) -> None:
@@ -125,9 +193,38 @@ def _command_headers(response: Response, result: CommandResult) -> None:
 
 
 def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
-    """The contacts routes, bound to one wired service; every route needs a verified caller."""
+    """The counterparty routes, bound to one wired service; every route needs a verified caller."""
     router = APIRouter(prefix="/api/v1", tags=["counterparties"])
     authenticated = caller_dependency(tokens)
+    rules = service.rules
+
+    async def details(body: _Details) -> dict[str, Any]:
+        given: dict[str, Any] = body.model_dump(exclude_unset=True)
+        if body.contact_info is not None:
+            raws = [RawContact(c.kind, c.value, c.main, c.comment) for c in body.contact_info]
+            given["contact_info"] = await rules.contact_entries(raws)
+        return given
+
+    async def run(
+        command: cp.Command,
+        caller: Caller,
+        response: Response,
+        *,
+        if_match: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> CounterpartyOut:
+        try:
+            result = await service.commands.handle(
+                command,
+                caller,
+                if_match=parse_if_match(if_match),
+                idempotency_key=idempotency_key,
+                metadata=current_traceparent(),
+            )
+        except PreconditionFailed as exc:
+            raise HttpProblem(412, "Precondition failed", f"{exc}; reload and retry", "If-Match") from exc
+        _command_headers(response, result)
+        return _from_state(result.state, result.version)
 
     @router.post("/counterparties", status_code=201, response_model=CounterpartyOut)
     async def register_counterparty(
@@ -138,23 +235,35 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         caller: Caller = authenticated,
     ) -> CounterpartyOut:
         """Register a counterparty. Returns 201 with ``Location``, ``ETag`` and the commit position."""
+        given = await details(body)
+        source = None
+        if body.source is not None:
+            source = cp.SourceRecord(body.source.source, body.source.on or service.commands.now().date())
         command = cp.RegisterCounterparty(
             counterparty_id=new_counterparty_id(idempotency_key),
             name=body.name,
-            kind=body.kind,
+            relations=tuple(body.relations),
             tax_id=body.tax_id,
             main_manager=body.main_manager,
             now=service.commands.now(),
             access_group=body.access_group,
+            legal_form=body.legal_form or "legal",
+            vat_id=body.vat_id,
+            group=body.group,
+            head_counterparty_id=body.head_counterparty_id,
+            region=body.region,
+            comment=body.comment or "",
+            activity_kinds=tuple(body.activity_kinds or ()),
+            managers=tuple(body.managers or ()),
+            contact_info=given.get("contact_info", ()),
+            properties={k: v for k, v in (body.properties or {}).items() if v is not None},
+            categories=tuple(body.categories or ()),
+            source=source,
         )
-        result = await service.commands.handle(
-            command, caller, idempotency_key=idempotency_key, metadata=current_traceparent()
-        )
-        _command_headers(response, result)
+        out = await run(command, caller, response, idempotency_key=idempotency_key)
         # Built directly: request.url_for looks the route up and builds an absolute URL on every command.
-        location = f"{request.scope.get('root_path', '')}{router.prefix}/counterparties/{result.state.id}"
-        response.headers["Location"] = location
-        return _from_state(result)
+        response.headers["Location"] = f"{request.scope.get('root_path', '')}{router.prefix}/counterparties/{out.id}"
+        return out
 
     @router.get("/counterparties/{counterparty_id}", response_model=CounterpartyOut)
     async def get_counterparty(
@@ -176,7 +285,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             if past is None:
                 raise HttpProblem(404, "Not found", f"no counterparty {counterparty_id} at {as_of.isoformat()}")
             response.headers["ETag"] = etag(past.version)
-            return _from_state(CommandResult(past.state, past.version, 0))
+            return _from_state(past.state, past.version)
         doc = await service.queries.get(counterparty_id, caller, min_position=min_position)
         if doc is None:
             raise HttpProblem(404, "Not found", f"no counterparty {counterparty_id}")
@@ -208,49 +317,100 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         caller: Caller = authenticated,
     ) -> CounterpartyOut:
         """Change details. With ``If-Match`` a stale version gets 412; a concurrent change gets 409."""
-        given: dict[str, Any] = body.model_dump(exclude_unset=True)
-        command = cp.UpdateCounterparty(
-            counterparty_id=counterparty_id,
-            name=given.get("name"),
-            kind=given.get("kind"),
-            tax_id=given.get("tax_id"),
-            clear_tax_id="tax_id" in given and given["tax_id"] is None,
-            main_manager=given.get("main_manager"),
-            access_group=given.get("access_group"),
-        )
-        try:
-            result = await service.commands.handle(
-                command,
-                caller,
-                if_match=parse_if_match(if_match),
-                idempotency_key=idempotency_key,
-                metadata=current_traceparent(),
-            )
-        except PreconditionFailed as exc:
-            raise HttpProblem(412, "Precondition failed", f"{exc}; reload and retry", "If-Match") from exc
-        _command_headers(response, result)
-        return _from_state(result)
+        changes = await details(body)
+        for required in ("name", "relations", "main_manager", "access_group", "legal_form"):
+            if required in changes and changes[required] is None:
+                raise HttpProblem(422, "Invalid request", f"{required} cannot be removed", required)
+        for listed in ("activity_kinds", "managers", "categories", "contact_info"):
+            if listed in changes and changes[listed] is None:
+                changes[listed] = ()
+        command = cp.UpdateCounterparty(counterparty_id=counterparty_id, changes=changes)
+        return await run(command, caller, response, if_match=if_match, idempotency_key=idempotency_key)
+
+    @router.post("/counterparties/{counterparty_id}/archive", response_model=CounterpartyOut)
+    async def archive_counterparty(
+        counterparty_id: CounterpartyId,
+        body: ArchiveBody,
+        response: Response,
+        if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+        caller: Caller = authenticated,
+    ) -> CounterpartyOut:
+        """Archive: the counterparty leaves lists (unless asked for) and takes no changes until restored."""
+        command = cp.ArchiveCounterparty(counterparty_id, body.reason)
+        return await run(command, caller, response, if_match=if_match)
+
+    @router.post("/counterparties/{counterparty_id}/restore", response_model=CounterpartyOut)
+    async def restore_counterparty(
+        counterparty_id: CounterpartyId,
+        response: Response,
+        if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+        caller: Caller = authenticated,
+    ) -> CounterpartyOut:
+        """Bring an archived counterparty back (a merged duplicate cannot come back)."""
+        return await run(cp.RestoreCounterparty(counterparty_id), caller, response, if_match=if_match)
+
+    @router.post("/counterparties/{counterparty_id}/sources", response_model=CounterpartyOut)
+    async def record_source(
+        counterparty_id: CounterpartyId,
+        body: SourceIn,
+        response: Response,
+        idempotency_key: IdempotencyKey = None,
+        caller: Caller = authenticated,
+    ) -> CounterpartyOut:
+        """Record how the counterparty found us, as of a date (default today); one source per date."""
+        on = body.on or service.commands.now().date()
+        command = cp.RecordSource(counterparty_id, body.source, on)
+        return await run(command, caller, response, idempotency_key=idempotency_key)
 
     @router.get("/counterparties", response_model=CounterpartyPage)
     async def list_counterparties(
-        q: Annotated[str | None, Query(max_length=200, description="Name prefix, any case")] = None,
-        kind: Annotated[Literal["buyer", "supplier", "other"] | None, Query()] = None,
+        request: Request,
+        q: Annotated[
+            str | None,
+            Query(max_length=200, description="A word of the name (prefix), an e-mail, a tax id or a phone"),
+        ] = None,
+        tax_id: Annotated[str | None, Query(max_length=40, description="Tax id or VAT number prefix")] = None,
+        email: Annotated[str | None, Query(max_length=200, description="E-mail prefix")] = None,
+        phone: Annotated[str | None, Query(max_length=40, description="Phone number prefix, as typed")] = None,
+        relation: Annotated[Relation | None, Query()] = None,
         main_manager: Annotated[str | None, Query(max_length=100)] = None,
+        manager: Annotated[str | None, Query(max_length=100, description="Any of its managers")] = None,
+        group: Annotated[str | None, Query(max_length=64)] = None,
+        region: Annotated[str | None, Query(max_length=64)] = None,
+        legal_form: Annotated[Literal["legal", "natural"] | None, Query()] = None,
+        category: Annotated[str | None, Query(max_length=64)] = None,
+        archived: Annotated[
+            Literal["false", "true", "any"], Query(description="Archived ones: false (default), true or any")
+        ] = "false",
+        sort: Annotated[Literal["name", "registered_at"], Query()] = "name",
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, Query(max_length=2000)] = None,
         min_position: MinPosition = None,
         caller: Caller = authenticated,
     ) -> CounterpartyPage:
-        """Counterparties sorted by name, with name-prefix search and keyset pagination."""
+        """Counterparties with search, filters (``property.<code>=value`` filters by a property) and keyset
+        pagination."""
+        properties = {
+            k.removeprefix("property."): v[:200] for k, v in request.query_params.items() if k.startswith("property.")
+        }
+        filters = Filters(
+            q=q,
+            tax_id=tax_id,
+            email=email,
+            phone=phone,
+            relation=relation,
+            main_manager=main_manager,
+            manager=manager,
+            group=group,
+            region=region,
+            legal_form=legal_form,
+            category=category,
+            properties=properties,
+            archived=None if archived == "any" else archived == "true",
+        )
         try:
             page = await service.queries.list(
-                caller,
-                search=q,
-                kind=kind,
-                main_manager=main_manager,
-                limit=limit,
-                cursor=cursor,
-                min_position=min_position,
+                caller, filters, sort=sort, limit=limit, cursor=cursor, min_position=min_position
             )
         except BadCursor as exc:
             raise HttpProblem(400, "Bad cursor", str(exc), "cursor") from exc

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from crm_shared.contracts.contacts import counterparty
+from crm_shared.contracts.contacts import counterparty, person, reference
 from crm_shared.contracts.contacts.counterparty import COUNTERPARTY_TOPIC, SOURCE
 from crm_shared.integration import IntegrationEvent
 
-_MODULES: tuple[ModuleType, ...] = (counterparty,)
+_MODULES: tuple[ModuleType, ...] = (counterparty, person, reference)
 
 TOPICS: dict[str, dict[str, type[IntegrationEvent]]] = {m.TOPIC: m.EVENT_TYPES for m in _MODULES}
 """Every topic of the context and the event types published on it."""

@@ -1,0 +1,92 @@
+"""Public events of contact persons: topic ``crm.contacts.person.v1``.
+
+These events carry **no personal data**: no names, birth dates, genders, descriptions or contact
+information, not even encrypted. The topic is read by systems we do not control and kept by brokers
+and their consumers beyond our reach, so whatever were published could not be erased. What is
+published: ids, the owner and the private flag, links to counterparties (with the position and the
+role code), which kinds of details changed, and the erasure. Consumers read the details through
+``GET /api/v1/persons/{id}`` under the caller's access rights; after an erasure there are none.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from crm_shared.integration import IntegrationEvent
+
+PERSON_TOPIC = "crm.contacts.person.v1"
+
+DetailField = Literal[
+    "name", "birth_date", "birthday_reminder_days", "gender", "description", "contact_info"
+]
+
+
+class PersonRegistered(IntegrationEvent):
+    """A contact person entered the register. Type ``crm.contacts.PersonRegistered``."""
+
+    person_id: str = Field(description="Stable id of the person (UUID).")
+    owner: str = Field(description="User id of who created the person.")
+    private: bool = Field(description="Only the owner may see the person.")
+    registered_at: datetime
+
+
+class PersonDetailsChanged(IntegrationEvent):
+    """Some personal details changed; read them through the API. Type ``crm.contacts.PersonDetailsChanged``."""
+
+    person_id: str
+    fields: list[DetailField] = Field(description="Which details changed (their values are not published).")
+
+
+class PersonPrivacyChanged(IntegrationEvent):
+    """The person became private to its owner, or shared. Type ``crm.contacts.PersonPrivacyChanged``."""
+
+    person_id: str
+    private: bool
+
+
+class PersonLinkedToCounterparty(IntegrationEvent):
+    """The person now works for a counterparty. Type ``crm.contacts.PersonLinkedToCounterparty``."""
+
+    person_id: str
+    counterparty_id: str
+    position: str | None = Field(default=None, description="Job title, free text.")
+    role: str | None = Field(default=None, description="Code of the person-roles reference catalog.")
+
+
+class PersonCounterpartyLinkChanged(IntegrationEvent):
+    """Position or role at a counterparty changed. Type ``crm.contacts.PersonCounterpartyLinkChanged``."""
+
+    person_id: str
+    counterparty_id: str
+    position: str | None = None
+    role: str | None = None
+
+
+class PersonUnlinkedFromCounterparty(IntegrationEvent):
+    """The link to a counterparty was removed. Type ``crm.contacts.PersonUnlinkedFromCounterparty``."""
+
+    person_id: str
+    counterparty_id: str
+
+
+class PersonErased(IntegrationEvent):
+    """The person's personal data was erased (GDPR); drop any copy of it. Type ``crm.contacts.PersonErased``."""
+
+    person_id: str
+    erased_at: datetime
+
+
+TOPIC = PERSON_TOPIC
+EVENT_TYPES: dict[str, type[IntegrationEvent]] = {
+    "crm.contacts.PersonRegistered": PersonRegistered,
+    "crm.contacts.PersonDetailsChanged": PersonDetailsChanged,
+    "crm.contacts.PersonPrivacyChanged": PersonPrivacyChanged,
+    "crm.contacts.PersonLinkedToCounterparty": PersonLinkedToCounterparty,
+    "crm.contacts.PersonCounterpartyLinkChanged": PersonCounterpartyLinkChanged,
+    "crm.contacts.PersonUnlinkedFromCounterparty": PersonUnlinkedFromCounterparty,
+    "crm.contacts.PersonErased": PersonErased,
+}
+"""Every public event type of this topic, by its CloudEvents type."""
