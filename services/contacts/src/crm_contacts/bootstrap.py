@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 
 from crm_contacts.application.commands import CounterpartyCommands
+from crm_contacts.application.duplicates import Duplicates
 from crm_contacts.application.history import CounterpartyHistory
 from crm_contacts.application.keys import PersonKeys
 from crm_contacts.application.persons import Persons
@@ -50,6 +51,8 @@ class ContactsService:
     reference_queries: ReferenceQueries
     rules: CounterpartyRules
     """Checks of counterparty commands against the reference data and other counterparties."""
+    duplicates: Duplicates
+    """Duplicate detection and merge."""
     persons: Persons
     """Contact persons: commands, reads, the GDPR export and erasure; its view and key store."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -123,4 +126,5 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
         reference_commands=ReferenceCommands(store, reference),
         reference_queries=ReferenceQueries(views, reference_runner, store, reference),
         rules=rules,
+        duplicates=Duplicates(views, runner, commands, commands.tax_ids.release),
     )

@@ -75,7 +75,7 @@ class CounterpartyCommands:
         self._store = store
         self.validate = validate
         self._clock = clock
-        self._tax_ids = TaxIdRegistry(store, enabled=unique_tax_id)
+        self.tax_ids = TaxIdRegistry(store, enabled=unique_tax_id)
 
     def now(self) -> datetime:
         """The service clock (injected in tests)."""
@@ -148,15 +148,15 @@ class CounterpartyCommands:
         claimed = [e.tax_id for e in decided if isinstance(e, cp.CounterpartyRegistered | cp.CounterpartyTaxIdChanged)]
         claimed_ids = [t for t in claimed if t is not None]
         for tax_id in claimed_ids:
-            await self._tax_ids.reserve(tax_id, command.counterparty_id, caller.user_id)
+            await self.tax_ids.reserve(tax_id, command.counterparty_id, caller.user_id)
         try:
             result = await self._store.append(stream, new_events, NO_STREAM if version is None else version)
         except BaseException:
             for tax_id in claimed_ids:
-                await self._tax_ids.release(tax_id, command.counterparty_id, caller.user_id)
+                await self.tax_ids.release(tax_id, command.counterparty_id, caller.user_id)
             raise
         if claimed and old_tax_id is not None:
-            await self._tax_ids.release(old_tax_id, command.counterparty_id, caller.user_id)
+            await self.tax_ids.release(old_tax_id, command.counterparty_id, caller.user_id)
         for event in decided:
             state = cp.evolve(state, event)
         assert state is not None

@@ -1,7 +1,8 @@
 """Queries over the counterparty view, with read-your-writes.
 
 The search box ``q`` finds counterparties by any word of the name (prefix, any case, Cyrillic and
-Latin), an e-mail (when it has an ``@``), or a tax id or phone (when it is mostly digits); ``tax_id``,
+Latin), an e-mail (when it has an ``@``), a phone (digits starting with ``+`` or ``0``) or a tax id
+(digits, optionally after a two-letter country prefix); several words match the start of the name; ``tax_id``,
 ``email`` and ``phone`` search one of them explicitly. Multi-valued criteria (words, tax ids, e-mails,
 phones, categories, property values) go through the lookup collection; at most one of them per query,
 combined with any of the list filters.
@@ -27,7 +28,8 @@ from crm_shared.readstore import Document, Page, Query, ReadStore
 from crm_shared.readstore.cursor import decode_cursor
 
 Sort = Literal["name", "registered_at"]
-_DIGITS = re.compile(r"^[+\d][\d\s()./-]{4,}$")
+_PHONE = re.compile(r"^(\+|0)[\d\s()./-]{4,}$")
+_TAX_ID = re.compile(r"^([A-Za-z]{2}\s*)?\d[\d\s-]{3,}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +149,9 @@ class CounterpartyQueries:
         text = q.strip()
         if "@" in text:
             return ("email", text.casefold(), False)
-        if _DIGITS.match(text) and sum(ch.isdigit() for ch in text) >= 5:
-            if text.startswith(("+", "00")) or (text.startswith("0") and " " in text):
-                return ("phone", self.phone_prefix(text), False)
+        if _PHONE.match(text):  # numbers are written with + or a leading 0; tax ids never start with 0
+            return ("phone", self.phone_prefix(text), False)
+        if _TAX_ID.match(text):
             return ("tax", normalise_tax_id(text), False)
         words = sorted(words_of(text), key=len, reverse=True)
         if len(words) > 1 or not words:

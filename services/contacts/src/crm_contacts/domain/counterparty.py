@@ -457,6 +457,10 @@ def decide(command: Command, state: State) -> list[DomainEvent]:
             if state.merged_into is not None:
                 raise DomainError(f"merged into {state.merged_into}; it cannot be restored", field="archived")
             return [CounterpartyRestored(counterparty_id=cid)] if state.archived else []
+        case MarkMerged() if state.merged_into == command.into:
+            return []  # a retried merge
+        case Absorb() if command.duplicate.id in state.merged:
+            return []
     if state.archived:
         raise DomainError("the counterparty is archived; restore it first", field="archived")
     match command:

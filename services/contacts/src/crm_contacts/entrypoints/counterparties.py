@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
 
 from crm_contacts.application.commands import CommandResult, PreconditionFailed, new_counterparty_id
+from crm_contacts.application.duplicates import duplicate_keys
 from crm_contacts.application.queries import Filters
 from crm_contacts.application.validation import RawContact
 from crm_contacts.bootstrap import ContactsService
@@ -153,6 +154,43 @@ class CounterpartyOut(BaseModel):
     version: int
 
 
+class DuplicateOut(BaseModel):
+    """A counterparty that shares a tax id (``tax``), an e-mail or a phone (its normalised ``key``)."""
+
+    counterparty_id: str
+    name: str
+    field: str
+    key: str
+
+
+class RegisteredOut(CounterpartyOut):
+    """The new counterparty, and the ones it may duplicate (same tax id, e-mail or phone)."""
+
+    possible_duplicates: list[DuplicateOut] = []
+
+
+class DuplicateGroupOut(BaseModel):
+    """Counterparties sharing one key."""
+
+    field: str
+    key: str
+    counterparties: list[DuplicateOut]
+
+
+class DuplicateReportOut(BaseModel):
+    """Groups of duplicates in one chunk of keys; pass ``next_after`` as ``after`` to go on."""
+
+    groups: list[DuplicateGroupOut]
+    next_after: str | None
+
+
+class MergeBody(BaseModel):
+    """The duplicate to merge into this counterparty."""
+
+    model_config = ConfigDict(extra="forbid")
+    duplicate_id: CounterpartyRef
+
+
 class HistoryEntryOut(BaseModel):
     """One change of a counterparty: its version, when it was committed, by whom, and what it set."""
 
@@ -226,16 +264,25 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         _command_headers(response, result)
         return _from_state(result.state, result.version)
 
-    @router.post("/counterparties", status_code=201, response_model=CounterpartyOut)
+    @router.post("/counterparties", status_code=201, response_model=RegisteredOut)
     async def register_counterparty(
         body: RegisterCounterpartyBody,
         request: Request,
         response: Response,
         idempotency_key: IdempotencyKey = None,
+        reject_duplicates: Annotated[
+            bool, Query(description="Refuse (409) when a counterparty with the same tax id, e-mail or phone exists")
+        ] = False,
         caller: Caller = authenticated,
-    ) -> CounterpartyOut:
-        """Register a counterparty. Returns 201 with ``Location``, ``ETag`` and the commit position."""
+    ) -> RegisteredOut:
+        """Register a counterparty. Returns 201 with ``Location``, ``ETag``, the commit position and the
+        possible duplicates (the same tax id, e-mail or phone), or 409 with them when asked to refuse."""
         given = await details(body)
+        keys = duplicate_keys((body.tax_id, body.vat_id), given.get("contact_info", ()))
+        duplicates = [DuplicateOut(**asdict(m)) for m in await service.duplicates.matches(keys, caller)]
+        if duplicates and reject_duplicates:
+            names = ", ".join(f"{d.name} ({d.field} {d.key})" for d in duplicates[:5])
+            raise HttpProblem(409, "Possible duplicate", f"already registered: {names}", duplicates[0].field)
         source = None
         if body.source is not None:
             source = cp.SourceRecord(body.source.source, body.source.on or service.commands.now().date())
@@ -263,7 +310,37 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         out = await run(command, caller, response, idempotency_key=idempotency_key)
         # Built directly: request.url_for looks the route up and builds an absolute URL on every command.
         response.headers["Location"] = f"{request.scope.get('root_path', '')}{router.prefix}/counterparties/{out.id}"
-        return out
+        others = [d for d in duplicates if d.counterparty_id != out.id]
+        return RegisteredOut.model_validate({**out.model_dump(), "possible_duplicates": others})
+
+    @router.get("/counterparties/duplicates", response_model=DuplicateReportOut)
+    async def duplicate_report(
+        field: Annotated[Literal["tax", "email", "phone"], Query(description="Which key to compare")] = "tax",
+        after: Annotated[str | None, Query(max_length=300, description="next_after of the previous chunk")] = None,
+        caller: Caller = authenticated,
+    ) -> DuplicateReportOut:
+        """Counterparties sharing a tax id, an e-mail or a phone, a chunk of keys at a time."""
+        chunk = await service.duplicates.report(caller, field, after_key=after)
+        return DuplicateReportOut(
+            groups=[
+                DuplicateGroupOut(
+                    field=g.field, key=g.key, counterparties=[DuplicateOut(**asdict(m)) for m in g.counterparties]
+                )
+                for g in chunk.groups
+            ],
+            next_after=chunk.next_key,
+        )
+
+    @router.post("/counterparties/{counterparty_id}/merge", response_model=CounterpartyOut)
+    async def merge_duplicate(
+        counterparty_id: CounterpartyId, body: MergeBody, response: Response, caller: Caller = authenticated
+    ) -> CounterpartyOut:
+        """Merge ``duplicate_id`` into this counterparty: the duplicate is archived for good and points
+        here, its contact information, categories, properties, managers and sources are added here, and
+        both histories stay. Retrying a merge completes it."""
+        result = await service.duplicates.merge(counterparty_id, body.duplicate_id, caller)
+        _command_headers(response, result)
+        return _from_state(result.state, result.version)
 
     @router.get("/counterparties/{counterparty_id}", response_model=CounterpartyOut)
     async def get_counterparty(

@@ -89,6 +89,7 @@ class CounterpartiesView:
             Index(("main_manager", "name_key")),
             Index(("group", "name_key")),
             Index(("archived", "registered_at")),
+            Index(("head_counterparty_id",)),
         ),
         KEYS: (
             Index(("field", "key", "name_key")),

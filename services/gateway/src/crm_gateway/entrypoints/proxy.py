@@ -72,7 +72,9 @@ HOP_BY_HOP = frozenset(
 )
 _NOT_FORWARDED = HOP_BY_HOP | {"host", "authorization"}
 
-SERVICE_PREFIXES: Mapping[str, tuple[str, ...]] = {"contacts": ("counterparties",)}
+SERVICE_PREFIXES: Mapping[str, tuple[str, ...]] = {
+    "contacts": ("counterparties", "persons", "reference", "imports", "exports", "jobs", "events"),
+}
 """Which ``/api/v1/<prefix>`` each service owns; a service not listed owns its own name."""
 
 
