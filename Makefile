@@ -1,5 +1,5 @@
 # The index of every command. Each target creates the environment when it is missing.
-.PHONY: help run test lint fmt bench servers-start servers-stop env clean
+.PHONY: help run test lint fmt events bench servers-start servers-stop env clean
 
 help:            ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -18,10 +18,14 @@ lint: env        ## ruff, formatting, mypy (strict) and import rules
 	uv run ruff format --check .
 	uv run mypy shared/src services/contacts/src services/gateway/src src
 	uv run lint-imports
+	uv run python -m crm_shared.asyncapi check docs/events
 
 fmt: env         ## format and auto-fix
 	uv run ruff format .
 	uv run ruff check --fix .
+
+events: env      ## regenerate docs/events (AsyncAPI and JSON Schemas) from the event contracts
+	uv run python -m crm_shared.asyncapi write docs/events
 
 bench: env       ## benchmarks; each prints its ratio against a baseline on its last line
 	uv run python -m bench
