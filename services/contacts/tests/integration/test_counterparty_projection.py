@@ -12,7 +12,8 @@ import pytest
 from crm_contacts.application.commands import CounterpartyCommands
 from crm_contacts.application.publishing import translate
 from crm_contacts.domain import counterparty as cp
-from crm_contacts.projections.counterparties import COLLECTION, CounterpartiesView
+from crm_contacts.domain.contact_info import ContactEntry
+from crm_contacts.projections.counterparties import COLLECTION, KEYS, CounterpartiesView
 from crm_shared.eventstore.sqlite import SqliteEventStore
 from crm_shared.identity import caller_of
 from crm_shared.projections import ProjectionRunner, ViewNotReady
@@ -147,3 +148,36 @@ class _Truncated:
 
     async def read_all(self, after: int = 0, limit: int = 1000) -> list[object]:
         return [e for e in await self._store.read_all(after=after, limit=limit) if e.position <= self._head]
+
+
+async def test_lookups_follow_changes_and_redelivery_never_brings_a_removed_key_back(
+    store: SqliteEventStore, views: SqliteReadStore
+) -> None:
+    runner = ProjectionRunner(CounterpartiesView(), views, service="contacts")
+    await runner.prepare()
+    commands = CounterpartyCommands(store)
+    email = ContactEntry("email", "email", "a@x.bg", "a@x.bg", True)
+    await commands.handle(
+        cp.RegisterCounterparty("k", "Ключ ООД", ("buyer",), "BG1", "ivan", commands.now(), contact_info=(email,)),
+        ADMIN,
+    )
+    await commands.handle(cp.UpdateCounterparty("k", {"contact_info": (), "name": "Нов Ключ", "tax_id": None}), ADMIN)
+    messages = [m.to_message() for r in await store.read_all() for m in translate(r)]
+    for message in messages:
+        await runner.handle(message)
+    keys_collection = runner.collection(KEYS)
+
+    async def keys() -> set[tuple[str, str]]:
+        page = await views.find(keys_collection, Query(sort="_id", limit=100))
+        return {(d["field"], d["key"]) for d in page.items}
+
+    after_all = await keys()
+    assert after_all == {("word", "нов"), ("word", "ключ"), ("manager", "ivan")}
+    for message in random.sample(messages, len(messages)):  # redelivered, in any order
+        await runner.handle(message)
+    assert await keys() == after_all
+    rebuilt = ProjectionRunner(type("Next", (CounterpartiesView,), {"version": 99})(), views, service="contacts")
+    await rebuilt.prepare()
+    await rebuilt.rebuild_if_needed(store, translate)
+    page = await views.find(rebuilt.collection(KEYS), Query(sort="_id", limit=100))
+    assert {(d["field"], d["key"]) for d in page.items} == after_all

@@ -74,6 +74,8 @@ class CounterpartyHistory:
             event = cp.catalog.decode(recorded)
             fields = event.model_dump(mode="json")
             fields.pop("counterparty_id", None)
+            if isinstance(event, cp.CounterpartyDetailsChanged):
+                fields = fields["changes"]
             actor = recorded.metadata.get("actor")
             entries.append(
                 HistoryEntry(
