@@ -19,7 +19,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from opentelemetry import trace
 
@@ -45,6 +45,15 @@ class Projection(Protocol):
 
     async def changes(self, event: Envelope, get: GetDocument, collection: Callable[[str], str]) -> list[Change]:
         """The changes ``event`` makes; ``collection(base)`` gives the versioned collection name."""
+        ...
+
+
+@runtime_checkable
+class Prefetching(Protocol):
+    """A projection that can say which documents a batch of events will read (optional)."""
+
+    def prefetch(self, events: Sequence[Envelope]) -> Mapping[str, Sequence[str]]:
+        """Ids per base collection that ``changes`` will ``get`` for ``events``."""
         ...
 
 
@@ -84,9 +93,19 @@ class ProjectionRunner:
         return f"{self._service}.{self.projection.name}.v{self.projection.version}"
 
     async def prepare(self) -> None:
-        """Create the versioned collections' indexes."""
+        """Create the versioned collections' indexes, unless this version is still to be built: then
+        :meth:`rebuild_if_needed` creates them after loading, which is much faster than keeping every
+        index up to date row by row."""
+        if await self._views.checkpoint(self._built_marker) is not None:
+            await self._ensure_indexes()
+
+    async def _ensure_indexes(self) -> None:
         for base, indexes in self.projection.collections.items():
             await self._views.ensure_indexes(self.collection(base), indexes)
+
+    @property
+    def _built_marker(self) -> str:
+        return f"{self.checkpoint_name}:built"
 
     async def rebuild_if_needed(self, store: EventStore, translate: Translate, *, batch_size: int = 5000) -> int:
         """Build this version from the event log unless it was built; returns events applied.
@@ -94,11 +113,12 @@ class ProjectionRunner:
         A rebuild interrupted by a crash resumes from its last batch on the next start: only the
         marker written at the end says the version is complete.
         """
-        built = f"{self.checkpoint_name}:built"
+        built = self._built_marker
         if await self._views.checkpoint(built) is not None:
             return 0
         start = await self._views.checkpoint(self.checkpoint_name) or 0
         count = await self.catch_up(store, translate, after=start, batch_size=batch_size)
+        await self._ensure_indexes()
         await self._views.apply([], checkpoint=(built, await self._views.checkpoint(self.checkpoint_name) or 0))
         await self._drop_older_versions()
         return count
@@ -158,6 +178,13 @@ class ProjectionRunner:
             if (collection, id) in overlay:
                 return overlay[(collection, id)]
             return await self._views.get(collection, id)
+
+        # One read per collection for the whole batch instead of one per event.
+        if isinstance(self.projection, Prefetching) and len(envelopes) > 1:
+            for base, ids in self.projection.prefetch(envelopes).items():
+                collection = self.collection(base)
+                found = await self._views.get_many(collection, ids)
+                overlay.update(((collection, id), found.get(id)) for id in ids)
 
         for envelope in envelopes:
             for change in await self.projection.changes(envelope, get, self.collection):

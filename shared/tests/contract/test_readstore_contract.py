@@ -40,6 +40,15 @@ async def test_put_then_get_round_trips_the_document(store: ReadStore) -> None:
     assert await store.get("never_created", "a") is None
 
 
+async def test_get_many_returns_the_live_documents_by_id(store: ReadStore) -> None:
+    await store.apply([Put("things", {"_id": f"t{i}", "_version": 1, "n": i}) for i in range(3)])
+    await store.apply([Delete("things", "t1", 2)])
+    found = await store.get_many("things", ["t0", "t1", "t2", "missing", "t0"])
+    assert {k: v["n"] for k, v in found.items()} == {"t0": 0, "t2": 2}
+    assert await store.get_many("never_written", ["a"]) == {}
+    assert await store.get_many("things", []) == {}
+
+
 async def test_guard_ignores_same_or_older_versions(store: ReadStore) -> None:
     await store.apply([Put("people", doc("a", 2, name="new"))])
     assert await store.apply([Put("people", doc("a", 1, name="old"))]) == 0

@@ -228,6 +228,14 @@ class MongoReadStore:
         found = await self._collection(collection).find_one({"_id": id})
         return None if found is None or found.get(_TOMBSTONE) is True else found
 
+    async def get_many(self, collection: str, ids: Sequence[str]) -> dict[str, Document]:
+        """The live documents of ``ids``, by id, in one query."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        cursor = self._collection(collection).find({"_id": {"$in": wanted}})
+        return {str(doc["_id"]): doc async for doc in cursor if doc.get(_TOMBSTONE) is not True}
+
     async def find(self, collection: str, query: Query) -> Page:
         """One page of documents (see :class:`Query`), ordered by ``(sort, _id)``.
 

@@ -93,6 +93,10 @@ class ReadStore(Protocol):
         """One document by id, or None."""
         ...
 
+    async def get_many(self, collection: str, ids: Sequence[str]) -> dict[str, Document]:
+        """The documents of ``ids`` that exist, by id (one round trip for a projection's batch)."""
+        ...
+
     async def find(self, collection: str, query: Query) -> Page:
         """One page of documents (see :class:`Query`)."""
         ...

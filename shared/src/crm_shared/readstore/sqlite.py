@@ -31,6 +31,10 @@ def _checked(name: str, what: str) -> str:
     return name
 
 
+_IN_CHUNK = 500
+"""Ids per ``IN (...)`` query: well under SQLite's limit of bound parameters."""
+
+
 def _table(collection: str) -> str:
     return "rs_" + _checked(collection, "collection")
 
@@ -142,6 +146,23 @@ class SqliteReadStore:
                 return None
             row = conn.execute(f"SELECT doc FROM {table} WHERE id = ? AND doc IS NOT NULL", (id,)).fetchone()
             return None if row is None else dict(jsoncodec.loads(row[0]))
+
+        return await self._read(work)
+
+    async def get_many(self, collection: str, ids: Sequence[str]) -> dict[str, Document]:
+        table = _table(collection)
+        wanted = list(dict.fromkeys(ids))
+
+        def work(conn: sqlite3.Connection) -> dict[str, Document]:
+            found: dict[str, Document] = {}
+            if not wanted or not self._exists(conn, table):
+                return found
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[start : start + _IN_CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                sql = f"SELECT id, doc FROM {table} WHERE id IN ({marks}) AND doc IS NOT NULL"
+                found.update((row[0], dict(jsoncodec.loads(row[1]))) for row in conn.execute(sql, chunk))
+            return found
 
         return await self._read(work)
 

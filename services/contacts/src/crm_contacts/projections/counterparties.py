@@ -97,6 +97,10 @@ class CounterpartiesView:
         ),
     }
 
+    def prefetch(self, events: Sequence[Envelope]) -> Mapping[str, Sequence[str]]:
+        """The cards a batch reads: one per subject (the counterparty's id)."""
+        return {COLLECTION: [e.subject for e in events]}
+
     async def changes(self, event: Envelope, get: GetDocument, collection: Callable[[str], str]) -> list[Change]:
         """Registered creates the card; every other event updates what it names, and the lookups follow."""
         target = collection(COLLECTION)
