@@ -131,7 +131,9 @@ class ProjectionRunner:
             events = await store.read_all(after=position, limit=batch_size)
             if not events:
                 break
-            envelopes = [e for recorded in events for e in translate(recorded)]
+            # The log holds every stream of the service; this view takes only its own topics.
+            topics = set(self.projection.topics)
+            envelopes = [e for recorded in events for e in translate(recorded) if e.topic in topics]
             # No per-stream tracking here: the checkpoint, stored with the batch, answers wait_for.
             await self._apply(envelopes, checkpoint=events[-1].position, track=False)
             position = events[-1].position
@@ -213,7 +215,8 @@ class ProjectionRunner:
     ) -> None:
         """Wait until the view reflects the event committed at ``position`` (read-your-writes).
 
-        With ``translate``, an event that has no public form (so no effect on any view) needs no wait.
+        With ``translate``, an event that has no public form on this view's topics (so no effect on
+        it) needs no wait.
         """
         if position <= 0:
             return
@@ -221,7 +224,7 @@ class ProjectionRunner:
         if not found or found[0].position != position:
             return
         target = found[0]
-        if translate is not None and not translate(target):
+        if translate is not None and not any(e.topic in self.projection.topics for e in translate(target)):
             return
         deadline = asyncio.get_running_loop().time() + timeout
         delay = 0.005

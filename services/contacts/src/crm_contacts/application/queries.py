@@ -101,7 +101,7 @@ class CounterpartyQueries:
         if exact:
             query = Query({**equals, "field": field_name, "key": key}, None, "name_key", after, limit, within)
         else:
-            query = Query({**equals, "field": field_name}, ("key", key), "key", after, limit, within)
+            query = Query({**equals, "field": field_name}, ("key_name", key), "key_name", after, limit, within)
         page = await self._views.find(self._runner.collection(KEYS), query)
         ids = list(dict.fromkeys(str(d["counterparty_id"]) for d in page.items))
         docs = [await self._views.get(self._runner.collection(COLLECTION), cid) for cid in ids]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from crm_contacts.bootstrap import ContactsService
-from crm_contacts.entrypoints import counterparties
+from crm_contacts.entrypoints import counterparties, events_doc, reference
 from crm_shared.identity import CallerTokens
 
 
@@ -13,4 +13,6 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     """The contacts API, bound to one wired service; every route needs a verified caller."""
     router = APIRouter()
     router.include_router(counterparties.build_router(service, tokens))
+    router.include_router(events_doc.build_router(tokens))
+    router.include_router(reference.build_router(service, tokens))
     return router

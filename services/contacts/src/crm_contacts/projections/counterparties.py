@@ -23,6 +23,9 @@ KEYS = "counterparty_keys"
 FILTERS = ("access_group", "archived", "main_manager", "group", "region", "is_buyer", "is_supplier", "is_other")
 """Fields of the card that every lookup document copies, so lookups filter like the list."""
 MIN_WORD = 2
+KEY_NAME_SEPARATOR = "\x1f"
+"""Joins a lookup's key and the name in ``key_name``: prefix searches match the key and sort by key,
+then name."""
 
 _FIELD_OF = {
     "crm.contacts.CounterpartyRenamed": "name",
@@ -79,7 +82,7 @@ class CounterpartiesView:
     """Projection of ``crm.contacts.counterparty.v1`` into ``counterparties`` and ``counterparty_keys``."""
 
     name = "counterparties"
-    version = 3  # 3: relations, details, contact information, properties, categories, sources, lookups
+    version = 4  # 3: relations, details, contact information, properties, categories, sources, lookups; 4: key_name
     topics: Sequence[str] = (public.COUNTERPARTY_TOPIC,)
     collections: Mapping[str, Sequence[Index]] = {
         COLLECTION: (
@@ -93,6 +96,7 @@ class CounterpartiesView:
         ),
         KEYS: (
             Index(("field", "key", "name_key")),
+            Index(("field", "key_name")),
             Index(("counterparty_id",)),
         ),
     }
@@ -182,6 +186,7 @@ def _lookup_changes(target: str, cid: str, before: Document | None, after: Docum
                 "_version": version,
                 "field": field,
                 "key": key,
+                "key_name": f"{key}{KEY_NAME_SEPARATOR}{after['name_key']}",
                 "counterparty_id": cid,
                 "name_key": after["name_key"],
                 **copied,
