@@ -46,6 +46,7 @@ def embedded_app(settings: KernelSettings, gateway_settings: GatewaySettings | N
             # Shown once, on the console only: never logged, never stored in plain text.
             print(f"\nFirst start: sign in as 'admin' with password {generated}\n", flush=True)
         service = await contacts.build(settings)
+        await service.seed()
         app.state.gateway = front
         app.state.contacts = service
         app.state.settings = settings
@@ -84,6 +85,7 @@ def contacts_api_app(settings: KernelSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         observability.setup("crm-contacts-api", settings)
         service = await contacts.build(settings)
+        await service.seed()
         app.include_router(contacts_router(service, caller_tokens(settings)))
         app.state.contacts = service
         app.state.ready = True

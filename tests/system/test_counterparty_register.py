@@ -17,9 +17,7 @@ REF = "/api/v1/reference"
 @pytest.fixture
 async def catalogs(crm: httpx.AsyncClient) -> None:
     entries: list[tuple[str, dict[str, Any]]] = [
-        ("contact-kinds", {"code": "email", "name": "E-mail", "attributes": {"type": "email"}}),
-        ("contact-kinds", {"code": "phone", "name": "Телефон", "attributes": {"type": "phone"}}),
-        ("contact-kinds", {"code": "web", "name": "Сайт", "attributes": {"type": "web"}}),
+        # The kinds email, phone and web come with every installation.
         ("categories", {"code": "vip", "name": "VIP"}),
         ("properties", {"code": "employees", "name": "Служители", "attributes": {"value_type": "number"}}),
         (

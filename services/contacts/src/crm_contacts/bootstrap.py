@@ -15,6 +15,7 @@ from crm_contacts.application.persons import Persons
 from crm_contacts.application.publishing import translate
 from crm_contacts.application.queries import CounterpartyQueries
 from crm_contacts.application.reference import ReferenceCommands, ReferenceData, ReferenceQueries
+from crm_contacts.application.reference_defaults import seed_reference
 from crm_contacts.application.validation import CounterpartyRules
 from crm_contacts.projections.counterparties import CounterpartiesView
 from crm_contacts.projections.persons import PersonsView
@@ -60,6 +61,10 @@ class ContactsService:
     def relay(self, bus: Bus) -> Relay:
         """The relay publishing this service's integration events."""
         return Relay(SERVICE, self.store, bus, self.views, translate)
+
+    async def seed(self) -> None:
+        """Define the default reference entries a fresh installation needs (idempotent)."""
+        await seed_reference(self.reference_commands)
 
     async def start_relay(self, bus: Bus) -> Relay:
         """Run the relay in the background."""
