@@ -21,7 +21,7 @@ async def test_traceparent_is_carried_into_event_metadata_and_message_headers(cr
     )
     assert response.status_code == 201
     service = crm._transport.app.state.contacts  # type: ignore[attr-defined]
-    [event] = await service.store.read_all(after=0)
+    [event] = [e for e in await service.store.read_all(after=0) if e.stream.startswith("counterparty-")]
     assert event.metadata["traceparent"].split("-")[1] == TRACE_ID
 
     # A second reader of the same embedded log, as another service on this machine would be.

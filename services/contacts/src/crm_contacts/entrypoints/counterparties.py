@@ -278,7 +278,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         """Register a counterparty. Returns 201 with ``Location``, ``ETag``, the commit position and the
         possible duplicates (the same tax id, e-mail or phone), or 409 with them when asked to refuse."""
         given = await details(body)
-        keys = duplicate_keys((body.tax_id, body.vat_id), given.get("contact_info", ()))
+        keys = duplicate_keys((body.tax_id, body.vat_id), given.get("contact_info") or ())
         duplicates = [DuplicateOut(**asdict(m)) for m in await service.duplicates.matches(keys, caller)]
         if duplicates and reject_duplicates:
             names = ", ".join(f"{d.name} ({d.field} {d.key})" for d in duplicates[:5])
@@ -302,7 +302,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             comment=body.comment or "",
             activity_kinds=tuple(body.activity_kinds or ()),
             managers=tuple(body.managers or ()),
-            contact_info=given.get("contact_info", ()),
+            contact_info=given.get("contact_info") or (),
             properties={k: v for k, v in (body.properties or {}).items() if v is not None},
             categories=tuple(body.categories or ()),
             source=source,

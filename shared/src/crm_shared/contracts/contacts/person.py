@@ -19,9 +19,7 @@ from crm_shared.integration import IntegrationEvent
 
 PERSON_TOPIC = "crm.contacts.person.v1"
 
-DetailField = Literal[
-    "name", "birth_date", "birthday_reminder_days", "gender", "description", "contact_info"
-]
+DetailField = Literal["name", "birth_date", "birthday_reminder_days", "gender", "description", "contact_info"]
 
 
 class PersonRegistered(IntegrationEvent):

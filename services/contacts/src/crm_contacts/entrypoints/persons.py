@@ -1,0 +1,426 @@
+"""The contact persons' HTTP API under ``/api/v1``: persons, their links to counterparties, the
+vCard, and the personal-data routes (GDPR export and erasure)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from crm_contacts.application.commands import PreconditionFailed
+from crm_contacts.application.persons import PersonResult, new_person_id
+from crm_contacts.application.validation import RawContact
+from crm_contacts.bootstrap import ContactsService
+from crm_contacts.domain import person as pe
+from crm_contacts.domain.contact_info import ContactEntry
+from crm_shared.http import POSITION_HEADER, HttpProblem, caller_dependency, etag, parse_if_match
+from crm_shared.identity import Caller, CallerTokens
+from crm_shared.observability import current_traceparent
+from crm_shared.readstore.cursor import BadCursor
+
+Id = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+IdRef = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+NamePart = Annotated[str, StringConstraints(max_length=pe.MAX_NAME)]
+Position = Annotated[str, StringConstraints(max_length=pe.MAX_POSITION)]
+Description = Annotated[str, StringConstraints(max_length=pe.MAX_DESCRIPTION)]
+ReminderDays = Annotated[int, Field(ge=0, le=pe.MAX_REMINDER_DAYS)]
+Gender = Literal["female", "male", "unspecified"]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=200, description="Makes a retried request a no-op"),
+]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+MinPosition = Annotated[
+    int | None,
+    Query(
+        ge=0, le=2**63 - 1, description=f"Wait until the view includes this commit position (from {POSITION_HEADER})"
+    ),
+]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Cursor = Annotated[str | None, Query(max_length=2000)]
+
+
+class ContactIn(BaseModel):
+    """A contact information entry: its kind (a ``contact-kinds`` code for persons) and the value as
+    typed; phones become E.164, e-mails and web addresses are checked."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Code
+    value: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    main: bool = False
+    comment: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class LinkIn(BaseModel):
+    """A counterparty the person works for: position (free text) and role (a ``person-roles`` code)."""
+
+    model_config = ConfigDict(extra="forbid")
+    counterparty_id: IdRef
+    position: Position | None = None
+    role: Code | None = None
+
+
+class _PersonFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    first_name: NamePart | None = None
+    middle_name: NamePart | None = None
+    last_name: NamePart | None = None
+    birth_date: date | None = Field(default=None, description="Not in the future")
+    birthday_reminder_days: ReminderDays | None = Field(
+        default=None, description="Remind about the birthday this many days ahead (0-365)"
+    )
+    description: Description | None = None
+    contact_info: Annotated[list[ContactIn], Field(max_length=pe.MAX_CONTACTS)] | None = None
+
+
+class RegisterPersonBody(_PersonFields):
+    """A new contact person: a first or a last name at least."""
+
+    gender: Gender = "unspecified"
+    private: bool = Field(default=False, description="Only you (its owner) will see the person")
+    links: Annotated[list[LinkIn], Field(max_length=pe.MAX_LINKS)] = []
+
+
+class UpdatePersonBody(_PersonFields):
+    """Fields to change; absent fields stay, ``null`` clears one; ``contact_info`` replaces the list.
+    Only the owner may change ``private``."""
+
+    gender: Gender | None = None
+    private: bool | None = None
+
+
+class LinkBody(BaseModel):
+    """Position and role at the counterparty."""
+
+    model_config = ConfigDict(extra="forbid")
+    position: Position | None = None
+    role: Code | None = None
+
+
+class EraseBody(BaseModel):
+    """Why the personal data is erased: the request's reference, never personal data itself."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=pe.MAX_REASON)]
+
+
+class ContactOut(BaseModel):
+    """A contact information entry; ``value`` and ``comment`` are null once erased."""
+
+    kind: str
+    type: str
+    value: str | None
+    main: bool
+    comment: str | None = None
+
+
+class LinkOut(BaseModel):
+    """A link to a counterparty the caller may see."""
+
+    counterparty_id: str
+    counterparty_name: str | None = None
+    position: str | None = None
+    role: str | None = None
+
+
+class PersonOut(BaseModel):
+    """A contact person. Once ``erased``, every personal field is null."""
+
+    id: str
+    first_name: str | None
+    middle_name: str | None
+    last_name: str | None
+    display_name: str
+    birth_date: date | None
+    birthday_reminder_days: int | None
+    gender: str | None
+    description: str | None
+    contact_info: list[ContactOut]
+    private: bool
+    owner: str | None
+    links: list[LinkOut]
+    registered_at: datetime | None
+    erased: bool
+    erased_at: datetime | None
+    version: int
+
+
+class PersonPage(BaseModel):
+    """One page of persons; pass ``next_cursor`` as ``cursor`` for the next one (a page may hold fewer
+    than ``limit`` items and still have a next one)."""
+
+    items: list[PersonOut]
+    next_cursor: str | None
+
+
+class CounterpartyPersonOut(BaseModel):
+    """A person linked to the counterparty, with the position and role there."""
+
+    person: PersonOut
+    position: str | None
+    role: str | None
+
+
+class CounterpartyPersonsPage(BaseModel):
+    """One page of the persons of a counterparty."""
+
+    items: list[CounterpartyPersonOut]
+    next_cursor: str | None
+
+
+class PersonHistoryEntryOut(BaseModel):
+    """One change: version, commit time, who, the fields it set, and which of them are erased (null)."""
+
+    version: int
+    at: datetime
+    event: str
+    actor: str | None
+    changes: dict[str, Any]
+    erased_fields: list[str]
+
+
+class PersonHistoryOut(BaseModel):
+    """Every change of a person, oldest first."""
+
+    items: list[PersonHistoryEntryOut]
+
+
+class PersonalDataOut(BaseModel):
+    """Everything held about a person (GDPR access request)."""
+
+    person_id: str
+    exported_at: datetime
+    exported_by: str
+    personal_data_readable: bool = Field(description="False once erased: the key is gone")
+    card: PersonOut
+    links: list[LinkOut] = Field(description="Every link, also to counterparties the caller cannot see")
+    events: list[PersonHistoryEntryOut]
+
+
+_VCARD = "text/vcard"
+_VCARD_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {_VCARD: {"schema": {"type": "string"}}}, "description": "The vCard 4.0"}
+}
+
+
+def _headers(response: Response, result: PersonResult) -> None:
+    response.headers["ETag"] = etag(result.version)
+    response.headers[POSITION_HEADER] = str(result.position)
+
+
+def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
+    """The persons routes, bound to one wired service; every route needs a verified caller."""
+    router = APIRouter(prefix="/api/v1", tags=["persons"])
+    authenticated = caller_dependency(tokens)
+    persons = service.persons
+
+    async def entries(given: list[ContactIn] | None) -> tuple[ContactEntry, ...]:
+        raws = [RawContact(c.kind, c.value, c.main, c.comment) for c in given or ()]
+        return await persons.contact_entries(raws)
+
+    async def run(
+        command: pe.Command, caller: Caller, *, if_match: str | None = None, key: str | None = None
+    ) -> PersonResult:
+        try:
+            return await persons.handle(
+                command, caller, if_match=parse_if_match(if_match), idempotency_key=key, metadata=current_traceparent()
+            )
+        except PreconditionFailed as exc:
+            raise HttpProblem(412, "Precondition failed", f"{exc}; reload and retry", "If-Match") from exc
+
+    async def shown(result: PersonResult, caller: Caller, response: Response) -> PersonOut:
+        _headers(response, result)
+        return PersonOut.model_validate(await persons.present(result, caller))
+
+    @router.post("/persons", status_code=201, response_model=PersonOut)
+    async def register_person(
+        body: RegisterPersonBody,
+        request: Request,
+        response: Response,
+        idempotency_key: IdempotencyKey = None,
+        caller: Caller = authenticated,
+    ) -> PersonOut:
+        """Register a contact person (you become its owner). 201 with ``Location``, ``ETag`` and the
+        commit position; ``Idempotency-Key`` makes a retry a no-op."""
+        command = pe.RegisterPerson(
+            person_id=new_person_id(idempotency_key),
+            owner=caller.user_id,
+            now=persons.now(),
+            first_name=body.first_name,
+            middle_name=body.middle_name,
+            last_name=body.last_name,
+            birth_date=body.birth_date,
+            birthday_reminder_days=body.birthday_reminder_days,
+            gender=body.gender,
+            description=body.description,
+            contact_info=await entries(body.contact_info),
+            private=body.private,
+            links=tuple(pe.Link(x.counterparty_id, x.position, x.role) for x in body.links),
+        )
+        result = await run(command, caller, key=idempotency_key)
+        response.headers["Location"] = f"{request.scope.get('root_path', '')}{router.prefix}/persons/{result.state.id}"
+        return await shown(result, caller, response)
+
+    @router.get("/persons", response_model=PersonPage)
+    async def list_persons(
+        q: Annotated[
+            str | None, Query(max_length=200, description="Beginning of the last or first name, any case")
+        ] = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+        min_position: MinPosition = None,
+        caller: Caller = authenticated,
+    ) -> PersonPage:
+        """The persons you may see, by last name; ``q`` finds them by the beginning of the name written
+        last name first or first name first (then sorted by the name as it matched)."""
+        try:
+            items, next_cursor = await persons.find(
+                caller, search=q, limit=limit, cursor=cursor, min_position=min_position
+            )
+        except BadCursor as exc:
+            raise HttpProblem(400, "Bad cursor", str(exc), "cursor") from exc
+        return PersonPage(items=[PersonOut.model_validate(i) for i in items], next_cursor=next_cursor)
+
+    @router.get("/persons/{person_id}", response_model=PersonOut)
+    async def get_person(
+        person_id: Id,
+        response: Response,
+        min_position: MinPosition = None,
+        as_of: Annotated[
+            datetime | None, Query(description="The card as it was at this moment (ISO 8601 with a time zone)")
+        ] = None,
+        caller: Caller = authenticated,
+    ) -> PersonOut:
+        """One person; ``ETag`` is its version. With ``as_of`` the card is rebuilt from its events as they
+        stood then (personal fields erased since are null)."""
+        if as_of is not None:
+            if as_of.tzinfo is None:
+                raise HttpProblem(422, "Invalid request", "as_of needs a time zone, e.g. 2026-01-31T12:00:00Z", "as_of")
+            past = await persons.as_of(person_id, as_of, caller)
+            if past is None:
+                raise HttpProblem(404, "Not found", f"no person {person_id} at {as_of.isoformat()}")
+            response.headers["ETag"] = etag(int(past["version"]))
+            return PersonOut.model_validate(past)
+        card = await persons.get(person_id, caller, min_position=min_position)
+        if card is None:
+            raise HttpProblem(404, "Not found", f"no person {person_id}")
+        response.headers["ETag"] = etag(int(card["version"]))
+        return PersonOut.model_validate(card)
+
+    @router.patch("/persons/{person_id}", response_model=PersonOut)
+    async def update_person(
+        person_id: Id,
+        body: UpdatePersonBody,
+        response: Response,
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
+        caller: Caller = authenticated,
+    ) -> PersonOut:
+        """Change details. ``If-Match`` with a stale version gets 412; a concurrent change 409; an erased
+        person 410."""
+        changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+        if "contact_info" in changes:
+            changes["contact_info"] = await entries(body.contact_info)
+        if "private" in changes and changes["private"] is None:
+            raise HttpProblem(422, "Invalid request", "private is true or false", "private")
+        command = pe.UpdatePerson(
+            person_id=person_id, actor=caller.user_id, today=persons.now().date(), changes=changes
+        )
+        return await shown(await run(command, caller, if_match=if_match, key=idempotency_key), caller, response)
+
+    @router.put("/persons/{person_id}/counterparties/{counterparty_id}", response_model=PersonOut)
+    async def link_counterparty(
+        person_id: Id,
+        counterparty_id: Id,
+        body: LinkBody,
+        response: Response,
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
+        caller: Caller = authenticated,
+    ) -> PersonOut:
+        """Link the person to a counterparty you may see, or change the position and role there."""
+        command = pe.LinkCounterparty(person_id, counterparty_id, body.position, body.role)
+        return await shown(await run(command, caller, if_match=if_match, key=idempotency_key), caller, response)
+
+    @router.delete("/persons/{person_id}/counterparties/{counterparty_id}", response_model=PersonOut)
+    async def unlink_counterparty(
+        person_id: Id,
+        counterparty_id: Id,
+        response: Response,
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
+        caller: Caller = authenticated,
+    ) -> PersonOut:
+        """Remove the link to a counterparty."""
+        command = pe.UnlinkCounterparty(person_id, counterparty_id)
+        return await shown(await run(command, caller, if_match=if_match, key=idempotency_key), caller, response)
+
+    @router.get("/persons/{person_id}/history", response_model=PersonHistoryOut)
+    async def person_history(person_id: Id, caller: Caller = authenticated) -> PersonHistoryOut:
+        """Every change, oldest first: who, when, what; erased personal fields are null."""
+        entries_ = await persons.history(person_id, caller)
+        if entries_ is None:
+            raise HttpProblem(404, "Not found", f"no person {person_id}")
+        return PersonHistoryOut(items=[PersonHistoryEntryOut.model_validate(e) for e in entries_])
+
+    @router.get("/persons/{person_id}/vcard", response_class=Response, responses=_VCARD_RESPONSE)
+    async def person_vcard(person_id: Id, caller: Caller = authenticated) -> Response:
+        """The person as a vCard 4.0 file (410 once the personal data was erased)."""
+        text = await persons.vcard(person_id, caller)
+        if text is None:
+            raise HttpProblem(404, "Not found", f"no person {person_id}")
+        return Response(
+            text.encode(),
+            media_type=_VCARD,
+            headers={"Content-Disposition": f'attachment; filename="person-{person_id}.vcf"'},
+        )
+
+    @router.get("/counterparties/{counterparty_id}/persons", response_model=CounterpartyPersonsPage)
+    async def counterparty_persons(
+        counterparty_id: Id,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+        min_position: MinPosition = None,
+        caller: Caller = authenticated,
+    ) -> CounterpartyPersonsPage:
+        """The persons linked to a counterparty, by name, with their position and role there."""
+        try:
+            found = await persons.of_counterparty(
+                counterparty_id, caller, limit=limit, cursor=cursor, min_position=min_position
+            )
+        except BadCursor as exc:
+            raise HttpProblem(400, "Bad cursor", str(exc), "cursor") from exc
+        if found is None:
+            raise HttpProblem(404, "Not found", f"no counterparty {counterparty_id}")
+        items, next_cursor = found
+        return CounterpartyPersonsPage(
+            items=[CounterpartyPersonOut.model_validate(i) for i in items], next_cursor=next_cursor
+        )
+
+    @router.get("/persons/{person_id}/personal-data", response_model=PersonalDataOut)
+    async def export_personal_data(person_id: Id, caller: Caller = authenticated) -> PersonalDataOut:
+        """GDPR access request (``personal-data:admin``): everything held about the person — the card,
+        every event with its fields, who changed what and when. Private persons included."""
+        exported = await persons.export(person_id, caller)
+        if exported is None:
+            raise HttpProblem(404, "Not found", f"no person {person_id}")
+        return PersonalDataOut.model_validate(exported)
+
+    @router.post("/persons/{person_id}/erase", response_model=PersonOut)
+    async def erase_person(
+        person_id: Id,
+        body: EraseBody,
+        response: Response,
+        idempotency_key: IdempotencyKey = None,
+        caller: Caller = authenticated,
+    ) -> PersonOut:
+        """GDPR erasure (``personal-data:admin``): records ``PersonErased`` and deletes the person's key,
+        so its personal data can never be read again, in any copy of the events. Links, dates and who
+        changed what remain. Repeating it changes nothing."""
+        command = pe.ErasePerson(person_id=person_id, reason=body.reason, now=persons.now())
+        return await shown(await run(command, caller, key=idempotency_key), caller, response)
+
+    return router

@@ -1,0 +1,164 @@
+"""Contact persons' views: the card, the name-search entries, and the persons of each counterparty.
+
+Public person events carry no personal data, so for each one this projection reads the person's own
+stream from the event store up to that event and folds it *unopened*: the card keeps personal fields
+sealed exactly as in the events, and queries open them with the person's key. A rebuild or a stale
+card therefore cannot bring erased data back. Only the name-search keys need plain names; they are
+made while the person's key exists and removed on erasure (also when rebuilt after one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from crm_contacts.domain import person as pe
+from crm_shared.contracts.contacts.person import PERSON_TOPIC
+from crm_shared.eventstore.port import EventStore, RecordedEvent
+from crm_shared.integration import Envelope
+from crm_shared.projections import GetDocument
+from crm_shared.readstore import Change, Delete, Index, Put
+
+COLLECTION = "persons"
+"""One card per person: personal fields sealed."""
+NAMES = "person_names"
+"""Name-search entries: one per way of writing the name (last name first, and first name first)."""
+LINKS = "person_links"
+"""One entry per link between a person and a counterparty, sorted by the person's name."""
+PUBLIC = "public"
+MAX_NAME_KEYS = 2
+
+KeyOf = Callable[[str], Awaitable[bytes | None]]
+"""The key of a person, None when it was erased."""
+
+
+def name_key(text: str) -> str:
+    """The search form of a name: case-folded, single-spaced (Cyrillic and Latin alike)."""
+    return " ".join(text.casefold().split())
+
+
+def search_keys(first: str | None, middle: str | None, last: str | None) -> list[str]:
+    """The keys a person is found by: last name first (also the sort order), then first name first."""
+    keys = [
+        name_key(" ".join(p for p in (last, first, middle) if p)),
+        name_key(" ".join(p for p in (first, middle, last) if p)),
+    ]
+    return [k for i, k in enumerate(keys) if k and k not in keys[:i]]
+
+
+def scope_of(private: bool, owner: str) -> str:
+    """Who may find a person at all: ``public``, or ``user:<owner>`` for a private one."""
+    return f"user:{owner}" if private else PUBLIC
+
+
+def fold(events: Sequence[RecordedEvent]) -> pe.State:
+    """The person after ``events``, personal fields as stored (sealed)."""
+    state: pe.State = None
+    for recorded in events:
+        state = pe.evolve(state, pe.catalog.decode(recorded))
+    return state
+
+
+def card(state: pe.Person) -> dict[str, Any]:
+    """The card document of a person (without ``_id`` and ``_version``)."""
+    return {
+        "owner": state.owner,
+        "private": state.private,
+        "scope": scope_of(state.private, state.owner),
+        **{name: getattr(state, name) for name in pe.PERSONAL_FIELDS},
+        "birthday_reminder_days": state.birthday_reminder_days,
+        "contact_info": [c.model_dump(mode="json") for c in state.contact_info],
+        "links": [{"counterparty_id": x.counterparty_id, "position": x.position, "role": x.role} for x in state.links],
+        "counterparty_ids": [x.counterparty_id for x in state.links],
+        "registered_at": state.registered_at.isoformat(),
+        "erased": state.erased,
+        "erased_at": None if state.erased_at is None else state.erased_at.isoformat(),
+    }
+
+
+class PersonsView:
+    """Projection of ``crm.contacts.person.v1`` (and each person's stream) into three collections."""
+
+    name = "persons"
+    version = 1
+    topics: Sequence[str] = (PERSON_TOPIC,)
+    collections: Mapping[str, Sequence[Index]] = {
+        COLLECTION: (Index(("scope",)),),
+        NAMES: (Index(("scope", "key")), Index(("primary", "scope", "key"))),
+        LINKS: (Index(("counterparty_id", "scope", "sort")),),
+    }
+
+    def __init__(self, store: EventStore, key_of: KeyOf) -> None:
+        self._store = store
+        self._key_of = key_of
+
+    async def changes(self, event: Envelope, get: GetDocument, collection: Callable[[str], str]) -> list[Change]:
+        """Rewrite the person's card, name entries and links as they stood at this event."""
+        if not event.stream.startswith("person-"):
+            return []
+        recorded = await self._store.read_stream(event.stream, 0, event.stream_version + 1)
+        if len(recorded) <= event.stream_version:
+            return []  # not in this store (yet): nothing to fold
+        before, after = fold(recorded[: event.stream_version]), fold(recorded[: event.stream_version + 1])
+        if after is None:
+            return []
+        version, pid = event.stream_version, after.id
+        keys: list[str] = []
+        if not after.erased:
+            key = await self._key_of(pid)
+            if key is not None:
+                opened, _ = pe.open_data(
+                    {"first_name": after.first_name, "middle_name": after.middle_name, "last_name": after.last_name},
+                    key,
+                    pid,
+                )
+                keys = search_keys(opened["first_name"], opened["middle_name"], opened["last_name"])
+        sort = keys[0] if keys else ""
+        document = {
+            "_id": pid,
+            "_version": version,
+            **card(after),
+            "name_key": sort,
+            "updated_at": event.time.isoformat(),
+        }
+        changes: list[Change] = [Put(collection(COLLECTION), document)]
+        scope = document["scope"]
+        names = collection(NAMES)
+        for i in range(MAX_NAME_KEYS):
+            entry_id = f"{pid}:{i}"
+            if i < len(keys):
+                entry = {
+                    "_id": entry_id,
+                    "_version": version,
+                    "person_id": pid,
+                    "key": keys[i],
+                    "keys": keys,
+                    "index": i,
+                    "primary": i == 0,
+                    "scope": scope,
+                    "counterparty_ids": document["counterparty_ids"],
+                }
+                changes.append(Put(names, entry))
+            else:
+                changes.append(Delete(names, entry_id, version))
+        links = collection(LINKS)
+        for link in after.links:
+            changes.append(
+                Put(
+                    links,
+                    {
+                        "_id": f"{link.counterparty_id}:{pid}",
+                        "_version": version,
+                        "counterparty_id": link.counterparty_id,
+                        "person_id": pid,
+                        "position": link.position,
+                        "role": link.role,
+                        "scope": scope,
+                        "sort": sort,
+                    },
+                )
+            )
+        kept = {x.counterparty_id for x in after.links}
+        for gone in [] if before is None else [x for x in before.links if x.counterparty_id not in kept]:
+            changes.append(Delete(links, f"{gone.counterparty_id}:{pid}", version))
+        return changes

@@ -1,0 +1,165 @@
+"""Crypto-shredding: personal fields sealed per person and field, unreadable for good once the key is
+deleted — in the events, the public events, the view, and a view rebuilt from the log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crm_contacts import bootstrap
+from crm_contacts.application.persons import decode, translate_person
+from crm_contacts.application.publishing import translate
+from crm_contacts.domain import crypto
+from crm_contacts.domain import person as pe
+from crm_contacts.domain.contact_info import ContactEntry
+from crm_contacts.projections import persons as view
+from crm_shared.identity import caller_of
+from crm_shared.settings import KernelSettings
+
+ADMIN = caller_of("admin", ["administrator"])
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+SECRETS = ("Йорданка", "Фандъкова", "1962-04-12", "+359888123456", "yordanka@example.com", "тайна бележка")
+
+
+def test_a_sealed_value_opens_only_with_its_key_person_and_field() -> None:
+    key = crypto.new_key()
+    sealed = crypto.seal(key, "p-1", "first_name", "Йорданка")
+    assert sealed.startswith(crypto.PREFIX) and "Йорданка" not in sealed
+    assert crypto.seal(key, "p-1", "first_name", "Йорданка") != sealed  # a fresh nonce each time
+    assert crypto.unseal(key, "p-1", "first_name", sealed) == "Йорданка"
+    for other_key, person, field in [
+        (crypto.new_key(), "p-1", "first_name"),
+        (key, "p-2", "first_name"),
+        (key, "p-1", "last_name"),
+    ]:
+        with pytest.raises(crypto.SealBroken):
+            crypto.unseal(other_key, person, field, sealed)
+    tampered = sealed[:-2] + ("A" if sealed[-2] != "A" else "B") + sealed[-1]
+    with pytest.raises(crypto.SealBroken):
+        crypto.unseal(key, "p-1", "first_name", tampered)
+
+
+def test_event_data_is_sealed_field_by_field_and_opens_as_erased_without_the_key() -> None:
+    key = crypto.new_key()
+    data = {
+        "person_id": "p-1",
+        "first_name": "Йорданка",
+        "middle_name": None,
+        "last_name": "Фандъкова",
+        "birthday_reminder_days": 3,
+        "contact_info": [
+            {
+                "kind": "mobile",
+                "type": "phone",
+                "value": "+359888123456",
+                "key": "+359888123456",
+                "main": True,
+                "comment": None,
+            }
+        ],
+    }
+    sealed = pe.seal_data(data, key, "p-1")
+    text = json.dumps(sealed, ensure_ascii=False)
+    assert "Йорданка" not in text and "+359888123456" not in text
+    assert sealed["middle_name"] is None and sealed["birthday_reminder_days"] == 3
+    assert sealed["contact_info"][0]["kind"] == "mobile" and sealed["contact_info"][0]["main"] is True
+    assert pe.open_data(sealed, key, "p-1") == (data, [])
+    opened, erased = pe.open_data(sealed, None, "p-1")
+    assert opened["first_name"] is None and opened["contact_info"][0]["value"] is None
+    assert opened["birthday_reminder_days"] == 3
+    assert erased == ["first_name", "last_name", "contact_info[0].value", "contact_info[0].key"]
+
+
+@pytest.fixture
+async def service(tmp_path: Path) -> AsyncIterator[bootstrap.ContactsService]:
+    wired = await bootstrap.build(KernelSettings(data_dir=tmp_path / "var"))
+    yield wired
+    await wired.close()
+
+
+async def register(service: bootstrap.ContactsService) -> str:
+    command = pe.RegisterPerson(
+        person_id="p-1",
+        owner="admin",
+        now=NOW,
+        first_name="Йорданка",
+        last_name="Фандъкова",
+        birth_date=date(1962, 4, 12),
+        description="тайна бележка",
+        contact_info=(
+            ContactEntry("mobile", "phone", "+359888123456", "+359888123456"),
+            ContactEntry("email", "email", "yordanka@example.com", "yordanka@example.com"),
+        ),
+    )
+    result = await service.persons.handle(command, ADMIN)
+    return result.state.id
+
+
+async def rebuild(service: bootstrap.ContactsService) -> None:
+    """Drop the persons view and build it again from the whole event log."""
+    runner = service.persons.runner
+    for base in [*runner.projection.collections, f"{runner.projection.name}_streams"]:
+        await service.views.drop(runner.collection(base))
+    await runner.catch_up(service.store, translate, after=0)
+
+
+def plain(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+async def test_the_store_the_bus_and_the_view_hold_no_plaintext(service: bootstrap.ContactsService) -> None:
+    pid = await register(service)
+    events = await service.store.read_stream(pe.stream_of(pid))
+    stored = plain([e.data for e in events])
+    published = plain([envelope.data for e in events for envelope in translate_person(e)])
+    assert all(secret not in stored for secret in SECRETS)
+    assert all(secret not in published for secret in SECRETS)
+    assert [envelope.type for e in events for envelope in translate_person(e)] == ["crm.contacts.PersonRegistered"]
+
+    await rebuild(service)
+    card = await service.views.get(service.persons.runner.collection(view.COLLECTION), pid)
+    assert card is not None and all(secret not in plain(card) for secret in SECRETS)
+    assert card["first_name"].startswith(crypto.PREFIX)
+    # Only the search key is plain, and only while the key exists.
+    assert card["name_key"] == "фандъкова йорданка"
+    found, _ = await service.persons.find(ADMIN, search="йорд")
+    assert [p["display_name"] for p in found] == ["Йорданка Фандъкова"]
+
+
+async def test_deleting_the_key_erases_the_data_everywhere_for_good(service: bootstrap.ContactsService) -> None:
+    pid = await register(service)
+    await rebuild(service)
+    collection = service.persons.runner.collection(view.COLLECTION)
+    stale_card = await service.views.get(collection, pid)
+    assert stale_card is not None
+
+    await service.persons.handle(pe.ErasePerson(pid, "GDPR request 17", NOW), ADMIN)
+    assert await service.persons.keys.key_of(pid) is None
+    events = await service.store.read_stream(pe.stream_of(pid))
+    assert [e.type for e in events] == ["contacts.PersonRegistered", "contacts.PersonErased"]
+    registered, erased_fields = decode(events[0], await service.persons.keys.key_of(pid))
+    assert isinstance(registered, pe.PersonRegistered)
+    assert (registered.first_name, registered.last_name, registered.birth_date) == (None, None, None)
+    assert {"first_name", "last_name", "birth_date", "gender", "description"} <= set(erased_fields)
+    [published] = translate_person(events[1])
+    assert published.type == "crm.contacts.PersonErased" and set(published.data) == {"person_id", "erased_at"}
+
+    # A stale copy of the card made before the erasure: its sealed fields no longer open.
+    opened, erased = pe.open_data(stale_card, await service.persons.keys.key_of(pid), pid)
+    assert opened["first_name"] is None and "first_name" in erased
+
+    await rebuild(service)
+    card = await service.views.get(collection, pid)
+    assert card is not None and card["erased"] is True and card["name_key"] == ""
+    assert all(secret not in plain(card) for secret in SECRETS)
+    assert (await service.persons.find(ADMIN, search="йорд"))[0] == []
+    shown = await service.persons.get(pid, ADMIN)
+    assert shown is not None and shown["first_name"] is None and shown["erased"] is True
+    exported = await service.persons.export(pid, ADMIN)
+    assert exported is not None and all(secret not in plain(exported) for secret in SECRETS)
+    assert exported["personal_data_readable"] is False
