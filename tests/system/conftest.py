@@ -22,14 +22,15 @@ class EmbeddedCrm:
     """Starts and stops the embedded CRM on one data directory, as often as a test likes, and signs
     people in through the gateway exactly as the web UI does (session cookie and CSRF token)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, **settings: Any) -> None:
         self.data_dir = data_dir
+        self.settings = settings
         self.running: list[tuple[Any, httpx.AsyncClient]] = []
 
     async def start(self) -> httpx.AsyncClient:
         """Start the CRM; returns a client signed in as the initial administrator."""
         app = system.embedded_app(
-            KernelSettings(data_dir=self.data_dir), GatewaySettings(admin_password=SecretStr(ADMIN_PASSWORD))
+            KernelSettings(data_dir=self.data_dir, **self.settings), GatewaySettings(admin_password=SecretStr(ADMIN_PASSWORD))
         )
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
@@ -70,6 +71,25 @@ class EmbeddedCrm:
 @pytest.fixture
 async def embedded(tmp_path: Path) -> AsyncIterator[EmbeddedCrm]:
     crm = EmbeddedCrm(tmp_path / "var")
+    yield crm
+    while crm.running:
+        await crm.stop()
+
+
+@pytest.fixture
+async def scaled_out(tmp_path: Path, kafka_bootstrap: str, mongo_uri: str) -> AsyncIterator[EmbeddedCrm]:
+    """The CRM in this process on the scaled-out adapters: the bus on Apache Kafka and the read models
+    on the MongoDB protocol, in a namespace and databases of its own."""
+    run = uuid.uuid4().hex[:8]
+    crm = EmbeddedCrm(
+        tmp_path / "var",
+        bus="kafka",
+        kafka_bootstrap=kafka_bootstrap,
+        bus_namespace=f"t{run}",
+        read_store="mongo",
+        mongo_uri=mongo_uri,
+        mongo_database_prefix=f"crm{run}",
+    )
     yield crm
     while crm.running:
         await crm.stop()

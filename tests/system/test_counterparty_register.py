@@ -218,6 +218,15 @@ async def test_duplicates_on_create_in_the_report_and_merged(crm: httpx.AsyncCli
     )
     assert strict.status_code == 409
     await crm.get(API, params={"min_position": copy.headers["X-Commit-Position"]})
+    person = await crm.post(
+        "/api/v1/persons",
+        json={"last_name": "Петрова", "links": [{"counterparty_id": copy.json()["id"], "position": "Управител"}]},
+    )
+    assert person.status_code == 201, person.text
+    await crm.get(
+        f"/api/v1/persons/{person.json()['id']}", params={"min_position": person.headers["X-Commit-Position"]}
+    )
+    await crm.get(API, params={"min_position": copy.headers["X-Commit-Position"]})
 
     report = await crm.get(f"{API}/duplicates", params={"field": "email"})
     assert report.status_code == 200
@@ -236,6 +245,8 @@ async def test_duplicates_on_create_in_the_report_and_merged(crm: httpx.AsyncCli
         await crm.get(f"{API}/{copy.json()['id']}", params={"min_position": merged.headers["X-Commit-Position"]})
     ).json()
     assert gone["archived"] is True and gone["merged_into"] == original["id"]
+    moved = (await crm.get(f"/api/v1/persons/{person.json()['id']}")).json()
+    assert [(x["counterparty_id"], x["position"]) for x in moved["links"]] == [(original["id"], "Управител")]
     history = (await crm.get(f"{API}/{copy.json()['id']}/history")).json()["items"]
     assert history[-1]["event"] == "CounterpartyMerged"
     report = await crm.get(f"{API}/duplicates", params={"field": "email"})

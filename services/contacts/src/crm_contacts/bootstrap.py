@@ -110,6 +110,15 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
     commands = CounterpartyCommands(store, unique_tax_id=contacts_settings.unique_tax_id)
     rules = CounterpartyRules(reference, commands.load_state, country)
     commands.validate = rules
+    persons = Persons(
+        store,
+        views,
+        persons_runner,
+        keys,
+        counterparties=runner.collection("counterparties"),
+        contact_entries=lambda raws: rules.contact_entries(raws, applies_to="person"),
+        reference=reference,
+    )
     return ContactsService(
         store=store,
         views=views,
@@ -118,18 +127,10 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
         history=CounterpartyHistory(store),
         runner=runner,
         runners=runners,
-        persons=Persons(
-            store,
-            views,
-            persons_runner,
-            keys,
-            counterparties=runner.collection("counterparties"),
-            contact_entries=lambda raws: rules.contact_entries(raws, applies_to="person"),
-            reference=reference,
-        ),
+        persons=persons,
         reference=reference,
         reference_commands=ReferenceCommands(store, reference),
         reference_queries=ReferenceQueries(views, reference_runner, store, reference),
         rules=rules,
-        duplicates=Duplicates(views, runner, commands, commands.tax_ids.release),
+        duplicates=Duplicates(views, runner, commands, commands.tax_ids.release, persons.move_links),
     )

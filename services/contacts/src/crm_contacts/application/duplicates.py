@@ -8,8 +8,8 @@ order, a chunk per request, and a group is never split between two chunks.
 A merge is two commands on two streams, ordered so that a retry completes it: first the duplicate is
 marked merged (archived for good, pointing at the survivor), then the survivor absorbs it (its
 contact information, categories, missing properties, managers and sources). Both steps are no-ops
-when already done. Counterparties whose holding head was the duplicate are re-pointed, and the
-duplicate's tax id is released.
+when already done. Counterparties whose holding head was the duplicate and contact persons linked
+to it are re-pointed, and the duplicate's tax id is released.
 """
 
 from __future__ import annotations
@@ -86,11 +86,13 @@ class Duplicates:
         runner: ProjectionRunner,
         commands: CounterpartyCommands,
         release_tax_id: Callable[[str, str, str], Awaitable[None]],
+        move_person_links: Callable[[str, str, Caller], Awaitable[int]],
     ) -> None:
         self._views = views
         self._runner = runner
         self._commands = commands
         self._release_tax_id = release_tax_id
+        self._move_person_links = move_person_links
 
     def _within(self, caller: Caller) -> tuple[str, tuple[str, ...]] | None:
         groups = caller.visible_groups()
@@ -168,6 +170,7 @@ class Duplicates:
         if duplicate.tax_id and cp.normalise_tax_id(duplicate.tax_id) != cp.normalise_tax_id(survivor.tax_id or ""):
             await self._release_tax_id(duplicate.tax_id, duplicate_id, caller.user_id)
         await self._repoint_holdings(duplicate_id, survivor_id, caller)
+        await self._move_person_links(duplicate_id, survivor_id, caller)
         return result
 
     async def _visible(self, counterparty_id: str, caller: Caller, field: str) -> cp.Counterparty:

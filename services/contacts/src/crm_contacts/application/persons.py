@@ -286,6 +286,37 @@ class Persons:
         assert state is not None
         return PersonResult(state, result.stream_version, result.position)
 
+    async def move_links(self, from_id: str, to_id: str, caller: Caller) -> int:
+        """Re-point every person linked to ``from_id`` (a duplicate merged into ``to_id``) to ``to_id``,
+        keeping position and role; returns how many moved. Private persons move too: the merge was
+        authorised for both counterparties and touches links only, never personal data. Links made
+        after the view was last updated are not seen (the view is eventually consistent)."""
+        moved = 0
+        query = Query(equals={"counterparty_id": from_id}, sort="_id", limit=500)
+        while True:
+            page = await self._views.find(self.runner.collection(view.LINKS), query)
+            for link in page.items:
+                moved += await self._move_link(str(link["person_id"]), from_id, to_id, caller)
+            if page.next_after is None:
+                return moved
+            query = dataclasses.replace(query, after=page.next_after)
+
+    async def _move_link(self, person_id: str, from_id: str, to_id: str, caller: Caller) -> int:
+        state, events, key = await self.load(person_id)
+        old = None if state is None else next((x for x in state.links if x.counterparty_id == from_id), None)
+        if state is None or old is None or not events:
+            return 0
+        decided: list[DomainEvent] = []
+        if all(x.counterparty_id != to_id for x in state.links):
+            decided += pe.decide(pe.LinkCounterparty(person_id, to_id, old.position, old.role), state)
+        for event in decided:
+            state = pe.evolve(state, event)
+        decided += pe.decide(pe.UnlinkCounterparty(person_id, from_id), state)
+        metadata = {"actor": caller.user_id, "reason": f"counterparty {from_id} merged into {to_id}"}
+        new_events = [self._encode(e, key, person_id, event_id=None, metadata=metadata) for e in decided]
+        await self._store.append(pe.stream_of(person_id), new_events, events[-1].stream_version)
+        return 1
+
     async def _check(self, command: pe.Command, access: Access) -> None:
         """Rules that need more than the stream: linked counterparties visible, roles defined."""
         match command:
