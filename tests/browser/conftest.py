@@ -152,6 +152,12 @@ class Api:
         assert answer.status_code == 201, answer.text
         return dict(answer.json())
 
+    async def define_reference(self, catalog: str, code: str, name: str, **attributes: Any) -> None:
+        """Define a reference entry (as an administrator); one this session defined already stays."""
+        body = {"code": code, "name": name, "attributes": attributes}
+        answer = await self.client.post(f"/api/v1/reference/{catalog}", json=body)
+        assert answer.status_code in (201, 409), answer.text
+
     async def get(self, path: str) -> httpx.Response:
         return await self.client.get(path)
 

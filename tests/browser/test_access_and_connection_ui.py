@@ -65,7 +65,7 @@ async def test_an_empty_register_invites_to_create_and_a_stopped_server_shows_th
     await ui.screenshot("counterparties-empty")
 
     await asyncio.to_thread(own_crm.stop)
-    await page.get_by_label("Search by name").fill("Нещо")
+    await page.get_by_label("Search", exact=True).fill("Нещо")
     banner = page.locator("#connection-banner")
     await expect(banner).to_be_visible()
     await expect(banner).to_have_text("No connection to the server — retrying…")
@@ -86,7 +86,7 @@ async def test_requests_that_fail_show_the_banner_until_the_network_returns(ui, 
 
     await page.route("**/api/v1/**", cut)
     await page.route("**/health", cut)
-    await page.get_by_label("Search by name").fill(f"Мрежа {tag}")
+    await page.get_by_label("Search", exact=True).fill(f"Мрежа {tag}")
     banner = page.locator("#connection-banner")
     await expect(banner).to_be_visible()
     await expect(banner).to_have_attribute("role", "alert")

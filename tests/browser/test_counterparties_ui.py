@@ -1,4 +1,5 @@
-"""The counterparty pages in a real browser: sign-in, create, find, edit, conflicts, languages."""
+"""The counterparty pages in a real browser: sign-in, create, find, edit, conflicts, languages.
+The card's tabs and the new fields are in test_counterparty_card.py."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ async def test_create_a_counterparty_and_see_it(ui, page, tag) -> None:
 
     name = f"Търговска къща Изток {tag}"
     await page.get_by_label("Name").fill(name)
-    await page.get_by_label("Kind").select_option("supplier")
+    await page.get_by_label("Buyer").uncheck()
+    await page.get_by_label("Supplier").check()
     await page.get_by_label("Tax id").fill("BG123456789")
     await page.get_by_label("Main manager").fill("ivan")
     await ui.screenshot("counterparty-new")
@@ -75,20 +77,20 @@ async def test_validation_messages_appear_next_to_their_fields(ui, page) -> None
     await ui.screenshot("counterparty-new-errors")
 
 
-async def test_search_by_name_prefix_and_filter_by_kind(ui, page, admin_api, tag) -> None:
+async def test_search_by_name_prefix_and_filter_by_relation(ui, page, admin_api, tag) -> None:
     await admin_api.create_counterparty(f"Алфа {tag} ООД", relations=["buyer"])
     await admin_api.create_counterparty(f"Алфа {tag} Трейд", relations=["supplier"])
     await admin_api.create_counterparty(f"Бета {tag} АД", relations=["buyer"])
     await ui.sign_in()
 
-    search = page.get_by_label("Search by name")
+    search = page.get_by_label("Search", exact=True)
     await search.fill(f"алфа {tag}")  # any case, Cyrillic
     rows = page.locator("table.data-table tbody tr")
     await expect(rows).to_have_count(2)
     await expect(rows.first).to_contain_text(f"Алфа {tag} ООД")
     await expect(page).to_have_url(re.compile(r"q=%D0%B0%D0%BB%D1%84%D0%B0"))  # kept in the address
 
-    await page.get_by_label("Kind").select_option("supplier")
+    await page.get_by_label("Relations").select_option("supplier")
     await expect(rows).to_have_count(1)
     await expect(rows.first).to_contain_text(f"Алфа {tag} Трейд")
     await ui.screenshot("counterparty-search")
@@ -98,10 +100,10 @@ async def test_search_by_name_prefix_and_filter_by_kind(ui, page, admin_api, tag
 
     # A reload keeps the search.
     await search.fill(f"Бета {tag}")
-    await page.get_by_label("Kind").select_option("")
+    await page.get_by_label("Relations").select_option("")
     await expect(rows).to_have_count(1)
     await page.reload()
-    await expect(page.get_by_label("Search by name")).to_have_value(f"Бета {tag}")
+    await expect(page.get_by_label("Search", exact=True)).to_have_value(f"Бета {tag}")
     await expect(rows).to_have_count(1)
 
 
@@ -109,7 +111,7 @@ async def test_more_loads_the_next_page(ui, page, admin_api, tag) -> None:
     for i in range(52):
         await admin_api.create_counterparty(f"Страница {tag} {i:02d}")
     await ui.sign_in()
-    await page.get_by_label("Search by name").fill(f"Страница {tag}")
+    await page.get_by_label("Search", exact=True).fill(f"Страница {tag}")
     rows = page.locator("table.data-table tbody tr")
     await expect(rows).to_have_count(50)
     more = page.get_by_role("button", name="More")
@@ -173,12 +175,13 @@ async def test_a_change_made_meanwhile_is_a_conflict_with_reload(ui, page, admin
 async def test_language_switch_changes_the_texts_and_is_remembered(ui, page, admin_api) -> None:
     await ui.sign_in()
     await expect(ui.heading).to_have_text("Counterparties")
-    await page.get_by_label("Search by name").fill("typed before the switch")
+    await page.get_by_label("Search", exact=True).fill("typed before the switch")
 
     await page.locator("#language").select_option("bg")
     await expect(ui.heading).to_have_text("Контрагенти")
     await expect(page.get_by_role("navigation").get_by_role("link", name="Потребители")).to_be_visible()
-    await expect(page.get_by_label("Търсене по име")).to_have_value("typed before the switch")  # nothing re-rendered
+    # Nothing re-rendered: what was typed stays.
+    await expect(page.get_by_label("Търсене", exact=True)).to_have_value("typed before the switch")
     await expect(page).to_have_title("Контрагенти — CRM")
     await expect(page.locator("html")).to_have_attribute("lang", "bg")
     await ui.screenshot("counterparties-bg")

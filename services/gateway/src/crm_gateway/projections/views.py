@@ -80,7 +80,7 @@ class GatewayViews:
 
     name = "gateway"
     version = 1
-    topics: Sequence[str] = ()
+    topics: Sequence[str] = (PRIVATE_TOPIC,)  # fed from this service's log only, never from the bus
     collections: Mapping[str, Sequence[Index]] = {
         USERS: (Index(("username_key",)),),
         API_KEYS: (Index(("issued_at",)), Index(("user_id", "issued_at"))),

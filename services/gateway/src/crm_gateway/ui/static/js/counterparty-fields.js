@@ -1,11 +1,135 @@
-// What the counterparty pages share: the kinds, and how a kind is shown.
+// What the counterparty pages share: relations, legal forms, the group tree, main contacts,
+// information sources and their expiry, and how values are shown.
 import { h } from './dom.js';
-
-export const KINDS = ['buyer', 'supplier', 'other'];
-
-/** The kind as translated text (follows the language switch). */
-export function kindText(kind) {
-  return h('span', { i18n: `kind.${kind}` });
-}
+import { LANGUAGES, language } from './i18n.js';
 
 export const API = '/api/v1/counterparties';
+export const RELATIONS = ['buyer', 'supplier', 'other'];
+export const LEGAL_FORMS = ['legal', 'natural'];
+export const CONTACT_TYPES = ['phone', 'email', 'address', 'web', 'other'];
+
+/** One relation as translated text (follows the language switch). */
+export function relationText(relation) {
+  return h('span', { class: 'relation', i18n: `cp.relation.${relation}` });
+}
+
+/** The relations of a record, comma separated. */
+export function relationsText(relations) {
+  const parts = [];
+  for (const [i, relation] of (relations || []).entries()) {
+    if (i) parts.push(', ');
+    parts.push(relationText(relation));
+  }
+  return h('span', {}, parts.length ? parts : '—');
+}
+
+/**
+ * The groups depth first, children under their parent: [{ entry, depth }]. Groups whose parent is
+ * missing are roots; a cycle (which the server refuses) cannot loop here.
+ */
+export function groupTree(groups) {
+  const codes = new Set(groups.map((g) => g.code));
+  const children = new Map();
+  for (const group of groups) {
+    const parent = codes.has(group.attributes?.parent) ? group.attributes.parent : null;
+    if (!children.has(parent)) children.set(parent, []);
+    children.get(parent).push(group);
+  }
+  const out = [];
+  const seen = new Set();
+  const walk = (parent, depth) => {
+    for (const entry of children.get(parent) || []) {
+      if (seen.has(entry.code)) continue;
+      seen.add(entry.code);
+      out.push({ entry, depth });
+      walk(entry.code, depth + 1);
+    }
+  };
+  walk(null, 0);
+  return out;
+}
+
+/** "Top / Middle / Group": the names from the root down to `code` ('' for none). */
+export function groupPath(groups, code) {
+  if (!code) return '';
+  const byCode = new Map(groups.map((g) => [g.code, g]));
+  const names = [];
+  const seen = new Set();
+  let current = code;
+  while (current && !seen.has(current)) {
+    seen.add(current);
+    const group = byCode.get(current);
+    names.unshift(group?.name ?? current);
+    current = group?.attributes?.parent ?? null;
+  }
+  return names.join(' / ');
+}
+
+/** The main entry of contact type `type` (or the first of that type), or undefined. */
+export function mainContact(record, type) {
+  const ofType = (record.contact_info || []).filter((c) => c.type === type);
+  return ofType.find((c) => c.main) ?? ofType[0];
+}
+
+/** A contact value as a link where it can be one (tel:, mailto:, the web address). */
+export function contactValue(entry) {
+  const hrefs = { phone: `tel:${entry.value}`, email: `mailto:${entry.value}`, web: entry.value };
+  const href = hrefs[entry.type];
+  if (href && (entry.type !== 'web' || /^https?:/i.test(entry.value))) {
+    return h('a', { href, text: entry.value, rel: entry.type === 'web' ? 'noopener noreferrer' : null });
+  }
+  return h('span', { text: entry.value });
+}
+
+/** Today as YYYY-MM-DD in the user's time zone. */
+export function today() {
+  return isoDate(new Date());
+}
+
+function isoDate(date) {
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+/** A YYYY-MM-DD date plus `days` days. */
+export function addDays(day, days) {
+  const [y, m, d] = day.split('-').map(Number);
+  return isoDate(new Date(y, m - 1, d + days));
+}
+
+/** A YYYY-MM-DD date in the current language (re-rendered pages follow a language switch). */
+export function formatDate(day) {
+  if (!day) return '';
+  const [y, m, d] = String(day).split('-').map(Number);
+  if (!y || !m || !d) return String(day);
+  const locale = LANGUAGES.find((l) => l.code === language())?.locale;
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium' }).format(new Date(y, m - 1, d));
+}
+
+/**
+ * The information sources, newest first, each with { source, on, until, current, expired }: a
+ * source lasts `actuality_days` of its catalog entry from its date (0: it does not expire) and is
+ * current from its date until a later one is recorded.
+ */
+export function sourceHistory(sources, catalog, now = today()) {
+  const sorted = [...(sources || [])].sort((a, b) => (a.on < b.on ? 1 : a.on > b.on ? -1 : 0));
+  const current = sorted.find((s) => s.on <= now);
+  return sorted.map((s) => {
+    const days = Number(catalog.find((e) => e.code === s.source)?.attributes?.actuality_days ?? 0);
+    const until = days > 0 ? addDays(s.on, days) : null;
+    return { ...s, until, current: s === current, expired: until !== null && until < now };
+  });
+}
+
+/** A property value as text, by the definition's value type. */
+export function propertyText(definition, value) {
+  if (value === null || value === undefined || value === '') return h('span', { text: '—' });
+  switch (definition?.attributes?.value_type) {
+    case 'boolean':
+      return h('span', { i18n: value ? 'cp.yes' : 'cp.no' });
+    case 'date':
+      return h('span', { text: formatDate(value) });
+    default:
+      return h('span', { text: String(value) });
+  }
+}

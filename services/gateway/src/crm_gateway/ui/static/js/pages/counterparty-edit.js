@@ -3,9 +3,9 @@
 // and offers Reload, which loads the current version into the form.
 import * as api from '../api.js';
 import { API } from '../counterparty-fields.js';
-import { counterpartyForm } from '../counterparty-form.js';
+import { counterpartyForm, showFormErrors } from '../counterparty-form.js';
 import { h } from '../dom.js';
-import { busy, clearErrors, showErrors } from '../forms.js';
+import { busy, clearErrors } from '../forms.js';
 import { heading } from '../widgets.js';
 
 export const path = '/counterparties/:id/edit';
@@ -15,8 +15,17 @@ export const permission = 'counterparty:write';
 export async function render(ctx) {
   const url = `${API}/${encodeURIComponent(ctx.params.id)}`;
   const cardHref = `#/counterparties/${encodeURIComponent(ctx.params.id)}`;
-  const { form, values, fill } = counterpartyForm({ submitKey: 'form.save', cancelHref: cardHref });
+  const { form, values, allProperties, fill } = await counterpartyForm({
+    submitKey: 'form.save',
+    cancelHref: cardHref,
+    selfId: ctx.params.id,
+  });
   const conflict = h('div', { class: 'alert alert-warning conflict', role: 'alert', hidden: true });
+  const archivedNote = h(
+    'div',
+    { class: 'alert alert-warning', role: 'status', hidden: true },
+    h('p', { i18n: 'cp.archived.editNote' }),
+  );
   const versionNote = h('p', { class: 'muted' });
 
   let loaded = null; // the record as loaded: the base for "what changed" and for If-Match
@@ -28,6 +37,7 @@ export async function render(ctx) {
     etag = answer.etag ?? `"${loaded.version}"`;
     fill(loaded);
     ctx.setTitle(loaded.name);
+    archivedNote.hidden = !loaded.archived;
     versionNote.replaceChildren(h('span', { i18n: 'counterpartyEdit.version', i18nArgs: { version: loaded.version } }));
   }
 
@@ -48,7 +58,7 @@ export async function render(ctx) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearErrors(form);
-    const changes = changed(loaded, values());
+    const changes = changed(loaded, values(), allProperties());
     if (Object.keys(changes).length === 0) {
       ctx.navigate(cardHref.slice(1));
       return;
@@ -63,7 +73,7 @@ export async function render(ctx) {
         conflict.hidden = false;
         reload.focus();
       } else if (error.status !== 401) {
-        showErrors(form, error, 'counterpartyEdit.failed');
+        showFormErrors(form, error, 'counterpartyEdit.failed');
       }
     }
   });
@@ -81,17 +91,41 @@ export async function render(ctx) {
     ),
     heading('counterpartyEdit.title'),
     versionNote,
+    archivedNote,
     conflict,
     form,
   );
 }
 
-// Only the fields the user changed are sent: a PATCH that names a field sets it.
-function changed(before, after) {
+// Only the fields the user changed are sent: a PATCH that names a field sets it. Properties are
+// merged by the server, so only the changed ones go, null removing one.
+function changed(before, after, properties) {
+  const comparable = {
+    ...before,
+    managers: (before.managers || []).filter((m) => m !== before.main_manager),
+    contact_info: (before.contact_info || []).map(({ kind, value, main, comment }) => ({
+      kind,
+      value,
+      main,
+      comment: comment ?? '',
+    })),
+  };
+  // Lists the form shows in its own order (checkboxes by name) change only when their members do.
+  const unordered = new Set(['activity_kinds', 'categories', 'managers']);
+  const same = (name, a, b) =>
+    unordered.has(name) && Array.isArray(a) && Array.isArray(b)
+      ? JSON.stringify([...a].sort()) === JSON.stringify([...b].sort())
+      : JSON.stringify(a) === JSON.stringify(b);
   const changes = {};
   for (const [name, value] of Object.entries(after)) {
-    const old = before[name] ?? null;
-    if (value !== old && !(name === 'access_group' && value === null)) changes[name] = value;
+    if (name === 'properties') continue;
+    if (name === 'access_group' && value === null) continue;
+    if (!same(name, value, comparable[name] ?? null)) changes[name] = value;
   }
+  const propertyChanges = {};
+  for (const [code, value] of Object.entries(properties)) {
+    if (JSON.stringify(value) !== JSON.stringify(before.properties?.[code] ?? null)) propertyChanges[code] = value;
+  }
+  if (Object.keys(propertyChanges).length) changes.properties = propertyChanges;
   return changes;
 }

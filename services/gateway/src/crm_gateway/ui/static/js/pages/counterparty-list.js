@@ -1,10 +1,12 @@
-// The counterparty register: name-prefix search, a kind filter, and "more" pagination over the
-// API's keyset cursor. The search is kept in the address (#/counterparties?q=…&kind=…) so a reload
-// or the back button shows the same list.
+// The counterparty register: one search box (a word of the name, an e-mail, a phone or a tax id),
+// filters (relation, group, manager, category, archived), sorting, and "more" pagination over the
+// API's keyset cursor. Everything is kept in the address (#/counterparties?q=…&relation=…) so a
+// reload or the back button shows the same list.
 import * as api from '../api.js';
-import { API, KINDS, kindText } from '../counterparty-fields.js';
+import { API, RELATIONS, groupPath, groupTree, mainContact, relationsText } from '../counterparty-fields.js';
 import { h } from '../dom.js';
 import { field, input, select } from '../forms.js';
+import * as ref from '../reference-cache.js';
 import { replaceQuery } from '../router.js';
 import * as session from '../session.js';
 import { errorBox, heading, linkButton, loading, scrollable } from '../widgets.js';
@@ -16,18 +18,46 @@ export const navKey = 'nav.counterparties';
 
 const PAGE_SIZE = 50;
 const TYPING_DELAY_MS = 250; // search as you type, but not on every keystroke
+const ARCHIVED = ['false', 'true', 'any'];
+const SORTS = ['name', 'registered_at'];
 
-export function render(ctx) {
+export async function render(ctx) {
+  const catalogs = await ref.catalogsOrEmpty(['groups', 'categories']);
+  const wanted = (name) => ctx.query.get(name) || '';
+
   const q = input({
     type: 'search',
-    value: ctx.query.get('q') || '',
-    i18nAttrs: { placeholder: 'counterparties.searchPlaceholder' },
+    value: wanted('q'),
+    i18nAttrs: { placeholder: 'cp.list.searchPlaceholder' },
   });
-  const kind = select([
-    { value: '', label: 'counterparties.allKinds' },
-    ...KINDS.map((k) => ({ value: k, label: `kind.${k}` })),
+  const relation = select([
+    { value: '', label: 'cp.list.allRelations' },
+    ...RELATIONS.map((r) => ({ value: r, label: `cp.relation.${r}` })),
   ]);
-  kind.value = KINDS.includes(ctx.query.get('kind')) ? ctx.query.get('kind') : '';
+  const group = h(
+    'select',
+    {},
+    h('option', { value: '', i18n: 'cp.list.allGroups' }),
+    groupTree(catalogs.groups).map(({ entry, depth }) =>
+      h('option', { value: entry.code, text: `${'\u00a0\u00a0\u00a0'.repeat(depth)}${entry.name}` }),
+    ),
+  );
+  const category = h(
+    'select',
+    {},
+    h('option', { value: '', i18n: 'cp.list.allCategories' }),
+    ref.applying(catalogs.categories, 'counterparty').map((e) => h('option', { value: e.code, text: e.name })),
+  );
+  const manager = input({ maxlength: 100 });
+  const archived = select(ARCHIVED.map((a) => ({ value: a, label: `cp.list.archived.${a}` })));
+  const sort = select(SORTS.map((s) => ({ value: s, label: `cp.list.sort.${s}` })));
+  relation.value = RELATIONS.includes(wanted('relation')) ? wanted('relation') : '';
+  group.value = wanted('group');
+  category.value = wanted('category');
+  manager.value = wanted('manager');
+  archived.value = ARCHIVED.includes(wanted('archived')) ? wanted('archived') : 'false';
+  sort.value = SORTS.includes(wanted('sort')) ? wanted('sort') : 'name';
+  const filters = { relation, group, category, manager, archived, sort };
 
   const status = h('div', { class: 'list-status', 'aria-live': 'polite' });
   const rows = h('tbody');
@@ -41,9 +71,15 @@ export function render(ctx) {
       h(
         'tr',
         {},
-        ['field.name', 'field.kind', 'field.tax_id', 'field.main_manager', 'field.access_group'].map((key) =>
-          h('th', { scope: 'col', i18n: key }),
-        ),
+        [
+          'field.name',
+          'cp.field.relations',
+          'field.tax_id',
+          'cp.list.phone',
+          'cp.list.email',
+          'cp.field.group',
+          'field.main_manager',
+        ].map((key) => h('th', { scope: 'col', i18n: key })),
       ),
     ),
     rows,
@@ -54,13 +90,22 @@ export function render(ctx) {
   let search = 0; // the latest search; answers to older ones are dropped
   let controller = null;
 
+  function criteria() {
+    const query = { q: q.value.trim() };
+    for (const [name, control] of Object.entries(filters)) query[name] = control.value.trim();
+    if (query.archived === 'false') query.archived = ''; // the default: keep the address short
+    if (query.sort === 'name') query.sort = '';
+    return query;
+  }
+
   async function load(append) {
     const mine = append ? search : ++search;
     controller?.abort();
     controller = new AbortController();
-    const query = { q: q.value.trim(), kind: kind.value, limit: PAGE_SIZE, cursor: append ? cursor : null };
+    const shown = criteria();
+    const query = { ...shown, limit: PAGE_SIZE, cursor: append ? cursor : null };
     if (!append) {
-      replaceQuery(path, { q: query.q, kind: query.kind });
+      replaceQuery(path, shown);
       status.replaceChildren(loading());
       table.setAttribute('aria-busy', 'true');
     }
@@ -69,18 +114,22 @@ export function render(ctx) {
       const { data } = await api.get(API, { query, signal: anySignal(controller.signal, ctx.signal) });
       if (mine !== search) return;
       if (!append) rows.replaceChildren();
-      rows.append(...data.items.map(row));
+      rows.append(...data.items.map((item) => row(item, catalogs)));
       cursor = data.next_cursor;
       more.hidden = !cursor;
       table.hidden = rows.children.length === 0;
       status.replaceChildren(
         rows.children.length
           ? h('p', { class: 'muted', i18n: 'counterparties.shown', i18nArgs: { count: rows.children.length } })
-          : empty(Boolean(query.q || query.kind)),
+          : empty(Object.values(shown).some(Boolean)),
       );
     } catch (error) {
       if (error.name === 'AbortError' || mine !== search) return;
-      status.replaceChildren(errorBox(error));
+      table.hidden = true;
+      more.hidden = true;
+      status.replaceChildren(
+        oneLookupOnly(error) ? h('p', { class: 'alert alert-warning', i18n: 'cp.list.oneLookup' }) : errorBox(error),
+      );
     } finally {
       table.removeAttribute('aria-busy');
       more.disabled = false;
@@ -88,7 +137,7 @@ export function render(ctx) {
   }
 
   let typing = null;
-  q.addEventListener('input', () => {
+  const typed = () => {
     clearTimeout(typing);
     // The rows on screen no longer answer the query: drop any answer still on its way and hide
     // "more", which would mix two searches.
@@ -96,14 +145,18 @@ export function render(ctx) {
     controller?.abort();
     more.hidden = true;
     typing = setTimeout(() => load(false), TYPING_DELAY_MS);
-  });
-  kind.addEventListener('change', () => load(false));
+  };
+  q.addEventListener('input', typed);
+  manager.addEventListener('input', typed);
+  for (const control of [relation, group, category, archived, sort]) {
+    control.addEventListener('change', () => load(false));
+  }
   more.addEventListener('click', () => load(true));
 
   const form = h(
     'form',
     {
-      class: 'filters',
+      class: 'filters cp-filters',
       role: 'search',
       on: {
         submit: (e) => {
@@ -113,9 +166,18 @@ export function render(ctx) {
         },
       },
     },
-    field({ name: 'q', label: 'counterparties.search', control: q }),
-    field({ name: 'kind', label: 'field.kind', control: kind }),
-    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'button', i18n: 'counterparties.find' })),
+    h(
+      'div',
+      { class: 'cp-search' },
+      field({ name: 'q', label: 'cp.list.search', control: q, hint: 'cp.list.searchHint' }),
+      h('button', { type: 'submit', class: 'button', i18n: 'counterparties.find' }),
+    ),
+    field({ name: 'relation', label: 'cp.field.relations', control: relation }),
+    field({ name: 'group', label: 'cp.field.group', control: group }),
+    field({ name: 'manager', label: 'cp.list.manager', control: manager }),
+    field({ name: 'category', label: 'cp.list.category', control: category }),
+    field({ name: 'archived', label: 'cp.list.archived', control: archived }),
+    field({ name: 'sort', label: 'cp.list.sortBy', control: sort }),
   );
 
   load(false);
@@ -137,16 +199,30 @@ export function render(ctx) {
   );
 }
 
-function row(item) {
+function row(item, catalogs) {
+  const phone = mainContact(item, 'phone');
+  const email = mainContact(item, 'email');
   return h(
     'tr',
-    {},
-    h('td', {}, h('a', { href: `#/counterparties/${encodeURIComponent(item.id)}`, text: item.name })),
-    h('td', {}, kindText(item.kind)),
+    { class: item.archived ? 'cp-archived-row' : null },
+    h(
+      'td',
+      {},
+      h('a', { href: `#/counterparties/${encodeURIComponent(item.id)}`, text: item.name }),
+      item.archived ? [' ', h('span', { class: 'badge badge-warn', i18n: 'cp.archived.badge' })] : null,
+    ),
+    h('td', {}, relationsText(item.relations)),
     h('td', { text: item.tax_id || '—' }),
+    h('td', { class: 'cp-phone', text: phone?.value || '—' }),
+    h('td', { class: 'cp-email', text: email?.value || '—' }),
+    h('td', { text: groupPath(catalogs.groups, item.group) || '—' }),
     h('td', { text: item.main_manager }),
-    h('td', { text: item.access_group ?? '—' }),
   );
+}
+
+// The server searches one multi-valued criterion at a time (the search box, a manager or a category).
+function oneLookupOnly(error) {
+  return error instanceof api.ApiError && error.status === 422 && error.errors.some((e) => e.field === 'q');
 }
 
 function empty(filtered) {

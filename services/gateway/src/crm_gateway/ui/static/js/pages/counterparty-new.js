@@ -2,9 +2,9 @@
 // X-Commit-Position, so it shows the new record even before the list view has caught up.
 import * as api from '../api.js';
 import { API } from '../counterparty-fields.js';
-import { counterpartyForm } from '../counterparty-form.js';
+import { counterpartyForm, showFormErrors } from '../counterparty-form.js';
 import { h } from '../dom.js';
-import { busy, clearErrors, showErrors } from '../forms.js';
+import { busy, clearErrors } from '../forms.js';
 import * as session from '../session.js';
 import { heading } from '../widgets.js';
 
@@ -12,31 +12,32 @@ export const path = '/counterparties/new';
 export const titleKey = 'counterpartyNew.title';
 export const permission = 'counterparty:write';
 
-export function render(ctx) {
-  const { form, controls, values } = counterpartyForm({
+export async function render(ctx) {
+  const { form, controls, values } = await counterpartyForm({
     submitKey: 'counterpartyNew.submit',
     cancelHref: '#/counterparties',
+    withSource: true,
   });
   const user = session.current();
   controls.main_manager.value = user?.id ?? user?.username ?? '';
+  form.querySelector('input[name=relations][value=buyer]').checked = true; // the usual case
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearErrors(form);
-    const body = values();
-    if (body.tax_id === null) delete body.tax_id;
-    if (body.access_group === null) delete body.access_group; // the server puts it in its default group
     busy(form, true);
     try {
       // One key per submission: if the connection drops, the retry cannot register it twice.
-      const { data, position } = await api.post(API, body, { idempotencyKey: api.newIdempotencyKey() });
+      const { data, position } = await api.post(API, withoutEmpty(values()), {
+        idempotencyKey: api.newIdempotencyKey(),
+      });
       ctx.navigate(
         `/counterparties/${encodeURIComponent(data.id)}${position === null ? '' : `?min_position=${position}`}`,
       );
     } catch (error) {
       busy(form, false);
       if (error.status === 401) return;
-      showErrors(form, error, 'counterpartyNew.failed');
+      showFormErrors(form, error, 'counterpartyNew.failed');
     }
   });
 
@@ -48,4 +49,18 @@ export function render(ctx) {
     heading('counterpartyNew.title'),
     form,
   );
+}
+
+// Nothing to say about a field: leave it out (the server applies its default, e.g. the access group).
+function withoutEmpty(body) {
+  const kept = {};
+  for (const [name, value] of Object.entries(body)) {
+    const empty =
+      value === null ||
+      value === '' ||
+      (Array.isArray(value) && value.length === 0 && name !== 'relations') ||
+      (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0);
+    if (!empty) kept[name] = value;
+  }
+  return kept;
 }

@@ -13,14 +13,34 @@
 // throws an ApiError 404/403 shows the not-found page; any other error shows an error box.
 import * as account from './account.js';
 import * as counterpartyCard from './counterparty-card.js';
+import * as counterpartyCardTab from './counterparty-card-tab.js';
 import * as counterpartyEdit from './counterparty-edit.js';
 import * as counterpartyList from './counterparty-list.js';
 import * as counterpartyNew from './counterparty-new.js';
 import * as notFoundPage from './not-found.js';
+import * as personCard from './person-card.js';
+import * as personEdit from './person-edit.js';
+import * as personNew from './person-new.js';
+import * as persons from './persons.js';
+import * as reference from './reference.js';
 import * as signIn from './sign-in.js';
 import * as users from './users.js';
 
-export const pages = [signIn, counterpartyList, counterpartyNew, counterpartyCard, counterpartyEdit, users, account];
+export const pages = [
+  signIn,
+  counterpartyList,
+  counterpartyNew,
+  counterpartyCard,
+  counterpartyCardTab,
+  counterpartyEdit,
+  persons,
+  personNew,
+  personCard,
+  personEdit,
+  users,
+  reference,
+  account,
+];
 
 /** Shown for unknown routes, pages the user may not open, and records the user cannot see. */
 export const notFound = notFoundPage;
