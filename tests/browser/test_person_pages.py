@@ -157,3 +157,40 @@ async def test_a_read_only_user_has_no_write_or_personal_data_actions(
     await expect(reader.page.get_by_role("button", name="Link", exact=True)).to_have_count(0)
     await reader.goto("/persons")
     await expect(reader.page.get_by_role("link", name="New contact person")).to_have_count(0)
+
+
+async def test_properties_and_categories_are_edited_shown_and_filter_the_list(ui, page, admin_api, tag) -> None:
+    level, key, firms_only = f"lvl-{tag}", f"key-{tag}", f"firms-{tag}"
+    await admin_api.define_reference(
+        "properties", level, f"Ниво {tag}", value_type="choice", choices=["злато", "сребро"], applies_to="person"
+    )
+    await admin_api.define_reference("categories", key, f"Ключов {tag}", applies_to="person")
+    await admin_api.define_reference("categories", firms_only, f"Само фирми {tag}", applies_to="counterparty")
+    person = await create_person(admin_api, first_name="Класа", last_name=f"Етикетова{tag}")
+    await create_person(admin_api, first_name="Друга", last_name=f"Етикетова{tag}")
+    await ui.sign_in()
+    await ui.goto(f"/persons/{person['id']}/edit")
+    await expect(ui.heading).to_have_text("Edit contact person")
+    await expect(page.get_by_label(f"Само фирми {tag}")).to_have_count(0)  # a category for counterparties only
+    await page.get_by_label(f"Ниво {tag}").select_option("злато")
+    await page.get_by_label(f"Ключов {tag}").check()
+    await ui.screenshot("person-edit-classification")
+    await page.get_by_role("button", name="Save").click()
+
+    await expect(ui.heading).to_have_text(f"Класа Етикетова{tag}")
+    await expect(page.locator(f"dl.person-properties dd[data-property='{level}']")).to_have_text("злато")
+    await expect(page.locator("ul.person-categories")).to_contain_text(f"Ключов {tag}")
+    await page.get_by_role("button", name="Show the history").click()
+    await expect(page.locator(".person-history-table")).to_contain_text(f"properties: Ниво {tag}: злато")
+    await ui.screenshot("person-card-classification")
+    stored = (await admin_api.get(f"/api/v1/persons/{person['id']}")).json()
+    assert stored["properties"] == {level: "злато"} and stored["categories"] == [key]
+
+    await ui.goto("/persons")
+    await page.get_by_label("Search by name").fill(f"етикетова{tag}")
+    await expect(page.locator("table.persons-table tbody tr")).to_have_count(2)
+    await page.get_by_label("Category").select_option(key)
+    await expect(page.locator("table.persons-table tbody tr")).to_have_count(1)
+    await expect(page.get_by_role("link", name=f"Класа Етикетова{tag}")).to_be_visible()
+    await expect(page).to_have_url(re.compile(rf"#/persons\?q=.+&category={key}$"))
+    await ui.screenshot("persons-list-category")

@@ -30,7 +30,8 @@ class EmbeddedCrm:
     async def start(self) -> httpx.AsyncClient:
         """Start the CRM; returns a client signed in as the initial administrator."""
         app = system.embedded_app(
-            KernelSettings(data_dir=self.data_dir, **self.settings), GatewaySettings(admin_password=SecretStr(ADMIN_PASSWORD))
+            KernelSettings(data_dir=self.data_dir, **self.settings),
+            GatewaySettings(admin_password=SecretStr(ADMIN_PASSWORD)),
         )
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()

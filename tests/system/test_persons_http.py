@@ -463,3 +463,175 @@ async def test_export_holds_everything_and_erasure_shreds_it_everywhere(
     assert rebuilt["erased"] is True and rebuilt["links"][0]["counterparty_id"] == cid
     assert [p["id"] for p in (await crm.get(API, params={"q": "йорд"})).json()["items"]] == [keeper["id"]]
     assert (await crm.get(f"{API}/{keeper['id']}")).json()["first_name"] == "Йордан"
+
+
+# -- properties and categories ----------------------------------------------------------------------
+
+
+async def define_entry(crm: httpx.AsyncClient, catalog: str, code: str, **attributes: Any) -> None:
+    answer = await crm.post(f"/api/v1/reference/{catalog}", json={"code": code, "name": code, "attributes": attributes})
+    assert answer.status_code == 201, answer.text
+
+
+@pytest.fixture
+async def classification(crm: httpx.AsyncClient) -> None:
+    """Properties and categories for persons, for both, and for counterparties only."""
+    await define_entry(
+        crm, "properties", "p-level", value_type="choice", choices=["gold", "Silver"], applies_to="person"
+    )
+    await define_entry(crm, "properties", "p-staff", value_type="number")
+    await define_entry(crm, "properties", "p-vip", value_type="boolean", applies_to="both")
+    await define_entry(crm, "properties", "p-since", value_type="date", applies_to="person")
+    await define_entry(crm, "properties", "p-note", value_type="string", applies_to="person")
+    await define_entry(crm, "properties", "cp-size", value_type="string", applies_to="counterparty")
+    await define_entry(crm, "categories", "pc-key", applies_to="person")
+    await define_entry(crm, "categories", "pc-both")
+    await define_entry(crm, "categories", "cp-only", applies_to="counterparty")
+
+
+async def test_properties_and_categories_are_set_merged_removed_and_shown_everywhere(
+    crm: httpx.AsyncClient, classification: None
+) -> None:
+    created = await crm.post(
+        API,
+        json={
+            "last_name": "Класифициран",
+            "properties": {"p-level": "gold", "p-staff": 12, "p-note": None},
+            "categories": ["pc-key", "pc-both", "pc-key"],
+        },
+    )
+    assert created.status_code == 201, created.text
+    assert created.headers["ETag"] == '"2"'  # registered, properties, categories
+    assert created.json()["properties"] == {"p-level": "gold", "p-staff": 12}
+    url = created.headers["Location"]
+    shown = (await crm.get(url, params={"min_position": created.headers[POSITION_HEADER]})).json()
+    assert shown["properties"] == {"p-level": "gold", "p-staff": 12} and shown["categories"] == ["pc-key", "pc-both"]
+    registered_at = datetime.now(UTC).isoformat()
+
+    same = await crm.patch(url, json={"properties": {"p-level": "gold"}, "categories": ["pc-key", "pc-both"]})
+    assert same.status_code == 200 and same.headers["ETag"] == '"2"'
+    merged = await crm.patch(
+        url, json={"properties": {"p-staff": None, "p-vip": True, "p-since": "2020-02-29"}, "categories": ["pc-both"]}
+    )
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["properties"] == {"p-level": "gold", "p-vip": True, "p-since": "2020-02-29"}
+    assert merged.json()["categories"] == ["pc-both"]
+    cleared = await crm.patch(url, json={"categories": []})
+    assert cleared.json()["categories"] == [] and cleared.json()["properties"]["p-level"] == "gold"
+    got = (await crm.get(url, params={"min_position": cleared.headers[POSITION_HEADER]})).json()
+    assert got["categories"] == [] and got["properties"] == merged.json()["properties"]
+
+    history = (await crm.get(f"{url}/history")).json()["items"]
+    assert [(e["event"], e["changes"]) for e in history[1:]] == [
+        ("PersonPropertiesChanged", {"values": {"p-level": "gold", "p-staff": 12}}),
+        ("PersonCategoriesChanged", {"categories": ["pc-key", "pc-both"]}),
+        ("PersonPropertiesChanged", {"values": {"p-level": "gold", "p-vip": True, "p-since": "2020-02-29"}}),
+        ("PersonCategoriesChanged", {"categories": ["pc-both"]}),
+        ("PersonCategoriesChanged", {"categories": []}),
+    ]
+    past = (await crm.get(url, params={"as_of": registered_at})).json()
+    assert past["properties"] == {"p-level": "gold", "p-staff": 12} and past["categories"] == ["pc-key", "pc-both"]
+    exported = (await crm.get(f"{url}/personal-data")).json()
+    assert exported["card"]["properties"] == got["properties"]
+    assert [e["event"] for e in exported["events"]].count("PersonCategoriesChanged") == 3
+
+    # Not personal data: an erasure keeps them.
+    erased = await crm.post(f"{url}/erase", json={"reason": "GDPR-9"})
+    assert erased.json()["properties"] == got["properties"]
+    after = (await crm.get(url, params={"min_position": erased.headers[POSITION_HEADER]})).json()
+    assert after["erased"] is True and after["properties"] == got["properties"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"properties": {"p-staff": "many"}}, "properties.p-staff"),
+        ({"properties": {"p-level": "bronze"}}, "properties.p-level"),
+        ({"properties": {"p-since": "2021-02-29"}}, "properties.p-since"),
+        ({"properties": {"p-vip": "yes"}}, "properties.p-vip"),
+        ({"properties": {"p-note": 5}}, "properties.p-note"),
+        ({"properties": {"nothing-such": "x"}}, "properties.nothing-such"),
+        ({"properties": {"cp-size": "large"}}, "properties.cp-size"),
+        ({"categories": ["pc-key", "nothing-such"]}, "categories[1]"),
+        ({"categories": ["cp-only"]}, "categories[0]"),
+        ({"categories": ["Not a code!"]}, "categories.0"),
+        ({"categories": "pc-key"}, "categories"),
+        ({"properties": ["p-staff"]}, "properties"),
+    ],
+)
+async def test_bad_properties_and_categories_are_refused_naming_the_field(
+    crm: httpx.AsyncClient, classification: None, fields: dict[str, Any], field: str
+) -> None:
+    refused = await crm.post(API, json={"last_name": "Грешков", **fields})
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert field in [e["field"] for e in refused.json()["errors"]]
+
+
+async def test_a_change_to_a_category_or_property_not_for_persons_is_refused(
+    crm: httpx.AsyncClient, classification: None
+) -> None:
+    person = await register(crm, last_name="Промянов", categories=["pc-key"])
+    url = f"{API}/{person['id']}"
+    refused = await crm.patch(url, json={"categories": ["pc-key", "cp-only"]})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "categories[1]"
+    refused = await crm.patch(url, json={"properties": {"cp-size": "large"}})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "properties.cp-size"
+    removed = await crm.patch(url, json={"properties": {"cp-size": None}})  # removing needs no definition
+    assert removed.status_code == 200 and removed.headers["ETag"] == '"1"'  # nothing changed
+    assert (await crm.get(url)).json()["categories"] == ["pc-key"]
+
+
+async def test_the_list_filters_by_category_or_property_with_the_name_search(
+    embedded: Any, crm: httpx.AsyncClient, classification: None
+) -> None:
+    south = await counterparty(crm, "Южна Класа АД", "south")
+    ivan = await register(crm, first_name="Иван", last_name="Петров", categories=["pc-key"], properties={"p-vip": True})
+    maria = await register(
+        crm, first_name="Мария", last_name="Иванова", categories=["pc-key", "pc-both"], properties={"p-level": "Silver"}
+    )
+    await register(crm, first_name="Иво", last_name="Без", properties={"p-level": "gold"})
+    last = await register(
+        crm, first_name="Анна", last_name="Южна", categories=["pc-key"], links=[{"counterparty_id": south}]
+    )
+    position = last["position"]
+
+    async def names(client: httpx.AsyncClient = crm, **params: Any) -> list[str]:
+        answer = await client.get(API, params={"min_position": position, **params})
+        assert answer.status_code == 200, answer.text
+        return [p["display_name"] for p in answer.json()["items"]]
+
+    assert await names(category="pc-key") == ["Мария Иванова", "Иван Петров", "Анна Южна"]
+    assert await names(category="pc-both") == ["Мария Иванова"]
+    assert await names(category="cp-only") == []
+    assert await names(**{"property.p-level": "SILVER"}) == ["Мария Иванова"]
+    assert await names(**{"property.p-vip": "true"}) == ["Иван Петров"]
+    # Combined with the name search: found by the first or the last name, each person once.
+    assert await names(category="pc-key", q="иван") == ["Иван Петров", "Мария Иванова"]
+    assert await names(q="ив", **{"property.p-level": "gold"}) == ["Иво Без"]
+    page = (await crm.get(API, params={"category": "pc-key", "limit": 2})).json()
+    rest = (await crm.get(API, params={"category": "pc-key", "cursor": page["next_cursor"]})).json()
+    assert [p["display_name"] for p in page["items"] + rest["items"]] == await names(category="pc-key")
+    two = await crm.get(API, params={"category": "pc-key", "property.p-vip": "true"})
+    assert two.status_code == 422 and two.json()["errors"][0]["field"] == "property.p-vip"
+
+    # The filter follows changes, and the persons' visibility.
+    changed = await crm.patch(f"{API}/{ivan['id']}", json={"categories": [], "properties": {"p-vip": None}})
+    position = changed.headers[POSITION_HEADER]
+    assert await names(category="pc-key") == ["Мария Иванова", "Анна Южна"]
+    assert await names(**{"property.p-vip": "true"}) == []
+    northern = await embedded.client_for(["sales_manager"], ["north"])
+    assert await names(northern, category="pc-key") == ["Мария Иванова"]
+    private = await crm.patch(f"{API}/{maria['id']}", json={"private": True})
+    position = private.headers[POSITION_HEADER]
+    assert await names(northern, category="pc-key") == []
+    assert await names(category="pc-key") == ["Мария Иванова", "Анна Южна"]  # its owner still finds it
+
+    # A rebuilt view filters alike.
+    service = embedded.app.state.contacts
+    runner = service.persons.runner
+    for base in [*runner.projection.collections, f"{runner.projection.name}_streams"]:
+        await service.views.drop(runner.collection(base))
+    await runner.catch_up(service.store, translate, after=0)
+    assert await names(category="pc-key") == ["Мария Иванова", "Анна Южна"]
+    assert await names(category="pc-key", q="южна") == ["Анна Южна"]

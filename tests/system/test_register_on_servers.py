@@ -5,7 +5,6 @@ module's ``embedded`` fixture; only the adapters differ."""
 from __future__ import annotations
 
 import pytest
-
 from tests.system.conftest import EmbeddedCrm
 from tests.system.test_counterparty_register import (  # noqa: F401  (collected here, on the servers)
     catalogs,

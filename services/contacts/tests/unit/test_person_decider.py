@@ -206,3 +206,56 @@ def test_an_erased_person_takes_no_more_changes_and_erasing_again_does_nothing()
     refused(update(first_name="Нов"), state, None, pe.PersonWasErased)
     refused(pe.LinkCounterparty(ID, "c-1"), state, None, pe.PersonWasErased)
     assert pe.decide(pe.ErasePerson(ID, "again", NOW), state) == []
+
+
+def test_registering_with_properties_and_categories_records_them_after_the_person() -> None:
+    command = register(
+        properties={"level": "gold", "staff": 12, "gone": None},
+        categories=("vip", "", "partner", "vip"),
+        links=(pe.Link("c-1"),),
+    )
+    events = pe.decide(command, given())
+    assert events[1:3] == [
+        pe.PersonPropertiesChanged(person_id=ID, values={"level": "gold", "staff": 12}),
+        pe.PersonCategoriesChanged(person_id=ID, categories=["vip", "partner"]),
+    ]
+    assert isinstance(events[3], pe.PersonLinkedToCounterparty)
+    state = given(*events)
+    assert state is not None and state.properties == {"level": "gold", "staff": 12}
+    assert state.categories == ("vip", "partner")
+    assert pe.decide(register(properties={"gone": None}, categories=()), given()) == [registered()]
+
+
+def test_properties_are_merged_and_a_none_value_removes_one() -> None:
+    state = given(registered(), pe.PersonPropertiesChanged(person_id=ID, values={"level": "gold", "staff": 12}))
+    assert pe.decide(update(properties={"level": "gold"}), state) == []
+    assert pe.decide(update(properties={"staff": None, "vip": True}), state) == [
+        pe.PersonPropertiesChanged(person_id=ID, values={"level": "gold", "vip": True})
+    ]
+    assert pe.decide(update(properties={"unknown": None}), state) == []
+
+
+def test_categories_are_replaced_as_a_whole() -> None:
+    state = given(registered(), pe.PersonCategoriesChanged(person_id=ID, categories=["vip", "partner"]))
+    assert pe.decide(update(categories=["vip", "partner", "vip"]), state) == []
+    assert pe.decide(update(categories=["partner"]), state) == [
+        pe.PersonCategoriesChanged(person_id=ID, categories=["partner"])
+    ]
+    assert pe.decide(update(categories=None), state) == [pe.PersonCategoriesChanged(person_id=ID, categories=[])]
+
+
+def test_too_many_properties_or_categories_are_refused() -> None:
+    many = {f"p{i}": i for i in range(pe.MAX_PROPERTIES + 1)}
+    refused(register(properties=many), given(), "properties")
+    refused(update(categories=[f"c{i}" for i in range(pe.MAX_CATEGORIES + 1)]), given(registered()), "categories")
+
+
+def test_properties_and_categories_stay_plain_and_survive_an_erasure() -> None:
+    values = pe.PersonPropertiesChanged(person_id=ID, values={"level": "gold"})
+    assert pe.seal_data(values.model_dump(mode="json"), bytes(32), ID) == values.model_dump(mode="json")
+    assert not pe.has_personal_values({"values": {"level": "gold"}, "categories": ["vip"]})
+    state = given(registered(), values, pe.PersonCategoriesChanged(person_id=ID, categories=["vip"]))
+    [erased] = pe.decide(pe.ErasePerson(ID, "GDPR-2", NOW), state)
+    after = pe.evolve(state, erased)
+    assert after is not None and after.properties == {"level": "gold"} and after.categories == ("vip",)
+    refused(update(categories=["other"]), after, None, pe.PersonWasErased)

@@ -4,6 +4,8 @@ Personal fields are sealed with the person's own key (application/keys.py) on th
 event store and opened on their way out. Erasure appends ``PersonErased`` and then deletes the key:
 from then on every reading path — card, list, history, as-of, export, vCard, a rebuilt view — finds
 the personal fields unreadable and shows them as erased, while links, dates and actors remain.
+Properties and categories are business classification, not personal data: stored plain, they
+remain too.
 
 Who sees a person: a private person only its owner (by every path, administrators too, except the
 personal-data routes); a person linked to counterparties whoever sees the access group of one of
@@ -23,7 +25,7 @@ from typing import Any, Protocol
 
 from crm_contacts.application.commands import PreconditionFailed
 from crm_contacts.application.keys import PersonKeys
-from crm_contacts.application.validation import RawContact
+from crm_contacts.application.validation import RawContact, check_property_value
 from crm_contacts.domain import person as pe
 from crm_contacts.domain.contact_info import ContactEntry
 from crm_contacts.domain.counterparty import DEFAULT_ACCESS_GROUP
@@ -162,6 +164,8 @@ def _present(fields: Mapping[str, Any], person_id: str, version: int, links: lis
         "private": bool(fields.get("private")),
         "owner": fields.get("owner"),
         "links": links,
+        "properties": dict(fields.get("properties") or {}),
+        "categories": list(fields.get("categories") or []),
         "registered_at": fields.get("registered_at"),
         "erased": bool(fields.get("erased")),
         "erased_at": fields.get("erased_at"),
@@ -318,9 +322,11 @@ class Persons:
         return 1
 
     async def _check(self, command: pe.Command, access: Access) -> None:
-        """Rules that need more than the stream: linked counterparties visible, roles defined."""
+        """Rules that need more than the stream: linked counterparties visible, roles defined, and
+        properties and categories defined for persons, with values of their property's type."""
         match command:
             case pe.RegisterPerson():
+                await self._check_classification(command.properties, command.categories)
                 for i, link in enumerate(command.links):
                     if not await access.sees_counterparty(link.counterparty_id):
                         raise DomainError(
@@ -333,6 +339,24 @@ class Persons:
                     raise NotFound(f"no counterparty {command.counterparty_id}", field="counterparty_id")
                 if isinstance(command, pe.LinkCounterparty) and command.role:
                     await self._reference.require("person-roles", command.role, field="role")
+            case pe.UpdatePerson():
+                await self._check_classification(
+                    command.changes.get("properties") or {}, command.changes.get("categories") or ()
+                )
+
+    async def _check_classification(self, properties: Mapping[str, Any], categories: Sequence[str]) -> None:
+        """Codes of active ``properties`` and ``categories`` entries that apply to persons; a None value
+        (removing a property) needs no definition."""
+        for i, code in enumerate(categories):
+            category = await self._reference.require("categories", code, field=f"categories[{i}]")
+            _for_persons(category.attributes, f"categories[{i}]")
+        for code, value in properties.items():
+            if value is None:
+                continue
+            where = f"properties.{code}"
+            definition = await self._reference.require("properties", code, field=where)
+            _for_persons(definition.attributes, where)
+            check_property_value(definition.attributes, value, field=where)
 
     @staticmethod
     def _encode(
@@ -410,19 +434,27 @@ class Persons:
         caller: Caller,
         *,
         search: str | None = None,
+        category: str | None = None,
+        properties: Mapping[str, str] | None = None,
         limit: int = 50,
         cursor: str | None = None,
         min_position: int | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """A page of the persons the caller may see, sorted by last name; with ``search``, those whose
         name (last name first, or first name first) starts with it, sorted by the name as it matched.
-        Raises ``BadCursor``."""
+        ``category`` or one of ``properties`` (code -> value, text in any case) narrows it, with or
+        without ``search``; two of them at once are refused. Raises ``BadCursor``."""
         self._read(caller)
+        filters = [("category", view.category_tag(category))] if category else []
+        filters += [(f"property.{code}", view.property_tag(code, value)) for code, value in (properties or {}).items()]
+        if len(filters) > 1:
+            raise DomainError("filter by one category or one property at a time", field=filters[1][0])
         after = decode_cursor(cursor)
         await self._wait(min_position)
         q = view.name_key(search or "")
+        tag = {"tag": filters[0][1]} if filters else {}
         query = Query(
-            equals={} if q else {"primary": True},
+            equals=tag if q else {**tag, "primary": True},
             prefix=("key", q) if q else None,
             sort="key",
             after=after,
@@ -436,7 +468,8 @@ class Persons:
                 return False
             return await access.sees_person("", False, entry["counterparty_ids"])
 
-        entries, next_after = await self._scan(self.runner.collection(view.NAMES), query, accept, limit)
+        collection = self.runner.collection(view.TAGS if filters else view.NAMES)
+        entries, next_after = await self._scan(collection, query, accept, limit)
         cards = []
         for entry in entries:
             doc = await self._views.get(self.runner.collection(view.COLLECTION), str(entry["person_id"]))
@@ -586,6 +619,11 @@ class Persons:
         return to_vcard(card)
 
 
+def _for_persons(attributes: Mapping[str, Any], field: str) -> None:
+    if attributes.get("applies_to", "both") not in ("both", "person"):
+        raise DomainError("not defined for a person", field=field)
+
+
 def _history_entry(recorded: RecordedEvent, changes: dict[str, Any], erased: list[str]) -> dict[str, Any]:
     actor = recorded.metadata.get("actor")
     return {
@@ -694,6 +732,13 @@ def _public_form(event: DomainEvent) -> tuple[str, dict[str, Any]]:
             }
         case pe.PersonPrivacyChanged():
             return "crm.contacts.PersonPrivacyChanged", {"person_id": event.person_id, "private": event.private}
+        case pe.PersonPropertiesChanged():
+            return "crm.contacts.PersonPropertiesChanged", {"person_id": event.person_id, "values": event.values}
+        case pe.PersonCategoriesChanged():
+            return "crm.contacts.PersonCategoriesChanged", {
+                "person_id": event.person_id,
+                "categories": event.categories,
+            }
         case pe.PersonLinkedToCounterparty() | pe.PersonCounterpartyLinkChanged():
             ce_type = (
                 "crm.contacts.PersonLinkedToCounterparty"

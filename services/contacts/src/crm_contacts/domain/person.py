@@ -6,6 +6,10 @@ are plain text in the decider's events and state. The application seals them wit
 key before they are stored (:func:`seal_data`) and opens them when reading (:func:`open_data`);
 erasure deletes the key, so they can never be opened again. Every personal field is typed as text,
 so the same events and :func:`evolve` also carry sealed values: the view folds them unopened.
+
+Properties (typed custom fields) and categories are business classification whose definitions
+administrators choose, not personal data by our rule: they are stored, published and kept after
+an erasure in plain form, like the links to counterparties.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ MAX_POSITION = 200
 MAX_REASON = 500
 MAX_LINKS = 100
 MAX_CONTACTS = 50
+MAX_PROPERTIES = 100
+MAX_CATEGORIES = 100
 MAX_REMINDER_DAYS = 365
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 
@@ -39,7 +45,7 @@ CONTACT_PERSONAL_FIELDS: tuple[str, ...] = ("value", "key", "comment")
 """Fields of each contact entry sealed likewise; kind, type and the main flag stay plain."""
 
 UPDATABLE = frozenset(
-    {*PERSONAL_FIELDS, "birthday_reminder_days", "contact_info", "private"},
+    {*PERSONAL_FIELDS, "birthday_reminder_days", "contact_info", "private", "properties", "categories"},
 )
 
 catalog = EventCatalog()
@@ -133,6 +139,22 @@ class PersonPrivacyChanged(DomainEvent):
     private: bool
 
 
+@catalog.register("contacts.PersonPropertiesChanged")
+class PersonPropertiesChanged(DomainEvent):
+    """The whole new map of property values (property code -> value); not personal data."""
+
+    person_id: str
+    values: dict[str, Any]
+
+
+@catalog.register("contacts.PersonCategoriesChanged")
+class PersonCategoriesChanged(DomainEvent):
+    """The whole new list of category codes; not personal data."""
+
+    person_id: str
+    categories: list[str]
+
+
 @catalog.register("contacts.PersonLinkedToCounterparty")
 class PersonLinkedToCounterparty(DomainEvent):
     person_id: str
@@ -196,6 +218,8 @@ class Person:
     links: tuple[Link, ...] = ()
     erased: bool = False
     erased_at: datetime | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    categories: tuple[str, ...] = ()
 
     def link_to(self, counterparty_id: str) -> Link | None:
         """The link to one counterparty, if any."""
@@ -237,6 +261,10 @@ def evolve(state: State, event: DomainEvent) -> State:
             return replace(state, contact_info=tuple(event.contact_info))
         case PersonPrivacyChanged() if state is not None:
             return replace(state, private=event.private)
+        case PersonPropertiesChanged() if state is not None:
+            return replace(state, properties=dict(event.values))
+        case PersonCategoriesChanged() if state is not None:
+            return replace(state, categories=tuple(event.categories))
         case PersonLinkedToCounterparty() | PersonCounterpartyLinkChanged() if state is not None:
             link = Link(event.counterparty_id, event.position, event.role)
             others = tuple(x for x in state.links if x.counterparty_id != event.counterparty_id)
@@ -282,12 +310,15 @@ class RegisterPerson:
     contact_info: tuple[ContactEntry, ...] = ()
     private: bool = False
     links: tuple[Link, ...] = ()
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class UpdatePerson:
-    """Change some fields (keys of :data:`UPDATABLE`); a field given as None is cleared. ``actor`` is
-    who asks: only the owner may change ``private``."""
+    """Change some fields (keys of :data:`UPDATABLE`); a field given as None is cleared. ``properties``
+    is merged: a None value removes that property; ``categories`` replaces the list. ``actor`` is who
+    asks: only the owner may change ``private``."""
 
     person_id: str
     actor: str
@@ -388,6 +419,25 @@ def _contacts(entries: Sequence[ContactEntry]) -> tuple[ContactItem, ...]:
     )
 
 
+def _unique(values: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def _properties(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values that are set (None removes a property)."""
+    kept = {code: value for code, value in values.items() if value is not None}
+    if len(kept) > MAX_PROPERTIES:
+        raise DomainError(f"at most {MAX_PROPERTIES} properties", field="properties")
+    return kept
+
+
+def _categories(codes: Sequence[str]) -> list[str]:
+    unique = _unique(codes)
+    if len(unique) > MAX_CATEGORIES:
+        raise DomainError(f"at most {MAX_CATEGORIES} categories", field="categories")
+    return unique
+
+
 def _link(link: Link, field: str) -> Link:
     if not link.counterparty_id:
         raise DomainError("name a counterparty", field=f"{field}counterparty_id")
@@ -448,6 +498,12 @@ def _register(command: RegisterPerson) -> list[DomainEvent]:
             registered_at=command.now,
         )
     ]
+    values = _properties(command.properties)
+    if values:
+        events.append(PersonPropertiesChanged(person_id=command.person_id, values=values))
+    categories = _categories(command.categories)
+    if categories:
+        events.append(PersonCategoriesChanged(person_id=command.person_id, categories=categories))
     if len(command.links) > MAX_LINKS:
         raise DomainError(f"at most {MAX_LINKS} counterparties per person", field="links")
     seen: set[str] = set()
@@ -506,6 +562,14 @@ def _update(command: UpdatePerson, state: Person) -> list[DomainEvent]:
         if command.actor != state.owner:
             raise Forbidden("only the person's owner may change whether it is private", field="private")
         events.append(PersonPrivacyChanged(person_id=pid, private=bool(changes["private"])))
+    if "properties" in changes:
+        values = _properties({**state.properties, **(changes["properties"] or {})})
+        if values != dict(state.properties):
+            events.append(PersonPropertiesChanged(person_id=pid, values=values))
+    if "categories" in changes:
+        categories = _categories(changes["categories"] or ())
+        if tuple(categories) != state.categories:
+            events.append(PersonCategoriesChanged(person_id=pid, categories=categories))
     return events
 
 

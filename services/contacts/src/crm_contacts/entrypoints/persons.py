@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
 
 from crm_contacts.application.commands import PreconditionFailed
 from crm_contacts.application.persons import PersonResult, new_person_id
@@ -28,6 +28,7 @@ Position = Annotated[str, StringConstraints(max_length=pe.MAX_POSITION)]
 Description = Annotated[str, StringConstraints(max_length=pe.MAX_DESCRIPTION)]
 ReminderDays = Annotated[int, Field(ge=0, le=pe.MAX_REMINDER_DAYS)]
 Gender = Literal["female", "male", "unspecified"]
+PropertyValue = StrictBool | StrictInt | StrictFloat | Annotated[str, StringConstraints(max_length=1000)] | None
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=1, max_length=200, description="Makes a retried request a no-op"),
@@ -74,6 +75,12 @@ class _PersonFields(BaseModel):
     )
     description: Description | None = None
     contact_info: Annotated[list[ContactIn], Field(max_length=pe.MAX_CONTACTS)] | None = None
+    properties: Annotated[dict[Code, PropertyValue], Field(max_length=pe.MAX_PROPERTIES)] | None = Field(
+        default=None, description="Property code -> value of the property's type (``properties`` catalog)"
+    )
+    categories: Annotated[list[Code], Field(max_length=pe.MAX_CATEGORIES)] | None = Field(
+        default=None, description="Codes of the ``categories`` catalog"
+    )
 
 
 class RegisterPersonBody(_PersonFields):
@@ -85,8 +92,9 @@ class RegisterPersonBody(_PersonFields):
 
 
 class UpdatePersonBody(_PersonFields):
-    """Fields to change; absent fields stay, ``null`` clears one; ``contact_info`` replaces the list.
-    Only the owner may change ``private``."""
+    """Fields to change; absent fields stay, ``null`` clears one; ``contact_info`` and ``categories``
+    replace the list; ``properties`` is merged (a ``null`` value removes that property). Only the
+    owner may change ``private``."""
 
     gender: Gender | None = None
     private: bool | None = None
@@ -142,6 +150,8 @@ class PersonOut(BaseModel):
     private: bool
     owner: str | None
     links: list[LinkOut]
+    properties: dict[str, Any] = Field(default_factory=dict, description="Property code -> value")
+    categories: list[str] = Field(default_factory=list, description="Category codes")
     registered_at: datetime | None
     erased: bool
     erased_at: datetime | None
@@ -259,6 +269,8 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             contact_info=await entries(body.contact_info),
             private=body.private,
             links=tuple(pe.Link(x.counterparty_id, x.position, x.role) for x in body.links),
+            properties=body.properties or {},
+            categories=tuple(body.categories or ()),
         )
         result = await run(command, caller, key=idempotency_key)
         response.headers["Location"] = f"{request.scope.get('root_path', '')}{router.prefix}/persons/{result.state.id}"
@@ -266,19 +278,32 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
 
     @router.get("/persons", response_model=PersonPage)
     async def list_persons(
+        request: Request,
         q: Annotated[
             str | None, Query(max_length=200, description="Beginning of the last or first name, any case")
         ] = None,
+        category: Annotated[str | None, Query(max_length=64, description="Code of a category")] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
         min_position: MinPosition = None,
         caller: Caller = authenticated,
     ) -> PersonPage:
         """The persons you may see, by last name; ``q`` finds them by the beginning of the name written
-        last name first or first name first (then sorted by the name as it matched)."""
+        last name first or first name first (then sorted by the name as it matched). ``category`` or
+        ``property.<code>=<value>`` (text in any case) narrows the list, with or without ``q``; one of
+        the two at a time (422 naming the second)."""
+        properties = {
+            k.removeprefix("property."): v[:200] for k, v in request.query_params.items() if k.startswith("property.")
+        }
         try:
             items, next_cursor = await persons.find(
-                caller, search=q, limit=limit, cursor=cursor, min_position=min_position
+                caller,
+                search=q,
+                category=category or None,
+                properties=properties,
+                limit=limit,
+                cursor=cursor,
+                min_position=min_position,
             )
         except BadCursor as exc:
             raise HttpProblem(400, "Bad cursor", str(exc), "cursor") from exc

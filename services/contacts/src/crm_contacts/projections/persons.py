@@ -1,10 +1,16 @@
-"""Contact persons' views: the card, the name-search entries, and the persons of each counterparty.
+"""Contact persons' views: the card, the name-search entries, the category and property entries
+that filter the list, and the persons of each counterparty.
 
 Public person events carry no personal data, so for each one this projection reads the person's own
 stream from the event store up to that event and folds it *unopened*: the card keeps personal fields
 sealed exactly as in the events, and queries open them with the person's key. A rebuild or a stale
 card therefore cannot bring erased data back. Only the name-search keys need plain names; they are
 made while the person's key exists and removed on erasure (also when rebuilt after one).
+
+Properties and categories are not personal data: the card holds them plain. Each category and each
+property value of a person has a tag entry per name-search key (``<person>|<tag>|<index>``), so "this
+category, name starting with ..." is one indexed query; tag entries are rewritten only when
+something they hold changed.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from crm_contacts.domain import person as pe
+from crm_contacts.projections.counterparties import property_key
 from crm_shared.contracts.contacts.person import PERSON_TOPIC
 from crm_shared.eventstore.port import EventStore, RecordedEvent
 from crm_shared.integration import Envelope
@@ -25,6 +32,8 @@ NAMES = "person_names"
 """Name-search entries: one per way of writing the name (last name first, and first name first)."""
 LINKS = "person_links"
 """One entry per link between a person and a counterparty, sorted by the person's name."""
+TAGS = "person_tags"
+"""Name-search entries again, one set per category and per property value of the person."""
 PUBLIC = "public"
 MAX_NAME_KEYS = 2
 
@@ -44,6 +53,21 @@ def search_keys(first: str | None, middle: str | None, last: str | None) -> list
         name_key(" ".join(p for p in (first, middle, last) if p)),
     ]
     return [k for i, k in enumerate(keys) if k and k not in keys[:i]]
+
+
+def category_tag(code: str) -> str:
+    """The tag under which persons of a category are found."""
+    return f"category:{code}"
+
+
+def property_tag(code: str, value: Any) -> str:
+    """The tag under which persons with this property value are found (case-insensitive text)."""
+    return f"property:{code}={property_key(value)}"
+
+
+def tags_of(state: pe.Person) -> set[str]:
+    """Every tag of a person: its categories and property values."""
+    return {category_tag(c) for c in state.categories} | {property_tag(k, v) for k, v in state.properties.items()}
 
 
 def scope_of(private: bool, owner: str) -> str:
@@ -68,6 +92,8 @@ def card(state: pe.Person) -> dict[str, Any]:
         **{name: getattr(state, name) for name in pe.PERSONAL_FIELDS},
         "birthday_reminder_days": state.birthday_reminder_days,
         "contact_info": [c.model_dump(mode="json") for c in state.contact_info],
+        "properties": dict(state.properties),
+        "categories": list(state.categories),
         "links": [{"counterparty_id": x.counterparty_id, "position": x.position, "role": x.role} for x in state.links],
         "counterparty_ids": [x.counterparty_id for x in state.links],
         "registered_at": state.registered_at.isoformat(),
@@ -80,11 +106,12 @@ class PersonsView:
     """Projection of ``crm.contacts.person.v1`` (and each person's stream) into three collections."""
 
     name = "persons"
-    version = 1
+    version = 2  # 2: properties, categories and their tag entries
     topics: Sequence[str] = (PERSON_TOPIC,)
     collections: Mapping[str, Sequence[Index]] = {
         COLLECTION: (Index(("scope",)),),
         NAMES: (Index(("scope", "key")), Index(("primary", "scope", "key"))),
+        TAGS: (Index(("tag", "scope", "key")), Index(("tag", "primary", "scope", "key"))),
         LINKS: (Index(("counterparty_id", "scope", "sort")),),
     }
 
@@ -93,7 +120,7 @@ class PersonsView:
         self._key_of = key_of
 
     async def changes(self, event: Envelope, get: GetDocument, collection: Callable[[str], str]) -> list[Change]:
-        """Rewrite the person's card, name entries and links as they stood at this event."""
+        """Rewrite the person's card, name and tag entries and links as they stood at this event."""
         if not event.stream.startswith("person-"):
             return []
         recorded = await self._store.read_stream(event.stream, 0, event.stream_version + 1)
@@ -124,23 +151,33 @@ class PersonsView:
         changes: list[Change] = [Put(collection(COLLECTION), document)]
         scope = document["scope"]
         names = collection(NAMES)
+
+        def entry(entry_id: str, i: int) -> dict[str, Any]:
+            return {
+                "_id": entry_id,
+                "_version": version,
+                "person_id": pid,
+                "key": keys[i],
+                "keys": keys,
+                "index": i,
+                "primary": i == 0,
+                "scope": scope,
+                "counterparty_ids": document["counterparty_ids"],
+            }
+
         for i in range(MAX_NAME_KEYS):
             entry_id = f"{pid}:{i}"
-            if i < len(keys):
-                entry = {
-                    "_id": entry_id,
-                    "_version": version,
-                    "person_id": pid,
-                    "key": keys[i],
-                    "keys": keys,
-                    "index": i,
-                    "primary": i == 0,
-                    "scope": scope,
-                    "counterparty_ids": document["counterparty_ids"],
-                }
-                changes.append(Put(names, entry))
-            else:
-                changes.append(Delete(names, entry_id, version))
+            changes.append(Put(names, entry(entry_id, i)) if i < len(keys) else Delete(names, entry_id, version))
+        if before is None or _tag_inputs(before) != _tag_inputs(after):
+            tags = collection(TAGS)
+            new = tags_of(after)
+            for tag in sorted(new | (set() if before is None else tags_of(before))):
+                for i in range(MAX_NAME_KEYS):
+                    entry_id = f"{pid}|{tag}|{i}"
+                    if i < len(keys) and tag in new:
+                        changes.append(Put(tags, {**entry(entry_id, i), "tag": tag}))
+                    else:
+                        changes.append(Delete(tags, entry_id, version))
         links = collection(LINKS)
         for link in after.links:
             changes.append(
@@ -162,3 +199,17 @@ class PersonsView:
         for gone in [] if before is None else [x for x in before.links if x.counterparty_id not in kept]:
             changes.append(Delete(links, f"{gone.counterparty_id}:{pid}", version))
         return changes
+
+
+def _tag_inputs(state: pe.Person) -> tuple[Any, ...]:
+    """What a person's tag entries are made of: name (sealed, so it compares as stored), erasure,
+    scope, counterparties and tags."""
+    return (
+        state.first_name,
+        state.middle_name,
+        state.last_name,
+        state.erased,
+        scope_of(state.private, state.owner),
+        tuple(x.counterparty_id for x in state.links),
+        tags_of(state),
+    )

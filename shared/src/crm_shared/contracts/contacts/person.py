@@ -4,14 +4,16 @@ These events carry **no personal data**: no names, birth dates, genders, descrip
 information, not even encrypted. The topic is read by systems we do not control and kept by brokers
 and their consumers beyond our reach, so whatever were published could not be erased. What is
 published: ids, the owner and the private flag, links to counterparties (with the position and the
-role code), which kinds of details changed, and the erasure. Consumers read the details through
-``GET /api/v1/persons/{id}`` under the caller's access rights; after an erasure there are none.
+role code), property values and category codes (business classification whose definitions
+administrators choose, not personal data by our rule), which kinds of details changed, and the
+erasure. Consumers read the details through ``GET /api/v1/persons/{id}`` under the caller's access
+rights; after an erasure there are none.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -43,6 +45,21 @@ class PersonPrivacyChanged(IntegrationEvent):
 
     person_id: str
     private: bool
+
+
+class PersonPropertiesChanged(IntegrationEvent):
+    """The whole new map of property values (property code -> value); not personal data.
+    Type ``crm.contacts.PersonPropertiesChanged``."""
+
+    person_id: str
+    values: dict[str, Any] = Field(description="Codes of the properties reference catalog -> their values.")
+
+
+class PersonCategoriesChanged(IntegrationEvent):
+    """The whole new list of category codes; not personal data. Type ``crm.contacts.PersonCategoriesChanged``."""
+
+    person_id: str
+    categories: list[str] = Field(description="Codes of the categories reference catalog.")
 
 
 class PersonLinkedToCounterparty(IntegrationEvent):
@@ -82,6 +99,8 @@ EVENT_TYPES: dict[str, type[IntegrationEvent]] = {
     "crm.contacts.PersonRegistered": PersonRegistered,
     "crm.contacts.PersonDetailsChanged": PersonDetailsChanged,
     "crm.contacts.PersonPrivacyChanged": PersonPrivacyChanged,
+    "crm.contacts.PersonPropertiesChanged": PersonPropertiesChanged,
+    "crm.contacts.PersonCategoriesChanged": PersonCategoriesChanged,
     "crm.contacts.PersonLinkedToCounterparty": PersonLinkedToCounterparty,
     "crm.contacts.PersonCounterpartyLinkChanged": PersonCounterpartyLinkChanged,
     "crm.contacts.PersonUnlinkedFromCounterparty": PersonUnlinkedFromCounterparty,

@@ -6,7 +6,7 @@ export const API = '/api/v1/persons';
 export const COUNTERPARTIES = '/api/v1/counterparties';
 export const GENDERS = ['unspecified', 'female', 'male'];
 /** The reference catalogs the person pages read. */
-export const CATALOGS = ['contact-kinds', 'person-roles'];
+export const CATALOGS = ['contact-kinds', 'person-roles', 'properties', 'categories'];
 
 /** The href of a person's card. */
 export function personHref(id) {

@@ -1,18 +1,29 @@
 // The create and edit form of a contact person: names, birth date and the birthday reminder, gender,
-// description, contact information (rows of kind, value, main, comment) and, for its owner, whether
-// it is private. The server's problem+json errors appear next to their fields, rows included.
+// description, contact information (rows of kind, value, main, comment), properties and categories
+// (those defined for persons) and, for its owner, whether it is private. The server's problem+json
+// errors appear next to their fields, rows and properties included.
 import { showFormErrors } from './counterparty-form.js';
 import { h, uid } from './dom.js';
 import { field, formAlert, input, select } from './forms.js';
 import { today } from './counterparty-fields.js';
 import { GENDERS } from './person-fields.js';
+import { categoryPicker, propertyEditor } from './properties-editor.js';
 import * as ref from './reference-cache.js';
 
 /**
- * Build the form. `kinds` are the contact-kinds entries; `withPrivate` shows the "private" box
- * (creating, or its owner editing). Returns { form, controls, values(), fill(person), showErrors(error, key) }.
+ * Build the form. `kinds`, `properties` and `categories` are the entries of those catalogs;
+ * `withPrivate` shows the "private" box (creating, or its owner editing). Returns { form, controls,
+ * values(), propertyChanges(before), fill(person), showErrors(error, key) }.
  */
-export function personForm({ submitKey, cancelHref, kinds, withPrivate = true, extra = null }) {
+export function personForm({
+  submitKey,
+  cancelHref,
+  kinds,
+  properties = [],
+  categories = [],
+  withPrivate = true,
+  extra = null,
+}) {
   const controls = {
     first_name: input({ maxlength: 100, autocomplete: 'off' }),
     middle_name: input({ maxlength: 100, autocomplete: 'off' }),
@@ -24,6 +35,11 @@ export function personForm({ submitKey, cancelHref, kinds, withPrivate = true, e
     private: h('input', { type: 'checkbox' }),
   };
   const contacts = contactEditor(ref.applying(kinds, 'person'), kinds);
+  const propertyInputs = propertyEditor(ref.applying(properties, 'person'), { emptyKey: 'person.properties.none' });
+  const categoryChecks = categoryPicker(ref.applying(categories, 'person'), {
+    labelKey: 'person.field.categories',
+    emptyKey: 'person.categories.none',
+  });
   const form = h(
     'form',
     { class: 'form cp-form person-form', novalidate: true },
@@ -53,6 +69,13 @@ export function personForm({ submitKey, cancelHref, kinds, withPrivate = true, e
       withPrivate ? privateBox(controls.private) : null,
     ),
     h('fieldset', { class: 'cp-section' }, h('legend', { i18n: 'person.section.contacts' }), contacts.wrapper),
+    h(
+      'fieldset',
+      { class: 'cp-section person-classification' },
+      h('legend', { i18n: 'person.section.classification' }),
+      propertyInputs.wrapper,
+      categoryChecks.wrapper,
+    ),
     extra,
     h(
       'div',
@@ -61,7 +84,9 @@ export function personForm({ submitKey, cancelHref, kinds, withPrivate = true, e
       h('a', { class: 'button button-quiet', href: cancelHref, i18n: 'form.cancel' }),
     ),
   );
-  form.contactTypes = contacts.typeOfRow; // read by showFormErrors for translated contact messages
+  // Read by showFormErrors for translated messages: the contact type of a row, a property's value type.
+  form.contactTypes = contacts.typeOfRow;
+  form.propertyTypes = (code) => ref.entryOf(properties, code)?.attributes?.value_type;
 
   const text = (name) => controls[name].value.trim() || null;
   return {
@@ -79,10 +104,14 @@ export function personForm({ submitKey, cancelHref, kinds, withPrivate = true, e
         gender: controls.gender.value,
         description: controls.description.value.trim() || null,
         contact_info: contacts.values(),
+        properties: propertyInputs.values(),
+        categories: categoryChecks.values(),
       };
       if (withPrivate) body.private = controls.private.checked;
       return body;
     },
+    /** The properties that differ from `before` (a person's map); null removes one. */
+    propertyChanges: (before) => propertyInputs.changes(before || {}),
     /** Put a person (from the API) into the inputs. */
     fill(person) {
       for (const name of ['first_name', 'middle_name', 'last_name', 'birth_date', 'description']) {
@@ -92,6 +121,8 @@ export function personForm({ submitKey, cancelHref, kinds, withPrivate = true, e
       controls.gender.value = person.gender || 'unspecified';
       controls.private.checked = Boolean(person.private);
       contacts.fill(person.contact_info || []);
+      propertyInputs.fill(person.properties || {});
+      categoryChecks.fill(person.categories || []);
     },
     showErrors(error, fallbackKey) {
       showFormErrors(form, error, fallbackKey);

@@ -517,5 +517,15 @@ export default {
   'export.delimiter.tab': 'Табулация',
   'export.submit': 'Експортирай',
   'export.download': 'Изтегли',
-  'export.written': '{count} контрагента',
+  // person properties and categories
+  'person.section.classification': 'Свойства и категории',
+  'person.field.categories': 'Категории',
+  'person.properties.none': 'Няма свойства, определени за лица (вижте Справочници).',
+  'person.categories.none': 'Няма категории, определени за лица.',
+  'person.properties.empty': 'Няма зададени свойства.',
+  'person.categories.empty': 'Няма категории.',
+  'person.event.PersonPropertiesChanged': 'Променени свойства',
+  'person.event.PersonCategoriesChanged': 'Променени категории',
+  'persons.category': 'Категория',
+  'persons.allCategories': 'Всички категории',
 };

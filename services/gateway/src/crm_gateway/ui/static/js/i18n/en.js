@@ -517,5 +517,15 @@ export default {
   'export.delimiter.tab': 'Tab',
   'export.submit': 'Export',
   'export.download': 'Download',
-  'export.written': '{count} counterparties',
+  // person properties and categories
+  'person.section.classification': 'Properties and categories',
+  'person.field.categories': 'Categories',
+  'person.properties.none': 'No properties are defined for persons (see Reference data).',
+  'person.categories.none': 'No categories are defined for persons.',
+  'person.properties.empty': 'No properties set.',
+  'person.categories.empty': 'No categories.',
+  'person.event.PersonPropertiesChanged': 'Properties changed',
+  'person.event.PersonCategoriesChanged': 'Categories changed',
+  'persons.category': 'Category',
+  'persons.allCategories': 'All categories',
 };

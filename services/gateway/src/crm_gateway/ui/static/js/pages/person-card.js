@@ -1,9 +1,9 @@
-// One contact person: details, contact information, the counterparties it works for (with position
-// and role; link and unlink), its change history, the vCard download and, for personal-data
+// One contact person: details, properties and categories, contact information, the counterparties
+// it works for (with position and role; link and unlink), its change history, the vCard download and, for personal-data
 // administrators, "Export personal data" and "Erase" (after a confirmation with the request's
 // reference). `?min_position=` makes the server wait until its view includes a write just made.
 import * as api from '../api.js';
-import { contactValue, formatDate } from '../counterparty-fields.js';
+import { contactValue, formatDate, propertyText } from '../counterparty-fields.js';
 import { dateTime, h, uid } from '../dom.js';
 import { busy, clearErrors, field, formAlert, input, showErrors } from '../forms.js';
 import { API, CATALOGS, COUNTERPARTIES, genderText, personName } from '../person-fields.js';
@@ -61,6 +61,7 @@ export async function render(ctx) {
       : null,
     person.private ? h('p', {}, h('span', { class: 'badge', i18n: 'person.privateBadge' }), ' ', h('span', { class: 'muted', i18n: 'person.privateExplain' })) : null,
     facts(person),
+    classification(person, catalogs),
     h('h2', { i18n: 'person.section.contacts' }),
     contacts(person, catalogs),
     h('h2', { i18n: 'person.section.counterparties' }),
@@ -91,6 +92,33 @@ function facts(person) {
     { class: 'facts' },
     rows.map(([key, value]) => [h('dt', { i18n: key }), h('dd', {}, value)]),
   );
+}
+
+/** The person's properties (by their definitions' names and value types) and categories. */
+function classification(person, catalogs) {
+  const values = Object.entries(person.properties || {});
+  const categories = person.categories || [];
+  return [
+    h('h2', { i18n: 'person.section.classification' }),
+    values.length
+      ? h(
+          'dl',
+          { class: 'facts person-properties' },
+          values.map(([code, value]) => [
+            h('dt', { text: ref.nameOf(catalogs.properties, code) }),
+            h('dd', { dataset: { property: code } }, propertyText(ref.entryOf(catalogs.properties, code), value)),
+          ]),
+        )
+      : h('p', { class: 'empty', i18n: 'person.properties.empty' }),
+    h('h3', { i18n: 'person.field.categories' }),
+    categories.length
+      ? h(
+          'ul',
+          { class: 'cp-tags person-categories' },
+          categories.map((code) => h('li', { class: 'badge', text: ref.nameOf(catalogs.categories, code) })),
+        )
+      : h('p', { class: 'empty', i18n: 'person.categories.empty' }),
+  ];
 }
 
 function contacts(person, catalogs) {
@@ -299,7 +327,7 @@ function history(env) {
     box.replaceChildren(loading());
     try {
       const { data } = await api.get(`${env.url}/history`);
-      box.replaceChildren(historyTable(data.items));
+      box.replaceChildren(historyTable(data.items, env.catalogs));
     } catch (error) {
       box.replaceChildren(errorBox(error), show);
     }
@@ -308,7 +336,7 @@ function history(env) {
   return box;
 }
 
-function historyTable(items) {
+function historyTable(items, catalogs) {
   return scrollable(
     h(
       'table',
@@ -335,7 +363,7 @@ function historyTable(items) {
             h('td', { text: String(entry.version) }),
             h('td', {}, dateTime(entry.at)),
             h('td', { text: entry.actor || '—' }),
-            h('td', {}, h('strong', { i18n: `person.event.${entry.event}` }), changeList(entry)),
+            h('td', {}, h('strong', { i18n: `person.event.${entry.event}` }), changeList(entry, catalogs)),
           ),
         ),
       ),
@@ -343,14 +371,21 @@ function historyTable(items) {
   );
 }
 
-function changeList(entry) {
+function changeList(entry, catalogs) {
   const erased = new Set(entry.erased_fields || []);
   const lines = [];
-  for (const [name, value] of Object.entries(entry.changes || {})) {
+  for (const [field, value] of Object.entries(entry.changes || {})) {
+    const properties = entry.event === 'PersonPropertiesChanged' && field === 'values';
+    const name = properties ? 'properties' : field; // as the API names the field
     let shown;
-    if (erased.has(name)) shown = h('em', { i18n: 'person.erasedValue' });
+    if (erased.has(field)) shown = h('em', { i18n: 'person.erasedValue' });
     else if (name === 'contact_info') {
       shown = (value || []).map((c, i) => (erased.has(`contact_info[${i}].value`) ? '…' : c.value)).join(', ') || '—';
+    } else if (properties) {
+      const named = Object.entries(value || {}).map(([code, v]) => `${ref.nameOf(catalogs.properties, code)}: ${v}`);
+      shown = named.join(', ') || '—';
+    } else if (name === 'categories') {
+      shown = (value || []).map((code) => ref.nameOf(catalogs.categories, code)).join(', ') || '—';
     } else if (value === null || value === undefined || value === '') shown = '—';
     else shown = String(value);
     lines.push(h('li', {}, h('span', { class: 'cp-change-label', text: `${name}: ` }), shown));

@@ -22,10 +22,12 @@ export async function render(ctx) {
   let loaded = answer.data;
   let etag = answer.etag ?? `"${loaded.version}"`;
   const owner = loaded.owner === session.current()?.id;
-  const { form, values, fill, showErrors } = personForm({
+  const { form, values, propertyChanges, fill, showErrors } = personForm({
     submitKey: 'form.save',
     cancelHref: cardHref,
     kinds: catalogs['contact-kinds'],
+    properties: catalogs.properties,
+    categories: catalogs.categories,
     withPrivate: owner,
   });
   const conflict = h('div', { class: 'alert alert-warning conflict', role: 'alert', hidden: true });
@@ -52,6 +54,8 @@ export async function render(ctx) {
     event.preventDefault();
     clearErrors(form);
     const changes = changed(loaded, values());
+    const properties = propertyChanges(loaded.properties);
+    if (Object.keys(properties).length) changes.properties = properties;
     if (Object.keys(changes).length === 0) {
       ctx.navigate(cardHref.slice(1));
       return;
@@ -87,11 +91,16 @@ export async function render(ctx) {
   );
 }
 
-// A PATCH that names a field sets it: only what differs from the loaded person is sent.
+// A PATCH that names a field sets it: only what differs from the loaded person is sent (properties
+// are merged by the server, so they are compared one by one apart).
 function changed(before, after) {
   const changes = {};
   for (const [name, value] of Object.entries(after)) {
-    if (name === 'contact_info') {
+    if (name === 'properties') continue;
+    if (name === 'categories') {
+      const asSet = (codes) => JSON.stringify([...codes].sort()); // the order does not matter
+      if (asSet(before.categories || []) !== asSet(value)) changes.categories = value;
+    } else if (name === 'contact_info') {
       const old = (before.contact_info || []).map((c) => ({ kind: c.kind, value: c.value, main: c.main, comment: c.comment || '' }));
       if (JSON.stringify(old) !== JSON.stringify(value)) changes.contact_info = value;
     } else if (value !== (before[name] ?? null)) {

@@ -26,6 +26,8 @@ export async function render(ctx) {
     submitKey: 'personNew.submit',
     cancelHref: counterparty ? `#/counterparties/${encodeURIComponent(counterparty.id)}` : '#/persons',
     kinds: catalogs['contact-kinds'],
+    properties: catalogs.properties,
+    categories: catalogs.categories,
     extra: link?.section ?? null,
   });
 

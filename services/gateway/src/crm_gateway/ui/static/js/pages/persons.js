@@ -1,11 +1,13 @@
 // The contact persons the user may see: search by the beginning of the name (last name first or
-// first name first, any case), "more" pagination over the API's cursor. The search is kept in the
-// address (#/persons?q=…) so a reload or the back button shows the same list.
+// first name first, any case), a category filter (combined with the search), "more" pagination over
+// the API's cursor. Both are kept in the address (#/persons?q=…&category=…) so a reload or the back
+// button shows the same list.
 import * as api from '../api.js';
 import { h } from '../dom.js';
 import { field, input } from '../forms.js';
 import { API, linksText, personLink } from '../person-fields.js';
 import { contactCell } from '../person-list.js';
+import * as ref from '../reference-cache.js';
 import { replaceQuery } from '../router.js';
 import * as session from '../session.js';
 import { errorBox, heading, linkButton, loading, scrollable } from '../widgets.js';
@@ -18,8 +20,20 @@ export const navKey = 'nav.persons';
 const PAGE_SIZE = 50;
 const TYPING_DELAY_MS = 250;
 
-export function render(ctx) {
+export async function render(ctx) {
+  const { categories } = await ref.catalogsOrEmpty(['categories']);
   const q = input({ type: 'search', value: ctx.query.get('q') || '', i18nAttrs: { placeholder: 'persons.searchPlaceholder' } });
+  const category = h(
+    'select',
+    {},
+    h('option', { value: '', i18n: 'persons.allCategories' }),
+    ref.active(ref.applying(categories, 'person')).map((e) => h('option', { value: e.code, text: e.name })),
+  );
+  const wantedCategory = ctx.query.get('category') || '';
+  if (wantedCategory && ![...category.options].some((o) => o.value === wantedCategory)) {
+    category.append(h('option', { value: wantedCategory, text: ref.nameOf(categories, wantedCategory) }));
+  }
+  category.value = wantedCategory;
   const status = h('div', { class: 'list-status', 'aria-live': 'polite' });
   const rows = h('tbody');
   const table = h(
@@ -49,9 +63,9 @@ export function render(ctx) {
     const mine = append ? search : ++search;
     controller?.abort();
     controller = new AbortController();
-    const query = { q: q.value.trim(), limit: PAGE_SIZE, cursor: append ? cursor : null };
+    const query = { q: q.value.trim(), category: category.value, limit: PAGE_SIZE, cursor: append ? cursor : null };
     if (!append) {
-      replaceQuery(path, { q: query.q });
+      replaceQuery(path, { q: query.q, category: query.category });
       status.replaceChildren(loading());
     }
     more.disabled = true;
@@ -78,7 +92,7 @@ export function render(ctx) {
       status.replaceChildren(
         rows.children.length
           ? h('p', { class: 'muted', i18n: 'persons.shown', i18nArgs: { count: rows.children.length } })
-          : h('p', { class: 'empty', i18n: query.q ? 'persons.noMatches' : 'persons.empty' }),
+          : h('p', { class: 'empty', i18n: query.q || query.category ? 'persons.noMatches' : 'persons.empty' }),
       );
     } catch (error) {
       if (error.name === 'AbortError' || mine !== search) return;
@@ -96,6 +110,10 @@ export function render(ctx) {
     more.hidden = true;
     typing = setTimeout(() => load(false), TYPING_DELAY_MS);
   });
+  category.addEventListener('change', () => {
+    clearTimeout(typing);
+    load(false);
+  });
   more.addEventListener('click', () => load(true));
   const form = h(
     'form',
@@ -111,6 +129,7 @@ export function render(ctx) {
       },
     },
     field({ name: 'q', label: 'persons.search', control: q, hint: 'persons.searchHint' }),
+    field({ name: 'category', label: 'persons.category', control: category }),
     h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'button', i18n: 'persons.find' })),
   );
 
