@@ -16,7 +16,7 @@ test: env        ## run every test, starting and stopping the servers they need
 lint: env        ## ruff, formatting, mypy (strict) and import rules
 	uv run ruff check .
 	uv run ruff format --check .
-	uv run mypy shared/src services/contacts/src services/gateway/src src
+	uv run mypy shared/src services/contacts/src services/gateway/src services/interactions/src src
 	uv run lint-imports
 	uv run python -m crm_shared.asyncapi check docs/events
 

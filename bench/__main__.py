@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python -m bench [p1|p4 ...] [--quick]``.
+"""Run the benchmarks: ``python -m bench [p1|p3|p4 ...] [--quick]``.
 
 Each benchmark runs in its own subprocess, so one that fails to run does not hide the others. Their
 output is passed through; a summary of their last (machine-readable) lines follows. The exit code is
@@ -15,6 +15,8 @@ import time
 
 BENCHMARKS = {
     "p1": "bench.p1_command_path",
+    "p2": "bench.p2_import",
+    "p3": "bench.p3_projection_lag",
     "p4": "bench.p4_projection_rebuild",
 }
 

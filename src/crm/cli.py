@@ -4,6 +4,9 @@
     crm serve gateway [--host H] [--port P]            distributed mode: the gateway (CRM_CONTACTS_URL=...)
     crm serve contacts-api [--host H] [--port P]       distributed mode: the contacts API alone
     crm serve contacts-relay | contacts-projector      distributed mode: a background role
+    crm serve interactions-api | interactions-relay | interactions-projector   the same for interactions
+    crm import counterparties FILE [--data-dir DIR]    import a CSV file (see crm_contacts.application.csv_columns)
+    crm export counterparties FILE [--format csv|vcard] [--q ...] export the register (or its persons as vCard)
 
 Adapters come from ``CRM_*`` environment variables (see crm_shared.settings); ``up`` defaults to
 the embedded ones with data under ``./var``.
@@ -14,13 +17,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
+import shutil
 import sys
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 
 from crm import system
+from crm_contacts import bootstrap as contacts
+from crm_contacts.application.exports import CounterpartyExport
+from crm_contacts.application.imports import CounterpartyImport
+from crm_contacts.application.jobs import Control, Job, JobKind, Progress
+from crm_contacts.application.queries import Filters
+from crm_contacts.projections.counterparties import COLLECTION
+from crm_shared.identity import Caller, caller_of
 from crm_shared.settings import KernelSettings
 
 
@@ -34,6 +48,125 @@ def _serve(app: FastAPI, host: str, port: int) -> None:
         server.run()
 
 
+# -- crm import / crm export: jobs run here, on the data directory `crm up` uses ----------------------
+
+
+def _operator() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _progress_line(progress: Progress, verb: str, elapsed: float) -> None:
+    total = f"/{progress.total:,}" if progress.total else ""
+    print(
+        f"\r{verb} {progress.done:,}{total} rows: {progress.accepted:,} accepted, {progress.rejected:,} rejected,"
+        f" {progress.unchanged:,} unchanged ({progress.done / max(elapsed, 1e-9):,.0f} rows/s) ",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+async def _show_progress(progress: Progress, verb: str, started: float) -> None:
+    while True:
+        _progress_line(progress, verb, time.monotonic() - started)
+        await asyncio.sleep(0.5)
+
+
+JobWork = Callable[[contacts.ContactsService, Control, Caller], Awaitable[None]]
+
+
+async def _run_job(settings: KernelSettings, kind: JobKind, params: dict[str, object], verb: str, work: JobWork) -> Job:
+    """Run one job of the contacts service in this process, with a progress line on stderr."""
+    service = await contacts.build(settings)
+    caller = caller_of(_operator(), ["administrator"], name="command line")
+    try:
+        await service.seed()
+        job = await service.jobs.create(kind, caller, params)
+        started = time.monotonic()
+        shown = asyncio.create_task(_show_progress(job.progress, verb, started))
+        try:
+            return await service.jobs.run(job, lambda control: work(service, control, caller))
+        finally:
+            shown.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await shown
+            _progress_line(job.progress, verb, time.monotonic() - started)
+            print(file=sys.stderr)
+    finally:
+        await service.close()
+
+
+def _import_counterparties(settings: KernelSettings, file: Path) -> int:
+    if not file.is_file():
+        print(f"crm import: no file {file}", file=sys.stderr)
+        return 2
+
+    async def work(service: contacts.ContactsService, control: Control, caller: Caller) -> None:
+        importer = CounterpartyImport(service.store, service.commands, service.rules, service.reference)
+        await importer.run(control, file, caller)
+
+    job = asyncio.run(_run_job(settings, "import", {"filename": file.name}, "imported", work))
+    if job.state != "succeeded":
+        print(f"crm import: the import {job.state}: {job.error or ''}", file=sys.stderr)
+        return 2
+    if job.progress.rejected:
+        report = settings.data_dir / contacts.SERVICE / "jobs" / job.id / "report.csv"
+        print(f"crm import: {job.progress.rejected:,} rows rejected; see {report.resolve()}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _warn_if_views_behind(settings: KernelSettings) -> None:
+    """An export reads the views, which `crm up` keeps current: say so when they lag the event log."""
+    service = await contacts.build(settings)
+    try:
+        head = await service.store.head_position()
+        relayed = await service.views.checkpoint(f"relay:{contacts.SERVICE}") or 0  # Relay.checkpoint_name
+    finally:
+        await service.close()
+    if relayed < head:
+        print(
+            "crm export: the views are behind the event log (is `crm up` running?); the export shows what they hold",
+            file=sys.stderr,
+        )
+
+
+def _export_counterparties(settings: KernelSettings, file: Path, args: argparse.Namespace) -> int:
+    vcard = args.format == "vcard" or (args.format is None and file.suffix.lower() in (".vcf", ".vcard"))
+    filters = Filters(
+        q=args.q,
+        relation=args.relation,
+        main_manager=args.main_manager,
+        manager=args.manager,
+        group=args.group,
+        region=args.region,
+        category=args.category,
+        archived=None if args.archived == "any" else args.archived == "true",
+    )
+
+    async def work(service: contacts.ContactsService, control: Control, caller: Caller) -> None:
+        exporter = CounterpartyExport(
+            service.store,
+            service.queries,
+            service.reference,
+            service.persons,
+            service.views,
+            service.runner.collection(COLLECTION),
+        )
+        target = service.jobs.directory_of(control.job.id) / "export"
+        await exporter.run(control, caller, filters, "vcard" if vcard else "csv", target, args.delimiter)
+        shutil.copyfile(target, file)
+
+    params: dict[str, object] = {"format": "vcard" if vcard else "csv", "file": str(file)}
+    asyncio.run(_warn_if_views_behind(settings))
+    job = asyncio.run(_run_job(settings, "export", params, "exported", work))
+    if job.state != "succeeded":
+        print(f"crm export: the export {job.state}: {job.error or ''}", file=sys.stderr)
+        return 2
+    print(f"crm export: {job.progress.done:,} counterparties written to {file}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``crm`` command."""
     parser = argparse.ArgumentParser(prog="crm", description="Event-sourced CRM")
@@ -45,12 +178,34 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--port", type=int, default=8000)
 
     serve = commands.add_parser("serve", help="run one service role (distributed mode)")
-    serve.add_argument("role", choices=["gateway", "contacts-api", "contacts-relay", "contacts-projector"])
+    roles = [f"{service}-{role}" for service in system.WORKERS for role in ("api", "relay", "projector")]
+    serve.add_argument("role", choices=["gateway", *roles])
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8001)
 
+    for verb, doing in (("import", "import from a CSV file"), ("export", "export to a CSV (or vCard) file")):
+        sub = commands.add_parser(verb, help=f"{doing}, on the embedded data directory (as `crm up`)")
+        sub.add_argument("what", choices=["counterparties"])
+        sub.add_argument("file", type=Path)
+        sub.add_argument(
+            "--data-dir", type=Path, default=None, help="where data is kept (default ./var or CRM_DATA_DIR)"
+        )
+        if verb == "export":
+            sub.add_argument("--format", choices=["csv", "vcard"], default=None, help="default: by the file's suffix")
+            sub.add_argument("--delimiter", choices=[",", ";", "\t"], default=",")
+            sub.add_argument("--relation", choices=["buyer", "supplier", "other"], default=None)
+            for name in ("q", "main-manager", "manager", "group", "region", "category"):
+                sub.add_argument(f"--{name}", default=None)
+            sub.add_argument("--archived", choices=["false", "true", "any"], default="false")
+
     args = parser.parse_args(argv)
     settings = KernelSettings()
+    if args.command in ("import", "export"):
+        if args.data_dir is not None:
+            settings = settings.model_copy(update={"data_dir": args.data_dir})
+        if args.command == "import":
+            return _import_counterparties(settings, args.file)
+        return _export_counterparties(settings, args.file, args)
     if args.command == "up":
         if args.data_dir is not None:
             settings = settings.model_copy(update={"data_dir": args.data_dir})
@@ -60,9 +215,12 @@ def main(argv: list[str] | None = None) -> int:
         _serve(system.gateway_app(settings), args.host, args.port)
     elif args.role == "contacts-api":
         _serve(system.contacts_api_app(settings), args.host, args.port)
+    elif args.role == "interactions-api":
+        _serve(system.interactions_api_app(settings), args.host, args.port)
     else:
+        service, _, role = args.role.partition("-")
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(system.run_worker(settings, args.role.removeprefix("contacts-")))
+            asyncio.run(system.run_worker(settings, role, service))
     return 0
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any, Protocol
 
 from fastapi import FastAPI
 
@@ -21,8 +22,11 @@ from crm_gateway.entrypoints.oidc import build_oidc_router
 from crm_gateway.entrypoints.proxy import distributed_gateway_app, service_urls_from_env
 from crm_gateway.settings import GatewaySettings
 from crm_gateway.ui import ui_router
+from crm_interactions import bootstrap as interactions
+from crm_interactions.entrypoints.api import build_router as interactions_router
 from crm_shared import observability
 from crm_shared.adapters import caller_tokens, open_bus
+from crm_shared.bus import Bus
 from crm_shared.http import make_app
 from crm_shared.settings import KernelSettings
 
@@ -47,21 +51,27 @@ def embedded_app(settings: KernelSettings, gateway_settings: GatewaySettings | N
             print(f"\nFirst start: sign in as 'admin' with password {generated}\n", flush=True)
         service = await contacts.build(settings)
         await service.seed()
+        timeline = await interactions.build(settings)
         app.state.gateway = front
         app.state.contacts = service
+        app.state.interactions = timeline
         app.state.settings = settings
         app.state.tokens = tokens
         app.include_router(gateway_router(front, tokens))
         app.include_router(build_oidc_router(front))
         app.include_router(contacts_router(service, tokens))
+        app.include_router(interactions_router(timeline, tokens))
         await front.start_projector(bus)
         await service.start_relay(bus)
         await service.start_projector(bus)
+        await timeline.start_relay(bus)
+        await timeline.start_projector(bus)
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
+            await timeline.close()
             await service.close()
             await front.close()
             await bus.stop()
@@ -97,11 +107,49 @@ def contacts_api_app(settings: KernelSettings) -> FastAPI:
     return make_app("CRM contacts", VERSION, lifespan)
 
 
-async def run_worker(settings: KernelSettings, role: str) -> None:
-    """Run the contacts relay or projector until cancelled (distributed mode)."""
-    observability.setup(f"crm-contacts-{role}", settings)
-    bus = await open_bus(settings, f"crm-contacts-{role}", retry_for=math.inf)
-    service = await contacts.build(settings)
+def interactions_api_app(settings: KernelSettings) -> FastAPI:
+    """The interactions HTTP API alone (distributed mode: relay and projector run elsewhere)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        observability.setup("crm-interactions-api", settings)
+        service = await interactions.build(settings)
+        app.include_router(interactions_router(service, caller_tokens(settings)))
+        app.state.interactions = service
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            await service.close()
+
+    return make_app("CRM interactions", VERSION, lifespan)
+
+
+class Worker(Protocol):
+    """A service with background roles."""
+
+    async def start_relay(self, bus: Bus) -> Any:
+        """Run the relay in the background."""
+
+    async def start_projector(self, bus: Bus) -> None:
+        """Run the projector in the background."""
+
+    async def close(self) -> None:
+        """Stop the roles and release the stores."""
+
+
+WORKERS: dict[str, Callable[[KernelSettings], Awaitable[Worker]]] = {
+    "contacts": contacts.build,
+    "interactions": interactions.build,
+}
+"""The services that have a relay and a projector to run on their own (distributed mode)."""
+
+
+async def run_worker(settings: KernelSettings, role: str, service_name: str = "contacts") -> None:
+    """Run a service's relay or projector until cancelled (distributed mode)."""
+    observability.setup(f"crm-{service_name}-{role}", settings)
+    bus = await open_bus(settings, f"crm-{service_name}-{role}", retry_for=math.inf)
+    service = await WORKERS[service_name](settings)
     try:
         if role == "relay":
             await service.start_relay(bus)

@@ -7,6 +7,7 @@ they fail. Set ``CRM_BROWSER_SCREENSHOTS=<dir>`` to keep a screenshot of each ch
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import signal
@@ -157,6 +158,24 @@ class Api:
         body = {"code": code, "name": name, "attributes": attributes}
         answer = await self.client.post(f"/api/v1/reference/{catalog}", json=body)
         assert answer.status_code in (201, 409), answer.text
+
+    async def wait_for_interactions_to_know(self, counterparty_id: str, timeout: float = 10) -> None:
+        """Wait until the interactions service's local copy of contacts has the counterparty (it learns of
+        it from contacts' events, after the create answered)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            answer = await self.client.get("/api/v1/interactions/summary", params={"counterparty_id": counterparty_id})
+            if answer.status_code == 200:
+                return
+            assert answer.status_code == 404, answer.text
+            assert time.monotonic() < deadline, f"interactions never heard of counterparty {counterparty_id}"
+            await asyncio.sleep(0.05)
+
+    async def create_interaction(self, **body: Any) -> dict[str, Any]:
+        """Plan (or, with ``state="completed"``, record) an interaction; its answer with the ETag."""
+        answer = await self.client.post("/api/v1/interactions", json=body)
+        assert answer.status_code == 201, answer.text
+        return {**answer.json(), "etag": answer.headers["ETag"]}
 
     async def get(self, path: str) -> httpx.Response:
         return await self.client.get(path)

@@ -29,6 +29,8 @@ POSITION_HEADER = "X-Commit-Position"
 """Response header with the commit position of the command's last event (read-your-writes)."""
 
 MAX_BODY_BYTES = 1_000_000
+STREAMED_UPLOADS = ("/api/v1/imports/",)
+"""Path prefixes of uploads: their routes stream the body to disk and enforce their own, larger limit."""
 
 
 class ProblemField(BaseModel):
@@ -180,7 +182,7 @@ class BodyLimit:
         self.app, self.max_bytes = app, max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or str(scope.get("path", "")).startswith(STREAMED_UPLOADS):
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")

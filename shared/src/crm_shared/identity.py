@@ -13,10 +13,12 @@ role           permissions
 ============== ======================================================================================
 administrator  everything, including users, roles, access groups, the audit trail, reference data
                (kinds, roles, properties, categories, sources, groups) and personal-data requests
-head_of_sales  read, create, change, import, merge and export counterparties of every access group
-sales_manager  read, create and change counterparties of the access groups granted to them
-marketer       read and export counterparties of the access groups granted to them
-read_only      read counterparties of the access groups granted to them
+head_of_sales  read, create, change, import, merge and export counterparties of every access group;
+               read, plan and change their interactions
+sales_manager  read, create and change counterparties of the access groups granted to them; read, plan
+               and change their interactions
+marketer       read and export counterparties of the access groups granted to them; read their interactions
+read_only      read counterparties of the access groups granted to them and their interactions
 ============== ======================================================================================
 """
 
@@ -47,6 +49,8 @@ class Permission(enum.StrEnum):
     COUNTERPARTY_EXPORT = "counterparty:export"
     COUNTERPARTY_IMPORT = "counterparty:import"
     COUNTERPARTY_MERGE = "counterparty:merge"
+    INTERACTION_READ = "interaction:read"
+    INTERACTION_WRITE = "interaction:write"
     REFERENCE_ADMIN = "reference:admin"
     PERSONAL_DATA_ADMIN = "personal-data:admin"
     ALL_ACCESS_GROUPS = "access-groups:all"
@@ -64,12 +68,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.COUNTERPARTY_EXPORT,
             _P.COUNTERPARTY_IMPORT,
             _P.COUNTERPARTY_MERGE,
+            _P.INTERACTION_READ,
+            _P.INTERACTION_WRITE,
             _P.ALL_ACCESS_GROUPS,
         }
     ),
-    "sales_manager": frozenset({_P.COUNTERPARTY_READ, _P.COUNTERPARTY_WRITE}),
-    "marketer": frozenset({_P.COUNTERPARTY_READ, _P.COUNTERPARTY_EXPORT}),
-    "read_only": frozenset({_P.COUNTERPARTY_READ}),
+    "sales_manager": frozenset(
+        {_P.COUNTERPARTY_READ, _P.COUNTERPARTY_WRITE, _P.INTERACTION_READ, _P.INTERACTION_WRITE}
+    ),
+    "marketer": frozenset({_P.COUNTERPARTY_READ, _P.COUNTERPARTY_EXPORT, _P.INTERACTION_READ}),
+    "read_only": frozenset({_P.COUNTERPARTY_READ, _P.INTERACTION_READ}),
 }
 
 

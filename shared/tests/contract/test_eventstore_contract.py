@@ -165,3 +165,71 @@ async def test_concurrent_conflicting_appends_one_wins_per_version(store: EventS
     events = await store.read_stream(s)
     assert len(events) == 2
     assert [e.stream_version for e in events] == [0, 1]
+
+
+# -- append_many: the bulk path --------------------------------------------------------------------
+
+
+async def test_append_many_appends_each_stream_in_order(store: EventStore) -> None:
+    a, b, c = stream_name(), stream_name(), stream_name()
+    await store.append(c, [event(0)], NO_STREAM)
+    results = await store.append_many(
+        [(a, [event(1), event(2)], NO_STREAM), (b, [event(3)], NO_STREAM), (c, [event(4)], 0)]
+    )
+    assert [r.stream_version for r in results] == [1, 0, 1]
+    assert results[0].position < results[1].position < results[2].position
+    assert [e.data["n"] for e in await store.read_stream(a)] == [1, 2]
+    assert [e.data["n"] for e in await store.read_stream(c)] == [0, 4]
+    assert (await store.read_stream(b))[0].position == results[1].position
+    assert await store.append_many([]) == []
+
+
+async def test_append_many_again_with_the_same_ids_changes_nothing(store: EventStore) -> None:
+    batch = [(stream_name(), [event(n)], NO_STREAM) for n in range(5)]
+    first = await store.append_many(batch)
+    head = await store.head_position()
+    assert await store.append_many(batch) == first
+    assert await store.head_position() == head
+    assert [len(await store.read_stream(s)) for s, _, _ in batch] == [1] * 5
+
+
+async def test_append_many_names_the_conflicting_stream_and_can_be_sent_again(store: EventStore) -> None:
+    taken = stream_name()
+    await store.append(taken, [event(0)], NO_STREAM)
+    before, after = stream_name(), stream_name()
+    good = [(before, [event(1)], NO_STREAM), (after, [event(2)], NO_STREAM)]
+    with pytest.raises(WrongExpectedVersion) as raised:
+        await store.append_many([good[0], (taken, [event(9)], NO_STREAM), good[1]])
+    assert raised.value.stream == taken
+    assert await store.read_stream(after) == []
+    # Whatever a failed batch left behind (KurrentDB: the items before the conflict), the rest can
+    # follow with the same event ids, and nothing is stored twice.
+    await store.append_many(good)
+    assert [len(await store.read_stream(s)) for s in (before, after, taken)] == [1, 1, 1]
+
+
+async def test_append_many_refuses_an_item_without_events(store: EventStore) -> None:
+    with pytest.raises(ValueError):
+        await store.append_many([(stream_name(), [event()], NO_STREAM), (stream_name(), [], NO_STREAM)])
+
+
+async def test_sqlite_append_many_is_all_or_nothing(tmp_path: Path) -> None:
+    store = await SqliteEventStore.open(tmp_path / "events.db")
+    try:
+        taken = stream_name()
+        await store.append(taken, [event(0)], NO_STREAM)
+        head = await store.head_position()
+        fresh = [(stream_name(), [event(n)], NO_STREAM) for n in range(3)]
+        with pytest.raises(WrongExpectedVersion):
+            await store.append_many([*fresh, (taken, [event(9)], NO_STREAM)])
+        assert await store.head_position() == head
+        assert [await store.read_stream(s) for s, _, _ in fresh] == [[], [], []]
+        # Ordinary appends committed in the same group commit are not dragged down with it.
+        ok, failed = await asyncio.gather(
+            store.append(stream_name(), [event(5)], NO_STREAM),
+            store.append_many([(taken, [event(8)], NO_STREAM)]),
+            return_exceptions=True,
+        )
+        assert not isinstance(ok, BaseException) and isinstance(failed, WrongExpectedVersion)
+    finally:
+        await store.close()

@@ -8,8 +8,10 @@ import logging
 from dataclasses import dataclass, field
 
 from crm_contacts.application.commands import CounterpartyCommands
+from crm_contacts.application.consumers import SourcesFromInteractions
 from crm_contacts.application.duplicates import Duplicates
 from crm_contacts.application.history import CounterpartyHistory
+from crm_contacts.application.jobs import Jobs
 from crm_contacts.application.keys import PersonKeys
 from crm_contacts.application.persons import Persons
 from crm_contacts.application.publishing import translate
@@ -22,7 +24,7 @@ from crm_contacts.projections.persons import PersonsView
 from crm_contacts.projections.reference import ReferenceView
 from crm_contacts.settings import ContactsSettings
 from crm_shared.adapters import open_event_store, open_read_store
-from crm_shared.bus import Bus
+from crm_shared.bus import Bus, Subscription
 from crm_shared.eventstore import EventStore
 from crm_shared.projections import ProjectionRunner
 from crm_shared.readstore import ReadStore
@@ -56,7 +58,10 @@ class ContactsService:
     """Duplicate detection and merge."""
     persons: Persons
     """Contact persons: commands, reads, the GDPR export and erasure; its view and key store."""
+    jobs: Jobs
+    """Imports and exports, run in the background with their progress in the read store."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _subscriptions: list[Subscription] = field(default_factory=list)
 
     def relay(self, bus: Bus) -> Relay:
         """The relay publishing this service's integration events."""
@@ -73,21 +78,26 @@ class ContactsService:
         return relay
 
     async def start_projector(self, bus: Bus) -> None:
-        """Build the views if they never were (or their version changed), then follow the bus."""
+        """Build the views if they never were (or their version changed), then follow the bus; and
+        take what other services tell this one (:mod:`crm_contacts.application.consumers`)."""
         for runner in self.runners:
             built = await runner.rebuild_if_needed(self.store, translate)
             if built:
                 log.info("contacts: built view %s from %d events", runner.projection.name, built)
             await runner.follow(bus)
+        self._subscriptions.append(await SourcesFromInteractions(self.commands).subscribe(bus))
 
     async def close(self) -> None:
         """Stop background roles and release the stores."""
         for runner in self.runners:
             await runner.stop()
+        for subscription in self._subscriptions:
+            await subscription.stop()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.jobs.close()
         await self.views.close()
         await self.store.close()
 
@@ -105,6 +115,8 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
     runners.append(persons_runner)
     for each in runners:
         await each.prepare()
+    jobs = Jobs(views, settings.data_dir / SERVICE / "jobs")
+    await jobs.prepare()
     reference = ReferenceData(store, views, reference_runner)
     country = contacts_settings.default_country
     commands = CounterpartyCommands(store, unique_tax_id=contacts_settings.unique_tax_id)
@@ -132,5 +144,6 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
         reference_commands=ReferenceCommands(store, reference),
         reference_queries=ReferenceQueries(views, reference_runner, store, reference),
         rules=rules,
+        jobs=jobs,
         duplicates=Duplicates(views, runner, commands, commands.tax_ids.release, persons.move_links),
     )

@@ -56,6 +56,7 @@ from crm_shared.eventstore.port import (
     ExpectedVersion,
     NewEvent,
     RecordedEvent,
+    StreamAppend,
     StreamState,
     WrongExpectedVersion,
 )
@@ -215,6 +216,13 @@ class KurrentDbEventStore:
         # (it answers an idempotent retry with "no position" when it cannot read the original event's
         # log position back): ask the stream itself.
         return await self._locate(stream, events[-1].id, position)
+
+    async def append_many(self, batch: Sequence[StreamAppend]) -> list[AppendResult]:
+        """Each item in order with :meth:`append` (KurrentDB has no multi-stream transaction): a
+        failure stops the loop and leaves the earlier items appended; sending the batch again is safe."""
+        if any(not events for _, events, _ in batch):
+            raise ValueError("append needs at least one event")
+        return [await self.append(stream, events, expected) for stream, events, expected in batch]
 
     async def _locate(self, stream: str, event_id: UUID, position_hint: int) -> AppendResult:
         """Find an appended event by id, scanning the stream backwards from its end.

@@ -81,6 +81,10 @@ class AppendResult:
     position: int
 
 
+StreamAppend = tuple[str, Sequence[NewEvent], ExpectedVersion]
+"""One item of :meth:`EventStore.append_many`: a stream, its new events, the expected version."""
+
+
 class EventStore(Protocol):
     """Durable, ordered storage of event streams with a global log."""
 
@@ -89,6 +93,16 @@ class EventStore(Protocol):
 
         Raises :class:`WrongExpectedVersion` otherwise. Appending events whose ids are already the
         stream's events at the expected place changes nothing and returns the first result.
+        """
+        ...
+
+    async def append_many(self, batch: Sequence[StreamAppend]) -> list[AppendResult]:
+        """Bulk path: ``append`` for each ``(stream, events, expected)`` in order, one result each.
+
+        The SQLite adapter commits the whole batch in one transaction (all or nothing); KurrentDB
+        appends item by item and stops at the first failure, so earlier items stay appended. Either
+        way a conflict raises :class:`WrongExpectedVersion` naming its stream, and because re-appends
+        of the same event ids are no-ops, the same batch can be sent again safely.
         """
         ...
 

@@ -28,6 +28,7 @@ from crm_shared.eventstore.port import (
     ExpectedVersion,
     NewEvent,
     RecordedEvent,
+    StreamAppend,
     StreamState,
     WrongExpectedVersion,
 )
@@ -48,6 +49,9 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 _COLUMNS = "position, event_id, stream, version, type, data, metadata, recorded_at"
+_INSERT = (
+    "INSERT INTO events (event_id, stream, version, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 @dataclass
@@ -56,6 +60,39 @@ class _Append:
     events: Sequence[NewEvent]
     expected: ExpectedVersion
     future: asyncio.Future[AppendResult] = field(repr=False)
+
+
+@dataclass
+class _AppendMany:
+    """A bulk append: its items commit together or not at all."""
+
+    items: list[_Append]
+    future: asyncio.Future[list[AppendResult]] = field(repr=False)
+
+
+def _row(event: NewEvent, stream: str, version: int, now: str) -> tuple[object, ...]:
+    return (
+        str(event.id),
+        stream,
+        version,
+        event.type,
+        jsoncodec.dumps(dict(event.data)),
+        jsoncodec.dumps(dict(event.metadata)),
+        now,
+    )
+
+
+def _settle(request: _Append | _AppendMany, outcome: AppendResult | list[AppendResult] | BaseException) -> None:
+    if request.future.done():
+        return
+    if isinstance(outcome, BaseException):
+        request.future.set_exception(outcome)
+    elif isinstance(request, _AppendMany):
+        assert isinstance(outcome, list)
+        request.future.set_result(outcome)
+    else:
+        assert isinstance(outcome, AppendResult)
+        request.future.set_result(outcome)
 
 
 def _to_recorded(row: tuple[object, ...]) -> RecordedEvent:
@@ -83,7 +120,7 @@ class SqliteEventStore:
         self._reader_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="es-reader")
         self._writer: sqlite3.Connection | None = None
         self._readers = ThreadConnections(self._path, synchronous="FULL", busy_timeout_ms=busy_timeout_ms)
-        self._pending: list[_Append] = []
+        self._pending: list[_Append | _AppendMany] = []
         self._flushing = False
         self._flush_task: asyncio.Task[None] | None = None
         self._committed = asyncio.Event()
@@ -109,13 +146,29 @@ class SqliteEventStore:
             raise ValueError("append needs at least one event")
         if self._closed:
             raise EventStoreUnavailable("the event store is closed")
+        request = _Append(stream, list(events), expected, asyncio.get_running_loop().create_future())
+        self._enqueue(request)
+        return await request.future
+
+    async def append_many(self, batch: Sequence[StreamAppend]) -> list[AppendResult]:
+        """Every item in one transaction, all or nothing (group-committed with concurrent appends)."""
+        if any(not events for _, events, _ in batch):
+            raise ValueError("append needs at least one event")
+        if self._closed:
+            raise EventStoreUnavailable("the event store is closed")
+        if not batch:
+            return []
         loop = asyncio.get_running_loop()
-        request = _Append(stream, list(events), expected, loop.create_future())
+        items = [_Append(stream, list(events), expected, loop.create_future()) for stream, events, expected in batch]
+        request = _AppendMany(items, loop.create_future())
+        self._enqueue(request)
+        return await request.future
+
+    def _enqueue(self, request: _Append | _AppendMany) -> None:
         self._pending.append(request)
         if not self._flushing:
             self._flushing = True
-            self._flush_task = loop.create_task(self._flush_loop())
-        return await request.future
+            self._flush_task = asyncio.get_running_loop().create_task(self._flush_loop())
 
     async def _flush_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -131,27 +184,28 @@ class SqliteEventStore:
                             request.future.set_exception(error)
                     continue
                 for request, outcome in zip(batch, outcomes, strict=True):
-                    if request.future.done():
-                        continue
-                    if isinstance(outcome, BaseException):
-                        request.future.set_exception(outcome)
-                    else:
-                        request.future.set_result(outcome)
+                    _settle(request, outcome)
                 self._committed.set()
                 self._committed = asyncio.Event()
         finally:
             self._flushing = False
 
-    def _write_batch(self, batch: list[_Append]) -> list[AppendResult | BaseException]:
+    def _write_batch(
+        self, batch: list[_Append | _AppendMany]
+    ) -> list[AppendResult | list[AppendResult] | BaseException]:
         conn = self._writer
         assert conn is not None, "store not opened"
-        outcomes: list[AppendResult | BaseException] = []
+        outcomes: list[AppendResult | list[AppendResult] | BaseException] = []
+        now = datetime.now(UTC).isoformat()
         conn.execute("BEGIN IMMEDIATE")
         try:
             for request in batch:
                 conn.execute("SAVEPOINT one_append")
                 try:
-                    outcomes.append(self._append_one(conn, request))
+                    if isinstance(request, _AppendMany):
+                        outcomes.append([self._append_new(conn, item, now) for item in request.items])
+                    else:
+                        outcomes.append(self._append_one(conn, request, now))
                     conn.execute("RELEASE one_append")
                 except (WrongExpectedVersion, ValueError) as exc:
                     conn.execute("ROLLBACK TO one_append")
@@ -165,7 +219,7 @@ class SqliteEventStore:
         return outcomes
 
     @staticmethod
-    def _append_one(conn: sqlite3.Connection, request: _Append) -> AppendResult:
+    def _append_one(conn: sqlite3.Connection, request: _Append, now: str) -> AppendResult:
         stream, events, expected = request.stream, request.events, request.expected
         row = conn.execute("SELECT max(version) FROM events WHERE stream = ?", (stream,)).fetchone()
         current: int | None = row[0]
@@ -183,25 +237,33 @@ class SqliteEventStore:
         if isinstance(expected, int) and expected != (-1 if current is None else current):
             raise WrongExpectedVersion(stream, expected, current)
 
-        version = -1 if current is None else current
-        now = datetime.now(UTC).isoformat()
+        return SqliteEventStore._insert(conn, stream, events, -1 if current is None else current, now)
+
+    @staticmethod
+    def _append_new(conn: sqlite3.Connection, request: _Append, now: str) -> AppendResult:
+        """An item of ``append_many``. Most are new streams (an import), so a ``NO_STREAM`` item is
+        inserted at once and the storage keys find a clash; only then come the full checks."""
+        if request.expected is not StreamState.NO_STREAM:
+            return SqliteEventStore._append_one(conn, request, now)
+        first, *rest = request.events
+        try:
+            cursor = conn.execute(_INSERT, _row(first, request.stream, 0, now))
+        except sqlite3.IntegrityError:  # the stream exists, or these ids were appended before
+            return SqliteEventStore._append_one(conn, request, now)
+        if not rest:
+            return AppendResult(stream_version=0, position=int(cursor.lastrowid or 0))
+        return SqliteEventStore._insert(conn, request.stream, rest, 0, now)
+
+    @staticmethod
+    def _insert(
+        conn: sqlite3.Connection, stream: str, events: Sequence[NewEvent], version: int, now: str
+    ) -> AppendResult:
+        """Insert ``events`` after ``version``; an id stored elsewhere is a ValueError."""
         position = 0
         for event in events:
             version += 1
             try:
-                cursor = conn.execute(
-                    "INSERT INTO events (event_id, stream, version, type, data, metadata, recorded_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        str(event.id),
-                        stream,
-                        version,
-                        event.type,
-                        jsoncodec.dumps(dict(event.data)),
-                        jsoncodec.dumps(dict(event.metadata)),
-                        now,
-                    ),
-                )
+                cursor = conn.execute(_INSERT, _row(event, stream, version, now))
             except sqlite3.IntegrityError as exc:
                 raise ValueError(f"event id {event.id} is already stored elsewhere") from exc
             position = int(cursor.lastrowid or 0)

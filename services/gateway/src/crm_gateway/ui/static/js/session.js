@@ -8,14 +8,23 @@ const ROLE_PERMISSIONS = {
     'counterparty:read',
     'counterparty:write',
     'counterparty:export',
+    'interaction:read',
+    'interaction:write',
     'access-groups:all',
     'users:admin',
     'audit:read',
   ],
-  head_of_sales: ['counterparty:read', 'counterparty:write', 'counterparty:export', 'access-groups:all'],
-  sales_manager: ['counterparty:read', 'counterparty:write'],
-  marketer: ['counterparty:read', 'counterparty:export'],
-  read_only: ['counterparty:read'],
+  head_of_sales: [
+    'counterparty:read',
+    'counterparty:write',
+    'counterparty:export',
+    'interaction:read',
+    'interaction:write',
+    'access-groups:all',
+  ],
+  sales_manager: ['counterparty:read', 'counterparty:write', 'interaction:read', 'interaction:write'],
+  marketer: ['counterparty:read', 'counterparty:export', 'interaction:read'],
+  read_only: ['counterparty:read', 'interaction:read'],
 };
 
 let user = null;

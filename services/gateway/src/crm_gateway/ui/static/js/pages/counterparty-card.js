@@ -1,5 +1,5 @@
 // One counterparty, in tabs: general, contact information, contact persons, properties and
-// categories, information sources, history. The tab is part of the address
+// categories, information sources, interactions, history. The tab is part of the address
 // (#/counterparties/<id>/history, see counterparty-card-tab.js), so a reload or a shared link opens
 // the same tab; switching tabs changes the address without loading the card again.
 // `?min_position=` (from a create or change answer's X-Commit-Position) makes the server wait until
@@ -9,6 +9,7 @@ import { API } from '../counterparty-fields.js';
 import * as contactsTab from '../counterparty-tabs/contacts.js';
 import * as generalTab from '../counterparty-tabs/general.js';
 import * as historyTab from '../counterparty-tabs/history.js';
+import * as interactionsTab from '../counterparty-tabs/interactions.js';
 import * as personsTab from '../counterparty-tabs/persons.js';
 import * as propertiesTab from '../counterparty-tabs/properties.js';
 import * as sourcesTab from '../counterparty-tabs/sources.js';
@@ -27,6 +28,7 @@ const TABS = [
   ['persons', personsTab],
   ['properties', propertiesTab],
   ['sources', sourcesTab],
+  ['interactions', interactionsTab],
   ['history', historyTab],
 ];
 const CATALOGS = ['groups', 'regions', 'activity-kinds', 'contact-kinds', 'categories', 'properties', 'sources'];

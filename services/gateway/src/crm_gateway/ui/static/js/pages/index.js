@@ -17,6 +17,13 @@ import * as counterpartyCardTab from './counterparty-card-tab.js';
 import * as counterpartyEdit from './counterparty-edit.js';
 import * as counterpartyList from './counterparty-list.js';
 import * as counterpartyNew from './counterparty-new.js';
+import * as exportPage from './export.js';
+import * as importPage from './import.js';
+import * as interactionCalendar from './interaction-calendar.js';
+import * as interactionCard from './interaction-card.js';
+import * as interactionEdit from './interaction-edit.js';
+import * as interactionNew from './interaction-new.js';
+import * as interactions from './interactions.js';
 import * as notFoundPage from './not-found.js';
 import * as personCard from './person-card.js';
 import * as personEdit from './person-edit.js';
@@ -37,8 +44,15 @@ export const pages = [
   personNew,
   personCard,
   personEdit,
+  interactions,
+  interactionCalendar,
+  interactionNew,
+  interactionCard,
+  interactionEdit,
   users,
   reference,
+  importPage,
+  exportPage,
   account,
 ];
 

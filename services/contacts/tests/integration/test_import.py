@@ -1,0 +1,190 @@
+"""Importing counterparties into the real embedded stores: idempotent re-runs, updates, tax-id
+uniqueness inside a file and against existing counterparties, interrupted jobs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from crm_contacts import bootstrap as contacts
+from crm_contacts.application.csv_columns import Record, parse_row
+from crm_contacts.application.imports import CounterpartyImport, counterparty_id_of
+from crm_contacts.application.jobs import Control, Job, Jobs
+from crm_contacts.domain import counterparty as cp
+from crm_shared.identity import Caller, caller_of
+from crm_shared.settings import KernelSettings
+
+ADMIN = caller_of("admin", ["administrator"])
+HEADER = "name;tax_id;relations;contact:phone;contact:email;comment\n"
+
+
+def rows(n: int, *, comment: str = "") -> str:
+    lines = []
+    for i in range(n):
+        tax = f"BG{100 + i}" if i % 3 else ""  # every third row has no tax id
+        lines.append(f"Фирма {i};{tax};buyer;08881{i:05d};office{i}@firma.bg;{comment}\n")
+    return HEADER + "".join(lines)
+
+
+@pytest.fixture
+async def service(tmp_path: Path) -> AsyncIterator[contacts.ContactsService]:
+    built = await contacts.build(KernelSettings(data_dir=tmp_path / "var"))
+    await built.seed()
+    yield built
+    await built.close()
+
+
+async def run_import(
+    service: contacts.ContactsService, tmp_path: Path, text: str | bytes, caller: Caller = ADMIN, batch: int = 7
+) -> Job:
+    path = tmp_path / "import.csv"
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    importer = CounterpartyImport(service.store, service.commands, service.rules, service.reference, batch_size=batch)
+    job = await service.jobs.create("import", caller, {"filename": path.name})
+
+    async def work(control: Control) -> None:
+        await importer.run(control, path, caller)
+
+    return await service.jobs.run(job, work)
+
+
+def id_of(**cells: str) -> str:
+    return counterparty_id_of(parse_row(Record(2, {"name": "x", **cells})))
+
+
+async def test_importing_the_same_file_twice_changes_nothing(service: contacts.ContactsService, tmp_path: Path) -> None:
+    first = await run_import(service, tmp_path, rows(30))
+    assert first.state == "succeeded", first.error
+    assert (first.progress.accepted, first.progress.rejected, first.progress.unchanged) == (30, 0, 0)
+    head = await service.store.head_position()
+    again = await run_import(service, tmp_path, rows(30))
+    assert (again.progress.accepted, again.progress.unchanged, again.progress.rejected) == (0, 30, 0)
+    assert await service.store.head_position() == head
+    card = await service.commands.load_state(id_of(tax_id="BG101"))
+    assert card is not None and card.name == "Фирма 1"
+    assert [(e.kind, e.value, e.main) for e in card.contact_info] == [
+        ("phone", "+359888100001", True),
+        ("email", "office1@firma.bg", True),
+    ]
+
+
+async def test_a_changed_row_updates_its_counterparty_and_a_manual_change_is_put_back(
+    service: contacts.ContactsService, tmp_path: Path
+) -> None:
+    await run_import(service, tmp_path, rows(10))
+    cid = id_of(tax_id="BG104")
+    await service.commands.handle(cp.UpdateCounterparty(cid, {"name": "Renamed by hand"}), ADMIN)
+    changed = rows(10).replace("Фирма 5;", "Фирма Пет;")
+    job = await run_import(service, tmp_path, changed)
+    assert (job.progress.accepted, job.progress.unchanged) == (2, 8)
+    assert (await service.commands.load_state(cid)).name == "Фирма 4"  # type: ignore[union-attr]
+    assert (await service.commands.load_state(id_of(tax_id="BG105"))).name == "Фирма Пет"  # type: ignore[union-attr]
+    head = await service.store.head_position()
+    assert (await run_import(service, tmp_path, changed)).progress.unchanged == 10
+    assert await service.store.head_position() == head
+
+
+async def test_a_tax_id_repeated_in_one_file_is_rejected_with_its_line(
+    service: contacts.ContactsService, tmp_path: Path
+) -> None:
+    text = 'Name,Tax_Id\nАлфа,BG 123-45\n"Бета\nООД",x1\nГама,bg12345\n'
+    job = await run_import(service, tmp_path, text)
+    assert (job.progress.accepted, job.progress.rejected) == (2, 1)
+    [rejected] = job.rejected
+    assert (rejected.line, rejected.column, rejected.name) == (5, "tax_id", "Гама")
+    assert "line 2" in rejected.reason
+    report = (service.jobs.directory_of(job.id) / "report.csv").read_text(encoding="utf-8-sig")
+    assert report.splitlines()[1].startswith("5,tax_id,")
+
+
+async def test_a_row_with_the_tax_id_of_an_existing_counterparty_updates_that_one(
+    service: contacts.ContactsService, tmp_path: Path
+) -> None:
+    now = service.commands.now()
+    existing = cp.RegisterCounterparty("by-hand", "Old name", ("buyer",), "BG777", "ivan", now)
+    await service.commands.handle(existing, ADMIN)
+    text = "name;tax_id\n" + "".join(f"Фирма {i};BG{900 + i}\n" for i in range(5)) + "New name;bg 777\n"
+    text += "".join(f"Фирма {i};BG{950 + i}\n" for i in range(5))
+    job = await run_import(service, tmp_path, text, batch=20)
+    assert (job.progress.accepted, job.progress.rejected) == (11, 0)
+    assert (await service.commands.load_state("by-hand")).name == "New name"  # type: ignore[union-attr]
+    assert await service.store.read_stream(cp.stream_of(id_of(tax_id="BG777"))) == []
+    holder = await service.store.read_stream(cp.tax_id_stream("BG777"))
+    assert cp.holder_of([cp.catalog.decode(r) for r in holder]) == "by-hand"
+    for i in range(5):  # the rest of the batch went in despite the clash
+        assert await service.commands.load_state(id_of(tax_id=f"BG{950 + i}")) is not None
+
+
+async def test_a_row_with_another_counterpartys_tax_id_under_its_own_id_is_rejected(
+    service: contacts.ContactsService, tmp_path: Path
+) -> None:
+    now = service.commands.now()
+    await service.commands.handle(cp.RegisterCounterparty("holder", "Holder", ("buyer",), "BG5", "ivan", now), ADMIN)
+    job = await run_import(service, tmp_path, "id,name,tax_id\nother-1,Other,BG5\nother-2,Fine,BG6\n")
+    assert (job.progress.accepted, job.progress.rejected) == (1, 1)
+    assert job.rejected[0].column == "tax_id" and job.rejected[0].line == 2
+    assert await service.commands.load_state("other-1") is None
+
+
+async def test_bad_rows_are_reported_and_good_rows_written(service: contacts.ContactsService, tmp_path: Path) -> None:
+    text = (
+        "name,relations,contact:phone,group,access_group\n"
+        "Good,buyer,0888123456,,\n"
+        "Bad phone,buyer,12,,\n"
+        "Bad relation,client,,,\n"
+        "Unknown group,buyer,,nowhere,\n"
+        ",buyer,,,\n"
+        "Also good,supplier,,,north\n"
+    )
+    job = await run_import(service, tmp_path, text)
+    assert job.state == "succeeded"
+    assert job.progress.accepted == 2
+    assert [(r.line, r.column) for r in job.rejected] == [
+        (3, "contact:phone"),
+        (4, "relations"),
+        (5, "group"),
+        (6, "name"),
+    ]
+
+
+async def test_windows_1251_files_import(service: contacts.ContactsService, tmp_path: Path) -> None:
+    job = await run_import(service, tmp_path, "name;tax_id\nФирма „Бета“;BG42\n".encode("cp1251"))
+    assert job.progress.accepted == 1
+    assert (await service.commands.load_state(id_of(tax_id="BG42"))).name == "Фирма „Бета“"  # type: ignore[union-attr]
+
+
+async def test_a_file_with_an_unknown_contact_kind_fails_before_writing(
+    service: contacts.ContactsService, tmp_path: Path
+) -> None:
+    head = await service.store.head_position()
+    job = await run_import(service, tmp_path, "name,contact:fax\nA,123\n")
+    assert job.state == "failed"
+    assert job.error is not None and "contact:fax" in job.error
+    assert await service.store.head_position() == head
+
+
+async def test_a_head_counterparty_earlier_in_the_same_batch_is_found(
+    service: contacts.ContactsService, tmp_path: Path
+) -> None:
+    job = await run_import(service, tmp_path, "id,name,head_counterparty_id\nhead,Holding,\nbranch,Branch,head\n")
+    assert job.progress.accepted == 2, job.rejected
+    assert (await service.commands.load_state("branch")).head_counterparty_id == "head"  # type: ignore[union-attr]
+
+
+async def test_a_job_whose_process_died_is_marked_failed_on_start(
+    service: contacts.ContactsService, tmp_path: Path
+) -> None:
+    job = await service.jobs.create("import", ADMIN, {})
+    stale = replace(job, state="running", heartbeat=datetime.now(UTC) - timedelta(minutes=5))
+    await service.jobs.save(stale)
+    fresh = await service.jobs.create("import", ADMIN, {})
+    await service.jobs.save(replace(fresh, state="running"))
+    restarted = Jobs(service.views, tmp_path / "jobs")
+    assert await restarted.prepare() == 1
+    assert (await restarted.get(job.id, ADMIN)).state == "failed"  # type: ignore[union-attr]
+    assert (await restarted.get(fresh.id, ADMIN)).state == "running"  # type: ignore[union-attr]
+    assert await restarted.get(job.id, caller_of("someone", ["head_of_sales"])) is None

@@ -1,0 +1,133 @@
+// Export of counterparties: the list's filters, a format (CSV with the import's columns, or vCard of
+// the contact persons), then the export job live (progress bar and counts) and the download.
+// ?job=<id> reopens an earlier export.
+import * as api from '../api.js';
+import { RELATIONS } from '../counterparty-fields.js';
+import { h } from '../dom.js';
+import { busy, field, formAlert, input, select, showErrors } from '../forms.js';
+import { JOBS_API, follow, progressView, recentJobs } from '../jobs.js';
+import { replaceQuery } from '../router.js';
+import { errorBox, heading } from '../widgets.js';
+
+export const path = '/export';
+export const titleKey = 'export.title';
+export const permission = 'counterparty:export';
+export const navKey = 'nav.export';
+
+const API = '/api/v1/exports/counterparties';
+const TEXT_FILTERS = ['q', 'main_manager', 'manager', 'group', 'region', 'category'];
+
+export function render(ctx) {
+  const controls = {};
+  for (const name of TEXT_FILTERS) controls[name] = input({ maxlength: name === 'q' ? '200' : '100' });
+  controls.relation = select([
+    { value: '', label: 'export.anyRelation' },
+    ...RELATIONS.map((r) => ({ value: r, label: `cp.relation.${r}` })),
+  ]);
+  controls.archived = select([
+    { value: 'false', label: 'export.archived.false' },
+    { value: 'true', label: 'export.archived.true' },
+    { value: 'any', label: 'export.archived.any' },
+  ]);
+  controls.format = select([
+    { value: 'csv', label: 'export.format.csv' },
+    { value: 'vcard', label: 'export.format.vcard' },
+  ]);
+  controls.delimiter = select([
+    { value: ',', label: 'export.delimiter.comma' },
+    { value: ';', label: 'export.delimiter.semicolon' },
+    { value: '\t', label: 'export.delimiter.tab' },
+  ]);
+  const submit = h('button', { type: 'submit', class: 'button primary', i18n: 'export.submit' });
+  const progress = progressView();
+  const download = h('div');
+  const recent = h('div');
+  const labels = {
+    q: 'export.q',
+    relation: 'export.relation',
+    main_manager: 'field.main_manager',
+    manager: 'export.manager',
+    group: 'export.group',
+    region: 'export.region',
+    category: 'export.category',
+    archived: 'export.archivedLabel',
+    format: 'export.formatLabel',
+    delimiter: 'export.delimiterLabel',
+  };
+  const form = h(
+    'form',
+    { class: 'export-form', on: { submit: (e) => start(e) } },
+    formAlert(),
+    h(
+      'div',
+      { class: 'filters' },
+      Object.keys(labels).map((name) => field({ name, label: labels[name], control: controls[name] })),
+    ),
+    h('div', { class: 'form-actions' }, submit),
+  );
+
+  async function start(event) {
+    event.preventDefault();
+    download.replaceChildren();
+    const body = { format: controls.format.value, archived: controls.archived.value };
+    if (body.format === 'csv') body.delimiter = controls.delimiter.value;
+    for (const name of [...TEXT_FILTERS, 'relation']) {
+      const value = controls[name].value.trim();
+      if (value) body[name] = value;
+    }
+    busy(form, true);
+    try {
+      const { data } = await api.post(API, body);
+      replaceQuery(path, { job: data.id });
+      await watch(data);
+    } catch (error) {
+      if (error instanceof api.ApiError) showErrors(form, error);
+      else form.querySelector('.form-alert').replaceChildren(errorBox(error));
+    } finally {
+      busy(form, false);
+    }
+  }
+
+  async function watch(job) {
+    const done = await follow(job, { signal: ctx.signal, onUpdate: progress.update });
+    if (ctx.signal.aborted) return;
+    if (done.state === 'succeeded' && done.file) {
+      download.replaceChildren(
+        h('p', {}, h('a', { class: 'button primary', href: done.file, download: '', i18n: 'export.download' })),
+      );
+    }
+    showRecent();
+  }
+
+  async function showRecent() {
+    try {
+      recent.replaceChildren(await recentJobs('export', path, ctx.signal));
+    } catch (error) {
+      if (error.name !== 'AbortError') recent.replaceChildren(errorBox(error));
+    }
+  }
+
+  const reopen = ctx.query.get('job');
+  if (reopen) {
+    api
+      .get(`${JOBS_API}/${encodeURIComponent(reopen)}`, { signal: ctx.signal })
+      .then(({ data }) => watch(data))
+      .catch((error) => {
+        if (error.name !== 'AbortError') download.replaceChildren(errorBox(error));
+      });
+  } else {
+    showRecent();
+  }
+
+  return h(
+    'section',
+    { class: 'export-page' },
+    h('div', { class: 'page-head' }, heading('export.title')),
+    h('p', { i18n: 'export.intro' }),
+    form,
+    progress.element,
+    download,
+    h('h2', { i18n: 'jobs.recent' }),
+    recent,
+  );
+}

@@ -1,0 +1,1 @@
+"""Command handling, queries and the translation into public events."""

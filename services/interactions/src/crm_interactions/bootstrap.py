@@ -1,0 +1,107 @@
+"""The one place where the interactions service's adapters are chosen and wired."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from crm_interactions.application.commands import InteractionCommands
+from crm_interactions.application.contacts import LocalContacts
+from crm_interactions.application.history import InteractionHistory
+from crm_interactions.application.publishing import translate
+from crm_interactions.application.queries import InteractionQueries
+from crm_interactions.projections.contacts import ContactsView
+from crm_interactions.projections.interactions import InteractionsView
+from crm_interactions.settings import InteractionsSettings
+from crm_shared.adapters import open_event_store, open_read_store
+from crm_shared.bus import Bus
+from crm_shared.eventstore import EventStore
+from crm_shared.projections import ProjectionRunner
+from crm_shared.readstore import ReadStore
+from crm_shared.relay import Relay
+from crm_shared.settings import KernelSettings
+
+SERVICE = "interactions"
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class InteractionsService:
+    """The wired service: command handlers, queries, and its background roles."""
+
+    store: EventStore
+    views: ReadStore
+    commands: InteractionCommands
+    queries: InteractionQueries
+    history: InteractionHistory
+    contacts: LocalContacts
+    """The local copy of what contacts publishes, and the rules built on it."""
+    runner: ProjectionRunner
+    """The interaction lists and calendar, built from this service's own events."""
+    contacts_runner: ProjectionRunner
+    """The local contacts view, fed from contacts' topics (not in this service's log)."""
+    settings: InteractionsSettings
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def runners(self) -> list[ProjectionRunner]:
+        """Every view of the service."""
+        return [self.contacts_runner, self.runner]
+
+    def relay(self, bus: Bus) -> Relay:
+        """The relay publishing this service's integration events."""
+        return Relay(SERVICE, self.store, bus, self.views, translate)
+
+    async def start_relay(self, bus: Bus) -> Relay:
+        """Run the relay in the background."""
+        relay = self.relay(bus)
+        self._tasks.append(asyncio.create_task(relay.run(), name="interactions-relay"))
+        return relay
+
+    async def start_projector(self, bus: Bus) -> None:
+        """Follow contacts' topics into the local contacts view; build the interaction view from the
+        log if it never was (or its version changed), then follow the bus."""
+        await self.contacts_runner.follow(bus)
+        built = await self.runner.rebuild_if_needed(self.store, translate)
+        if built:
+            log.info("interactions: built view %s from %d events", self.runner.projection.name, built)
+        await self.runner.follow(bus)
+
+    async def close(self) -> None:
+        """Stop background roles and release the stores."""
+        for runner in self.runners:
+            await runner.stop()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.views.close()
+        await self.store.close()
+
+
+async def build(
+    settings: KernelSettings, interactions_settings: InteractionsSettings | None = None
+) -> InteractionsService:
+    """Open the service's stores per ``settings`` and wire it."""
+    store = await open_event_store(settings, SERVICE)
+    views = await open_read_store(settings, SERVICE)
+    runner = ProjectionRunner(InteractionsView(), views, service=SERVICE)
+    await runner.prepare()
+    contacts_runner = ProjectionRunner(ContactsView(), views, service=SERVICE)
+    # Fed only from the bus (nothing of it is in this log), so there is no rebuild to wait for.
+    for base, indexes in contacts_runner.projection.collections.items():
+        await views.ensure_indexes(contacts_runner.collection(base), indexes)
+    contacts = LocalContacts(views, contacts_runner)
+    return InteractionsService(
+        store=store,
+        views=views,
+        commands=InteractionCommands(store, contacts),
+        queries=InteractionQueries(views, runner, store, contacts),
+        history=InteractionHistory(store, contacts),
+        contacts=contacts,
+        runner=runner,
+        contacts_runner=contacts_runner,
+        settings=interactions_settings or InteractionsSettings(),
+    )

@@ -1,0 +1,1 @@
+"""The rules of interactions, free of frameworks and adapters."""

@@ -1,0 +1,24 @@
+"""Public events of the interactions context: one module per topic, each with ``TOPIC`` and
+``EVENT_TYPES`` (CloudEvents type → contract model). Add a topic's module to ``_MODULES``."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from crm_shared.contracts.interactions import interaction
+from crm_shared.contracts.interactions.interaction import SOURCE
+from crm_shared.contracts.interactions.interaction import TOPIC as INTERACTION_TOPIC
+from crm_shared.integration import IntegrationEvent
+
+_MODULES: tuple[ModuleType, ...] = (interaction,)
+
+TOPICS: dict[str, dict[str, type[IntegrationEvent]]] = {m.TOPIC: m.EVENT_TYPES for m in _MODULES}
+"""Every topic of the context and the event types published on it."""
+
+EVENT_TYPES: dict[str, type[IntegrationEvent]] = {t: model for types in TOPICS.values() for t, model in types.items()}
+"""Every public event type of the context, by its CloudEvents type."""
+
+TOPIC_OF: dict[str, str] = {t: topic for topic, types in TOPICS.items() for t in types}
+"""The topic each event type is published on."""
+
+__all__ = ["EVENT_TYPES", "INTERACTION_TOPIC", "SOURCE", "TOPICS", "TOPIC_OF"]

@@ -1,0 +1,75 @@
+"""Import and export pages in a real browser: upload a file with a bad row, watch the job finish, see
+the rejected row with its line number, download the report; export and download the file."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import pytest
+from playwright.async_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+async def test_import_a_file_with_a_bad_row_then_export_it(ui, page, admin_api, tag, tmp_path: Path) -> None:
+    file = tmp_path / f"clients-{tag}.csv"
+    file.write_text(
+        "name;tax_id;relations;contact:phone\n"
+        f"Импорт Алфа {tag};BG{tag}01;buyer;0888 123 456\n"
+        f'"Импорт Бета {tag}\nклон";BG{tag}02;supplier;\n'
+        f"Импорт Гама {tag};BG{tag}03;клиент;\n",
+        encoding="utf-8",
+    )
+    await ui.sign_in()
+    await page.get_by_role("navigation").get_by_role("link", name="Import").click()
+    await expect(ui.heading).to_have_text("Import counterparties")
+    await page.get_by_label("CSV file").set_input_files(str(file))
+    await page.get_by_role("button", name="Import").click()
+
+    await expect(page.locator(".job-state")).to_have_text("Done")
+    await expect(page.locator(".job-progress progress")).to_have_attribute("value", "3")
+    await expect(page.locator(".job-counts")).to_have_text("3 of 3 rows: 2 imported, 0 unchanged, 1 rejected")
+    rejected = page.locator("table.rejected-rows tbody tr")
+    await expect(rejected).to_have_count(1)
+    await expect(rejected.locator("td").nth(0)).to_have_text("5")  # the quoted line break counts
+    await expect(rejected.locator("td").nth(1)).to_have_text("relations")
+    await expect(rejected.locator("td").nth(3)).to_have_text(f"Импорт Гама {tag}")
+    await expect(page).to_have_url(re.compile(r"#/import\?job=[0-9a-f]{32}$"))
+    await ui.screenshot("import-done")
+    async with page.expect_download() as report:
+        await page.get_by_role("link", name="Download the report").click()
+    saved = tmp_path / "report.csv"
+    await (await report.value).save_as(saved)
+    assert saved.read_text(encoding="utf-8-sig").splitlines()[1].startswith("5,relations,")
+
+    async with asyncio.timeout(20):  # the list (which the export reads) follows the import shortly
+        while True:
+            if (await admin_api.get(f"/api/v1/counterparties?q=Импорт Алфа {tag}")).json()["items"]:
+                break
+            await asyncio.sleep(0.2)
+    await page.get_by_role("navigation").get_by_role("link", name="Export").click()
+    await expect(ui.heading).to_have_text("Export counterparties")
+    await page.get_by_label("Search").fill(f"Импорт Алфа {tag}")
+    await page.get_by_role("button", name="Export").click()
+    await expect(page.locator(".job-state")).to_have_text("Done")
+    async with page.expect_download() as exported:
+        await page.get_by_role("link", name="Download").click()
+    target = tmp_path / "export.csv"
+    await (await exported.value).save_as(target)
+    text = target.read_text(encoding="utf-8-sig")
+    assert text.startswith("id,name,relations,")
+    assert f"Импорт Алфа {tag}" in text and "+359888123456" in text
+    assert f"Импорт Бета {tag}" not in text
+    await ui.screenshot("export-done")
+
+
+async def test_the_pages_speak_bulgarian(ui, page) -> None:
+    await ui.sign_in()
+    await page.locator("#language").select_option("bg")
+    await ui.goto("/import")
+    await expect(ui.heading).to_have_text("Импорт на контрагенти")
+    await ui.goto("/export")
+    await expect(ui.heading).to_have_text("Експорт на контрагенти")
+    await expect(page.get_by_role("button", name="Експортирай")).to_be_visible()
