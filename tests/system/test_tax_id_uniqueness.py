@@ -43,3 +43,12 @@ async def test_changing_or_clearing_a_tax_id_frees_the_old_one(crm: httpx.AsyncC
     assert (await crm.post(API, json=body("Четвърто", "BG222"))).status_code == 201
     # Taking a tax id that another counterparty holds is refused on change too.
     assert (await crm.patch(url, json={"tax_id": "BG222"})).status_code == 409
+
+
+async def test_writing_the_same_tax_id_differently_keeps_it_reserved(crm: httpx.AsyncClient) -> None:
+    first = await crm.post(API, json=body("Първа ООД", "BG777"))
+    assert first.status_code == 201
+    respelled = await crm.patch(first.headers["Location"], json={"tax_id": "bg 777"})
+    assert respelled.status_code == 200 and respelled.json()["tax_id"] == "bg 777"
+    second = await crm.post(API, json=body("Втора ООД", "BG-777"))
+    assert second.status_code == 409, second.text

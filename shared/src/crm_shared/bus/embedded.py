@@ -2,7 +2,7 @@
 
 Topics live in one SQLite file (WAL, ``synchronous=FULL`` for publishes), each topic a single
 ordered partition; consumer-group offsets sit beside them and are committed after the handler
-returned, exactly as with Kafka. One subscription per (group, topic) at a time: that is all one
+returned, exactly as with Kafka (once per fetched batch, as Kafka consumers commit per poll). One subscription per (group, topic) at a time: that is all one
 machine needs, and it keeps the order total. Publishers in this process wake subscribers at once;
 other processes on the same file are seen by polling.
 """
@@ -180,11 +180,15 @@ class _EmbeddedSubscription:
             wake = self._bus._published
             handled = 0
             for topic in self._topics:
-                for offset, message in await self._bus._fetch(topic, self._offsets[topic]):
+                fetched = await self._bus._fetch(topic, self._offsets[topic])
+                for offset, message in fetched:
                     await self._deliver(message)
                     self._offsets[topic] = offset
-                    await self._bus._commit(self._group, topic, offset)
                     handled += 1
+                if fetched:
+                    # One durable commit per fetched batch, after its effects: a crash (or a stop) in
+                    # the middle redelivers at most this batch, which idempotent handlers absorb.
+                    await self._bus._commit(self._group, topic, self._offsets[topic])
             if handled == 0:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(

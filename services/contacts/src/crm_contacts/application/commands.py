@@ -155,7 +155,9 @@ class CounterpartyCommands:
             for tax_id in claimed_ids:
                 await self.tax_ids.release(tax_id, command.counterparty_id, caller.user_id)
             raise
-        if claimed and old_tax_id is not None:
+        kept = {cp.normalise_tax_id(t) for t in claimed_ids}
+        if claimed and old_tax_id is not None and cp.normalise_tax_id(old_tax_id) not in kept:
+            # Only a tax id really given up is released, not one merely written differently.
             await self.tax_ids.release(old_tax_id, command.counterparty_id, caller.user_id)
         for event in decided:
             state = cp.evolve(state, event)
