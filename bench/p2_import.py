@@ -41,7 +41,6 @@ from pathlib import Path
 from bench.loop import loop_name
 from bench.loop import run as run_on_loop
 from crm_contacts import bootstrap as contacts
-from crm_contacts.application.imports import CounterpartyImport
 from crm_contacts.application.jobs import Control
 from crm_contacts.application.publishing import translate
 from crm_contacts.application.queries import Filters
@@ -169,7 +168,7 @@ async def measure(path: Path, rows: int, data_dir: Path, catch_up_timeout: float
         await service.seed()  # the default contact kinds (phone, email, ...), as on a first start
         await service.start_relay(bus)
         await service.start_projector(bus)
-        importer = CounterpartyImport(service.store, service.commands, service.rules, service.reference)
+        importer = service.importer()
         job = await service.jobs.create("import", ADMIN, {"filename": path.name})
         reporter = asyncio.create_task(report(job.progress, rows))
 

@@ -30,7 +30,6 @@ from fastapi import FastAPI
 from crm import system
 from crm_contacts import bootstrap as contacts
 from crm_contacts.application.exports import CounterpartyExport
-from crm_contacts.application.imports import CounterpartyImport
 from crm_contacts.application.jobs import Control, Job, JobKind, Progress
 from crm_contacts.application.queries import Filters
 from crm_contacts.projections.counterparties import COLLECTION
@@ -102,7 +101,7 @@ def _import_counterparties(settings: KernelSettings, file: Path) -> int:
         return 2
 
     async def work(service: contacts.ContactsService, control: Control, caller: Caller) -> None:
-        importer = CounterpartyImport(service.store, service.commands, service.rules, service.reference)
+        importer = service.importer(views_follow_the_bus=False)
         await importer.run(control, file, caller)
 
     job = asyncio.run(_run_job(settings, "import", {"filename": file.name}, "imported", work))
@@ -116,19 +115,14 @@ def _import_counterparties(settings: KernelSettings, file: Path) -> int:
     return 0
 
 
-async def _warn_if_views_behind(settings: KernelSettings) -> None:
-    """An export reads the views, which `crm up` keeps current: say so when they lag the event log."""
+async def _catch_up_views(settings: KernelSettings) -> None:
+    """An export reads the views, which `crm up` keeps current; without it they are brought up to the
+    event log first."""
     service = await contacts.build(settings)
     try:
-        head = await service.store.head_position()
-        relayed = await service.views.checkpoint(f"relay:{contacts.SERVICE}") or 0  # Relay.checkpoint_name
+        await service.catch_up_views()
     finally:
         await service.close()
-    if relayed < head:
-        print(
-            "crm export: the views are behind the event log (is `crm up` running?); the export shows what they hold",
-            file=sys.stderr,
-        )
 
 
 def _export_counterparties(settings: KernelSettings, file: Path, args: argparse.Namespace) -> int:
@@ -158,7 +152,7 @@ def _export_counterparties(settings: KernelSettings, file: Path, args: argparse.
         shutil.copyfile(target, file)
 
     params: dict[str, object] = {"format": "vcard" if vcard else "csv", "file": str(file)}
-    asyncio.run(_warn_if_views_behind(settings))
+    asyncio.run(_catch_up_views(settings))
     job = asyncio.run(_run_job(settings, "export", params, "exported", work))
     if job.state != "succeeded":
         print(f"crm export: the export {job.state}: {job.error or ''}", file=sys.stderr)

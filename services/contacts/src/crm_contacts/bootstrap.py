@@ -11,6 +11,8 @@ from crm_contacts.application.commands import CounterpartyCommands
 from crm_contacts.application.consumers import SourcesFromInteractions
 from crm_contacts.application.duplicates import Duplicates
 from crm_contacts.application.history import CounterpartyHistory
+from crm_contacts.application.imports import BATCH as IMPORT_BATCH
+from crm_contacts.application.imports import CounterpartyImport
 from crm_contacts.application.jobs import Jobs
 from crm_contacts.application.keys import PersonKeys
 from crm_contacts.application.persons import Persons
@@ -67,6 +69,27 @@ class ContactsService:
         """The relay publishing this service's integration events."""
         return Relay(SERVICE, self.store, bus, self.views, translate)
 
+    def importer(self, *, views_follow_the_bus: bool = True, batch_size: int = IMPORT_BATCH) -> CounterpartyImport:
+        """The CSV importer of this service. Where no projector runs (the ``crm import`` command), the
+        counterparty view is caught up from the log before persons are linked to new counterparties."""
+
+        async def view_ready(position: int) -> None:
+            if views_follow_the_bus:
+                await self.runner.wait_for(self.store, position, translate=translate, timeout=60.0)
+            else:
+                after = await self.views.checkpoint(self.runner.checkpoint_name) or 0
+                await self.runner.catch_up(self.store, translate, after=after)
+
+        return CounterpartyImport(
+            self.store,
+            self.commands,
+            self.rules,
+            self.reference,
+            batch_size=batch_size,
+            persons=self.persons,
+            view_ready=view_ready,
+        )
+
     async def seed(self) -> None:
         """Define the default reference entries a fresh installation needs (idempotent)."""
         await seed_reference(self.reference_commands)
@@ -86,6 +109,14 @@ class ContactsService:
                 log.info("contacts: built view %s from %d events", runner.projection.name, built)
             await runner.follow(bus)
         self._subscriptions.append(await SourcesFromInteractions(self.commands).subscribe(bus))
+
+    async def catch_up_views(self) -> None:
+        """Bring every view up to the event log here and now (for commands that run without the
+        projector, such as ``crm export``); safe beside a running projector: writes are guarded."""
+        for runner in self.runners:
+            if not await runner.rebuild_if_needed(self.store, translate):
+                after = await self.views.checkpoint(runner.checkpoint_name) or 0
+                await runner.catch_up(self.store, translate, after=after)
 
     async def close(self) -> None:
         """Stop background roles and release the stores."""

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 
 from crm_contacts import bootstrap as contacts
-from crm_contacts.application.csv_columns import Record, parse_row
-from crm_contacts.application.imports import CounterpartyImport, counterparty_id_of
+from crm_contacts.application.csv_columns import RawPerson, Record, parse_row
+from crm_contacts.application.imports import counterparty_id_of, person_id_of
 from crm_contacts.application.jobs import Control, Job, Jobs
 from crm_contacts.domain import counterparty as cp
+from crm_contacts.domain import reference as ref
+from crm_shared.adapters import open_bus
 from crm_shared.identity import Caller, caller_of
 from crm_shared.settings import KernelSettings
 
@@ -38,12 +40,26 @@ async def service(tmp_path: Path) -> AsyncIterator[contacts.ContactsService]:
     await built.close()
 
 
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[contacts.ContactsService]:
+    """A service whose relay and projector run, so its views follow the writes (persons need them)."""
+    settings = KernelSettings(data_dir=tmp_path / "var")
+    bus = await open_bus(settings, "crm")
+    built = await contacts.build(settings)
+    await built.seed()
+    await built.start_relay(bus)
+    await built.start_projector(bus)
+    yield built
+    await built.close()
+    await bus.stop()
+
+
 async def run_import(
     service: contacts.ContactsService, tmp_path: Path, text: str | bytes, caller: Caller = ADMIN, batch: int = 7
 ) -> Job:
     path = tmp_path / "import.csv"
     path.write_bytes(text.encode() if isinstance(text, str) else text)
-    importer = CounterpartyImport(service.store, service.commands, service.rules, service.reference, batch_size=batch)
+    importer = service.importer(batch_size=batch)
     job = await service.jobs.create("import", caller, {"filename": path.name})
 
     async def work(control: Control) -> None:
@@ -188,3 +204,70 @@ async def test_a_job_whose_process_died_is_marked_failed_on_start(
     assert (await restarted.get(job.id, ADMIN)).state == "failed"  # type: ignore[union-attr]
     assert (await restarted.get(fresh.id, ADMIN)).state == "running"  # type: ignore[union-attr]
     assert await restarted.get(job.id, caller_of("someone", ["head_of_sales"])) is None
+
+
+PERSONS = (
+    "name;tax_id;contact:phone;person_first_name;person_last_name;person_position;person_role;person_email\n"
+    "Алфа ООД;BG201;0888100001;Иван;Петров;Управител;decision-maker;ivan@alfa.bg\n"
+    "Алфа ООД;BG201;0888100001;Мария;Георгиева;Счетоводител;;maria@alfa.bg\n"
+    "Бета ЕООД;BG202;;;;;;\n"
+    "Гама АД;BG203;;Петър;;;;\n"
+    "Гама АД;BG203;;;;Шофьор;;\n"
+)
+
+
+def person_of(first: str | None, last: str | None) -> RawPerson:
+    return RawPerson(first, None, last, None, None, ())
+
+
+async def test_contact_persons_are_registered_linked_and_a_rerun_changes_nothing(
+    live: contacts.ContactsService, tmp_path: Path
+) -> None:
+    service = live
+    await service.reference_commands.handle(ref.DefineEntry("person-roles", "decision-maker", "Взема решения"), ADMIN)
+    first = await run_import(service, tmp_path, PERSONS, batch=2)
+    assert first.state == "succeeded", first.error
+    assert (first.progress.accepted, first.progress.unchanged, first.progress.rejected) == (4, 0, 1)
+    assert [(r.line, r.column) for r in first.rejected] == [(6, "person_first_name")]
+    alfa = id_of(tax_id="BG201")
+    ivan, _, _ = await service.persons.load(person_id_of(alfa, person_of("Иван", "Петров")))
+    assert ivan is not None and ivan.owner == "admin" and not ivan.private
+    assert [(x.counterparty_id, x.position, x.role) for x in ivan.links] == [(alfa, "Управител", "decision-maker")]
+    assert [(c.kind, c.value) for c in ivan.contact_info] == [("email", "ivan@alfa.bg")]
+    maria, _, _ = await service.persons.load(person_id_of(alfa, person_of("мария", " георгиева ")))
+    assert maria is not None and [x.counterparty_id for x in maria.links] == [alfa]
+    petar, _, _ = await service.persons.load(person_id_of(id_of(tax_id="BG203"), person_of("Петър", None)))
+    assert petar is not None and petar.first_name == "Петър"
+    head = await service.store.head_position()
+    again = await run_import(service, tmp_path, PERSONS, batch=2)
+    assert (again.progress.accepted, again.progress.unchanged, again.progress.rejected) == (0, 4, 1)
+    assert await service.store.head_position() == head
+
+
+async def test_a_new_person_of_an_existing_counterparty_counts_its_row_as_accepted(
+    live: contacts.ContactsService, tmp_path: Path
+) -> None:
+    service = live
+    await run_import(service, tmp_path, "name;tax_id\nДелта ООД;BG301\n")
+    job = await run_import(service, tmp_path, "name;tax_id;person_last_name\nДелта ООД;BG301;Колев\n")
+    assert (job.progress.accepted, job.progress.unchanged, job.progress.rejected) == (1, 0, 0)
+    kolev, _, _ = await service.persons.load(person_id_of(id_of(tax_id="BG301"), person_of(None, "Колев")))
+    assert kolev is not None and kolev.last_name == "Колев"
+
+
+async def test_a_bad_person_rejects_its_row_with_line_column_and_reason(
+    live: contacts.ContactsService, tmp_path: Path
+) -> None:
+    head = await live.store.head_position()
+    text = (
+        "name;tax_id;person_last_name;person_role;person_email\n"
+        "Епсилон ООД;BG401;Колев;;not-an-email\n"
+        "Зета ООД;BG402;Колев;boss;\n"
+    )
+    job = await run_import(live, tmp_path, text)
+    assert (job.progress.accepted, job.progress.rejected) == (0, 2)
+    [email, role] = job.rejected
+    assert (email.line, email.column, role.line, role.column) == (2, "person_email", 3, "person_role")
+    assert "e-mail" in email.reason or "email" in email.reason, email.reason
+    assert "boss" in role.reason
+    assert await live.store.head_position() == head  # a row with a bad person writes nothing

@@ -25,7 +25,7 @@ from crm_contacts.application.csv_columns import (
     scan,
     sniff_delimiter,
 )
-from crm_contacts.application.imports import column_of, counterparty_id_of, event_id
+from crm_contacts.application.imports import column_of, counterparty_id_of, event_id, person_column, person_id_of
 from crm_contacts.entrypoints.jobs import BadUpload, copy_file_part
 from crm_shared.http import HttpProblem
 
@@ -200,6 +200,9 @@ def test_a_full_row_is_read_into_its_values() -> None:
         ({"source": "fair", "source_date": "01.03.2026"}, "source_date", "not a date"),
         ({"source_date": "2026-03-01"}, "source_date", "needs a source"),
         ({"contact:phone": "|".join(str(i) for i in range(101))}, "contact:phone", "at most 100 values"),
+        ({"person_first_name": " ", "person_position": "Driver"}, "person_first_name", "first or last name"),
+        ({"person_email": "a@b.bg"}, "person_last_name", "first or last name"),
+        ({"person_last_name": "Петров", "person_role": "Decision Maker"}, "person_role", "not a code"),
     ],
 )
 def test_each_value_is_checked_naming_its_column(cells: dict[str, str], column: str, reason: str) -> None:
@@ -266,6 +269,42 @@ def test_command_fields_map_back_to_columns() -> None:
 
 
 # -- export rows -----------------------------------------------------------------------------------
+
+
+def test_a_rows_contact_person_is_read_and_keeps_the_counterparty_the_same() -> None:
+    assert parse_header(["name", "tax_id", "person_first_name", "person_phone"]).columns[2] == "person_first_name"
+    plain = parse_row(Record(2, {"name": "Фирма", "person_first_name": "", "person_last_name": ""}))
+    assert plain.person is None
+    values = parse_row(
+        Record(
+            3,
+            {
+                "name": "Фирма",
+                "person_first_name": " Иван ",
+                "person_last_name": "Петров",
+                "person_position": "Управител",
+                "person_role": "decision-maker",
+                "person_email": "ivan@firma.bg",
+                "person_phone": "0888123456|029876543",
+            },
+        )
+    )
+    assert values.person is not None
+    person = values.person
+    assert (person.first_name, person.middle_name, person.last_name) == ("Иван", None, "Петров")
+    assert (person.position, person.role) == ("Управител", "decision-maker")
+    assert [(c.kind, c.value, c.main) for c in person.contacts] == [
+        ("email", "ivan@firma.bg", True),
+        ("phone", "0888123456", True),
+        ("phone", "029876543", False),
+    ]
+    assert counterparty_id_of(values) == counterparty_id_of(plain)  # persons do not change the counterparty
+    other = parse_row(Record(4, {"name": "Фирма", "person_first_name": "ИВАН", "person_last_name": " петров"}))
+    assert other.person is not None
+    assert person_id_of("c-1", other.person) == person_id_of("c-1", person) != person_id_of("c-2", person)
+    assert person_column("contact_info[2].value", person) == "person_phone"
+    assert person_column("links[0].role", person) == "person_role"
+    assert person_column("last_name", person) == "person_last_name"
 
 
 def test_an_exported_row_reads_back_into_the_same_values() -> None:

@@ -2,9 +2,10 @@
 
 Topics live in one SQLite file (WAL, ``synchronous=FULL`` for publishes), each topic a single
 ordered partition; consumer-group offsets sit beside them and are committed after the handler
-returned, exactly as with Kafka (once per fetched batch, as Kafka consumers commit per poll). One subscription per (group, topic) at a time: that is all one
-machine needs, and it keeps the order total. Publishers in this process wake subscribers at once;
-other processes on the same file are seen by polling.
+returned, exactly as with Kafka (once per fetched batch, as Kafka consumers commit per poll). One
+subscription per (group, topic) at a time: that is all one machine needs, and it keeps the order
+total. Publishers in this process wake subscribers at once; other processes on the same file are
+seen by polling.
 """
 
 from __future__ import annotations

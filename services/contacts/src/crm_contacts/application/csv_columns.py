@@ -22,7 +22,16 @@ main_manager, managers     user ids (main_manager defaults to the importing user
 access_group               its access group (default ``general``); must be one of the importer's
 contact:<kind>             values of one contact kind (e.g. ``contact:phone``), ``|``-separated, main first
 property:<code>            the value of one property (numbers, ``true``/``false``, dates as YYYY-MM-DD)
+person_first_name,         one contact person of the counterparty: names (a first or last name is
+person_middle_name,        required when any ``person_*`` cell is filled), position there, role (a code
+person_last_name,          of the ``person-roles`` catalog), e-mail and phone (``|``-separated)
+person_position,
+person_role, person_email,
+person_phone
 =========================  ====================================================================
+
+Several persons of one counterparty are several rows of that counterparty (same ``id`` or tax id),
+one person each; only the first of those rows imports the counterparty's own columns.
 
 Files are UTF-8 (with or without a byte order mark) or Windows-1251; the delimiter is ``,``, ``;`` or
 a tab, whichever makes sense of the header. Every multi-valued cell separates its values with ``|``.
@@ -68,6 +77,18 @@ FIXED_COLUMNS: tuple[str, ...] = (
     "source_date",
 )
 """The columns every export writes, in this order (then ``contact:*`` and ``property:*``)."""
+PERSON_COLUMNS: tuple[str, ...] = (
+    "person_first_name",
+    "person_middle_name",
+    "person_last_name",
+    "person_position",
+    "person_role",
+    "person_email",
+    "person_phone",
+)
+"""Optional columns of one contact person per row (import only)."""
+PERSON_CONTACT_KINDS = {"person_email": "email", "person_phone": "phone"}
+"""The contact kind each person contact column holds."""
 REQUIRED = "name"
 DELIMITERS = (",", ";", "\t")
 MAX_NAME = 200
@@ -161,7 +182,7 @@ class Header:
 
 
 def _column_problem(name: str) -> str | None:
-    if name in FIXED_COLUMNS:
+    if name in FIXED_COLUMNS or name in PERSON_COLUMNS:
         return None
     for prefix, what in ((CONTACT_PREFIX, "contact kind"), (PROPERTY_PREFIX, "property")):
         if name.startswith(prefix):
@@ -178,7 +199,7 @@ def parse_header(cells: Sequence[str]) -> Header:
     if unknown:
         raise FileRejected(
             f"unknown column(s): {', '.join(unknown)}; the columns are {', '.join(FIXED_COLUMNS)},"
-            f" {CONTACT_PREFIX}<kind> and {PROPERTY_PREFIX}<code>"
+            f" {CONTACT_PREFIX}<kind>, {PROPERTY_PREFIX}<code> and {', '.join(PERSON_COLUMNS)}"
         )
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
@@ -291,8 +312,53 @@ class RowValues:
     contacts: tuple[RawContact, ...] = ()
     properties: Mapping[str, str] = field(default_factory=dict)
     """Property values as text; they are typed by their property's definition later."""
+    person: RawPerson | None = None
+    """The row's contact person, when any ``person_*`` cell is filled."""
     digest: str = ""
-    """A stable hash of the row's content (all columns but ``id``)."""
+    """A stable hash of the row's content (all columns but ``id`` and the person's)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawPerson:
+    """A row's contact person, its values checked on their own (names, role code, sizes)."""
+
+    first_name: str | None
+    middle_name: str | None
+    last_name: str | None
+    position: str | None
+    role: str | None
+    contacts: tuple[RawContact, ...]
+    """E-mail and phone entries; their column is ``person_<kind>``."""
+
+    @property
+    def key(self) -> str:
+        """The name, normalised (case and spaces), that tells the persons of one counterparty apart."""
+        return "|".join(
+            " ".join((n or "").split()).casefold() for n in (self.first_name, self.middle_name, self.last_name)
+        )
+
+
+def _person(cells: Mapping[str, str]) -> RawPerson | None:
+    if not any(cells.get(c) for c in PERSON_COLUMNS):
+        return None
+    names = [" ".join(cells.get(f"person_{n}_name", "").split()) or None for n in ("first", "middle", "last")]
+    if not names[0] and not names[2]:
+        column = "person_first_name" if "person_first_name" in cells else "person_last_name"
+        raise CellRejected(column, "a contact person needs a first or last name")
+    contacts: list[RawContact] = []
+    for column, kind in PERSON_CONTACT_KINDS.items():
+        values = list(dict.fromkeys(_split(cells.get(column, ""))))
+        if len(values) > MAX_VALUES:
+            raise CellRejected(column, f"at most {MAX_VALUES} values")
+        contacts.extend(RawContact(kind, value, i == 0) for i, value in enumerate(values))
+    return RawPerson(
+        first_name=names[0],
+        middle_name=names[1],
+        last_name=names[2],
+        position=cells.get("person_position") or None,
+        role=_code("person_role", cells.get("person_role", "")),
+        contacts=tuple(contacts),
+    )
 
 
 def _split(text: str) -> list[str]:
@@ -378,7 +444,8 @@ def parse_row(record: Record) -> RowValues:
                 raise CellRejected(column, f"at most {MAX_VALUES} values")
             kind = column.removeprefix(CONTACT_PREFIX)
             contacts.extend(RawContact(kind, value, i == 0) for i, value in enumerate(values))
-    content = sorted((c, v) for c, v in cells.items() if c != "id")
+    person = _person(cells)
+    content = sorted((c, v) for c, v in cells.items() if c != "id" and c not in PERSON_COLUMNS)
     return RowValues(
         given=frozenset(cells),
         name=name,
@@ -402,6 +469,7 @@ def parse_row(record: Record) -> RowValues:
         source_date=source_date,
         contacts=tuple(contacts),
         properties={c.removeprefix(PROPERTY_PREFIX): v for c, v in cells.items() if c.startswith(PROPERTY_PREFIX)},
+        person=person,
         digest=hashlib.blake2b(repr(content).encode(), digest_size=16).hexdigest(),
     )
 

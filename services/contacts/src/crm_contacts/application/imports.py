@@ -14,6 +14,13 @@ Re-running is safe. A row's counterparty id follows from its ``id`` column, else
 (the counterparty that holds that tax id, or an id derived from it), else from a hash of the row's
 content; its event ids follow from the file's digest and the row's line, so retrying a batch appends
 nothing, and importing the same file twice changes nothing.
+
+A row may also bring one contact person (the ``person_*`` columns), registered through
+:class:`~crm_contacts.application.persons.Persons` after its batch of counterparties is written and
+the counterparty view has caught up, linked to the row's counterparty, owned by the importing user.
+Its id follows from the counterparty and the person's normalised name, so a person that exists
+already counts as unchanged. Further rows of the same counterparty bring further persons; their
+counterparty columns are not imported again.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -29,11 +37,13 @@ from typing import Any, Literal
 from crm_contacts.application.commands import CounterpartyCommands
 from crm_contacts.application.csv_columns import (
     CONTACT_PREFIX,
+    PERSON_COLUMNS,
     PROPERTY_PREFIX,
     CellRejected,
     CsvFile,
     FileRejected,
     Header,
+    RawPerson,
     Record,
     RowValues,
     parse_row,
@@ -42,18 +52,25 @@ from crm_contacts.application.csv_columns import (
     scan,
 )
 from crm_contacts.application.jobs import Control, Rejection
+from crm_contacts.application.persons import Persons
 from crm_contacts.application.reference import ReferenceData
 from crm_contacts.application.validation import CounterpartyRules
 from crm_contacts.domain import counterparty as cp
+from crm_contacts.domain import person as pe
 from crm_contacts.domain.contact_info import ContactEntry, with_main_rule
 from crm_shared.errors import DomainError, Forbidden
 from crm_shared.eventstore import NO_STREAM, EventStore, NewEvent, WrongExpectedVersion
 from crm_shared.eventstore.port import StreamAppend
 from crm_shared.identity import Caller, Permission
 
+ViewReady = Callable[[int], Awaitable[None]]
+"""Returns once the counterparty view holds the given commit position (persons link to counterparties
+the view knows)."""
+
 BATCH = 2000
 _NAMESPACE = uuid.UUID("3e0b8f7c-2d5a-4c61-9b8e-7a4f1d6c2e95")
 _INDEXED = re.compile(r"^(contact_info|activity_kinds|categories|managers)\[(\d+)\]")
+_PERSON_FIELDS = {"first_name", "middle_name", "last_name"}
 Outcome = Literal["accepted", "unchanged"]
 
 
@@ -64,6 +81,25 @@ def counterparty_id_of(values: RowValues) -> str:
     if values.tax_id:
         return str(uuid.uuid5(_NAMESPACE, f"taxid:{cp.normalise_tax_id(values.tax_id)}"))
     return str(uuid.uuid5(_NAMESPACE, f"row:{values.digest}"))
+
+
+def person_id_of(counterparty_id: str, person: RawPerson) -> str:
+    """The id of a row's contact person: from its counterparty and its normalised name."""
+    return str(uuid.uuid5(_NAMESPACE, f"person:{counterparty_id}:{person.key}"))
+
+
+def person_column(field: str | None, person: RawPerson) -> str:
+    """The CSV column of a person field named in a DomainError (``links[0].role`` -> ``person_role``)."""
+    if not field:
+        return ""
+    if field in _PERSON_FIELDS:
+        return f"person_{field}"
+    if field.startswith("links[0]."):
+        return "person_" + field.removeprefix("links[0].")
+    indexed = _INDEXED.match(field)
+    if indexed is not None and indexed.group(1) == "contact_info" and int(indexed.group(2)) < len(person.contacts):
+        return "person_" + person.contacts[int(indexed.group(2))].kind
+    return field
 
 
 def event_id(file_digest: str, line: int, index: int) -> uuid.UUID:
@@ -97,6 +133,17 @@ class Planned:
     reservation: tuple[str, NewEvent] | None
 
 
+@dataclass(frozen=True, slots=True)
+class PlannedPerson:
+    """A row's contact person that passed every check; registered once its counterparty is written."""
+
+    line: int
+    name: str
+    counterparty_id: str
+    raw: RawPerson
+    command: pe.RegisterPerson
+
+
 def column_of(field: str | None, values: RowValues | None = None) -> str:
     """The CSV column of a command field named in a DomainError (``contact_info[2].value`` -> ``contact:phone``)."""
     if not field:
@@ -122,12 +169,18 @@ class CounterpartyImport:
         reference: ReferenceData,
         *,
         batch_size: int = BATCH,
+        persons: Persons | None = None,
+        view_ready: ViewReady | None = None,
     ) -> None:
+        """``persons`` and ``view_ready`` (waits until the counterparty view holds a commit position) are
+        needed for ``person_*`` columns."""
         self._store = store
         self._commands = commands
         self._rules = rules
         self._reference = reference
         self._batch_size = batch_size
+        self._persons = persons
+        self._view_ready = view_ready
 
     async def run(self, control: Control, path: Path, caller: Caller) -> None:
         """Import the file at ``path``; a file that cannot be read at all fails the job naming why."""
@@ -140,16 +193,22 @@ class CounterpartyImport:
         control.progress.total = csv_file.rows
         control.job.params.update(encoding=csv_file.encoding, delimiter=csv_file.delimiter)
         await control.tick(force=True)
-        await self._check_header(csv_file.header)
+        await self._check_header(csv_file.header, caller)
         run = _Run(self._store, self._commands, self._rules, self._reference, control, csv_file, caller)
         run.batch_size = self._batch_size
+        run.persons, run.view_ready = self._persons, self._view_ready
         with csv_file.open() as text:
             for record in records(text, csv_file):
                 await run.take(record)
         await run.flush()
         await control.tick(force=True)
 
-    async def _check_header(self, header: Header) -> None:
+    async def _check_header(self, header: Header, caller: Caller) -> None:
+        if any(c in PERSON_COLUMNS for c in header.columns):
+            if self._persons is None or self._view_ready is None:
+                raise DomainError("contact persons (person_* columns) cannot be imported here", field="file")
+            if not caller.can(Permission.COUNTERPARTY_WRITE):
+                raise Forbidden("your roles do not allow changing contact persons")
         for catalog, codes, prefix in (
             ("contact-kinds", header.contact_kinds, CONTACT_PREFIX),
             ("properties", header.properties, PROPERTY_PREFIX),
@@ -186,6 +245,14 @@ class _Run:
         self._pending: set[str] = set()
         self._metadata = {"actor": caller.user_id, "import_job": control.job.id}
         self._unique_tax_id = commands.tax_ids.enabled
+        self.persons: Persons | None = None
+        self.view_ready: ViewReady | None = None
+        self._people: list[PlannedPerson] = []
+        self._targets: dict[str, str] = {}  # a row's counterparty id -> the one that holds its tax id
+        self._failed: dict[str, int] = {}  # counterparty id -> the line whose row failed to write it
+        self._with_person: set[int] = set()  # lines of rows with a counterparty and a person, not yet counted
+        self._counted: dict[int, Outcome] = {}  # how rows with a person were counted for their counterparty
+        self._written = 0  # the position of the last counterparty event written
 
     # -- reading and checking ----------------------------------------------------------------------
 
@@ -193,25 +260,34 @@ class _Run:
         """Check one row and add it to the batch (or to the report)."""
         progress = self._control.progress
         try:
-            planned = await self._plan(record)
+            planned, person = await self._plan(record)
         except CellRejected as exc:
             self._control.reject(Rejection(record.line, exc.column, exc.reason, record.cells.get("name", "")))
         else:
-            self._batch.append(planned)
-            self._pending.add(planned.counterparty_id)
+            if planned is not None:
+                self._batch.append(planned)
+                self._pending.add(planned.counterparty_id)
+            if person is not None:
+                self._people.append(person)
+                if planned is not None:
+                    self._with_person.add(record.line)
         progress.done += 1
         if len(self._batch) >= self.batch_size:
             await self.flush()
         elif progress.done % 200 == 0:
             await asyncio.sleep(0)  # let requests in between rows
 
-    async def _plan(self, record: Record) -> Planned:
+    async def _plan(self, record: Record) -> tuple[Planned | None, PlannedPerson | None]:
+        """The row's counterparty (None when an earlier row has it) and its person."""
         values = parse_row(record)
         cid = counterparty_id_of(values)
         earlier = self._seen.get(cid)
         if earlier is not None:
-            column = "id" if values.id else "tax_id" if values.tax_id else "name"
-            raise CellRejected(column, f"the same counterparty as line {earlier}")
+            if values.person is None:
+                column = "id" if values.id else "tax_id" if values.tax_id else "name"
+                raise CellRejected(column, f"the same counterparty as line {earlier}")
+            return None, await self._plan_person(record.line, values, cid)
+        person = None if values.person is None else await self._plan_person(record.line, values, cid)
         group = values.access_group or cp.DEFAULT_ACCESS_GROUP
         if not self._caller.sees_group(group):
             raise CellRejected("access_group", f"you have no access to the access group {group!r}")
@@ -234,7 +310,30 @@ class _Run:
             encoded = cp.catalog.encode(reserved, event_id=event_id(digest, record.line, 0), metadata=self._metadata)
             reservation = (cp.tax_id_stream(values.tax_id), encoded)
         self._seen[cid] = record.line
-        return Planned(record.line, values, cid, command, events, reservation)
+        return Planned(record.line, values, cid, command, events, reservation), person
+
+    async def _plan_person(self, line: int, values: RowValues, cid: str) -> PlannedPerson:
+        """The row's person, checked as the persons API checks a registration (but its link)."""
+        raw = values.person
+        assert raw is not None and self.persons is not None
+        try:
+            entries = await self.persons.contact_entries(raw.contacts) if raw.contacts else ()
+            if raw.role:
+                await self._reference.require("person-roles", raw.role, field="links[0].role")
+            command = pe.RegisterPerson(
+                person_id=person_id_of(cid, raw),
+                owner=self._caller.user_id,
+                now=self._commands.now(),
+                first_name=raw.first_name,
+                middle_name=raw.middle_name,
+                last_name=raw.last_name,
+                contact_info=entries,
+                links=(pe.Link(cid, raw.position, raw.role),),
+            )
+            pe.decide(command, None)
+        except DomainError as exc:
+            raise CellRejected(person_column(exc.field, raw), str(exc)) from exc
+        return PlannedPerson(line, values.name, cid, raw, command)
 
     async def _command(self, values: RowValues, cid: str) -> cp.RegisterCounterparty:
         contact_info = await self._rules.contact_entries(values.contacts) if values.contacts else ()
@@ -275,7 +374,61 @@ class _Run:
         self._pending.clear()
         if batch:
             await self._write(batch, retry=True)
+        await self._register_persons()
         await self._control.tick()
+
+    def _count(self, line: int, outcome: Outcome, *, person: bool = False) -> None:
+        """Count a row's outcome; a row with a person counts once: accepted if either part was."""
+        progress = self._control.progress
+        earlier = self._counted.pop(line, None) if person else None
+        if person and earlier is not None:
+            if earlier == "unchanged" and outcome == "accepted":
+                progress.unchanged -= 1
+                progress.accepted += 1
+            return
+        if not person and line in self._with_person:
+            self._with_person.discard(line)
+            self._counted[line] = outcome
+        if outcome == "accepted":
+            progress.accepted += 1
+        else:
+            progress.unchanged += 1
+
+    async def _register_persons(self) -> None:
+        """Register the persons of the rows read so far whose counterparties are written."""
+        people, self._people = self._people, []
+        if not people:
+            return
+        assert self.persons is not None and self.view_ready is not None
+        await self.view_ready(self._written)
+        for planned in people:
+            if planned.counterparty_id in self._failed:
+                first = self._failed[planned.counterparty_id]
+                if first != planned.line:
+                    reason = f"its counterparty (line {first}) was not imported"
+                    self._control.reject(Rejection(planned.line, "", reason, planned.name))
+                continue
+            try:
+                outcome = await self._register(planned, self.persons)
+            except DomainError as exc:
+                earlier = self._counted.pop(planned.line, None)
+                if earlier is not None:  # the row's counterparty was written; the row counts as rejected
+                    setattr(self._control.progress, earlier, getattr(self._control.progress, earlier) - 1)
+                column = person_column(exc.field, planned.raw)
+                self._control.reject(Rejection(planned.line, column, str(exc), planned.name))
+                continue
+            self._count(planned.line, outcome, person=True)
+
+    async def _register(self, planned: PlannedPerson, persons: Persons) -> Outcome:
+        target = self._targets.get(planned.counterparty_id, planned.counterparty_id)
+        pid = person_id_of(target, planned.raw)
+        _, events, _ = await persons.load(pid)
+        if events:
+            return "unchanged"
+        link = replace(planned.command.links[0], counterparty_id=target)
+        command = replace(planned.command, person_id=pid, links=(link,))
+        await persons.handle(command, self._caller, idempotency_key=f"import:{pid}", metadata=self._metadata)
+        return "accepted"
 
     async def _write(self, batch: list[Planned], *, retry: bool) -> None:
         head = await self._store.head_position()
@@ -302,8 +455,9 @@ class _Run:
         # An idempotent re-append returns the position of the events appended before (at or below the
         # head): the row existed already, so it is compared with its counterparty.
         for planned, index in zip(batch, ends, strict=True):
+            self._written = max(self._written, results[index].position)
             if results[index].position > head:
-                self._control.progress.accepted += 1
+                self._count(planned.line, "accepted")
             else:
                 await self._settle(planned, head)
 
@@ -331,15 +485,16 @@ class _Run:
         except DomainError as exc:
             column = column_of(exc.field, planned.values)
             self._control.reject(Rejection(planned.line, column, str(exc), planned.values.name))
+            self._failed[planned.counterparty_id] = planned.line
+            self._with_person.discard(planned.line)
             return
         except WrongExpectedVersion:
             reason = "the counterparty changed while it was imported; import the file again"
             self._control.reject(Rejection(planned.line, "", reason, planned.values.name))
+            self._failed[planned.counterparty_id] = planned.line
+            self._with_person.discard(planned.line)
             return
-        if outcome == "accepted":
-            self._control.progress.accepted += 1
-        else:
-            self._control.progress.unchanged += 1
+        self._count(planned.line, outcome)
 
     async def _upsert(self, planned: Planned, head: int) -> Outcome:
         values, caller = planned.values, self._caller
@@ -350,12 +505,15 @@ class _Run:
             if holder is not None and holder != target:
                 target = holder
                 state, events = await self._commands.load(target)
+        self._targets[planned.counterparty_id] = target
         metadata = self._metadata
         if state is None:
             command = replace(planned.command, counterparty_id=target)
             key = f"import:{values.digest}:{target}"
-            await self._commands.handle(command, caller, idempotency_key=key, metadata=metadata)
+            result = await self._commands.handle(command, caller, idempotency_key=key, metadata=metadata)
+            self._written = max(self._written, result.position)
             return "accepted"
+        self._written = max(self._written, events[-1].position)  # its persons wait until the view has it
         if events[0].id == planned.events[0].id and events[0].position > head:
             return "accepted"  # this row registered it in this run (a batch partly applied before a conflict)
         if not caller.sees_group(state.access_group):
@@ -373,11 +531,13 @@ class _Run:
             key = f"import:{values.digest}:{version}"
             result = await self._commands.handle(update, caller, idempotency_key=key, metadata=metadata)
             version = result.version
+            self._written = max(self._written, result.position)
         if source is not None:
             key = f"import:{values.digest}:{version}"
-            await self._commands.handle(
+            result = await self._commands.handle(
                 cp.RecordSource(target, source.source, source.on), caller, idempotency_key=key, metadata=metadata
             )
+            self._written = max(self._written, result.position)
         return "accepted"
 
     async def _holder(self, tax_id: str) -> str | None:

@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crm_contacts.application.exports import CounterpartyExport, file_name
-from crm_contacts.application.imports import CounterpartyImport
 from crm_contacts.application.jobs import Control, Job
 from crm_contacts.application.queries import Filters
 from crm_contacts.bootstrap import ContactsService
@@ -208,7 +207,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     authenticated = caller_dependency(tokens)
     jobs = service.jobs
     limit = ImportSettings().import_max_bytes
-    importer = CounterpartyImport(service.store, service.commands, service.rules, service.reference)
+    importer = service.importer()
     exporter = CounterpartyExport(
         service.store,
         service.queries,
