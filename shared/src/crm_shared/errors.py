@@ -29,3 +29,13 @@ class Forbidden(DomainError):
     """The caller's roles or access groups do not allow this."""
 
     status = 403
+
+
+class PreconditionFailed(DomainError):
+    """``If-Match`` named a version that is no longer the current one (HTTP 412)."""
+
+    status = 412
+
+    def __init__(self, expected: int, actual: int | None) -> None:
+        super().__init__(f"the record is at version {actual}, not {expected}; reload and retry", field="If-Match")
+        self.actual = actual

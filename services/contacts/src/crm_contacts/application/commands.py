@@ -16,7 +16,7 @@ from typing import Any
 
 from crm_contacts.application.uniqueness import TaxIdRegistry
 from crm_contacts.domain import counterparty as cp
-from crm_shared.errors import Forbidden, NotFound
+from crm_shared.errors import Forbidden, NotFound, PreconditionFailed
 from crm_shared.events import deterministic_event_id
 from crm_shared.eventstore import NO_STREAM, EventStore, RecordedEvent
 from crm_shared.identity import Caller, Permission
@@ -35,14 +35,6 @@ def _target_group(command: cp.Command) -> str | None:
         group = command.changes.get("access_group")
         return None if group is None else str(group)
     return None
-
-
-class PreconditionFailed(Exception):
-    """If-Match named a version that is no longer the current one (HTTP 412)."""
-
-    def __init__(self, expected: int, actual: int | None) -> None:
-        super().__init__(f"the record is at version {actual}, not {expected}")
-        self.actual = actual
 
 
 @dataclass(frozen=True, slots=True)

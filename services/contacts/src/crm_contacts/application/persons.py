@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from crm_contacts.application.commands import PreconditionFailed
 from crm_contacts.application.keys import PersonKeys
 from crm_contacts.application.validation import RawContact, check_property_value
 from crm_contacts.domain import person as pe
@@ -32,7 +31,7 @@ from crm_contacts.domain.counterparty import DEFAULT_ACCESS_GROUP
 from crm_contacts.projections import persons as view
 from crm_shared.contracts.contacts import person as public
 from crm_shared.contracts.contacts.counterparty import SOURCE
-from crm_shared.errors import DomainError, Forbidden, NotFound
+from crm_shared.errors import DomainError, Forbidden, NotFound, PreconditionFailed
 from crm_shared.events import DomainEvent, deterministic_event_id
 from crm_shared.eventstore import NO_STREAM, EventStore, NewEvent, RecordedEvent
 from crm_shared.identity import Caller, Permission

@@ -18,12 +18,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from crm_contacts.application.commands import PreconditionFailed
 from crm_contacts.domain import reference as ref
 from crm_contacts.domain.reference import ReferenceEntry
 from crm_contacts.projections.reference import COLLECTION, entry_of
 from crm_shared.contracts.contacts import reference as public
-from crm_shared.errors import DomainError, Forbidden
+from crm_shared.errors import DomainError, Forbidden, PreconditionFailed
 from crm_shared.events import deterministic_event_id
 from crm_shared.eventstore import NO_STREAM, EventStore, RecordedEvent, WrongExpectedVersion
 from crm_shared.identity import Caller, Permission

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
 
-from crm_contacts.application.commands import CommandResult, PreconditionFailed, new_counterparty_id
+from crm_contacts.application.commands import CommandResult, new_counterparty_id
 from crm_contacts.application.duplicates import duplicate_keys
 from crm_contacts.application.queries import Filters
 from crm_contacts.application.validation import RawContact
@@ -251,16 +251,13 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         if_match: str | None = None,
         idempotency_key: str | None = None,
     ) -> CounterpartyOut:
-        try:
-            result = await service.commands.handle(
-                command,
-                caller,
-                if_match=parse_if_match(if_match),
-                idempotency_key=idempotency_key,
-                metadata=current_traceparent(),
-            )
-        except PreconditionFailed as exc:
-            raise HttpProblem(412, "Precondition failed", f"{exc}; reload and retry", "If-Match") from exc
+        result = await service.commands.handle(
+            command,
+            caller,
+            if_match=parse_if_match(if_match),
+            idempotency_key=idempotency_key,
+            metadata=current_traceparent(),
+        )
         _command_headers(response, result)
         return _from_state(result.state, result.version)
 

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
 
-from crm_contacts.application.commands import PreconditionFailed
 from crm_contacts.application.persons import PersonResult, new_person_id
 from crm_contacts.application.validation import RawContact
 from crm_contacts.bootstrap import ContactsService
@@ -234,12 +233,9 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     async def run(
         command: pe.Command, caller: Caller, *, if_match: str | None = None, key: str | None = None
     ) -> PersonResult:
-        try:
-            return await persons.handle(
-                command, caller, if_match=parse_if_match(if_match), idempotency_key=key, metadata=current_traceparent()
-            )
-        except PreconditionFailed as exc:
-            raise HttpProblem(412, "Precondition failed", f"{exc}; reload and retry", "If-Match") from exc
+        return await persons.handle(
+            command, caller, if_match=parse_if_match(if_match), idempotency_key=key, metadata=current_traceparent()
+        )
 
     async def shown(result: PersonResult, caller: Caller, response: Response) -> PersonOut:
         _headers(response, result)

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from crm_contacts.application.commands import PreconditionFailed
 from crm_contacts.application.reference import ReferenceResult
 from crm_contacts.bootstrap import ContactsService
 from crm_contacts.domain import reference as ref
@@ -141,12 +140,9 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     async def run(
         command: ref.Command, caller: Caller, response: Response, if_match: str | None, key: str | None
     ) -> EntryOut:
-        try:
-            result = await commands.handle(
-                command, caller, if_match=parse_if_match(if_match), idempotency_key=key, metadata=current_traceparent()
-            )
-        except PreconditionFailed as exc:
-            raise HttpProblem(412, "Precondition failed", f"{exc}; reload and retry", "If-Match") from exc
+        result = await commands.handle(
+            command, caller, if_match=parse_if_match(if_match), idempotency_key=key, metadata=current_traceparent()
+        )
         response.headers["ETag"] = etag(result.version)
         response.headers[POSITION_HEADER] = str(result.position)
         return _out(result)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from crm_gateway.domain import user as u
-from crm_shared.errors import AlreadyExists, NotFound
+from crm_shared.errors import AlreadyExists, NotFound, PreconditionFailed
 from crm_shared.events import DomainEvent
 from crm_shared.eventstore import (
     ANY,
@@ -34,14 +34,6 @@ ORPHAN_AFTER = timedelta(minutes=5)
 
 SYSTEM_ACTOR = "system"
 """The actor of what the gateway does by itself (the initial administrator, lock-outs)."""
-
-
-class PreconditionFailed(Exception):
-    """If-Match named a version that is no longer the current one (HTTP 412)."""
-
-    def __init__(self, expected: int, actual: int | None) -> None:
-        super().__init__(f"the record is at version {actual}, not {expected}")
-        self.actual = actual
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from crm_gateway.application.security import (
     new_api_key,
     sha256_hex,
 )
-from crm_gateway.application.users import Actor, CommandResult, PreconditionFailed, require_user
+from crm_gateway.application.users import Actor, CommandResult, require_user
 from crm_gateway.bootstrap import GatewayService
 from crm_gateway.domain import user as u
 from crm_shared.http import POSITION_HEADER, HttpProblem, etag, parse_if_match
@@ -513,10 +513,7 @@ def build_router(service: GatewayService, tokens: CallerTokens) -> APIRouter:
             groups=None if body.groups is None else frozenset(body.groups),
             locked=body.locked,
         )
-        try:
-            result = await service.users.handle(command, actor(caller, request), if_match=parse_if_match(if_match))
-        except PreconditionFailed as exc:
-            raise HttpProblem(412, "Precondition failed", f"{exc}; reload and retry", "If-Match") from exc
+        result = await service.users.handle(command, actor(caller, request), if_match=parse_if_match(if_match))
         if body.locked is False:
             await service.auth.reset_failures(user_id)
         _command_headers(response, result)

@@ -18,20 +18,12 @@ from typing import Any
 
 from crm_interactions.application.contacts import Involvement, LocalContacts
 from crm_interactions.domain import interaction as it
-from crm_shared.errors import DomainError, Forbidden, NotFound
+from crm_shared.errors import DomainError, Forbidden, NotFound, PreconditionFailed
 from crm_shared.events import deterministic_event_id
 from crm_shared.eventstore import NO_STREAM, EventStore, RecordedEvent
 from crm_shared.identity import Caller, Permission
 
 _ID_NAMESPACE = uuid.UUID("7c1e9a4b-2f5d-4e8a-b3c6-9d0f1a2b3c4d")
-
-
-class PreconditionFailed(Exception):
-    """If-Match named a version that is no longer the current one (HTTP 412)."""
-
-    def __init__(self, expected: int, actual: int | None) -> None:
-        super().__init__(f"the record is at version {actual}, not {expected}")
-        self.actual = actual
 
 
 @dataclass(frozen=True, slots=True)

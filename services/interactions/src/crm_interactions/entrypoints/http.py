@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from crm_interactions.application.commands import CommandResult, PreconditionFailed, new_interaction_id
+from crm_interactions.application.commands import CommandResult, new_interaction_id
 from crm_interactions.application.queries import MAX_CALENDAR_DAYS, Filters
 from crm_interactions.bootstrap import InteractionsService
 from crm_interactions.domain import interaction as it
@@ -345,16 +345,13 @@ def build_router(service: InteractionsService, tokens: CallerTokens) -> APIRoute
         if_match: str | None = None,
         idempotency_key: str | None = None,
     ) -> InteractionOut:
-        try:
-            result = await commands.handle(
-                command,
-                caller,
-                if_match=parse_if_match(if_match),
-                idempotency_key=idempotency_key,
-                metadata=current_traceparent(),
-            )
-        except PreconditionFailed as exc:
-            raise HttpProblem(412, "Precondition failed", f"{exc}; reload and retry", "If-Match") from exc
+        result = await commands.handle(
+            command,
+            caller,
+            if_match=parse_if_match(if_match),
+            idempotency_key=idempotency_key,
+            metadata=current_traceparent(),
+        )
         _command_headers(response, result)
         return await out(_fields_of(result.state), result.version)
 
