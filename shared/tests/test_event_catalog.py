@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from crm_shared.events import DomainEvent, EventCatalog, UnknownEventType, deterministic_event_id
+from crm_shared.events import (
+    DomainEvent,
+    EventCatalog,
+    UnknownEventType,
+    deterministic_event_id,
+    end_of_earlier_command,
+)
 from crm_shared.eventstore import RecordedEvent
 
 
@@ -90,3 +96,16 @@ def test_deterministic_ids_depend_on_key_and_index_only() -> None:
     assert deterministic_event_id("k", 0) == deterministic_event_id("k", 0)
     assert deterministic_event_id("k", 0) != deterministic_event_id("k", 1)
     assert deterministic_event_id("k", 0) != deterministic_event_id("j", 0)
+
+
+def test_a_retried_command_finds_where_its_first_run_ended() -> None:
+    def stored(i: int, key: str | None, index: int = 0) -> RecordedEvent:
+        event_id = deterministic_event_id(f"s-1:{key}", index) if key else uuid.uuid4()
+        metadata = {"idempotency_key": key} if key else {}
+        return RecordedEvent(event_id, "s-1", "t", {}, metadata, i, i + 1, datetime.now(UTC))
+
+    events = [stored(0, None), stored(1, "k", 0), stored(2, "k", 1), stored(3, "other", 0), stored(4, None)]
+    assert end_of_earlier_command(events, "s-1", "k") == 2
+    assert end_of_earlier_command(events, "s-1", "other") == 3
+    assert end_of_earlier_command(events, "s-1", "never") is None
+    assert end_of_earlier_command(events, "s-2", "k") is None  # the key belongs to another stream

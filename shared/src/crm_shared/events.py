@@ -10,7 +10,7 @@ current shape.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -40,6 +40,20 @@ def deterministic_event_id(idempotency_key: str, index: int = 0) -> uuid.UUID:
     A retried command yields the same ids, so the store's idempotent append makes it a no-op.
     """
     return uuid.uuid5(_NAMESPACE, f"{idempotency_key}#{index}")
+
+
+def end_of_earlier_command(events: Sequence[RecordedEvent], stream: str, idempotency_key: str) -> int | None:
+    """Where in ``events`` (a stream's events) a command already appended with ``idempotency_key``
+    ended: the index of its last event, or None if it never ran. A retried command answers with the
+    state folded up to there."""
+    first_id = deterministic_event_id(f"{stream}:{idempotency_key}", 0)
+    for index, recorded in enumerate(events):
+        if recorded.id == first_id:
+            last = index
+            while last + 1 < len(events) and events[last + 1].metadata.get("idempotency_key") == idempotency_key:
+                last += 1
+            return last
+    return None
 
 
 class UnknownEventType(Exception):

@@ -17,7 +17,7 @@ from typing import Any
 from crm_contacts.application.uniqueness import TaxIdRegistry
 from crm_contacts.domain import counterparty as cp
 from crm_shared.errors import Forbidden, NotFound, PreconditionFailed
-from crm_shared.events import deterministic_event_id
+from crm_shared.events import deterministic_event_id, end_of_earlier_command
 from crm_shared.eventstore import NO_STREAM, EventStore, RecordedEvent
 from crm_shared.identity import Caller, Permission
 
@@ -158,16 +158,11 @@ class CounterpartyCommands:
 
     @staticmethod
     def _earlier_result(events: list[RecordedEvent], stream: str, key: str) -> CommandResult | None:
-        first_id = deterministic_event_id(f"{stream}:{key}", 0)
-        for index, recorded in enumerate(events):
-            if recorded.id != first_id:
-                continue
-            last = index
-            while last + 1 < len(events) and events[last + 1].metadata.get("idempotency_key") == key:
-                last += 1
-            state: cp.State = None
-            for earlier in events[: last + 1]:
-                state = cp.evolve(state, cp.catalog.decode(earlier))
-            assert state is not None
-            return CommandResult(state, events[last].stream_version, events[last].position)
-        return None
+        last = end_of_earlier_command(events, stream, key)
+        if last is None:
+            return None
+        state: cp.State = None
+        for earlier in events[: last + 1]:
+            state = cp.evolve(state, cp.catalog.decode(earlier))
+        assert state is not None
+        return CommandResult(state, events[last].stream_version, events[last].position)

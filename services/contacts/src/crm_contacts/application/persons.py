@@ -32,7 +32,7 @@ from crm_contacts.projections import persons as view
 from crm_shared.contracts.contacts import person as public
 from crm_shared.contracts.contacts.counterparty import SOURCE
 from crm_shared.errors import DomainError, Forbidden, NotFound, PreconditionFailed
-from crm_shared.events import DomainEvent, deterministic_event_id
+from crm_shared.events import DomainEvent, deterministic_event_id, end_of_earlier_command
 from crm_shared.eventstore import NO_STREAM, EventStore, NewEvent, RecordedEvent
 from crm_shared.identity import Caller, Permission
 from crm_shared.integration import Envelope
@@ -377,17 +377,12 @@ class Persons:
     def _earlier_result(
         events: list[RecordedEvent], stream: str, idempotency_key: str, key: bytes | None
     ) -> PersonResult | None:
-        first_id = deterministic_event_id(f"{stream}:{idempotency_key}", 0)
-        for index, recorded in enumerate(events):
-            if recorded.id != first_id:
-                continue
-            last = index
-            while last + 1 < len(events) and events[last + 1].metadata.get("idempotency_key") == idempotency_key:
-                last += 1
-            state = fold_open(events[: last + 1], key)
-            assert state is not None
-            return PersonResult(state, events[last].stream_version, events[last].position)
-        return None
+        last = end_of_earlier_command(events, stream, idempotency_key)
+        if last is None:
+            return None
+        state = fold_open(events[: last + 1], key)
+        assert state is not None
+        return PersonResult(state, events[last].stream_version, events[last].position)
 
     async def present(self, result: PersonResult, caller: Caller) -> dict[str, Any]:
         """A command's result as the API shows the card."""

@@ -23,7 +23,7 @@ from crm_contacts.domain.reference import ReferenceEntry
 from crm_contacts.projections.reference import COLLECTION, entry_of
 from crm_shared.contracts.contacts import reference as public
 from crm_shared.errors import DomainError, Forbidden, PreconditionFailed
-from crm_shared.events import deterministic_event_id
+from crm_shared.events import deterministic_event_id, end_of_earlier_command
 from crm_shared.eventstore import NO_STREAM, EventStore, RecordedEvent, WrongExpectedVersion
 from crm_shared.identity import Caller, Permission
 from crm_shared.integration import Envelope
@@ -280,17 +280,12 @@ def _moves_group(command: ref.Command, state: ref.State) -> bool:
 
 
 def _earlier_result(events: list[RecordedEvent], stream: str, key: str) -> ReferenceResult | None:
-    first_id = deterministic_event_id(f"{stream}:{key}", 0)
-    for index, recorded in enumerate(events):
-        if recorded.id != first_id:
-            continue
-        last = index
-        while last + 1 < len(events) and events[last + 1].metadata.get("idempotency_key") == key:
-            last += 1
-        state = _fold(events[: last + 1])
-        assert state is not None
-        return ReferenceResult(state, events[last].stream_version, events[last].position)
-    return None
+    last = end_of_earlier_command(events, stream, key)
+    if last is None:
+        return None
+    state = _fold(events[: last + 1])
+    assert state is not None
+    return ReferenceResult(state, events[last].stream_version, events[last].position)
 
 
 class ReferenceQueries:

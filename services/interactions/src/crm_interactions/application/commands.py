@@ -19,7 +19,7 @@ from typing import Any
 from crm_interactions.application.contacts import Involvement, LocalContacts
 from crm_interactions.domain import interaction as it
 from crm_shared.errors import DomainError, Forbidden, NotFound, PreconditionFailed
-from crm_shared.events import deterministic_event_id
+from crm_shared.events import deterministic_event_id, end_of_earlier_command
 from crm_shared.eventstore import NO_STREAM, EventStore, RecordedEvent
 from crm_shared.identity import Caller, Permission
 
@@ -173,16 +173,11 @@ class InteractionCommands:
 
     @staticmethod
     def _earlier_result(events: list[RecordedEvent], stream: str, key: str) -> CommandResult | None:
-        first_id = deterministic_event_id(f"{stream}:{key}", 0)
-        for index, recorded in enumerate(events):
-            if recorded.id != first_id:
-                continue
-            last = index
-            while last + 1 < len(events) and events[last + 1].metadata.get("idempotency_key") == key:
-                last += 1
-            state: it.State = None
-            for earlier in events[: last + 1]:
-                state = it.evolve(state, it.catalog.decode(earlier))
-            assert state is not None
-            return CommandResult(state, events[last].stream_version, events[last].position)
-        return None
+        last = end_of_earlier_command(events, stream, key)
+        if last is None:
+            return None
+        state: it.State = None
+        for earlier in events[: last + 1]:
+            state = it.evolve(state, it.catalog.decode(earlier))
+        assert state is not None
+        return CommandResult(state, events[last].stream_version, events[last].position)
