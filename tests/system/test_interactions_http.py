@@ -132,6 +132,9 @@ async def test_plan_reschedule_complete_follow_up_and_the_timeline(crm: httpx.As
     letter = await plan(crm, cid, kind="letter", subject="Offer, signed copy", start=later(days=9), thread_id=nxt["id"])
     assert letter.status_code == 201 and letter.json()["thread_id"] == iid
 
+    # Each interaction is its own stream (on Kafka, maybe its own partition): wait for each.
+    await crm.get(f"{API}/{iid}", params={"min_position": done.headers[POSITION_HEADER]})
+    await crm.get(f"{API}/{nxt['id']}", params={"min_position": follow.headers[POSITION_HEADER]})
     position = letter.headers[POSITION_HEADER]
     thread = await crm.get(API, params={"thread_id": iid, "min_position": position})
     assert [i["id"] for i in thread.json()["items"]] == [iid, nxt["id"], letter.json()["id"]]

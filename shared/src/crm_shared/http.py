@@ -30,7 +30,9 @@ POSITION_HEADER = "X-Commit-Position"
 
 MAX_BODY_BYTES = 1_000_000
 STREAMED_UPLOADS = ("/api/v1/imports/",)
-"""Path prefixes of uploads: their routes stream the body to disk and enforce their own, larger limit."""
+"""Path prefixes of uploads, a convention of every service: routes under ``/api/v1/imports/`` stream the
+body to disk and enforce their own, larger limit, so neither a service nor the gateway in front of it
+holds it in memory or cuts it at :data:`MAX_BODY_BYTES`."""
 
 
 class ProblemField(BaseModel):
