@@ -50,7 +50,7 @@ from typing import Annotated, Literal
 
 import orjson
 from fastapi import FastAPI, Response
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from bench.loop import loop_name
 from bench.loop import run as run_on_loop
@@ -83,7 +83,7 @@ CREATE TABLE IF NOT EXISTS events (
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    kind: Literal["buyer", "supplier", "other"]
+    relations: Annotated[list[Literal["buyer", "supplier", "other"]], Field(min_length=1, max_length=3)]
     tax_id: (
         Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,31}$")] | None
     ) = None
@@ -93,7 +93,7 @@ class _Body(BaseModel):
 class _Out(BaseModel):
     id: str
     name: str
-    kind: str
+    relations: list[str]
     tax_id: str | None
     main_manager: str
     registered_at: datetime
