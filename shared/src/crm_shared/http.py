@@ -10,13 +10,14 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from crm_shared.commands import CommandResult
 from crm_shared.errors import DomainError
 from crm_shared.eventstore.port import EventStoreUnavailable, WrongExpectedVersion
 from crm_shared.identity import CALLER_HEADER, Caller, CallerTokens, InvalidCallerToken
@@ -101,6 +102,51 @@ def parse_if_match(value: str | None) -> int | None:
     if not text.isdigit():
         raise HttpProblem(400, "Bad If-Match header", 'If-Match must be an ETag from this API, e.g. "3"', "If-Match")
     return int(text)
+
+
+async def _if_match(
+    value: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            max_length=40,
+            description='The ETag the change was made on, e.g. "3"; a stale one gets 412',
+        ),
+    ] = None,
+) -> int | None:
+    return parse_if_match(value)
+
+
+IfMatch = Annotated[int | None, Depends(_if_match)]
+"""The ``If-Match`` header of a change, parsed to the stream version it names (400 when it names none)."""
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Makes a retried request a no-op; the same key with another request gets 422",
+    ),
+]
+"""The ``Idempotency-Key`` header of a command."""
+
+MinPosition = Annotated[
+    int | None,
+    Query(
+        ge=0, le=2**63 - 1, description=f"Wait until the view includes this commit position (from {POSITION_HEADER})"
+    ),
+]
+"""``?min_position=``: read-your-writes for queries."""
+
+
+def answered(response: Response, result: CommandResult[Any], *, location: str | None = None) -> None:
+    """Sets a command's answer headers: ``ETag`` (the stream version), the commit position and, for a
+    created record, ``Location``."""
+    response.headers["ETag"] = etag(result.version)
+    response.headers[POSITION_HEADER] = str(result.position)
+    if location is not None:
+        response.headers["Location"] = location
 
 
 def caller_dependency(tokens: CallerTokens) -> Any:

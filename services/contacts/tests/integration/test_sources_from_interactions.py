@@ -53,7 +53,8 @@ async def test_a_told_source_is_recorded_once_and_a_bad_one_is_dead_lettered(
     message = told("e-1", "c-1", "radio")
     await consumer.handle(message)
     await consumer.handle(message)  # redelivered
-    state, events = await service.commands.load("c-1")
+    loaded = await service.commands.load(cp.stream_of("c-1"))
+    state, events = loaded.state, loaded.events
     assert state is not None and state.sources == (cp.SourceRecord("radio", date(2026, 11, 20)),)
     assert [e.type for e in events].count("contacts.InformationSourceRecorded") == 1
     assert events[-1].metadata["interaction_id"] == "i-1"

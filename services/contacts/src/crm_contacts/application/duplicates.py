@@ -19,11 +19,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from crm_contacts.application.commands import CommandResult, CounterpartyCommands
+from crm_contacts.application.commands import CounterpartyCommands, Result
 from crm_contacts.domain import counterparty as cp
 from crm_contacts.domain.contact_info import ContactEntry
 from crm_contacts.projections.counterparties import COLLECTION, KEYS
-from crm_shared.errors import DomainError, Forbidden, NotFound
+from crm_shared.errors import AlreadyExists, DomainError, Forbidden, NotFound
 from crm_shared.identity import Caller, Permission
 from crm_shared.projections import ProjectionRunner
 from crm_shared.readstore import Document, Query, ReadStore
@@ -153,7 +153,28 @@ class Duplicates:
                 found.append(DuplicateGroup(field, key, [Match(cid, await self._name(cid), field, key) for cid in ids]))
         return ReportChunk(found, None if page.next_after is None else str(rows[-1]["key"]))
 
-    async def merge(self, survivor_id: str, duplicate_id: str, caller: Caller) -> CommandResult:
+    async def register(
+        self,
+        command: cp.RegisterCounterparty,
+        caller: Caller,
+        *,
+        reject_duplicates: bool = False,
+        idempotency_key: str | None = None,
+        request: str | None = None,
+    ) -> tuple[Result, list[Match]]:
+        """Register a counterparty, with the ones it may duplicate (same tax id, e-mail or phone) that
+        the caller sees; with ``reject_duplicates`` those refuse it (409). The permission is checked
+        before any lookup, so a caller who may not register learns nothing."""
+        await self._commands.authorize(command, caller)
+        keys = duplicate_keys((command.tax_id, command.vat_id), command.contact_info)
+        duplicates = await self.matches(keys, caller, exclude=command.counterparty_id)
+        if duplicates and reject_duplicates:
+            names = ", ".join(f"{d.name} ({d.field} {d.key})" for d in duplicates[:5])
+            raise AlreadyExists(f"possible duplicate, already registered: {names}", field=duplicates[0].field)
+        result = await self._commands.handle(command, caller, idempotency_key=idempotency_key, request=request)
+        return result, duplicates
+
+    async def merge(self, survivor_id: str, duplicate_id: str, caller: Caller) -> Result:
         """Merge ``duplicate_id`` into ``survivor_id`` (see the module docstring); returns the survivor."""
         if not caller.can(Permission.COUNTERPARTY_MERGE):
             raise Forbidden("your roles do not allow merging counterparties")

@@ -499,12 +499,14 @@ class _Run:
     async def _upsert(self, planned: Planned, head: int) -> Outcome:
         values, caller = planned.values, self._caller
         target = planned.counterparty_id
-        state, events = await self._commands.load(target)
+        loaded = await self._commands.load(cp.stream_of(target))
+        state, events = loaded.state, loaded.events
         if values.id is None and values.tax_id and self._unique_tax_id and not _has_tax_id(state, values.tax_id):
             holder = await self._holder(values.tax_id)
             if holder is not None and holder != target:
                 target = holder
-                state, events = await self._commands.load(target)
+                loaded = await self._commands.load(cp.stream_of(target))
+                state, events = loaded.state, loaded.events
         self._targets[planned.counterparty_id] = target
         metadata = self._metadata
         if state is None:

@@ -7,18 +7,17 @@ from dataclasses import fields as dataclass_fields
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
 
-from crm_contacts.application.commands import CommandResult, new_counterparty_id
-from crm_contacts.application.duplicates import duplicate_keys
+from crm_contacts.application.commands import new_counterparty_id
 from crm_contacts.application.queries import Filters
 from crm_contacts.application.validation import RawContact
 from crm_contacts.bootstrap import ContactsService
 from crm_contacts.domain import counterparty as cp
-from crm_shared.http import POSITION_HEADER, HttpProblem, caller_dependency, etag, parse_if_match
+from crm_shared.commands import fingerprint
+from crm_shared.http import HttpProblem, IdempotencyKey, IfMatch, MinPosition, answered, caller_dependency, etag
 from crm_shared.identity import Caller, CallerTokens
-from crm_shared.observability import current_traceparent
 from crm_shared.readstore import Document
 from crm_shared.readstore.cursor import BadCursor, encode_cursor
 
@@ -26,18 +25,8 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 TaxId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,31}$")]
 UserId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 AccessGroup = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", min_length=1, max_length=200, description="Makes a retried request a no-op"),
-]
 CounterpartyId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 CounterpartyRef = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
-MinPosition = Annotated[
-    int | None,
-    Query(
-        ge=0, le=2**63 - 1, description=f"Wait until the view includes this commit position (from {POSITION_HEADER})"
-    ),
-]
 
 
 Relation = Literal["buyer", "supplier", "other"]
@@ -225,11 +214,6 @@ def _from_view(doc: Document) -> CounterpartyOut:
     return CounterpartyOut.model_validate({**doc, "id": str(doc["_id"]), "version": int(doc["_version"])})
 
 
-def _command_headers(response: Response, result: CommandResult) -> None:
-    response.headers["ETag"] = etag(result.version)
-    response.headers[POSITION_HEADER] = str(result.position)
-
-
 def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     """The counterparty routes, bound to one wired service; every route needs a verified caller."""
     router = APIRouter(prefix="/api/v1", tags=["counterparties"])
@@ -248,17 +232,18 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         caller: Caller,
         response: Response,
         *,
-        if_match: str | None = None,
+        if_match: int | None = None,
         idempotency_key: str | None = None,
+        body: BaseModel | None = None,
     ) -> CounterpartyOut:
         result = await service.commands.handle(
             command,
             caller,
-            if_match=parse_if_match(if_match),
+            if_match=if_match,
             idempotency_key=idempotency_key,
-            metadata=current_traceparent(),
+            request=None if body is None else fingerprint(body.model_dump(mode="json")),
         )
-        _command_headers(response, result)
+        answered(response, result)
         return _from_state(result.state, result.version)
 
     @router.post("/counterparties", status_code=201, response_model=RegisteredOut)
@@ -275,11 +260,6 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         """Register a counterparty. Returns 201 with ``Location``, ``ETag``, the commit position and the
         possible duplicates (the same tax id, e-mail or phone), or 409 with them when asked to refuse."""
         given = await details(body)
-        keys = duplicate_keys((body.tax_id, body.vat_id), given.get("contact_info") or ())
-        duplicates = [DuplicateOut(**asdict(m)) for m in await service.duplicates.matches(keys, caller)]
-        if duplicates and reject_duplicates:
-            names = ", ".join(f"{d.name} ({d.field} {d.key})" for d in duplicates[:5])
-            raise HttpProblem(409, "Possible duplicate", f"already registered: {names}", duplicates[0].field)
         source = None
         if body.source is not None:
             source = cp.SourceRecord(body.source.source, body.source.on or service.commands.now().date())
@@ -304,10 +284,18 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             categories=tuple(body.categories or ()),
             source=source,
         )
-        out = await run(command, caller, response, idempotency_key=idempotency_key)
+        result, duplicates = await service.duplicates.register(
+            command,
+            caller,
+            reject_duplicates=reject_duplicates,
+            idempotency_key=idempotency_key,
+            request=fingerprint(body.model_dump(mode="json")),
+        )
         # Built directly: request.url_for looks the route up and builds an absolute URL on every command.
-        response.headers["Location"] = f"{request.scope.get('root_path', '')}{router.prefix}/counterparties/{out.id}"
-        others = [d for d in duplicates if d.counterparty_id != out.id]
+        location = f"{request.scope.get('root_path', '')}{router.prefix}/counterparties/{result.state.id}"
+        answered(response, result, location=location)
+        out = _from_state(result.state, result.version)
+        others = [DuplicateOut(**asdict(d)) for d in duplicates]
         return RegisteredOut.model_validate({**out.model_dump(), "possible_duplicates": others})
 
     @router.get("/counterparties/duplicates", response_model=DuplicateReportOut)
@@ -336,7 +324,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         here, its contact information, categories, properties, managers and sources are added here, and
         both histories stay. Retrying a merge completes it."""
         result = await service.duplicates.merge(counterparty_id, body.duplicate_id, caller)
-        _command_headers(response, result)
+        answered(response, result)
         return _from_state(result.state, result.version)
 
     @router.get("/counterparties/{counterparty_id}", response_model=CounterpartyOut)
@@ -386,7 +374,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         counterparty_id: CounterpartyId,
         body: UpdateCounterpartyBody,
         response: Response,
-        if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+        if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
         caller: Caller = authenticated,
     ) -> CounterpartyOut:
@@ -399,14 +387,16 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             if listed in changes and changes[listed] is None:
                 changes[listed] = ()
         command = cp.UpdateCounterparty(counterparty_id=counterparty_id, changes=changes)
-        return await run(command, caller, response, if_match=if_match, idempotency_key=idempotency_key)
+        return await run(
+            command, caller, response, if_match=if_match, idempotency_key=idempotency_key, body=body
+        )
 
     @router.post("/counterparties/{counterparty_id}/archive", response_model=CounterpartyOut)
     async def archive_counterparty(
         counterparty_id: CounterpartyId,
         body: ArchiveBody,
         response: Response,
-        if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+        if_match: IfMatch = None,
         caller: Caller = authenticated,
     ) -> CounterpartyOut:
         """Archive: the counterparty leaves lists (unless asked for) and takes no changes until restored."""
@@ -417,7 +407,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     async def restore_counterparty(
         counterparty_id: CounterpartyId,
         response: Response,
-        if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+        if_match: IfMatch = None,
         caller: Caller = authenticated,
     ) -> CounterpartyOut:
         """Bring an archived counterparty back (a merged duplicate cannot come back)."""
@@ -434,7 +424,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         """Record how the counterparty found us, as of a date (default today); one source per date."""
         on = body.on or service.commands.now().date()
         command = cp.RecordSource(counterparty_id, body.source, on)
-        return await run(command, caller, response, idempotency_key=idempotency_key)
+        return await run(command, caller, response, idempotency_key=idempotency_key, body=body)
 
     @router.get("/counterparties", response_model=CounterpartyPage)
     async def list_counterparties(
