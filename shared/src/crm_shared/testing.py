@@ -4,13 +4,13 @@
     spec.given(registered()).when(rename("X")).then(Renamed(id=ID, name="X"))
     spec.given().when(register(name=" ")).then_raises(DomainError, field="name")
     spec.given(registered()).when(rename("Same")).then_nothing()
-    spec.given(registered()).when(archive()).then(Archived(id=ID)).then_state(lambda s: s.archived)
-    spec.given(registered(), archived()).then_state(lambda s: s.archived)
+    spec.given(registered()).when(archive()).then(Archived(id=ID)).then_state(like(Account, archived=True))
+    spec.given(registered(), archived()).then_state(lambda state: state.archived)
 
 The given events are folded with ``evolve`` from the initial state, the command is decided on the result
 once, and each ``then…`` checks that outcome; a failure names the command and shows the expected and the
 actual events as a diff, one field a line. ``like(EventType, field=value)`` stands for an event of that type
-whose named fields have those values when the rest does not matter to the test.
+whose named fields have those values when the rest does not matter to the test (a state, too).
 
 Plain ``AssertionError`` with its own message, so the kernel needs no test framework to import this.
 """
@@ -87,7 +87,8 @@ class Given(Generic[C, E, S]):
         return When(self, command)
 
     def then_state(self, expected: Any) -> Given[C, E, S]:
-        """The state the given events fold into: equal to ``expected``, or ``expected(state)`` holds."""
+        """The state the given events fold into: equal to ``expected`` (which may be ``like(StateType, ...)``),
+        or ``expected(state)`` holds."""
         __tracebackhide__ = True
         _check_state(expected, self.state, f"given {len(self.events)} event(s)")
         return self
@@ -154,8 +155,9 @@ class When(Generic[C, E, S]):
             ) from error
 
     def then_state(self, expected: Any) -> When[C, E, S]:
-        """The state after the given and the decided events: equal to ``expected``, or ``expected(state)``
-        holds (a predicate answering false fails; one that asserts and answers None may also be passed)."""
+        """The state after the given and the decided events: equal to ``expected`` (which may be
+        ``like(StateType, ...)``), or ``expected(state)`` holds: a predicate answering false fails, and a
+        function that asserts and answers None will do too."""
         __tracebackhide__ = True
         state = _fold(self._given.spec.evolve, self._state, self._decided())
         _check_state(expected, state, self._what())
@@ -177,8 +179,9 @@ def _check_state(expected: Any, state: object, what: str) -> None:
         answer = expected(state)
         if answer is not None and not answer:
             raise AssertionError(f"{what}: the state does not satisfy the check\n{_render(state)}")
-    elif expected != state:
-        diff = "\n".join(_unified(_render(expected).splitlines(), _render(state).splitlines()))
+    elif not _same(expected, state):
+        against = expected if isinstance(expected, Like) and isinstance(state, expected.event_type) else None
+        diff = "\n".join(_unified(_render(expected).splitlines(), _render(state, against).splitlines()))
         raise AssertionError(f"{what}: the state is not the one expected\n{diff}")
 
 

@@ -145,3 +145,12 @@ def test_a_predicate_that_asserts_fails_with_its_own_message() -> None:
 
     with pytest.raises(AssertionError, match="named Petar"):
         spec.given(OPENED).then_state(check)
+
+
+def test_like_stands_for_a_state_too_and_its_diff_shows_only_the_fields_it_names() -> None:
+    spec.given(OPENED).then_state(like(Account, name="Ivan", renames=0))
+    with pytest.raises(AssertionError) as failed:
+        spec.given(OPENED).then_state(like(Account, renames=2))
+    assert str(failed.value).endswith("-    renames=2,\n+    renames=0,\n )")
+    with pytest.raises(AssertionError):
+        spec.given().then_state(like(Account, name="Ivan"))  # None is no Account
