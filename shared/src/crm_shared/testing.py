@@ -51,8 +51,8 @@ class Like:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{name}={value!r}" for name, value in self.fields.items())
-        return f"like({self.event_type.__name__}, {inner})"
+        named = "".join(f", {name}={value!r}" for name, value in self.fields.items())
+        return f"like({self.event_type.__name__}{named})"
 
 
 def like(event_type: type, **fields: Any) -> Like:
