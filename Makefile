@@ -16,7 +16,7 @@ test: env        ## run every test, starting and stopping the servers they need
 lint: env        ## ruff, formatting, mypy (strict) and import rules
 	uv run ruff check .
 	uv run ruff format --check .
-	uv run mypy shared/src services/contacts/src services/gateway/src services/interactions/src src
+	uv run mypy shared/src $(sort $(wildcard services/*/src)) src
 	uv run lint-imports
 	uv run python -m crm_shared.asyncapi check docs/events
 
@@ -30,13 +30,15 @@ events: env      ## regenerate docs/events (AsyncAPI and JSON Schemas) from the 
 bench: env       ## benchmarks; each prints its ratio against a baseline on its last line
 	uv run python -m bench
 
-servers-start:   ## start Kafka and the MongoDB-protocol server for local work
+servers-start:   ## start Kafka, the MongoDB-protocol server and S3 (moto) for local work
 	scripts/servers/kafka.sh start
 	scripts/servers/mongo.sh start
+	scripts/servers/s3.sh start
 
 servers-stop:    ## stop them
 	-scripts/servers/kafka.sh stop
 	-scripts/servers/mongo.sh stop
+	-scripts/servers/s3.sh stop
 
 clean:           ## remove local data and caches (not the environment)
 	rm -rf var .servers .pytest_cache .mypy_cache .ruff_cache

@@ -19,6 +19,9 @@ MONGO_URI = os.environ.get(
     "mongodb://127.0.0.1:27117/?directConnection=true&retryWrites=false",
 )
 
+S3_ENDPOINT = os.environ.get("CRM_TEST_S3_ENDPOINT", "http://127.0.0.1:19000")
+S3_BUCKET = os.environ.get("CRM_TEST_S3_BUCKET", "crm")
+
 
 def _reachable(host: str, port: int) -> bool:
     try:
@@ -50,6 +53,21 @@ def mongo_uri() -> str:
     """URI of the MongoDB-protocol server started by scripts/servers/mongo.sh."""
     _require("MongoDB-protocol server", "127.0.0.1", 27117, "scripts/servers/mongo.sh start")
     return MONGO_URI
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> str:
+    """Endpoint of the S3-compatible server (moto) started by scripts/servers/s3.sh, which made the
+    bucket ``S3_BUCKET``."""
+    host, port = S3_ENDPOINT.removeprefix("http://").rsplit(":", 1)
+    _require("S3-compatible server", host, int(port), "scripts/servers/s3.sh start")
+    return S3_ENDPOINT
+
+
+@pytest.fixture(scope="session")
+def s3_bucket(s3_endpoint: str) -> str:
+    """The bucket scripts/servers/s3.sh created on that server."""
+    return S3_BUCKET
 
 
 @pytest.fixture(scope="session")

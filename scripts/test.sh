@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: starts the real servers the tests need (Kafka, the MongoDB-protocol server),
+# Runs every test: starts the real servers the tests need (Kafka, the MongoDB-protocol server, S3),
 # runs pytest with any arguments given, and stops the servers it started.
 # Under CI=true a server that fails to start fails the run; elsewhere its tests skip.
 set -euo pipefail
@@ -14,7 +14,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for server in kafka mongo; do
+for server in kafka mongo s3; do
   if "scripts/servers/$server.sh" status >/dev/null 2>&1; then
     echo "test: $server already running; leaving it as it is" >&2
     continue

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from crm_shared.blobstore.port import BlobStore
 from crm_shared.bus.namespace import NamespacedBus
 from crm_shared.bus.port import Bus, BusUnavailable
 from crm_shared.eventstore.port import EventStore
 from crm_shared.identity import CallerTokens, load_or_create_secret
 from crm_shared.readstore.port import ReadStore
 from crm_shared.settings import KernelSettings
+from crm_shared.statestore.port import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,38 @@ async def open_read_store(settings: KernelSettings, service: str) -> ReadStore:
     from crm_shared.readstore.sqlite import SqliteReadStore
 
     return await SqliteReadStore.open(settings.data_dir / service / "views.db")
+
+
+async def open_state_store(settings: KernelSettings, service: str) -> StateStore:
+    """The service's own state store (primary records: back it up with the event store)."""
+    if settings.state_store == "mongo":
+        from crm_shared.statestore.mongo import MongoStateStore
+
+        return await MongoStateStore.open(
+            settings.mongo_uri.get_secret_value(), database=f"{settings.mongo_database_prefix}_{service}_state"
+        )
+    from crm_shared.statestore.sqlite import SqliteStateStore
+
+    return await SqliteStateStore.open(settings.data_dir / service / "state.db")
+
+
+async def open_blob_store(settings: KernelSettings, service: str) -> BlobStore:
+    """The service's own blob store: a folder of the data directory, or its folder of the S3 bucket."""
+    if settings.blob_store == "s3":
+        from crm_shared.blobstore.s3 import S3BlobStore
+
+        secret = settings.s3_secret_access_key
+        return S3BlobStore.connect(
+            bucket=settings.s3_bucket,
+            endpoint=settings.s3_endpoint,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=None if secret is None else secret.get_secret_value(),
+            prefix="/".join(p for p in (settings.s3_prefix.strip("/"), service) if p),
+        )
+    from crm_shared.blobstore.files import FileBlobStore
+
+    return FileBlobStore(settings.data_dir / service / "blobs")
 
 
 async def open_bus(settings: KernelSettings, client_id: str, *, retry_for: float = 0.0) -> Bus:

@@ -2,7 +2,8 @@
 
 Each port picks its adapter on its own: e.g. ``CRM_EVENT_STORE=kurrentdb`` with
 ``CRM_KURRENTDB_URI=...``, ``CRM_BUS=kafka`` with ``CRM_KAFKA_BOOTSTRAP=...``,
-``CRM_READ_STORE=mongo`` with ``CRM_MONGO_URI=...``. Secrets are ``SecretStr`` so they never print.
+``CRM_READ_STORE=mongo`` and ``CRM_STATE_STORE=mongo`` with ``CRM_MONGO_URI=...``, ``CRM_BLOB_STORE=s3``
+with ``CRM_S3_BUCKET``, ``CRM_S3_ENDPOINT`` and keys. Secrets are ``SecretStr`` so they never print.
 """
 
 from __future__ import annotations
@@ -29,6 +30,18 @@ class KernelSettings(BaseSettings):
     read_store: Literal["sqlite", "mongo"] = "sqlite"
     mongo_uri: SecretStr = SecretStr("mongodb://127.0.0.1:27017")
     mongo_database_prefix: str = "crm"
+    state_store: Literal["sqlite", "mongo"] = "sqlite"
+    """Primary records that are not views (keys, jobs): ``state.db`` of each service, or MongoDB."""
+    blob_store: Literal["files", "s3"] = "files"
+    """Files (uploads, exports, reports): under ``<data dir>/<service>/blobs``, or an S3 bucket."""
+    s3_bucket: str = "crm"
+    s3_endpoint: str | None = None
+    """An S3-compatible server (``http://…`` allowed); None for AWS S3 itself."""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_prefix: str = ""
+    """Folder of every key in the bucket, before the service's own (``<prefix>/<service>/…``)."""
     analytics: Literal["chdb", "clickhouse"] = "chdb"
     clickhouse_url: SecretStr | None = None
     caller_token_secret: SecretStr | None = None
