@@ -117,6 +117,12 @@ class When(Generic[C, E, S]):
         assert self._events is not None
         return self._events
 
+    @property
+    def events(self) -> list[E]:
+        """The decided events, for a scenario that goes on from them: ``spec.given(*before, *step.events)``."""
+        __tracebackhide__ = True
+        return list(self._decided())
+
     def then(self, *expected: E | Like) -> When[C, E, S]:
         """Exactly these events, in this order (an item may be ``like(...)``)."""
         __tracebackhide__ = True

@@ -154,3 +154,11 @@ def test_like_stands_for_a_state_too_and_its_diff_shows_only_the_fields_it_names
     assert str(failed.value).endswith("-    renames=2,\n+    renames=0,\n )")
     with pytest.raises(AssertionError):
         spec.given().then_state(like(Account, name="Ivan"))  # None is no Account
+
+
+def test_the_decided_events_carry_a_scenario_on() -> None:
+    opened = spec.given().when(Open("a-1", "Ivan"))
+    assert opened.events == [OPENED]
+    spec.given(*opened.events).when(Rename("Ivan")).then_nothing()
+    with pytest.raises(AssertionError, match="instead of deciding events"):
+        _ = spec.given().when(Open("a-1", " ")).events
