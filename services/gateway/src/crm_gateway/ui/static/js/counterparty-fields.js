@@ -1,7 +1,7 @@
 // What the counterparty pages share: relations, legal forms, the group tree, main contacts,
 // information sources and their expiry, and how values are shown.
+import { addDays, formatDate, today } from './dates.js';
 import { h } from './dom.js';
-import { LANGUAGES, language } from './i18n.js';
 
 export const API = '/api/v1/counterparties';
 export const RELATIONS = ['buyer', 'supplier', 'other'];
@@ -81,29 +81,19 @@ export function contactValue(entry) {
   return h('span', { text: entry.value });
 }
 
-/** Today as YYYY-MM-DD in the user's time zone. */
-export function today() {
-  return isoDate(new Date());
-}
-
-function isoDate(date) {
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
-}
-
-/** A YYYY-MM-DD date plus `days` days. */
-export function addDays(day, days) {
-  const [y, m, d] = day.split('-').map(Number);
-  return isoDate(new Date(y, m - 1, d + days));
-}
-
-/** A YYYY-MM-DD date in the current language (re-rendered pages follow a language switch). */
-export function formatDate(day) {
-  if (!day) return '';
-  const [y, m, d] = String(day).split('-').map(Number);
-  if (!y || !m || !d) return String(day);
-  const locale = LANGUAGES.find((l) => l.code === language())?.locale;
-  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium' }).format(new Date(y, m - 1, d));
+/**
+ * For showFormErrors (forms.js): the validation type of a refused contact value
+ * (`contact_info[1].value`, by the row's contact type) or property value (`properties.color`, by
+ * the property's value type), so the message is worded for that type.
+ */
+export function contactErrorType(typeOfRow, valueTypeOf) {
+  return (name) => {
+    const row = /^contact_info\[(\d+)\]\.value$/.exec(name);
+    const property = /^properties\.(.+)$/.exec(name);
+    if (row) return `cp.contact.${typeOfRow(Number(row[1]))}`;
+    if (property) return `cp.property.${valueTypeOf(property[1])}`;
+    return undefined;
+  };
 }
 
 /**

@@ -2,11 +2,12 @@
 // reference catalogs (retired entries are not offered, but a record that has one still shows it),
 // a contact information editor, a property editor by value type, and a head counterparty picker.
 // Messages from the server's problem+json `errors` appear next to their fields, also those of one
-// row (`contact_info[1].value`) or one property (`properties.color`): see showFormErrors.
+// row (`contact_info[1].value`) or one property (`properties.color`): see showFormErrors in forms.js.
 import * as api from './api.js';
-import { API, LEGAL_FORMS, RELATIONS, groupTree, today } from './counterparty-fields.js';
+import { API, LEGAL_FORMS, RELATIONS, contactErrorType, groupTree } from './counterparty-fields.js';
+import { today } from './dates.js';
 import { h, uid } from './dom.js';
-import { field, formAlert, input, showErrors } from './forms.js';
+import { field, formAlert, input } from './forms.js';
 import * as ref from './reference-cache.js';
 import * as session from './session.js';
 
@@ -112,8 +113,10 @@ export async function counterpartyForm({ submitKey, cancelHref, withSource = fal
     groupSuggestions(),
   );
   // What showFormErrors needs to word a refusal: the contact type of a row, a property's value type.
-  form.contactTypes = contacts.typeOfRow;
-  form.propertyTypes = (code) => catalogs.properties.find((p) => p.code === code)?.attributes?.value_type;
+  form.errorTypeOf = contactErrorType(
+    contacts.typeOfRow,
+    (code) => catalogs.properties.find((p) => p.code === code)?.attributes?.value_type,
+  );
 
   return {
     form,
@@ -165,47 +168,6 @@ export async function counterpartyForm({ submitKey, cancelHref, withSource = fal
       head.fill(record.head_counterparty_id);
     },
   };
-}
-
-/**
- * Show a problem+json answer's errors next to their fields. The server names a row as
- * `contact_info[1].value` (or `contact_info.1.value` for input validation): each is put at the
- * nearest field the form has. Refusals of a contact value or a property value get a translated
- * message by their type.
- */
-export function showFormErrors(form, error, fallbackKey) {
-  const errors = (error.errors || []).map((item) => {
-    const path = String(item.field || '')
-      .replace(/^body\./, '')
-      .replace(/\.(\d+)(?=\.|$)/g, '[$1]');
-    const name = nearestField(form, path) ?? path;
-    let type = item.type;
-    if (!type) {
-      const row = /^contact_info\[(\d+)\]\.value$/.exec(name);
-      const property = /^properties\.(.+)$/.exec(name);
-      if (row && form.contactTypes) type = `cp.contact.${form.contactTypes(Number(row[1]))}`;
-      else if (property && form.propertyTypes) type = `cp.property.${form.propertyTypes(property[1])}`;
-    }
-    return { ...item, field: name, type };
-  });
-  // In the order of the form, so the first bad field on screen gets the focus.
-  const position = (item) => {
-    const wrapper = form.querySelector(`.field[data-field="${CSS.escape(item.field)}"]`);
-    return wrapper ? [...form.querySelectorAll('.field[data-field]')].indexOf(wrapper) : Number.MAX_SAFE_INTEGER;
-  };
-  errors.sort((a, b) => position(a) - position(b));
-  showErrors(form, { status: error.status, problem: error.problem, errors }, fallbackKey);
-}
-
-function nearestField(form, path) {
-  let name = path;
-  while (name) {
-    if (form.querySelector(`.field[data-field="${CSS.escape(name)}"]`)) return name;
-    const cut = /^(.*)(\[\d+\]|\.[^.[\]]+)$/.exec(name);
-    if (!cut) return null;
-    name = cut[1];
-  }
-  return null;
 }
 
 // -- pieces --------------------------------------------------------------------------------------

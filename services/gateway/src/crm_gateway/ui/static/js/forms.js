@@ -100,6 +100,42 @@ export function showErrors(form, error, fallbackKey = 'form.failed') {
   else alert.focus();
 }
 
+/**
+ * Show a problem+json answer's errors next to their fields. The server names a row as
+ * `contact_info[1].value` (or `contact_info.1.value` for input validation): each is put at the
+ * nearest field the form has. A refusal without a `type` may get one from the form:
+ * `form.errorTypeOf(field)`, set by a form that can word it better (see contactErrorType).
+ */
+export function showFormErrors(form, error, fallbackKey) {
+  const errors = (error.errors || []).map((item) => {
+    const path = String(item.field || '')
+      .replace(/^body\./, '')
+      .replace(/\.(\d+)(?=\.|$)/g, '[$1]');
+    const name = nearestField(form, path) ?? path;
+    let type = item.type;
+    if (!type && form.errorTypeOf) type = form.errorTypeOf(name) ?? type;
+    return { ...item, field: name, type };
+  });
+  // In the order of the form, so the first bad field on screen gets the focus.
+  const position = (item) => {
+    const wrapper = form.querySelector(`.field[data-field="${CSS.escape(item.field)}"]`);
+    return wrapper ? [...form.querySelectorAll('.field[data-field]')].indexOf(wrapper) : Number.MAX_SAFE_INTEGER;
+  };
+  errors.sort((a, b) => position(a) - position(b));
+  showErrors(form, { status: error.status, problem: error.problem, errors }, fallbackKey);
+}
+
+function nearestField(form, path) {
+  let name = path;
+  while (name) {
+    if (form.querySelector(`.field[data-field="${CSS.escape(name)}"]`)) return name;
+    const cut = /^(.*)(\[\d+\]|\.[^.[\]]+)$/.exec(name);
+    if (!cut) return null;
+    name = cut[1];
+  }
+  return null;
+}
+
 // Prefer our own translated text to the server's English one. Input validation names a `type`
 // ('validation.tax_id.string_pattern_mismatch', else 'validation.string_pattern_mismatch'); a rule
 // that refused a command has none, so its status tells them apart ('validation.username.409':

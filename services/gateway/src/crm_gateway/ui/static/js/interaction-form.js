@@ -3,10 +3,9 @@
 // (problem+json `errors`) appear next to their fields: the `end` before the start next to the end,
 // a reminder in the past next to the reminder, and so on.
 import * as api from './api.js';
-import { formatDate } from './counterparty-fields.js';
-import { showFormErrors } from './counterparty-form.js';
+import { formatDate } from './dates.js';
 import { h, uid } from './dom.js';
-import { busy, clearErrors, field, formAlert, input, select, setFieldError } from './forms.js';
+import { busy, clearErrors, field, formAlert, input, select, setFieldError, showFormErrors } from './forms.js';
 import {
   API,
   DIRECTIONS,

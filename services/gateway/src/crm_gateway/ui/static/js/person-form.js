@@ -2,10 +2,10 @@
 // description, contact information (rows of kind, value, main, comment), properties and categories
 // (those defined for persons) and, for its owner, whether it is private. The server's problem+json
 // errors appear next to their fields, rows and properties included.
-import { showFormErrors } from './counterparty-form.js';
+import { contactErrorType } from './counterparty-fields.js';
+import { today } from './dates.js';
 import { h, uid } from './dom.js';
-import { field, formAlert, input, select } from './forms.js';
-import { today } from './counterparty-fields.js';
+import { field, formAlert, input, select, showFormErrors } from './forms.js';
 import { GENDERS } from './person-fields.js';
 import { categoryPicker, propertyEditor } from './properties-editor.js';
 import * as ref from './reference-cache.js';
@@ -85,8 +85,7 @@ export function personForm({
     ),
   );
   // Read by showFormErrors for translated messages: the contact type of a row, a property's value type.
-  form.contactTypes = contacts.typeOfRow;
-  form.propertyTypes = (code) => ref.entryOf(properties, code)?.attributes?.value_type;
+  form.errorTypeOf = contactErrorType(contacts.typeOfRow, (code) => ref.entryOf(properties, code)?.attributes?.value_type);
 
   const text = (name) => controls[name].value.trim() || null;
   return {

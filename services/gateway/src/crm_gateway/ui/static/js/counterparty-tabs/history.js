@@ -2,7 +2,8 @@
 // any moment ("as of", rebuilt by the server from the events up to then). The moment is kept in
 // the address (#/counterparties/<id>/history?as_of=…), so a reload shows the same past card.
 import * as api from '../api.js';
-import { API, formatDate, relationsText } from '../counterparty-fields.js';
+import { API, relationsText } from '../counterparty-fields.js';
+import { formatDate } from '../dates.js';
 import { dateTime, h } from '../dom.js';
 import { has } from '../i18n.js';
 import { nameOf } from '../reference-cache.js';

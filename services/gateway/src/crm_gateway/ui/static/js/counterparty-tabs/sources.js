@@ -2,7 +2,8 @@
 // current (its catalog entry's actuality_days from its date), the dated history, and a form to
 // record a source as of a date.
 import * as api from '../api.js';
-import { API, formatDate, sourceHistory, today } from '../counterparty-fields.js';
+import { API, sourceHistory } from '../counterparty-fields.js';
+import { formatDate, today } from '../dates.js';
 import { h } from '../dom.js';
 import { busy, clearErrors, field, formAlert, input, setFieldError, showErrors } from '../forms.js';
 import { active, nameOf } from '../reference-cache.js';

@@ -3,9 +3,9 @@
 // and offers Reload, which loads the current version into the form.
 import * as api from '../api.js';
 import { API } from '../counterparty-fields.js';
-import { counterpartyForm, showFormErrors } from '../counterparty-form.js';
+import { counterpartyForm } from '../counterparty-form.js';
 import { h } from '../dom.js';
-import { busy, clearErrors } from '../forms.js';
+import { busy, clearErrors, showFormErrors } from '../forms.js';
 import { heading } from '../widgets.js';
 
 export const path = '/counterparties/:id/edit';

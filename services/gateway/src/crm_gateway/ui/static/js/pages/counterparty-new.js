@@ -2,9 +2,9 @@
 // X-Commit-Position, so it shows the new record even before the list view has caught up.
 import * as api from '../api.js';
 import { API } from '../counterparty-fields.js';
-import { counterpartyForm, showFormErrors } from '../counterparty-form.js';
+import { counterpartyForm } from '../counterparty-form.js';
 import { h } from '../dom.js';
-import { busy, clearErrors } from '../forms.js';
+import { busy, clearErrors, showFormErrors } from '../forms.js';
 import * as session from '../session.js';
 import { heading } from '../widgets.js';
 

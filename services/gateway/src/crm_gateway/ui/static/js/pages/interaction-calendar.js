@@ -4,7 +4,7 @@
 // day and user are in the address (#/calendar?view=week&date=2025-06-02&user=…); each entry links to
 // the interaction's card.
 import * as api from '../api.js';
-import { addDays, today } from '../counterparty-fields.js';
+import { addDays, today } from '../dates.js';
 import { h } from '../dom.js';
 import { LANGUAGES, language } from '../i18n.js';
 import { API, dayStart, interactionHref, label, localDay, timeOfDay } from '../interaction-fields.js';

@@ -4,7 +4,7 @@
 // The filters are kept in the address (#/interactions?kind=call&…) so a reload, a link from a
 // counterparty's card or the back button shows the same list.
 import * as api from '../api.js';
-import { addDays } from '../counterparty-fields.js';
+import { addDays } from '../dates.js';
 import { h } from '../dom.js';
 import { clearErrors, field, formAlert, input, select, showErrors } from '../forms.js';
 import {

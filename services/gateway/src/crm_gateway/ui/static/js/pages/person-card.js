@@ -3,7 +3,8 @@
 // administrators, "Export personal data" and "Erase" (after a confirmation with the request's
 // reference). `?min_position=` makes the server wait until its view includes a write just made.
 import * as api from '../api.js';
-import { contactValue, formatDate, propertyText } from '../counterparty-fields.js';
+import { contactValue, propertyText } from '../counterparty-fields.js';
+import { formatDate } from '../dates.js';
 import { dateTime, h, uid } from '../dom.js';
 import { busy, clearErrors, field, formAlert, input, showErrors } from '../forms.js';
 import { API, CATALOGS, COUNTERPARTIES, genderText, personName } from '../person-fields.js';
