@@ -8,10 +8,11 @@ import pytest
 
 from crm_gateway.domain import user as u
 from crm_shared.errors import AlreadyExists, DomainError, NotFound
-from crm_shared.events import DomainEvent
+from crm_shared.testing import DeciderSpec, like
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ID = "u-1"
+spec = DeciderSpec(u.decide, u.evolve, None)
 
 
 def created(**overrides: object) -> u.UserCreated:
@@ -25,13 +26,6 @@ def created(**overrides: object) -> u.UserCreated:
     }
     fields.update(overrides)
     return u.UserCreated.model_validate(fields)
-
-
-def given(*events: DomainEvent) -> u.State:
-    state: u.State = None
-    for event in events:
-        state = u.evolve(state, event)
-    return state
 
 
 def create(**overrides: object) -> u.CreateUser:
@@ -50,20 +44,19 @@ def create(**overrides: object) -> u.CreateUser:
 
 
 def test_create_records_the_user_then_each_grant() -> None:
-    assert u.decide(create(), None) == [
+    spec.given().when(create()).then(
         created(),
         u.RolesGranted(user_id=ID, roles=["sales_manager"]),
         u.AccessGroupsGranted(user_id=ID, groups=["sofia"]),
-    ]
+    )
 
 
 def test_create_without_grants_grants_nothing() -> None:
-    assert u.decide(create(roles=frozenset(), groups=frozenset()), None) == [created()]
+    spec.given().when(create(roles=frozenset(), groups=frozenset())).then(created())
 
 
 def test_create_twice_is_refused() -> None:
-    with pytest.raises(AlreadyExists):
-        u.decide(create(), given(created()))
+    spec.given(created()).when(create()).then_raises(AlreadyExists)
 
 
 @pytest.mark.parametrize(
@@ -78,9 +71,7 @@ def test_create_twice_is_refused() -> None:
     ],
 )
 def test_create_refuses_bad_fields_by_name(overrides: dict[str, object], field: str) -> None:
-    with pytest.raises(DomainError) as refused:
-        u.decide(create(**overrides), None)
-    assert refused.value.field == field
+    spec.given().when(create(**overrides)).then_raises(DomainError, field=field)
 
 
 def test_password_policy_names_the_field() -> None:
@@ -93,35 +84,34 @@ def test_password_policy_names_the_field() -> None:
 
 
 def test_update_emits_only_what_changed() -> None:
-    state = given(created(), u.RolesGranted(user_id=ID, roles=["sales_manager"]))
-    command = u.UpdateUser(ID, NOW, name="Иван", roles=frozenset({"sales_manager"}), groups=frozenset({"varna"}))
-    assert u.decide(command, state) == [u.AccessGroupsGranted(user_id=ID, groups=["varna"])]
-    assert u.decide(u.UpdateUser(ID, NOW, language="en"), state) == [
-        u.ProfileChanged(user_id=ID, name="Иван", language="en")
-    ]
+    user = spec.given(created(), u.RolesGranted(user_id=ID, roles=["sales_manager"]))
+    user.when(u.UpdateUser(ID, NOW, name="Иван", roles=frozenset({"sales_manager"}), groups=frozenset({"varna"}))).then(
+        u.AccessGroupsGranted(user_id=ID, groups=["varna"])
+    )
+    user.when(u.UpdateUser(ID, NOW, language="en")).then(u.ProfileChanged(user_id=ID, name="Иван", language="en"))
 
 
 def test_roles_granted_is_the_full_set() -> None:
-    state = given(created(), u.RolesGranted(user_id=ID, roles=["sales_manager", "marketer"]))
-    events = u.decide(u.UpdateUser(ID, NOW, roles=frozenset({"read_only"})), state)
-    assert events == [u.RolesGranted(user_id=ID, roles=["read_only"])]
-    after = u.evolve(state, events[0])
-    assert after is not None and after.roles == {"read_only"}
+    spec.given(created(), u.RolesGranted(user_id=ID, roles=["sales_manager", "marketer"])).when(
+        u.UpdateUser(ID, NOW, roles=frozenset({"read_only"}))
+    ).then(u.RolesGranted(user_id=ID, roles=["read_only"])).then_state(like(u.User, roles={"read_only"}))
 
 
 def test_lock_and_unlock() -> None:
     until = NOW + timedelta(minutes=15)
-    state = given(created(), u.UserLocked(user_id=ID, reason="5 failed sign-ins in a row", until=until))
-    assert state is not None and state.is_locked(NOW) and not state.is_locked(until)
-    assert u.decide(u.UpdateUser(ID, NOW, locked=False), state) == [u.UserUnlocked(user_id=ID)]
+
+    def locked_until_then(state: u.State) -> None:
+        assert state is not None and state.is_locked(NOW) and not state.is_locked(until)
+
+    locked = spec.given(created(), u.UserLocked(user_id=ID, reason="5 failed sign-ins in a row", until=until))
+    locked.then_state(locked_until_then)
+    locked.when(u.UpdateUser(ID, NOW, locked=False)).then(u.UserUnlocked(user_id=ID))
     # Locking a user already locked changes nothing; an expired timed lock can be replaced.
-    assert u.decide(u.UpdateUser(ID, NOW, locked=True), state) == []
-    assert u.decide(u.UpdateUser(ID, until, locked=True), state) == [
+    locked.when(u.UpdateUser(ID, NOW, locked=True)).then_nothing()
+    locked.when(u.UpdateUser(ID, until, locked=True)).then(
         u.UserLocked(user_id=ID, reason="locked by an administrator", until=None)
-    ]
-    assert u.decide(u.LockUser(ID, "why", until), given(created())) == [
-        u.UserLocked(user_id=ID, reason="why", until=until)
-    ]
+    )
+    spec.given(created()).when(u.LockUser(ID, "why", until)).then(u.UserLocked(user_id=ID, reason="why", until=until))
 
 
 def issue(**overrides: object) -> u.IssueApiKey:
@@ -140,36 +130,34 @@ def issue(**overrides: object) -> u.IssueApiKey:
 
 
 def test_an_api_key_gets_at_most_its_owners_permissions_and_groups() -> None:
-    owner = given(
+    owner = spec.given(
         created(),
         u.RolesGranted(user_id=ID, roles=["sales_manager"]),
         u.AccessGroupsGranted(user_id=ID, groups=["sofia"]),
     )
-    [issued] = u.decide(issue(), owner)
-    assert isinstance(issued, u.ApiKeyIssued) and issued.roles == ["read_only"] and issued.secret_sha256 == "ab" * 32
-    with pytest.raises(DomainError) as refused:
-        u.decide(issue(roles=frozenset({"marketer"})), owner)  # export is not the owner's to give
-    assert refused.value.field == "roles"
-    with pytest.raises(DomainError) as refused:
-        u.decide(issue(groups=frozenset({"varna"})), owner)
-    assert refused.value.field == "groups"
-    assert u.decide(issue(groups=frozenset({"varna"}), all_groups=True), owner)
+    owner.when(issue()).then(like(u.ApiKeyIssued, roles=["read_only"], secret_sha256="ab" * 32))
+    # Export is not the owner's to give.
+    owner.when(issue(roles=frozenset({"marketer"}))).then_raises(DomainError, field="roles")
+    owner.when(issue(groups=frozenset({"varna"}))).then_raises(DomainError, field="groups")
+    owner.when(issue(groups=frozenset({"varna"}), all_groups=True)).then(like(u.ApiKeyIssued, key_id="k1"))
 
 
 def test_revoke_an_api_key_once() -> None:
-    [issued] = u.decide(issue(groups=frozenset()), given(created(), u.RolesGranted(user_id=ID, roles=["read_only"])))
-    state = given(created(), u.RolesGranted(user_id=ID, roles=["read_only"]), issued)
-    assert u.decide(u.RevokeApiKey(ID, "k1"), state) == [u.ApiKeyRevoked(user_id=ID, key_id="k1")]
-    revoked = u.evolve(state, u.ApiKeyRevoked(user_id=ID, key_id="k1"))
-    assert revoked is not None and revoked.api_keys["k1"].revoked
-    assert u.decide(u.RevokeApiKey(ID, "k1"), revoked) == []
-    with pytest.raises(NotFound):
-        u.decide(u.RevokeApiKey(ID, "nope"), state)
+    read_only = u.RolesGranted(user_id=ID, roles=["read_only"])
+    issued = spec.given(created(), read_only).when(issue(groups=frozenset())).events
+    revoked = u.ApiKeyRevoked(user_id=ID, key_id="k1")
+
+    def the_key_is_revoked(state: u.State) -> None:
+        assert state is not None and state.api_keys["k1"].revoked
+
+    with_key = spec.given(created(), read_only, *issued)
+    with_key.when(u.RevokeApiKey(ID, "k1")).then(revoked).then_state(the_key_is_revoked)
+    spec.given(created(), read_only, *issued, revoked).when(u.RevokeApiKey(ID, "k1")).then_nothing()
+    with_key.when(u.RevokeApiKey(ID, "nope")).then_raises(NotFound)
 
 
 def test_commands_on_a_missing_user_are_refused() -> None:
-    with pytest.raises(NotFound):
-        u.decide(u.ChangePassword(ID, "$argon2id$x"), None)
+    spec.given().when(u.ChangePassword(ID, "$argon2id$x")).then_raises(NotFound)
 
 
 def test_streams() -> None:
