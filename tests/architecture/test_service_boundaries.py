@@ -42,7 +42,7 @@ def test_services_never_import_each_other() -> None:
 def test_each_service_has_the_common_shape() -> None:
     for service in SERVICES:
         package = service / "src" / package_of(service)
-        for part in ("domain", "application", "projections", "entrypoints", "bootstrap.py"):
+        for part in ("domain", "application", "projections", "entrypoints", "bootstrap.py", "service.py"):
             assert (package / part).exists(), f"{service.name} lacks {part}"
 
 

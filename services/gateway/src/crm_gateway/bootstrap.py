@@ -44,6 +44,18 @@ class GatewayService:
     queries: GatewayQueries
     view_sync: ViewSync
 
+    async def seed(self) -> None:
+        """Create the initial administrator when the CRM has no users yet (see
+        :func:`ensure_initial_admin`); a generated password is shown once, on the console only."""
+        admin = self.settings.admin_password
+        generated = await ensure_initial_admin(self, admin.get_secret_value() if admin else None)
+        if generated is not None:
+            # Never logged, never stored in plain text.
+            print(f"\nFirst start: sign in as '{INITIAL_ADMIN}' with password {generated}\n", flush=True)
+
+    async def start_relay(self, bus: Bus) -> None:
+        """Nothing: the gateway publishes no integration events."""
+
     async def start_projector(self, bus: Bus | None = None) -> None:
         """Keep the views following the log in the background.
 

@@ -54,6 +54,9 @@ class InteractionsService:
         """The relay publishing this service's integration events."""
         return Relay(SERVICE, self.store, bus, self.views, translate)
 
+    async def seed(self) -> None:
+        """Nothing: a fresh installation needs no data of this service."""
+
     async def start_relay(self, bus: Bus) -> Relay:
         """Run the relay in the background."""
         relay = self.relay(bus)
