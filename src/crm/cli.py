@@ -4,7 +4,7 @@
     crm serve gateway [--host H] [--port P]            distributed mode: the gateway (CRM_CONTACTS_URL=...)
     crm serve contacts-api [--host H] [--port P]       distributed mode: the contacts API alone
     crm serve contacts-relay | contacts-projector      distributed mode: a background role
-    crm serve interactions-api | interactions-relay | interactions-projector   the same for interactions
+    crm serve <service>-api | -relay | -projector      the same for each service of crm.services
     crm import counterparties FILE [--data-dir DIR]    import a CSV file (see crm_contacts.application.csv_columns)
     crm export counterparties FILE [--format csv|vcard] [--q ...] export the register (or its persons as vCard)
 
@@ -27,7 +27,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from crm import system
+from crm import services, system
 from crm_contacts import bootstrap as contacts
 from crm_contacts.application.exports import CounterpartyExport
 from crm_contacts.application.jobs import Control, Job, JobKind, Progress
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--port", type=int, default=8000)
 
     serve = commands.add_parser("serve", help="run one service role (distributed mode)")
-    roles = [f"{service}-{role}" for service in system.WORKERS for role in ("api", "relay", "projector")]
+    roles = [f"{service.name}-{role}" for service in services.BEHIND for role in services.ROLES]
     serve.add_argument("role", choices=["gateway", *roles])
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8001)
@@ -207,14 +207,13 @@ def main(argv: list[str] | None = None) -> int:
         _serve(system.embedded_app(settings), args.host, args.port)
     elif args.role == "gateway":
         _serve(system.gateway_app(settings), args.host, args.port)
-    elif args.role == "contacts-api":
-        _serve(system.contacts_api_app(settings), args.host, args.port)
-    elif args.role == "interactions-api":
-        _serve(system.interactions_api_app(settings), args.host, args.port)
     else:
-        service, _, role = args.role.partition("-")
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(system.run_worker(settings, role, service))
+        service, _, role = args.role.rpartition("-")
+        if role == "api":
+            _serve(system.api_app(settings, service), args.host, args.port)
+        else:
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(system.run_worker(settings, role, service))
     return 0
 
 

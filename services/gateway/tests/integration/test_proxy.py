@@ -356,8 +356,9 @@ def test_service_urls_and_routes_come_from_the_environment() -> None:
     env = {"CRM_CONTACTS_URL": "http://contacts:8001/", "CRM_DATA_DIR": "x", "CRM_MAIL_GATEWAY_URL": "http://m"}
     urls = service_urls_from_env(env)
     assert urls == {"contacts": "http://contacts:8001", "mail-gateway": "http://m"}
-    routes = routes_for(urls)
-    assert routes["counterparties"] == Upstream("contacts", "http://contacts:8001")
+    routes = routes_for(urls, {"contacts": ("counterparties", "persons")})
+    assert routes["counterparties"] == routes["persons"] == Upstream("contacts", "http://contacts:8001")
+    assert "contacts" not in routes
     assert routes["mail-gateway"] == Upstream("mail-gateway", "http://m")
 
 

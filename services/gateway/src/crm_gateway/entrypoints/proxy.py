@@ -1,6 +1,7 @@
 """The gateway's distributed role: a reverse proxy in front of the services, and one OpenAPI document.
 
-``/api/v1/<prefix>...`` goes to the service that owns ``<prefix>`` (``counterparties`` → contacts).
+``/api/v1/<prefix>...`` goes to the service that owns ``<prefix>`` (``counterparties`` → contacts): the
+composition root passes the table in (the gateway imports no other service).
 Method, path, query, body and headers are streamed through, except hop-by-hop headers and the
 gateway's own credentials (the session cookie and the API key): the services trust only the signed
 ``X-CRM-Caller`` token that :class:`~crm_gateway.entrypoints.identity.IdentityForwarding` put on the
@@ -72,11 +73,6 @@ HOP_BY_HOP = frozenset(
 )
 _NOT_FORWARDED = HOP_BY_HOP | {"host", "authorization"}
 
-SERVICE_PREFIXES: Mapping[str, tuple[str, ...]] = {
-    "contacts": ("counterparties", "persons", "reference", "imports", "exports", "jobs", "events"),
-}
-"""Which ``/api/v1/<prefix>`` each service owns; a service not listed owns its own name."""
-
 
 @dataclass(frozen=True)
 class Upstream:
@@ -97,11 +93,16 @@ def service_urls_from_env(environ: Mapping[str, str] | None = None) -> dict[str,
     return urls
 
 
-def routes_for(service_urls: Mapping[str, str]) -> dict[str, Upstream]:
-    """``{prefix: Upstream}`` for the services given by name and base URL."""
+def routes_for(
+    service_urls: Mapping[str, str], prefixes: Mapping[str, tuple[str, ...]] | None = None
+) -> dict[str, Upstream]:
+    """``{prefix: Upstream}`` for the services given by name and base URL; ``prefixes`` says which
+    ``/api/v1/<prefix>`` each service owns (``{"contacts": ("counterparties", ...)}``), and a service
+    not in it owns its own name."""
+    owned = prefixes or {}
     routes: dict[str, Upstream] = {}
     for service, url in service_urls.items():
-        for prefix in SERVICE_PREFIXES.get(service, (service,)):
+        for prefix in owned.get(service, (service,)):
             routes[prefix] = Upstream(service, url.rstrip("/"))
     return routes
 
@@ -356,11 +357,13 @@ def distributed_gateway_app(
     gateway_settings: GatewaySettings | None = None,
     service_urls: Mapping[str, str] | None = None,
     *,
+    prefixes: Mapping[str, tuple[str, ...]] | None = None,
     client: httpx.AsyncClient | None = None,
 ) -> FastAPI:
     """The gateway alone (distributed mode): sign-in, users, the web UI, and a reverse proxy to the
     services at ``service_urls`` (``{"contacts": "http://127.0.0.1:8001"}``; default from
-    ``CRM_<SERVICE>_URL``), serving one OpenAPI document for all of them at ``/openapi.json``.
+    ``CRM_<SERVICE>_URL``), forwarding the ``/api/v1`` prefixes each owns (``prefixes``, see
+    :func:`routes_for`), serving one OpenAPI document for all of them at ``/openapi.json``.
 
     ``client`` is for tests (e.g. shorter timeouts); by default one is opened with :data:`TIMEOUT`.
     """
@@ -374,11 +377,7 @@ def distributed_gateway_app(
         observability.setup("crm-gateway", settings)
         http = client or httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
         front = await gateway.build(settings, gateway_settings)
-        admin = gateway_settings.admin_password
-        generated = await gateway.ensure_initial_admin(front, admin.get_secret_value() if admin else None)
-        if generated is not None:
-            # Shown once, on the console only: never logged, never stored in plain text.
-            print(f"\nFirst start: sign in as 'admin' with password {generated}\n", flush=True)
+        await front.seed()
         app.state.gateway = front
         app.state.settings = settings
         app.state.tokens = tokens
@@ -386,7 +385,7 @@ def distributed_gateway_app(
         # Routes bound to this start's service go again at shutdown, so a restarted app has fresh ones.
         static_routes = len(app.router.routes)
         app.include_router(gateway_router(front, tokens))
-        app.include_router(proxy_router(routes_for(urls), client=http))
+        app.include_router(proxy_router(routes_for(urls, prefixes), client=http))
         openapi_cache.clear()
         app.openapi_schema = None
         await front.start_projector()
