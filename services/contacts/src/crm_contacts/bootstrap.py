@@ -25,11 +25,13 @@ from crm_contacts.projections.counterparties import CounterpartiesView
 from crm_contacts.projections.persons import PersonsView
 from crm_contacts.projections.reference import ReferenceView
 from crm_contacts.settings import ContactsSettings
-from crm_shared.adapters import open_event_store, open_read_store
+from crm_shared.adapters import open_blob_store, open_event_store, open_read_store, open_state_store
+from crm_shared.blobstore import BlobStore
 from crm_shared.bus import Bus, Subscription
 from crm_shared.eventstore import EventStore
 from crm_shared.projections import ProjectionRunner
 from crm_shared.readstore import ReadStore
+from crm_shared.statestore import StateStore
 from crm_shared.relay import Relay
 from crm_shared.settings import KernelSettings
 
@@ -43,6 +45,10 @@ class ContactsService:
 
     store: EventStore
     views: ReadStore
+    state: StateStore
+    """Primary records that are not views: the persons' keys, the jobs."""
+    blobs: BlobStore
+    """Files: uploads, exports, reports of rejected rows."""
     commands: CounterpartyCommands
     queries: CounterpartyQueries
     history: CounterpartyHistory
@@ -130,6 +136,8 @@ class ContactsService:
                 await task
         await self.jobs.close()
         await self.views.close()
+        await self.state.close()
+        await self.blobs.close()
         await self.store.close()
 
 
@@ -138,10 +146,13 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
     contacts_settings = contacts_settings or ContactsSettings()
     store = await open_event_store(settings, SERVICE)
     views = await open_read_store(settings, SERVICE)
+    state = await open_state_store(settings, SERVICE)
+    blobs = await open_blob_store(settings, SERVICE)
     runner = ProjectionRunner(CounterpartiesView(), views, service=SERVICE)
     reference_runner = ProjectionRunner(ReferenceView(), views, service=SERVICE)
     runners = [runner, reference_runner]
-    keys = PersonKeys(views)
+    keys = PersonKeys(state)
+    await keys.adopt_from(views)
     persons_runner = ProjectionRunner(PersonsView(store, keys.key_of), views, service=SERVICE)
     runners.append(persons_runner)
     for each in runners:
@@ -165,6 +176,8 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
     return ContactsService(
         store=store,
         views=views,
+        state=state,
+        blobs=blobs,
         commands=commands,
         queries=CounterpartyQueries(views, runner, store, country),
         history=CounterpartyHistory(store),

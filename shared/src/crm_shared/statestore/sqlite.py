@@ -2,7 +2,8 @@
 
 One table ``records (collection, key, version, value)`` keyed by ``(collection, key)``, values as JSON
 text, in its own file beside the service's other stores. It holds primary data, so commits are
-``synchronous=FULL`` (an acknowledged write survives a power cut). Writes run on one writer thread;
+``synchronous=FULL`` (an acknowledged write survives a power cut), and ``secure_delete`` zeroes what a
+write replaces or deletes (erased keys must not linger in free pages). Writes run on one writer thread;
 a compare-and-set is one conditional statement, not a read followed by a write.
 """
 
@@ -37,7 +38,9 @@ class SqliteStateStore:
     def __init__(self, path: str) -> None:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="state-writer")
         self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="state-reader")
-        self._connections = ThreadConnections(path, synchronous="FULL", busy_timeout_ms=5000)
+        self._connections = ThreadConnections(
+            path, synchronous="FULL", busy_timeout_ms=5000, pragmas=("secure_delete=ON",)
+        )
 
     @classmethod
     async def open(cls, path: str | Path) -> SqliteStateStore:
