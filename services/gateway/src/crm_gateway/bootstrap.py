@@ -100,7 +100,7 @@ async def build(
         settings=config,
         users=users,
         passwords=passwords,
-        auth=Authenticator(users, passwords, sessions, views, config, clock),
+        auth=Authenticator(users, passwords, sessions, views, config, clock, keys=view_sync.keys),
         queries=GatewayQueries(views, runner),
         view_sync=view_sync,
     )

@@ -3,6 +3,10 @@
 After each change, the command handlers call :meth:`ViewSync.sync`, so this process reads its own
 writes at once; a background loop also follows the log, for changes made by other replicas.
 Catch-ups are serialised by a lock; replaying a stretch twice is harmless (guarded writes).
+
+The in-memory :class:`~crm_gateway.application.caller_cache.KeyCache` of resolved API keys is kept
+here too: refreshed by every :meth:`ViewSync.sync` (so a revocation in this process applies before
+its request returns) and by its own, faster loop between :meth:`ViewSync.start` and :meth:`ViewSync.stop`.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 
+from crm_gateway.application.caller_cache import KeyCache
 from crm_gateway.projections.views import translate
 from crm_shared.eventstore import EventStore
 from crm_shared.projections import ProjectionRunner
@@ -23,9 +28,15 @@ class ViewSync:
     """Applies the event log to the views, on demand and in the background."""
 
     def __init__(
-        self, runner: ProjectionRunner, store: EventStore, views: ReadStore, poll_interval: float = 0.5
+        self,
+        runner: ProjectionRunner,
+        store: EventStore,
+        views: ReadStore,
+        poll_interval: float = 0.5,
+        keys: KeyCache | None = None,
     ) -> None:
         self.runner = runner
+        self.keys = keys or KeyCache(store)
         self._store = store
         self._views = views
         self._poll_interval = poll_interval
@@ -39,6 +50,7 @@ class ViewSync:
             built = await self.runner.rebuild_if_needed(self._store, translate)
         if built:
             log.info("gateway: built views from %d events", built)
+        await self.keys.refresh()
 
     async def sync(self) -> None:
         """Apply whatever the log has beyond the views' checkpoint."""
@@ -46,11 +58,13 @@ class ViewSync:
             after = await self._views.checkpoint(self.runner.checkpoint_name) or 0
             if await self._store.head_position() > after:
                 await self.runner.catch_up(self._store, translate, after=after)
+        await self.keys.refresh()
 
     def start(self) -> None:
         """Follow the log in the background until :meth:`stop`."""
         if self._task is None:
             self._task = asyncio.create_task(self._follow(), name="gateway-views")
+        self.keys.start()
 
     async def _follow(self) -> None:
         while True:
@@ -61,7 +75,8 @@ class ViewSync:
             await asyncio.sleep(self._poll_interval)
 
     async def stop(self) -> None:
-        """Stop the background loop."""
+        """Stop the background loops."""
+        await self.keys.stop()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
