@@ -242,18 +242,13 @@ async def test_bad_input_is_a_422_naming_the_field(crm: httpx.AsyncClient) -> No
 async def test_a_retried_plan_with_the_same_idempotency_key_plans_once(crm: httpx.AsyncClient) -> None:
     cid = await counterparty(crm)
     key = {"Idempotency-Key": str(uuid.uuid4())}
-    first = await crm.post(
-        API,
-        json={"kind": "call", "direction": "outgoing", "subject": "A", "start": later(days=1), "counterparty_id": cid},
-        headers=key,
-    )
-    again = await crm.post(
-        API,
-        json={"kind": "call", "direction": "outgoing", "subject": "A", "start": later(days=1), "counterparty_id": cid},
-        headers=key,
-    )
+    body = {"kind": "call", "direction": "outgoing", "subject": "A", "start": later(days=1), "counterparty_id": cid}
+    first = await crm.post(API, json=body, headers=key)
+    again = await crm.post(API, json=body, headers=key)  # a retry sends the same request
     assert first.status_code == again.status_code == 201
     assert first.json()["id"] == again.json()["id"] and again.headers["ETag"] == '"0"'
+    other = await crm.post(API, json={**body, "subject": "B"}, headers=key)
+    assert other.status_code == 422 and other.json()["errors"][0]["field"] == "Idempotency-Key"
     listed = await crm.get(API, params={"counterparty_id": cid, "min_position": again.headers[POSITION_HEADER]})
     assert len(listed.json()["items"]) == 1
 

@@ -132,8 +132,8 @@ class CommandHandler(Generic[C, T]):
         """A stored event as a domain event."""
         return self.decider.catalog.decode(recorded)
 
-    async def visible(self, state: T, caller: Caller) -> bool:
-        """Whether the caller may see the record (default: yes)."""
+    async def visible(self, state: T, caller: Caller, command: C | None = None) -> bool:
+        """Whether the caller may see the record (default: yes); ``command`` when one is handled."""
         return True
 
     async def prepare(self, command: C, loaded: Loaded[T], caller: Caller) -> C:
@@ -191,7 +191,7 @@ class CommandHandler(Generic[C, T]):
         (e.g. :func:`fingerprint` of the body), so a key reused for another request is refused."""
         await self.authorize(command, caller)
         loaded = await self.load(self.decider.stream(command))
-        if loaded.state is not None and not await self.visible(loaded.state, caller):
+        if loaded.state is not None and not await self.visible(loaded.state, caller, command):
             # Not 403: a record outside the caller's access must not even be seen to exist.
             raise self.not_found(loaded.stream)
         if idempotency_key is not None:

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from crm_contacts import bootstrap
-from crm_contacts.application.persons import decode, translate_person
+from crm_contacts.application.persons.publishing import translate_person
+from crm_contacts.application.persons.reading import decode
 from crm_contacts.application.publishing import translate
 from crm_contacts.domain import crypto
 from crm_contacts.domain import person as pe
@@ -127,7 +128,7 @@ async def test_the_store_the_bus_and_the_view_hold_no_plaintext(service: bootstr
     assert card["first_name"].startswith(crypto.PREFIX)
     # Only the search key is plain, and only while the key exists.
     assert card["name_key"] == "фандъкова йорданка"
-    found, _ = await service.persons.find(ADMIN, search="йорд")
+    found, _ = await service.person_queries.find(ADMIN, search="йорд")
     assert [p["display_name"] for p in found] == ["Йорданка Фандъкова"]
 
 
@@ -157,9 +158,9 @@ async def test_deleting_the_key_erases_the_data_everywhere_for_good(service: boo
     card = await service.views.get(collection, pid)
     assert card is not None and card["erased"] is True and card["name_key"] == ""
     assert all(secret not in plain(card) for secret in SECRETS)
-    assert (await service.persons.find(ADMIN, search="йорд"))[0] == []
-    shown = await service.persons.get(pid, ADMIN)
+    assert (await service.person_queries.find(ADMIN, search="йорд"))[0] == []
+    shown = await service.person_queries.get(pid, ADMIN)
     assert shown is not None and shown["first_name"] is None and shown["erased"] is True
-    exported = await service.persons.export(pid, ADMIN)
+    exported = await service.person_queries.export(pid, ADMIN)
     assert exported is not None and all(secret not in plain(exported) for secret in SECRETS)
     assert exported["personal_data_readable"] is False

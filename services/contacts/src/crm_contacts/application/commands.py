@@ -77,7 +77,7 @@ class CounterpartyCommands(CommandHandler[cp.Command, cp.Counterparty]):
         if isinstance(command, cp.MarkMerged | cp.Absorb) and not caller.can(Permission.COUNTERPARTY_MERGE):
             raise Forbidden("your roles do not allow merging counterparties")
 
-    async def visible(self, state: cp.Counterparty, caller: Caller) -> bool:
+    async def visible(self, state: cp.Counterparty, caller: Caller, command: cp.Command | None = None) -> bool:
         return caller.sees_group(state.access_group)
 
     async def prepare(self, command: cp.Command, loaded: Loaded[cp.Counterparty], caller: Caller) -> cp.Command:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from crm_contacts.application.persons import translate_person
+from crm_contacts.application.persons.publishing import translate_person
 from crm_contacts.application.reference import translate_reference
 from crm_contacts.domain import counterparty as cp
 from crm_shared.contracts import contacts as public

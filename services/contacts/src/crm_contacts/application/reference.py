@@ -1,10 +1,10 @@
 """Reference data: commands, queries, :class:`ReferenceData` (the lookup the rest of the service
 validates codes with) and the public form of its events.
 
-Commands follow application/commands.py: load the entry's stream, decide, append with that version;
-``If-Match`` and idempotency keys alike. Moving a group under another parent takes a short lease on
-the group hierarchy first (:data:`~crm_contacts.domain.reference.HIERARCHY_LOCK_STREAM`), so two
-concurrent moves cannot each pass the cycle check and make a cycle together.
+Commands go through the kernel command path (crm_shared.commands) like every other. Moving a group
+under another parent takes a short lease on the group hierarchy first (the ``guard`` hook, on
+:data:`~crm_contacts.domain.reference.HIERARCHY_LOCK_STREAM`), so two concurrent moves cannot each
+pass the cycle check and make a cycle together.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,9 +21,9 @@ from typing import Any
 from crm_contacts.domain import reference as ref
 from crm_contacts.domain.reference import ReferenceEntry
 from crm_contacts.projections.reference import COLLECTION, entry_of
+from crm_shared.commands import CommandHandler, CommandResult, Decider, Loaded
 from crm_shared.contracts.contacts import reference as public
-from crm_shared.errors import DomainError, Forbidden, PreconditionFailed
-from crm_shared.events import deterministic_event_id, end_of_earlier_command
+from crm_shared.errors import DomainError, Forbidden
 from crm_shared.eventstore import NO_STREAM, EventStore, RecordedEvent, WrongExpectedVersion
 from crm_shared.identity import Caller, Permission
 from crm_shared.integration import Envelope
@@ -53,13 +53,16 @@ class HierarchyBusy(DomainError):
     status = 409
 
 
-@dataclass(frozen=True, slots=True)
-class ReferenceResult:
-    """An entry, its stream version (the ETag) and the commit position of its last change (0 when unknown)."""
+ReferenceResult = CommandResult[ReferenceEntry]
+"""An entry, its stream version (the ETag) and the commit position of its last change (0 when unknown)."""
 
-    entry: ReferenceEntry
-    version: int
-    position: int = 0
+DECIDER: Decider[ref.Command, ReferenceEntry] = Decider(
+    name="reference entry",
+    catalog=ref.event_catalog,
+    stream=lambda command: ref.stream_of(command.catalog, command.code),
+    decide=ref.decide,
+    evolve=ref.evolve,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,68 +173,44 @@ def _query(catalog: str, include_retired: bool, after: tuple[Any, str] | None, l
     return Query(equals=equals, sort="name_key", after=after, limit=limit)
 
 
-class ReferenceCommands:
+class ReferenceCommands(CommandHandler[ref.Command, ReferenceEntry]):
     """Handles reference-data commands (administrators only)."""
 
     def __init__(self, store: EventStore, data: ReferenceData) -> None:
-        self._store = store
+        super().__init__(store, DECIDER)
         self._data = data
         self._lock_seen = 0
 
-    async def handle(
-        self,
-        command: ref.Command,
-        caller: Caller,
-        *,
-        if_match: int | None = None,
-        idempotency_key: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> ReferenceResult:
-        """Decide and append; a stale ``if_match`` raises :class:`PreconditionFailed`, a retried
-        ``idempotency_key`` returns the first result."""
+    async def authorize(self, command: ref.Command, caller: Caller) -> None:
         if not caller.can(Permission.REFERENCE_ADMIN):
             raise Forbidden("your roles do not allow changing reference data")
         ref.check_catalog(command.catalog)
         ref.check_code(command.code)
-        stream = ref.stream_of(command.catalog, command.code)
-        state, events = await self._data.load(command.catalog, command.code)
-        version = events[-1].stream_version if events else None
-        if idempotency_key is not None:
-            earlier = _earlier_result(events, stream, idempotency_key)
-            if earlier is not None:
-                return earlier
-        if if_match is not None and if_match != version:
-            raise PreconditionFailed(if_match, version)
 
-        lease = await self._lock_hierarchy(caller) if _moves_group(command, state) else None
-        try:
-            decided = ref.decide(await self._with_ancestors(command), state)
-            if not decided:
-                assert state is not None and events  # a change that changes nothing
-                return ReferenceResult(state, events[-1].stream_version, events[-1].position)
-            new_events = [
-                ref.event_catalog.encode(
-                    event,
-                    event_id=None
-                    if idempotency_key is None
-                    else deterministic_event_id(f"{stream}:{idempotency_key}", i),
-                    metadata={
-                        **(metadata or {}),
-                        "actor": caller.user_id,
-                        **({"idempotency_key": idempotency_key} if idempotency_key else {}),
-                    },
-                )
-                for i, event in enumerate(decided)
-            ]
-            result = await self._store.append(stream, new_events, NO_STREAM if version is None else version)
-        finally:
-            if lease is not None:
-                await self._unlock_hierarchy(*lease, caller)
-        for event in decided:
-            state = ref.evolve(state, event)
-        assert state is not None
+    def guard(
+        self, command: ref.Command, loaded: Loaded[ReferenceEntry], caller: Caller
+    ) -> contextlib.AbstractAsyncContextManager[None]:
+        return (
+            self._hierarchy_lease(caller)
+            if _moves_group(command, loaded.state)
+            else super().guard(command, loaded, caller)
+        )
+
+    async def prepare(self, command: ref.Command, loaded: Loaded[ReferenceEntry], caller: Caller) -> ref.Command:
+        return await self._with_ancestors(command)
+
+    async def after(
+        self, command: ref.Command, loaded: Loaded[ReferenceEntry], state: ReferenceEntry, caller: Caller
+    ) -> None:
         self._data.remember(state)
-        return ReferenceResult(state, result.stream_version, result.position)
+
+    @contextlib.asynccontextmanager
+    async def _hierarchy_lease(self, caller: Caller) -> AsyncIterator[None]:
+        lease = await self._lock_hierarchy(caller)
+        try:
+            yield
+        finally:
+            await self._unlock_hierarchy(*lease, caller)
 
     async def _with_ancestors(self, command: ref.Command) -> ref.Command:
         if not isinstance(command, ref.DefineEntry | ref.ChangeEntry) or command.catalog != "groups":
@@ -247,7 +226,7 @@ class ReferenceCommands:
         holder = str(uuid.uuid4())
         stream = ref.HIERARCHY_LOCK_STREAM
         for _ in range(50):
-            recorded = await self._store.read_stream(stream, from_version=self._lock_seen)
+            recorded = await self.store.read_stream(stream, from_version=self._lock_seen)
             last = recorded[-1] if recorded else None
             if last is not None:
                 self._lock_seen = last.stream_version
@@ -258,7 +237,7 @@ class ReferenceCommands:
                 ref.GroupHierarchyLocked(holder=holder), metadata={"actor": caller.user_id}
             )
             try:
-                result = await self._store.append(stream, [event], NO_STREAM if last is None else last.stream_version)
+                result = await self.store.append(stream, [event], NO_STREAM if last is None else last.stream_version)
             except WrongExpectedVersion:
                 continue  # someone took it meanwhile: look again
             return holder, result.stream_version
@@ -268,7 +247,7 @@ class ReferenceCommands:
         event = ref.event_catalog.encode(ref.GroupHierarchyUnlocked(holder=holder), metadata={"actor": caller.user_id})
         # Taken over meanwhile (this move outlived its lease): nothing left to release.
         with contextlib.suppress(WrongExpectedVersion):
-            await self._store.append(ref.HIERARCHY_LOCK_STREAM, [event], version)
+            await self.store.append(ref.HIERARCHY_LOCK_STREAM, [event], version)
 
 
 def _moves_group(command: ref.Command, state: ref.State) -> bool:
@@ -277,15 +256,6 @@ def _moves_group(command: ref.Command, state: ref.State) -> bool:
         return False
     parent = command.attributes.get("parent")
     return parent is not None and parent != state.attributes.get("parent")
-
-
-def _earlier_result(events: list[RecordedEvent], stream: str, key: str) -> ReferenceResult | None:
-    last = end_of_earlier_command(events, stream, key)
-    if last is None:
-        return None
-    state = _fold(events[: last + 1])
-    assert state is not None
-    return ReferenceResult(state, events[last].stream_version, events[last].position)
 
 
 class ReferenceQueries:
@@ -316,7 +286,7 @@ class ReferenceQueries:
         state, events = await self._data.load(catalog, code)
         if state is None:
             return None
-        return ReferenceResult(state, events[-1].stream_version, events[-1].position)
+        return CommandResult(state, events[-1].stream_version, events[-1].position)
 
     async def list(
         self,
@@ -338,7 +308,7 @@ class ReferenceQueries:
             self._runner.collection(COLLECTION), _query(catalog, include_retired, after, limit)
         )
         return ReferencePage(
-            items=[ReferenceResult(entry_of(doc), int(doc["_version"])) for doc in page.items],
+            items=[CommandResult(entry_of(doc), int(doc["_version"]), 0) for doc in page.items],
             next_cursor=encode_cursor(page.next_after),
         )
 

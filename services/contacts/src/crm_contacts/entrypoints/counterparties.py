@@ -387,9 +387,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             if listed in changes and changes[listed] is None:
                 changes[listed] = ()
         command = cp.UpdateCounterparty(counterparty_id=counterparty_id, changes=changes)
-        return await run(
-            command, caller, response, if_match=if_match, idempotency_key=idempotency_key, body=body
-        )
+        return await run(command, caller, response, if_match=if_match, idempotency_key=idempotency_key, body=body)
 
     @router.post("/counterparties/{counterparty_id}/archive", response_model=CounterpartyOut)
     async def archive_counterparty(

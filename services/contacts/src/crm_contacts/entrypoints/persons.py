@@ -6,17 +6,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
 
-from crm_contacts.application.persons import PersonResult, new_person_id
+from crm_contacts.application.persons.commands import PersonResult
+from crm_contacts.application.persons.reading import new_person_id
 from crm_contacts.application.validation import RawContact
 from crm_contacts.bootstrap import ContactsService
 from crm_contacts.domain import person as pe
 from crm_contacts.domain.contact_info import ContactEntry
-from crm_shared.http import POSITION_HEADER, HttpProblem, caller_dependency, etag, parse_if_match
+from crm_shared.commands import fingerprint
+from crm_shared.http import HttpProblem, IdempotencyKey, IfMatch, MinPosition, answered, caller_dependency, etag
 from crm_shared.identity import Caller, CallerTokens
-from crm_shared.observability import current_traceparent
 from crm_shared.readstore.cursor import BadCursor
 
 Id = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
@@ -28,17 +29,6 @@ Description = Annotated[str, StringConstraints(max_length=pe.MAX_DESCRIPTION)]
 ReminderDays = Annotated[int, Field(ge=0, le=pe.MAX_REMINDER_DAYS)]
 Gender = Literal["female", "male", "unspecified"]
 PropertyValue = StrictBool | StrictInt | StrictFloat | Annotated[str, StringConstraints(max_length=1000)] | None
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", min_length=1, max_length=200, description="Makes a retried request a no-op"),
-]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
-MinPosition = Annotated[
-    int | None,
-    Query(
-        ge=0, le=2**63 - 1, description=f"Wait until the view includes this commit position (from {POSITION_HEADER})"
-    ),
-]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(max_length=2000)]
 
@@ -215,31 +205,31 @@ _VCARD_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _headers(response: Response, result: PersonResult) -> None:
-    response.headers["ETag"] = etag(result.version)
-    response.headers[POSITION_HEADER] = str(result.position)
-
-
 def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     """The persons routes, bound to one wired service; every route needs a verified caller."""
     router = APIRouter(prefix="/api/v1", tags=["persons"])
     authenticated = caller_dependency(tokens)
     persons = service.persons
+    queries = service.person_queries
 
     async def entries(given: list[ContactIn] | None) -> tuple[ContactEntry, ...]:
         raws = [RawContact(c.kind, c.value, c.main, c.comment) for c in given or ()]
         return await persons.contact_entries(raws)
 
     async def run(
-        command: pe.Command, caller: Caller, *, if_match: str | None = None, key: str | None = None
+        command: pe.Command,
+        caller: Caller,
+        *,
+        if_match: int | None = None,
+        key: str | None = None,
+        body: BaseModel | None = None,
     ) -> PersonResult:
-        return await persons.handle(
-            command, caller, if_match=parse_if_match(if_match), idempotency_key=key, metadata=current_traceparent()
-        )
+        request = None if body is None else fingerprint(body.model_dump(mode="json"))
+        return await persons.handle(command, caller, if_match=if_match, idempotency_key=key, request=request)
 
-    async def shown(result: PersonResult, caller: Caller, response: Response) -> PersonOut:
-        _headers(response, result)
-        return PersonOut.model_validate(await persons.present(result, caller))
+    async def shown(result: PersonResult, caller: Caller, response: Response, location: str | None = None) -> PersonOut:
+        answered(response, result, location=location)
+        return PersonOut.model_validate(await queries.present(result, caller))
 
     @router.post("/persons", status_code=201, response_model=PersonOut)
     async def register_person(
@@ -268,9 +258,9 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             properties=body.properties or {},
             categories=tuple(body.categories or ()),
         )
-        result = await run(command, caller, key=idempotency_key)
-        response.headers["Location"] = f"{request.scope.get('root_path', '')}{router.prefix}/persons/{result.state.id}"
-        return await shown(result, caller, response)
+        result = await run(command, caller, key=idempotency_key, body=body)
+        location = f"{request.scope.get('root_path', '')}{router.prefix}/persons/{result.state.id}"
+        return await shown(result, caller, response, location)
 
     @router.get("/persons", response_model=PersonPage)
     async def list_persons(
@@ -292,7 +282,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             k.removeprefix("property."): v[:200] for k, v in request.query_params.items() if k.startswith("property.")
         }
         try:
-            items, next_cursor = await persons.find(
+            items, next_cursor = await queries.find(
                 caller,
                 search=q,
                 category=category or None,
@@ -320,12 +310,12 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         if as_of is not None:
             if as_of.tzinfo is None:
                 raise HttpProblem(422, "Invalid request", "as_of needs a time zone, e.g. 2026-01-31T12:00:00Z", "as_of")
-            past = await persons.as_of(person_id, as_of, caller)
+            past = await queries.as_of(person_id, as_of, caller)
             if past is None:
                 raise HttpProblem(404, "Not found", f"no person {person_id} at {as_of.isoformat()}")
             response.headers["ETag"] = etag(int(past["version"]))
             return PersonOut.model_validate(past)
-        card = await persons.get(person_id, caller, min_position=min_position)
+        card = await queries.get(person_id, caller, min_position=min_position)
         if card is None:
             raise HttpProblem(404, "Not found", f"no person {person_id}")
         response.headers["ETag"] = etag(int(card["version"]))
@@ -350,7 +340,9 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         command = pe.UpdatePerson(
             person_id=person_id, actor=caller.user_id, today=persons.now().date(), changes=changes
         )
-        return await shown(await run(command, caller, if_match=if_match, key=idempotency_key), caller, response)
+        return await shown(
+            await run(command, caller, if_match=if_match, key=idempotency_key, body=body), caller, response
+        )
 
     @router.put("/persons/{person_id}/counterparties/{counterparty_id}", response_model=PersonOut)
     async def link_counterparty(
@@ -364,7 +356,9 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     ) -> PersonOut:
         """Link the person to a counterparty you may see, or change the position and role there."""
         command = pe.LinkCounterparty(person_id, counterparty_id, body.position, body.role)
-        return await shown(await run(command, caller, if_match=if_match, key=idempotency_key), caller, response)
+        return await shown(
+            await run(command, caller, if_match=if_match, key=idempotency_key, body=body), caller, response
+        )
 
     @router.delete("/persons/{person_id}/counterparties/{counterparty_id}", response_model=PersonOut)
     async def unlink_counterparty(
@@ -382,7 +376,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     @router.get("/persons/{person_id}/history", response_model=PersonHistoryOut)
     async def person_history(person_id: Id, caller: Caller = authenticated) -> PersonHistoryOut:
         """Every change, oldest first: who, when, what; erased personal fields are null."""
-        entries_ = await persons.history(person_id, caller)
+        entries_ = await queries.history(person_id, caller)
         if entries_ is None:
             raise HttpProblem(404, "Not found", f"no person {person_id}")
         return PersonHistoryOut(items=[PersonHistoryEntryOut.model_validate(e) for e in entries_])
@@ -390,7 +384,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     @router.get("/persons/{person_id}/vcard", response_class=Response, responses=_VCARD_RESPONSE)
     async def person_vcard(person_id: Id, caller: Caller = authenticated) -> Response:
         """The person as a vCard 4.0 file (410 once the personal data was erased)."""
-        text = await persons.vcard(person_id, caller)
+        text = await queries.vcard(person_id, caller)
         if text is None:
             raise HttpProblem(404, "Not found", f"no person {person_id}")
         return Response(
@@ -409,7 +403,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     ) -> CounterpartyPersonsPage:
         """The persons linked to a counterparty, by name, with their position and role there."""
         try:
-            found = await persons.of_counterparty(
+            found = await queries.of_counterparty(
                 counterparty_id, caller, limit=limit, cursor=cursor, min_position=min_position
             )
         except BadCursor as exc:
@@ -425,7 +419,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     async def export_personal_data(person_id: Id, caller: Caller = authenticated) -> PersonalDataOut:
         """GDPR access request (``personal-data:admin``): everything held about the person — the card,
         every event with its fields, who changed what and when. Private persons included."""
-        exported = await persons.export(person_id, caller)
+        exported = await queries.export(person_id, caller)
         if exported is None:
             raise HttpProblem(404, "Not found", f"no person {person_id}")
         return PersonalDataOut.model_validate(exported)
@@ -442,6 +436,6 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         so its personal data can never be read again, in any copy of the events. Links, dates and who
         changed what remain. Repeating it changes nothing."""
         command = pe.ErasePerson(person_id=person_id, reason=body.reason, now=persons.now())
-        return await shown(await run(command, caller, key=idempotency_key), caller, response)
+        return await shown(await run(command, caller, key=idempotency_key, body=body), caller, response)
 
     return router

@@ -114,7 +114,7 @@ class CatalogsOut(BaseModel):
 
 
 def _out(result: ReferenceResult) -> EntryOut:
-    e = result.entry
+    e = result.state
     return EntryOut(
         catalog=e.catalog,
         code=e.code,

@@ -1,38 +1,38 @@
-"""Command handling: load the stream, check the caller and the references, decide on that state,
-append with that version.
+"""Interaction commands through the kernel command path (crm_shared.commands).
 
-The expected version is the version the decision was made on, so a concurrent change surfaces as
-:class:`WrongExpectedVersion` (HTTP 409). A command carrying an idempotency key gets deterministic
-event ids: a retry finds its own events and returns the first result without appending.
-References to other records are checked against the local contacts view (counterparty, contact
-person, information source) and this service's own streams (the thread, the interaction followed up).
+The hooks: the permission, visibility by involvement (the counterparty's access group, or being the
+creator, responsible or a participant), and the references checked before deciding: against the local
+contacts view (counterparty, contact person, information source) and this service's own streams (the
+thread, the interaction followed up). The rules of creating an interaction and of planning a follow-up
+live here too, so the routes only translate.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from crm_interactions.application.contacts import Involvement, LocalContacts
 from crm_interactions.domain import interaction as it
-from crm_shared.errors import DomainError, Forbidden, NotFound, PreconditionFailed
-from crm_shared.events import deterministic_event_id, end_of_earlier_command
-from crm_shared.eventstore import NO_STREAM, EventStore, RecordedEvent
+from crm_shared.commands import CommandHandler, CommandResult, Decider, Loaded
+from crm_shared.errors import DomainError, Forbidden
+from crm_shared.eventstore import EventStore
 from crm_shared.identity import Caller, Permission
 
 _ID_NAMESPACE = uuid.UUID("7c1e9a4b-2f5d-4e8a-b3c6-9d0f1a2b3c4d")
 
+DECIDER: Decider[it.Command, it.Interaction] = Decider(
+    name="interaction",
+    catalog=it.catalog,
+    stream=lambda command: it.stream_of(command.interaction_id),
+    decide=it.decide,
+    evolve=it.evolve,
+)
 
-@dataclass(frozen=True, slots=True)
-class CommandResult:
-    """The state after a command, its stream version (the ETag) and commit position."""
-
-    state: it.Interaction
-    version: int
-    position: int
+Result = CommandResult[it.Interaction]
 
 
 def new_interaction_id(idempotency_key: str | None) -> str:
@@ -42,12 +42,17 @@ def new_interaction_id(idempotency_key: str | None) -> str:
     return str(uuid.uuid5(_ID_NAMESPACE, f"create:{idempotency_key}"))
 
 
+def _require_write(caller: Caller) -> None:
+    if not caller.can(Permission.INTERACTION_WRITE):
+        raise Forbidden("your roles do not allow planning or changing interactions")
+
+
 def involvement(state: it.Interaction) -> Involvement:
     """Who is involved in an interaction, for the visibility rule."""
     return Involvement(state.counterparty_id, state.created_by, state.responsible, state.participants)
 
 
-class InteractionCommands:
+class InteractionCommands(CommandHandler[it.Command, it.Interaction]):
     """Handles interaction commands against an event store."""
 
     def __init__(
@@ -56,77 +61,24 @@ class InteractionCommands:
         contacts: LocalContacts,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._store = store
+        super().__init__(store, DECIDER, clock)
         self._contacts = contacts
-        self._clock = clock
-
-    def now(self) -> datetime:
-        """The service clock (injected in tests)."""
-        return self._clock()
-
-    async def load(self, interaction_id: str) -> tuple[it.State, list[RecordedEvent]]:
-        """The current state and the events it was folded from."""
-        events = await self._store.read_stream(it.stream_of(interaction_id))
-        state: it.State = None
-        for recorded in events:
-            state = it.evolve(state, it.catalog.decode(recorded))
-        return state, events
 
     async def load_visible(self, interaction_id: str, caller: Caller) -> it.State:
         """The current state if the caller sees the interaction, else None."""
-        state, _ = await self.load(interaction_id)
-        if state is None or not await self._contacts.visible(caller, involvement(state)):
+        state = (await self.load(it.stream_of(interaction_id))).state
+        if state is None or not await self.visible(state, caller):
             return None
         return state
 
-    async def handle(
-        self,
-        command: it.Command,
-        caller: Caller,
-        *,
-        if_match: int | None = None,
-        idempotency_key: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> CommandResult:
-        """Decide and append; see the module docstring for the concurrency and idempotency rules."""
-        if not caller.can(Permission.INTERACTION_WRITE):
-            raise Forbidden("your roles do not allow planning or changing interactions")
-        stream = it.stream_of(command.interaction_id)
-        state, events = await self.load(command.interaction_id)
-        version = events[-1].stream_version if events else None
-        if state is not None and not await self._contacts.visible(caller, involvement(state)):
-            # Not 403: a record outside the caller's access groups must not even be seen to exist.
-            raise NotFound(f"interaction {command.interaction_id} does not exist")
+    async def authorize(self, command: it.Command, caller: Caller) -> None:
+        _require_write(caller)
 
-        if idempotency_key is not None:
-            earlier = self._earlier_result(events, stream, idempotency_key)
-            if earlier is not None:
-                return earlier
-        if if_match is not None and if_match != version:
-            raise PreconditionFailed(if_match, version)
+    async def visible(self, state: it.Interaction, caller: Caller, command: it.Command | None = None) -> bool:
+        return await self._contacts.visible(caller, involvement(state))
 
-        command = await self._checked(command, state, caller)
-        decided = it.decide(command, state)
-        if not decided:
-            assert state is not None and events  # a change of an existing record that changes nothing
-            return CommandResult(state, events[-1].stream_version, events[-1].position)
-        new_events = [
-            it.catalog.encode(
-                event,
-                event_id=None if idempotency_key is None else deterministic_event_id(f"{stream}:{idempotency_key}", i),
-                metadata={
-                    **(metadata or {}),
-                    "actor": caller.user_id,
-                    **({"idempotency_key": idempotency_key} if idempotency_key else {}),
-                },
-            )
-            for i, event in enumerate(decided)
-        ]
-        result = await self._store.append(stream, new_events, NO_STREAM if version is None else version)
-        for event in decided:
-            state = it.evolve(state, event)
-        assert state is not None
-        return CommandResult(state, result.stream_version, result.position)
+    async def prepare(self, command: it.Command, loaded: Loaded[it.Interaction], caller: Caller) -> it.Command:
+        return await self._checked(command, loaded.state, caller)
 
     async def _checked(self, command: it.Command, state: it.State, caller: Caller) -> it.Command:
         """The command with its references checked (and the thread of a new one resolved)."""
@@ -171,13 +123,66 @@ class InteractionCommands:
             thread = named.thread_id
         return thread
 
-    @staticmethod
-    def _earlier_result(events: list[RecordedEvent], stream: str, key: str) -> CommandResult | None:
-        last = end_of_earlier_command(events, stream, key)
-        if last is None:
-            return None
-        state: it.State = None
-        for earlier in events[: last + 1]:
-            state = it.evolve(state, it.catalog.decode(earlier))
-        assert state is not None
-        return CommandResult(state, events[last].stream_version, events[last].position)
+    def new_interaction(
+        self,
+        draft: it.Draft,
+        *,
+        recording: bool,
+        reminder: int | None,
+        outcome: str | None,
+        outcome_code: str | None,
+    ) -> it.Command:
+        """The command creating ``draft``: recorded as done (with its outcome) or planned (with a
+        reminder); the other combinations are refused naming the field."""
+        if recording:
+            if reminder is not None:
+                raise DomainError("an interaction that happened needs no reminder", field="reminder")
+            return it.RecordInteraction(draft, self.now(), outcome or "", outcome_code)
+        if outcome is not None or outcome_code is not None:
+            field = "outcome" if outcome is not None else "outcome_code"
+            raise DomainError("an outcome is given when completing", field=field)
+        return it.PlanInteraction(draft, self.now(), reminder)
+
+    async def plan_follow_up(
+        self,
+        interaction_id: str,
+        given: Mapping[str, Any],
+        caller: Caller,
+        *,
+        idempotency_key: str | None = None,
+        request: str | None = None,
+    ) -> Result:
+        """Plan the next interaction after ``interaction_id``, in its thread: what ``given`` leaves out
+        (kind, subject, responsible, importance, contact person, participants, third parties, project)
+        is taken from the original; the counterparty always is."""
+        _require_write(caller)
+        original = await self.load_visible(interaction_id, caller)
+        if original is None:
+            raise self.not_found(it.stream_of(interaction_id))
+
+        def pick(name: str, default: Any) -> Any:
+            value = given.get(name)
+            return default if value is None else value
+
+        draft = it.Draft(
+            interaction_id=new_interaction_id(idempotency_key),
+            kind=pick("kind", original.kind),
+            direction=given["direction"],
+            subject=pick("subject", original.subject),
+            start=given["start"],
+            end=given.get("end"),
+            responsible=pick("responsible", original.responsible),
+            created_by=caller.user_id,
+            importance=pick("importance", original.importance),
+            description=given.get("description") or "",
+            content=given.get("content") or "",
+            counterparty_id=original.counterparty_id,
+            contact_person_id=pick("contact_person_id", original.contact_person_id),
+            participants=tuple(pick("participants", original.participants)),
+            third_parties=tuple(pick("third_parties", original.third_parties)),
+            basis=it.Basis("interaction", original.id, original.subject),
+            project=pick("project", original.project),
+            follow_up_of=original.id,
+        )
+        command = it.PlanInteraction(draft, self.now(), given.get("reminder"))
+        return await self.handle(command, caller, idempotency_key=idempotency_key, request=request)

@@ -6,16 +6,16 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from crm_interactions.application.commands import CommandResult, new_interaction_id
+from crm_interactions.application.commands import Result, new_interaction_id
 from crm_interactions.application.queries import MAX_CALENDAR_DAYS, Filters
 from crm_interactions.bootstrap import InteractionsService
 from crm_interactions.domain import interaction as it
-from crm_shared.http import POSITION_HEADER, HttpProblem, caller_dependency, etag, parse_if_match
+from crm_shared.commands import fingerprint
+from crm_shared.http import HttpProblem, IdempotencyKey, IfMatch, MinPosition, answered, caller_dependency, etag
 from crm_shared.identity import Caller, CallerTokens
-from crm_shared.observability import current_traceparent
 from crm_shared.readstore import Document
 from crm_shared.readstore.cursor import BadCursor
 
@@ -42,17 +42,6 @@ RecordRef = Annotated[str, StringConstraints(min_length=1, max_length=64, patter
 Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Text = Annotated[str, StringConstraints(max_length=it.MAX_TEXT)]
 InteractionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", min_length=1, max_length=200, description="Makes a retried request a no-op"),
-]
-IfMatch = Annotated[str | None, Header(alias="If-Match", description="The ETag the change was made on")]
-MinPosition = Annotated[
-    int | None,
-    Query(
-        ge=0, le=2**63 - 1, description=f"Wait until the view includes this commit position (from {POSITION_HEADER})"
-    ),
-]
 Reminder = Annotated[
     int | None,
     Field(
@@ -342,22 +331,26 @@ def build_router(service: InteractionsService, tokens: CallerTokens) -> APIRoute
         caller: Caller,
         response: Response,
         *,
-        if_match: str | None = None,
+        if_match: int | None = None,
         idempotency_key: str | None = None,
+        body: BaseModel | None = None,
     ) -> InteractionOut:
         result = await commands.handle(
             command,
             caller,
-            if_match=parse_if_match(if_match),
+            if_match=if_match,
             idempotency_key=idempotency_key,
-            metadata=current_traceparent(),
+            request=None if body is None else fingerprint(body.model_dump(mode="json")),
         )
-        _command_headers(response, result)
-        return await out(_fields_of(result.state), result.version)
+        return await answer(response, result)
 
-    def created(request: Request, response: Response, interaction_id: str) -> None:
-        # Built directly: request.url_for looks the route up and builds an absolute URL on every command.
-        response.headers["Location"] = f"{request.scope.get('root_path', '')}{router.prefix}/{interaction_id}"
+    async def answer(response: Response, result: Result, request: Request | None = None) -> InteractionOut:
+        # Location is built directly: request.url_for looks the route up and builds an absolute URL.
+        location = None
+        if request is not None:
+            location = f"{request.scope.get('root_path', '')}{router.prefix}/{result.state.id}"
+        answered(response, result, location=location)
+        return await out(_fields_of(result.state), result.version)
 
     @router.post("", status_code=201, response_model=InteractionOut)
     async def create_interaction(
@@ -370,12 +363,6 @@ def build_router(service: InteractionsService, tokens: CallerTokens) -> APIRoute
         """Plan an interaction, or record one that happened (``state: completed``). Returns 201 with
         ``Location``, ``ETag``, the commit position and, for an incoming interaction with a buyer whose
         information source is missing or expired, ``source_prompt``."""
-        recording = body.state == "completed"
-        if recording and body.reminder is not None:
-            raise HttpProblem(422, "Invalid request", "an interaction that happened needs no reminder", "reminder")
-        if not recording and (body.outcome is not None or body.outcome_code is not None):
-            field = "outcome" if body.outcome is not None else "outcome_code"
-            raise HttpProblem(422, "Invalid request", "an outcome is given when completing", field)
         draft = it.Draft(
             interaction_id=new_interaction_id(idempotency_key),
             kind=body.kind,
@@ -398,15 +385,17 @@ def build_router(service: InteractionsService, tokens: CallerTokens) -> APIRoute
             thread_id=body.thread_id,
             follow_up_of=body.follow_up_of,
         )
-        now = commands.now()
-        command: it.Command
-        if recording:
-            command = it.RecordInteraction(draft, now, body.outcome or "", body.outcome_code)
-        else:
-            command = it.PlanInteraction(draft, now, body.reminder)
-        result = await run(command, caller, response, idempotency_key=idempotency_key)
-        created(request, response, result.id)
-        return result
+        command = commands.new_interaction(
+            draft,
+            recording=body.state == "completed",
+            reminder=body.reminder,
+            outcome=body.outcome,
+            outcome_code=body.outcome_code,
+        )
+        result = await commands.handle(
+            command, caller, idempotency_key=idempotency_key, request=fingerprint(body.model_dump(mode="json"))
+        )
+        return await answer(response, result, request)
 
     @router.get("", response_model=InteractionPage)
     async def list_interactions(
@@ -529,7 +518,9 @@ def build_router(service: InteractionsService, tokens: CallerTokens) -> APIRoute
             basis = body.basis
             changes["basis"] = None if basis is None else it.Basis(basis.type, basis.id, basis.title)
         command = it.ChangeDetails(interaction_id, changes)
-        return await run(command, caller, response, if_match=if_match, idempotency_key=idempotency_key)
+        return await run(
+            command, caller, response, if_match=if_match, idempotency_key=idempotency_key, body=body
+        )
 
     @router.post("/{interaction_id}/reschedule", response_model=InteractionOut)
     async def reschedule(
@@ -544,7 +535,9 @@ def build_router(service: InteractionsService, tokens: CallerTokens) -> APIRoute
         command = it.Reschedule(interaction_id, body.start, commands.now(), body.end)
         if "reminder" in body.model_fields_set:
             command = replace(command, reminder=body.reminder)
-        return await run(command, caller, response, if_match=if_match, idempotency_key=idempotency_key)
+        return await run(
+            command, caller, response, if_match=if_match, idempotency_key=idempotency_key, body=body
+        )
 
     @router.post("/{interaction_id}/complete", response_model=InteractionOut)
     async def complete(
@@ -557,7 +550,9 @@ def build_router(service: InteractionsService, tokens: CallerTokens) -> APIRoute
     ) -> InteractionOut:
         """Complete a planned interaction with its outcome (and an outcome code for analytics)."""
         command = it.Complete(interaction_id, body.outcome, commands.now(), body.outcome_code)
-        return await run(command, caller, response, if_match=if_match, idempotency_key=idempotency_key)
+        return await run(
+            command, caller, response, if_match=if_match, idempotency_key=idempotency_key, body=body
+        )
 
     @router.post("/{interaction_id}/cancel", response_model=InteractionOut)
     async def cancel(
@@ -570,7 +565,9 @@ def build_router(service: InteractionsService, tokens: CallerTokens) -> APIRoute
     ) -> InteractionOut:
         """Cancel a planned interaction, with the reason."""
         command = it.Cancel(interaction_id, body.reason, commands.now())
-        return await run(command, caller, response, if_match=if_match, idempotency_key=idempotency_key)
+        return await run(
+            command, caller, response, if_match=if_match, idempotency_key=idempotency_key, body=body
+        )
 
     @router.post("/{interaction_id}/follow-up", status_code=201, response_model=InteractionOut)
     async def follow_up(
@@ -582,33 +579,14 @@ def build_router(service: InteractionsService, tokens: CallerTokens) -> APIRoute
         caller: Caller = authenticated,
     ) -> InteractionOut:
         """Plan the next interaction after a completed one, in its thread. 201 with ``Location``."""
-        original = await commands.load_visible(interaction_id, caller)
-        if original is None:
-            raise HttpProblem(404, "Not found", f"no interaction {interaction_id}")
-        draft = it.Draft(
-            interaction_id=new_interaction_id(idempotency_key),
-            kind=body.kind or original.kind,
-            direction=body.direction,
-            subject=body.subject or original.subject,
-            start=body.start,
-            end=body.end,
-            responsible=body.responsible or original.responsible,
-            created_by=caller.user_id,
-            importance=body.importance or original.importance,
-            description=body.description,
-            content=body.content,
-            counterparty_id=original.counterparty_id,
-            contact_person_id=body.contact_person_id or original.contact_person_id,
-            participants=tuple(body.participants if body.participants is not None else original.participants),
-            third_parties=tuple(body.third_parties if body.third_parties is not None else original.third_parties),
-            basis=it.Basis("interaction", original.id, original.subject),
-            project=body.project if body.project is not None else original.project,
-            follow_up_of=original.id,
+        result = await commands.plan_follow_up(
+            interaction_id,
+            body.model_dump(),
+            caller,
+            idempotency_key=idempotency_key,
+            request=fingerprint(body.model_dump(mode="json")),
         )
-        command = it.PlanInteraction(draft, commands.now(), body.reminder)
-        result = await run(command, caller, response, idempotency_key=idempotency_key)
-        created(request, response, result.id)
-        return result
+        return await answer(response, result, request)
 
     @router.post("/{interaction_id}/source", response_model=InteractionOut)
     async def provide_source(
@@ -621,11 +599,7 @@ def build_router(service: InteractionsService, tokens: CallerTokens) -> APIRoute
         """Record the counterparty's information source learnt at this interaction: published as
         ``crm.interactions.InformationSourceProvided`` for the contacts service's source history."""
         command = it.ProvideSource(interaction_id, body.source, body.on)
-        return await run(command, caller, response, idempotency_key=idempotency_key)
+        return await run(command, caller, response, idempotency_key=idempotency_key, body=body)
 
     return router
 
-
-def _command_headers(response: Response, result: CommandResult) -> None:
-    response.headers["ETag"] = etag(result.version)
-    response.headers[POSITION_HEADER] = str(result.position)
