@@ -41,12 +41,12 @@ from pathlib import Path
 from bench.loop import loop_name
 from bench.loop import run as run_on_loop
 from crm_contacts import bootstrap as contacts
-from crm_contacts.application.jobs import Control
 from crm_contacts.application.publishing import translate
 from crm_contacts.application.queries import Filters
 from crm_contacts.projections.counterparties import COLLECTION
 from crm_shared.adapters import open_bus
 from crm_shared.identity import Caller
+from crm_shared.jobs import Control
 from crm_shared.readstore.cursor import encode_cursor
 from crm_shared.settings import KernelSettings
 

@@ -30,10 +30,11 @@ from fastapi import FastAPI
 from crm import services, system
 from crm_contacts import bootstrap as contacts
 from crm_contacts.application.exports import CounterpartyExport
-from crm_contacts.application.jobs import Control, Job, JobKind, Progress
 from crm_contacts.application.queries import Filters
 from crm_contacts.projections.counterparties import COLLECTION
+from crm_shared.adapters import open_blob_store
 from crm_shared.identity import Caller, caller_of
+from crm_shared.jobs import REPORT, Control, Job, JobKind, Progress, blob_key
 from crm_shared.settings import KernelSettings
 
 
@@ -109,10 +110,21 @@ def _import_counterparties(settings: KernelSettings, file: Path) -> int:
         print(f"crm import: the import {job.state}: {job.error or ''}", file=sys.stderr)
         return 2
     if job.progress.rejected:
-        report = settings.data_dir / contacts.SERVICE / "jobs" / job.id / "report.csv"
+        report = settings.data_dir / contacts.SERVICE / "reports" / f"{job.id}.csv"
+        asyncio.run(_download(settings, blob_key(job.id, REPORT), report))
         print(f"crm import: {job.progress.rejected:,} rows rejected; see {report.resolve()}", file=sys.stderr)
         return 1
     return 0
+
+
+async def _download(settings: KernelSettings, key: str, target: Path) -> None:
+    """Copy a blob of the contacts service (e.g. a job's report) to a local file."""
+    blobs = await open_blob_store(settings, contacts.SERVICE)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        await blobs.get_file(key, target)
+    finally:
+        await blobs.close()
 
 
 async def _catch_up_views(settings: KernelSettings) -> None:
@@ -147,7 +159,7 @@ def _export_counterparties(settings: KernelSettings, file: Path, args: argparse.
             service.views,
             service.runner.collection(COLLECTION),
         )
-        target = service.jobs.directory_of(control.job.id) / "export"
+        target = control.scratch / "export"
         await exporter.run(control, caller, filters, "vcard" if vcard else "csv", target, args.delimiter)
         shutil.copyfile(target, file)
 

@@ -13,7 +13,6 @@ from crm_contacts.application.duplicates import Duplicates
 from crm_contacts.application.history import CounterpartyHistory
 from crm_contacts.application.imports import BATCH as IMPORT_BATCH
 from crm_contacts.application.imports import CounterpartyImport
-from crm_contacts.application.jobs import Jobs
 from crm_contacts.application.keys import PersonKeys
 from crm_contacts.application.persons import Persons
 from crm_contacts.application.publishing import translate
@@ -29,11 +28,12 @@ from crm_shared.adapters import open_blob_store, open_event_store, open_read_sto
 from crm_shared.blobstore import BlobStore
 from crm_shared.bus import Bus, Subscription
 from crm_shared.eventstore import EventStore
+from crm_shared.jobs import Jobs
 from crm_shared.projections import ProjectionRunner
 from crm_shared.readstore import ReadStore
-from crm_shared.statestore import StateStore
 from crm_shared.relay import Relay
 from crm_shared.settings import KernelSettings
+from crm_shared.statestore import StateStore
 
 SERVICE = "contacts"
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class ContactsService:
     persons: Persons
     """Contact persons: commands, reads, the GDPR export and erasure; its view and key store."""
     jobs: Jobs
-    """Imports and exports, run in the background with their progress in the read store."""
+    """Imports and exports, run in the background: records in the state store, files in the blob store."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _subscriptions: list[Subscription] = field(default_factory=list)
 
@@ -157,7 +157,7 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
     runners.append(persons_runner)
     for each in runners:
         await each.prepare()
-    jobs = Jobs(views, settings.data_dir / SERVICE / "jobs")
+    jobs = Jobs(state, blobs, settings.data_dir / SERVICE / "scratch")
     await jobs.prepare()
     reference = ReferenceData(store, views, reference_runner)
     country = contacts_settings.default_country

@@ -13,11 +13,11 @@ import pytest
 from crm_contacts import bootstrap as contacts
 from crm_contacts.application.csv_columns import RawPerson, Record, parse_row
 from crm_contacts.application.imports import counterparty_id_of, person_id_of
-from crm_contacts.application.jobs import Control, Job, Jobs
 from crm_contacts.domain import counterparty as cp
 from crm_contacts.domain import reference as ref
 from crm_shared.adapters import open_bus
 from crm_shared.identity import Caller, caller_of
+from crm_shared.jobs import REPORT, Control, Job, Jobs, blob_key
 from crm_shared.settings import KernelSettings
 
 ADMIN = caller_of("admin", ["administrator"])
@@ -113,7 +113,7 @@ async def test_a_tax_id_repeated_in_one_file_is_rejected_with_its_line(
     [rejected] = job.rejected
     assert (rejected.line, rejected.column, rejected.name) == (5, "tax_id", "Гама")
     assert "line 2" in rejected.reason
-    report = (service.jobs.directory_of(job.id) / "report.csv").read_text(encoding="utf-8-sig")
+    report = (await service.blobs.get(blob_key(job.id, REPORT))).decode("utf-8-sig")
     assert report.splitlines()[1].startswith("5,tax_id,")
 
 
@@ -199,7 +199,7 @@ async def test_a_job_whose_process_died_is_marked_failed_on_start(
     await service.jobs.save(stale)
     fresh = await service.jobs.create("import", ADMIN, {})
     await service.jobs.save(replace(fresh, state="running"))
-    restarted = Jobs(service.views, tmp_path / "jobs")
+    restarted = Jobs(service.state, service.blobs, tmp_path / "scratch")
     assert await restarted.prepare() == 1
     assert (await restarted.get(job.id, ADMIN)).state == "failed"  # type: ignore[union-attr]
     assert (await restarted.get(fresh.id, ADMIN)).state == "running"  # type: ignore[union-attr]

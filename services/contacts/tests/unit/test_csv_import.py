@@ -26,8 +26,8 @@ from crm_contacts.application.csv_columns import (
     sniff_delimiter,
 )
 from crm_contacts.application.imports import column_of, counterparty_id_of, event_id, person_column, person_id_of
-from crm_contacts.entrypoints.jobs import BadUpload, copy_file_part
 from crm_shared.http import HttpProblem
+from crm_shared.jobs_http import BadUpload, file_part
 
 
 def write(tmp_path: Path, data: bytes) -> Path:
@@ -357,17 +357,17 @@ async def test_the_file_part_of_a_multipart_body_is_streamed_out(size: int) -> N
         b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="clients.csv"\r\n'
         b"Content-Type: text/csv\r\n\r\n" + content + b"\r\n--XyZ--\r\n"
     )
-    out = io.BytesIO()
-    name = await copy_file_part(chunks_of(body, size), b"XyZ", out, limit=10_000)
-    assert name == "clients.csv"
-    assert out.getvalue() == content
+    names: list[str] = []
+    out = b"".join([c async for c in file_part(chunks_of(body, size), b"XyZ", 10_000, names.append)])
+    assert names == ["clients.csv"]
+    assert out == content
 
 
 async def test_a_multipart_body_without_a_file_or_over_the_limit_is_refused() -> None:
     no_file = b'--B\r\nContent-Disposition: form-data; name="note"\r\n\r\nhi\r\n--B--\r\n'
     with pytest.raises(BadUpload):
-        await copy_file_part(chunks_of(no_file, 5), b"B", io.BytesIO(), limit=100)
+        [c async for c in file_part(chunks_of(no_file, 5), b"B", 100, lambda name: None)]
     big = b'--B\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n' + b"x" * 500 + b"\r\n--B--"
     with pytest.raises(HttpProblem) as raised:
-        await copy_file_part(chunks_of(big, 64), b"B", io.BytesIO(), limit=100)
+        [c async for c in file_part(chunks_of(big, 64), b"B", 100, lambda name: None)]
     assert raised.value.status == 413

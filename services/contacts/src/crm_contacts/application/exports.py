@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from crm_contacts.application.csv_columns import export_columns, export_row
-from crm_contacts.application.jobs import Control
 from crm_contacts.application.persons import Persons, to_vcard
 from crm_contacts.application.queries import CounterpartyQueries, Filters
 from crm_contacts.application.reference import ReferenceData
@@ -24,6 +23,7 @@ from crm_shared.errors import Forbidden
 from crm_shared.events import DomainEvent, EventCatalog, deterministic_event_id
 from crm_shared.eventstore import NO_STREAM, EventStore
 from crm_shared.identity import Caller, Permission
+from crm_shared.jobs import Control
 from crm_shared.readstore import ReadStore
 from crm_shared.readstore.cursor import encode_cursor
 

@@ -51,7 +51,6 @@ from crm_contacts.application.csv_columns import (
     records,
     scan,
 )
-from crm_contacts.application.jobs import Control, Rejection
 from crm_contacts.application.persons import Persons
 from crm_contacts.application.reference import ReferenceData
 from crm_contacts.application.validation import CounterpartyRules
@@ -62,6 +61,7 @@ from crm_shared.errors import DomainError, Forbidden
 from crm_shared.eventstore import NO_STREAM, EventStore, NewEvent, WrongExpectedVersion
 from crm_shared.eventstore.port import StreamAppend
 from crm_shared.identity import Caller, Permission
+from crm_shared.jobs import Control, Rejection
 
 ViewReady = Callable[[int], Awaitable[None]]
 """Returns once the counterparty view holds the given commit position (persons link to counterparties

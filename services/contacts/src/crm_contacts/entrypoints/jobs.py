@@ -1,33 +1,22 @@
-"""Import and export of counterparties over HTTP, as jobs: start one, follow its progress, fetch its
-report of rejected rows or its file, cancel it."""
+"""Import and export of counterparties over HTTP, as jobs: start one here; follow its progress, fetch its
+report of rejected rows or its file and cancel it through the kernel's job routes."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator
-from datetime import datetime
-from pathlib import Path
-from typing import Annotated, Any, BinaryIO, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi import Path as PathParam
-from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crm_contacts.application.exports import CounterpartyExport, file_name
-from crm_contacts.application.jobs import Control, Job
 from crm_contacts.application.queries import Filters
 from crm_contacts.bootstrap import ContactsService
 from crm_contacts.projections.counterparties import COLLECTION
 from crm_shared.http import HttpProblem, caller_dependency
 from crm_shared.identity import Caller, CallerTokens, Permission
-from crm_shared.readstore.cursor import BadCursor
-
-JobId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$")]
-RAW_TYPES = ("text/csv", "text/plain", "application/csv", "application/octet-stream", "application/vnd.ms-excel")
-_FILENAME = re.compile(r"""filename\*?=(?:UTF-8'')?"?([^";\r\n]*)"?""", re.IGNORECASE)
-_NAME = re.compile(r"""\bname="?([^";\r\n]*)"?""", re.IGNORECASE)
+from crm_shared.jobs import Control, Job
+from crm_shared.jobs_http import JobOut, check_upload_request, job_out, job_routes, prefix_of, receive_upload
 
 
 class ImportSettings(BaseSettings):
@@ -35,50 +24,6 @@ class ImportSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CRM_CONTACTS_", extra="ignore")
     import_max_bytes: int = 200 * 1024 * 1024
-
-
-class ProgressOut(BaseModel):
-    """Rows done out of ``total`` (0 while unknown), and what became of them."""
-
-    total: int
-    done: int
-    accepted: int
-    rejected: int
-    unchanged: int
-
-
-class RejectionOut(BaseModel):
-    """A rejected row: its line in the file, the column at fault and why."""
-
-    line: int
-    column: str
-    reason: str
-    name: str = ""
-
-
-class JobOut(BaseModel):
-    """An import or export job."""
-
-    id: str
-    kind: Literal["import", "export"]
-    owner: str
-    state: Literal["queued", "running", "succeeded", "failed", "cancelled"]
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    progress: ProgressOut
-    params: dict[str, Any]
-    rejected: list[RejectionOut] = Field(description="The first rejected rows; the report has all of them")
-    report: str | None = Field(description="Where to download the report of rejected rows (CSV)")
-    file: str | None = Field(description="Where to download the result (an export)")
-    error: str | None
-
-
-class JobPage(BaseModel):
-    """A page of jobs, newest first."""
-
-    items: list[JobOut]
-    next_cursor: str | None
 
 
 Code = Annotated[str, StringConstraints(max_length=64)]
@@ -124,81 +69,9 @@ class ExportBody(BaseModel):
         )
 
 
-def _out(job: Job, prefix: str) -> JobOut:
-    base = f"{prefix}/jobs/{job.id}"
-    return JobOut(
-        id=job.id,
-        kind=job.kind,
-        owner=job.owner,
-        state=job.state,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        progress=ProgressOut(**vars(job.progress)),
-        params=job.params,
-        rejected=[RejectionOut(line=r.line, column=r.column, reason=r.reason, name=r.name) for r in job.rejected],
-        report=f"{base}/report.csv" if job.report else None,
-        file=f"{base}/file" if job.file and job.state == "succeeded" else None,
-        error=job.error,
-    )
-
-
-class BadUpload(Exception):
-    """The request does not carry a file the way it says it does."""
-
-
-async def copy_file_part(chunks: AsyncIterator[bytes], boundary: bytes, out: BinaryIO, limit: int) -> str:
-    """Stream the first file part of a ``multipart/form-data`` body into ``out``; returns its file name.
-
-    Raises :class:`BadUpload`, or :class:`HttpProblem` 413 past ``limit`` bytes.
-    """
-    marker = b"\r\n--" + boundary
-    buffer = b"\r\n"  # the body starts with the boundary itself
-    written = 0
-
-    async def more() -> None:
-        nonlocal buffer
-        try:
-            buffer += await anext(chunks)
-        except StopAsyncIteration:
-            raise BadUpload("the multipart body ended early") from None
-
-    while True:
-        while (start := buffer.find(marker)) < 0:
-            buffer = buffer[-len(marker) :]
-            await more()
-        buffer = buffer[start + len(marker) :]
-        while len(buffer) < 2:
-            await more()
-        if buffer.startswith(b"--"):
-            raise BadUpload("the multipart body has no file part")
-        while (end := buffer.find(b"\r\n\r\n")) < 0:
-            if len(buffer) > 16_384:
-                raise BadUpload("the headers of a part are too long")
-            await more()
-        headers, buffer = buffer[:end].decode("latin-1"), buffer[end + 4 :]
-        disposition = next((h for h in headers.split("\r\n") if h.lower().startswith("content-disposition")), "")
-        found, name = _FILENAME.search(disposition), _NAME.search(disposition)
-        if found is None and (name is None or name.group(1) != "file"):
-            continue  # another form field: skip to the next part
-        while True:
-            if (stop := buffer.find(marker)) >= 0:
-                out.write(buffer[:stop])
-                written += stop
-                _check_size(written, limit)
-                return found.group(1) if found is not None else "upload.csv"
-            keep = len(marker) - 1
-            if len(buffer) > keep:
-                out.write(buffer[:-keep])
-                written += len(buffer) - keep
-                _check_size(written, limit)
-                buffer = buffer[-keep:]
-            await more()
-
-
-def _check_size(size: int, limit: int) -> None:
-    if size > limit:
-        raise HttpProblem(413, "File too large", f"an import file may have at most {limit} bytes", "file")
+def result_media(job: Job) -> str:
+    """The media type of an export: vCard or CSV, by the format it was asked in."""
+    return "text/vcard; charset=utf-8" if job.params.get("format") == "vcard" else "text/csv; charset=utf-8"
 
 
 def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
@@ -216,15 +89,6 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         service.views,
         service.runner.collection(COLLECTION),
     )
-
-    def prefix(request: Request) -> str:
-        return f"{request.scope.get('root_path', '')}{router.prefix}"
-
-    async def visible(job_id: str, caller: Caller) -> Job:
-        job = await jobs.get(job_id, caller)
-        if job is None:
-            raise HttpProblem(404, "Not found", f"no job {job_id}")
-        return job
 
     @router.post(
         "/imports/counterparties",
@@ -259,44 +123,16 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         follow there. Files over the configured limit (200 MB by default) get 413."""
         if not caller.can(Permission.COUNTERPARTY_IMPORT):
             raise HttpProblem(403, "Forbidden", "your roles do not allow importing counterparties")
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit + 64 * 1024:
-            _check_size(int(declared), limit)
-        content_type = request.headers.get("content-type", "")
-        media = content_type.split(";")[0].strip().lower()
-        boundary = re.search(r"boundary=\"?([^\";]+)\"?", content_type)
-        if media == "multipart/form-data" and boundary is None:
-            raise HttpProblem(400, "Bad upload", "a multipart body needs a boundary", "file")
-        if media != "multipart/form-data" and media not in RAW_TYPES:
-            raise HttpProblem(415, "Unsupported media type", "send text/csv or multipart/form-data", "file")
+        check_upload_request(request, limit)
         job = await jobs.create("import", caller, {"filename": filename or "upload.csv"})
-        path = jobs.directory_of(job.id) / "input.csv"
-        try:
-            with path.open("wb") as out:
-                if boundary is not None:
-                    name = await copy_file_part(request.stream(), boundary.group(1).encode(), out, limit)
-                    job.params["filename"] = filename or Path(name).name or "upload.csv"
-                else:
-                    size = 0
-                    async for chunk in request.stream():
-                        size += len(chunk)
-                        _check_size(size, limit)
-                        out.write(chunk)
-            if path.stat().st_size == 0:
-                raise HttpProblem(422, "Empty file", "the file is empty", "file")
-        except BadUpload as exc:
-            await jobs.discard(job)
-            raise HttpProblem(400, "Bad upload", str(exc), "file") from exc
-        except BaseException:
-            await jobs.discard(job)
-            raise
+        await receive_upload(request, jobs, job, limit, filename)
 
         async def work(control: Control) -> None:
-            await importer.run(control, path, caller)
+            await importer.run(control, await control.input_file(), caller)
 
         jobs.start(job, work)
-        response.headers["Location"] = f"{prefix(request)}/jobs/{job.id}"
-        return _out(job, prefix(request))
+        response.headers["Location"] = f"{prefix_of(request, router)}/jobs/{job.id}"
+        return job_out(job, prefix_of(request, router))
 
     @router.post("/exports/counterparties", status_code=202, response_model=JobOut)
     async def export_counterparties(
@@ -311,71 +147,18 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         params = body.model_dump(exclude_defaults=True)
         params.update(format=body.format)
         job = await jobs.create("export", caller, params)
-        suffix = "csv" if body.format == "csv" else "vcf"
         job.file = file_name(body.format, job.created_at.date().isoformat())
-        target = jobs.directory_of(job.id) / f"export.{suffix}"
 
         async def work(control: Control) -> None:
+            target = control.scratch / ("export.csv" if body.format == "csv" else "export.vcf")
             await exporter.run(control, caller, body.filters(), body.format, target, body.delimiter)
+            await control.keep_result(target)
 
         jobs.start(job, work)
-        response.headers["Location"] = f"{prefix(request)}/jobs/{job.id}"
-        return _out(job, prefix(request))
+        response.headers["Location"] = f"{prefix_of(request, router)}/jobs/{job.id}"
+        return job_out(job, prefix_of(request, router))
 
-    @router.get("/jobs", response_model=JobPage)
-    async def my_jobs(
-        request: Request,
-        limit: Annotated[int, Query(ge=1, le=100)] = 20,
-        cursor: Annotated[str | None, Query(max_length=2000)] = None,
-        caller: Caller = authenticated,
-    ) -> JobPage:
-        """Your jobs, newest first."""
-        try:
-            found, next_cursor = await jobs.mine(caller, limit=limit, cursor=cursor)
-        except BadCursor as exc:
-            raise HttpProblem(400, "Bad cursor", str(exc), "cursor") from exc
-        return JobPage(items=[_out(j, prefix(request)) for j in found], next_cursor=next_cursor)
-
-    @router.get("/jobs/{job_id}", response_model=JobOut)
-    async def get_job(job_id: JobId, request: Request, caller: Caller = authenticated) -> JobOut:
-        """A job's state and progress (yours, or any for administrators)."""
-        return _out(await visible(job_id, caller), prefix(request))
-
-    @router.get(
-        "/jobs/{job_id}/report.csv",
-        response_class=FileResponse,
-        responses={200: {"content": {"text/csv": {}}, "description": "line, column, reason, name"}},
-    )
-    async def job_report(job_id: JobId, caller: Caller = authenticated) -> FileResponse:
-        """The rejected rows of an import: line, column, reason (CSV, UTF-8)."""
-        job = await visible(job_id, caller)
-        path = jobs.directory_of(job.id) / "report.csv"
-        if not job.report or not path.exists():
-            raise HttpProblem(404, "Not found", "this job rejected no rows")
-        return FileResponse(path, media_type="text/csv; charset=utf-8", filename=f"rejected-rows-{job.id[:8]}.csv")
-
-    @router.get(
-        "/jobs/{job_id}/file",
-        response_class=FileResponse,
-        responses={200: {"content": {"text/csv": {}, "text/vcard": {}}, "description": "The export"}},
-    )
-    async def job_file(job_id: JobId, caller: Caller = authenticated) -> FileResponse:
-        """The file an export made, once it succeeded."""
-        job = await visible(job_id, caller)
-        if job.kind != "export" or job.file is None:
-            raise HttpProblem(404, "Not found", "this job makes no file")
-        if job.state != "succeeded":
-            raise HttpProblem(409, "Not ready", f"the export is {job.state}", "state")
-        vcard = job.params.get("format") == "vcard"
-        path = jobs.directory_of(job.id) / ("export.vcf" if vcard else "export.csv")
-        if not path.exists():
-            raise HttpProblem(404, "Not found", "the file is gone")
-        media = "text/vcard; charset=utf-8" if vcard else "text/csv; charset=utf-8"
-        return FileResponse(path, media_type=media, filename=job.file)
-
-    @router.post("/jobs/{job_id}/cancel", response_model=JobOut)
-    async def cancel_job(job_id: JobId, request: Request, caller: Caller = authenticated) -> JobOut:
-        """Stop a queued or running job; rows imported until then stay (run it again to finish)."""
-        return _out(await jobs.cancel(job_id, caller), prefix(request))
-
-    return router
+    routes = APIRouter()
+    routes.include_router(router)
+    routes.include_router(job_routes(jobs, authenticated, result_media, tags=["import and export"]))
+    return routes
