@@ -41,24 +41,24 @@ async def test_the_page_and_its_modules_are_served_with_their_types(client: http
 
 
 async def test_text_is_sent_compressed_to_browsers_that_accept_it(client: httpx.AsyncClient) -> None:
-    raw = await client.get("/ui/js/api.js", headers={"Accept-Encoding": "gzip"})
+    raw = await client.get("/ui/js/core/api.js", headers={"Accept-Encoding": "gzip"})
     assert raw.headers["content-encoding"] == "gzip"
     assert raw.headers["vary"] == "Accept-Encoding"
-    assert raw.content == (STATIC_DIR / "js" / "api.js").read_bytes()  # httpx decoded it
+    assert raw.content == (STATIC_DIR / "js" / "core" / "api.js").read_bytes()  # httpx decoded it
     assert int(raw.headers["content-length"]) < len(raw.content)
-    plain = await client.get("/ui/js/api.js", headers={"Accept-Encoding": "identity"})
+    plain = await client.get("/ui/js/core/api.js", headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers
     assert plain.headers["etag"] != raw.headers["etag"]  # two representations, two strong ETags
     assert plain.content == raw.content
 
 
 async def test_files_are_revalidated_and_unchanged_ones_answer_304(client: httpx.AsyncClient) -> None:
-    first = await client.get("/ui/js/api.js")
+    first = await client.get("/ui/js/core/api.js")
     assert first.headers["cache-control"] == "no-cache"
-    again = await client.get("/ui/js/api.js", headers={"If-None-Match": first.headers["etag"]})
+    again = await client.get("/ui/js/core/api.js", headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304
     assert again.content == b""
-    changed = await client.get("/ui/js/api.js", headers={"If-None-Match": '"something-else"'})
+    changed = await client.get("/ui/js/core/api.js", headers={"If-None-Match": '"something-else"'})
     assert changed.status_code == 200
 
 
@@ -114,16 +114,54 @@ def test_no_file_names_another_host() -> None:
 
 def test_every_text_has_both_languages() -> None:
     def keys(language: str) -> set[str]:
-        text = (STATIC_DIR / "js" / "i18n" / f"{language}.js").read_text(encoding="utf-8")
+        text = (STATIC_DIR / "js" / "core" / "i18n" / f"{language}.js").read_text(encoding="utf-8")
         return set(re.findall(r"^\s*'([^']+)':", text, re.MULTILINE))
 
     assert keys("bg") == keys("en")
     assert len(keys("en")) > 50
 
 
-def test_every_page_is_registered() -> None:
-    pages = STATIC_DIR / "js" / "pages"
-    registry = (pages / "index.js").read_text(encoding="utf-8")
-    for module in pages.glob("*.js"):
-        if module.name != "index.js":
-            assert f"'./{module.name}'" in registry, f"{module.name} is not listed in pages/index.js"
+JS = STATIC_DIR / "js"
+FEATURES = JS / "features"
+
+
+def feature_folders() -> list[Path]:
+    return sorted(path for path in FEATURES.iterdir() if path.is_dir())
+
+
+def relative_imports(module: Path) -> list[Path]:
+    """The files ``module`` imports (static ``from '...'``, bare ``import '...'`` and ``import('...')``)."""
+    text = module.read_text(encoding="utf-8")
+    specs = re.findall(r"""(?:\bfrom\s+|^import\s+|\bimport\s*\(\s*)'(\.{1,2}/[^']+)'""", text, re.MULTILINE)
+    return [(module.parent / spec).resolve() for spec in specs]
+
+
+def test_every_feature_is_listed_and_registers_each_of_its_pages() -> None:
+    listing = (FEATURES / "index.js").read_text(encoding="utf-8")
+    assert feature_folders(), "no features"
+    for folder in feature_folders():
+        assert f"'./{folder.name}/feature.js'" in listing, f"features/index.js does not list {folder.name}"
+        manifest = (folder / "feature.js").read_text(encoding="utf-8")
+        listed = re.search(r"^\s*pages:\s*\[(.*?)\]", manifest, re.MULTILINE | re.DOTALL)
+        assert listed, f"{folder.name}/feature.js has no pages list"
+        for module in folder.rglob("*.js"):
+            if not re.search(r"^export const path = ", module.read_text(encoding="utf-8"), re.MULTILINE):
+                continue
+            name = module.relative_to(folder).as_posix()
+            imported = re.search(rf"^import \* as (\w+) from '\./{re.escape(name)}';", manifest, re.MULTILINE)
+            assert imported, f"{name} is a page but {folder.name}/feature.js does not import it"
+            assert re.search(rf"\b{imported[1]}\b", listed[1]), f"{name} is not in the pages of {folder.name}"
+
+
+def test_core_imports_no_feature_and_a_feature_only_core_and_itself() -> None:
+    core = (JS / "core").resolve()
+    for module in JS.rglob("*.js"):
+        folder = module.parent.resolve()
+        for target in relative_imports(module):
+            where = f"{module.relative_to(JS)} imports {target.relative_to(JS.resolve())}"
+            assert target.is_file(), where
+            if folder.is_relative_to(core):
+                assert target.is_relative_to(core), where
+            elif folder.is_relative_to(FEATURES.resolve()) and folder != FEATURES.resolve():
+                own = FEATURES.resolve() / module.relative_to(FEATURES).parts[0]
+                assert target.is_relative_to(core) or target.is_relative_to(own), where

@@ -1,17 +1,22 @@
 // The shell: header (navigation, language, user), the router loop, and the session rules
-// (sign-in required, 401 → sign-in page). Pages live in pages/ and are listed in pages/index.js.
-import * as api from './api.js';
-import { h, translateElement, translateTree } from './dom.js';
-import { LANGUAGES, isLanguage, language, onLanguageChange, setLanguage, t } from './i18n.js';
-import { notFound as notFoundPage, pages } from './pages/index.js';
-import * as router from './router.js';
-import * as session from './session.js';
-import { errorBox, loading } from './widgets.js';
+// (sign-in required, 401 → sign-in page). The pages come from the features in features/ (each
+// with a manifest, listed in features/index.js; see features/README.md); the shell and core/
+// know none of them by name, except the home page and the sign-in page.
+import * as api from './core/api.js';
+import { h, translateElement, translateTree } from './core/dom.js';
+import { navLinks, registerFeatures, routes } from './core/features.js';
+import { LANGUAGES, isLanguage, language, onLanguageChange, setLanguage, t } from './core/i18n.js';
+import * as notFoundPage from './core/not-found.js';
+import * as router from './core/router.js';
+import * as session from './core/session.js';
+import { errorBox, loading } from './core/widgets.js';
+import features from './features/index.js';
 
 const HOME = '/counterparties';
 const SIGN_IN = '/sign-in';
 
-const routes = router.routesOf(pages);
+// Before anything is shown: the features' pages, header links, texts and slot entries.
+registerFeatures(features);
 
 let renderCount = 0; // each navigation gets a number; a slower, older render must not overwrite a newer one
 let leave = null; // AbortController of the page on screen: aborted when the user navigates away
@@ -57,10 +62,10 @@ async function chooseLanguage(code) {
 function renderHeader() {
   const user = session.current();
   const nav = document.getElementById('nav');
-  // Pages with a `navKey` are in the header, in the order of the page list, when the user may open them.
-  const links = pages
-    .filter((page) => page.navKey && session.isSignedIn() && (!page.permission || session.can(page.permission)))
-    .map((page) => h('a', { href: `#${page.path}`, i18n: page.navKey, dataset: { path: page.path } }));
+  // The features' header links, in their order, when the user may open the page they lead to.
+  const links = navLinks()
+    .filter((link) => session.isSignedIn() && (!link.page.permission || session.can(link.page.permission)))
+    .map((link) => h('a', { href: `#${link.path}`, i18n: link.key, dataset: { path: link.path } }));
   nav.replaceChildren(...links);
   nav.setAttribute('aria-label', t('nav.label'));
   nav.dataset.i18nAttrs = JSON.stringify({ 'aria-label': 'nav.label' });
@@ -108,7 +113,7 @@ async function render() {
   leave = new AbortController();
   markCurrentNav();
 
-  const found = router.resolve(routes, path);
+  const found = router.resolve(routes(), path);
   const page = found?.page;
   if (page && !page.anonymous && !session.isSignedIn()) {
     router.navigate(`${SIGN_IN}?next=${encodeURIComponent(path + (query.toString() ? `?${query}` : ''))}`, {

@@ -1,15 +1,19 @@
-// Translations. Each language is one flat dictionary module in i18n/; a missing key falls back to
-// English, then to the key itself, so a forgotten translation is visible but never breaks a page.
-// To add a language: add i18n/<code>.js and one entry to LANGUAGES.
+// Translations. Each language is one flat dictionary: the core's texts (i18n/<code>.js here: the
+// header, common buttons, errors, validation) merged with each feature's own
+// (features/<name>/i18n/<code>.js, added by core/features.js through addMessages when the feature
+// registers). A key belongs to one dictionary; a missing key falls back to English, then to the
+// key itself, so a forgotten translation is visible but never breaks a page.
+// To add a language: add i18n/<code>.js here and in every feature, and one entry to LANGUAGES.
 import bg from './i18n/bg.js';
 import en from './i18n/en.js';
 
 export const LANGUAGES = [
-  { code: 'bg', name: 'Български', locale: 'bg-BG', messages: bg },
-  { code: 'en', name: 'English', locale: 'en-GB', messages: en },
+  { code: 'bg', name: 'Български', locale: 'bg-BG', messages: { ...bg } },
+  { code: 'en', name: 'English', locale: 'en-GB', messages: { ...en } },
 ];
 const STORAGE_KEY = 'crm.language';
 const byCode = new Map(LANGUAGES.map((lang) => [lang.code, lang]));
+const english = byCode.get('en').messages;
 const listeners = new Set();
 
 let current = initialLanguage();
@@ -64,15 +68,31 @@ export function onLanguageChange(fn) {
   return () => listeners.delete(fn);
 }
 
+/**
+ * Add a feature's texts in the language `code` (core/features.js does, for each registered
+ * feature). A key that is already there keeps its first text; the second is reported.
+ */
+export function addMessages(code, messages, source = 'a feature') {
+  const lang = byCode.get(code);
+  if (!lang) {
+    console.warn(`${source} has texts in '${code}', a language the UI does not have`);
+    return;
+  }
+  for (const [key, text] of Object.entries(messages)) {
+    if (key in lang.messages) console.warn(`${source} defines '${key}' (${code}) again; the first text stays`);
+    else lang.messages[key] = text;
+  }
+}
+
 /** The text for `key`, with `{name}` placeholders filled from `args`. */
 export function t(key, args = {}) {
-  const text = byCode.get(current).messages[key] ?? en[key] ?? key;
+  const text = byCode.get(current).messages[key] ?? english[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in args ? String(args[name]) : whole));
 }
 
 /** Whether a key has a text in some language (used to prefer a translated message over the server's). */
 export function has(key) {
-  return key in en || key in byCode.get(current).messages;
+  return key in english || key in byCode.get(current).messages;
 }
 
 /** A timestamp from the API, formatted for the current language. */

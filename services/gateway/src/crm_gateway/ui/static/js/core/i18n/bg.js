@@ -269,7 +269,6 @@ export default {
   'cp.archive.reason': 'Причина',
   'cp.archive.confirm': 'Архивирай',
   'cp.changedMeanwhile': 'Някой друг промени записа междувременно. Презаредете страницата и опитайте отново.',
-  'cp.persons.coming': 'Лицата за контакт предстоят скоро.',
   'cp.properties.empty': 'Няма зададени свойства.',
   'cp.categories.empty': 'Няма категории.',
   'cp.sources.current': 'Текущ източник:',

@@ -269,7 +269,6 @@ export default {
   'cp.archive.reason': 'Reason',
   'cp.archive.confirm': 'Archive',
   'cp.changedMeanwhile': 'Someone else changed this record meanwhile. Reload the page and try again.',
-  'cp.persons.coming': 'Contact persons are coming soon.',
   'cp.properties.empty': 'No properties set.',
   'cp.categories.empty': 'No categories.',
   'cp.sources.current': 'Current source:',

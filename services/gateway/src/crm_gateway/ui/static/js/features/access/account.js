@@ -1,13 +1,12 @@
 // The signed-in user's own account: who they are, their language, and a password change.
-import * as api from '../api.js';
-import { h, uid } from '../dom.js';
-import { busy, clearErrors, field, formAlert, input, setFieldError, showErrors } from '../forms.js';
-import { LANGUAGES, language, onLanguageChange } from '../i18n.js';
-import { heading } from '../widgets.js';
+import * as api from '../../core/api.js';
+import { h, uid } from '../../core/dom.js';
+import { busy, clearErrors, field, formAlert, input, setFieldError, showErrors } from '../../core/forms.js';
+import { LANGUAGES, language, onLanguageChange } from '../../core/i18n.js';
+import { heading } from '../../core/widgets.js';
 
 export const path = '/account';
 export const titleKey = 'account.title';
-export const navKey = 'nav.account';
 
 export async function render(ctx) {
   const { data } = await api.get('/api/v1/me', { signal: ctx.signal });

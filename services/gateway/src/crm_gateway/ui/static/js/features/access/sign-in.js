@@ -1,10 +1,10 @@
 // Sign-in: username and password → POST /api/v1/session. Wrong credentials (401), a locked
 // account (423) and too many attempts (429, with Retry-After) each get their own message.
-import { ApiError, ConnectionLost } from '../api.js';
-import { h } from '../dom.js';
-import { busy, field, formAlert, input } from '../forms.js';
-import * as session from '../session.js';
-import { errorKey, heading } from '../widgets.js';
+import { ApiError, ConnectionLost } from '../../core/api.js';
+import { h } from '../../core/dom.js';
+import { busy, field, formAlert, input } from '../../core/forms.js';
+import * as session from '../../core/session.js';
+import { errorKey, heading } from '../../core/widgets.js';
 
 export const path = '/sign-in';
 export const titleKey = 'signIn.title';

@@ -1,14 +1,13 @@
 // Administration of users, their roles and access groups (administrators only: the page is left
 // out of the navigation and answers "not found" for everyone else, and the server refuses anyway).
-import * as api from '../api.js';
-import { h, uid } from '../dom.js';
-import { busy, clearErrors, field, formAlert, input, showErrors } from '../forms.js';
-import { errorBox, heading, scrollable } from '../widgets.js';
+import * as api from '../../core/api.js';
+import { h, uid } from '../../core/dom.js';
+import { busy, clearErrors, field, formAlert, input, showErrors } from '../../core/forms.js';
+import { errorBox, heading, scrollable } from '../../core/widgets.js';
 
 export const path = '/users';
 export const titleKey = 'users.title';
 export const permission = 'users:admin';
-export const navKey = 'nav.users';
 
 const USERS = '/api/v1/users';
 // The page lists the first 500 users (sorted by username); paging past them is still to come.

@@ -1,36 +1,45 @@
 // One counterparty, in tabs: general, contact information, contact persons, properties and
-// categories, information sources, interactions, history. The tab is part of the address
+// categories, information sources, history, and the tabs other features add through the slot
+// 'counterparty.tabs' (interactions does). The tab is part of the address
 // (#/counterparties/<id>/history, see counterparty-card-tab.js), so a reload or a shared link opens
 // the same tab; switching tabs changes the address without loading the card again.
 // `?min_position=` (from a create or change answer's X-Commit-Position) makes the server wait until
 // its view includes that write, so a change shows at once.
-import * as api from '../api.js';
-import { API } from '../counterparty-fields.js';
-import * as contactsTab from '../counterparty-tabs/contacts.js';
-import * as generalTab from '../counterparty-tabs/general.js';
-import * as historyTab from '../counterparty-tabs/history.js';
-import * as interactionsTab from '../counterparty-tabs/interactions.js';
-import * as personsTab from '../counterparty-tabs/persons.js';
-import * as propertiesTab from '../counterparty-tabs/properties.js';
-import * as sourcesTab from '../counterparty-tabs/sources.js';
-import { h, uid } from '../dom.js';
-import * as ref from '../reference-cache.js';
-import * as session from '../session.js';
-import { errorBox, linkButton, loading } from '../widgets.js';
+import * as api from '../../core/api.js';
+import { h, uid } from '../../core/dom.js';
+import { slot } from '../../core/features.js';
+import * as ref from '../../core/reference-cache.js';
+import * as session from '../../core/session.js';
+import { errorBox, linkButton, loading } from '../../core/widgets.js';
+import { API } from './counterparty-fields.js';
+import * as contactsTab from './counterparty-tabs/contacts.js';
+import * as generalTab from './counterparty-tabs/general.js';
+import * as historyTab from './counterparty-tabs/history.js';
+import * as personsTab from './counterparty-tabs/persons.js';
+import * as propertiesTab from './counterparty-tabs/properties.js';
+import * as sourcesTab from './counterparty-tabs/sources.js';
 
 export const path = '/counterparties/:id';
 export const titleKey = 'counterparty.title';
 export const permission = 'counterparty:read';
 
-const TABS = [
-  ['general', generalTab],
-  ['contacts', contactsTab],
-  ['persons', personsTab],
-  ['properties', propertiesTab],
-  ['sources', sourcesTab],
-  ['interactions', interactionsTab],
-  ['history', historyTab],
+/**
+ * The card's own tabs. Another feature adds one through the slot 'counterparty.tabs' with an
+ * entry like these: { name (in the address), labelKey, order, render(record, env) → Node }.
+ * `env`: { id, etag, catalogs, canWrite, query, signal, reload(tabName, position) }.
+ */
+const OWN_TABS = [
+  { name: 'general', labelKey: 'cp.tab.general', order: 10, render: generalTab.render },
+  { name: 'contacts', labelKey: 'cp.tab.contacts', order: 20, render: contactsTab.render },
+  { name: 'persons', labelKey: 'cp.tab.persons', order: 30, render: personsTab.render },
+  { name: 'properties', labelKey: 'cp.tab.properties', order: 40, render: propertiesTab.render },
+  { name: 'sources', labelKey: 'cp.tab.sources', order: 50, render: sourcesTab.render },
+  { name: 'history', labelKey: 'cp.tab.history', order: 70, render: historyTab.render },
 ];
+
+function tabs() {
+  return [...OWN_TABS, ...slot('counterparty.tabs')].sort((a, b) => a.order - b.order);
+}
 const CATALOGS = ['groups', 'regions', 'activity-kinds', 'contact-kinds', 'categories', 'properties', 'sources'];
 
 export function render(ctx) {
@@ -68,7 +77,7 @@ export async function renderCard(ctx, tab) {
 
   const tablist = h('div', { class: 'tabs', role: 'tablist', i18nAttrs: { 'aria-label': 'cp.tabs.label' } });
   const panels = h('div', { class: 'tab-panels' });
-  const entries = TABS.map(([name, module]) => {
+  const entries = tabs().map(({ name, labelKey, render: renderTab }) => {
     const tabId = uid(`tab-${name}`);
     const panelId = uid(`panel-${name}`);
     const link = h('a', {
@@ -76,7 +85,7 @@ export async function renderCard(ctx, tab) {
       id: tabId,
       href: `#${name === 'general' ? base : `${base}/${name}`}`,
       'aria-controls': panelId,
-      i18n: `cp.tab.${name}`,
+      i18n: labelKey,
       dataset: { tab: name },
     });
     const panel = h('section', {
@@ -88,7 +97,7 @@ export async function renderCard(ctx, tab) {
     });
     tablist.append(link);
     panels.append(panel);
-    return { name, module, link, panel, rendered: false };
+    return { name, renderTab, link, panel, rendered: false };
   });
 
   function open(name, { push = false, focus = false } = {}) {
@@ -110,7 +119,7 @@ export async function renderCard(ctx, tab) {
   async function fill(entry) {
     entry.panel.replaceChildren(loading());
     try {
-      entry.panel.replaceChildren(await entry.module.render(data, env));
+      entry.panel.replaceChildren(await entry.renderTab(data, env));
     } catch (error) {
       if (error.name === 'AbortError') return;
       entry.panel.replaceChildren(errorBox(error));

@@ -1,12 +1,12 @@
 // Edit a counterparty. The PATCH carries If-Match with the ETag loaded with the form; when someone
 // else changed the record meanwhile (412, or 409 for a change at the same moment) the page says so
 // and offers Reload, which loads the current version into the form.
-import * as api from '../api.js';
-import { API } from '../counterparty-fields.js';
-import { counterpartyForm } from '../counterparty-form.js';
-import { h } from '../dom.js';
-import { busy, clearErrors, showFormErrors } from '../forms.js';
-import { heading } from '../widgets.js';
+import * as api from '../../core/api.js';
+import { API } from './counterparty-fields.js';
+import { counterpartyForm } from './counterparty-form.js';
+import { h } from '../../core/dom.js';
+import { busy, clearErrors, showFormErrors } from '../../core/forms.js';
+import { heading } from '../../core/widgets.js';
 
 export const path = '/counterparties/:id/edit';
 export const titleKey = 'counterpartyEdit.title';

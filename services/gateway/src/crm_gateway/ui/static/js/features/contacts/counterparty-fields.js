@@ -1,7 +1,7 @@
 // What the counterparty pages share: relations, legal forms, the group tree, main contacts,
 // information sources and their expiry, and how values are shown.
-import { addDays, formatDate, today } from './dates.js';
-import { h } from './dom.js';
+import { addDays, formatDate, today } from '../../core/dates.js';
+import { h } from '../../core/dom.js';
 
 export const API = '/api/v1/counterparties';
 export const RELATIONS = ['buyer', 'supplier', 'other'];

@@ -3,13 +3,13 @@
 // a contact information editor, a property editor by value type, and a head counterparty picker.
 // Messages from the server's problem+json `errors` appear next to their fields, also those of one
 // row (`contact_info[1].value`) or one property (`properties.color`): see showFormErrors in forms.js.
-import * as api from './api.js';
+import * as api from '../../core/api.js';
 import { API, LEGAL_FORMS, RELATIONS, contactErrorType, groupTree } from './counterparty-fields.js';
-import { today } from './dates.js';
-import { h, uid } from './dom.js';
-import { field, formAlert, input } from './forms.js';
-import * as ref from './reference-cache.js';
-import * as session from './session.js';
+import { today } from '../../core/dates.js';
+import { h, uid } from '../../core/dom.js';
+import { field, formAlert, input } from '../../core/forms.js';
+import * as ref from '../../core/reference-cache.js';
+import * as session from '../../core/session.js';
 
 const GROUPS_LIST = 'access-group-suggestions';
 const CATALOGS = ['contact-kinds', 'groups', 'regions', 'activity-kinds', 'categories', 'properties', 'sources'];

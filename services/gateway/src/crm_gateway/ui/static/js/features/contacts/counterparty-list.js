@@ -2,19 +2,18 @@
 // filters (relation, group, manager, category, archived), sorting, and "more" pagination over the
 // API's keyset cursor. Everything is kept in the address (#/counterparties?q=…&relation=…) so a
 // reload or the back button shows the same list.
-import * as api from '../api.js';
-import { API, RELATIONS, groupPath, groupTree, mainContact, relationsText } from '../counterparty-fields.js';
-import { h } from '../dom.js';
-import { field, input, select } from '../forms.js';
-import * as ref from '../reference-cache.js';
-import { replaceQuery } from '../router.js';
-import * as session from '../session.js';
-import { errorBox, heading, linkButton, loading, scrollable } from '../widgets.js';
+import * as api from '../../core/api.js';
+import { API, RELATIONS, groupPath, groupTree, mainContact, relationsText } from './counterparty-fields.js';
+import { h } from '../../core/dom.js';
+import { field, input, select } from '../../core/forms.js';
+import * as ref from '../../core/reference-cache.js';
+import { replaceQuery } from '../../core/router.js';
+import * as session from '../../core/session.js';
+import { errorBox, heading, linkButton, loading, scrollable } from '../../core/widgets.js';
 
 export const path = '/counterparties';
 export const titleKey = 'counterparties.title';
 export const permission = 'counterparty:read';
-export const navKey = 'nav.counterparties';
 
 const PAGE_SIZE = 50;
 const TYPING_DELAY_MS = 250; // search as you type, but not on every keystroke

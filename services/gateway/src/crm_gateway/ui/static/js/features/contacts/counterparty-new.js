@@ -1,12 +1,12 @@
 // Register a counterparty. After the 201 the card opens with ?min_position= from the answer's
 // X-Commit-Position, so it shows the new record even before the list view has caught up.
-import * as api from '../api.js';
-import { API } from '../counterparty-fields.js';
-import { counterpartyForm } from '../counterparty-form.js';
-import { h } from '../dom.js';
-import { busy, clearErrors, showFormErrors } from '../forms.js';
-import * as session from '../session.js';
-import { heading } from '../widgets.js';
+import * as api from '../../core/api.js';
+import { API } from './counterparty-fields.js';
+import { counterpartyForm } from './counterparty-form.js';
+import { h } from '../../core/dom.js';
+import { busy, clearErrors, showFormErrors } from '../../core/forms.js';
+import * as session from '../../core/session.js';
+import { heading } from '../../core/widgets.js';
 
 export const path = '/counterparties/new';
 export const titleKey = 'counterpartyNew.title';

@@ -1,18 +1,17 @@
 // Export of counterparties: the list's filters, a format (CSV with the import's columns, or vCard of
 // the contact persons), then the export job live (progress bar and counts) and the download.
 // ?job=<id> reopens an earlier export.
-import * as api from '../api.js';
-import { RELATIONS } from '../counterparty-fields.js';
-import { h } from '../dom.js';
-import { busy, field, formAlert, input, select, showErrors } from '../forms.js';
-import { JOBS_API, follow, progressView, recentJobs } from '../jobs.js';
-import { replaceQuery } from '../router.js';
-import { errorBox, heading } from '../widgets.js';
+import * as api from '../../core/api.js';
+import { RELATIONS } from './counterparty-fields.js';
+import { h } from '../../core/dom.js';
+import { busy, field, formAlert, input, select, showErrors } from '../../core/forms.js';
+import { JOBS_API, follow, progressView, recentJobs } from './jobs.js';
+import { replaceQuery } from '../../core/router.js';
+import { errorBox, heading } from '../../core/widgets.js';
 
 export const path = '/export';
 export const titleKey = 'export.title';
 export const permission = 'counterparty:export';
-export const navKey = 'nav.export';
 
 const API = '/api/v1/exports/counterparties';
 const TEXT_FILTERS = ['q', 'main_manager', 'manager', 'group', 'region', 'category'];

@@ -1,17 +1,16 @@
 // Import of counterparties from a CSV file: choose the file, upload it (with its upload progress),
 // then follow the import job live: a progress bar, the counts, the rejected rows with their line
 // numbers and reasons, and the whole report to download. ?job=<id> reopens an earlier import.
-import * as api from '../api.js';
-import { h } from '../dom.js';
-import { field, formAlert } from '../forms.js';
-import { JOBS_API, follow, isFinished, progressView, recentJobs, rejectedView } from '../jobs.js';
-import { replaceQuery } from '../router.js';
-import { errorBox, heading } from '../widgets.js';
+import * as api from '../../core/api.js';
+import { h } from '../../core/dom.js';
+import { field, formAlert } from '../../core/forms.js';
+import { JOBS_API, follow, isFinished, progressView, recentJobs, rejectedView } from './jobs.js';
+import { replaceQuery } from '../../core/router.js';
+import { errorBox, heading } from '../../core/widgets.js';
 
 export const path = '/import';
 export const titleKey = 'import.title';
 export const permission = 'counterparty:import';
-export const navKey = 'nav.import';
 
 const UPLOAD = '/api/v1/imports/counterparties';
 const COLUMNS =

@@ -1,8 +1,8 @@
 // Import and export jobs: follow one (polling GET /api/v1/jobs/{id}), show its progress, its counts
-// and its rejected rows, and list the user's recent jobs. Used by pages/import.js and pages/export.js.
-import * as api from './api.js';
-import { dateTime, h } from './dom.js';
-import { scrollable } from './widgets.js';
+// and its rejected rows, and list the user's recent jobs. Used by import.js and export.js.
+import * as api from '../../core/api.js';
+import { dateTime, h } from '../../core/dom.js';
+import { scrollable } from '../../core/widgets.js';
 
 export const JOBS_API = '/api/v1/jobs';
 const POLL_MS = 500;

@@ -2,15 +2,15 @@
 // it works for (with position and role; link and unlink), its change history, the vCard download and, for personal-data
 // administrators, "Export personal data" and "Erase" (after a confirmation with the request's
 // reference). `?min_position=` makes the server wait until its view includes a write just made.
-import * as api from '../api.js';
-import { contactValue, propertyText } from '../counterparty-fields.js';
-import { formatDate } from '../dates.js';
-import { dateTime, h, uid } from '../dom.js';
-import { busy, clearErrors, field, formAlert, input, showErrors } from '../forms.js';
-import { API, CATALOGS, COUNTERPARTIES, genderText, personName } from '../person-fields.js';
-import * as ref from '../reference-cache.js';
-import * as session from '../session.js';
-import { errorBox, linkButton, loading, scrollable } from '../widgets.js';
+import * as api from '../../core/api.js';
+import { contactValue, propertyText } from './counterparty-fields.js';
+import { formatDate } from '../../core/dates.js';
+import { dateTime, h, uid } from '../../core/dom.js';
+import { busy, clearErrors, field, formAlert, input, showErrors } from '../../core/forms.js';
+import { API, CATALOGS, COUNTERPARTIES, genderText, personName } from './person-fields.js';
+import * as ref from '../../core/reference-cache.js';
+import * as session from '../../core/session.js';
+import { errorBox, linkButton, loading, scrollable } from '../../core/widgets.js';
 
 export const path = '/persons/:id';
 export const titleKey = 'person.title';

@@ -1,14 +1,14 @@
 // Edit a contact person. Only the fields the user changed are sent, with If-Match; when someone else
 // changed the person meanwhile (412, or 409 at the same moment) the page offers Reload. Only the
 // owner sees the "private" box.
-import * as api from '../api.js';
-import { h } from '../dom.js';
-import { busy, clearErrors } from '../forms.js';
-import { API, CATALOGS, personHref } from '../person-fields.js';
-import { personForm } from '../person-form.js';
-import * as ref from '../reference-cache.js';
-import * as session from '../session.js';
-import { heading } from '../widgets.js';
+import * as api from '../../core/api.js';
+import { h } from '../../core/dom.js';
+import { busy, clearErrors } from '../../core/forms.js';
+import { API, CATALOGS, personHref } from './person-fields.js';
+import { personForm } from './person-form.js';
+import * as ref from '../../core/reference-cache.js';
+import * as session from '../../core/session.js';
+import { heading } from '../../core/widgets.js';
 
 export const path = '/persons/:id/edit';
 export const titleKey = 'personEdit.title';

@@ -1,6 +1,6 @@
 // What the contact person pages share: the API paths, genders, and how a person's name, links and
 // erased state are shown.
-import { h } from './dom.js';
+import { h } from '../../core/dom.js';
 
 export const API = '/api/v1/persons';
 export const COUNTERPARTIES = '/api/v1/counterparties';

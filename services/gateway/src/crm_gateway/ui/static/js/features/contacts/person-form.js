@@ -3,12 +3,12 @@
 // (those defined for persons) and, for its owner, whether it is private. The server's problem+json
 // errors appear next to their fields, rows and properties included.
 import { contactErrorType } from './counterparty-fields.js';
-import { today } from './dates.js';
-import { h, uid } from './dom.js';
-import { field, formAlert, input, select, showFormErrors } from './forms.js';
+import { today } from '../../core/dates.js';
+import { h, uid } from '../../core/dom.js';
+import { field, formAlert, input, select, showFormErrors } from '../../core/forms.js';
 import { GENDERS } from './person-fields.js';
 import { categoryPicker, propertyEditor } from './properties-editor.js';
-import * as ref from './reference-cache.js';
+import * as ref from '../../core/reference-cache.js';
 
 /**
  * Build the form. `kinds`, `properties` and `categories` are the entries of those catalogs;

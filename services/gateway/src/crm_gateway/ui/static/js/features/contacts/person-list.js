@@ -1,13 +1,13 @@
 // The contact persons of one counterparty, for its card: renderPersonsOf(counterpartyId, container)
 // fills `container` with a table of the persons linked to it (name, position, role, phone, e-mail),
 // "more" pagination, and, for those who may change records, a link to add a person to it.
-import * as api from './api.js';
+import * as api from '../../core/api.js';
 import { contactValue } from './counterparty-fields.js';
-import { h } from './dom.js';
+import { h } from '../../core/dom.js';
 import { COUNTERPARTIES, mainOf, personLink } from './person-fields.js';
-import * as ref from './reference-cache.js';
-import * as session from './session.js';
-import { errorBox, linkButton, loading, scrollable } from './widgets.js';
+import * as ref from '../../core/reference-cache.js';
+import * as session from '../../core/session.js';
+import { errorBox, linkButton, loading, scrollable } from '../../core/widgets.js';
 
 const PAGE_SIZE = 50;
 

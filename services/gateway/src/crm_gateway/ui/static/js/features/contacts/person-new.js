@@ -1,13 +1,13 @@
 // Register a contact person (the user becomes its owner). Opened as #/persons/new?counterparty=<id>
 // (from a counterparty's card) it also links the person to that counterparty, with a position and
 // a role. After the 201 the card opens with ?min_position= so it shows the new person at once.
-import * as api from '../api.js';
-import { h } from '../dom.js';
-import { busy, clearErrors, field, input } from '../forms.js';
-import { API, CATALOGS, COUNTERPARTIES } from '../person-fields.js';
-import { personForm } from '../person-form.js';
-import * as ref from '../reference-cache.js';
-import { heading } from '../widgets.js';
+import * as api from '../../core/api.js';
+import { h } from '../../core/dom.js';
+import { busy, clearErrors, field, input } from '../../core/forms.js';
+import { API, CATALOGS, COUNTERPARTIES } from './person-fields.js';
+import { personForm } from './person-form.js';
+import * as ref from '../../core/reference-cache.js';
+import { heading } from '../../core/widgets.js';
 
 export const path = '/persons/new';
 export const titleKey = 'personNew.title';

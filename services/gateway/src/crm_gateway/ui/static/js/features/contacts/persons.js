@@ -2,20 +2,19 @@
 // first name first, any case), a category filter (combined with the search), "more" pagination over
 // the API's cursor. Both are kept in the address (#/persons?q=…&category=…) so a reload or the back
 // button shows the same list.
-import * as api from '../api.js';
-import { h } from '../dom.js';
-import { field, input } from '../forms.js';
-import { API, linksText, personLink } from '../person-fields.js';
-import { contactCell } from '../person-list.js';
-import * as ref from '../reference-cache.js';
-import { replaceQuery } from '../router.js';
-import * as session from '../session.js';
-import { errorBox, heading, linkButton, loading, scrollable } from '../widgets.js';
+import * as api from '../../core/api.js';
+import { h } from '../../core/dom.js';
+import { field, input } from '../../core/forms.js';
+import { API, linksText, personLink } from './person-fields.js';
+import { contactCell } from './person-list.js';
+import * as ref from '../../core/reference-cache.js';
+import { replaceQuery } from '../../core/router.js';
+import * as session from '../../core/session.js';
+import { errorBox, heading, linkButton, loading, scrollable } from '../../core/widgets.js';
 
 export const path = '/persons';
 export const titleKey = 'persons.title';
 export const permission = 'counterparty:read';
-export const navKey = 'nav.persons';
 
 const PAGE_SIZE = 50;
 const TYPING_DELAY_MS = 250;

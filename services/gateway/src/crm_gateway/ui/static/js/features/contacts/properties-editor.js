@@ -2,9 +2,9 @@
 // catalogs: an input per property definition by its value type, and a checkbox per category.
 // Retired entries are not offered, but a record that has one still shows it. Each property's field
 // is `properties.<code>` and the categories' is `categories`, as the server names them in errors.
-import { h, uid } from './dom.js';
-import { field, input } from './forms.js';
-import * as ref from './reference-cache.js';
+import { h, uid } from '../../core/dom.js';
+import { field, input } from '../../core/forms.js';
+import * as ref from '../../core/reference-cache.js';
 
 /**
  * An input per property definition. Returns { wrapper, all(), values(), changes(before), fill(values) }:

@@ -5,18 +5,17 @@
 // The forms are built from GET /api/v1/reference (each catalog's attributes). Entries are retired
 // and restored, never deleted; retired ones stay in the list, greyed, so they can be restored. After
 // a change the shared copy in reference-cache.js is dropped, so other pages read the catalog again.
-import * as api from '../api.js';
-import { h } from '../dom.js';
-import { busy, clearErrors, field, formAlert, input, showErrors } from '../forms.js';
-import { has } from '../i18n.js';
-import { forget } from '../reference-cache.js';
-import { replaceQuery } from '../router.js';
-import { errorBox, heading, scrollable } from '../widgets.js';
+import * as api from '../../core/api.js';
+import { h } from '../../core/dom.js';
+import { busy, clearErrors, field, formAlert, input, showErrors } from '../../core/forms.js';
+import { has } from '../../core/i18n.js';
+import { forget } from '../../core/reference-cache.js';
+import { replaceQuery } from '../../core/router.js';
+import { errorBox, heading, scrollable } from '../../core/widgets.js';
 
 export const path = '/reference';
 export const titleKey = 'reference.title';
 export const permission = 'reference:admin';
-export const navKey = 'nav.reference';
 
 const API = '/api/v1/reference';
 const PAGE = 500;

@@ -1,8 +1,8 @@
 // The interactions tab of the counterparty card: the summary (counts by kind and by state, each a
 // link to the global list filtered so — the drill-down —, the last completed and the next planned
 // one), the counterparty's timeline (newest first, "more" over the cursor), and "Plan" / "Record".
-import * as api from '../api.js';
-import { h } from '../dom.js';
+import * as api from '../../core/api.js';
+import { h } from '../../core/dom.js';
 import {
   API,
   KINDS,
@@ -13,9 +13,9 @@ import {
   label,
   period,
   stateBadge,
-} from '../interaction-fields.js';
-import * as session from '../session.js';
-import { errorBox, linkButton, loading, scrollable } from '../widgets.js';
+} from './interaction-fields.js';
+import * as session from '../../core/session.js';
+import { errorBox, linkButton, loading, scrollable } from '../../core/widgets.js';
 
 const PAGE_SIZE = 20;
 

@@ -3,20 +3,19 @@
 // heads of sales and administrators (who see every access group) may pick another manager. View,
 // day and user are in the address (#/calendar?view=week&date=2025-06-02&user=…); each entry links to
 // the interaction's card.
-import * as api from '../api.js';
-import { addDays, today } from '../dates.js';
-import { h } from '../dom.js';
-import { LANGUAGES, language } from '../i18n.js';
-import { API, dayStart, interactionHref, label, localDay, timeOfDay } from '../interaction-fields.js';
-import { userSelect } from '../interaction-pickers.js';
-import { href } from '../router.js';
-import * as session from '../session.js';
-import { heading, linkButton } from '../widgets.js';
+import * as api from '../../core/api.js';
+import { addDays, today } from '../../core/dates.js';
+import { h } from '../../core/dom.js';
+import { LANGUAGES, language } from '../../core/i18n.js';
+import { API, dayStart, interactionHref, label, localDay, timeOfDay } from './interaction-fields.js';
+import { userSelect } from './interaction-pickers.js';
+import { href } from '../../core/router.js';
+import * as session from '../../core/session.js';
+import { heading, linkButton } from '../../core/widgets.js';
 
 export const path = '/calendar';
 export const titleKey = 'ia.calendar.title';
 export const permission = 'interaction:read';
-export const navKey = 'nav.calendar';
 
 const VIEWS = ['day', 'week', 'month'];
 const DAY = /^\d{4}-\d{2}-\d{2}$/;

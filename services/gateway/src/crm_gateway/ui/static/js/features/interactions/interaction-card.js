@@ -4,9 +4,9 @@
 // The state-changing actions carry If-Match; a change made meanwhile (412, or 409 at the same
 // moment) shows the conflict box with Reload. `?min_position=` makes the server wait until its view
 // includes a write just made.
-import * as api from '../api.js';
-import { dateTime, h } from '../dom.js';
-import { busy, clearErrors, field, formAlert, input, select, setFieldError } from '../forms.js';
+import * as api from '../../core/api.js';
+import { dateTime, h } from '../../core/dom.js';
+import { busy, clearErrors, field, formAlert, input, select, setFieldError } from '../../core/forms.js';
 import {
   API,
   DIRECTIONS,
@@ -23,11 +23,11 @@ import {
   toLocalInput,
   userLabel,
   usersLabel,
-} from '../interaction-fields.js';
-import { conflictBox, reminderSelect, showInteractionErrors, sourcePrompt } from '../interaction-form.js';
-import * as ref from '../reference-cache.js';
-import * as session from '../session.js';
-import { errorBox, linkButton, loading, scrollable } from '../widgets.js';
+} from './interaction-fields.js';
+import { conflictBox, reminderSelect, showInteractionErrors, sourcePrompt } from './interaction-form.js';
+import * as ref from '../../core/reference-cache.js';
+import * as session from '../../core/session.js';
+import { errorBox, linkButton, loading, scrollable } from '../../core/widgets.js';
 
 export const path = '/interactions/:id';
 export const titleKey = 'ia.card.title';

@@ -2,12 +2,12 @@
 // description and content; times, state and the source have their own actions on the card). The PATCH
 // sends only what changed, with If-Match; a change made meanwhile (412, or 409 at the same moment)
 // shows the conflict box, whose Reload loads the current version into the form.
-import * as api from '../api.js';
-import { h } from '../dom.js';
-import { busy, clearErrors } from '../forms.js';
-import { API } from '../interaction-fields.js';
-import { conflictBox, interactionForm, showInteractionErrors } from '../interaction-form.js';
-import { heading } from '../widgets.js';
+import * as api from '../../core/api.js';
+import { h } from '../../core/dom.js';
+import { busy, clearErrors } from '../../core/forms.js';
+import { API } from './interaction-fields.js';
+import { conflictBox, interactionForm, showInteractionErrors } from './interaction-form.js';
+import { heading } from '../../core/widgets.js';
 
 export const path = '/interactions/:id/edit';
 export const titleKey = 'ia.edit.title';

@@ -1,10 +1,10 @@
 // What the interaction pages share: the API path, the kinds, directions, states, importances and
 // reminder lead times, how times, users and parties are shown, and the conversion between the API's
 // ISO times (UTC) and the browser's datetime-local inputs (local time).
-import * as api from './api.js';
-import { dateTime, h } from './dom.js';
-import { LANGUAGES, language } from './i18n.js';
-import * as session from './session.js';
+import * as api from '../../core/api.js';
+import { dateTime, h } from '../../core/dom.js';
+import { LANGUAGES, language } from '../../core/i18n.js';
+import * as session from '../../core/session.js';
 
 export const API = '/api/v1/interactions';
 export const KINDS = ['call', 'meeting', 'email', 'letter', 'other'];

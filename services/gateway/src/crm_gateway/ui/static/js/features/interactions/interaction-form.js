@@ -2,10 +2,10 @@
 // reminder and source selects, and the information-source prompt. Refusals of the server
 // (problem+json `errors`) appear next to their fields: the `end` before the start next to the end,
 // a reminder in the past next to the reminder, and so on.
-import * as api from './api.js';
-import { formatDate } from './dates.js';
-import { h, uid } from './dom.js';
-import { busy, clearErrors, field, formAlert, input, select, setFieldError, showFormErrors } from './forms.js';
+import * as api from '../../core/api.js';
+import { formatDate } from '../../core/dates.js';
+import { h, uid } from '../../core/dom.js';
+import { busy, clearErrors, field, formAlert, input, select, setFieldError, showFormErrors } from '../../core/forms.js';
 import {
   API,
   DIRECTIONS,
@@ -20,7 +20,7 @@ import {
   toLocalInput,
 } from './interaction-fields.js';
 import { counterpartyPicker, counterpartyNamed, personNamed, personPicker, userSelect } from './interaction-pickers.js';
-import * as ref from './reference-cache.js';
+import * as ref from '../../core/reference-cache.js';
 
 /** A select of the reminder lead times (and "no reminder"). */
 export function reminderSelect() {

@@ -2,12 +2,12 @@
 // ?contact_person_id= fill the parties (the card's "Plan" button), ?start= (a datetime-local value)
 // the start (a calendar day). After the 201 the interaction's card opens with ?min_position= from the
 // answer; when the answer carries `source_prompt` the card shows the prompt to record the source.
-import * as api from '../api.js';
-import { h } from '../dom.js';
-import { busy, clearErrors, setFieldError } from '../forms.js';
-import { API } from '../interaction-fields.js';
-import { interactionForm, showInteractionErrors } from '../interaction-form.js';
-import { heading } from '../widgets.js';
+import * as api from '../../core/api.js';
+import { h } from '../../core/dom.js';
+import { busy, clearErrors, setFieldError } from '../../core/forms.js';
+import { API } from './interaction-fields.js';
+import { interactionForm, showInteractionErrors } from './interaction-form.js';
+import { heading } from '../../core/widgets.js';
 
 export const path = '/interactions/new';
 export const titleKey = 'ia.new.title';

@@ -1,11 +1,11 @@
 // Choosers for the interaction forms and filters: a counterparty (search over
 // GET /api/v1/counterparties?q=), a contact person (GET /api/v1/persons?q=) and a user (the signed-in
 // user, every user for administrators, or a user id typed in).
-import * as api from './api.js';
-import { h, uid } from './dom.js';
-import { field, input } from './forms.js';
+import * as api from '../../core/api.js';
+import { h, uid } from '../../core/dom.js';
+import { field, input } from '../../core/forms.js';
 import { users } from './interaction-fields.js';
-import * as session from './session.js';
+import * as session from '../../core/session.js';
 
 const TYPING_DELAY_MS = 250;
 const FOUND = 8;

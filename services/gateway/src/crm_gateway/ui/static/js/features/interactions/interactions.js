@@ -3,10 +3,10 @@
 // (a user who sees only some access groups may get a short page with a cursor: "more" goes on).
 // The filters are kept in the address (#/interactions?kind=call&…) so a reload, a link from a
 // counterparty's card or the back button shows the same list.
-import * as api from '../api.js';
-import { addDays } from '../dates.js';
-import { h } from '../dom.js';
-import { clearErrors, field, formAlert, input, select, showErrors } from '../forms.js';
+import * as api from '../../core/api.js';
+import { addDays } from '../../core/dates.js';
+import { h } from '../../core/dom.js';
+import { clearErrors, field, formAlert, input, select, showErrors } from '../../core/forms.js';
 import {
   API,
   DIRECTIONS,
@@ -16,16 +16,15 @@ import {
   dayStart,
   interactionColumns,
   interactionRow,
-} from '../interaction-fields.js';
-import { counterpartyNamed, counterpartyPicker, userSelect } from '../interaction-pickers.js';
-import { replaceQuery } from '../router.js';
-import * as session from '../session.js';
-import { errorBox, heading, linkButton, loading, scrollable } from '../widgets.js';
+} from './interaction-fields.js';
+import { counterpartyNamed, counterpartyPicker, userSelect } from './interaction-pickers.js';
+import { replaceQuery } from '../../core/router.js';
+import * as session from '../../core/session.js';
+import { errorBox, heading, linkButton, loading, scrollable } from '../../core/widgets.js';
 
 export const path = '/interactions';
 export const titleKey = 'ia.list.title';
 export const permission = 'interaction:read';
-export const navKey = 'nav.interactions';
 
 const PAGE_SIZE = 50;
 const ORDERS = ['desc', 'asc'];

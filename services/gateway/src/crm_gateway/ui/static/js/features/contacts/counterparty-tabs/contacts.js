@@ -1,9 +1,9 @@
 // The contact information tab: every entry with its kind, the value (a link where it can be one),
 // whether it is the main one of its kind, and its comment.
 import { contactValue } from '../counterparty-fields.js';
-import { h } from '../dom.js';
-import { nameOf } from '../reference-cache.js';
-import { scrollable } from '../widgets.js';
+import { h } from '../../../core/dom.js';
+import { nameOf } from '../../../core/reference-cache.js';
+import { scrollable } from '../../../core/widgets.js';
 
 export function render(record, env) {
   const entries = record.contact_info || [];

@@ -1,10 +1,10 @@
 // The general tab of the card: the details, and archiving (with a reason) and restoring.
 // `facts` also shows a past card (the history tab's "as of" view).
-import * as api from '../api.js';
+import * as api from '../../../core/api.js';
 import { API, groupPath, relationsText } from '../counterparty-fields.js';
-import { dateTime, h } from '../dom.js';
-import { formAlert, showErrors } from '../forms.js';
-import { nameOf } from '../reference-cache.js';
+import { dateTime, h } from '../../../core/dom.js';
+import { formAlert, showErrors } from '../../../core/forms.js';
+import { nameOf } from '../../../core/reference-cache.js';
 
 /** The details of `record` as a definition list. */
 export function facts(record, env) {

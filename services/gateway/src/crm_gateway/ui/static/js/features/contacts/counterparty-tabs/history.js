@@ -1,15 +1,15 @@
 // The history tab: every change (when, who, which event, what it set), and the card as it was at
 // any moment ("as of", rebuilt by the server from the events up to then). The moment is kept in
 // the address (#/counterparties/<id>/history?as_of=…), so a reload shows the same past card.
-import * as api from '../api.js';
+import * as api from '../../../core/api.js';
 import { API, relationsText } from '../counterparty-fields.js';
-import { formatDate } from '../dates.js';
-import { dateTime, h } from '../dom.js';
-import { has } from '../i18n.js';
-import { nameOf } from '../reference-cache.js';
-import { replaceQuery } from '../router.js';
-import * as session from '../session.js';
-import { errorBox, loading, scrollable } from '../widgets.js';
+import { formatDate } from '../../../core/dates.js';
+import { dateTime, h } from '../../../core/dom.js';
+import { has } from '../../../core/i18n.js';
+import { nameOf } from '../../../core/reference-cache.js';
+import { replaceQuery } from '../../../core/router.js';
+import * as session from '../../../core/session.js';
+import { errorBox, loading, scrollable } from '../../../core/widgets.js';
 import * as contactsTab from './contacts.js';
 import { counterpartyLink, facts } from './general.js';
 

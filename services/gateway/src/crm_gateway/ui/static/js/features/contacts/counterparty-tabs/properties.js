@@ -1,8 +1,8 @@
 // The properties and categories tab: each property the record has (by its definition's name and
 // value type), and its categories.
 import { propertyText } from '../counterparty-fields.js';
-import { h } from '../dom.js';
-import { entryOf, nameOf } from '../reference-cache.js';
+import { h } from '../../../core/dom.js';
+import { entryOf, nameOf } from '../../../core/reference-cache.js';
 
 export function render(record, env) {
   const definitions = env.catalogs.properties;

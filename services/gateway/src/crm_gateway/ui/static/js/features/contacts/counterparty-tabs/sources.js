@@ -1,13 +1,13 @@
 // The information sources tab ("how did they find us"): the current source and until when it is
 // current (its catalog entry's actuality_days from its date), the dated history, and a form to
 // record a source as of a date.
-import * as api from '../api.js';
+import * as api from '../../../core/api.js';
 import { API, sourceHistory } from '../counterparty-fields.js';
-import { formatDate, today } from '../dates.js';
-import { h } from '../dom.js';
-import { busy, clearErrors, field, formAlert, input, setFieldError, showErrors } from '../forms.js';
-import { active, nameOf } from '../reference-cache.js';
-import { scrollable } from '../widgets.js';
+import { formatDate, today } from '../../../core/dates.js';
+import { h } from '../../../core/dom.js';
+import { busy, clearErrors, field, formAlert, input, setFieldError, showErrors } from '../../../core/forms.js';
+import { active, nameOf } from '../../../core/reference-cache.js';
+import { scrollable } from '../../../core/widgets.js';
 
 export function render(record, env) {
   const catalog = env.catalogs.sources;

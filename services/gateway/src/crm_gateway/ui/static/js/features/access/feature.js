@@ -1,0 +1,14 @@
+// Access (the gateway): signing in, users, roles and access groups, and the user's own account.
+// See ../README.md.
+import * as account from './account.js';
+import * as signIn from './sign-in.js';
+import * as users from './users.js';
+
+export default {
+  name: 'access',
+  pages: [signIn, users, account],
+  nav: [
+    { path: '/users', key: 'nav.users', order: 50 },
+    { path: '/account', key: 'nav.account', order: 90 },
+  ],
+};
