@@ -85,6 +85,8 @@ async def test_the_distributed_gateway_forwards_every_prefix_of_every_service(
                     assert f"the {service.name} service ({urls[service.name]})" in answer.json()["detail"]
             assert (await client.get(f"{API_PREFIX}/clickhouse")).status_code == 404
             assert (await client.get(f"{API_PREFIX}/me")).status_code == 200  # the gateway's own API
+            # ... all of it, as in embedded mode: OIDC sign-in's routes too.
+            assert (await client.get(f"{API_PREFIX}/auth/providers")).json()["oidc"] is False
 
 
 async def test_each_service_api_role_starts_alone(tmp_path: Path) -> None:

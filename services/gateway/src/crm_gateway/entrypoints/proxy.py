@@ -37,6 +37,7 @@ from crm_gateway import bootstrap as gateway
 from crm_gateway.entrypoints.http import SESSION_COOKIE
 from crm_gateway.entrypoints.http import build_router as gateway_router
 from crm_gateway.entrypoints.identity import IdentityForwarding
+from crm_gateway.entrypoints.oidc import build_oidc_router
 from crm_gateway.settings import GatewaySettings
 from crm_gateway.ui import ui_router
 from crm_shared import observability
@@ -385,6 +386,7 @@ def distributed_gateway_app(
         # Routes bound to this start's service go again at shutdown, so a restarted app has fresh ones.
         static_routes = len(app.router.routes)
         app.include_router(gateway_router(front, tokens))
+        app.include_router(build_oidc_router(front))
         app.include_router(proxy_router(routes_for(urls, prefixes), client=http))
         openapi_cache.clear()
         app.openapi_schema = None
