@@ -152,9 +152,10 @@ def answered(response: Response, result: CommandResult[Any], *, location: str | 
 def caller_dependency(tokens: CallerTokens) -> Any:
     """A FastAPI dependency giving the verified :class:`Caller` of a request (401 without one)."""
 
-    async def current_caller(
-        token: Annotated[str | None, Header(alias=CALLER_HEADER, include_in_schema=False)] = None,
-    ) -> Caller:
+    # The header is read from the request, not declared as a parameter: FastAPI would validate it as a
+    # field on every request, and it is not part of the public API (the gateway sets it).
+    async def current_caller(request: Request) -> Caller:
+        token = request.headers.get(CALLER_HEADER)
         if not token:
             raise HttpProblem(401, "Not signed in", "sign in or send an API key")
         try:

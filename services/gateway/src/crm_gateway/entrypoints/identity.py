@@ -56,10 +56,10 @@ def is_public(method: str, path: str, prefixes: Iterable[str] = PUBLIC_PREFIXES)
     """Whether a request needs no authentication: health, sign-in, the API docs, the web UI's pages."""
     if (method, path) == SIGN_IN or path in PUBLIC_PATHS:
         return True
-    # Dot segments could step from a public prefix into a private path on a lenient router.
-    if any(part in (".", "..") for part in path.split("/")):
+    if not path.startswith(prefixes if isinstance(prefixes, tuple) else tuple(prefixes)):
         return False
-    return any(path.startswith(p) for p in prefixes)
+    # Dot segments could step from a public prefix into a private path on a lenient router.
+    return not any(part in (".", "..") for part in path.split("/"))
 
 
 class IdentityForwarding:
