@@ -79,8 +79,8 @@ async def embedded(tmp_path: Path) -> AsyncIterator[EmbeddedCrm]:
 
 @pytest.fixture
 async def scaled_out(tmp_path: Path, kafka_bootstrap: str, mongo_uri: str) -> AsyncIterator[EmbeddedCrm]:
-    """The CRM in this process on the scaled-out adapters: the bus on Apache Kafka and the read models
-    on the MongoDB protocol, in a namespace and databases of its own."""
+    """The CRM in this process on the scaled-out adapters: the bus on Apache Kafka, the read models and
+    the state (keys, jobs) on the MongoDB protocol, in a namespace and databases of its own."""
     run = uuid.uuid4().hex[:8]
     crm = EmbeddedCrm(
         tmp_path / "var",
@@ -88,6 +88,7 @@ async def scaled_out(tmp_path: Path, kafka_bootstrap: str, mongo_uri: str) -> As
         kafka_bootstrap=kafka_bootstrap,
         bus_namespace=f"t{run}",
         read_store="mongo",
+        state_store="mongo",
         mongo_uri=mongo_uri,
         mongo_database_prefix=f"crm{run}",
     )
