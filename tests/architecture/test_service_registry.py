@@ -26,7 +26,9 @@ def lines(value: str) -> list[str]:
 
 def test_every_service_folder_is_in_the_registry_and_nothing_else_is() -> None:
     registered = {service.name: service for service in services.everything()}
-    assert sorted(registered) == sorted(folders()), "src/crm/services.py and the folders under services/ differ"
+    missing = sorted(set(folders()) - set(registered))
+    assert not missing, f"services/{', services/'.join(missing)} not in src/crm/services.py"
+    assert sorted(registered) == sorted(folders()), "src/crm/services.py names a service with no folder"
     assert len(registered) == len(services.everything()), "a service is registered twice"
     for name, package in folders().items():
         # The registered object is the one the service's top layer exposes, not a copy made elsewhere.
