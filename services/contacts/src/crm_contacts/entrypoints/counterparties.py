@@ -3,215 +3,41 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from dataclasses import fields as dataclass_fields
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel
 
 from crm_contacts.application.commands import new_counterparty_id
 from crm_contacts.application.queries import Filters
 from crm_contacts.application.validation import RawContact
 from crm_contacts.bootstrap import ContactsService
 from crm_contacts.domain import counterparty as cp
+from crm_contacts.entrypoints.counterparties_models import (
+    ArchiveBody,
+    CounterpartyHistoryOut,
+    CounterpartyId,
+    CounterpartyOut,
+    CounterpartyPage,
+    Details,
+    DuplicateGroupOut,
+    DuplicateOut,
+    DuplicateReportOut,
+    HistoryEntryOut,
+    MergeBody,
+    RegisterCounterpartyBody,
+    RegisteredOut,
+    Relation,
+    SourceIn,
+    UpdateCounterpartyBody,
+    from_state,
+    from_view,
+)
 from crm_shared.commands import fingerprint
 from crm_shared.http import HttpProblem, IdempotencyKey, IfMatch, MinPosition, answered, caller_dependency, etag
 from crm_shared.identity import Caller, CallerTokens
-from crm_shared.readstore import Document
 from crm_shared.readstore.cursor import BadCursor, encode_cursor
-
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-TaxId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,31}$")]
-UserId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-AccessGroup = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-CounterpartyId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
-CounterpartyRef = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
-
-
-Relation = Literal["buyer", "supplier", "other"]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-Comment = Annotated[str, StringConstraints(max_length=cp.MAX_COMMENT)]
-PropertyValue = StrictBool | StrictInt | StrictFloat | Annotated[str, StringConstraints(max_length=1000)] | None
-
-
-class ContactIn(BaseModel):
-    """A contact information entry: its kind (a code of the ``contact-kinds`` catalog) and the value as
-    typed; phones are normalised to E.164, e-mails and web addresses checked."""
-
-    model_config = ConfigDict(extra="forbid")
-    kind: Code
-    value: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    main: bool = False
-    comment: Annotated[str, StringConstraints(max_length=200)] = ""
-
-
-class SourceIn(BaseModel):
-    """An information source (a code of the ``sources`` catalog) as of a date (default: today)."""
-
-    model_config = ConfigDict(extra="forbid")
-    source: Code
-    on: date | None = None
-
-
-class _Details(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    legal_form: Literal["legal", "natural"] | None = None
-    tax_id: TaxId | None = None
-    vat_id: TaxId | None = None
-    group: Code | None = Field(default=None, description="Code of a counterparty group")
-    head_counterparty_id: CounterpartyRef | None = Field(default=None, description="The head of its holding")
-    region: Code | None = None
-    comment: Comment | None = None
-    activity_kinds: Annotated[list[Code], Field(max_length=50)] | None = None
-    managers: Annotated[list[UserId], Field(max_length=50)] | None = None
-    contact_info: Annotated[list[ContactIn], Field(max_length=100)] | None = None
-    properties: Annotated[dict[Code, PropertyValue], Field(max_length=100)] | None = None
-    categories: Annotated[list[Code], Field(max_length=100)] | None = None
-
-
-class RegisterCounterpartyBody(_Details):
-    """A new counterparty."""
-
-    name: Name
-    relations: Annotated[list[Relation], Field(min_length=1, max_length=3)] = Field(
-        description="Buyer, supplier and/or other"
-    )
-    main_manager: UserId = Field(description="User id of the responsible sales manager")
-    access_group: AccessGroup = Field(default=cp.DEFAULT_ACCESS_GROUP, description="Record-level security group")
-    source: SourceIn | None = None
-
-
-class UpdateCounterpartyBody(_Details):
-    """Fields to change; absent fields stay, ``null`` clears an optional one. ``properties`` is merged
-    (a ``null`` value removes that property); lists replace the whole list."""
-
-    name: Name | None = None
-    relations: Annotated[list[Relation], Field(min_length=1, max_length=3)] | None = None
-    main_manager: UserId | None = None
-    access_group: AccessGroup | None = None
-
-
-class ArchiveBody(BaseModel):
-    """Why the counterparty is archived."""
-
-    model_config = ConfigDict(extra="forbid")
-    reason: Annotated[str, StringConstraints(max_length=500)] = ""
-
-
-class ContactOut(BaseModel):
-    """A contact information entry."""
-
-    kind: str
-    type: str
-    value: str
-    main: bool
-    comment: str = ""
-
-
-class SourceOut(BaseModel):
-    """An information source valid from ``on``."""
-
-    source: str
-    on: date
-
-
-class CounterpartyOut(BaseModel):
-    """A counterparty as the API shows it."""
-
-    id: str
-    name: str
-    relations: list[str]
-    legal_form: str = "legal"
-    tax_id: str | None
-    vat_id: str | None = None
-    main_manager: str
-    managers: list[str] = []
-    group: str | None = None
-    head_counterparty_id: str | None = None
-    region: str | None = None
-    comment: str = ""
-    activity_kinds: list[str] = []
-    registered_at: datetime | None = None
-    access_group: str
-    archived: bool = False
-    merged_into: str | None = None
-    contact_info: list[ContactOut] = []
-    properties: dict[str, Any] = {}
-    categories: list[str] = []
-    sources: list[SourceOut] = []
-    version: int
-
-
-class DuplicateOut(BaseModel):
-    """A counterparty that shares a tax id (``tax``), an e-mail or a phone (its normalised ``key``)."""
-
-    counterparty_id: str
-    name: str
-    field: str
-    key: str
-
-
-class RegisteredOut(CounterpartyOut):
-    """The new counterparty, and the ones it may duplicate (same tax id, e-mail or phone)."""
-
-    possible_duplicates: list[DuplicateOut] = []
-
-
-class DuplicateGroupOut(BaseModel):
-    """Counterparties sharing one key."""
-
-    field: str
-    key: str
-    counterparties: list[DuplicateOut]
-
-
-class DuplicateReportOut(BaseModel):
-    """Groups of duplicates in one chunk of keys; pass ``next_after`` as ``after`` to go on."""
-
-    groups: list[DuplicateGroupOut]
-    next_after: str | None
-
-
-class MergeBody(BaseModel):
-    """The duplicate to merge into this counterparty."""
-
-    model_config = ConfigDict(extra="forbid")
-    duplicate_id: CounterpartyRef
-
-
-class HistoryEntryOut(BaseModel):
-    """One change of a counterparty: its version, when it was committed, by whom, and what it set."""
-
-    version: int
-    at: datetime
-    event: str
-    actor: str | None
-    changes: dict[str, Any]
-
-
-class CounterpartyHistoryOut(BaseModel):
-    """Every change of a counterparty, oldest first."""
-
-    items: list[HistoryEntryOut]
-
-
-class CounterpartyPage(BaseModel):
-    """One page of counterparties; pass ``next_cursor`` as ``cursor`` for the next one."""
-
-    items: list[CounterpartyOut]
-    next_cursor: str | None
-
-
-def _from_state(state: cp.Counterparty, version: int) -> CounterpartyOut:
-    card = {f.name: getattr(state, f.name) for f in dataclass_fields(state) if f.name not in ("id", "contact_info")}
-    card["contact_info"] = [asdict(e) for e in state.contact_info]
-    card["sources"] = [asdict(s) for s in state.sources]
-    return CounterpartyOut.model_validate({**card, "id": state.id, "version": version})
-
-
-def _from_view(doc: Document) -> CounterpartyOut:
-    return CounterpartyOut.model_validate({**doc, "id": str(doc["_id"]), "version": int(doc["_version"])})
 
 
 def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
@@ -220,7 +46,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     authenticated = caller_dependency(tokens)
     rules = service.rules
 
-    async def details(body: _Details) -> dict[str, Any]:
+    async def details(body: Details) -> dict[str, Any]:
         given: dict[str, Any] = body.model_dump(exclude_unset=True)
         if body.contact_info is not None:
             raws = [RawContact(c.kind, c.value, c.main, c.comment) for c in body.contact_info]
@@ -244,7 +70,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             request=None if body is None else fingerprint(body.model_dump(mode="json")),
         )
         answered(response, result)
-        return _from_state(result.state, result.version)
+        return from_state(result.state, result.version)
 
     @router.post("/counterparties", status_code=201, response_model=RegisteredOut)
     async def register_counterparty(
@@ -294,7 +120,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         # Built directly: request.url_for looks the route up and builds an absolute URL on every command.
         location = f"{request.scope.get('root_path', '')}{router.prefix}/counterparties/{result.state.id}"
         answered(response, result, location=location)
-        out = _from_state(result.state, result.version)
+        out = from_state(result.state, result.version)
         others = [DuplicateOut(**asdict(d)) for d in duplicates]
         return RegisteredOut.model_validate({**out.model_dump(), "possible_duplicates": others})
 
@@ -325,7 +151,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         both histories stay. Retrying a merge completes it."""
         result = await service.duplicates.merge(counterparty_id, body.duplicate_id, caller)
         answered(response, result)
-        return _from_state(result.state, result.version)
+        return from_state(result.state, result.version)
 
     @router.get("/counterparties/{counterparty_id}", response_model=CounterpartyOut)
     async def get_counterparty(
@@ -347,12 +173,12 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             if past is None:
                 raise HttpProblem(404, "Not found", f"no counterparty {counterparty_id} at {as_of.isoformat()}")
             response.headers["ETag"] = etag(past.version)
-            return _from_state(past.state, past.version)
+            return from_state(past.state, past.version)
         doc = await service.queries.get(counterparty_id, caller, min_position=min_position)
         if doc is None:
             raise HttpProblem(404, "Not found", f"no counterparty {counterparty_id}")
         response.headers["ETag"] = etag(int(doc["_version"]))
-        return _from_view(doc)
+        return from_view(doc)
 
     @router.get("/counterparties/{counterparty_id}/history", response_model=CounterpartyHistoryOut)
     async def counterparty_history(
@@ -477,7 +303,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         except BadCursor as exc:
             raise HttpProblem(400, "Bad cursor", str(exc), "cursor") from exc
         return CounterpartyPage(
-            items=[_from_view(d) for d in page.items],
+            items=[from_view(d) for d in page.items],
             next_cursor=None if page.next_after is None else encode_cursor(page.next_after),
         )
 

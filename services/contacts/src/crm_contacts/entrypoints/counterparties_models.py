@@ -1,0 +1,207 @@
+"""The request and response bodies of the counterparties API, with the rules the server enforces on each
+field (so the OpenAPI document states them)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from dataclasses import fields as dataclass_fields
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
+
+from crm_contacts.domain import counterparty as cp
+from crm_shared.readstore import Document
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+TaxId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,31}$")]
+UserId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+AccessGroup = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+CounterpartyId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+CounterpartyRef = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+
+
+Relation = Literal["buyer", "supplier", "other"]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+Comment = Annotated[str, StringConstraints(max_length=cp.MAX_COMMENT)]
+PropertyValue = StrictBool | StrictInt | StrictFloat | Annotated[str, StringConstraints(max_length=1000)] | None
+
+
+class ContactIn(BaseModel):
+    """A contact information entry: its kind (a code of the ``contact-kinds`` catalog) and the value as
+    typed; phones are normalised to E.164, e-mails and web addresses checked."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Code
+    value: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    main: bool = False
+    comment: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class SourceIn(BaseModel):
+    """An information source (a code of the ``sources`` catalog) as of a date (default: today)."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: Code
+    on: date | None = None
+
+
+class Details(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    legal_form: Literal["legal", "natural"] | None = None
+    tax_id: TaxId | None = None
+    vat_id: TaxId | None = None
+    group: Code | None = Field(default=None, description="Code of a counterparty group")
+    head_counterparty_id: CounterpartyRef | None = Field(default=None, description="The head of its holding")
+    region: Code | None = None
+    comment: Comment | None = None
+    activity_kinds: Annotated[list[Code], Field(max_length=50)] | None = None
+    managers: Annotated[list[UserId], Field(max_length=50)] | None = None
+    contact_info: Annotated[list[ContactIn], Field(max_length=100)] | None = None
+    properties: Annotated[dict[Code, PropertyValue], Field(max_length=100)] | None = None
+    categories: Annotated[list[Code], Field(max_length=100)] | None = None
+
+
+class RegisterCounterpartyBody(Details):
+    """A new counterparty."""
+
+    name: Name
+    relations: Annotated[list[Relation], Field(min_length=1, max_length=3)] = Field(
+        description="Buyer, supplier and/or other"
+    )
+    main_manager: UserId = Field(description="User id of the responsible sales manager")
+    access_group: AccessGroup = Field(default=cp.DEFAULT_ACCESS_GROUP, description="Record-level security group")
+    source: SourceIn | None = None
+
+
+class UpdateCounterpartyBody(Details):
+    """Fields to change; absent fields stay, ``null`` clears an optional one. ``properties`` is merged
+    (a ``null`` value removes that property); lists replace the whole list."""
+
+    name: Name | None = None
+    relations: Annotated[list[Relation], Field(min_length=1, max_length=3)] | None = None
+    main_manager: UserId | None = None
+    access_group: AccessGroup | None = None
+
+
+class ArchiveBody(BaseModel):
+    """Why the counterparty is archived."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class ContactOut(BaseModel):
+    """A contact information entry."""
+
+    kind: str
+    type: str
+    value: str
+    main: bool
+    comment: str = ""
+
+
+class SourceOut(BaseModel):
+    """An information source valid from ``on``."""
+
+    source: str
+    on: date
+
+
+class CounterpartyOut(BaseModel):
+    """A counterparty as the API shows it."""
+
+    id: str
+    name: str
+    relations: list[str]
+    legal_form: str = "legal"
+    tax_id: str | None
+    vat_id: str | None = None
+    main_manager: str
+    managers: list[str] = []
+    group: str | None = None
+    head_counterparty_id: str | None = None
+    region: str | None = None
+    comment: str = ""
+    activity_kinds: list[str] = []
+    registered_at: datetime | None = None
+    access_group: str
+    archived: bool = False
+    merged_into: str | None = None
+    contact_info: list[ContactOut] = []
+    properties: dict[str, Any] = {}
+    categories: list[str] = []
+    sources: list[SourceOut] = []
+    version: int
+
+
+class DuplicateOut(BaseModel):
+    """A counterparty that shares a tax id (``tax``), an e-mail or a phone (its normalised ``key``)."""
+
+    counterparty_id: str
+    name: str
+    field: str
+    key: str
+
+
+class RegisteredOut(CounterpartyOut):
+    """The new counterparty, and the ones it may duplicate (same tax id, e-mail or phone)."""
+
+    possible_duplicates: list[DuplicateOut] = []
+
+
+class DuplicateGroupOut(BaseModel):
+    """Counterparties sharing one key."""
+
+    field: str
+    key: str
+    counterparties: list[DuplicateOut]
+
+
+class DuplicateReportOut(BaseModel):
+    """Groups of duplicates in one chunk of keys; pass ``next_after`` as ``after`` to go on."""
+
+    groups: list[DuplicateGroupOut]
+    next_after: str | None
+
+
+class MergeBody(BaseModel):
+    """The duplicate to merge into this counterparty."""
+
+    model_config = ConfigDict(extra="forbid")
+    duplicate_id: CounterpartyRef
+
+
+class HistoryEntryOut(BaseModel):
+    """One change of a counterparty: its version, when it was committed, by whom, and what it set."""
+
+    version: int
+    at: datetime
+    event: str
+    actor: str | None
+    changes: dict[str, Any]
+
+
+class CounterpartyHistoryOut(BaseModel):
+    """Every change of a counterparty, oldest first."""
+
+    items: list[HistoryEntryOut]
+
+
+class CounterpartyPage(BaseModel):
+    """One page of counterparties; pass ``next_cursor`` as ``cursor`` for the next one."""
+
+    items: list[CounterpartyOut]
+    next_cursor: str | None
+
+
+def from_state(state: cp.Counterparty, version: int) -> CounterpartyOut:
+    card = {f.name: getattr(state, f.name) for f in dataclass_fields(state) if f.name not in ("id", "contact_info")}
+    card["contact_info"] = [asdict(e) for e in state.contact_info]
+    card["sources"] = [asdict(s) for s in state.sources]
+    return CounterpartyOut.model_validate({**card, "id": state.id, "version": version})
+
+
+def from_view(doc: Document) -> CounterpartyOut:
+    return CounterpartyOut.model_validate({**doc, "id": str(doc["_id"]), "version": int(doc["_version"])})
