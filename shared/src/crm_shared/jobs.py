@@ -280,7 +280,9 @@ class Jobs:
             for entry in page.items:
                 record = records.get(entry.key)
                 if record is None:
-                    await self._state.delete(ACTIVE, entry.key)  # its creation was cut off
+                    listed = datetime.fromisoformat(str(entry.value.get("at") or "1970-01-01T00:00:00+00:00"))
+                    if self._clock() - listed >= STALE_AFTER:  # its creation was cut off long ago
+                        await self._state.delete(ACTIVE, entry.key)
                     continue
                 failed += await self._fail_if_stale(Job.from_record(record)) is not None
             if page.next_after is None:
@@ -315,7 +317,7 @@ class Jobs:
         job.heartbeat = job.created_at
         # The lists first: an entry whose job was never stored is skipped (and cleaned) by readers.
         await self._state.put(BY_OWNER, _owner_key(job), {"job": job.id})
-        await self._state.put(ACTIVE, job.id, {})
+        await self._state.put(ACTIVE, job.id, {"at": job.created_at.isoformat()})
         job.version = await self._state.put(JOBS, job.id, job.to_value(), expected_version=0)
         return job
 
