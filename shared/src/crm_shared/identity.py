@@ -25,6 +25,7 @@ read_only      read counterparties of the access groups granted to them and thei
 from __future__ import annotations
 
 import enum
+import functools
 import secrets
 import time
 from collections.abc import Iterable
@@ -81,6 +82,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
+@functools.lru_cache(maxsize=256)
+def _permissions_of(roles: frozenset[Role]) -> frozenset[Permission]:
+    # Asked several times per request, and there are only 2^len(ROLES) sets of known roles.
+    return frozenset(p for role in roles for p in ROLE_PERMISSIONS.get(role, ()))
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
     """An authenticated person or system acting on the CRM."""
@@ -93,7 +100,7 @@ class Caller:
     @property
     def permissions(self) -> frozenset[Permission]:
         """Everything the caller's roles allow."""
-        return frozenset(p for role in self.roles for p in ROLE_PERMISSIONS.get(role, ()))
+        return _permissions_of(self.roles)
 
     def can(self, permission: Permission) -> bool:
         """Whether a role of the caller grants ``permission``."""
