@@ -470,7 +470,7 @@ class OidcSignIn:
             roles=None if roles is None else frozenset(roles),
             groups=None if groups is None else frozenset(groups),
         )
-        return (await self._users.handle(command, actor)).state
+        return (await self._users.apply(command, actor)).state
 
     async def _create(
         self,

@@ -288,7 +288,7 @@ class Authenticator:
             if count >= self._settings.lockout_threshold:
                 until = self._clock() + timedelta(minutes=self._settings.lockout_minutes)
                 reason = f"{count} failed sign-ins in a row"
-                await self.users.handle(u.LockUser(user.id, reason, until), Actor(SYSTEM_ACTOR, ip))
+                await self.users.apply(u.LockUser(user.id, reason, until), Actor(SYSTEM_ACTOR, ip))
                 await self._views.apply([Put(FAILURES, {"_id": user.id, "_version": version + 1, "count": 0})])
                 return
             if await self._views.apply([Put(FAILURES, {"_id": user.id, "_version": version + 1, "count": count})]):

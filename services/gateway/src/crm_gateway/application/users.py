@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from crm_gateway.domain import user as u
-from crm_shared.errors import AlreadyExists, NotFound, PreconditionFailed
+from crm_shared.commands import CommandHandler, CommandResult, Decider, Loaded
+from crm_shared.errors import AlreadyExists, NotFound
 from crm_shared.events import DomainEvent
 from crm_shared.eventstore import (
     ANY,
@@ -23,10 +24,9 @@ from crm_shared.eventstore import (
     EventStore,
     ExpectedVersion,
     NewEvent,
-    RecordedEvent,
     WrongExpectedVersion,
 )
-from crm_shared.identity import Role
+from crm_shared.identity import Caller, Role
 from crm_shared.observability import current_traceparent
 
 ORPHAN_AFTER = timedelta(minutes=5)
@@ -43,6 +43,10 @@ class Actor:
     id: str
     ip: str | None = None
 
+    def caller(self) -> Caller:
+        """The actor as the kernel's command path sees it (the routes checked the roles already)."""
+        return Caller(self.id, frozenset(), frozenset())
+
     def metadata(self) -> dict[str, Any]:
         """Event metadata naming the actor (and the trace, for following a command)."""
         return {"actor": self.id, **({"ip": self.ip} if self.ip else {}), **current_traceparent()}
@@ -51,17 +55,20 @@ class Actor:
 SYSTEM = Actor(SYSTEM_ACTOR)
 
 
-@dataclass(frozen=True, slots=True)
-class CommandResult:
-    """The state after a command, its stream version (the ETag) and commit position."""
+Result = CommandResult[u.User]
 
-    state: u.User
-    version: int
-    position: int
+DECIDER: Decider[u.Command, u.User] = Decider(
+    name="user",
+    catalog=u.catalog,
+    stream=lambda command: u.stream_of(command.user_id),
+    decide=u.decide,
+    evolve=u.evolve,
+)
 
 
-class UserCommands:
-    """Handles user commands against the gateway's event store."""
+class UserCommands(CommandHandler[u.Command, u.User]):
+    """Handles user commands against the gateway's event store (through the kernel command path; who
+    may do what is checked by the routes, before a command is made)."""
 
     def __init__(
         self,
@@ -69,8 +76,8 @@ class UserCommands:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         after_append: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        super().__init__(store, DECIDER, clock)
         self._store = store
-        self._clock = clock
         # Brings the views up to date after each change, so this process reads its own writes.
         self._after_append = after_append
 
@@ -80,42 +87,19 @@ class UserCommands:
             await self._after_append()
         return result
 
-    def now(self) -> datetime:
-        """The service clock (injected in tests)."""
-        return self._clock()
+    async def after(self, command: u.Command, loaded: Loaded[u.User], state: u.User, caller: Caller) -> None:
+        if self._after_append is not None:
+            await self._after_append()
 
-    async def load(self, user_id: str) -> tuple[u.State, list[RecordedEvent]]:
-        """The current state of a user and the events it was folded from."""
-        events = await self._store.read_stream(u.stream_of(user_id))
-        state: u.State = None
-        for recorded in events:
-            state = u.evolve(state, u.catalog.decode(recorded))
-        return state, events
+    async def apply(self, command: u.Command, actor: Actor, *, if_match: int | None = None) -> Result:
+        """Decide on the loaded state and append with its version (409 on a concurrent change, 412 on a
+        stale ``if_match``), recording the actor and the client address."""
+        return await self.handle(command, actor.caller(), if_match=if_match, metadata=actor.metadata())
 
     async def get(self, user_id: str) -> tuple[u.User, int] | None:
         """A user and its stream version, or None."""
-        state, events = await self.load(user_id)
-        return None if state is None else (state, events[-1].stream_version)
-
-    async def handle(self, command: u.Command, actor: Actor, *, if_match: int | None = None) -> CommandResult:
-        """Decide on the loaded state and append with its version (409 on a concurrent change)."""
-        state, events = await self.load(command.user_id)
-        version = events[-1].stream_version if events else None
-        if if_match is not None and if_match != version:
-            raise PreconditionFailed(if_match, version)
-        decided = u.decide(command, state)
-        if not decided:
-            assert state is not None and events  # a change of an existing user that changes nothing
-            return CommandResult(state, events[-1].stream_version, events[-1].position)
-        result = await self._append(
-            u.stream_of(command.user_id),
-            [u.catalog.encode(e, metadata=actor.metadata()) for e in decided],
-            NO_STREAM if version is None else version,
-        )
-        for event in decided:
-            state = u.evolve(state, event)
-        assert state is not None
-        return CommandResult(state, result.stream_version, result.position)
+        loaded = await self.load(u.stream_of(user_id))
+        return None if loaded.state is None or loaded.version is None else (loaded.state, loaded.version)
 
     async def user_id_of(self, username: str) -> str | None:
         """The id of the user holding ``username`` (any case), or None."""
@@ -144,7 +128,7 @@ class UserCommands:
         language: u.Language,
         actor: Actor,
         user_id: str | None = None,
-    ) -> CommandResult:
+    ) -> Result:
         """Reserve the username, then create the user; 409 naming ``username`` when it is taken.
 
         A reservation whose user stream was never written (a crash or an outage between the two
@@ -171,7 +155,7 @@ class UserCommands:
         if reservations:
             owner = str(reservations[-1].data["user_id"])
             in_progress = datetime.now(UTC) - reservations[-1].recorded_at < ORPHAN_AFTER
-            if in_progress or (await self.load(owner))[0] is not None:
+            if in_progress or (await self.load(u.stream_of(owner))).state is not None:
                 raise AlreadyExists("this username is taken", field="username")
         reserved = u.UsernameReserved(username=username, user_id=user_id)
         try:
@@ -182,20 +166,19 @@ class UserCommands:
             )
         except WrongExpectedVersion as exc:
             raise AlreadyExists("this username is taken", field="username") from exc
-        return await self.handle(command, actor)
+        return await self.apply(command, actor)
 
-    async def issue_api_key(self, command: u.IssueApiKey, actor: Actor) -> CommandResult:
+    async def issue_api_key(self, command: u.IssueApiKey, actor: Actor) -> Result:
         """Reserve the key id for its owner, then record the key in the owner's stream."""
         reserved = u.ApiKeyReserved(key_id=command.key_id, user_id=command.user_id)
-        state, _ = await self.load(command.user_id)
-        u.decide(command, state)  # refuse before reserving
+        u.decide(command, (await self.load(u.stream_of(command.user_id))).state)  # refuse before reserving
         try:
             await self._store.append(
                 u.api_key_stream(command.key_id), [u.catalog.encode(reserved, metadata=actor.metadata())], NO_STREAM
             )
         except WrongExpectedVersion as exc:
             raise AlreadyExists("this API key id is taken; retry") from exc
-        return await self.handle(command, actor)
+        return await self.apply(command, actor)
 
     async def record(self, event: DomainEvent, actor: Actor) -> int:
         """Append a sign-in event to the day's audit stream; returns its commit position."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -23,10 +23,10 @@ from crm_gateway.application.security import (
     new_api_key,
     sha256_hex,
 )
-from crm_gateway.application.users import Actor, CommandResult, require_user
+from crm_gateway.application.users import Actor, require_user
 from crm_gateway.bootstrap import GatewayService
 from crm_gateway.domain import user as u
-from crm_shared.http import POSITION_HEADER, HttpProblem, etag, parse_if_match
+from crm_shared.http import HttpProblem, IfMatch, answered, etag
 from crm_shared.identity import CALLER_HEADER, ROLE_PERMISSIONS, ROLES, Caller, CallerTokens, InvalidCallerToken, Role
 from crm_shared.identity import Permission as P
 from crm_shared.readstore import Document
@@ -247,11 +247,6 @@ def _user_from_view(doc: Document, now: datetime) -> UserOut:
     )
 
 
-def _command_headers(response: Response, result: CommandResult) -> None:
-    response.headers["ETag"] = etag(result.version)
-    response.headers[POSITION_HEADER] = str(result.position)
-
-
 def _ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
@@ -352,7 +347,7 @@ def build_router(service: GatewayService, tokens: CallerTokens) -> APIRouter:
         """Change one's own name or language."""
         _require_person(caller)
         command = u.UpdateUser(caller.user_id, service.users.now(), name=body.name, language=body.language)
-        result = await service.users.handle(command, actor(caller, request))
+        result = await service.users.apply(command, actor(caller, request))
         return _me(caller, result.state)
 
     @router.post("/me/password", status_code=204, tags=["me"])
@@ -370,7 +365,7 @@ def build_router(service: GatewayService, tokens: CallerTokens) -> APIRouter:
             raise HttpProblem(422, "Wrong password", "the current password is wrong", "current_password")
         u.check_password(body.new_password, field="new_password")
         new_hash = await service.passwords.hash(body.new_password)
-        await service.users.handle(u.ChangePassword(user.id, new_hash), actor(caller, request))
+        await service.users.apply(u.ChangePassword(user.id, new_hash), actor(caller, request))
         await service.auth.sessions.end_all(user.id, keep_token=request.cookies.get(SESSION_COOKIE))
         return Response(status_code=204)
 
@@ -431,7 +426,7 @@ def build_router(service: GatewayService, tokens: CallerTokens) -> APIRouter:
         owner = await service.users.owner_of_key(key_id)
         if owner is None or (owner != caller.user_id and not caller.can(P.USERS_ADMIN)):
             raise HttpProblem(404, "Not found", f"no API key {key_id}")
-        await service.users.handle(u.RevokeApiKey(owner, key_id), actor(caller, request))
+        await service.users.apply(u.RevokeApiKey(owner, key_id), actor(caller, request))
         return Response(status_code=204)
 
     # -- administration -------------------------------------------------------------------------
@@ -475,7 +470,7 @@ def build_router(service: GatewayService, tokens: CallerTokens) -> APIRouter:
             language=body.language,
             actor=actor(caller, request),
         )
-        _command_headers(response, result)
+        answered(response, result)
         response.headers["Location"] = str(request.url_for("get_user", user_id=result.state.id).path)
         return _user_out(result.state, result.version, service.users.now())
 
@@ -494,7 +489,7 @@ def build_router(service: GatewayService, tokens: CallerTokens) -> APIRouter:
         request: Request,
         response: Response,
         caller: Caller = authenticated,
-        if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+        if_match: IfMatch = None,
     ) -> UserOut:
         """Change name, language, roles, groups or the lock. A stale ``If-Match`` gets 412."""
         _require(caller, P.USERS_ADMIN)
@@ -513,10 +508,10 @@ def build_router(service: GatewayService, tokens: CallerTokens) -> APIRouter:
             groups=None if body.groups is None else frozenset(body.groups),
             locked=body.locked,
         )
-        result = await service.users.handle(command, actor(caller, request), if_match=parse_if_match(if_match))
+        result = await service.users.apply(command, actor(caller, request), if_match=if_match)
         if body.locked is False:
             await service.auth.reset_failures(user_id)
-        _command_headers(response, result)
+        answered(response, result)
         return _user_out(result.state, result.version, service.users.now())
 
     @router.post("/users/{user_id}/password", status_code=204, tags=["users"])
@@ -528,7 +523,7 @@ def build_router(service: GatewayService, tokens: CallerTokens) -> APIRouter:
         await load_user(user_id)
         u.check_password(body.new_password, field="new_password")
         new_hash = await service.passwords.hash(body.new_password)
-        await service.users.handle(u.ChangePassword(user_id, new_hash), actor(caller, request))
+        await service.users.apply(u.ChangePassword(user_id, new_hash), actor(caller, request))
         await service.auth.sessions.end_all(user_id, keep_token=request.cookies.get(SESSION_COOKIE))
         return Response(status_code=204)
 
