@@ -7,11 +7,11 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from crm_interactions.application.commands import InteractionCommands
 from crm_interactions.application.contacts import LocalContacts
-from crm_interactions.application.history import InteractionHistory
-from crm_interactions.application.publishing import translate
-from crm_interactions.application.queries import InteractionQueries
+from crm_interactions.application.interactions.commands import InteractionCommands
+from crm_interactions.application.interactions.history import InteractionHistory
+from crm_interactions.application.interactions.publishing import translate
+from crm_interactions.application.interactions.queries import InteractionQueries
 from crm_interactions.projections.contacts import ContactsView
 from crm_interactions.projections.interactions import InteractionsView
 from crm_interactions.settings import InteractionsSettings

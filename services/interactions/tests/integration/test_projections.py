@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from crm_interactions.application.commands import InteractionCommands
 from crm_interactions.application.contacts import LocalContacts
-from crm_interactions.application.publishing import translate
-from crm_interactions.application.queries import Filters, InteractionQueries
+from crm_interactions.application.interactions.commands import InteractionCommands
+from crm_interactions.application.interactions.publishing import translate
+from crm_interactions.application.interactions.queries import Filters, InteractionQueries
 from crm_interactions.domain import interaction as it
 from crm_interactions.projections.contacts import COUNTERPARTIES, SOURCES, ContactsView
 from crm_interactions.projections.interactions import CALENDAR, COLLECTION, InteractionsView

@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from crm_interactions.application.commands import Result, new_interaction_id
-from crm_interactions.application.queries import MAX_CALENDAR_DAYS, Filters
+from crm_interactions.application.interactions.commands import Result, new_interaction_id
+from crm_interactions.application.interactions.queries import MAX_CALENDAR_DAYS, Filters
 from crm_interactions.bootstrap import InteractionsService
 from crm_interactions.domain import interaction as it
 from crm_interactions.entrypoints.interactions_models import (

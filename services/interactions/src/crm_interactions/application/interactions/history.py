@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from crm_interactions.application.commands import involvement
 from crm_interactions.application.contacts import LocalContacts
+from crm_interactions.application.interactions.commands import involvement
 from crm_interactions.domain import interaction as it
 from crm_shared.errors import Forbidden
 from crm_shared.eventstore import EventStore

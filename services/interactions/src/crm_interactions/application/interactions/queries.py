@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from crm_interactions.application.contacts import Involvement, LocalContacts
-from crm_interactions.application.publishing import translate
+from crm_interactions.application.interactions.publishing import translate
 from crm_interactions.domain.interaction import KINDS, STATES
 from crm_interactions.projections.interactions import CALENDAR, COLLECTION, reverse_key, start_key
 from crm_shared.errors import DomainError, Forbidden

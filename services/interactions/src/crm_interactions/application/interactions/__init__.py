@@ -1,0 +1,1 @@
+"""The interaction aggregate: its commands, queries, history and public events."""
