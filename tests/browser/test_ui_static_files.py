@@ -112,15 +112,6 @@ def test_no_file_names_another_host() -> None:
             assert not found, f"{path.relative_to(STATIC_DIR)} names {found}"
 
 
-def test_every_text_has_both_languages() -> None:
-    def keys(language: str) -> set[str]:
-        text = (STATIC_DIR / "js" / "core" / "i18n" / f"{language}.js").read_text(encoding="utf-8")
-        return set(re.findall(r"^\s*'([^']+)':", text, re.MULTILINE))
-
-    assert keys("bg") == keys("en")
-    assert len(keys("en")) > 50
-
-
 JS = STATIC_DIR / "js"
 FEATURES = JS / "features"
 
@@ -165,3 +156,94 @@ def test_core_imports_no_feature_and_a_feature_only_core_and_itself() -> None:
             elif folder.is_relative_to(FEATURES.resolve()) and folder != FEATURES.resolve():
                 own = FEATURES.resolve() / module.relative_to(FEATURES).parts[0]
                 assert target.is_relative_to(core) or target.is_relative_to(own), where
+
+
+# -- texts: the core's dictionaries and each feature's, merged by core/i18n.js ----------------------
+
+LANGUAGES = ("bg", "en")
+KEY = re.compile(r"^\s*(['\"])([^'\"]+)\1\s*:", re.MULTILINE)
+KEY_LIKE = re.compile(r"""(['"])([a-z][A-Za-z0-9]*(?:\.[A-Za-z0-9_:-]+)+)\1""")
+KEY_PREFIX = re.compile(r"`([a-z][A-Za-z0-9]*(?:\.[A-Za-z0-9_:-]+)*\.)\$\{")
+TRANSLATE_CALL = re.compile(r"""\b(?:t|has|tr)\(\s*(['"])([^'"]+)\1""")
+
+
+def dictionary_folders() -> dict[str, Path]:
+    """Where each owner keeps its texts: ``core`` and every feature by its folder name."""
+    return {"core": JS / "core" / "i18n"} | {folder.name: folder / "i18n" for folder in feature_folders()}
+
+
+def dictionary(owner: str, language: str) -> list[str]:
+    """The keys of one dictionary file, in order (duplicates kept, so a test can see them)."""
+    text = (dictionary_folders()[owner] / f"{language}.js").read_text(encoding="utf-8")
+    return [match[2] for match in KEY.finditer(text)]
+
+
+def owner_of(module: Path) -> str:
+    """The feature a module belongs to; the shell, core/ and features/index.js are ``core``."""
+    parts = module.relative_to(JS).parts
+    return parts[1] if parts[0] == "features" and len(parts) > 2 else "core"
+
+
+def without_comments(text: str) -> str:
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.DOTALL)
+    return re.sub(r"(^|\s)//.*$", r"\1", text, flags=re.MULTILINE)
+
+
+def test_every_text_has_both_languages() -> None:
+    for owner in dictionary_folders():
+        keys = {language: dictionary(owner, language) for language in LANGUAGES}
+        for language, found in keys.items():
+            twice = sorted({key for key in found if found.count(key) > 1})
+            assert not twice, f"{owner}/i18n/{language}.js has {twice} twice"
+        bg, en = set(keys["bg"]), set(keys["en"])
+        assert bg == en, f"{owner}: only in bg.js {sorted(bg - en)}, only in en.js {sorted(en - bg)}"
+        assert en, f"{owner}/i18n/en.js has no texts"
+    assert sum(len(dictionary(owner, "en")) for owner in dictionary_folders()) > 50
+
+
+def test_a_text_belongs_to_one_dictionary_and_each_feature_brings_its_own() -> None:
+    seen: dict[str, str] = {}
+    for owner in dictionary_folders():
+        for key in dictionary(owner, "en"):
+            assert key not in seen, f"'{key}' is in both {seen[key]} and {owner}: the second is ignored"
+            seen[key] = owner
+    for folder in feature_folders():
+        manifest = (folder / "feature.js").read_text(encoding="utf-8")
+        for language in LANGUAGES:
+            assert f"from './i18n/{language}.js'" in manifest, f"{folder.name}/feature.js does not load {language}.js"
+        assert re.search(r"^\s*messages:\s*\{\s*bg,\s*en\s*\}", manifest, re.MULTILINE), folder.name
+
+
+def test_every_text_the_code_asks_for_exists() -> None:
+    """Each key a module names is in the core's dictionary or its own feature's.
+
+    A key is a string literal such as ``'cp.tab.general'`` whose first segment is a namespace the
+    dictionaries use (``cp``), or any literal passed to ``t()``, ``has()`` or ``tr()``; a literal
+    may also be a validation type, looked up as ``validation.<type>``. A key built in a template
+    (`` `cp.relation.${r}` ``) needs at least one key with that prefix in some dictionary.
+    """
+    texts = {owner: set(dictionary(owner, "en")) for owner in dictionary_folders()}
+    every = set().union(*texts.values())
+    namespaces = {key.split(".", 1)[0] for key in every}
+    missing: list[str] = []
+    for module in sorted(JS.rglob("*.js")):
+        if "i18n" in module.relative_to(JS).parts:
+            continue
+        owner = owner_of(module)
+        known = texts["core"] | texts[owner]
+        code = without_comments(module.read_text(encoding="utf-8"))
+        where = module.relative_to(JS).as_posix()
+        for match in KEY_LIKE.finditer(code):
+            key = match[2]
+            if key.split(".", 1)[0] in namespaces and key not in known and f"validation.{key}" not in known:
+                missing.append(f"{where}: '{key}'")
+        for match in TRANSLATE_CALL.finditer(code):
+            if "${" not in match[2] and match[2] not in known:
+                missing.append(f"{where}: t('{match[2]}')")
+        for match in KEY_PREFIX.finditer(code):
+            prefix = match[1]
+            if prefix.split(".", 1)[0] in namespaces and not any(key.startswith(prefix) for key in every):
+                missing.append(f"{where}: `{prefix}${{…}}`")
+    page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    missing += [f"index.html: '{key}'" for key in re.findall(r'data-i18n="([^"]+)"', page) if key not in texts["core"]]
+    assert not missing, "texts missing from the dictionaries:\n" + "\n".join(sorted(set(missing)))

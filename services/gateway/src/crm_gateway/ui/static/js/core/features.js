@@ -5,7 +5,7 @@
 //   nav       header links: { path, key, order }; shown when the user may open the page at `path`,
 //             ordered by `order` across all features
 //   messages  { bg, en }: its texts, merged into the core dictionaries (a key belongs to one place)
-//   slots     what it adds to other features' pages: { 'counterparty.tabs': [entry, ...] }, each
+//   slots     what it adds to other features' pages: { 'counterparty-card/tabs': [entry, ...] }, each
 //             entry with an `order`; the page that has the slot reads it with slot(name)
 // app.js registers the list in features/index.js once, before the first page renders. Core
 // modules never import a feature; a feature imports core modules and its own files only.

@@ -3,6 +3,8 @@
 import * as account from './account.js';
 import * as signIn from './sign-in.js';
 import * as users from './users.js';
+import bg from './i18n/bg.js';
+import en from './i18n/en.js';
 
 export default {
   name: 'access',
@@ -11,4 +13,5 @@ export default {
     { path: '/users', key: 'nav.users', order: 50 },
     { path: '/account', key: 'nav.account', order: 90 },
   ],
+  messages: { bg, en },
 };

@@ -1,6 +1,6 @@
 // One counterparty, in tabs: general, contact information, contact persons, properties and
 // categories, information sources, history, and the tabs other features add through the slot
-// 'counterparty.tabs' (interactions does). The tab is part of the address
+// 'counterparty-card/tabs' (interactions does). The tab is part of the address
 // (#/counterparties/<id>/history, see counterparty-card-tab.js), so a reload or a shared link opens
 // the same tab; switching tabs changes the address without loading the card again.
 // `?min_position=` (from a create or change answer's X-Commit-Position) makes the server wait until
@@ -24,7 +24,7 @@ export const titleKey = 'counterparty.title';
 export const permission = 'counterparty:read';
 
 /**
- * The card's own tabs. Another feature adds one through the slot 'counterparty.tabs' with an
+ * The card's own tabs. Another feature adds one through the slot 'counterparty-card/tabs' with an
  * entry like these: { name (in the address), labelKey, order, render(record, env) → Node }.
  * `env`: { id, etag, catalogs, canWrite, query, signal, reload(tabName, position) }.
  */
@@ -38,7 +38,7 @@ const OWN_TABS = [
 ];
 
 function tabs() {
-  return [...OWN_TABS, ...slot('counterparty.tabs')].sort((a, b) => a.order - b.order);
+  return [...OWN_TABS, ...slot('counterparty-card/tabs')].sort((a, b) => a.order - b.order);
 }
 const CATALOGS = ['groups', 'regions', 'activity-kinds', 'contact-kinds', 'categories', 'properties', 'sources'];
 

@@ -12,6 +12,8 @@ import * as personEdit from './person-edit.js';
 import * as personNew from './person-new.js';
 import * as persons from './persons.js';
 import * as reference from './reference.js';
+import bg from './i18n/bg.js';
+import en from './i18n/en.js';
 
 export default {
   name: 'contacts',
@@ -36,4 +38,5 @@ export default {
     { path: '/import', key: 'nav.import', order: 70 },
     { path: '/export', key: 'nav.export', order: 80 },
   ],
+  messages: { bg, en },
 };

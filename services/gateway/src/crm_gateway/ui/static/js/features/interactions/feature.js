@@ -6,6 +6,8 @@ import * as interactionCard from './interaction-card.js';
 import * as interactionEdit from './interaction-edit.js';
 import * as interactionNew from './interaction-new.js';
 import * as interactions from './interactions.js';
+import bg from './i18n/bg.js';
+import en from './i18n/en.js';
 
 export default {
   name: 'interactions',
@@ -14,7 +16,8 @@ export default {
     { path: '/interactions', key: 'nav.interactions', order: 30 },
     { path: '/calendar', key: 'nav.calendar', order: 40 },
   ],
+  messages: { bg, en },
   slots: {
-    'counterparty.tabs': [{ name: 'interactions', labelKey: 'cp.tab.interactions', order: 60, render: counterpartyTab.render }],
+    'counterparty-card/tabs': [{ name: 'interactions', labelKey: 'ia.tab.title', order: 60, render: counterpartyTab.render }],
   },
 };
