@@ -23,7 +23,8 @@ export function registerFeatures(features) {
     const where = `feature '${feature.name}'`;
     if (!feature.name || !Array.isArray(feature.pages)) throw new Error(`${where}: needs a name and a pages list`);
     for (const page of feature.pages) {
-      if (typeof page.path !== 'string' || !page.path.startsWith('/') || !page.titleKey || typeof page.render !== 'function') {
+      const complete = typeof page.path === 'string' && page.path.startsWith('/') && page.titleKey;
+      if (!complete || typeof page.render !== 'function') {
         throw new Error(`${where}: a page needs path, titleKey and render (${page.path})`);
       }
       if (pages.some((other) => other.path === page.path)) throw new Error(`${where}: ${page.path} is taken`);

@@ -18,6 +18,8 @@ export default {
   ],
   messages: { bg, en },
   slots: {
-    'counterparty-card/tabs': [{ name: 'interactions', labelKey: 'ia.tab.title', order: 60, render: counterpartyTab.render }],
+    'counterparty-card/tabs': [
+      { name: 'interactions', labelKey: 'ia.tab.title', order: 60, render: counterpartyTab.render },
+    ],
   },
 };
