@@ -248,6 +248,7 @@ async def make_cluster(tmp_path: Path, bootstrap: str, mongo_uri: str) -> Cluste
         "CRM_BUS": "kafka",
         "CRM_KAFKA_BOOTSTRAP": bootstrap,
         "CRM_READ_STORE": "mongo",
+        "CRM_STATE_STORE": "mongo",
         "CRM_MONGO_URI": mongo_uri,
         "CRM_MONGO_DATABASE_PREFIX": prefix,
         "CRM_BUS_NAMESPACE": prefix,
