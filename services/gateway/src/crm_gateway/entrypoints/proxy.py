@@ -2,10 +2,11 @@
 
 ``/api/v1/<prefix>...`` goes to the service that owns ``<prefix>`` (``counterparties`` → contacts): the
 composition root passes the table in (the gateway imports no other service).
-Method, path, query, body and headers are streamed through, except hop-by-hop headers and the
+Method, path, query, body and headers are passed through, except hop-by-hop headers and the
 gateway's own credentials (the session cookie and the API key): the services trust only the signed
 ``X-CRM-Caller`` token that :class:`~crm_gateway.entrypoints.identity.IdentityForwarding` put on the
-request after removing any that came from outside. The response is streamed back unchanged.
+request after removing any that came from outside. The response is passed back unchanged. Bodies
+over :data:`BUFFERED_BYTES` or of unknown length are streamed both ways; smaller ones go whole.
 
 Failures are problem+json naming the service: 502 when it refuses the connection or breaks it, 504
 when it does not answer in time. Safe retries only: idempotent methods (GET, HEAD, OPTIONS, PUT,
@@ -56,6 +57,10 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_WITH_KEY_METHODS = frozenset({"POST", "PATCH"})
 IDEMPOTENCY_HEADER = "idempotency-key"
 RETRY_STATUSES = frozenset({502, 503})
+BUFFERED_BYTES = 64 * 1024
+"""Bodies of at most this many bytes (by their Content-Length) are passed on whole, not streamed: a
+command or a card costs one read and one write instead of a stream and the task Starlette runs to
+watch for a disconnect; anything larger, or of unknown length, is streamed."""
 
 # RFC 9110 §7.6.1, plus the fields the proxy sets itself (host, content-length of a re-framed body).
 HOP_BY_HOP = frozenset(
@@ -159,6 +164,10 @@ def _response_headers(upstream: httpx.Response) -> list[tuple[bytes, bytes]]:
     ]
 
 
+def _small(content_length: str | None) -> bool:
+    return content_length is not None and content_length.isdigit() and int(content_length) <= BUFFERED_BYTES
+
+
 def _unreachable(upstream: Upstream, why: str) -> Response:
     return problem(502, "Bad gateway", f"the {upstream.name} service ({upstream.base_url}) {why}; retry later")
 
@@ -168,7 +177,8 @@ def _timed_out(upstream: Upstream, why: str) -> Response:
 
 
 class Forwarder:
-    """Sends one request to an upstream with the retry policy, and streams the answer back."""
+    """Sends one request to an upstream with the retry policy, and passes the answer back (see
+    :data:`BUFFERED_BYTES`)."""
 
     def __init__(
         self,
@@ -188,8 +198,9 @@ class Forwarder:
         url = upstream.base_url + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
         retryable = _retryable(method, request.headers)
         # A retried request must send its body again, so it is read first (the body limit in front of
-        # the proxy bounds it); any other body is streamed through as it arrives.
-        body: bytes | AsyncIterator[bytes] = await request.body() if retryable else request.stream()
+        # the proxy bounds it), and so is a small one; any other body is streamed through as it arrives.
+        whole = retryable or _small(request.headers.get("content-length"))
+        body: bytes | AsyncIterator[bytes] = await request.body() if whole else request.stream()
         attempts = 1 + (self.retries if retryable else 0)
         for attempt in range(attempts):
             last = attempt == attempts - 1
@@ -213,10 +224,24 @@ class Forwarder:
             else:
                 if answer.status_code in RETRY_STATUSES and not last:
                     await answer.aclose()
+                elif method != "HEAD" and _small(answer.headers.get("content-length")):
+                    return await self._whole(answer, upstream)
                 else:
                     return self._stream(answer, upstream)
             await self._sleep(self.backoff * (2**attempt) * (0.5 + random.random()))
         raise AssertionError("unreachable")  # pragma: no cover - the last attempt always returns
+
+    async def _whole(self, answer: httpx.Response, upstream: Upstream) -> Response:
+        try:
+            content = b"".join([chunk async for chunk in answer.aiter_raw()])
+        except httpx.HTTPError as exc:
+            log.warning("proxy: the %s service broke off a response: %r", upstream.name, exc)
+            return _unreachable(upstream, "broke off its answer")
+        finally:
+            await answer.aclose()
+        response = Response(content, status_code=answer.status_code)
+        response.raw_headers = _response_headers(answer)  # as sent: the raw bytes keep their Content-Length
+        return response
 
     def _stream(self, answer: httpx.Response, upstream: Upstream) -> Response:
         async def body() -> AsyncIterator[bytes]:
