@@ -61,6 +61,7 @@ async def test_missing_blobs(blobs: BlobStore, tmp_path: Path) -> None:
         await read(blobs, "nothing/here")
     with pytest.raises(BlobNotFound):
         await blobs.get_file("nothing/here", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
     await blobs.delete("nothing/here")  # no error
 
 

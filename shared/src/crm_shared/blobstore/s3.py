@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 PART = 5 * 1024 * 1024
 IN_FLIGHT = 4
+CHUNK = 256 * 1024
+"""Smallest chunk a download yields (the last one may be smaller)."""
 """Parts uploaded at once: bounds an upload's memory to about ``PART * IN_FLIGHT``."""
 
 
@@ -84,7 +86,7 @@ class S3BlobStore:
             result = await obstore.get_async(self._store, check_key(key))
         except FileNotFoundError:
             raise BlobNotFound(key) from None
-        async for chunk in result.stream(min_chunk_size=64 * 1024):
+        async for chunk in result.stream(min_chunk_size=CHUNK):
             yield bytes(chunk)
 
     async def get(self, key: str) -> bytes:
@@ -96,13 +98,17 @@ class S3BlobStore:
         return bytes(await result.bytes_async())
 
     async def get_file(self, key: str, path: Path) -> BlobInfo:
-        """Download the object into ``path``."""
+        """Download the object into ``path`` (created only once the object is found)."""
+        try:
+            result = await obstore.get_async(self._store, check_key(key))
+        except FileNotFoundError:
+            raise BlobNotFound(key) from None
         size = 0
         with path.open("wb") as out:
-            async for chunk in self.open(key):
+            async for chunk in result.stream(min_chunk_size=CHUNK):
                 out.write(chunk)
                 size += len(chunk)
-        return BlobInfo(key, size, datetime.now(UTC))
+        return BlobInfo(key, size, result.meta["last_modified"])
 
     async def stat(self, key: str) -> BlobInfo | None:
         """The object's size and time (a HEAD request)."""
