@@ -155,7 +155,7 @@ def _export_counterparties(settings: KernelSettings, file: Path, args: argparse.
             service.store,
             service.queries,
             service.reference,
-            service.persons,
+            service.person_queries,
             service.views,
             service.runner.collection(COLLECTION),
         )

@@ -14,7 +14,8 @@ from crm_contacts.application.history import CounterpartyHistory
 from crm_contacts.application.imports import BATCH as IMPORT_BATCH
 from crm_contacts.application.imports import CounterpartyImport
 from crm_contacts.application.keys import PersonKeys
-from crm_contacts.application.persons import Persons
+from crm_contacts.application.persons.commands import PersonCommands
+from crm_contacts.application.persons.queries import PersonQueries
 from crm_contacts.application.publishing import translate
 from crm_contacts.application.queries import CounterpartyQueries
 from crm_contacts.application.reference import ReferenceCommands, ReferenceData, ReferenceQueries
@@ -64,8 +65,10 @@ class ContactsService:
     """Checks of counterparty commands against the reference data and other counterparties."""
     duplicates: Duplicates
     """Duplicate detection and merge."""
-    persons: Persons
-    """Contact persons: commands, reads, the GDPR export and erasure; its view and key store."""
+    persons: PersonCommands
+    """Contact-person commands (the GDPR erasure among them), with the key store."""
+    person_queries: PersonQueries
+    """Reads of contact persons: cards, lists, as-of, history, the GDPR export, the vCard."""
     jobs: Jobs
     """Imports and exports, run in the background: records in the state store, files in the blob store."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -164,7 +167,7 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
     commands = CounterpartyCommands(store, unique_tax_id=contacts_settings.unique_tax_id)
     rules = CounterpartyRules(reference, commands.load_state, country)
     commands.validate = rules
-    persons = Persons(
+    persons = PersonCommands(
         store,
         views,
         persons_runner,
@@ -184,6 +187,9 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
         runner=runner,
         runners=runners,
         persons=persons,
+        person_queries=PersonQueries(
+            store, views, persons_runner, keys, counterparties=runner.collection("counterparties")
+        ),
         reference=reference,
         reference_commands=ReferenceCommands(store, reference),
         reference_queries=ReferenceQueries(views, reference_runner, store, reference),

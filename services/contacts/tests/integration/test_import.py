@@ -230,13 +230,13 @@ async def test_contact_persons_are_registered_linked_and_a_rerun_changes_nothing
     assert (first.progress.accepted, first.progress.unchanged, first.progress.rejected) == (4, 0, 1)
     assert [(r.line, r.column) for r in first.rejected] == [(6, "person_first_name")]
     alfa = id_of(tax_id="BG201")
-    ivan, _, _ = await service.persons.load(person_id_of(alfa, person_of("Иван", "Петров")))
+    ivan = (await service.persons.load_person(person_id_of(alfa, person_of("Иван", "Петров")))).state
     assert ivan is not None and ivan.owner == "admin" and not ivan.private
     assert [(x.counterparty_id, x.position, x.role) for x in ivan.links] == [(alfa, "Управител", "decision-maker")]
     assert [(c.kind, c.value) for c in ivan.contact_info] == [("email", "ivan@alfa.bg")]
-    maria, _, _ = await service.persons.load(person_id_of(alfa, person_of("мария", " георгиева ")))
+    maria = (await service.persons.load_person(person_id_of(alfa, person_of("мария", " георгиева ")))).state
     assert maria is not None and [x.counterparty_id for x in maria.links] == [alfa]
-    petar, _, _ = await service.persons.load(person_id_of(id_of(tax_id="BG203"), person_of("Петър", None)))
+    petar = (await service.persons.load_person(person_id_of(id_of(tax_id="BG203"), person_of("Петър", None)))).state
     assert petar is not None and petar.first_name == "Петър"
     head = await service.store.head_position()
     again = await run_import(service, tmp_path, PERSONS, batch=2)
@@ -251,7 +251,7 @@ async def test_a_new_person_of_an_existing_counterparty_counts_its_row_as_accept
     await run_import(service, tmp_path, "name;tax_id\nДелта ООД;BG301\n")
     job = await run_import(service, tmp_path, "name;tax_id;person_last_name\nДелта ООД;BG301;Колев\n")
     assert (job.progress.accepted, job.progress.unchanged, job.progress.rejected) == (1, 0, 0)
-    kolev, _, _ = await service.persons.load(person_id_of(id_of(tax_id="BG301"), person_of(None, "Колев")))
+    kolev = (await service.persons.load_person(person_id_of(id_of(tax_id="BG301"), person_of(None, "Колев")))).state
     assert kolev is not None and kolev.last_name == "Колев"
 
 

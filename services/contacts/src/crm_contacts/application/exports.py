@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from crm_contacts.application.csv_columns import export_columns, export_row
-from crm_contacts.application.persons import Persons, to_vcard
+from crm_contacts.application.persons.queries import PersonQueries
+from crm_contacts.application.persons.vcard import to_vcard
 from crm_contacts.application.queries import CounterpartyQueries, Filters
 from crm_contacts.application.reference import ReferenceData
 from crm_shared.errors import Forbidden
@@ -66,7 +67,7 @@ class CounterpartyExport:
         store: EventStore,
         queries: CounterpartyQueries,
         reference: ReferenceData,
-        persons: Persons,
+        persons: PersonQueries,
         views: ReadStore,
         collection: str,
     ) -> None:

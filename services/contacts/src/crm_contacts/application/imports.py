@@ -16,8 +16,9 @@ content; its event ids follow from the file's digest and the row's line, so retr
 nothing, and importing the same file twice changes nothing.
 
 A row may also bring one contact person (the ``person_*`` columns), registered through
-:class:`~crm_contacts.application.persons.Persons` after its batch of counterparties is written and
-the counterparty view has caught up, linked to the row's counterparty, owned by the importing user.
+:class:`~crm_contacts.application.persons.commands.PersonCommands` after its batch of counterparties
+is written and the counterparty view has caught up, linked to the row's counterparty, owned by the
+importing user.
 Its id follows from the counterparty and the person's normalised name, so a person that exists
 already counts as unchanged. Further rows of the same counterparty bring further persons; their
 counterparty columns are not imported again.
@@ -51,7 +52,7 @@ from crm_contacts.application.csv_columns import (
     records,
     scan,
 )
-from crm_contacts.application.persons import Persons
+from crm_contacts.application.persons.commands import PersonCommands
 from crm_contacts.application.reference import ReferenceData
 from crm_contacts.application.validation import CounterpartyRules
 from crm_contacts.domain import counterparty as cp
@@ -169,7 +170,7 @@ class CounterpartyImport:
         reference: ReferenceData,
         *,
         batch_size: int = BATCH,
-        persons: Persons | None = None,
+        persons: PersonCommands | None = None,
         view_ready: ViewReady | None = None,
     ) -> None:
         """``persons`` and ``view_ready`` (waits until the counterparty view holds a commit position) are
@@ -245,7 +246,7 @@ class _Run:
         self._pending: set[str] = set()
         self._metadata = {"actor": caller.user_id, "import_job": control.job.id}
         self._unique_tax_id = commands.tax_ids.enabled
-        self.persons: Persons | None = None
+        self.persons: PersonCommands | None = None
         self.view_ready: ViewReady | None = None
         self._people: list[PlannedPerson] = []
         self._targets: dict[str, str] = {}  # a row's counterparty id -> the one that holds its tax id
@@ -419,10 +420,10 @@ class _Run:
                 continue
             self._count(planned.line, outcome, person=True)
 
-    async def _register(self, planned: PlannedPerson, persons: Persons) -> Outcome:
+    async def _register(self, planned: PlannedPerson, persons: PersonCommands) -> Outcome:
         target = self._targets.get(planned.counterparty_id, planned.counterparty_id)
         pid = person_id_of(target, planned.raw)
-        _, events, _ = await persons.load(pid)
+        events = (await persons.load_person(pid)).events
         if events:
             return "unchanged"
         link = replace(planned.command.links[0], counterparty_id=target)

@@ -85,7 +85,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         service.store,
         service.queries,
         service.reference,
-        service.persons,
+        service.person_queries,
         service.views,
         service.runner.collection(COLLECTION),
     )
