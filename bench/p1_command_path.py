@@ -470,6 +470,11 @@ class Figures:
     client_cpu: float
     server_cpu: float
 
+    @property
+    def cpu_ms_per_command(self) -> float:
+        """Server CPU (all its threads) per stored command: steadier than commands/s on a busy machine."""
+        return self.server_cpu * 1000 / self.rps if self.rps else float("nan")
+
 
 def figures(loads: list[Load]) -> Figures:
     """Commands/s and latency over the measured windows (requests that ended inside them)."""
@@ -512,7 +517,8 @@ def stored(db: Path) -> int:
 def _line(label: str, f: Figures) -> str:
     return (
         f"  {label:<9} {f.rps:>7,.0f} commands/s   p50 {f.p50_ms:6.1f} ms   p99 {f.p99_ms:6.1f} ms   "
-        f"non-201 {f.errors}   cpu: server {f.server_cpu:4.0%} client {f.client_cpu:4.0%}"
+        f"non-201 {f.errors}   cpu: server {f.server_cpu:4.0%} ({f.cpu_ms_per_command:.2f} ms/command)"
+        f" client {f.client_cpu:4.0%}"
     )
 
 
@@ -575,6 +581,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         f"ratio={ratio:.2f} crm_rps={crm.rps:.0f} baseline_rps={base.rps:.0f} crm_p99_ms={crm.p99_ms:.1f}"
         f" baseline_p99_ms={base.p99_ms:.1f} target_ratio={TARGET_RATIO} crm_p50_ms={crm.p50_ms:.1f}"
         f" baseline_p50_ms={base.p50_ms:.1f} target_rps={TARGET_RPS:.0f} target_p99_ms={TARGET_P99_MS:.0f}"
+        f" crm_cpu_ms_per_cmd={crm.cpu_ms_per_command:.2f} baseline_cpu_ms_per_cmd={base.cpu_ms_per_command:.2f}"
+        f" load_avg={os.getloadavg()[0]:.1f}"
     )
     if not all(checks):
         print(f"P1 {summary} INVALID", flush=True)
