@@ -41,8 +41,8 @@ from pathlib import Path
 from bench.loop import loop_name
 from bench.loop import run as run_on_loop
 from crm_contacts import bootstrap as contacts
+from crm_contacts.application.counterparties.queries import Filters
 from crm_contacts.application.publishing import translate
-from crm_contacts.application.queries import Filters
 from crm_contacts.projections.counterparties import COLLECTION
 from crm_shared.adapters import open_bus
 from crm_shared.identity import Caller

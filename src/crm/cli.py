@@ -29,8 +29,8 @@ from fastapi import FastAPI
 
 from crm import services, system
 from crm_contacts import bootstrap as contacts
+from crm_contacts.application.counterparties.queries import Filters
 from crm_contacts.application.exports import CounterpartyExport
-from crm_contacts.application.queries import Filters
 from crm_contacts.projections.counterparties import COLLECTION
 from crm_shared.adapters import open_blob_store
 from crm_shared.identity import Caller, caller_of

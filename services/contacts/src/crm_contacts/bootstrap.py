@@ -7,20 +7,22 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from crm_contacts.application.commands import CounterpartyCommands
-from crm_contacts.application.consumers import SourcesFromInteractions
-from crm_contacts.application.duplicates import Duplicates
-from crm_contacts.application.history import CounterpartyHistory
+from crm_contacts.application.counterparties.commands import CounterpartyCommands
+from crm_contacts.application.counterparties.consumers import SourcesFromInteractions
+from crm_contacts.application.counterparties.duplicates import Duplicates
+from crm_contacts.application.counterparties.history import CounterpartyHistory
+from crm_contacts.application.counterparties.queries import CounterpartyQueries
+from crm_contacts.application.counterparties.validation import CounterpartyRules
 from crm_contacts.application.imports import BATCH as IMPORT_BATCH
 from crm_contacts.application.imports import CounterpartyImport
 from crm_contacts.application.keys import PersonKeys
 from crm_contacts.application.persons.commands import PersonCommands
 from crm_contacts.application.persons.queries import PersonQueries
 from crm_contacts.application.publishing import translate
-from crm_contacts.application.queries import CounterpartyQueries
-from crm_contacts.application.reference import ReferenceCommands, ReferenceData, ReferenceQueries
-from crm_contacts.application.reference_defaults import seed_reference
-from crm_contacts.application.validation import CounterpartyRules
+from crm_contacts.application.reference.commands import ReferenceCommands
+from crm_contacts.application.reference.data import ReferenceData
+from crm_contacts.application.reference.defaults import seed_reference
+from crm_contacts.application.reference.queries import ReferenceQueries
 from crm_contacts.projections.counterparties import CounterpartiesView
 from crm_contacts.projections.persons import PersonsView
 from crm_contacts.projections.reference import ReferenceView
@@ -111,7 +113,7 @@ class ContactsService:
 
     async def start_projector(self, bus: Bus) -> None:
         """Build the views if they never were (or their version changed), then follow the bus; and
-        take what other services tell this one (:mod:`crm_contacts.application.consumers`)."""
+        take what other services tell this one (:mod:`crm_contacts.application.counterparties.consumers`)."""
         for runner in self.runners:
             built = await runner.rebuild_if_needed(self.store, translate)
             if built:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from crm_contacts.application.commands import CounterpartyCommands
+from crm_contacts.application.counterparties.commands import CounterpartyCommands
 from crm_contacts.application.publishing import translate
 from crm_contacts.domain import counterparty as cp
 from crm_contacts.domain.contact_info import ContactEntry

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crm_contacts import bootstrap
-from crm_contacts.application.consumers import SOURCE_PROVIDED, SourcesFromInteractions
+from crm_contacts.application.counterparties.consumers import SOURCE_PROVIDED, SourcesFromInteractions
 from crm_contacts.domain import counterparty as cp
 from crm_contacts.domain import reference as ref
 from crm_shared.bus import Message, PoisonMessage

@@ -50,7 +50,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from crm_contacts.application.validation import RawContact
+from crm_contacts.application.counterparties.validation import RawContact
 from crm_contacts.domain import counterparty as cp
 from crm_contacts.domain.reference import is_code
 

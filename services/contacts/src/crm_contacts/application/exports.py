@@ -15,11 +15,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
 
+from crm_contacts.application.counterparties.queries import CounterpartyQueries, Filters
 from crm_contacts.application.csv_columns import export_columns, export_row
 from crm_contacts.application.persons.queries import PersonQueries
 from crm_contacts.application.persons.vcard import to_vcard
-from crm_contacts.application.queries import CounterpartyQueries, Filters
-from crm_contacts.application.reference import ReferenceData
+from crm_contacts.application.reference.data import ReferenceData
 from crm_shared.errors import Forbidden
 from crm_shared.events import DomainEvent, EventCatalog, deterministic_event_id
 from crm_shared.eventstore import NO_STREAM, EventStore

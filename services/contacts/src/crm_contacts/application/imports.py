@@ -35,7 +35,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from crm_contacts.application.commands import CounterpartyCommands
+from crm_contacts.application.counterparties.commands import CounterpartyCommands
+from crm_contacts.application.counterparties.validation import CounterpartyRules
 from crm_contacts.application.csv_columns import (
     CONTACT_PREFIX,
     PERSON_COLUMNS,
@@ -53,8 +54,7 @@ from crm_contacts.application.csv_columns import (
     scan,
 )
 from crm_contacts.application.persons.commands import PersonCommands
-from crm_contacts.application.reference import ReferenceData
-from crm_contacts.application.validation import CounterpartyRules
+from crm_contacts.application.reference.data import ReferenceData
 from crm_contacts.domain import counterparty as cp
 from crm_contacts.domain import person as pe
 from crm_contacts.domain.contact_info import ContactEntry, with_main_rule

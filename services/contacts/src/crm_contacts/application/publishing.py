@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from crm_contacts.application.persons.publishing import translate_person
-from crm_contacts.application.reference import translate_reference
+from crm_contacts.application.reference.publishing import translate_reference
 from crm_contacts.domain import counterparty as cp
 from crm_shared.contracts import contacts as public
 from crm_shared.eventstore import RecordedEvent

@@ -9,9 +9,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from crm_contacts.application.commands import new_counterparty_id
-from crm_contacts.application.queries import Filters
-from crm_contacts.application.validation import RawContact
+from crm_contacts.application.counterparties.commands import new_counterparty_id
+from crm_contacts.application.counterparties.queries import Filters
+from crm_contacts.application.counterparties.validation import RawContact
 from crm_contacts.bootstrap import ContactsService
 from crm_contacts.domain import counterparty as cp
 from crm_contacts.entrypoints.counterparties_models import (

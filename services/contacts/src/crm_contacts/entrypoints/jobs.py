@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from crm_contacts.application.counterparties.queries import Filters
 from crm_contacts.application.exports import CounterpartyExport, file_name
-from crm_contacts.application.queries import Filters
 from crm_contacts.bootstrap import ContactsService
 from crm_contacts.projections.counterparties import COLLECTION
 from crm_shared.http import HttpProblem, caller_dependency

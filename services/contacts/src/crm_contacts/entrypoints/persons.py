@@ -9,9 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
+from crm_contacts.application.counterparties.validation import RawContact
 from crm_contacts.application.persons.commands import PersonResult
 from crm_contacts.application.persons.reading import new_person_id
-from crm_contacts.application.validation import RawContact
 from crm_contacts.bootstrap import ContactsService
 from crm_contacts.domain import person as pe
 from crm_contacts.domain.contact_info import ContactEntry

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from crm_contacts.application.reference import ReferenceResult
+from crm_contacts.application.reference.data import ReferenceResult
 from crm_contacts.bootstrap import ContactsService
 from crm_contacts.domain import reference as ref
 from crm_contacts.domain.contact_info import ContactType

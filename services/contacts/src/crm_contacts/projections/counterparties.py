@@ -9,13 +9,13 @@ groups" is one indexed query. Lookups are rewritten only when something they hol
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from crm_contacts.domain.counterparty import normalise_tax_id
-from crm_shared.contracts import contacts as public
-from crm_shared.integration import Envelope
-from crm_shared.projections import GetDocument
+from crm_shared.contracts.contacts import counterparty as public
+from crm_shared.projections import Derive, Fact, On, View
 from crm_shared.readstore import Change, Delete, Document, Index, Put
 
 COLLECTION = "counterparties"
@@ -42,6 +42,7 @@ _FIELD_OF = {
 }
 """Events that set one card field to the event's field of the same (or the given) name."""
 _CARD_FIELD = {"entries": "contact_info", "values": "properties"}
+_REGISTERED = "crm.contacts.CounterpartyRegistered"
 
 
 def name_key(name: str) -> str:
@@ -49,25 +50,32 @@ def name_key(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
+_WORD = re.compile(r"[^\W_]+")
+r"""A run of letters and digits (``str.isalnum``): ``\w`` without the underscore."""
+
+
 def words_of(name: str) -> set[str]:
     """The searchable words of a name: case-folded, split on spaces and punctuation."""
-    cleaned = "".join(ch if ch.isalnum() else " " for ch in name.casefold())
-    return {w for w in cleaned.split() if len(w) >= MIN_WORD}
+    return {w for w in _WORD.findall(name.casefold()) if len(w) >= MIN_WORD}
 
 
 def lookup_keys(doc: Document) -> set[tuple[str, str]]:
     """The (field, key) pairs under which a counterparty is found."""
-    keys = {("word", w) for w in words_of(str(doc.get("name", "")))}
-    if doc.get("tax_id"):
+    get = doc.get
+    keys = {("word", w) for w in words_of(str(get("name", "")))}
+    if get("tax_id"):
         keys.add(("tax", normalise_tax_id(str(doc["tax_id"]))))
-    if doc.get("vat_id"):
+    if get("vat_id"):
         keys.add(("tax", normalise_tax_id(str(doc["vat_id"]))))
-    for entry in doc.get("contact_info", ()):
+    for entry in get("contact_info") or ():
         if entry.get("type") in ("email", "phone"):
             keys.add((str(entry["type"]), str(entry["key"])))
-    keys.update(("category", str(c)) for c in doc.get("categories", ()))
-    keys.update(("manager", str(m)) for m in doc.get("managers", ()))
-    keys.update((f"property:{code}", property_key(v)) for code, v in (doc.get("properties") or {}).items())
+    for category in get("categories") or ():
+        keys.add(("category", str(category)))
+    for manager in get("managers") or ():
+        keys.add(("manager", str(manager)))
+    for code, value in (get("properties") or {}).items():
+        keys.add((f"property:{code}", property_key(value)))
     return keys
 
 
@@ -78,11 +86,79 @@ def property_key(value: Any) -> str:
     return str(value).casefold()
 
 
-class CounterpartiesView:
+def _registered(before: Document | None, fact: Fact[Any]) -> Document:
+    """The card as registered (``before`` is None unless its registration is replayed)."""
+    data = dict(fact.data)
+    data.pop("counterparty_id")
+    document = {**data, "relations": data.get("relations") or [data["kind"]]}
+    document.pop("kind", None)
+    main = document["main_manager"]
+    managers = list(document.get("managers") or [])
+    document["managers"] = managers if main in managers else [main, *managers]
+    document.update(archived=False, contact_info=[], properties={}, categories=[], sources=[], source=None)
+    document.update(merged_into=None, merged=[])
+    return _finished(document, fact)
+
+
+def _updated(before: Document | None, fact: Fact[Any]) -> Document | None:
+    """Every other event sets what it names."""
+    if before is None:
+        return None  # the registration was not seen yet: its redelivery will bring all fields
+    document, data = before, fact.data
+    if fact.envelope.type in _FIELD_OF:
+        source_field = _FIELD_OF[fact.envelope.type]
+        document[_CARD_FIELD.get(source_field, source_field)] = data[source_field]
+    match fact.contract:
+        case public.CounterpartyKindChanged():
+            document["relations"] = [data["kind"]]
+        case public.CounterpartyDetailsChanged():
+            document.update(data["changes"])
+        case public.MainManagerAssigned() if data["main_manager"] not in document.get("managers", []):
+            document["managers"] = [data["main_manager"], *document.get("managers", [])]
+        case public.CounterpartyArchived():
+            document.update(archived=True, archive_reason=data.get("reason", ""))
+        case public.CounterpartyRestored():
+            document.update(archived=False, archive_reason="")
+        case public.InformationSourceRecorded():
+            kept = [s for s in document.get("sources", []) if s["on"] != data["on"]]
+            sources = sorted([*kept, {"source": data["source"], "on": data["on"]}], key=lambda s: str(s["on"]))
+            document.update(sources=sources, source=sources[-1]["source"], source_on=sources[-1]["on"])
+        case public.CounterpartyMerged():
+            document.update(merged_into=data["into"], archived=True)
+        case public.DuplicateAbsorbed():
+            document["merged"] = [*document.get("merged", []), data["merged"]]
+    return _finished(document, fact)
+
+
+def _finished(document: Document, fact: Fact[Any]) -> Document:
+    """The fields every card derives from its others."""
+    document["name_key"] = name_key(str(document["name"]))
+    relations = set(document.get("relations", ()))
+    for relation in ("buyer", "supplier", "other"):
+        document[f"is_{relation}"] = relation in relations
+    document["updated_at"] = fact.envelope.time.isoformat()
+    return document
+
+
+def _card(fact: Fact[Any]) -> str:
+    return str(fact.data["counterparty_id"])
+
+
+def _lookups(cid: str, versions: Sequence[Document | None], collection: Callable[[str], str]) -> list[Change]:
+    """The lookups of a card, from the card before and after a batch."""
+    before, after = versions[0], versions[-1]
+    if after is None:  # cards are never deleted
+        return []
+    return _lookup_changes(collection(KEYS), cid, before, after, int(after["_version"]))
+
+
+class CounterpartiesView(View):
     """Projection of ``crm.contacts.counterparty.v1`` into ``counterparties`` and ``counterparty_keys``."""
 
     name = "counterparties"
-    version = 4  # 3: relations, details, contact information, properties, categories, sources, lookups; 4: key_name
+    # 3: relations, details, contact information, properties, categories, sources, lookups; 4: key_name;
+    # 5: a lookup that goes is deleted at the version of that change, so one that comes back is kept
+    version = 5
     topics: Sequence[str] = (public.COUNTERPARTY_TOPIC,)
     collections: Mapping[str, Sequence[Index]] = {
         COLLECTION: (
@@ -100,96 +176,39 @@ class CounterpartiesView:
             Index(("counterparty_id",)),
         ),
     }
-
-    def prefetch(self, events: Sequence[Envelope]) -> Mapping[str, Sequence[str]]:
-        """The cards a batch reads: one per subject (the counterparty's id)."""
-        return {COLLECTION: [e.subject for e in events]}
-
-    async def changes(self, event: Envelope, get: GetDocument, collection: Callable[[str], str]) -> list[Change]:
-        """Registered creates the card; every other event updates what it names, and the lookups follow."""
-        target = collection(COLLECTION)
-        contract = public.EVENT_TYPES.get(event.type)
-        if contract is None:
-            return []
-        data = contract.model_validate(event.data).model_dump(mode="json")
-        cid = str(data.pop("counterparty_id"))
-        before = await get(target, cid)
-        if before is not None and int(before["_version"]) >= event.stream_version:
-            return []  # redelivered: applying it again could resurrect lookups removed since
-        if event.type == "crm.contacts.CounterpartyRegistered":
-            document = _registered(cid, data)
-        elif before is None:
-            return []  # the registration was not seen yet: its redelivery will bring all fields
-        else:
-            document = _updated(dict(before), event.type, data)
-        document["_version"] = event.stream_version
-        document["name_key"] = name_key(str(document["name"]))
-        relations = set(document.get("relations", ()))
-        for relation in ("buyer", "supplier", "other"):
-            document[f"is_{relation}"] = relation in relations
-        document["updated_at"] = event.time.isoformat()
-        return [Put(target, document), *_lookup_changes(collection(KEYS), cid, before, document, event.stream_version)]
-
-
-def _registered(cid: str, data: dict[str, Any]) -> Document:
-    document = {"_id": cid, **data}
-    document["relations"] = data.get("relations") or [data["kind"]]
-    document.pop("kind", None)
-    main = document["main_manager"]
-    managers = list(document.get("managers") or [])
-    document["managers"] = managers if main in managers else [main, *managers]
-    document.update(archived=False, contact_info=[], properties={}, categories=[], sources=[], source=None)
-    document.update(merged_into=None, merged=[])
-    return document
-
-
-def _updated(document: Document, event_type: str, data: dict[str, Any]) -> Document:
-    short = event_type.removeprefix("crm.contacts.")
-    if event_type in _FIELD_OF:
-        source_field = _FIELD_OF[event_type]
-        document[_CARD_FIELD.get(source_field, source_field)] = data[source_field]
-    match short:
-        case "CounterpartyKindChanged":
-            document["relations"] = [data["kind"]]
-        case "CounterpartyDetailsChanged":
-            document.update(data["changes"])
-        case "MainManagerAssigned" if data["main_manager"] not in document.get("managers", []):
-            document["managers"] = [data["main_manager"], *document.get("managers", [])]
-        case "CounterpartyArchived":
-            document.update(archived=True, archive_reason=data.get("reason", ""))
-        case "CounterpartyRestored":
-            document.update(archived=False, archive_reason="")
-        case "InformationSourceRecorded":
-            kept = [s for s in document.get("sources", []) if s["on"] != data["on"]]
-            sources = sorted([*kept, {"source": data["source"], "on": data["on"]}], key=lambda s: str(s["on"]))
-            document.update(sources=sources, source=sources[-1]["source"], source_on=sources[-1]["on"])
-        case "CounterpartyMerged":
-            document.update(merged_into=data["into"], archived=True)
-        case "DuplicateAbsorbed":
-            document["merged"] = [*document.get("merged", []), data["merged"]]
-    return document
+    contracts = public.EVENT_TYPES
+    handlers: Mapping[str, Sequence[On]] = {
+        event_type: (On(COLLECTION, _card, _registered if event_type == _REGISTERED else _updated),)
+        for event_type in public.EVENT_TYPES
+    }
+    derived: Mapping[str, Derive] = {COLLECTION: _lookups}
 
 
 def _lookup_changes(target: str, cid: str, before: Document | None, after: Document, version: int) -> list[Change]:
-    old_keys = set() if before is None else lookup_keys(before)
     new_keys = lookup_keys(after)
     copied = {f: after.get(f) for f in FILTERS}
-    same_copies = before is not None and all(before.get(f) == after.get(f) for f in FILTERS)
-    same_name = before is not None and before.get("name_key") == after["name_key"]
-    changes: list[Change] = [Delete(target, _key_id(cid, f, k), version + 1) for f, k in old_keys - new_keys]
+    if before is None:
+        old_keys: set[tuple[str, str]] = set()
+        same_copies = same_name = False
+    else:
+        old_keys = lookup_keys(before)
+        same_copies = all(before.get(f) == copied[f] for f in FILTERS)
+        same_name = before.get("name_key") == after["name_key"]
+    # Deleted at this version: the lookups going were written at older ones, and one that comes back
+    # later is written at a newer one (a tombstone at version + 1 would keep it out).
+    changes: list[Change] = [Delete(target, _key_id(cid, f, k), version) for f, k in old_keys - new_keys]
     rewrite = new_keys if not (same_copies and same_name) else new_keys - old_keys
+    name = after["name_key"]
+    common = {"_version": version, "counterparty_id": cid, "name_key": name, **copied}
     changes.extend(
         Put(
             target,
             {
-                "_id": _key_id(cid, field, key),
-                "_version": version,
+                "_id": f"{cid}|{field}|{key}",
                 "field": field,
                 "key": key,
-                "key_name": f"{key}{KEY_NAME_SEPARATOR}{after['name_key']}",
-                "counterparty_id": cid,
-                "name_key": after["name_key"],
-                **copied,
+                "key_name": f"{key}{KEY_NAME_SEPARATOR}{name}",
+                **common,
             },
         )
         for field, key in sorted(rewrite)

@@ -20,11 +20,11 @@ from typing import Any
 
 from crm_contacts.domain import person as pe
 from crm_contacts.projections.counterparties import property_key
+from crm_shared.contracts.contacts.person import EVENT_TYPES as PERSON_EVENT_TYPES
 from crm_shared.contracts.contacts.person import PERSON_TOPIC
 from crm_shared.eventstore.port import EventStore, RecordedEvent
-from crm_shared.integration import Envelope
-from crm_shared.projections import GetDocument
-from crm_shared.readstore import Change, Delete, Index, Put
+from crm_shared.projections import Derive, Fact, On, View
+from crm_shared.readstore import Change, Delete, Document, Index, Put
 
 COLLECTION = "persons"
 """One card per person: personal fields sealed."""
@@ -70,6 +70,11 @@ def tags_of(state: pe.Person) -> set[str]:
     return {category_tag(c) for c in state.categories} | {property_tag(k, v) for k, v in state.properties.items()}
 
 
+def _tags_of_card(card: Document) -> set[str]:
+    categories, properties = card.get("categories") or (), card.get("properties") or {}
+    return {category_tag(c) for c in categories} | {property_tag(k, v) for k, v in properties.items()}
+
+
 def scope_of(private: bool, owner: str) -> str:
     """Who may find a person at all: ``public``, or ``user:<owner>`` for a private one."""
     return f"user:{owner}" if private else PUBLIC
@@ -102,11 +107,16 @@ def card(state: pe.Person) -> dict[str, Any]:
     }
 
 
-class PersonsView:
-    """Projection of ``crm.contacts.person.v1`` (and each person's stream) into three collections."""
+class PersonsView(View):
+    """Projection of ``crm.contacts.person.v1`` (and each person's stream) into four collections.
+
+    The card is folded from the person's stream (see the module docstring) and carries the plain
+    name-search keys while the person's key exists; the name, tag and link entries are derived from
+    the card once per batch.
+    """
 
     name = "persons"
-    version = 2  # 2: properties, categories and their tag entries
+    version = 3  # 2: properties, categories and their tag entries; 3: entries derived from the card
     topics: Sequence[str] = (PERSON_TOPIC,)
     collections: Mapping[str, Sequence[Index]] = {
         COLLECTION: (Index(("scope",)),),
@@ -114,102 +124,111 @@ class PersonsView:
         TAGS: (Index(("tag", "scope", "key")), Index(("tag", "primary", "scope", "key"))),
         LINKS: (Index(("counterparty_id", "scope", "sort")),),
     }
+    contracts = PERSON_EVENT_TYPES
 
     def __init__(self, store: EventStore, key_of: KeyOf) -> None:
         self._store = store
         self._key_of = key_of
+        card = On(COLLECTION, _person_of, self._card)
+        self.handlers: Mapping[str, Sequence[On]] = {event_type: (card,) for event_type in PERSON_EVENT_TYPES}
+        self.derived: Mapping[str, Derive] = {COLLECTION: _entries}
 
-    async def changes(self, event: Envelope, get: GetDocument, collection: Callable[[str], str]) -> list[Change]:
-        """Rewrite the person's card, name and tag entries and links as they stood at this event."""
-        if not event.stream.startswith("person-"):
-            return []
+    async def _card(self, before: Document | None, fact: Fact[Any]) -> Document | None:
+        """The person's card as it stood at this event, folded from the person's stream."""
+        event = fact.envelope
         recorded = await self._store.read_stream(event.stream, 0, event.stream_version + 1)
         if len(recorded) <= event.stream_version:
-            return []  # not in this store (yet): nothing to fold
-        before, after = fold(recorded[: event.stream_version]), fold(recorded[: event.stream_version + 1])
+            return None  # not in this store (yet): nothing to fold
+        after = fold(recorded[: event.stream_version + 1])
         if after is None:
-            return []
-        version, pid = event.stream_version, after.id
+            return None
         keys: list[str] = []
         if not after.erased:
-            key = await self._key_of(pid)
+            key = await self._key_of(after.id)
             if key is not None:
                 opened, _ = pe.open_data(
                     {"first_name": after.first_name, "middle_name": after.middle_name, "last_name": after.last_name},
                     key,
-                    pid,
+                    after.id,
                 )
                 keys = search_keys(opened["first_name"], opened["middle_name"], opened["last_name"])
-        sort = keys[0] if keys else ""
-        document = {
-            "_id": pid,
-            "_version": version,
+        return {
             **card(after),
-            "name_key": sort,
+            "name_key": keys[0] if keys else "",
+            "search_keys": keys,
             "updated_at": event.time.isoformat(),
         }
-        changes: list[Change] = [Put(collection(COLLECTION), document)]
-        scope = document["scope"]
-        names = collection(NAMES)
 
-        def entry(entry_id: str, i: int) -> dict[str, Any]:
-            return {
-                "_id": entry_id,
-                "_version": version,
-                "person_id": pid,
-                "key": keys[i],
-                "keys": keys,
-                "index": i,
-                "primary": i == 0,
-                "scope": scope,
-                "counterparty_ids": document["counterparty_ids"],
-            }
 
-        for i in range(MAX_NAME_KEYS):
-            entry_id = f"{pid}:{i}"
-            changes.append(Put(names, entry(entry_id, i)) if i < len(keys) else Delete(names, entry_id, version))
-        if before is None or _tag_inputs(before) != _tag_inputs(after):
-            tags = collection(TAGS)
-            new = tags_of(after)
-            for tag in sorted(new | (set() if before is None else tags_of(before))):
-                for i in range(MAX_NAME_KEYS):
-                    entry_id = f"{pid}|{tag}|{i}"
-                    if i < len(keys) and tag in new:
-                        changes.append(Put(tags, {**entry(entry_id, i), "tag": tag}))
-                    else:
-                        changes.append(Delete(tags, entry_id, version))
-        links = collection(LINKS)
-        for link in after.links:
-            changes.append(
-                Put(
-                    links,
-                    {
-                        "_id": f"{link.counterparty_id}:{pid}",
-                        "_version": version,
-                        "counterparty_id": link.counterparty_id,
-                        "person_id": pid,
-                        "position": link.position,
-                        "role": link.role,
-                        "scope": scope,
-                        "sort": sort,
-                    },
-                )
+def _person_of(fact: Fact[Any]) -> str | None:
+    stream = fact.envelope.stream
+    return stream.removeprefix("person-") if stream.startswith("person-") else None
+
+
+def _entries(pid: str, versions: Sequence[Document | None], collection: Callable[[str], str]) -> list[Change]:
+    """The name, tag and link entries of a person, from its card before and after a batch."""
+    before, after = versions[0], versions[-1]
+    if after is None:  # cards are never deleted
+        return []
+    version, keys, scope, sort = int(after["_version"]), list(after["search_keys"]), after["scope"], after["name_key"]
+
+    def entry(entry_id: str, i: int) -> dict[str, Any]:
+        return {
+            "_id": entry_id,
+            "_version": version,
+            "person_id": pid,
+            "key": keys[i],
+            "keys": keys,
+            "index": i,
+            "primary": i == 0,
+            "scope": scope,
+            "counterparty_ids": after["counterparty_ids"],
+        }
+
+    names = collection(NAMES)
+    changes: list[Change] = [
+        Put(names, entry(f"{pid}:{i}", i)) if i < len(keys) else Delete(names, f"{pid}:{i}", version)
+        for i in range(MAX_NAME_KEYS)
+    ]
+    if before is None or _tag_inputs(before) != _tag_inputs(after):
+        tags = collection(TAGS)
+        new = _tags_of_card(after)
+        for tag in sorted(new | (set() if before is None else _tags_of_card(before))):
+            for i in range(MAX_NAME_KEYS):
+                entry_id = f"{pid}|{tag}|{i}"
+                if i < len(keys) and tag in new:
+                    changes.append(Put(tags, {**entry(entry_id, i), "tag": tag}))
+                else:
+                    changes.append(Delete(tags, entry_id, version))
+    links = collection(LINKS)
+    for link in after["links"]:
+        changes.append(
+            Put(
+                links,
+                {
+                    "_id": f"{link['counterparty_id']}:{pid}",
+                    "_version": version,
+                    "counterparty_id": link["counterparty_id"],
+                    "person_id": pid,
+                    "position": link["position"],
+                    "role": link["role"],
+                    "scope": scope,
+                    "sort": sort,
+                },
             )
-        kept = {x.counterparty_id for x in after.links}
-        for gone in [] if before is None else [x for x in before.links if x.counterparty_id not in kept]:
-            changes.append(Delete(links, f"{gone.counterparty_id}:{pid}", version))
-        return changes
+        )
+    kept = set(after["counterparty_ids"])
+    for gone in [] if before is None else [x for x in before["links"] if x["counterparty_id"] not in kept]:
+        changes.append(Delete(links, f"{gone['counterparty_id']}:{pid}", version))
+    return changes
 
 
-def _tag_inputs(state: pe.Person) -> tuple[Any, ...]:
-    """What a person's tag entries are made of: name (sealed, so it compares as stored), erasure,
-    scope, counterparties and tags."""
+def _tag_inputs(card: Document) -> tuple[Any, ...]:
+    """What a person's tag entries are made of: name keys, scope, counterparties and tags."""
     return (
-        state.first_name,
-        state.middle_name,
-        state.last_name,
-        state.erased,
-        scope_of(state.private, state.owner),
-        tuple(x.counterparty_id for x in state.links),
-        tags_of(state),
+        tuple(card.get("search_keys") or ()),
+        card.get("erased"),
+        card.get("scope"),
+        tuple(card.get("counterparty_ids") or ()),
+        _tags_of_card(card),
     )

@@ -3,13 +3,13 @@ name, each attribute as a field of its own, and ``retired``; listed by name with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from crm_contacts.domain.reference import SCHEMAS, ReferenceEntry
 from crm_shared.contracts.contacts import reference as public
-from crm_shared.integration import Envelope
-from crm_shared.projections import GetDocument
-from crm_shared.readstore import Change, Document, Index, Put
+from crm_shared.projections import Fact, On, View
+from crm_shared.readstore import Document, Index
 
 COLLECTION = "reference"
 
@@ -26,7 +26,43 @@ def entry_of(doc: Document) -> ReferenceEntry:
     return ReferenceEntry(catalog, str(doc["code"]), str(doc["name"]), attributes, bool(doc.get("retired", False)))
 
 
-class ReferenceView:
+def _entry_id(fact: Fact[Any]) -> str:
+    return f"{fact.data['catalog']}:{fact.data['code']}"
+
+
+def _defined(before: Document | None, fact: Fact[Any]) -> Document | None:
+    """Defined creates the document; Changed replaces name and attributes."""
+    if before is None and fact.envelope.type != _DEFINED:
+        return None  # the definition was not seen yet: its redelivery will bring all fields
+    data = fact.data
+    document: Document = {
+        "catalog": data["catalog"],
+        "code": data["code"],
+        "name": data["name"],
+        **data["attributes"],
+        "retired": fact.envelope.type != _DEFINED and bool(before and before.get("retired")),
+    }
+    return _finished(document, fact)
+
+
+def _retired(before: Document | None, fact: Fact[Any]) -> Document | None:
+    """Retired and Restored flip ``retired``."""
+    if before is None:
+        return None
+    before["retired"] = fact.envelope.type == "crm.contacts.ReferenceEntryRetired"
+    return _finished(before, fact)
+
+
+def _finished(document: Document, fact: Fact[Any]) -> Document:
+    document["name_key"] = name_key(str(document["name"]))
+    document["updated_at"] = fact.envelope.time.isoformat()
+    return document
+
+
+_DEFINED = "crm.contacts.ReferenceEntryDefined"
+
+
+class ReferenceView(View):
     """Projection of ``crm.contacts.reference.v1`` into the ``reference`` collection."""
 
     name = "reference"
@@ -35,32 +71,10 @@ class ReferenceView:
     collections: Mapping[str, Sequence[Index]] = {
         COLLECTION: (Index(("catalog", "name_key")), Index(("catalog", "retired", "name_key"))),
     }
-
-    async def changes(self, event: Envelope, get: GetDocument, collection: Callable[[str], str]) -> list[Change]:
-        """Defined creates the document; Changed replaces name and attributes; Retired and Restored flip
-        ``retired``."""
-        contract = public.EVENT_TYPES.get(event.type)
-        if contract is None:
-            return []  # another topic's event (a rebuild from the log sees every event)
-        data = contract.model_validate(event.data).model_dump(mode="json")
-        target = collection(COLLECTION)
-        doc_id = f"{data['catalog']}:{data['code']}"
-        current = None if event.type == "crm.contacts.ReferenceEntryDefined" else await get(target, doc_id)
-        if current is None and event.type != "crm.contacts.ReferenceEntryDefined":
-            return []  # the definition was not seen yet: its redelivery will bring all fields
-        if event.type in ("crm.contacts.ReferenceEntryDefined", "crm.contacts.ReferenceEntryChanged"):
-            document: Document = {
-                "_id": doc_id,
-                "catalog": data["catalog"],
-                "code": data["code"],
-                "name": data["name"],
-                **data["attributes"],
-                "retired": bool(current and current.get("retired")),
-            }
-        else:
-            assert current is not None
-            document = {**current, "retired": event.type == "crm.contacts.ReferenceEntryRetired"}
-        document["_version"] = event.stream_version
-        document["name_key"] = name_key(str(document["name"]))
-        document["updated_at"] = event.time.isoformat()
-        return [Put(target, document)]
+    contracts = public.EVENT_TYPES
+    handlers: Mapping[str, Sequence[On]] = {
+        _DEFINED: (On(COLLECTION, _entry_id, _defined),),
+        "crm.contacts.ReferenceEntryChanged": (On(COLLECTION, _entry_id, _defined),),
+        "crm.contacts.ReferenceEntryRetired": (On(COLLECTION, _entry_id, _retired),),
+        "crm.contacts.ReferenceEntryRestored": (On(COLLECTION, _entry_id, _retired),),
+    }

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
-from crm_contacts.application.uniqueness import TaxIdRegistry
+from crm_contacts.application.counterparties.uniqueness import TaxIdRegistry
 from crm_contacts.domain import counterparty as cp
 from crm_shared.commands import CommandHandler, CommandResult, Decider, Loaded
 from crm_shared.errors import Forbidden

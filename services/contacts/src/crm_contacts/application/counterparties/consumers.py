@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from crm_contacts.application.commands import CounterpartyCommands
+from crm_contacts.application.counterparties.commands import CounterpartyCommands
 from crm_contacts.domain import counterparty as cp
 from crm_shared.bus import Bus, Message, PoisonMessage, Subscription
 from crm_shared.contracts.interactions import INTERACTION_TOPIC

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from crm_contacts.application.commands import CounterpartyCommands, Result
+from crm_contacts.application.counterparties.commands import CounterpartyCommands, Result
 from crm_contacts.domain import counterparty as cp
 from crm_contacts.domain.contact_info import ContactEntry
 from crm_contacts.projections.counterparties import COLLECTION, KEYS

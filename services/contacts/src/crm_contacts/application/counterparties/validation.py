@@ -27,7 +27,7 @@ class Entry(Protocol):
 
 
 class ReferenceLookup(Protocol):
-    """The administrators' catalogs (see application/reference.py)."""
+    """The administrators' catalogs (see application/reference/data.py)."""
 
     async def require(self, catalog: str, code: str, *, field: str) -> Entry:
         """The active entry ``code`` of ``catalog``, or a DomainError naming ``field``."""

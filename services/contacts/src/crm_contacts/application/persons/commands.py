@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from crm_contacts.application.counterparties.validation import RawContact, check_property_value
 from crm_contacts.application.keys import PersonKeys
 from crm_contacts.application.persons.access import Access
 from crm_contacts.application.persons.reading import decode, reading_key
-from crm_contacts.application.validation import RawContact, check_property_value
 from crm_contacts.domain import person as pe
 from crm_contacts.domain.contact_info import ContactEntry
 from crm_contacts.projections import persons as view
@@ -44,7 +44,7 @@ ContactEntries = Callable[[Sequence[RawContact]], Awaitable[tuple[ContactEntry, 
 
 
 class ReferenceLookup(Protocol):
-    """The administrators' catalogs (application/reference.py)."""
+    """The administrators' catalogs (application/reference/data.py)."""
 
     async def require(self, catalog: str, code: str, *, field: str) -> Any:
         """The active entry ``code`` of ``catalog``, or a DomainError naming ``field``."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from crm_contacts.application.reference import ReferenceCommands
+from crm_contacts.application.reference.commands import ReferenceCommands
 from crm_contacts.domain import reference as ref
 from crm_shared.errors import AlreadyExists
 from crm_shared.identity import caller_of
