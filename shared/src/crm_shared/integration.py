@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from crm_shared import jsoncodec
 from crm_shared.bus.port import Message, PoisonMessage
+from crm_shared.eventstore.port import RecordedEvent
 
 _REQUIRED = ("ce_id", "ce_type", "ce_source", "ce_time", "ce_subject")
 
@@ -44,6 +45,36 @@ class Envelope:
     position: int
     traceparent: str | None = None
     extra_headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        recorded: RecordedEvent,
+        *,
+        type: str,
+        source: str,
+        subject: str,
+        topic: str,
+        data: Mapping[str, Any],
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Envelope:
+        """The envelope of a stored event: its id, when it occurred (``occurred_at`` in its metadata,
+        else when it was recorded), its place in its stream and the log, and its trace."""
+        occurred = recorded.metadata.get("occurred_at")
+        return cls(
+            id=str(recorded.id),
+            type=type,
+            source=source,
+            subject=subject,
+            time=datetime.fromisoformat(occurred) if isinstance(occurred, str) else recorded.recorded_at,
+            topic=topic,
+            data=data,
+            stream=recorded.stream,
+            stream_version=recorded.stream_version,
+            position=recorded.position,
+            traceparent=recorded.metadata.get("traceparent"),
+            extra_headers=extra_headers or {},
+        )
 
     def to_message(self) -> Message:
         """The Kafka message: key = subject (the aggregate id), CloudEvents in headers."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 from crm_contacts.application.persons.publishing import translate_person
 from crm_contacts.application.reference.publishing import translate_reference
@@ -53,20 +52,14 @@ def _counterparty(recorded: RecordedEvent) -> list[Envelope]:
     if isinstance(event, cp.CounterpartyRegistered):
         fields["kind"] = event.relations[0]
     data = contract.model_validate(fields).model_dump(mode="json")
-    occurred = recorded.metadata.get("occurred_at")
     return [
-        Envelope(
-            id=str(recorded.id),
+        Envelope.of(
+            recorded,
             type=ce_type,
             source=public.SOURCE,
             subject=str(data["counterparty_id"]),
-            time=datetime.fromisoformat(occurred) if isinstance(occurred, str) else recorded.recorded_at,
             topic=public.COUNTERPARTY_TOPIC,
             data=data,
-            stream=recorded.stream,
-            stream_version=recorded.stream_version,
-            position=recorded.position,
-            traceparent=recorded.metadata.get("traceparent"),
         )
     ]
 

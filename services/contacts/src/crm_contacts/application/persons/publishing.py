@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from crm_contacts.domain import person as pe
@@ -73,19 +72,13 @@ def translate_person(recorded: RecordedEvent) -> list[Envelope]:
         return []
     ce_type, fields = _public_form(pe.catalog.decode(recorded))
     data = public.EVENT_TYPES[ce_type].model_validate(fields).model_dump(mode="json")
-    occurred = recorded.metadata.get("occurred_at")
     return [
-        Envelope(
-            id=str(recorded.id),
+        Envelope.of(
+            recorded,
             type=ce_type,
             source=SOURCE,
             subject=str(data["person_id"]),
-            time=datetime.fromisoformat(occurred) if isinstance(occurred, str) else recorded.recorded_at,
             topic=public.TOPIC,
             data=data,
-            stream=recorded.stream,
-            stream_version=recorded.stream_version,
-            position=recorded.position,
-            traceparent=recorded.metadata.get("traceparent"),
         )
     ]

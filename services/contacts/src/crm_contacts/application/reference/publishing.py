@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from crm_contacts.domain import reference as ref
@@ -27,19 +26,13 @@ def translate_reference(recorded: RecordedEvent) -> list[Envelope]:
     if ce_type is None:
         return []
     data = public.EVENT_TYPES[ce_type].model_validate(event.model_dump()).model_dump(mode="json")
-    occurred = recorded.metadata.get("occurred_at")
     return [
-        Envelope(
-            id=str(recorded.id),
+        Envelope.of(
+            recorded,
             type=ce_type,
             source=public.SOURCE,
             subject=f"{data['catalog']}:{data['code']}",
-            time=datetime.fromisoformat(occurred) if isinstance(occurred, str) else recorded.recorded_at,
             topic=public.TOPIC,
             data=data,
-            stream=recorded.stream,
-            stream_version=recorded.stream_version,
-            position=recorded.position,
-            traceparent=recorded.metadata.get("traceparent"),
         )
     ]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from crm_interactions.domain import interaction as it
 from crm_shared.contracts import interactions as public
 from crm_shared.eventstore import RecordedEvent
@@ -21,19 +19,13 @@ def translate(recorded: RecordedEvent) -> list[Envelope]:
     ce_type = "crm." + it.catalog.name_of(event)
     contract = public.EVENT_TYPES[ce_type]
     data = contract.model_validate(event.model_dump()).model_dump(mode="json")
-    occurred = recorded.metadata.get("occurred_at")
     return [
-        Envelope(
-            id=str(recorded.id),
+        Envelope.of(
+            recorded,
             type=ce_type,
             source=public.SOURCE,
             subject=str(data["interaction_id"]),
-            time=datetime.fromisoformat(occurred) if isinstance(occurred, str) else recorded.recorded_at,
             topic=public.INTERACTION_TOPIC,
             data=data,
-            stream=recorded.stream,
-            stream_version=recorded.stream_version,
-            position=recorded.position,
-            traceparent=recorded.metadata.get("traceparent"),
         )
     ]
