@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from crm_contacts.application.counterparties.commands import CounterpartyCommands
 from crm_contacts.application.counterparties.consumers import SourcesFromInteractions
 from crm_contacts.application.counterparties.duplicates import Duplicates
-from crm_contacts.application.counterparties.history import CounterpartyHistory
+from crm_contacts.application.counterparties.history import CounterpartyHistory, counterparty_history
 from crm_contacts.application.counterparties.queries import CounterpartyQueries
 from crm_contacts.application.counterparties.validation import CounterpartyRules
 from crm_contacts.application.imports import BATCH as IMPORT_BATCH
@@ -185,7 +185,7 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
         blobs=blobs,
         commands=commands,
         queries=CounterpartyQueries(views, runner, store, country),
-        history=CounterpartyHistory(store),
+        history=counterparty_history(commands),
         runner=runner,
         runners=runners,
         persons=persons,

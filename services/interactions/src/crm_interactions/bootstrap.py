@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from crm_interactions.application.contacts import LocalContacts
 from crm_interactions.application.interactions.commands import InteractionCommands
-from crm_interactions.application.interactions.history import InteractionHistory
+from crm_interactions.application.interactions.history import InteractionHistory, interaction_history
 from crm_interactions.application.interactions.publishing import translate
 from crm_interactions.application.interactions.queries import InteractionQueries
 from crm_interactions.projections.contacts import ContactsView
@@ -97,12 +97,13 @@ async def build(
     for base, indexes in contacts_runner.projection.collections.items():
         await views.ensure_indexes(contacts_runner.collection(base), indexes)
     contacts = LocalContacts(views, contacts_runner)
+    commands = InteractionCommands(store, contacts)
     return InteractionsService(
         store=store,
         views=views,
-        commands=InteractionCommands(store, contacts),
+        commands=commands,
         queries=InteractionQueries(views, runner, store, contacts),
-        history=InteractionHistory(store, contacts),
+        history=interaction_history(commands),
         contacts=contacts,
         runner=runner,
         contacts_runner=contacts_runner,
