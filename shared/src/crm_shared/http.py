@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crm_shared.commands import CommandResult
+from crm_shared.commands import CommandHandler, CommandResult, fingerprint
 from crm_shared.errors import DomainError
 from crm_shared.eventstore.port import EventStoreUnavailable, WrongExpectedVersion
 from crm_shared.identity import CALLER_HEADER, Caller, CallerTokens, InvalidCallerToken
@@ -147,6 +148,44 @@ def answered(response: Response, result: CommandResult[Any], *, location: str | 
     response.headers[POSITION_HEADER] = str(result.position)
     if location is not None:
         response.headers["Location"] = location
+
+
+T = TypeVar("T")
+
+
+async def run_command(
+    handler: CommandHandler[Any, T],
+    command: Any,
+    caller: Caller,
+    response: Response,
+    *,
+    if_match: int | None = None,
+    idempotency_key: str | None = None,
+    body: BaseModel | None = None,
+    location: Callable[[T], str] | None = None,
+) -> CommandResult[T]:
+    """A route's command: handled through the kernel command path (``body`` fingerprints the request
+    for the ``Idempotency-Key``), answered with :func:`answered` (``location`` of a created record)."""
+    request = None if body is None or idempotency_key is None else fingerprint(body.model_dump(mode="json"))
+    result = await handler.handle(command, caller, if_match=if_match, idempotency_key=idempotency_key, request=request)
+    answered(response, result, location=None if location is None else location(result.state))
+    return result
+
+
+class HistoryEntryOut(BaseModel):
+    """One change of a record: its version, when it was committed, by whom, which event, what it set."""
+
+    version: int
+    at: datetime
+    event: str
+    actor: str | None
+    changes: dict[str, Any]
+
+
+class HistoryOut(BaseModel):
+    """Every change of a record, oldest first."""
+
+    items: list[HistoryEntryOut]
 
 
 def caller_dependency(tokens: CallerTokens) -> Any:

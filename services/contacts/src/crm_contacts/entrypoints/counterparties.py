@@ -16,7 +16,6 @@ from crm_contacts.bootstrap import ContactsService
 from crm_contacts.domain import counterparty as cp
 from crm_contacts.entrypoints.counterparties_models import (
     ArchiveBody,
-    CounterpartyHistoryOut,
     CounterpartyId,
     CounterpartyOut,
     CounterpartyPage,
@@ -24,7 +23,6 @@ from crm_contacts.entrypoints.counterparties_models import (
     DuplicateGroupOut,
     DuplicateOut,
     DuplicateReportOut,
-    HistoryEntryOut,
     MergeBody,
     RegisterCounterpartyBody,
     RegisteredOut,
@@ -35,7 +33,18 @@ from crm_contacts.entrypoints.counterparties_models import (
     from_view,
 )
 from crm_shared.commands import fingerprint
-from crm_shared.http import HttpProblem, IdempotencyKey, IfMatch, MinPosition, answered, caller_dependency, etag
+from crm_shared.http import (
+    HistoryEntryOut,
+    HistoryOut,
+    HttpProblem,
+    IdempotencyKey,
+    IfMatch,
+    MinPosition,
+    answered,
+    caller_dependency,
+    etag,
+    run_command,
+)
 from crm_shared.identity import Caller, CallerTokens
 from crm_shared.readstore.cursor import BadCursor, encode_cursor
 
@@ -62,14 +71,9 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         idempotency_key: str | None = None,
         body: BaseModel | None = None,
     ) -> CounterpartyOut:
-        result = await service.commands.handle(
-            command,
-            caller,
-            if_match=if_match,
-            idempotency_key=idempotency_key,
-            request=None if body is None else fingerprint(body.model_dump(mode="json")),
+        result = await run_command(
+            service.commands, command, caller, response, if_match=if_match, idempotency_key=idempotency_key, body=body
         )
-        answered(response, result)
         return from_state(result.state, result.version)
 
     @router.post("/counterparties", status_code=201, response_model=RegisteredOut)
@@ -115,7 +119,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             caller,
             reject_duplicates=reject_duplicates,
             idempotency_key=idempotency_key,
-            request=fingerprint(body.model_dump(mode="json")),
+            request=None if idempotency_key is None else fingerprint(body.model_dump(mode="json")),
         )
         # Built directly: request.url_for looks the route up and builds an absolute URL on every command.
         location = f"{request.scope.get('root_path', '')}{router.prefix}/counterparties/{result.state.id}"
@@ -180,15 +184,13 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         response.headers["ETag"] = etag(int(doc["_version"]))
         return from_view(doc)
 
-    @router.get("/counterparties/{counterparty_id}/history", response_model=CounterpartyHistoryOut)
-    async def counterparty_history(
-        counterparty_id: CounterpartyId, caller: Caller = authenticated
-    ) -> CounterpartyHistoryOut:
+    @router.get("/counterparties/{counterparty_id}/history", response_model=HistoryOut)
+    async def counterparty_history(counterparty_id: CounterpartyId, caller: Caller = authenticated) -> HistoryOut:
         """Every change of the counterparty, oldest first: who, when, and what it set."""
         entries = await service.history.changes(counterparty_id, caller)
         if entries is None:
             raise HttpProblem(404, "Not found", f"no counterparty {counterparty_id}")
-        return CounterpartyHistoryOut(
+        return HistoryOut(
             items=[
                 HistoryEntryOut(version=e.version, at=e.at, event=e.event, actor=e.actor, changes=e.changes)
                 for e in entries

@@ -173,22 +173,6 @@ class MergeBody(BaseModel):
     duplicate_id: CounterpartyRef
 
 
-class HistoryEntryOut(BaseModel):
-    """One change of a counterparty: its version, when it was committed, by whom, and what it set."""
-
-    version: int
-    at: datetime
-    event: str
-    actor: str | None
-    changes: dict[str, Any]
-
-
-class CounterpartyHistoryOut(BaseModel):
-    """Every change of a counterparty, oldest first."""
-
-    items: list[HistoryEntryOut]
-
-
 class CounterpartyPage(BaseModel):
     """One page of counterparties; pass ``next_cursor`` as ``cursor`` for the next one."""
 

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from crm_contacts.application.counterparties.validation import RawContact
-from crm_contacts.application.persons.commands import PersonResult
 from crm_contacts.application.persons.reading import new_person_id
 from crm_contacts.bootstrap import ContactsService
 from crm_contacts.domain import person as pe
@@ -34,8 +33,7 @@ from crm_contacts.entrypoints.persons_models import (
     RegisterPersonBody,
     UpdatePersonBody,
 )
-from crm_shared.commands import fingerprint
-from crm_shared.http import HttpProblem, IdempotencyKey, IfMatch, MinPosition, answered, caller_dependency, etag
+from crm_shared.http import HttpProblem, IdempotencyKey, IfMatch, MinPosition, caller_dependency, etag, run_command
 from crm_shared.identity import Caller, CallerTokens
 from crm_shared.readstore.cursor import BadCursor
 
@@ -54,16 +52,27 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     async def run(
         command: pe.Command,
         caller: Caller,
+        response: Response,
         *,
         if_match: int | None = None,
         key: str | None = None,
         body: BaseModel | None = None,
-    ) -> PersonResult:
-        request = None if body is None else fingerprint(body.model_dump(mode="json"))
-        return await persons.handle(command, caller, if_match=if_match, idempotency_key=key, request=request)
+        request: Request | None = None,
+    ) -> PersonOut:
+        def location(person: pe.Person) -> str:
+            assert request is not None
+            return f"{request.scope.get('root_path', '')}{router.prefix}/persons/{person.id}"
 
-    async def shown(result: PersonResult, caller: Caller, response: Response, location: str | None = None) -> PersonOut:
-        answered(response, result, location=location)
+        result = await run_command(
+            persons,
+            command,
+            caller,
+            response,
+            if_match=if_match,
+            idempotency_key=key,
+            body=body,
+            location=None if request is None else location,
+        )
         return PersonOut.model_validate(await queries.present(result, caller))
 
     @router.post("/persons", status_code=201, response_model=PersonOut)
@@ -93,9 +102,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             properties=body.properties or {},
             categories=tuple(body.categories or ()),
         )
-        result = await run(command, caller, key=idempotency_key, body=body)
-        location = f"{request.scope.get('root_path', '')}{router.prefix}/persons/{result.state.id}"
-        return await shown(result, caller, response, location)
+        return await run(command, caller, response, key=idempotency_key, body=body, request=request)
 
     @router.get("/persons", response_model=PersonPage)
     async def list_persons(
@@ -175,9 +182,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         command = pe.UpdatePerson(
             person_id=person_id, actor=caller.user_id, today=persons.now().date(), changes=changes
         )
-        return await shown(
-            await run(command, caller, if_match=if_match, key=idempotency_key, body=body), caller, response
-        )
+        return await run(command, caller, response, if_match=if_match, key=idempotency_key, body=body)
 
     @router.put("/persons/{person_id}/counterparties/{counterparty_id}", response_model=PersonOut)
     async def link_counterparty(
@@ -191,9 +196,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     ) -> PersonOut:
         """Link the person to a counterparty you may see, or change the position and role there."""
         command = pe.LinkCounterparty(person_id, counterparty_id, body.position, body.role)
-        return await shown(
-            await run(command, caller, if_match=if_match, key=idempotency_key, body=body), caller, response
-        )
+        return await run(command, caller, response, if_match=if_match, key=idempotency_key, body=body)
 
     @router.delete("/persons/{person_id}/counterparties/{counterparty_id}", response_model=PersonOut)
     async def unlink_counterparty(
@@ -206,7 +209,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     ) -> PersonOut:
         """Remove the link to a counterparty."""
         command = pe.UnlinkCounterparty(person_id, counterparty_id)
-        return await shown(await run(command, caller, if_match=if_match, key=idempotency_key), caller, response)
+        return await run(command, caller, response, if_match=if_match, key=idempotency_key)
 
     @router.get("/persons/{person_id}/history", response_model=PersonHistoryOut)
     async def person_history(person_id: Id, caller: Caller = authenticated) -> PersonHistoryOut:
@@ -271,6 +274,6 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         so its personal data can never be read again, in any copy of the events. Links, dates and who
         changed what remain. Repeating it changes nothing."""
         command = pe.ErasePerson(person_id=person_id, reason=body.reason, now=persons.now())
-        return await shown(await run(command, caller, key=idempotency_key, body=body), caller, response)
+        return await run(command, caller, response, key=idempotency_key, body=body)
 
     return router

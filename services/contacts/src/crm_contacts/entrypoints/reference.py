@@ -6,16 +6,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from crm_contacts.application.reference.data import ReferenceResult
 from crm_contacts.bootstrap import ContactsService
 from crm_contacts.domain import reference as ref
 from crm_contacts.domain.contact_info import ContactType
-from crm_shared.http import POSITION_HEADER, HttpProblem, caller_dependency, etag, parse_if_match
+from crm_shared.http import HttpProblem, IdempotencyKey, IfMatch, MinPosition, caller_dependency, etag, run_command
 from crm_shared.identity import Caller, CallerTokens
-from crm_shared.observability import current_traceparent
 from crm_shared.readstore.cursor import BadCursor
 
 Code = Annotated[str, StringConstraints(pattern=ref.CODE_PATTERN)]
@@ -23,11 +22,6 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Choice = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=ref.MAX_CHOICE)]
 CatalogName = Annotated[str, Path(min_length=1, max_length=64, description="contact-kinds, sources, groups, ...")]
 EntryCode = Annotated[str, Path(pattern=ref.CODE_PATTERN, description="The entry's code")]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", min_length=1, max_length=200, description="Makes a retried request a no-op"),
-]
-IfMatch = Annotated[str | None, Header(alias="If-Match", description="The ETag the change was made on")]
 AppliesTo = Literal["counterparty", "person", "both"]
 
 
@@ -138,13 +132,28 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     commands, queries = service.reference_commands, service.reference_queries
 
     async def run(
-        command: ref.Command, caller: Caller, response: Response, if_match: str | None, key: str | None
+        command: ref.Command,
+        caller: Caller,
+        response: Response,
+        if_match: int | None,
+        key: str | None,
+        body: BaseModel | None = None,
+        request: Request | None = None,
     ) -> EntryOut:
-        result = await commands.handle(
-            command, caller, if_match=parse_if_match(if_match), idempotency_key=key, metadata=current_traceparent()
+        def location(entry: ref.ReferenceEntry) -> str:
+            assert request is not None
+            return f"{request.scope.get('root_path', '')}{router.prefix}/{entry.catalog}/{entry.code}"
+
+        result = await run_command(
+            commands,
+            command,
+            caller,
+            response,
+            if_match=if_match,
+            idempotency_key=key,
+            body=body,
+            location=None if request is None else location,
         )
-        response.headers["ETag"] = etag(result.version)
-        response.headers[POSITION_HEADER] = str(result.position)
         return _out(result)
 
     @router.get("", response_model=CatalogsOut)
@@ -180,9 +189,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         include_retired: Annotated[bool, Query(description="Retired entries too")] = False,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         cursor: Annotated[str | None, Query(max_length=2000)] = None,
-        min_position: Annotated[
-            int | None, Query(ge=0, le=2**63 - 1, description=f"Wait until the view includes this {POSITION_HEADER}")
-        ] = None,
+        min_position: MinPosition = None,
         caller: Caller = authenticated,
     ) -> EntryPage:
         """A catalog's entries sorted by name, with keyset pagination."""
@@ -215,9 +222,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             name=body.name,
             attributes=body.attributes.model_dump(exclude_unset=True),
         )
-        out = await run(command, caller, response, None, idempotency_key)
-        response.headers["Location"] = f"{request.scope.get('root_path', '')}{router.prefix}/{catalog}/{out.code}"
-        return out
+        return await run(command, caller, response, None, idempotency_key, body, request)
 
     @router.get("/{catalog}/{code}", response_model=EntryOut)
     async def get_entry(
@@ -243,7 +248,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         """Rename or change attributes. A stale ``If-Match`` gets 412; a concurrent change 409."""
         attributes = {} if body.attributes is None else body.attributes.model_dump(exclude_unset=True)
         command = ref.ChangeEntry(catalog=_catalog(catalog), code=code, name=body.name, attributes=attributes)
-        return await run(command, caller, response, if_match, idempotency_key)
+        return await run(command, caller, response, if_match, idempotency_key, body)
 
     @router.post("/{catalog}/{code}/retire", response_model=EntryOut)
     async def retire_entry(

@@ -22,8 +22,6 @@ from crm_interactions.entrypoints.interactions_models import (
     CreateInteractionBody,
     Direction,
     FollowUpBody,
-    HistoryEntryOut,
-    HistoryOut,
     Importance,
     InteractionId,
     InteractionOut,
@@ -38,7 +36,18 @@ from crm_interactions.entrypoints.interactions_models import (
     item_of,
 )
 from crm_shared.commands import fingerprint
-from crm_shared.http import HttpProblem, IdempotencyKey, IfMatch, MinPosition, answered, caller_dependency, etag
+from crm_shared.http import (
+    HistoryEntryOut,
+    HistoryOut,
+    HttpProblem,
+    IdempotencyKey,
+    IfMatch,
+    MinPosition,
+    answered,
+    caller_dependency,
+    etag,
+    run_command,
+)
 from crm_shared.identity import Caller, CallerTokens
 from crm_shared.readstore.cursor import BadCursor
 
@@ -73,14 +82,10 @@ def build_router(service: InteractionsService, tokens: CallerTokens) -> APIRoute
         idempotency_key: str | None = None,
         body: BaseModel | None = None,
     ) -> InteractionOut:
-        result = await commands.handle(
-            command,
-            caller,
-            if_match=if_match,
-            idempotency_key=idempotency_key,
-            request=None if body is None else fingerprint(body.model_dump(mode="json")),
+        result = await run_command(
+            commands, command, caller, response, if_match=if_match, idempotency_key=idempotency_key, body=body
         )
-        return await answer(response, result)
+        return await out(fields_of(result.state), result.version)
 
     async def answer(response: Response, result: Result, request: Request | None = None) -> InteractionOut:
         # Location is built directly: request.url_for looks the route up and builds an absolute URL.
@@ -131,7 +136,10 @@ def build_router(service: InteractionsService, tokens: CallerTokens) -> APIRoute
             outcome_code=body.outcome_code,
         )
         result = await commands.handle(
-            command, caller, idempotency_key=idempotency_key, request=fingerprint(body.model_dump(mode="json"))
+            command,
+            caller,
+            idempotency_key=idempotency_key,
+            request=None if idempotency_key is None else fingerprint(body.model_dump(mode="json")),
         )
         return await answer(response, result, request)
 
@@ -314,7 +322,7 @@ def build_router(service: InteractionsService, tokens: CallerTokens) -> APIRoute
             body.model_dump(),
             caller,
             idempotency_key=idempotency_key,
-            request=fingerprint(body.model_dump(mode="json")),
+            request=None if idempotency_key is None else fingerprint(body.model_dump(mode="json")),
         )
         return await answer(response, result, request)
 

@@ -244,22 +244,6 @@ class CalendarOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
-class HistoryEntryOut(BaseModel):
-    """One change of an interaction: its version, when it was committed, by whom, and what it set."""
-
-    version: int
-    at: datetime
-    event: str
-    actor: str | None
-    changes: dict[str, Any]
-
-
-class HistoryOut(BaseModel):
-    """Every change of an interaction, oldest first."""
-
-    items: list[HistoryEntryOut]
-
-
 def fields_of(state: it.Interaction) -> dict[str, Any]:
     return {
         "id": state.id,
