@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -218,3 +218,51 @@ async def test_groups_are_independent(make_bus: Factory) -> None:
     await bus.subscribe([topic], group_name(), to_a)
     await bus.subscribe([topic], group_name(), to_b)
     await wait_until(lambda: len(a) == 2 and len(b) == 2)
+
+
+async def test_a_batch_subscription_gets_what_was_fetched_at_once_in_order_and_resumes(make_bus: Factory) -> None:
+    bus = await make_bus()
+    topic, group = topic_name(), group_name()
+    await bus.publish([msg(topic, "k", i) for i in range(20)])
+    batches: list[list[int]] = []
+
+    async def handle(messages: Sequence[Message]) -> None:
+        batches.append([int(m.value.decode().split(":")[1].strip(" }")) for m in messages])
+
+    subscription = await bus.subscribe_batches([topic], group, handle)
+    await wait_until(lambda: sum(len(b) for b in batches) == 20)
+    assert [n for b in batches for n in b] == list(range(20))
+    assert any(len(b) > 1 for b in batches)  # fetched together, handed over together
+    await subscription.stop()
+    # Committed after each batch returned: the group resumes after them.
+    await bus.publish([msg(topic, "k", 20)])
+    await bus.subscribe_batches([topic], group, handle)
+    await wait_until(lambda: sum(len(b) for b in batches) == 21)
+    assert batches[-1] == [20]
+
+
+async def test_a_failing_batch_is_handed_over_one_message_at_a_time(make_bus: Factory) -> None:
+    """One bad message: the others take effect, it alone is dead-lettered (or retried)."""
+    bus = await make_bus()
+    topic, group = topic_name(), group_name()
+    await bus.publish([msg(topic, "fine", 1), msg(topic, "poison", 2), msg(topic, "fine", 3)])
+    calls: list[list[str]] = []
+    handled: list[int] = []
+
+    async def handle(messages: Sequence[Message]) -> None:
+        calls.append([m.key for m in messages])
+        if any(m.key == "poison" for m in messages):
+            raise PoisonMessage("not a contract")
+        handled.extend(int(m.value.decode().split(":")[1].strip(" }")) for m in messages)
+
+    dead: list[Message] = []
+
+    async def collect(m: Message) -> None:
+        dead.append(m)
+
+    await bus.subscribe([dead_letter_topic(topic)], group_name(), collect)
+    await bus.subscribe_batches([topic], group, handle, max_attempts=2)
+    await wait_until(lambda: sorted(handled) == [1, 3] and len(dead) == 1)
+    assert dead[0].key == "poison"
+    assert "not a contract" in dead[0].headers[HEADER_DLT_REASON]
+    assert ["poison"] in calls  # it was handed over alone

@@ -5,7 +5,8 @@ ordered partition; consumer-group offsets sit beside them and are committed afte
 returned, exactly as with Kafka (once per fetched batch, as Kafka consumers commit per poll). One
 subscription per (group, topic) at a time: that is all one machine needs, and it keeps the order
 total. Publishers in this process wake subscribers at once; other processes on the same file are
-seen by polling.
+seen by polling. A batch subscription gets each fetched batch (up to ``batch_size`` messages of a
+topic) in one call.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from crm_shared import jsoncodec
-from crm_shared.bus.port import BusUnavailable, Handler, Message, PoisonMessage, dead_letter
+from crm_shared.bus.port import BatchHandler, BusUnavailable, Handler, Message, PoisonMessage, dead_letter
 from crm_shared.sqlite import ThreadConnections
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,37 @@ class EmbeddedBus:
         from_beginning: bool = True,
     ) -> _EmbeddedSubscription:
         """Consume ``topics`` as ``group`` (see the port's rules)."""
+
+        async def batch(messages: Sequence[Message]) -> None:
+            for message in messages:
+                await handler(message)
+
+        return await self._subscribe(topics, group, batch, max_attempts, from_beginning, batches=False)
+
+    async def subscribe_batches(
+        self,
+        topics: Sequence[str],
+        group: str,
+        handler: BatchHandler,
+        *,
+        max_attempts: int = 5,
+        from_beginning: bool = True,
+    ) -> _EmbeddedSubscription:
+        """Consume ``topics`` as ``group``, a fetched batch per call (see the port's rules)."""
+        return await self._subscribe(topics, group, handler, max_attempts, from_beginning, batches=True)
+
+    async def _subscribe(
+        self,
+        topics: Sequence[str],
+        group: str,
+        handler: BatchHandler,
+        max_attempts: int,
+        from_beginning: bool,
+        *,
+        batches: bool,
+    ) -> _EmbeddedSubscription:
         await self.start()
-        subscription = _EmbeddedSubscription(self, list(topics), group, handler, max_attempts, from_beginning)
+        subscription = _EmbeddedSubscription(self, list(topics), group, handler, max_attempts, from_beginning, batches)
         await subscription.begin()
         self._subscriptions.append(subscription)
         return subscription
@@ -156,14 +186,16 @@ class _EmbeddedSubscription:
         bus: EmbeddedBus,
         topics: list[str],
         group: str,
-        handler: Handler,
+        handler: BatchHandler,
         max_attempts: int,
         from_beginning: bool,
+        batches: bool,
     ) -> None:
         self._bus = bus
         self._topics = topics
         self._group = group
         self._handler = handler
+        self._batches = batches
         self._max_attempts = max_attempts
         self._from_beginning = from_beginning
         self._offsets: dict[str, int] = {}
@@ -182,10 +214,14 @@ class _EmbeddedSubscription:
             handled = 0
             for topic in self._topics:
                 fetched = await self._bus._fetch(topic, self._offsets[topic])
-                for offset, message in fetched:
-                    await self._deliver(message)
-                    self._offsets[topic] = offset
-                    handled += 1
+                if fetched and self._batches and await self._deliver_batch([m for _, m in fetched]):
+                    self._offsets[topic] = fetched[-1][0]
+                    handled += len(fetched)
+                else:
+                    for offset, message in fetched:
+                        await self._deliver(message)
+                        self._offsets[topic] = offset
+                        handled += 1
                 if fetched:
                     # One durable commit per fetched batch, after its effects: a crash (or a stop) in
                     # the middle redelivers at most this batch, which idempotent handlers absorb.
@@ -197,12 +233,25 @@ class _EmbeddedSubscription:
                     ):  # not wait_for: on 3.11 it can swallow a cancel
                         await wake.wait()
 
+    async def _deliver_batch(self, messages: list[Message]) -> bool:
+        """The whole batch to the handler at once; False when it failed (then one by one)."""
+        try:
+            await self._handler(messages)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.info(
+                "batch handler of %s failed, handing its %d messages one by one: %r", self._group, len(messages), exc
+            )
+            return False
+        return True
+
     async def _deliver(self, message: Message) -> None:
         attempt = 0
         while True:
             attempt += 1
             try:
-                await self._handler(message)
+                await self._handler([message])
                 return
             except PoisonMessage as exc:
                 reason = f"poison: {exc}"

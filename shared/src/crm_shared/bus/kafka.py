@@ -37,6 +37,7 @@ from faststream.middlewares import AckPolicy
 
 from crm_shared.bus.port import (
     DEAD_LETTER_SUFFIX,
+    BatchHandler,
     BusUnavailable,
     Handler,
     Message,
@@ -63,6 +64,9 @@ _ABANDONED = _Abandoned.ABANDONED
 
 _COMMIT_INTERVAL = 0.2
 """Seconds between background commits of handled offsets."""
+
+_MAX_BATCH = 500
+"""Most records a batch subscription hands over at once."""
 
 _ASSIGNMENT_TIMEOUT = 30.0
 """How long ``subscribe`` waits for the group to hand this member its partitions."""
@@ -277,6 +281,35 @@ class KafkaBus:
         """Join consumer group ``group`` on ``topics`` and hand each message to ``handler`` (see
         the port's rules). Returns once this member has its partitions, so a message published
         after this returns is seen even with ``from_beginning=False``."""
+
+        async def batch(messages: Sequence[Message]) -> None:
+            for message in messages:
+                await handler(message)
+
+        return await self._subscribe(topics, group, batch, max_attempts, from_beginning, batches=False)
+
+    async def subscribe_batches(
+        self,
+        topics: Sequence[str],
+        group: str,
+        handler: BatchHandler,
+        *,
+        max_attempts: int = 5,
+        from_beginning: bool = True,
+    ) -> _KafkaSubscription:
+        """As :meth:`subscribe`, handing over what each poll fetched at once (see the port's rules)."""
+        return await self._subscribe(topics, group, handler, max_attempts, from_beginning, batches=True)
+
+    async def _subscribe(
+        self,
+        topics: Sequence[str],
+        group: str,
+        handler: BatchHandler,
+        max_attempts: int,
+        from_beginning: bool,
+        *,
+        batches: bool,
+    ) -> _KafkaSubscription:
         await self._connect()
         if self._broker is None:
             raise RuntimeError("KafkaBus.start() must be called first")
@@ -286,7 +319,7 @@ class KafkaBus:
             [*topics, *(dead_letter_topic(t) for t in topics if not t.endswith(DEAD_LETTER_SUFFIX))]
         )
         subscription = _KafkaSubscription(
-            self, self._broker, list(topics), group, handler, max_attempts, from_beginning
+            self, self._broker, list(topics), group, handler, max_attempts, from_beginning, batches
         )
         self._subscriptions.append(subscription)
         try:
@@ -322,6 +355,15 @@ class KafkaBus:
     def _forget(self, subscription: _KafkaSubscription) -> None:
         if subscription in self._subscriptions:
             self._subscriptions.remove(subscription)
+
+
+def _message_of(record: ConsumerRecord[bytes, bytes]) -> Message:
+    return Message(
+        topic=record.topic,
+        key=_text(record.key),
+        value=record.value or b"",
+        headers={name: _text(value) for name, value in record.headers},
+    )
 
 
 async def _quietly(work: Awaitable[Any], within: float | None = None) -> None:
@@ -366,6 +408,18 @@ async def _parse_raw(
     return await original(replace(record, headers=safe))
 
 
+async def _parse_raw_batch(
+    records: tuple[ConsumerRecord[bytes, bytes], ...],
+    original: Callable[[tuple[ConsumerRecord[bytes, bytes], ...]], Awaitable[KafkaMessage]],
+) -> KafkaMessage:
+    """:func:`_parse_raw` for the records of one poll."""
+    safe = tuple(
+        replace(record, headers=tuple((name, _text(value).encode()) for name, value in record.headers))
+        for record in records
+    )
+    return await original(safe)
+
+
 async def _decode_raw(message: KafkaMessage) -> KafkaMessage:
     """The "decoded body" handed to the handler is the message itself (with its record).
 
@@ -392,14 +446,16 @@ class _KafkaSubscription:
         broker: KafkaBroker,
         topics: list[str],
         group: str,
-        handler: Handler,
+        handler: BatchHandler,
         max_attempts: int,
         from_beginning: bool,
+        batches: bool,
     ) -> None:
         self._bus = bus
         self._topics = topics
         self._group = group
         self._handler = handler
+        self._batches = batches
         self._max_attempts = max(1, max_attempts)
         self._from_beginning = from_beginning
         self._stopping = asyncio.Event()
@@ -411,15 +467,21 @@ class _KafkaSubscription:
         self._commit_lock = asyncio.Lock()
         self._committer: asyncio.Task[None] | None = None
         self._listener = _RebalanceListener(self._on_revoked)
+        batching: dict[str, Any] = (
+            # A poll returns at once when records are there; the timeout only bounds idle polls.
+            {"batch": True, "max_records": _MAX_BATCH, "batch_timeout_ms": 250, "parser": _parse_raw_batch}
+            if batches
+            else {"parser": _parse_raw}
+        )
         self._subscriber = broker.subscriber(
             *topics,
+            **batching,
             group_id=group,
             # MANUAL: FastStream neither auto-commits (its default, ACK_FIRST, would) nor
             # commits the consumer's position on its own; this class commits what was handled.
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest" if from_beginning else "latest",
             listener=self._listener,
-            parser=_parse_raw,
             decoder=_decode_raw,
             # A new or leaving member makes the others rejoin at their next heartbeat: keep it
             # short so group changes settle in well under a second on a healthy cluster.
@@ -492,18 +554,42 @@ class _KafkaSubscription:
             self._idle.set()
 
     async def _deliver(self, message: KafkaMessage) -> None:
-        record = message.raw_message
-        if isinstance(record, tuple):  # batch mode is never used here
-            raise TypeError("batch records are not expected")
-        bus_message = Message(
-            topic=record.topic,
-            key=_text(record.key),
-            value=record.value or b"",
-            headers={name: _text(value) for name, value in record.headers},
-        )
+        raw = message.raw_message
+        records = raw if isinstance(raw, tuple) else (raw,)
+        messages = [_message_of(record) for record in records]
+        if self._batches and len(records) > 1:
+            try:
+                await self._handler(messages)
+            except Exception as exc:
+                if self._stopping.is_set():
+                    return  # not handled, so not committed, so redelivered later
+                log.info("batch handler of group %s failed, one by one now: %r", self._group, exc)
+            else:
+                for record in records:
+                    self._handled[TopicPartition(record.topic, record.partition)] = record.offset + 1
+                return
+        for i, (record, bus_message) in enumerate(zip(records, messages, strict=True)):
+            if not await self._deliver_one(record, bus_message):
+                self._rewind(records[i:])
+                return
+
+    def _rewind(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        """Fetch ``records`` again (the earliest of each partition on): none of them was handled."""
+        consumer = self._subscriber.consumer
+        if consumer is None:
+            return
+        earliest: dict[TopicPartition, int] = {}
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            earliest[tp] = min(record.offset, earliest.get(tp, record.offset))
+        for tp, offset in earliest.items():
+            consumer.seek(tp, offset)
+
+    async def _deliver_one(self, record: ConsumerRecord[bytes, bytes], bus_message: Message) -> bool:
+        """Handler (with retries) or dead letter for one record; False when neither happened."""
         reason = await self._handle(bus_message)
         if reason is _ABANDONED:
-            return  # retries cut short by stop(): not committed, so redelivered later
+            return False  # retries cut short by stop(): not committed, so redelivered later
         if reason is not None:
             letter = dead_letter(bus_message, self._group, reason)
             letter = replace(
@@ -519,10 +605,11 @@ class _KafkaSubscription:
             except BusUnavailable as exc:
                 # Not stored anywhere yet: rewind to this record so it is tried again.
                 log.error("group %s could not dead-letter %s@%s: %s", self._group, record.topic, record.offset, exc)
-                await message.nack()
+                self._rewind([record])
                 await self._pause()
-                return
+                return False
         self._handled[TopicPartition(record.topic, record.partition)] = record.offset + 1
+        return True
 
     async def _handle(self, message: Message) -> str | _Abandoned | None:
         """Run the handler with retries: ``None`` when it succeeded, :data:`_ABANDONED` when
@@ -531,7 +618,7 @@ class _KafkaSubscription:
         while True:
             attempt += 1
             try:
-                await self._handler(message)
+                await self._handler([message])
                 return None
             except PoisonMessage as exc:
                 return f"poison: {exc}"

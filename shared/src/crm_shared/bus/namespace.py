@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from crm_shared.bus.port import Bus, Handler, Message, Subscription
+from crm_shared.bus.port import BatchHandler, Bus, Handler, Message, Subscription
 
 
 class NamespacedBus:
@@ -39,6 +39,28 @@ class NamespacedBus:
             await handler(replace(message, topic=message.topic.removeprefix(self._prefix)))
 
         return await self._inner.subscribe(
+            [self._prefix + t for t in topics],
+            self._prefix + group,
+            unprefixed,
+            max_attempts=max_attempts,
+            from_beginning=from_beginning,
+        )
+
+    async def subscribe_batches(
+        self,
+        topics: Sequence[str],
+        group: str,
+        handler: BatchHandler,
+        *,
+        max_attempts: int = 5,
+        from_beginning: bool = True,
+    ) -> Subscription:
+        """Subscribe to the namespaced topics in batches; the handler sees the plain topic names."""
+
+        async def unprefixed(messages: Sequence[Message]) -> None:
+            await handler([replace(m, topic=m.topic.removeprefix(self._prefix)) for m in messages])
+
+        return await self._inner.subscribe_batches(
             [self._prefix + t for t in topics],
             self._prefix + group,
             unprefixed,

@@ -7,6 +7,10 @@ Rules every adapter keeps:
 - A subscription hands messages to its handler one at a time, in order per key, and commits a
   message's offset only after the handler returned: the handler's effect is stored first, so a crash
   redelivers instead of losing. Handlers must therefore be idempotent.
+- A batch subscription (``subscribe_batches``) hands over what one fetch brought (in order per key)
+  as one list, and commits after the handler returned for the whole list. When the batch handler
+  raises, the same messages are handed over again one per call (``[message]``), each under the rules
+  below, so one bad message is retried or dead-lettered alone and the others still take effect.
 - A handler that raises :class:`PoisonMessage` (it cannot decode the message) sends the message to
   the dead-letter topic at once; a handler that keeps raising anything else is retried
   ``max_attempts`` times with backoff, then dead-lettered. Dead letters carry the original topic,
@@ -47,6 +51,7 @@ class PoisonMessage(Exception):
 
 
 Handler = Callable[[Message], Awaitable[None]]
+BatchHandler = Callable[[Sequence[Message]], Awaitable[None]]
 
 
 class Subscription(Protocol):
@@ -78,6 +83,18 @@ class Bus(Protocol):
         from_beginning: bool = True,
     ) -> Subscription:
         """Start consuming ``topics`` as consumer group ``group`` (see the module docstring)."""
+        ...
+
+    async def subscribe_batches(
+        self,
+        topics: Sequence[str],
+        group: str,
+        handler: BatchHandler,
+        *,
+        max_attempts: int = 5,
+        from_beginning: bool = True,
+    ) -> Subscription:
+        """As :meth:`subscribe`, handing over each fetched batch at once (see the module docstring)."""
         ...
 
     async def stop(self) -> None:
