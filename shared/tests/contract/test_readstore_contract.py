@@ -49,6 +49,39 @@ async def test_get_many_returns_the_live_documents_by_id(store: ReadStore) -> No
     assert await store.get_many("things", []) == {}
 
 
+async def test_a_bulk_apply_writes_every_change_of_a_batch_once(store: ReadStore) -> None:
+    """A projection's batch: one ``apply`` of many puts and deletes over several collections
+    (more ids than one ``IN``/``$in`` chunk), new and stored documents mixed, the same document
+    changed twice; applying it again (a redelivery) changes nothing."""
+    await store.apply([Put("cards", doc(f"c{i}", 1, n=i)) for i in range(0, 300, 2)])  # every other one stored
+    await store.apply([Put("cards", doc("c1", 9, n=-1))])  # stored newer than the batch's change
+    batch = [
+        *[Put("keys", doc(f"k{i}", 2, card=f"c{i}")) for i in range(250)],
+        *[Delete("keys", f"gone{i}", 2) for i in range(5)],
+        *[Put("cards", doc(f"c{i}", 2, n=i * 10)) for i in range(300)],
+        Put("cards", doc("c3", 3, n=33)),
+        Put("cards", doc("c5", 1, n=-5)),  # older than its own put above: guarded within the batch
+    ]
+    assert await store.apply(batch, checkpoint=("bulk", 7)) == 250 + 5 + 299 + 1
+    assert await store.checkpoint("bulk") == 7
+    found = await store.get_many("cards", [f"c{i}" for i in range(300)])
+    assert len(found) == 300
+    assert {found[c]["n"] for c in ("c1", "c3", "c5", "c250")} == {-1, 33, 50, 2500}
+    assert found["c3"]["_version"] == 3
+    assert len(await store.get_many("keys", [f"k{i}" for i in range(250)])) == 250
+    assert await store.count("keys") == 250
+    # Tombstones of documents never stored keep an older put out.
+    assert await store.apply([Put("keys", doc("gone1", 1))]) == 0
+    assert await store.apply(batch, checkpoint=("bulk", 7)) == 0
+    assert await store.get("cards", "c3") == doc("c3", 3, n=33)
+    # A small batch (a live one) with stale changes among fresh ones.
+    small = [Put("cards", doc("c3", 2, n=0)), Put("cards", doc("c4", 4, n=44)), Delete("cards", "c6", 1)]
+    small += [Put("cards", doc("new", 1)), Delete("cards", "c8", 5), Put("cards", doc("c8", 4))]
+    assert await store.apply(small) == 3
+    assert (await store.get("cards", "c4"), await store.get("cards", "c8")) == (doc("c4", 4, n=44), None)
+    assert await store.get("cards", "new") == doc("new", 1)
+
+
 async def test_guard_ignores_same_or_older_versions(store: ReadStore) -> None:
     await store.apply([Put("people", doc("a", 2, name="new"))])
     assert await store.apply([Put("people", doc("a", 1, name="old"))]) == 0

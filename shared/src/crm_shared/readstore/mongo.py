@@ -18,6 +18,11 @@ without a further condition.
 Changes are written with ordered ``bulk_write`` calls, one per run of consecutive changes to the
 same collection (order across collections matters: projections write stream tracking after the
 effects), then the checkpoint. There is no transaction; the guards make a re-applied batch harmless.
+A long run (a rebuild's batch, a backlog) first reads the stored versions of its documents, drops
+the changes they make stale and inserts the documents not stored at all with one ``insert_many``
+(much cheaper for a server than guarded upserts); only the rest goes through guarded upserts.
+Documents are normalised for every change of a call with one JSON round trip, and ``$in`` lists
+are sent in chunks (servers that match them value by value slow down with their square).
 """
 
 from __future__ import annotations
@@ -44,12 +49,20 @@ _TOMBSTONE_FIELDS = frozenset({"_id", "_version", _TOMBSTONE})
 _CHECKPOINTS = "readstore.checkpoints"
 # An upsert that loses an insert race to a concurrent writer of an older version is retried.
 _MAX_RACE_RETRIES = 10
+# Ids per ``$in`` query: servers that match ``$in`` value by value (SecantusDB) slow down with the
+# square of its length, so long lists go in chunks.
+_IN_CHUNK = 100
+# Runs of at least this many changes read the stored versions first (one query per chunk), so
+# redelivered changes are dropped before writing and absent documents are inserted in bulk; a
+# shorter run (a live batch) is written at once: its guards rarely fail, and a failure costs one read.
+_READ_FIRST = 50
 # The largest code point: ``text + _MAX_CHAR`` bounds every string that starts with ``text``.
 _MAX_CHAR = "\U0010ffff"
 # Every BSON type a JSON value maps to, except null ("number" covers int, long and double).
 _NON_NULL_TYPES = ("string", "number", "bool", "object", "array")
 
-_Op = tuple[str, int, ReplaceOne[Document]]
+_Op = tuple[str, int, ReplaceOne[Document], Document]
+"""A change as ``(id, version, guarded upsert, the document it writes)``."""
 _Verdict = Literal["stale", "race", "conflict"]
 
 
@@ -175,11 +188,14 @@ class MongoReadStore:
         """
         # Every change is validated and encoded before the first write, so a bad one fails the
         # whole call without writing anything.
+        # The same JSON round trip as the SQLite adapter (datetimes and UUIDs become strings, tuples
+        # lists, so both adapters return equal documents), for every document at once.
+        normalised = iter(jsoncodec.loads(jsoncodec.dumps([c.document for c in changes if isinstance(c, Put)])))
         runs: list[tuple[str, list[_Op]]] = []
         for change in changes:
             if not runs or runs[-1][0] != change.collection:
                 runs.append((change.collection, []))
-            runs[-1][1].append(_operation(change))
+            runs[-1][1].append(_operation(change, next(normalised) if isinstance(change, Put) else None))
         applied = 0
         for collection, run in runs:
             applied += await self._write_run(self._collection(collection), run)
@@ -190,12 +206,21 @@ class MongoReadStore:
 
     async def _write_run(self, coll: AsyncCollection[Document], run: list[_Op]) -> int:
         """Write consecutive changes to one collection in order; returns how many took effect."""
-        if len(run) > 1:
-            run = await _without_stale(coll, run)
-        applied, start, races = 0, 0, 0
+        applied = 0
+        if len(run) >= _READ_FIRST:
+            run, absent = await _without_stale(coll, run)
+            if len(absent) > 1:
+                # Documents not stored yet (a rebuild writes little else): one insert_many, which
+                # servers take far faster than guarded upserts; whichever meets a document stored
+                # meanwhile goes through the guarded path below after all.
+                inserted, clashed = await _insert_absent(coll, absent)
+                applied += inserted
+                inserted_by_id = {op[0]: op for op in absent if op[0] not in clashed}
+                run = [op for op in run if inserted_by_id.get(op[0]) is not op]
+        start, races = 0, 0
         while start < len(run):
             try:
-                result = await coll.bulk_write([op for _, _, op in run[start:]], ordered=True)
+                result = await coll.bulk_write([op for _, _, op, _ in run[start:]], ordered=True)
             except BulkWriteError as exc:
                 details = exc.details
                 # An ordered bulk stops at its first error; everything before it was written.
@@ -205,7 +230,7 @@ class MongoReadStore:
                     raise
                 error = errors[0]
                 failed = start + int(error["index"])
-                id, version, _ = run[failed]
+                id, version, _, _ = run[failed]
                 verdict = await _duplicate_verdict(coll, id, version, error)
                 if verdict == "stale":
                     start = failed + 1
@@ -231,10 +256,14 @@ class MongoReadStore:
     async def get_many(self, collection: str, ids: Sequence[str]) -> dict[str, Document]:
         """The live documents of ``ids``, by id, in one query."""
         wanted = list(dict.fromkeys(ids))
-        if not wanted:
-            return {}
-        cursor = self._collection(collection).find({"_id": {"$in": wanted}})
-        return {str(doc["_id"]): doc async for doc in cursor if doc.get(_TOMBSTONE) is not True}
+        coll = self._collection(collection)
+        found: dict[str, Document] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            cursor = coll.find({"_id": {"$in": wanted[start : start + _IN_CHUNK]}})
+            async for doc in cursor:
+                if doc.get(_TOMBSTONE) is not True:
+                    found[str(doc["_id"])] = doc
+        return found
 
     async def find(self, collection: str, query: Query) -> Page:
         """One page of documents (see :class:`Query`), ordered by ``(sort, _id)``.
@@ -331,13 +360,13 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _operation(change: Change) -> _Op:
-    """``(id, version, guarded upsert)`` for one change."""
+def _operation(change: Change, normalised: Document | None) -> _Op:
+    """The guarded upsert of one change; ``normalised`` is a put's document after the JSON round trip."""
     _checked(change.collection, "collection")
     if isinstance(change, Put):
-        # The same JSON round trip as the SQLite adapter: datetimes and UUIDs become strings,
-        # tuples lists, so both adapters return equal documents.
-        document: Document = dict(jsoncodec.loads(jsoncodec.dumps(change.document)))
+        if not isinstance(normalised, dict):
+            raise TypeError(f"a document must be a JSON object: {change.document!r}")
+        document: Document = normalised
         if _TOMBSTONE in document:
             raise ValueError(f"the field {_TOMBSTONE!r} is reserved for tombstones of deleted documents")
         id, version = str(document["_id"]), int(document["_version"])
@@ -347,26 +376,56 @@ def _operation(change: Change) -> _Op:
         document = {"_id": id, "_version": version, _TOMBSTONE: True}
     else:  # pragma: no cover - Change is a closed union
         raise TypeError(f"not a change: {change!r}")
-    return id, version, ReplaceOne({"_id": id, "_version": {"$lt": version}}, document, upsert=True)
+    return id, version, ReplaceOne({"_id": id, "_version": {"$lt": version}}, document, upsert=True), document
 
 
-async def _without_stale(coll: AsyncCollection[Document], run: list[_Op]) -> list[_Op]:
-    """The changes of ``run`` that the stored versions do not already make stale.
+async def _without_stale(coll: AsyncCollection[Document], run: list[_Op]) -> tuple[list[_Op], list[_Op]]:
+    """The changes of ``run`` that the stored versions do not already make stale, and among them
+    those of documents not stored at all (not even as a tombstone).
 
     One read instead of a failed upsert, a re-read and a resumed bulk per stale change: what makes
     a redelivered batch cheap. A concurrent writer can still win in between; the guards hold then.
     """
-    ids = list(dict.fromkeys(id for id, _, _ in run))
-    stored: dict[str, int] = {
-        str(d["_id"]): int(d["_version"]) async for d in coll.find({"_id": {"$in": ids}}, projection={"_version": True})
-    }
+    ids = list(dict.fromkeys(id for id, _, _, _ in run))
+    stored: dict[str, int] = {}
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = {"_id": {"$in": ids[start : start + _IN_CHUNK]}}
+        async for found in coll.find(chunk, projection={"_version": True}):
+            stored[str(found["_id"])] = int(found["_version"])
     kept: list[_Op] = []
-    for id, version, op in run:
+    absent: list[_Op] = []
+    for op in run:
+        id, version = op[0], op[1]
         if id in stored and stored[id] >= version:
             continue
+        if id not in stored:
+            absent.append(op)
         stored[id] = version  # A later change of the same document in this run is guarded by it.
-        kept.append((id, version, op))
-    return kept
+        kept.append(op)
+    return kept, absent
+
+
+async def _insert_absent(coll: AsyncCollection[Document], absent: list[_Op]) -> tuple[int, set[str]]:
+    """Insert the documents (and tombstones) of ``absent``, none stored when read: how many went in,
+    and the ids that met a stored ``_id`` (a concurrent writer). A clash on another unique index
+    raises :class:`DuplicateKeyError`, as a guarded write would."""
+    # Each id is in ``absent`` once: a later change of the same document in the run was not absent.
+    ids = [id for id, _, _, _ in absent]
+    documents = [document for _, _, _, document in absent]
+    try:
+        result = await coll.insert_many(documents, ordered=False)
+    except BulkWriteError as exc:
+        clashed: set[str] = set()
+        for error in exc.details.get("writeErrors") or []:
+            if error.get("code") != _DUPLICATE_KEY:
+                raise
+            key_pattern = error.get("keyPattern")
+            if key_pattern is not None and list(key_pattern) != ["_id"]:
+                message = str(error.get("errmsg", "duplicate key"))
+                raise DuplicateKeyError(message, _DUPLICATE_KEY, error) from exc
+            clashed.add(ids[int(error["index"])])
+        return int(exc.details.get("nInserted", 0)), clashed
+    return len(result.inserted_ids), set()
 
 
 async def _duplicate_verdict(
