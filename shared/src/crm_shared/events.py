@@ -103,6 +103,10 @@ class EventCatalog:
         """Every registered name."""
         return sorted(self._by_name)
 
+    def class_of(self, name: str) -> type[DomainEvent]:
+        """The class stored under ``name``."""
+        return self._by_name[name].cls
+
     def encode(
         self,
         event: DomainEvent,

@@ -1,13 +1,74 @@
-"""Projections: read models built from integration events.
+"""Projections: read models built from integration events, all declared in one shape.
 
-A :class:`Projection` is pure: given an envelope and a way to read the current documents, it
-returns the guarded changes to make. The :class:`ProjectionRunner` feeds it from two sources:
+**Declaring a view.** A projection is a :class:`View`: a class with
+
+- ``name`` and ``version``: its collections are ``<collection>_v<version>``; bumping the version
+  rebuilds the view from the event log into new collections on the next start;
+- ``topics``: the public topics it follows (a rebuild takes only their events from the log);
+- ``collections``: each base collection and its indexes;
+- ``contracts``: event type → the typed contract the kernel parses the event's data into (a live
+  message whose data does not fit its contract is dead-lettered); :meth:`View.parse` can be
+  overridden for a view fed by something else (the gateway decodes its own domain events);
+- ``handlers``: event type → the :class:`On` effects it has, in order. An :class:`On` names the
+  collection and the id of *one* document, the version that guards it (the source stream's
+  version by default) and a pure ``apply(before, fact)`` returning the document after the event
+  (or None: no change). ``_id`` and ``_version`` are set by the kernel. ``before`` is a shallow
+  copy: change its top-level fields freely, never a nested list or dict in place;
+- ``tracks_streams`` (default True): False for a view of another service's events, which nobody
+  can wait for by a position of their own log (so no tracking rows are written for it);
+- ``log_data_is_contract`` (default True): a rebuild takes the data the service's translation
+  made from its log as the contract's JSON form without dumping the contract again;
+- ``derived`` (optional): base collection → a function of a document's versions in a *batch*
+  (before it, after it, and those in between) that returns the changes of the collections kept
+  from it (search lookups, calendar entries, name entries), so those are worked out once per
+  document and batch, and written once.
+
+For example (the reference-data view of contacts)::
+
+    def entry_id(fact: Fact[Any]) -> str:
+        return f"{fact.data['catalog']}:{fact.data['code']}"
+
+    def retired(before: Document | None, fact: Fact[Any]) -> Document | None:
+        if before is None:
+            return None  # its definition was not seen yet: the redelivery brings it
+        return {**before, "retired": fact.envelope.type.endswith("Retired")}
+
+    class ReferenceView(View):
+        name, version = "reference", 1
+        topics = (reference.TOPIC,)
+        collections = {"reference": (Index(("catalog", "name_key")),)}
+        contracts = reference.EVENT_TYPES
+        handlers = {
+            "crm.contacts.ReferenceEntryDefined": (On("reference", entry_id, defined),),
+            "crm.contacts.ReferenceEntryRetired": (On("reference", entry_id, retired),),
+            ...
+        }
+
+A handler sees :class:`Fact`: the typed ``contract``, its JSON form ``data`` (what documents
+copy), the ``envelope`` (time, stream, position, headers) and ``read`` for the other documents of
+the batch it declared in ``On.reads``. ``apply`` may be async (the persons view folds the person's
+stream from the event store).
+
+The kernel parses and guards: an event whose document already has the same or a newer
+``_version`` is skipped (redelivery, replay), and every write is guarded per document by the
+read store as well, so the effects are idempotent.
+
+**Applying a batch** (:class:`ProjectionRunner`, the same code for the rebuild and the live feed):
+the documents the batch reads are fetched with one ``ReadStore.get_many`` per collection, the
+handlers run in memory over them, each document's last version is kept, the derived collections
+are worked out, and everything is written with one ``ReadStore.apply`` (one bulk write per
+collection): derived collections first, then the documents, then the per-stream tracking rows, so
+a store without transactions that fails half-way redelivers into the same result.
+
+The runner feeds a view from two sources:
 
 - the service's own event log, from the start, when a projection version has never been built
-  (first start, or after its version was bumped: a rebuild into new collections); batches of
-  changes are applied with the checkpoint in one call;
-- the bus, live, under a consumer group named after the projection's version; each effect is
-  guarded per document, so redeliveries and replays are harmless.
+  (first start, or after its version was bumped); batches are applied with the checkpoint in one
+  call, and the next batch is read while the current one is applied;
+- the bus, live, under a consumer group named after the projection's version, in the batches the
+  bus fetched (:meth:`~crm_shared.bus.port.Bus.subscribe_batches`); a batch that fails (say, one
+  undecodable message) is handed over again one message at a time, so only that message is
+  retried or dead-lettered.
 
 ``wait_for(position)`` gives read-your-writes: it finds which stream the event at that commit
 position belongs to and waits until the view has applied that stream up to that event.
@@ -16,49 +77,156 @@ position belongs to and waits until the view has applied that stream up to that 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from types import MappingProxyType
+from typing import Any, Generic, Protocol, TypeVar
 
 from opentelemetry import trace
+from pydantic import BaseModel, ValidationError
 
 from crm_shared import observability
-from crm_shared.bus.port import Bus, Message, Subscription
-from crm_shared.eventstore.port import EventStore
+from crm_shared.bus.port import Bus, Message, PoisonMessage, Subscription
+from crm_shared.eventstore.port import EventStore, RecordedEvent
 from crm_shared.integration import Envelope
-from crm_shared.readstore.port import Change, Document, Index, Put, ReadStore
+from crm_shared.readstore.port import Change, Delete, Document, Index, Put, ReadStore
 from crm_shared.relay import Translate
 
 log = logging.getLogger(__name__)
 
-GetDocument = Callable[[str, str], Awaitable[Document | None]]
+C = TypeVar("C", bound=BaseModel)
+
+Read = Callable[[str, str], "Document | None"]
+"""A document of the batch, by base collection and id, as the batch has changed it so far. Only
+documents the batch fetched can be read: those of each :class:`On` and of its ``reads``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fact(Generic[C]):
+    """One event as a handler sees it: the typed contract, its JSON form, the envelope."""
+
+    contract: C
+    data: dict[str, Any]
+    """The contract as JSON (``model_dump(mode="json")``): what documents copy."""
+    envelope: Envelope
+    read: Read
+
+
+def stream_version(event: Envelope) -> int:
+    """The default guard of a document: the version of the source stream the event is in."""
+    return event.stream_version
+
+
+@dataclass(frozen=True, slots=True)
+class On:
+    """What an event does to one document.
+
+    ``key`` gives the document's id (None: this event leaves the collection alone); ``apply`` the
+    document after the event from the one before (None: no change; may be async); ``version`` the
+    guard (the document's ``_version`` after it); ``reads`` further documents ``apply`` reads
+    through :attr:`Fact.read`, fetched with the batch.
+    """
+
+    collection: str
+    key: Callable[[Fact[Any]], str | None]
+    apply: Callable[[Document | None, Fact[Any]], Document | Awaitable[Document | None] | None]
+    version: Callable[[Envelope], int] = stream_version
+    reads: Callable[[Fact[Any]], Iterable[tuple[str, str]]] | None = None
+
+
+Derive = Callable[[str, Sequence["Document | None"], Callable[[str], str]], list[Change]]
+"""``(id, versions, collection)`` → changes of the collections kept from a document, given its
+versions in a batch: ``versions[0]`` as stored before the batch, ``versions[-1]`` after it, and
+between them each one the batch made; ``collection(base)`` names a versioned collection. The
+changes must touch each of their documents once."""
 
 
 class Projection(Protocol):
-    """A read model: which collections it owns and how an event changes them."""
+    """The shape every view has (see the module docstring); :class:`View` is its base class."""
 
     name: str
     version: int
     topics: Sequence[str]
     collections: Mapping[str, Sequence[Index]]
+    handlers: Mapping[str, Sequence[On]]
+    derived: Mapping[str, Derive]
+    log_data_is_contract: bool
+    tracks_streams: bool
 
-    async def changes(self, event: Envelope, get: GetDocument, collection: Callable[[str], str]) -> list[Change]:
-        """The changes ``event`` makes; ``collection(base)`` gives the versioned collection name."""
+    def parse(self, event: Envelope) -> BaseModel | None:
+        """The event's typed contract, or None when this view does not take it."""
         ...
 
 
-@runtime_checkable
-class Prefetching(Protocol):
-    """A projection that can say which documents a batch of events will read (optional)."""
+class View:
+    """Base of every view: subclasses set the class attributes and write the handlers."""
 
-    def prefetch(self, events: Sequence[Envelope]) -> Mapping[str, Sequence[str]]:
-        """Ids per base collection that ``changes`` will ``get`` for ``events``."""
-        ...
+    name: str
+    version: int
+    topics: Sequence[str]
+    collections: Mapping[str, Sequence[Index]]
+    contracts: Mapping[str, type[BaseModel]] = MappingProxyType({})
+    handlers: Mapping[str, Sequence[On]] = MappingProxyType({})
+    derived: Mapping[str, Derive] = MappingProxyType({})
+    tracks_streams: bool = True
+    """Whether the live feed writes a per-stream tracking row for :meth:`ProjectionRunner.wait_for`
+    (read-your-writes). A view of *another* service's events says False: positions of its own log
+    say nothing about them, so nobody can wait for one, and the rows would only cost writes."""
+    log_data_is_contract: bool = True
+    """The data of events the service's translation makes from its own log is the contract's JSON
+    form (``model_validate(...).model_dump(mode="json")``, the platform's convention), so a rebuild
+    takes it as it is; a view whose translation passes stored data on says False."""
+
+    def parse(self, event: Envelope) -> BaseModel | None:
+        """The event's contract, validated (a :class:`pydantic.ValidationError` when it does not fit)."""
+        contract = self.contracts.get(event.type)
+        if contract is None:
+            return None
+        return contract.model_validate(event.data)
 
 
 class ViewNotReady(Exception):
     """The view did not catch up with the asked position in time."""
+
+
+_MISSING: Any = object()
+
+
+class _Batch:
+    """The documents one batch reads and writes, in memory."""
+
+    def __init__(self, runner: ProjectionRunner) -> None:
+        self._runner = runner
+        self.start: dict[tuple[str, str], Document | None] = {}
+        """Each fetched document as stored before the batch (by base collection and id)."""
+        self.now: dict[tuple[str, str], Document | None] = {}
+        self.changed: dict[tuple[str, str], list[Document | None]] = {}
+        """Documents the batch changed, in order of their first change, with their versions."""
+
+    def read(self, collection: str, id: str) -> Document | None:
+        found = self.now.get((collection, id), _MISSING)
+        if found is _MISSING:
+            raise LookupError(f"{collection}/{id} was not fetched with the batch: declare it in On.reads")
+        return found  # type: ignore[no-any-return]
+
+    async def fetch(
+        self, wanted: Mapping[str, Iterable[str]], carried: Mapping[tuple[str, str], Document | None]
+    ) -> None:
+        """One ``get_many`` per collection; documents in ``carried`` (written by the batch before,
+        maybe not stored yet) are taken from there."""
+        for base, ids in wanted.items():
+            missing = [id for id in dict.fromkeys(ids) if (base, id) not in carried]
+            for id in dict.fromkeys(ids):
+                if (base, id) in carried:
+                    self.start[(base, id)] = carried[(base, id)]
+            if missing:
+                found = await self._runner._views.get_many(self._runner.collection(base), missing)
+                for id in missing:
+                    self.start[(base, id)] = found.get(id)
+        self.now.update(self.start)
 
 
 class ProjectionRunner:
@@ -124,20 +292,48 @@ class ProjectionRunner:
         return count
 
     async def catch_up(self, store: EventStore, translate: Translate, *, after: int, batch_size: int = 5000) -> int:
-        """Apply the log after ``after`` up to its current head, in batches with the checkpoint."""
+        """Apply the log after ``after`` up to its current head, in batches with the checkpoint.
+
+        Pipelined: the next batch is read while this one is worked out, and this one is written
+        while the next one is worked out. The documents a batch wrote are carried into the next,
+        so it never reads a document whose write is still in flight.
+        """
         position, count = after, 0
         head = await store.head_position()
-        while position < head:
-            events = await store.read_all(after=position, limit=batch_size)
-            if not events:
-                break
-            # The log holds every stream of the service; this view takes only its own topics.
-            topics = set(self.projection.topics)
-            envelopes = [e for recorded in events for e in translate(recorded) if e.topic in topics]
-            # No per-stream tracking here: the checkpoint, stored with the batch, answers wait_for.
-            await self._apply(envelopes, checkpoint=events[-1].position, track=False)
-            position = events[-1].position
-            count += len(envelopes)
+        topics = set(self.projection.topics)
+        reading: asyncio.Task[list[RecordedEvent]] | None = None
+        writing: asyncio.Task[int] | None = None
+        carried: dict[tuple[str, str], Document | None] = {}
+        try:
+            if position < head:
+                reading = asyncio.ensure_future(store.read_all(after=position, limit=batch_size))
+            while reading is not None:
+                events = await reading
+                reading = None
+                if not events:
+                    break
+                position = events[-1].position
+                if position < head:
+                    reading = asyncio.ensure_future(store.read_all(after=position, limit=batch_size))
+                # The log holds every stream of the service; this view takes only its own topics.
+                envelopes = [e for recorded in events for e in translate(recorded) if e.topic in topics]
+                batch = await self._work_out(envelopes, carried, from_log=True)
+                # No per-stream tracking here: the checkpoint, stored with the batch, answers wait_for.
+                changes = self._changes(batch, envelopes, track=False)
+                if writing is not None:
+                    await writing
+                writing = asyncio.ensure_future(self._views.apply(changes, checkpoint=(self.checkpoint_name, position)))
+                carried = {key: batch.now[key] for key in batch.changed}
+                count += len(envelopes)
+                self.applied += len(envelopes)
+            if writing is not None:
+                await writing
+                writing = None
+        finally:
+            for task in (reading, writing):
+                if task is not None and not task.done():
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
         if position == after:
             await self._views.apply([], checkpoint=(self.checkpoint_name, position))
         return count
@@ -148,8 +344,8 @@ class ProjectionRunner:
                 await self._views.drop(f"{base}_v{version}")
 
     async def follow(self, bus: Bus) -> None:
-        """Consume the projection's topics live."""
-        self._subscription = await bus.subscribe(self.projection.topics, self.group, self.handle)
+        """Consume the projection's topics live, a fetched batch at a time."""
+        self._subscription = await bus.subscribe_batches(self.projection.topics, self.group, self.handle_batch)
 
     async def stop(self) -> None:
         """Stop the live feed."""
@@ -158,57 +354,122 @@ class ProjectionRunner:
             self._subscription = None
 
     async def handle(self, message: Message) -> None:
-        """Bus handler: decode (poison on failure) and apply with guards, in the producer's trace."""
-        envelope = Envelope.from_message(message)
+        """Bus handler of one message (see :meth:`handle_batch`)."""
+        await self.handle_batch([message])
+
+    async def handle_batch(self, messages: Sequence[Message]) -> None:
+        """Bus handler: decode (poison on failure) and apply with guards, in the producer's trace.
+
+        Returns only when the batch's effects are stored, so the bus commits after them.
+        """
+        envelopes = [Envelope.from_message(message) for message in messages]
+        if not envelopes:
+            return
         with observability.tracer().start_as_current_span(
             f"project {self.projection.name}",
-            context=observability.context_from(message.headers),
+            context=observability.context_from(messages[0].headers),
             kind=trace.SpanKind.CONSUMER,
+            attributes={"messaging.batch.message_count": len(envelopes)},
         ):
-            await self._apply([envelope], checkpoint=None, track=True)
-        lag_ms = (datetime.now(UTC) - envelope.time).total_seconds() * 1000
-        self._lag.record(lag_ms, {"projection": self.projection.name})
-
-    async def _apply(self, envelopes: Sequence[Envelope], checkpoint: int | None, *, track: bool) -> None:
-        overlay: dict[tuple[str, str], Document | None] = {}
-        # Only a document's last change in the batch is written: each change already builds on the
-        # one before it (through the overlay), so the earlier ones would be overwritten anyway.
-        final: dict[tuple[str, str], Change] = {}
-        latest: dict[str, Envelope] = {}
-
-        async def get(collection: str, id: str) -> Document | None:
-            if (collection, id) in overlay:
-                return overlay[(collection, id)]
-            return await self._views.get(collection, id)
-
-        # One read per collection for the whole batch instead of one per event.
-        if isinstance(self.projection, Prefetching) and len(envelopes) > 1:
-            for base, ids in self.projection.prefetch(envelopes).items():
-                collection = self.collection(base)
-                found = await self._views.get_many(collection, ids)
-                overlay.update(((collection, id), found.get(id)) for id in ids)
-
+            try:
+                batch = await self._work_out(envelopes, {}, from_log=False)
+            except ValidationError as exc:
+                raise PoisonMessage(f"data does not fit its contract: {exc}") from exc
+            await self._views.apply(self._changes(batch, envelopes, track=self.projection.tracks_streams))
+            self.applied += len(envelopes)
+        now = datetime.now(UTC)
         for envelope in envelopes:
-            for change in await self.projection.changes(envelope, get, self.collection):
-                if isinstance(change, Put):
-                    key = (change.collection, str(change.document["_id"]))
-                    overlay[key] = change.document
+            self._lag.record((now - envelope.time).total_seconds() * 1000, {"projection": self.projection.name})
+
+    async def _work_out(
+        self, envelopes: Sequence[Envelope], carried: Mapping[tuple[str, str], Document | None], *, from_log: bool
+    ) -> _Batch:
+        """Fetch what the batch reads and run its handlers in memory.
+
+        Envelopes ``from_log`` were made by the service's own translation in this process: their
+        data is taken as it is when the view says it is the contract's JSON form; a message from
+        the bus may come from an older producer (without fields added since), so its contract
+        gives the data.
+        """
+        projection = self.projection
+        batch = _Batch(self)
+        read = batch.read
+        as_is = from_log and projection.log_data_is_contract
+        work: list[tuple[Fact[Any], list[tuple[On, str]]]] = []
+        wanted: dict[str, list[str]] = {}
+        for envelope in envelopes:
+            ons = projection.handlers.get(envelope.type)
+            if not ons:
+                continue
+            contract = projection.parse(envelope)
+            if contract is None:
+                continue
+            fact = Fact(contract, dict(envelope.data) if as_is else contract.model_dump(mode="json"), envelope, read)
+            targets: list[tuple[On, str]] = []
+            for on in ons:
+                id = on.key(fact)
+                if id is not None:
+                    targets.append((on, id))
+                    wanted.setdefault(on.collection, []).append(id)
+                if on.reads is not None:
+                    for base, other in on.reads(fact):
+                        wanted.setdefault(base, []).append(other)
+            work.append((fact, targets))
+        await batch.fetch(wanted, carried)
+        now, changed = batch.now, batch.changed
+        for fact, targets in work:
+            envelope = fact.envelope
+            for on, id in targets:
+                key = (on.collection, id)
+                before = now[key]
+                version = on.version(envelope)
+                if before is not None and before["_version"] >= version:
+                    continue  # applied already: a redelivery or a replay
+                after = on.apply(None if before is None else dict(before), fact)
+                if inspect.isawaitable(after):
+                    after = await after
+                if after is None:
+                    continue
+                after["_id"] = id
+                after["_version"] = version
+                now[key] = after
+                versions = changed.get(key)
+                if versions is None:
+                    changed[key] = [before, after]
                 else:
-                    key = (change.collection, change.id)
-                    overlay[key] = None
-                final.pop(key, None)
-                final[key] = change
-            if track and envelope.stream:
-                latest[envelope.stream] = envelope
-        changes = list(final.values())
-        # Tracking comes last so that, without transactions, it is written only after the effect.
-        changes.extend(
-            Put(self._streams, {"_id": s, "_version": e.stream_version, "position": e.position})
-            for s, e in latest.items()
-        )
-        ckpt = None if checkpoint is None else (self.checkpoint_name, checkpoint)
-        await self._views.apply(changes, checkpoint=ckpt)
-        self.applied += len(envelopes)
+                    versions.append(after)
+        return batch
+
+    def _changes(self, batch: _Batch, envelopes: Sequence[Envelope], *, track: bool) -> list[Change]:
+        """The batch's writes: derived collections, then documents by collection, then tracking."""
+        derived = self.projection.derived
+        first: list[Change] = []
+        by_collection: dict[str, list[Change]] = {}
+        names: dict[str, str] = {}
+        for (base, id), versions in batch.changed.items():
+            derive = derived.get(base)
+            if derive is not None:
+                first.extend(derive(id, versions, self.collection))
+            target = names.get(base)
+            if target is None:
+                target = names[base] = self.collection(base)
+            after = versions[-1]
+            if after is not None:  # handlers return documents: always
+                by_collection.setdefault(target, []).append(Put(target, after))
+        changes = _by_collection(first)
+        for run in by_collection.values():
+            changes.extend(run)
+        if track:
+            latest: dict[str, Envelope] = {}
+            for envelope in envelopes:
+                if envelope.stream:
+                    latest[envelope.stream] = envelope
+            # Tracking comes last so that, without transactions, it is written only after the effect.
+            changes.extend(
+                Put(self._streams, {"_id": s, "_version": e.stream_version, "position": e.position})
+                for s, e in latest.items()
+            )
+        return changes
 
     async def wait_for(
         self, store: EventStore, position: int, *, translate: Translate | None = None, timeout: float = 5.0
@@ -220,6 +481,8 @@ class ProjectionRunner:
         """
         if position <= 0:
             return
+        if not self.projection.tracks_streams:
+            raise TypeError(f"view {self.projection.name} follows another service's events: no position to wait for")
         found = await store.read_all(after=position - 1, limit=1)
         if not found or found[0].position != position:
             return
@@ -239,3 +502,37 @@ class ProjectionRunner:
                 raise ViewNotReady(f"view {self.projection.name} has not reached position {position}")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.1)
+
+
+def _by_collection(changes: list[Change]) -> list[Change]:
+    """The changes grouped by collection and kind (puts, deletes), so each gets one bulk write.
+
+    Order between groups does not matter: derived changes touch each document once per batch.
+    """
+    if not changes:
+        return changes
+    collections = {change.collection for change in changes}
+    if len(collections) == 1:
+        deletes = [change for change in changes if type(change) is Delete]
+        if not deletes:
+            return changes
+        return [*deletes, *(change for change in changes if type(change) is not Delete)]
+    grouped: dict[tuple[str, bool], list[Change]] = {}
+    for change in changes:
+        grouped.setdefault((change.collection, type(change) is Put), []).append(change)
+    return [change for run in grouped.values() for change in run]
+
+
+__all__ = [
+    "Delete",
+    "Derive",
+    "Fact",
+    "On",
+    "Projection",
+    "ProjectionRunner",
+    "Put",
+    "Read",
+    "View",
+    "ViewNotReady",
+    "stream_version",
+]

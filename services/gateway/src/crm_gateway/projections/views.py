@@ -10,16 +10,18 @@ password hash or an API key's digest can never reach it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
+
+from pydantic import BaseModel
 
 from crm_gateway.domain import user as u
 from crm_shared.events import SCHEMA_VERSION, DomainEvent, UnknownEventType
 from crm_shared.eventstore import RecordedEvent
 from crm_shared.integration import Envelope
-from crm_shared.projections import GetDocument
-from crm_shared.readstore import Change, Index, Put
+from crm_shared.projections import Fact, On, View
+from crm_shared.readstore import Document, Index
 
 USERS = "users"
 API_KEYS = "api_keys"
@@ -75,7 +77,126 @@ def username_key(username: str) -> str:
     return username.casefold()
 
 
-class GatewayViews:
+def _user_id(fact: Fact[Any]) -> str | None:
+    stream = fact.envelope.stream
+    return stream.removeprefix("user-") if stream.startswith("user-") else None
+
+
+def _user(before: Document | None, fact: Fact[Any]) -> Document | None:
+    """UserCreated creates the user; the other events of its stream update it."""
+    domain, event = fact.contract, fact.envelope
+    if isinstance(domain, u.UserCreated):
+        document: Document = {
+            "username": domain.username,
+            "name": domain.name,
+            "language": domain.language,
+            "roles": [],
+            "groups": [],
+            "locked": False,
+            "locked_until": None,
+            "created_at": domain.created_at.isoformat(),
+            "created_by": event.extra_headers.get("actor") or None,
+        }
+    elif before is None:
+        return None
+    else:
+        document = before
+        match domain:
+            case u.ProfileChanged():
+                document.update(name=domain.name, language=domain.language)
+            case u.RolesGranted():
+                document["roles"] = list(domain.roles)
+            case u.AccessGroupsGranted():
+                document["groups"] = list(domain.groups)
+            case u.UserLocked():
+                document.update(locked=True, locked_until=domain.until.isoformat() if domain.until else None)
+            case u.UserUnlocked():
+                document.update(locked=False, locked_until=None)
+    document["username_key"] = username_key(str(document["username"]))
+    document["updated_at"] = event.time.isoformat()
+    return document
+
+
+def _key_id(fact: Fact[Any]) -> str:
+    return str(fact.data["key_id"])
+
+
+def _key_issued(before: Document | None, fact: Fact[Any]) -> Document:
+    domain = fact.contract
+    assert isinstance(domain, u.ApiKeyIssued)
+    return {
+        "user_id": domain.user_id,
+        "name": domain.name,
+        "roles": list(domain.roles),
+        "groups": list(domain.groups),
+        "issued_at": domain.issued_at.isoformat(),
+        "revoked": False,
+        "revoked_at": None,
+    }
+
+
+def _key_revoked(before: Document | None, fact: Fact[Any]) -> Document | None:
+    if before is None:
+        return None
+    return {**before, "revoked": True, "revoked_at": fact.envelope.time.isoformat()}
+
+
+def _entry_id(fact: Fact[Any]) -> str:
+    return fact.envelope.id
+
+
+def _entry_version(event: Envelope) -> int:
+    return 1  # entries never change: a replay is a no-op
+
+
+def _user_of_entry(fact: Fact[Any]) -> Iterable[tuple[str, str]]:
+    user_id = fact.data.get("user_id")
+    return [(USERS, str(user_id))] if user_id else []
+
+
+def _audit(action: str, shown: tuple[str, ...]) -> On:
+    """The audit entry of a security event: an allow-list of its fields, never a secret."""
+
+    def apply(before: Document | None, fact: Fact[Any]) -> Document:
+        data, event = fact.data, fact.envelope
+        user_id = data.get("user_id")
+        username = data.get("username")
+        if username is None and user_id:
+            username = (fact.read(USERS, str(user_id)) or {}).get("username")
+        return {
+            "order": -event.position,  # the store sorts ascending; newest first is the natural order here
+            "at": event.time.isoformat(),
+            "action": action,
+            "actor": event.extra_headers.get("actor") or None,
+            "ip": event.extra_headers.get("ip") or None,
+            "user_id": user_id,
+            "username": username,
+            "details": {k: data[k] for k in shown if k in data},
+        }
+
+    return On(AUDIT, _entry_id, apply, version=_entry_version, reads=_user_of_entry)
+
+
+def _handlers() -> dict[str, tuple[On, ...]]:
+    """Per event type: the user (and key) documents it changes, then its audit entry."""
+    user = On(USERS, _user_id, _user)
+    keys = {
+        u.ApiKeyIssued: On(API_KEYS, _key_id, _key_issued),
+        u.ApiKeyRevoked: On(API_KEYS, _key_id, _key_revoked),
+    }
+    handlers: dict[str, tuple[On, ...]] = {}
+    for name in u.catalog.names():
+        cls = u.catalog.class_of(name)
+        ons = [user]
+        if cls in keys:
+            ons.append(keys[cls])
+        if cls in _AUDITED:
+            ons.append(_audit(*_AUDITED[cls]))
+        handlers[name] = tuple(ons)
+    return handlers
+
+
+class GatewayViews(View):
     """Projection of the gateway's own log into ``users``, ``api_keys`` and ``audit``."""
 
     name = "gateway"
@@ -86,101 +207,12 @@ class GatewayViews:
         API_KEYS: (Index(("issued_at",)), Index(("user_id", "issued_at"))),
         AUDIT: (Index(("order",)), Index(("user_id", "order")), Index(("actor", "order"))),
     }
+    handlers: Mapping[str, Sequence[On]] = _handlers()
+    log_data_is_contract = False  # translate passes the stored data on: the decoded event gives it
 
-    async def changes(self, event: Envelope, get: GetDocument, collection: Callable[[str], str]) -> list[Change]:
-        """User events update the user (and key) documents; security events add an audit entry."""
+    def parse(self, event: Envelope) -> BaseModel | None:
+        """The gateway's own domain event (upcast to its current schema), not a public contract."""
         try:
-            domain = u.catalog.decode_raw(event.type, event.data, int(event.extra_headers.get(SCHEMA_VERSION, "1")))
+            return u.catalog.decode_raw(event.type, event.data, int(event.extra_headers.get(SCHEMA_VERSION, "1")))
         except UnknownEventType:
-            return []
-        changes: list[Change] = []
-        user_doc = await self._user_change(domain, event, get, collection(USERS), changes)
-        await self._key_change(domain, event, get, collection(API_KEYS), changes)
-        audited = _AUDITED.get(type(domain))
-        if audited is not None:
-            action, shown = audited
-            data = domain.model_dump(mode="json")
-            user_id = data.get("user_id")
-            username = data.get("username") or (user_doc or {}).get("username")
-            if username is None and user_id:
-                username = ((await get(collection(USERS), str(user_id))) or {}).get("username")
-            entry = {
-                "_id": event.id,
-                "_version": 1,  # entries never change: a replay is a no-op
-                "order": -event.position,  # the store sorts ascending; newest first is the natural order here
-                "at": event.time.isoformat(),
-                "action": action,
-                "actor": event.extra_headers.get("actor") or None,
-                "ip": event.extra_headers.get("ip") or None,
-                "user_id": user_id,
-                "username": username,
-                "details": {k: data[k] for k in shown if k in data},
-            }
-            changes.append(Put(collection(AUDIT), entry))
-        return changes
-
-    @staticmethod
-    async def _user_change(
-        domain: DomainEvent, event: Envelope, get: GetDocument, target: str, changes: list[Change]
-    ) -> dict[str, Any] | None:
-        if not event.stream.startswith("user-"):
             return None
-        if isinstance(domain, u.UserCreated):
-            document: dict[str, Any] = {
-                "_id": domain.user_id,
-                "username": domain.username,
-                "name": domain.name,
-                "language": domain.language,
-                "roles": [],
-                "groups": [],
-                "locked": False,
-                "locked_until": None,
-                "created_at": domain.created_at.isoformat(),
-                "created_by": event.extra_headers.get("actor") or None,
-            }
-        else:
-            current = await get(target, event.stream.removeprefix("user-"))
-            if current is None:
-                return None
-            document = dict(current)
-            match domain:
-                case u.ProfileChanged():
-                    document.update(name=domain.name, language=domain.language)
-                case u.RolesGranted():
-                    document["roles"] = list(domain.roles)
-                case u.AccessGroupsGranted():
-                    document["groups"] = list(domain.groups)
-                case u.UserLocked():
-                    document.update(locked=True, locked_until=domain.until.isoformat() if domain.until else None)
-                case u.UserUnlocked():
-                    document.update(locked=False, locked_until=None)
-        document["_version"] = event.stream_version
-        document["username_key"] = username_key(str(document["username"]))
-        document["updated_at"] = event.time.isoformat()
-        changes.append(Put(target, document))
-        return document
-
-    @staticmethod
-    async def _key_change(
-        domain: DomainEvent, event: Envelope, get: GetDocument, target: str, changes: list[Change]
-    ) -> None:
-        if isinstance(domain, u.ApiKeyIssued):
-            document: dict[str, Any] = {
-                "_id": domain.key_id,
-                "user_id": domain.user_id,
-                "name": domain.name,
-                "roles": list(domain.roles),
-                "groups": list(domain.groups),
-                "issued_at": domain.issued_at.isoformat(),
-                "revoked": False,
-                "revoked_at": None,
-            }
-        elif isinstance(domain, u.ApiKeyRevoked):
-            current = await get(target, domain.key_id)
-            if current is None:
-                return
-            document = {**current, "revoked": True, "revoked_at": event.time.isoformat()}
-        else:
-            return
-        document["_version"] = event.stream_version
-        changes.append(Put(target, document))

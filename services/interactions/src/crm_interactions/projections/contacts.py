@@ -20,9 +20,8 @@ from typing import Any
 
 from crm_shared.contracts import contacts as public
 from crm_shared.contracts.contacts import person, reference
-from crm_shared.integration import Envelope
-from crm_shared.projections import GetDocument
-from crm_shared.readstore import Change, Document, Index, Put
+from crm_shared.projections import Fact, On, View
+from crm_shared.readstore import Document, Index
 
 COUNTERPARTIES = "counterparties"
 SOURCES = "sources"
@@ -30,44 +29,24 @@ PERSONS = "persons"
 _PREFIX = "crm.contacts."
 
 
-class ContactsView:
-    """Projection of contacts' public topics into ``counterparties``, ``sources`` and ``persons``."""
+Build = Callable[[Document | None, str, dict[str, Any]], Document | None]
 
-    name = "contacts"
-    version = 1
-    topics: Sequence[str] = (public.COUNTERPARTY_TOPIC, reference.TOPIC, person.TOPIC)
-    collections: Mapping[str, Sequence[Index]] = {COUNTERPARTIES: (), SOURCES: (), PERSONS: ()}
 
-    def prefetch(self, events: Sequence[Envelope]) -> Mapping[str, Sequence[str]]:
-        """The counterparty documents a batch reads."""
-        return {COUNTERPARTIES: [e.subject for e in events if e.topic == public.COUNTERPARTY_TOPIC]}
+def _on(collection: str, field: str, build: Build) -> On:
+    """The effect of one topic's events on its collection: ``build`` from the short event type."""
 
-    async def changes(self, event: Envelope, get: GetDocument, collection: Callable[[str], str]) -> list[Change]:
-        """The document the event changes, if it is one this service uses."""
-        contract = public.EVENT_TYPES.get(event.type)
-        if contract is None:
-            return []
-        data = contract.model_validate(event.data).model_dump(mode="json")
-        short = event.type.removeprefix(_PREFIX)
-        if event.topic == public.COUNTERPARTY_TOPIC:
-            target, doc_id = collection(COUNTERPARTIES), str(data["counterparty_id"])
-            build: Callable[[Document | None, str, dict[str, Any]], Document | None] = _counterparty
-        elif event.topic == reference.TOPIC:
-            if data.get("catalog") != "sources":
-                return []
-            target, doc_id, build = collection(SOURCES), str(data["code"]), _source
-        elif event.topic == person.TOPIC:
-            target, doc_id, build = collection(PERSONS), str(data["person_id"]), _person
-        else:
-            return []
-        before = await get(target, doc_id)
-        if before is not None and int(before["_version"]) >= event.stream_version:
-            return []  # redelivered
-        document = build(None if before is None else dict(before), short, data)
-        if document is None:
-            return []
-        document.update(_id=doc_id, _version=event.stream_version, updated_at=event.time.isoformat())
-        return [Put(target, document)]
+    def apply(before: Document | None, fact: Fact[Any]) -> Document | None:
+        document = build(before, fact.envelope.type.removeprefix(_PREFIX), fact.data)
+        if document is not None:
+            document["updated_at"] = fact.envelope.time.isoformat()
+        return document
+
+    return On(collection, lambda fact: str(fact.data[field]), apply)
+
+
+def _sources_only(on: On) -> On:
+    """``on`` for the entries of the ``sources`` catalog only."""
+    return On(on.collection, lambda fact: on.key(fact) if fact.data.get("catalog") == "sources" else None, on.apply)
 
 
 def _counterparty(doc: Document | None, short: str, data: dict[str, Any]) -> Document | None:
@@ -140,3 +119,19 @@ def _person(doc: Document | None, short: str, data: dict[str, Any]) -> Document 
         doc["erased"] = True
         return doc
     return None
+
+
+class ContactsView(View):
+    """Projection of contacts' public topics into ``counterparties``, ``sources`` and ``persons``."""
+
+    name = "contacts"
+    version = 1
+    topics: Sequence[str] = (public.COUNTERPARTY_TOPIC, reference.TOPIC, person.TOPIC)
+    collections: Mapping[str, Sequence[Index]] = {COUNTERPARTIES: (), SOURCES: (), PERSONS: ()}
+    contracts = public.EVENT_TYPES
+    tracks_streams = False  # contacts' events: positions of this service's log never point at them
+    handlers: Mapping[str, Sequence[On]] = {
+        **{t: (_on(COUNTERPARTIES, "counterparty_id", _counterparty),) for t in public.counterparty.EVENT_TYPES},
+        **{t: (_sources_only(_on(SOURCES, "code", _source)),) for t in reference.EVENT_TYPES},
+        **{t: (_on(PERSONS, "person_id", _person),) for t in person.EVENT_TYPES},
+    }

@@ -14,13 +14,13 @@ contacts view, so a rename or a new access group in contacts shows at once on ev
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from crm_shared.contracts import interactions as public
-from crm_shared.integration import Envelope
-from crm_shared.projections import GetDocument
+from crm_shared.projections import Derive, Fact, On, View
 from crm_shared.readstore import Change, Document, Index, Put
 
 COLLECTION = "interactions"
@@ -41,68 +41,6 @@ def start_key(moment: datetime | str) -> str:
 def reverse_key(key: str) -> str:
     """A :func:`start_key` whose order is reversed (newest first)."""
     return key.translate(_INVERT)
-
-
-class InteractionsView:
-    """Projection of the interactions topic into ``interactions`` and ``calendar``."""
-
-    name = "interactions"
-    version = 1
-    topics: Sequence[str] = (public.INTERACTION_TOPIC,)
-    collections: Mapping[str, Sequence[Index]] = {
-        COLLECTION: (
-            Index(("start_key",)),
-            Index(("start_rkey",)),
-            Index(("counterparty_id", "start_key")),
-            Index(("counterparty_id", "start_rkey")),
-            Index(("counterparty_id", "state", "start_key")),
-            Index(("counterparty_id", "state", "start_rkey")),
-            Index(("counterparty_id", "kind")),
-            Index(("contact_person_id", "start_key")),
-            Index(("responsible", "start_key")),
-            Index(("responsible", "state", "start_key")),
-            Index(("state", "start_key")),
-            Index(("kind", "start_key")),
-            Index(("thread_id", "start_key")),
-        ),
-        CALENDAR: (Index(("user", "state", "start_key")),),
-    }
-
-    def prefetch(self, events: Sequence[Envelope]) -> Mapping[str, Sequence[str]]:
-        """The interaction documents a batch reads: one per subject."""
-        return {COLLECTION: [e.subject for e in events]}
-
-    async def changes(self, event: Envelope, get: GetDocument, collection: Callable[[str], str]) -> list[Change]:
-        """Planned and Recorded create the document; the others update what they carry."""
-        contract = public.EVENT_TYPES.get(event.type)
-        if contract is None:
-            return []
-        data = contract.model_validate(event.data).model_dump(mode="json")
-        target = collection(COLLECTION)
-        iid = str(data["interaction_id"])
-        before = await get(target, iid)
-        if before is not None and int(before["_version"]) >= event.stream_version:
-            return []  # redelivered
-        if event.type in _OPENED:
-            document: Document = {
-                "_id": iid,
-                "outcome": "",
-                "outcome_code": None,
-                "completed_at": data["created_at"] if data["state"] == "completed" else None,
-                "cancel_reason": "",
-                "cancelled_at": None,
-                "source_on": data["start"][:10] if data.get("source") else None,
-                **data,
-            }
-        elif before is None:
-            return []  # the first event was not seen yet: it comes first on its key
-        else:
-            document = _updated(dict(before), event.type, data)
-        document["_version"] = event.stream_version
-        document["start_key"] = start_key(document["start"])
-        document["start_rkey"] = reverse_key(document["start_key"])
-        document["updated_at"] = event.time.isoformat()
-        return [Put(target, document), *_calendar(collection(CALENDAR), before, document, event.stream_version)]
 
 
 def _updated(document: Document, event_type: str, data: dict[str, Any]) -> Document:
@@ -148,3 +86,80 @@ def _calendar(target: str, before: Document | None, after: Document, version: in
         )
         for user in sorted(users)
     ]
+
+
+def _interaction(fact: Fact[Any]) -> str:
+    return str(fact.data["interaction_id"])
+
+
+def _opened(before: Document | None, fact: Fact[Any]) -> Document:
+    """Planned and Recorded create the document."""
+    data = fact.data
+    document: Document = {
+        "outcome": "",
+        "outcome_code": None,
+        "completed_at": data["created_at"] if data["state"] == "completed" else None,
+        "cancel_reason": "",
+        "cancelled_at": None,
+        "source_on": data["start"][:10] if data.get("source") else None,
+        **data,
+    }
+    return _finished(document, fact)
+
+
+def _changed(before: Document | None, fact: Fact[Any]) -> Document | None:
+    """The others update what they carry."""
+    if before is None:
+        return None  # the first event was not seen yet: it comes first on its key
+    return _finished(_updated(before, fact.envelope.type, fact.data), fact)
+
+
+def _finished(document: Document, fact: Fact[Any]) -> Document:
+    document["start_key"] = start_key(document["start"])
+    document["start_rkey"] = reverse_key(document["start_key"])
+    document["updated_at"] = fact.envelope.time.isoformat()
+    return document
+
+
+def _calendar_of(iid: str, versions: Sequence[Document | None], collection: Callable[[str], str]) -> list[Change]:
+    """The calendar entries of an interaction, change by change through a batch (a user who took
+    part only in between still keeps an entry, ``left``), each entry written once."""
+    target = collection(CALENDAR)
+    entries: dict[str, Change] = {}
+    for before, after in itertools.pairwise(versions):
+        if after is not None:
+            for change in _calendar(target, before, after, int(after["_version"])):
+                if isinstance(change, Put):
+                    entries[str(change.document["_id"])] = change
+    return list(entries.values())
+
+
+class InteractionsView(View):
+    """Projection of the interactions topic into ``interactions`` and ``calendar``."""
+
+    name = "interactions"
+    version = 1
+    topics: Sequence[str] = (public.INTERACTION_TOPIC,)
+    collections: Mapping[str, Sequence[Index]] = {
+        COLLECTION: (
+            Index(("start_key",)),
+            Index(("start_rkey",)),
+            Index(("counterparty_id", "start_key")),
+            Index(("counterparty_id", "start_rkey")),
+            Index(("counterparty_id", "state", "start_key")),
+            Index(("counterparty_id", "state", "start_rkey")),
+            Index(("counterparty_id", "kind")),
+            Index(("contact_person_id", "start_key")),
+            Index(("responsible", "start_key")),
+            Index(("responsible", "state", "start_key")),
+            Index(("state", "start_key")),
+            Index(("kind", "start_key")),
+            Index(("thread_id", "start_key")),
+        ),
+        CALENDAR: (Index(("user", "state", "start_key")),),
+    }
+    contracts = public.EVENT_TYPES
+    handlers: Mapping[str, Sequence[On]] = {
+        t: (On(COLLECTION, _interaction, _opened if t in _OPENED else _changed),) for t in public.EVENT_TYPES
+    }
+    derived: Mapping[str, Derive] = {COLLECTION: _calendar_of}
