@@ -181,3 +181,22 @@ async def test_lookups_follow_changes_and_redelivery_never_brings_a_removed_key_
     await rebuilt.rebuild_if_needed(store, translate)
     page = await views.find(rebuilt.collection(KEYS), Query(sort="_id", limit=100))
     assert {(d["field"], d["key"]) for d in page.items} == after_all
+
+
+async def test_a_search_key_that_goes_and_comes_back_is_found_again_live_and_in_batches(
+    store: SqliteEventStore, views: SqliteReadStore
+) -> None:
+    commands = CounterpartyCommands(store)
+    await commands.handle(cp.RegisterCounterparty("r", "Алфа Бета", ("buyer",), None, "ivan", commands.now()), ADMIN)
+    await commands.handle(cp.UpdateCounterparty("r", {"name": "Алфа Гама"}), ADMIN)
+    await commands.handle(cp.UpdateCounterparty("r", {"name": "Алфа Бета"}), ADMIN)
+    messages = [m.to_message() for r in await store.read_all() for m in translate(r)]
+    live = ProjectionRunner(CounterpartiesView(), views, service="contacts")
+    for message in messages:  # one at a time: the key is deleted, then put again
+        await live.handle(message)
+    batched = ProjectionRunner(type("Batched", (CounterpartiesView,), {"version": 98})(), views, service="contacts")
+    await batched.handle_batch(messages)
+    for runner in (live, batched):
+        page = await views.find(runner.collection(KEYS), Query(equals={"field": "word", "key": "бета"}))
+        assert [d["counterparty_id"] for d in page.items] == ["r"]
+        assert await views.count(runner.collection(KEYS), {"field": "word", "key": "гама"}) == 0
