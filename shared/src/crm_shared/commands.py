@@ -177,6 +177,15 @@ class CommandHandler(Generic[C, T]):
         decoded = [self.decode(recorded, opened) for recorded in events]
         return Loaded(stream, events, self.decider.fold(decoded), opened, decoded)
 
+    async def current(self, stream: str, caller: Caller) -> CommandResult[T] | None:
+        """The record as its own stream has it now, if the caller may see it (else None, as for a
+        record that does not exist): what a read by id answers while its view has not caught up yet,
+        so a client that reads the ``Location`` of a record it just created finds it."""
+        loaded = await self.load(stream)
+        if loaded.state is None or not await self.visible(loaded.state, caller):
+            return None
+        return loaded.current()
+
     async def handle(
         self,
         command: C,

@@ -180,7 +180,11 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             return from_state(past.state, past.version)
         doc = await service.queries.get(counterparty_id, caller, min_position=min_position)
         if doc is None:
-            raise HttpProblem(404, "Not found", f"no counterparty {counterparty_id}")
+            fresh = await service.commands.current(cp.stream_of(counterparty_id), caller)
+            if fresh is None:
+                raise HttpProblem(404, "Not found", f"no counterparty {counterparty_id}")
+            response.headers["ETag"] = etag(fresh.version)
+            return from_state(fresh.state, fresh.version)
         response.headers["ETag"] = etag(int(doc["_version"]))
         return from_view(doc)
 

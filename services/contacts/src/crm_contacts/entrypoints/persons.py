@@ -159,7 +159,10 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             return PersonOut.model_validate(past)
         card = await queries.get(person_id, caller, min_position=min_position)
         if card is None:
-            raise HttpProblem(404, "Not found", f"no person {person_id}")
+            fresh = await persons.current(pe.stream_of(person_id), caller)
+            if fresh is None:
+                raise HttpProblem(404, "Not found", f"no person {person_id}")
+            card = await queries.present(fresh, caller)
         response.headers["ETag"] = etag(int(card["version"]))
         return PersonOut.model_validate(card)
 

@@ -229,7 +229,11 @@ def build_router(service: InteractionsService, tokens: CallerTokens) -> APIRoute
         """One interaction. ``ETag`` is its version, to send back as ``If-Match``."""
         doc = await service.queries.get(interaction_id, caller, min_position=min_position)
         if doc is None:
-            raise HttpProblem(404, "Not found", f"no interaction {interaction_id}")
+            fresh = await commands.current(it.stream_of(interaction_id), caller)
+            if fresh is None:
+                raise HttpProblem(404, "Not found", f"no interaction {interaction_id}")
+            response.headers["ETag"] = etag(fresh.version)
+            return await out(fields_of(fresh.state), fresh.version)
         response.headers["ETag"] = etag(int(doc["_version"]))
         return await out({**doc, "id": str(doc["_id"])}, int(doc["_version"]))
 
