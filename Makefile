@@ -1,5 +1,5 @@
 # The index of every command. Each target creates the environment when it is missing.
-.PHONY: help run test lint fmt events bench servers-start servers-stop env clean
+.PHONY: help run test lint fmt events bench bench-quick servers-start servers-stop env clean
 
 help:            ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -27,8 +27,11 @@ fmt: env         ## format and auto-fix
 events: env      ## regenerate docs/events (AsyncAPI and JSON Schemas) from the event contracts
 	uv run python -m crm_shared.asyncapi write docs/events
 
-bench: env       ## benchmarks; each prints its ratio against a baseline on its last line
-	uv run python -m bench
+bench: env       ## every benchmark at full size, ending with one table (measured, target, ratio, PASS/MISS)
+	uv run --group bench python -m bench
+
+bench-quick: env ## every benchmark at small sizes (under 2 minutes), the same table; fails only on a crash
+	uv run --group bench python -m bench --quick
 
 servers-start:   ## start Kafka, the MongoDB-protocol server and S3 (moto) for local work
 	scripts/servers/kafka.sh start

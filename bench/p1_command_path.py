@@ -54,6 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from bench.loop import loop_name
 from bench.loop import run as run_on_loop
+from bench.result import Result, emit, fields_of
 
 TARGET_RPS = 1500.0
 TARGET_P99_MS = 25.0
@@ -584,8 +585,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         f" crm_cpu_ms_per_cmd={crm.cpu_ms_per_command:.2f} baseline_cpu_ms_per_cmd={base.cpu_ms_per_command:.2f}"
         f" load_avg={os.getloadavg()[0]:.1f}"
     )
+    fields = fields_of(summary)
+    measured = f"{crm.rps:,.0f} cmd/s, p99 {crm.p99_ms:.0f} ms (baseline {base.rps:,.0f} cmd/s)"
+    target = f"≥ {TARGET_RPS:,.0f} cmd/s, p99 ≤ {TARGET_P99_MS:.0f} ms, ≥ {TARGET_RATIO}× baseline"
     if not all(checks):
-        print(f"P1 {summary} INVALID", flush=True)
+        emit(Result("P1", measured, target, ratio, "INVALID", fields))
         return 2
     missed = [
         name
@@ -598,7 +602,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     ]
     if missed:
         print(f"  missed: {', '.join(missed)}")
-    print(f"P1 {summary} {'MISS' if missed else 'PASS'}", flush=True)
+    emit(Result("P1", measured, target, ratio, "MISS" if missed else "PASS", fields, missed))
     return 0
 
 

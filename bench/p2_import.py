@@ -40,6 +40,7 @@ from pathlib import Path
 
 from bench.loop import loop_name
 from bench.loop import run as run_on_loop
+from bench.result import Result, emit, fields_of
 from crm_contacts import bootstrap as contacts
 from crm_contacts.application.counterparties.queries import Filters
 from crm_contacts.application.publishing import translate
@@ -259,11 +260,22 @@ async def main_async(rows: int, workdir: Path, catch_up_timeout: float) -> int:
     live = "none" if measured.live_view_s is None else f"{measured.live_view_s:.1f}"
     log = "" if measured.log_catch_up_s is None else f" view_from_log_s={measured.log_catch_up_s:.1f}"
     figures = " ".join(f"{k}_p50_ms={v[0]:.1f} {k}_p99_ms={v[1]:.1f}" for k, v in measured.latency.items())
-    print(
-        f"P2 ratio={import_rps / baseline_rps:.3f} import_rps={import_rps:.0f} baseline_rps={baseline_rps:.0f}"
+    summary = (
+        f"ratio={import_rps / baseline_rps:.3f} import_rps={import_rps:.0f} baseline_rps={baseline_rps:.0f}"
         f" rows={rows} import_s={measured.import_s:.1f} target_s={target_s:.0f} live_view_s={live}"
-        f" live_view_rate={measured.live_rate:.0f}{log} {figures} {'PASS' if met else 'MISS'}",
-        flush=True,
+        f" live_view_rate={measured.live_rate:.0f}{log} {figures}"
+    )
+    fields = fields_of(summary)
+    emit(
+        Result(
+            "P2",
+            f"{rows:,} rows in {measured.import_s:.1f} s ({import_rps:,.0f} rows/s)",
+            f"1M rows ≤ {TARGET_SECONDS_PER_MILLION:.0f} s ({TARGET_RPS:,.0f} rows/s)",
+            import_rps / baseline_rps,
+            "PASS" if met else "MISS",
+            fields,
+            [] if met else [f"{import_rps:,.0f} rows/s"],
+        )
     )
     return 0
 

@@ -67,11 +67,7 @@ class Result:
         words = line.split()
         if len(words) < 2 or words[-1] not in VERDICTS:
             return None
-        fields: dict[str, Value] = {}
-        for word in words[1:-1]:
-            key, sep, value = word.partition("=")
-            if sep:
-                fields[key] = _number(value)
+        fields = fields_of(" ".join(words[1:-1]))
         ratio = fields.get("ratio")
         shown = [f"{k}={_text(v)}" for k, v in fields.items() if k != "ratio"][:3]
         return cls(
@@ -91,6 +87,16 @@ def emit(result: Result) -> Result:
     if path:
         Path(path).write_text(result.to_json(), encoding="utf-8")
     return result
+
+
+def fields_of(pairs: str) -> dict[str, Value]:
+    """``key=value`` pairs (separated by spaces) as a dict, numbers as numbers."""
+    fields: dict[str, Value] = {}
+    for word in pairs.split():
+        key, sep, value = word.partition("=")
+        if sep:
+            fields[key] = _number(value)
+    return fields
 
 
 def read_result(path: Path) -> Result | None:
