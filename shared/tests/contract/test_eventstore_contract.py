@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from crm_shared import jsoncodec
 from crm_shared.eventstore import (
     ANY,
     NO_STREAM,
@@ -21,6 +22,7 @@ from crm_shared.eventstore import (
     WrongExpectedVersion,
 )
 from crm_shared.eventstore.sqlite import SqliteEventStore
+from crm_shared.jsoncodec import Encoded
 
 
 @pytest.fixture(params=["sqlite", "kurrentdb"])
@@ -206,6 +208,21 @@ async def test_append_many_names_the_conflicting_stream_and_can_be_sent_again(st
     # follow with the same event ids, and nothing is stored twice.
     await store.append_many(good)
     assert [len(await store.read_stream(s)) for s in (before, after, taken)] == [1, 1, 1]
+
+
+async def test_events_whose_json_is_encoded_already_read_back_as_their_mapping(store: EventStore) -> None:
+    s = stream_name()
+    data, metadata = jsoncodec.dumps({"n": 7, "name": "Иван"}), jsoncodec.dumps({"schema_version": 1})
+    encoded = NewEvent(id=uuid.uuid4(), type="contract.Happened", data=Encoded(data), metadata=Encoded(metadata))
+    assert dict(encoded.data) == {"n": 7, "name": "Иван"}
+    await store.append_many([(s, [encoded, event(8)], NO_STREAM)])
+    [first, second] = await store.read_stream(s)
+    assert (dict(first.data), dict(first.metadata), first.id) == (
+        {"n": 7, "name": "Иван"},
+        {"schema_version": 1},
+        encoded.id,
+    )
+    assert second.data["n"] == 8
 
 
 async def test_append_many_refuses_an_item_without_events(store: EventStore) -> None:

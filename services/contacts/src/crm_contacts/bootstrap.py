@@ -80,9 +80,12 @@ class ContactsService:
         """The relay publishing this service's integration events."""
         return Relay(SERVICE, self.store, bus, self.views, translate)
 
-    def importer(self, *, views_follow_the_bus: bool = True, batch_size: int = IMPORT_BATCH) -> CounterpartyImport:
+    def importer(
+        self, *, views_follow_the_bus: bool = True, batch_size: int = IMPORT_BATCH, workers: int | None = None
+    ) -> CounterpartyImport:
         """The CSV importer of this service. Where no projector runs (the ``crm import`` command), the
-        counterparty view is caught up from the log before persons are linked to new counterparties."""
+        counterparty view is caught up from the log before persons are linked to new counterparties.
+        ``workers``: processes that plan the rows (None: as the file's size and the machine suit)."""
 
         async def view_ready(position: int) -> None:
             if views_follow_the_bus:
@@ -99,6 +102,7 @@ class ContactsService:
             batch_size=batch_size,
             persons=self.persons,
             view_ready=view_ready,
+            workers=workers,
         )
 
     async def seed(self) -> None:

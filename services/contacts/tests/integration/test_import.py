@@ -55,11 +55,16 @@ async def live(tmp_path: Path) -> AsyncIterator[contacts.ContactsService]:
 
 
 async def run_import(
-    service: contacts.ContactsService, tmp_path: Path, text: str | bytes, caller: Caller = ADMIN, batch: int = 7
+    service: contacts.ContactsService,
+    tmp_path: Path,
+    text: str | bytes,
+    caller: Caller = ADMIN,
+    batch: int = 7,
+    workers: int | None = None,
 ) -> Job:
     path = tmp_path / "import.csv"
     path.write_bytes(text.encode() if isinstance(text, str) else text)
-    importer = service.importer(batch_size=batch)
+    importer = service.importer(batch_size=batch, workers=workers)
     job = await service.jobs.create("import", caller, {"filename": path.name})
 
     async def work(control: Control) -> None:
@@ -165,6 +170,55 @@ async def test_bad_rows_are_reported_and_good_rows_written(service: contacts.Con
         (5, "group"),
         (6, "name"),
     ]
+
+
+async def test_rows_planned_in_a_worker_process_import_as_rows_planned_here(tmp_path: Path) -> None:
+    text = (
+        "id,name,tax_id,relations,contact:phone,contact:email,group,access_group,head_counterparty_id\n"
+        ",Good,BG1,buyer,0888123456,a@b.bg,,,\n"
+        ",Bad phone,BG2,buyer,12,,,,\n"
+        ",Bad relation,BG3,client,,,,,\n"
+        ",Unknown group,BG4,buyer,,,nowhere,,\n"
+        ",,BG5,buyer,,,,,\n"
+        ",Again,bg 1,buyer,,,,,\n"
+        ",Hidden,BG6,buyer,,,,secret,\n"
+        "head,Holding,BG7,,,,,,\n"
+        "branch,Branch,BG8,,,,,,head\n"
+        ",Existing renamed,BG9,,,,,,\n"
+        ",No tax id,,other,0888765432,,,,\n"
+    )
+    manager = Caller(user_id="manager", roles=frozenset({"head_of_sales"}), groups=frozenset({"general"}))
+    found = []
+    for workers in (0, 1):
+        service = await contacts.build(KernelSettings(data_dir=tmp_path / f"var{workers}"))
+        try:
+            await service.seed()
+            now = service.commands.now()
+            await service.commands.handle(
+                cp.RegisterCounterparty("x9", "Existing", ("buyer",), "BG9", "ivan", now), ADMIN
+            )
+            before = await service.store.head_position()
+            job = await run_import(service, tmp_path, text, manager, batch=3, workers=workers)
+            assert job.state == "succeeded", job.error
+            events = await service.store.read_all(0, limit=10_000)
+            head = await service.store.head_position()
+            again = await run_import(service, tmp_path, text, manager, batch=3, workers=workers)
+            assert await service.store.head_position() == head
+            assert (again.progress.accepted, again.progress.unchanged) == (0, job.progress.accepted)
+            found.append(
+                (
+                    (job.progress.accepted, job.progress.rejected, job.progress.unchanged),
+                    [(r.line, r.column, r.reason, r.name) for r in job.rejected],
+                    [(e.id, e.stream, e.type) for e in events if e.position > before],
+                )
+            )
+            card = await service.commands.load_state(id_of(tax_id="BG1"))
+            assert card is not None and [c.value for c in card.contact_info] == ["+359888123456", "a@b.bg"]
+            assert (await service.commands.load_state("x9")).name == "Existing renamed"  # type: ignore[union-attr]
+        finally:
+            await service.close()
+    assert found[0] == found[1]
+    assert found[0][0] == (6, 5, 0)  # head_of_sales sees every access group
 
 
 async def test_windows_1251_files_import(service: contacts.ContactsService, tmp_path: Path) -> None:

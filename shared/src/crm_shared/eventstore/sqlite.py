@@ -76,8 +76,8 @@ def _row(event: NewEvent, stream: str, version: int, now: str) -> tuple[object, 
         stream,
         version,
         event.type,
-        jsoncodec.dumps(dict(event.data)),
-        jsoncodec.dumps(dict(event.metadata)),
+        jsoncodec.dumps_mapping(event.data),
+        jsoncodec.dumps_mapping(event.metadata),
         now,
     )
 

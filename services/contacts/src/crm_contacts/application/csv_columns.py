@@ -268,20 +268,31 @@ class Record:
     """Set when the row cannot be read into the columns (too many values)."""
 
 
-def records(text: io.TextIOBase, csv_file: CsvFile) -> Iterator[Record]:
-    """The rows after the header, with the line each starts on (quoted line breaks counted)."""
+def raw_rows(text: io.TextIOBase, csv_file: CsvFile) -> Iterator[tuple[int, list[str]]]:
+    """The rows after the header as read, with the line each starts on (quoted line breaks counted);
+    blank rows are skipped. :func:`record_of` makes a :class:`Record` of one."""
     reader = csv.reader(text, delimiter=csv_file.delimiter)
-    columns = csv_file.header.columns
     next(reader)
     end = reader.line_num
     for values in reader:
         line, end = end + 1, reader.line_num
         if not values or (len(values) == 1 and not values[0].strip()):
             continue
-        if len(values) > len(columns):
-            yield Record(line, {}, f"{len(values)} values, but the header has {len(columns)} columns")
-            continue
-        yield Record(line, {c: v.strip() for c, v in zip(columns, values, strict=False)})
+        yield line, values
+
+
+def record_of(line: int, values: Sequence[str], columns: Sequence[str]) -> Record:
+    """A row as read (see :func:`raw_rows`) under the header's ``columns``."""
+    if len(values) > len(columns):
+        return Record(line, {}, f"{len(values)} values, but the header has {len(columns)} columns")
+    return Record(line, {c: v.strip() for c, v in zip(columns, values, strict=False)})
+
+
+def records(text: io.TextIOBase, csv_file: CsvFile) -> Iterator[Record]:
+    """The rows after the header, with the line each starts on (quoted line breaks counted)."""
+    columns = csv_file.header.columns
+    for line, values in raw_rows(text, csv_file):
+        yield record_of(line, values, columns)
 
 
 # -- one row ---------------------------------------------------------------------------------------

@@ -27,11 +27,16 @@ counterparty columns are not imported again.
 from __future__ import annotations
 
 import asyncio
-import re
+import multiprocessing
+import os
+import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
@@ -49,11 +54,26 @@ from crm_contacts.application.csv_columns import (
     Record,
     RowValues,
     parse_row,
-    property_value,
-    records,
+    raw_rows,
+    record_of,
     scan,
 )
+from crm_contacts.application.import_plan import (
+    INDEXED,
+    NAMESPACE,
+    Context,
+    Entries,
+    EntryKey,
+    RowPlan,
+    column_of,
+    counterparty_id_of,
+    decoded,
+    event_id,
+    plan_chunk,
+    registration,
+)
 from crm_contacts.application.persons.commands import PersonCommands
+from crm_contacts.application.reference.data import CACHE_TTL_SECONDS as REFERENCE_TTL
 from crm_contacts.application.reference.data import ReferenceData
 from crm_contacts.domain import counterparty as cp
 from crm_contacts.domain import person as pe
@@ -64,29 +84,34 @@ from crm_shared.eventstore.port import StreamAppend
 from crm_shared.identity import Caller, Permission
 from crm_shared.jobs import Control, Rejection
 
+__all__ = [
+    "BATCH",
+    "CounterpartyImport",
+    "column_of",
+    "counterparty_id_of",
+    "event_id",
+    "person_column",
+    "person_id_of",
+]
+
 ViewReady = Callable[[int], Awaitable[None]]
 """Returns once the counterparty view holds the given commit position (persons link to counterparties
 the view knows)."""
 
 BATCH = 2000
-_NAMESPACE = uuid.UUID("3e0b8f7c-2d5a-4c61-9b8e-7a4f1d6c2e95")
-_INDEXED = re.compile(r"^(contact_info|activity_kinds|categories|managers)\[(\d+)\]")
+POOL_MIN_ROWS = 20_000
+"""From this many rows on, rows are planned in a worker process (when the machine has 2 cores or more)."""
+POOL_CHUNK = 1000
+INLINE_CHUNK = 200
+IN_FLIGHT = 3
+"""Chunks handed to the workers ahead of the one being written."""
 _PERSON_FIELDS = {"first_name", "middle_name", "last_name"}
 Outcome = Literal["accepted", "unchanged"]
 
 
-def counterparty_id_of(values: RowValues) -> str:
-    """The row's counterparty: its ``id``, else one derived from its tax id, else from its content."""
-    if values.id:
-        return values.id
-    if values.tax_id:
-        return str(uuid.uuid5(_NAMESPACE, f"taxid:{cp.normalise_tax_id(values.tax_id)}"))
-    return str(uuid.uuid5(_NAMESPACE, f"row:{values.digest}"))
-
-
 def person_id_of(counterparty_id: str, person: RawPerson) -> str:
     """The id of a row's contact person: from its counterparty and its normalised name."""
-    return str(uuid.uuid5(_NAMESPACE, f"person:{counterparty_id}:{person.key}"))
+    return str(uuid.uuid5(NAMESPACE, f"person:{counterparty_id}:{person.key}"))
 
 
 def person_column(field: str | None, person: RawPerson) -> str:
@@ -97,41 +122,25 @@ def person_column(field: str | None, person: RawPerson) -> str:
         return f"person_{field}"
     if field.startswith("links[0]."):
         return "person_" + field.removeprefix("links[0].")
-    indexed = _INDEXED.match(field)
+    indexed = INDEXED.match(field)
     if indexed is not None and indexed.group(1) == "contact_info" and int(indexed.group(2)) < len(person.contacts):
         return "person_" + person.contacts[int(indexed.group(2))].kind
     return field
 
 
-def event_id(file_digest: str, line: int, index: int) -> uuid.UUID:
-    """The id of the ``index``-th event of the row on ``line`` (0: its tax-id reservation).
-
-    The same file always gives the same ids (so re-appending is a no-op), and one file's ids ascend
-    with its lines, so inserting them keeps to one end of the event store's id index: a version-8
-    UUID of 48 bits of the file's digest, the line (40 bits) and the index.
-    """
-    prefix = int(file_digest[:12], 16)
-    value = (
-        prefix << 80
-        | 0x8 << 76
-        | ((line >> 28) & 0xFFF) << 64
-        | 0b10 << 62
-        | (line & 0xFFFFFFF) << 34
-        | (index & 0xFF) << 26
-    )
-    return uuid.UUID(int=value)
-
-
 @dataclass(frozen=True, slots=True)
 class Planned:
-    """A row that passed every check, with the events that register it."""
+    """A row that passed every check, with the events that register it; a row planned by a worker has
+    no ``values`` and ``command`` until they are needed (see ``_Run._complete``)."""
 
     line: int
-    values: RowValues
+    record: Record | list[str]
+    """The row (as read: its cells, when a worker planned it)."""
     counterparty_id: str
-    command: cp.RegisterCounterparty
     events: list[NewEvent]
     reservation: tuple[str, NewEvent] | None
+    values: RowValues | None = None
+    command: cp.RegisterCounterparty | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,20 +152,6 @@ class PlannedPerson:
     counterparty_id: str
     raw: RawPerson
     command: pe.RegisterPerson
-
-
-def column_of(field: str | None, values: RowValues | None = None) -> str:
-    """The CSV column of a command field named in a DomainError (``contact_info[2].value`` -> ``contact:phone``)."""
-    if not field:
-        return ""
-    if field.startswith("properties."):
-        return PROPERTY_PREFIX + field.removeprefix("properties.")
-    indexed = _INDEXED.match(field)
-    if indexed is None:
-        return field
-    if indexed.group(1) == "contact_info" and values is not None and int(indexed.group(2)) < len(values.contacts):
-        return CONTACT_PREFIX + values.contacts[int(indexed.group(2))].kind
-    return indexed.group(1)
 
 
 class CounterpartyImport:
@@ -172,9 +167,11 @@ class CounterpartyImport:
         batch_size: int = BATCH,
         persons: PersonCommands | None = None,
         view_ready: ViewReady | None = None,
+        workers: int | None = None,
     ) -> None:
         """``persons`` and ``view_ready`` (waits until the counterparty view holds a commit position) are
-        needed for ``person_*`` columns."""
+        needed for ``person_*`` columns. ``workers``: processes that plan the rows (0: this one; None:
+        one for a file of :data:`POOL_MIN_ROWS` rows or more on a machine of 2 cores or more)."""
         self._store = store
         self._commands = commands
         self._rules = rules
@@ -182,6 +179,7 @@ class CounterpartyImport:
         self._batch_size = batch_size
         self._persons = persons
         self._view_ready = view_ready
+        self._workers = workers
 
     async def run(self, control: Control, path: Path, caller: Caller) -> None:
         """Import the file at ``path``; a file that cannot be read at all fails the job naming why."""
@@ -198,11 +196,44 @@ class CounterpartyImport:
         run = _Run(self._store, self._commands, self._rules, self._reference, control, csv_file, caller)
         run.batch_size = self._batch_size
         run.persons, run.view_ready = self._persons, self._view_ready
-        with csv_file.open() as text:
-            for record in records(text, csv_file):
-                await run.take(record)
+        for catalog, codes in (
+            ("contact-kinds", csv_file.header.contact_kinds),
+            ("properties", csv_file.header.properties),
+        ):
+            for code in codes:
+                await run.learn((catalog, code))
+        workers = self._workers
+        if workers is None:
+            workers = 1 if csv_file.rows >= POOL_MIN_ROWS and (os.cpu_count() or 1) > 1 else 0
+        if workers <= 0:
+            with csv_file.open() as text:
+                for rows in _chunks(raw_rows(text, csv_file), INLINE_CHUNK):
+                    await run.take_chunk(rows, run.plan_here(rows))
+        else:
+            # Spawned, not forked: this process has threads (the stores' writers and readers).
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            try:
+                await self._planned_by(pool, run, csv_file)
+            finally:
+                pool.shutdown(wait=False, cancel_futures=True)
         await run.flush()
         await control.tick(force=True)
+
+    @staticmethod
+    async def _planned_by(pool: Executor, run: _Run, csv_file: CsvFile) -> None:
+        """Read chunks of rows and have ``pool`` plan them, a few ahead of the chunk being taken."""
+        loop = asyncio.get_running_loop()
+        ahead: deque[tuple[list[tuple[int, list[str]]], asyncio.Future[list[RowPlan]]]] = deque()
+        with csv_file.open() as text:
+            for rows in _chunks(raw_rows(text, csv_file), POOL_CHUNK):
+                args = await run.plan_args(rows)
+                ahead.append((rows, loop.run_in_executor(pool, plan_chunk, *args)))
+                if len(ahead) > IN_FLIGHT:
+                    taken, plans = ahead.popleft()
+                    await run.take_chunk(taken, await plans)
+        while ahead:
+            taken, plans = ahead.popleft()
+            await run.take_chunk(taken, await plans)
 
     async def _check_header(self, header: Header, caller: Caller) -> None:
         if any(c in PERSON_COLUMNS for c in header.columns):
@@ -217,6 +248,11 @@ class CounterpartyImport:
             for code in codes:
                 if await self._reference.get(catalog, code) is None:
                     raise DomainError(f"column {prefix}{code}: there is no {code!r} in {catalog}", field="file")
+
+
+def _chunks(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
+    while chunk := list(islice(rows, size)):
+        yield chunk
 
 
 class _Run:
@@ -254,12 +290,91 @@ class _Run:
         self._with_person: set[int] = set()  # lines of rows with a counterparty and a person, not yet counted
         self._counted: dict[int, Outcome] = {}  # how rows with a person were counted for their counterparty
         self._written = 0  # the position of the last counterparty event written
+        self._context = Context(
+            digest=csv_file.digest,
+            caller=caller,
+            metadata=self._metadata,
+            default_country=rules.default_country,
+            unique_tax_id=self._unique_tax_id,
+            today=self._today,
+        )
+        self._entries: Entries = {}  # reference entries for planning, read from their streams
+        self._entries_until = 0.0  # when they are read again (as often as ReferenceData's cache)
 
     # -- reading and checking ----------------------------------------------------------------------
 
-    async def take(self, record: Record) -> None:
-        """Check one row and add it to the batch (or to the report)."""
+    async def learn(self, key: EntryKey) -> None:
+        """Read a reference entry for planning (through ReferenceData, so from its stream or its cache)."""
+        self._entries[key] = await self._reference.get(*key)
+
+    async def _fresh_entries(self) -> Entries:
+        if time.monotonic() >= self._entries_until:
+            for key in list(self._entries):
+                await self.learn(key)
+            self._entries_until = time.monotonic() + REFERENCE_TTL
+        return dict(self._entries)
+
+    async def plan_args(
+        self, rows: list[tuple[int, list[str]]]
+    ) -> tuple[Context, tuple[str, ...], Entries, list[tuple[int, list[str]]], datetime]:
+        """The arguments of :func:`plan_chunk` for ``rows``."""
+        entries = await self._fresh_entries()
+        return self._context, self._file.header.columns, entries, rows, self._commands.now()
+
+    def plan_here(self, rows: list[tuple[int, list[str]]]) -> Awaitable[list[RowPlan]]:
+        """Plan ``rows`` in this process."""
+
+        async def plan() -> list[RowPlan]:
+            return plan_chunk(*await self.plan_args(rows))
+
+        return plan()
+
+    async def take_chunk(
+        self, rows: list[tuple[int, list[str]]], plans: Awaitable[list[RowPlan]] | list[RowPlan]
+    ) -> None:
+        """Take planned rows in file order: check each against the rows before it, then batch it."""
+        planned_rows = plans if isinstance(plans, list) else await plans
+        columns = self._file.header.columns
+        for (line, cells), plan in zip(rows, planned_rows, strict=True):
+            if plan.stores:
+                if plan.missing is not None and plan.missing not in self._entries:
+                    await self.learn(plan.missing)
+                await self.take(record_of(line, cells, columns))
+                continue
+            try:
+                planned = self._accepted(plan, cells)
+            except CellRejected as exc:
+                self._control.reject(Rejection(line, exc.column, exc.reason, plan.name))
+            else:
+                self._batch.append(planned)
+                self._pending.add(planned.counterparty_id)
+            await self._counted_row()
+
+    def _accepted(self, plan: RowPlan, cells: list[str]) -> Planned:
+        """A row a worker planned, checked against the rows before it."""
+        if plan.cid is None:
+            assert plan.error is not None
+            raise CellRejected(*plan.error)
+        earlier = self._seen.get(plan.cid)
+        if earlier is not None:
+            raise CellRejected(plan.same, f"the same counterparty as line {earlier}")
+        if plan.error is not None:
+            raise CellRejected(*plan.error)
+        assert plan.events is not None
+        self._seen[plan.cid] = plan.line
+        reservation = None if plan.reservation is None else (plan.reservation[0], decoded(plan.reservation[1]))
+        return Planned(plan.line, cells, plan.cid, [decoded(e) for e in plan.events], reservation)
+
+    async def _counted_row(self) -> None:
         progress = self._control.progress
+        progress.done += 1
+        if len(self._batch) >= self.batch_size:
+            await self.flush()
+        elif progress.done % 200 == 0:
+            await asyncio.sleep(0)  # let requests in between rows
+
+    async def take(self, record: Record) -> None:
+        """Check one row here and add it to the batch (or to the report)."""
         try:
             planned, person = await self._plan(record)
         except CellRejected as exc:
@@ -272,11 +387,7 @@ class _Run:
                 self._people.append(person)
                 if planned is not None:
                     self._with_person.add(record.line)
-        progress.done += 1
-        if len(self._batch) >= self.batch_size:
-            await self.flush()
-        elif progress.done % 200 == 0:
-            await asyncio.sleep(0)  # let requests in between rows
+        await self._counted_row()
 
     async def _plan(self, record: Record) -> tuple[Planned | None, PlannedPerson | None]:
         """The row's counterparty (None when an earlier row has it) and its person."""
@@ -295,23 +406,38 @@ class _Run:
         if values.head_counterparty_id in self._pending:
             await self.flush()  # the head is in this batch: write it first, so the check finds it
         try:
-            command = await self._command(values, cid)
-            await self._rules(command, None, self._caller)
-            decided = cp.decide(command, None)
+            command, events, reservation = await self._registration(values, cid, record.line)
         except DomainError as exc:
             raise CellRejected(column_of(exc.field, values), str(exc)) from exc
-        digest = self._file.digest
-        events = [
-            cp.catalog.encode(event, event_id=event_id(digest, record.line, i + 1), metadata=self._metadata)
-            for i, event in enumerate(decided)
-        ]
-        reservation = None
-        if values.tax_id and self._unique_tax_id:
-            reserved = cp.TaxIdReserved(tax_id=cp.normalise_tax_id(values.tax_id), counterparty_id=cid)
-            encoded = cp.catalog.encode(reserved, event_id=event_id(digest, record.line, 0), metadata=self._metadata)
-            reservation = (cp.tax_id_stream(values.tax_id), encoded)
         self._seen[cid] = record.line
-        return Planned(record.line, values, cid, command, events, reservation), person
+        return Planned(record.line, record, cid, events, reservation, values, command), person
+
+    async def _registration(
+        self, values: RowValues, cid: str, line: int
+    ) -> tuple[cp.RegisterCounterparty, list[NewEvent], tuple[str, NewEvent] | None]:
+        return await registration(
+            values,
+            cid,
+            line,
+            rules=self._rules,
+            reference=self._reference,
+            context=self._context,
+            now=self._commands.now(),
+        )
+
+    def _record(self, planned: Planned) -> Record:
+        if isinstance(planned.record, Record):
+            return planned.record
+        return record_of(planned.line, planned.record, self._file.header.columns)
+
+    async def _complete(self, planned: Planned) -> Planned:
+        """A row planned by a worker with its values and command (to compare it with its counterparty)."""
+        if planned.values is not None and planned.command is not None:
+            return planned
+        values = parse_row(self._record(planned))
+        planned = replace(planned, values=values)
+        command, _, _ = await self._registration(values, planned.counterparty_id, planned.line)
+        return replace(planned, command=command)
 
     async def _plan_person(self, line: int, values: RowValues, cid: str) -> PlannedPerson:
         """The row's person, checked as the persons API checks a registration (but its link)."""
@@ -335,37 +461,6 @@ class _Run:
         except DomainError as exc:
             raise CellRejected(person_column(exc.field, raw), str(exc)) from exc
         return PlannedPerson(line, values.name, cid, raw, command)
-
-    async def _command(self, values: RowValues, cid: str) -> cp.RegisterCounterparty:
-        contact_info = await self._rules.contact_entries(values.contacts) if values.contacts else ()
-        properties: dict[str, Any] = {}
-        for code, text in values.properties.items():
-            column = PROPERTY_PREFIX + code
-            definition = await self._reference.require("properties", code, field=f"properties.{code}")
-            value = property_value(text, str(definition.attributes.get("value_type", "string")), column)
-            if value is not None:
-                properties[code] = value
-        return cp.RegisterCounterparty(
-            counterparty_id=cid,
-            name=values.name,
-            relations=values.relations or ("other",),
-            tax_id=values.tax_id,
-            main_manager=values.main_manager or self._caller.user_id,
-            now=self._commands.now(),
-            access_group=values.access_group or cp.DEFAULT_ACCESS_GROUP,
-            legal_form=values.legal_form or "legal",
-            vat_id=values.vat_id,
-            group=values.group,
-            head_counterparty_id=values.head_counterparty_id,
-            region=values.region,
-            comment=values.comment,
-            activity_kinds=values.activity_kinds,
-            managers=values.managers,
-            contact_info=contact_info,
-            properties=properties,
-            categories=values.categories,
-            source=None if values.source is None else cp.SourceRecord(values.source, values.source_date or self._today),
-        )
 
     # -- writing -----------------------------------------------------------------------------------
 
@@ -481,24 +576,30 @@ class _Run:
 
     async def _settle(self, planned: Planned, head: int) -> None:
         """One row the bulk path could not simply add: create, update or leave it."""
+        values = planned.values if planned.values is not None else parse_row(self._record(planned))
         try:
+            planned = await self._complete(replace(planned, values=values))
             outcome = await self._upsert(planned, head)
-        except DomainError as exc:
-            column = column_of(exc.field, planned.values)
-            self._control.reject(Rejection(planned.line, column, str(exc), planned.values.name))
+        except (DomainError, CellRejected) as exc:
+            if isinstance(exc, CellRejected):
+                column, reason = exc.column, exc.reason
+            else:
+                column, reason = column_of(exc.field, values), str(exc)
+            self._control.reject(Rejection(planned.line, column, reason, values.name))
             self._failed[planned.counterparty_id] = planned.line
             self._with_person.discard(planned.line)
             return
         except WrongExpectedVersion:
             reason = "the counterparty changed while it was imported; import the file again"
-            self._control.reject(Rejection(planned.line, "", reason, planned.values.name))
+            self._control.reject(Rejection(planned.line, "", reason, values.name))
             self._failed[planned.counterparty_id] = planned.line
             self._with_person.discard(planned.line)
             return
         self._count(planned.line, outcome)
 
     async def _upsert(self, planned: Planned, head: int) -> Outcome:
-        values, caller = planned.values, self._caller
+        values, caller, command = planned.values, self._caller, planned.command
+        assert values is not None and command is not None
         target = planned.counterparty_id
         loaded = await self._commands.load(cp.stream_of(target))
         state, events = loaded.state, loaded.events
@@ -511,9 +612,9 @@ class _Run:
         self._targets[planned.counterparty_id] = target
         metadata = self._metadata
         if state is None:
-            command = replace(planned.command, counterparty_id=target)
             key = f"import:{values.digest}:{target}"
-            result = await self._commands.handle(command, caller, idempotency_key=key, metadata=metadata)
+            registering = replace(command, counterparty_id=target)
+            result = await self._commands.handle(registering, caller, idempotency_key=key, metadata=metadata)
             self._written = max(self._written, result.position)
             return "accepted"
         self._written = max(self._written, events[-1].position)  # its persons wait until the view has it
@@ -553,7 +654,9 @@ class _Run:
 
     def _changes(self, planned: Planned, state: cp.Counterparty) -> dict[str, Any]:
         """The update a row means for an existing counterparty: the columns the file has, nothing else."""
-        values, command, given = planned.values, planned.command, planned.values.given
+        values, command = planned.values, planned.command
+        assert values is not None and command is not None
+        given = values.given
         changes: dict[str, Any] = {"name": values.name}
         for name in ("relations", "legal_form", "main_manager", "access_group"):
             if name in given and getattr(values, name):

@@ -7,6 +7,7 @@ searched and compared for duplicates (E.164 for phones, the lower-cased address 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,14 +67,23 @@ def normalise_email(value: str, *, field: str = "value") -> str:
         raise DomainError(f"{value!r} is not an e-mail address", field=field)
     if len(local) > 64 or not _LOCAL.match(local):
         raise DomainError(f"{value!r}: the part before @ is not valid", field=field)
-    try:
-        ascii_domain = domain.encode("idna").decode("ascii").lower()
-    except UnicodeError as exc:
-        raise DomainError(f"{value!r}: the domain is not valid", field=field) from exc
-    labels = ascii_domain.split(".")
-    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
+    ascii_domain = _ascii_domain(domain)
+    if ascii_domain is None:
         raise DomainError(f"{value!r}: the domain is not valid", field=field)
     return f"{local}@{ascii_domain}"
+
+
+@functools.lru_cache(maxsize=8192)
+def _ascii_domain(domain: str) -> str | None:
+    """The domain in lower-case ASCII (IDNA), or None when it is not valid (domains repeat: cached)."""
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return None
+    labels = ascii_domain.split(".")
+    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
+        return None
+    return ascii_domain
 
 
 def normalise_phone(value: str, default_country: str, *, field: str = "value") -> str:

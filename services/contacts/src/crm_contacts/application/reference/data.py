@@ -38,6 +38,23 @@ def _fold(events: list[RecordedEvent]) -> ref.State:
     return state
 
 
+def check_code(catalog: str, code: object, *, field: str) -> None:
+    """Refuse what cannot be a code of ``catalog`` at all (before any lookup)."""
+    if catalog not in ref.SCHEMAS:
+        raise ValueError(f"unknown reference catalog {catalog!r}")
+    if not isinstance(code, str) or not ref.is_code(code):
+        raise DomainError(f"{code!r} is not a code of {catalog}", field=field)
+
+
+def active(catalog: str, code: str, entry: ReferenceEntry | None, *, field: str) -> ReferenceEntry:
+    """``entry`` (as found for ``code``) if it exists and is not retired, else a DomainError naming ``field``."""
+    if entry is None:
+        raise DomainError(f"there is no {code!r} in {catalog}", field=field)
+    if entry.retired:
+        raise DomainError(f"{code!r} of {catalog} is retired", field=field)
+    return entry
+
+
 class ReferenceData:
     """Reference entries as the rest of the service needs them.
 
@@ -86,16 +103,8 @@ class ReferenceData:
 
     async def require(self, catalog: str, code: str, *, field: str) -> ReferenceEntry:
         """The active entry ``code`` of ``catalog``, or a DomainError naming ``field``."""
-        if catalog not in ref.SCHEMAS:
-            raise ValueError(f"unknown reference catalog {catalog!r}")
-        if not isinstance(code, str) or not ref.is_code(code):
-            raise DomainError(f"{code!r} is not a code of {catalog}", field=field)
-        entry = await self.get(catalog, code)
-        if entry is None:
-            raise DomainError(f"there is no {code!r} in {catalog}", field=field)
-        if entry.retired:
-            raise DomainError(f"{code!r} of {catalog} is retired", field=field)
-        return entry
+        check_code(catalog, code, field=field)
+        return active(catalog, code, await self.get(catalog, code), field=field)
 
     async def entries(self, catalog: str, *, include_retired: bool = True) -> list[ReferenceEntry]:
         """Every entry of ``catalog``, sorted by name (from the view: eventually consistent)."""
