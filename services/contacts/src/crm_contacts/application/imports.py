@@ -100,11 +100,10 @@ the view knows)."""
 
 BATCH = 2000
 POOL_MIN_ROWS = 20_000
-"""From this many rows on, rows are planned in a worker process (when the machine has 2 cores or more)."""
+"""From this many rows on, rows are planned in worker processes (when the machine has 2 cores or more)."""
+MAX_WORKERS = 4
 POOL_CHUNK = 1000
 INLINE_CHUNK = 200
-IN_FLIGHT = 3
-"""Chunks handed to the workers ahead of the one being written."""
 _PERSON_FIELDS = {"first_name", "middle_name", "last_name"}
 Outcome = Literal["accepted", "unchanged"]
 
@@ -204,7 +203,10 @@ class CounterpartyImport:
                 await run.learn((catalog, code))
         workers = self._workers
         if workers is None:
-            workers = 1 if csv_file.rows >= POOL_MIN_ROWS and (os.cpu_count() or 1) > 1 else 0
+            # One core stays with this process (writing, and the relay and views beside it): on 2 cores
+            # one worker, measured faster than two (bench/README.md, P2).
+            cores = os.cpu_count() or 1
+            workers = min(MAX_WORKERS, cores - 1) if csv_file.rows >= POOL_MIN_ROWS else 0
         if workers <= 0:
             with csv_file.open() as text:
                 for rows in _chunks(raw_rows(text, csv_file), INLINE_CHUNK):
@@ -213,26 +215,26 @@ class CounterpartyImport:
             # Spawned, not forked: this process has threads (the stores' writers and readers).
             pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
             try:
-                await self._planned_by(pool, run, csv_file)
+                await self._planned_by(pool, run, csv_file, ahead=workers + 2)
             finally:
                 pool.shutdown(wait=False, cancel_futures=True)
         await run.flush()
         await control.tick(force=True)
 
     @staticmethod
-    async def _planned_by(pool: Executor, run: _Run, csv_file: CsvFile) -> None:
-        """Read chunks of rows and have ``pool`` plan them, a few ahead of the chunk being taken."""
+    async def _planned_by(pool: Executor, run: _Run, csv_file: CsvFile, *, ahead: int) -> None:
+        """Read chunks of rows and have ``pool`` plan them, ``ahead`` chunks ahead of the one being taken."""
         loop = asyncio.get_running_loop()
-        ahead: deque[tuple[list[tuple[int, list[str]]], asyncio.Future[list[RowPlan]]]] = deque()
+        planning: deque[tuple[list[tuple[int, list[str]]], asyncio.Future[list[RowPlan]]]] = deque()
         with csv_file.open() as text:
             for rows in _chunks(raw_rows(text, csv_file), POOL_CHUNK):
                 args = await run.plan_args(rows)
-                ahead.append((rows, loop.run_in_executor(pool, plan_chunk, *args)))
-                if len(ahead) > IN_FLIGHT:
-                    taken, plans = ahead.popleft()
+                planning.append((rows, loop.run_in_executor(pool, plan_chunk, *args)))
+                if len(planning) > ahead:
+                    taken, plans = planning.popleft()
                     await run.take_chunk(taken, await plans)
-        while ahead:
-            taken, plans = ahead.popleft()
+        while planning:
+            taken, plans = planning.popleft()
             await run.take_chunk(taken, await plans)
 
     async def _check_header(self, header: Header, caller: Caller) -> None:
