@@ -378,13 +378,13 @@ async def main_async(args: argparse.Namespace, workdir: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     doc = __doc__ or ""
     parser = argparse.ArgumentParser(prog="python -m bench.p9_embedded_scale", description=doc.split("\n")[0])
-    parser.add_argument("--counterparties", type=int, default=None, help="default 1,000,000; --quick 20,000")
-    parser.add_argument("--quick", action="store_true", help="20,000 counterparties, 50 searches of each kind")
+    parser.add_argument("--counterparties", type=int, default=None, help="default 1,000,000; --quick 10,000")
+    parser.add_argument("--quick", action="store_true", help="10,000 counterparties, 50 searches of each kind")
     parser.add_argument("--searches", type=int, default=None, help="measured searches of each kind (default 300)")
     parser.add_argument("--warmup", type=int, default=10, help="searches of each kind before measuring")
     parser.add_argument("--keep", type=Path, default=None, help="work in this new directory and keep it")
     args = parser.parse_args(argv)
-    args.counterparties = args.counterparties or (20_000 if args.quick else 1_000_000)
+    args.counterparties = args.counterparties or (10_000 if args.quick else 1_000_000)
     args.searches = args.searches or (50 if args.quick else 300)
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=False)
