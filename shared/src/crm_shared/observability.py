@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.context import Context
@@ -85,6 +86,29 @@ def tracer() -> trace.Tracer:
     return trace.get_tracer("crm")
 
 
+def span(
+    name: str,
+    *,
+    context: Context | None = None,
+    kind: trace.SpanKind = trace.SpanKind.INTERNAL,
+    attributes: Mapping[str, int | str] | None = None,
+) -> AbstractContextManager[trace.Span]:
+    """A span of the kernel's instrumentation, current while the block runs: recorded when an
+    exporter is configured; otherwise a non-recording one that continues ``context`` (or the
+    current trace), which is all log lines and stored events need of it, at a fraction of the cost."""
+    if _exporting:
+        return tracer().start_as_current_span(name, context=context, kind=kind, attributes=attributes)
+    parent = trace.get_current_span(context).get_span_context()
+    return trace.use_span(NonRecordingSpan(_child_of(parent)))
+
+
+def _child_of(parent: SpanContext | None) -> SpanContext:
+    """The ids of a non-recording span: a child of ``parent`` when it is valid, else a new trace."""
+    if parent is not None and parent.is_valid:
+        return SpanContext(parent.trace_id, _ids.generate_span_id(), False, parent.trace_flags, parent.trace_state)
+    return SpanContext(_ids.generate_trace_id(), _ids.generate_span_id(), False, TraceFlags(TraceFlags.SAMPLED))
+
+
 def meter() -> metrics.Meter:
     """The meter of the kernel's instrumentation."""
     return metrics.get_meter("crm")
@@ -144,9 +168,5 @@ class TracingMiddleware:
             k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers") or [] if k in _TRACE_HEADERS
         }
         parent = trace.get_current_span(context_from(carrier)).get_span_context() if carrier else None
-        if parent is not None and parent.is_valid:
-            ids = SpanContext(parent.trace_id, _ids.generate_span_id(), False, parent.trace_flags, parent.trace_state)
-        else:
-            ids = SpanContext(_ids.generate_trace_id(), _ids.generate_span_id(), False, TraceFlags(TraceFlags.SAMPLED))
-        with trace.use_span(NonRecordingSpan(ids)):
+        with trace.use_span(NonRecordingSpan(_child_of(parent))):
             await self.app(scope, receive, send)

@@ -365,7 +365,7 @@ class ProjectionRunner:
         envelopes = [Envelope.from_message(message) for message in messages]
         if not envelopes:
             return
-        with observability.tracer().start_as_current_span(
+        with observability.span(
             f"project {self.projection.name}",
             context=observability.context_from(messages[0].headers),
             kind=trace.SpanKind.CONSUMER,
