@@ -36,6 +36,7 @@ QUICK_ARGS = {
     "p2": ["--rows", "3000", "--catch-up-timeout", "3"],
     "p3": ["--seconds", "3"],
     "p4": ["--events", "10000"],
+    "p9": ["--counterparties", "5000", "--searches", "40"],
 }
 QUICK_ENV = {
     "CRM_BENCH_KAFKA_BOOTSTRAP": "127.0.0.1:9",
