@@ -23,6 +23,7 @@ from crm_gateway.settings import GatewaySettings
 from crm_gateway.ui import ui_router
 from crm_shared import observability
 from crm_shared.adapters import caller_tokens, open_bus
+from crm_shared.dispatch import include_service
 from crm_shared.http import make_app
 from crm_shared.service import Service, Wired
 from crm_shared.settings import KernelSettings
@@ -35,6 +36,7 @@ def embedded_app(settings: KernelSettings, gateway_settings: GatewaySettings | N
     adapters of ``settings``: one origin for the web UI and the APIs.
 
     Each service is built and seeded in the registry's order (the gateway first), its router mounted
+    (``/api/v1/<prefix>`` dispatched straight to the owner's routes: :mod:`crm_shared.dispatch`)
     and its wired object kept as ``app.state.<name>``; then each one's relay and projector start on
     one bus. At shutdown (or when a start fails) the services close in the reverse order."""
     front = gateway(gateway_settings) if gateway_settings is not None else services.FRONT
@@ -54,7 +56,7 @@ def embedded_app(settings: KernelSettings, gateway_settings: GatewaySettings | N
                 running.append(wired)
                 await wired.seed()
                 setattr(app.state, service.name, wired)
-                app.include_router(service.router(wired, tokens))
+                include_service(app, service.prefixes, service.router(wired, tokens))
             for wired in running:
                 await wired.start_relay(bus)
                 await wired.start_projector(bus)
@@ -96,7 +98,7 @@ def api_app(settings: KernelSettings, service_name: str) -> FastAPI:
         wired: Wired = await service.build(settings)
         try:
             await wired.seed()
-            app.include_router(service.router(wired, caller_tokens(settings)))
+            include_service(app, service.prefixes, service.router(wired, caller_tokens(settings)))
             setattr(app.state, service.name, wired)
             app.state.ready = True
             yield
