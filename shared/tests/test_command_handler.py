@@ -209,6 +209,27 @@ async def test_nothing_decided_answers_the_current_state_and_a_failed_append_ski
     assert counters.calls == ["authorize", "guard in", "prepare", "append", "guard out"]
 
 
+async def test_a_new_stream_is_not_read_and_an_existing_one_is_still_a_conflict(counters: Counters) -> None:
+    reads: list[str] = []
+    read_stream = counters.store.read_stream
+
+    async def counting(stream: str, from_version: int = 0, limit: int | None = None) -> list[Any]:
+        reads.append(stream)
+        return await read_stream(stream, from_version, limit)
+
+    counters.store.read_stream = counting  # type: ignore[method-assign]
+    opened = await counters.handle(Open("c1"), WRITER, new_stream=True)
+    assert opened.version == 0 and reads == []
+    with pytest.raises(WrongExpectedVersion):  # were the id not new after all: never an overwrite
+        await counters.handle(Open("c1"), WRITER, new_stream=True)
+    # A retry under an Idempotency-Key must find its first result: the stream is read.
+    request = fingerprint({"open": "c2"})
+    first = await counters.handle(Open("c2"), WRITER, idempotency_key="k", request=request, new_stream=True)
+    again = await counters.handle(Open("c2"), WRITER, idempotency_key="k", request=request, new_stream=True)
+    assert (again.version, again.position) == (first.version, first.position) and reads == ["counter-c2"] * 2
+    assert len(await read_stream("counter-c1")) == 1
+
+
 def test_a_fingerprint_ignores_key_order_and_tells_values_apart() -> None:
     body: dict[str, Any] = {"a": 1, "b": [1, 2]}
     assert fingerprint(body) == fingerprint({"b": [1, 2], "a": 1})

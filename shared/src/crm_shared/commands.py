@@ -195,11 +195,21 @@ class CommandHandler(Generic[C, T]):
         idempotency_key: str | None = None,
         request: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        new_stream: bool = False,
     ) -> CommandResult[T]:
         """Decide and append; see the module docstring. ``request`` is the fingerprint of what was asked
-        (e.g. :func:`fingerprint` of the body), so a key reused for another request is refused."""
+        (e.g. :func:`fingerprint` of the body), so a key reused for another request is refused.
+
+        ``new_stream``: the command's stream id was just made at random for it (a new record's
+        UUID), so the stream cannot exist yet and is not read; the append still expects no stream, so
+        were it there after all, the answer is a conflict, never an overwrite. Ignored with an
+        ``idempotency_key`` (a retry must find its first result)."""
         await self.authorize(command, caller)
-        loaded = await self.load(self.decider.stream(command))
+        stream = self.decider.stream(command)
+        if new_stream and idempotency_key is None:
+            loaded: Loaded[T] = Loaded(stream, [], None)
+        else:
+            loaded = await self.load(stream)
         if loaded.state is not None and not await self.visible(loaded.state, caller, command):
             # Not 403: a record outside the caller's access must not even be seen to exist.
             raise self.not_found(loaded.stream)

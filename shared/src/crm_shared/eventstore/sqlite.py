@@ -5,8 +5,10 @@ Optimistic concurrency is enforced by the storage key ``UNIQUE(stream, version)`
 the expected version inside the write transaction. Concurrent appends are group-committed: one
 writer thread takes every append waiting at that moment, applies each under its own savepoint and
 commits them with one fsync, which keeps single-event appends fast under load without weakening
-durability. Readers use their own connections (WAL lets them run beside the writer), and other
-processes on the same file are seen through polling ``PRAGMA data_version``.
+durability; there is no window to wait for, so a lone append is written at once. Readers use their
+own connections (WAL lets them run beside the writer): a command's stream reads on threads apart
+from the catch-up reads of the whole log (relay, projectors). Other processes on the same file are
+seen through polling ``PRAGMA data_version``.
 """
 
 from __future__ import annotations
@@ -117,7 +119,10 @@ class SqliteEventStore:
         self._poll_interval = poll_interval
         self._busy_timeout_ms = busy_timeout_ms
         self._writer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="es-writer")
-        self._reader_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="es-reader")
+        # Commands' reads (one stream) have threads of their own, so they never queue behind the
+        # relay's and the projectors' catch-up reads of the log (read_all), which have theirs.
+        self._reader_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="es-reader")
+        self._log_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="es-log-reader")
         self._writer: sqlite3.Connection | None = None
         self._readers = ThreadConnections(self._path, synchronous="FULL", busy_timeout_ms=busy_timeout_ms)
         self._pending: list[_Append | _AppendMany] = []
@@ -293,7 +298,9 @@ class SqliteEventStore:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    async def _read(self, sql: str, params: tuple[object, ...]) -> list[RecordedEvent]:
+    async def _read(
+        self, sql: str, params: tuple[object, ...], pool: ThreadPoolExecutor | None = None
+    ) -> list[RecordedEvent]:
         if self._closed:
             raise EventStoreUnavailable("the event store is closed")
 
@@ -301,7 +308,7 @@ class SqliteEventStore:
             return [_to_recorded(r) for r in self._readers.get().execute(sql, params).fetchall()]
 
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._reader_pool, run)
+            return await asyncio.get_running_loop().run_in_executor(pool or self._reader_pool, run)
         except sqlite3.Error as exc:
             raise EventStoreUnavailable(f"event store read failed: {exc}") from exc
 
@@ -313,7 +320,9 @@ class SqliteEventStore:
 
     async def read_all(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         return await self._read(
-            f"SELECT {_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?", (after, limit)
+            f"SELECT {_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?",
+            (after, limit),
+            self._log_pool,
         )
 
     async def head_position(self) -> int:
@@ -349,4 +358,5 @@ class SqliteEventStore:
             await loop.run_in_executor(self._writer_pool, self._writer.close)
         self._writer_pool.shutdown(wait=True)
         self._reader_pool.shutdown(wait=True)
+        self._log_pool.shutdown(wait=True)
         self._readers.close_all()

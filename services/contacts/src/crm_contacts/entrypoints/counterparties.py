@@ -120,6 +120,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             reject_duplicates=reject_duplicates,
             idempotency_key=idempotency_key,
             request=None if idempotency_key is None else fingerprint(body.model_dump(mode="json")),
+            new_id=idempotency_key is None,  # new_counterparty_id made a random one
         )
         # Built directly: request.url_for looks the route up and builds an absolute URL on every command.
         location = f"{request.scope.get('root_path', '')}{router.prefix}/counterparties/{result.state.id}"

@@ -161,17 +161,21 @@ class Duplicates:
         reject_duplicates: bool = False,
         idempotency_key: str | None = None,
         request: str | None = None,
+        new_id: bool = False,
     ) -> tuple[Result, list[Match]]:
         """Register a counterparty, with the ones it may duplicate (same tax id, e-mail or phone) that
         the caller sees; with ``reject_duplicates`` those refuse it (409). The permission is checked
-        before any lookup, so a caller who may not register learns nothing."""
+        before any lookup, so a caller who may not register learns nothing. ``new_id``: its id was
+        just made at random (see ``new_stream`` of :meth:`~crm_shared.commands.CommandHandler.handle`)."""
         await self._commands.authorize(command, caller)
         keys = duplicate_keys((command.tax_id, command.vat_id), command.contact_info)
         duplicates = await self.matches(keys, caller, exclude=command.counterparty_id)
         if duplicates and reject_duplicates:
             names = ", ".join(f"{d.name} ({d.field} {d.key})" for d in duplicates[:5])
             raise AlreadyExists(f"possible duplicate, already registered: {names}", field=duplicates[0].field)
-        result = await self._commands.handle(command, caller, idempotency_key=idempotency_key, request=request)
+        result = await self._commands.handle(
+            command, caller, idempotency_key=idempotency_key, request=request, new_stream=new_id
+        )
         return result, duplicates
 
     async def merge(self, survivor_id: str, duplicate_id: str, caller: Caller) -> Result:
