@@ -26,7 +26,7 @@ baseline: the ratio column is empty. The OS page cache is warm after the build (
 files): a cold start from disk would be slower. The last line is machine-readable, e.g.
 ``P9 counterparties=1000000 rss_mb=412 ready_s=4.1 restart_s=3.9 name_p99_ms=6.2 ... PASS``.
 
-    uv run python -m bench.p9_embedded_scale [--counterparties N] [--quick] [--searches N] [--keep DIR]
+    uv run python -m bench.p9_embedded_scale [--counterparties N] [--quick] [--searches N] [--keep DIR [--reuse]]
 """
 
 from __future__ import annotations
@@ -203,6 +203,8 @@ class Crm:
         self.data_dir, self.log, self.auth = data_dir, log, auth
         self.port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.start_cpu_s = 0.0
+        """CPU the process used until it was ready."""
 
     def start(self, timeout: float = 120.0) -> float:
         """Seconds from the spawn until /health answers 200."""
@@ -220,11 +222,28 @@ class Crm:
                 try:
                     conn.request("GET", "/health")
                     if conn.getresponse().status == 200:
-                        return time.perf_counter() - started
+                        elapsed = time.perf_counter() - started
+                        self.start_cpu_s = self.cpu_seconds()
+                        return elapsed
                 finally:
                     conn.close()
             time.sleep(0.02)
         raise RuntimeError(f"crm up not ready after {timeout:.0f} s; see {self.log}")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the crm up process tree so far (steadier than wall time on a busy machine)."""
+        assert self.process is not None
+        total, pending = 0.0, [self.process.pid]
+        while pending:
+            current = pending.pop()
+            try:
+                fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+                children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            pending += [int(c) for c in children]
+        return total
 
     def rss_mb(self) -> tuple[float, float]:
         assert self.process is not None
@@ -249,8 +268,8 @@ def searches(crm: Crm, n: int, words: list[str], count: int, warmup: int, rng: r
     headers = {name: value, "Accept": "application/json"}
     conn = http.client.HTTPConnection("127.0.0.1", crm.port, timeout=30)
     plan: list[tuple[str, str, str | None]] = []
-    for _ in range(warmup + count):
-        for kind in KINDS:
+    for kind in KINDS:  # one kind after the other, so the server's CPU per search of each kind is known
+        for _ in range(warmup + count):
             i = rng.randrange(n)
             r = row(i, n, words)
             if kind == "name":
@@ -260,9 +279,13 @@ def searches(crm: Crm, n: int, words: list[str], count: int, warmup: int, rng: r
                 plan.append((kind, getattr(r, kind), f"p9-{i:08d}"))
     timings: dict[str, list[float]] = {k: [] for k in KINDS}
     hits: dict[str, int] = dict.fromkeys(KINDS, 0)
+    cpu: dict[str, float] = dict.fromkeys(KINDS, 0.0)
     wrong: list[str] = []
     try:
         for number, (kind, q, expected) in enumerate(plan):
+            measured = number % (warmup + count) >= warmup
+            if number % (warmup + count) == warmup:
+                cpu[kind] = -crm.cpu_seconds()
             path = "/api/v1/counterparties?" + urllib.parse.urlencode({"q": q, "limit": 20})
             started = time.perf_counter()
             conn.request("GET", path, headers=headers)
@@ -276,12 +299,14 @@ def searches(crm: Crm, n: int, words: list[str], count: int, warmup: int, rng: r
             found = bool(items) if expected is None else any(item.get("id") == expected for item in items)
             if not found:
                 wrong.append(f"{kind} {q!r}: {len(items)} items, not {expected}")
-            if number >= warmup * len(KINDS):
+            if measured:
                 timings[kind].append(elapsed * 1000)
                 hits[kind] += int(found)
+            if number % (warmup + count) == warmup + count - 1:
+                cpu[kind] = (cpu[kind] + crm.cpu_seconds()) * 1000 / max(count, 1)
     finally:
         conn.close()
-    return {"timings": timings, "hits": hits, "wrong": wrong}
+    return {"timings": timings, "hits": hits, "wrong": wrong, "cpu_ms": cpu}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -299,21 +324,37 @@ async def main_async(args: argparse.Namespace, workdir: Path) -> int:
         f" time, RSS, search latency through the HTTP API; loop={loop_name()}",
         flush=True,
     )
-    built = await build(data_dir, n, words)
+    if args.reuse and (data_dir / "contacts" / "events.db").exists():
+        print(f"  build     reusing the data folder {data_dir} of an earlier --keep run (not rebuilt)", flush=True)
+        built = Built(n, 0, float("nan"), float("nan"), await asyncio.to_thread(folder_mb, data_dir))
+    else:
+        built = await build(data_dir, n, words)
     print(f"  build     data folder {built.size_mb:,.0f} MB", flush=True)
     auth = Auth()
+    # The initial administrator is created on the first start with this password; a --reuse run signs
+    # in with the one kept beside the data.
+    saved = workdir / "admin-password"
+    if args.reuse and saved.exists():
+        auth.admin_password = saved.read_text().strip()
+    else:
+        saved.write_text(auth.admin_password)
     crm = Crm(data_dir, workdir / "crm.log", auth)
     ready: list[float] = []
+    ready_cpu: list[float] = []
     try:
         ready.append(await asyncio.to_thread(crm.start))
+        ready_cpu.append(crm.start_cpu_s)
         auth.prepare(crm.port)
         crm.stop()
         crm = Crm(data_dir, workdir / "crm.log", auth)
         ready.append(await asyncio.to_thread(crm.start))
+        ready_cpu.append(crm.start_cpu_s)
         rss_ready, _ = crm.rss_mb()
         print(
-            f"  start     crm up ready in {ready[0]:.2f} s (first start on this folder), {ready[1]:.2f} s (restart);"
-            f" RSS {rss_ready:,.0f} MB when ready",
+            f"  start     crm up ready in {ready[0]:.2f} s"
+            f" ({'a start' if args.reuse else 'first start on this folder'}),"
+            f" {ready[1]:.2f} s (restart);"
+            f" using {ready_cpu[0]:.1f} s and {ready_cpu[1]:.1f} s of CPU; RSS {rss_ready:,.0f} MB when ready",
             flush=True,
         )
         found = await asyncio.to_thread(searches, crm, n, words, args.searches, args.warmup, rng)
@@ -329,7 +370,8 @@ async def main_async(args: argparse.Namespace, workdir: Path) -> int:
         values = timings[kind]
         print(
             f"  search    {kind:<7} p50 {pct(values, 0.5):6.2f} ms  p99 {pct(values, 0.99):6.2f} ms"
-            f"  max {max(values, default=float('nan')):6.2f} ms  ({found['hits'][kind]}/{len(values)} found)"
+            f"  max {max(values, default=float('nan')):6.2f} ms  ({found['hits'][kind]}/{len(values)} found;"
+            f" server CPU {found['cpu_ms'][kind]:.2f} ms per search)"
         )
     print(f"  memory    RSS {rss_after:,.0f} MB after the searches, peak {peak:,.0f} MB (VmHWM)", flush=True)
     wrong: list[str] = found["wrong"]
@@ -341,10 +383,13 @@ async def main_async(args: argparse.Namespace, workdir: Path) -> int:
         "peak_rss_mb": round(peak),
         "ready_s": round(ready[0], 2),
         "restart_s": round(ready[1], 2),
+        "ready_cpu_s": round(ready_cpu[0], 2),
+        "restart_cpu_s": round(ready_cpu[1], 2),
     }
     for kind in KINDS:
         fields[f"{kind}_p50_ms"] = round(pct(timings[kind], 0.5), 2)
         fields[f"{kind}_p99_ms"] = round(pct(timings[kind], 0.99), 2)
+        fields[f"{kind}_cpu_ms"] = round(found["cpu_ms"][kind], 2)
     fields |= {
         "build_append_s": round(built.append_s, 1),
         "build_views_s": round(built.views_s, 1),
@@ -383,11 +428,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--searches", type=int, default=None, help="measured searches of each kind (default 300)")
     parser.add_argument("--warmup", type=int, default=10, help="searches of each kind before measuring")
     parser.add_argument("--keep", type=Path, default=None, help="work in this new directory and keep it")
+    parser.add_argument(
+        "--reuse", action="store_true", help="with --keep DIR of an earlier run of the same size: use its data as it is"
+    )
     args = parser.parse_args(argv)
     args.counterparties = args.counterparties or (10_000 if args.quick else 1_000_000)
     args.searches = args.searches or (50 if args.quick else 300)
     if args.keep is not None:
-        args.keep.mkdir(parents=True, exist_ok=False)
+        args.keep.mkdir(parents=True, exist_ok=args.reuse)
         return run_on_loop(main_async(args, args.keep))
     workdir = Path(tempfile.mkdtemp(prefix="crm-bench-p9-"))
     try:
