@@ -266,3 +266,28 @@ async def test_a_failing_batch_is_handed_over_one_message_at_a_time(make_bus: Fa
     assert dead[0].key == "poison"
     assert "not a contract" in dead[0].headers[HEADER_DLT_REASON]
     assert ["poison"] in calls  # it was handed over alone
+
+
+async def test_a_batch_interrupted_before_its_handler_returned_is_delivered_again(make_bus: Factory) -> None:
+    topic, group = topic_name(), group_name()
+    bus = await make_bus()
+    await bus.publish([msg(topic, "k", 1), msg(topic, "k", 2)])
+    started = asyncio.Event()
+
+    async def hang(messages: Sequence[Message]) -> None:
+        started.set()
+        await asyncio.sleep(3600)
+
+    subscription = await bus.subscribe_batches([topic], group, hang)
+    await asyncio.wait_for(started.wait(), timeout=30)
+    await subscription.stop()
+    await bus.stop()
+
+    again: list[Message] = []
+
+    async def handle(messages: Sequence[Message]) -> None:
+        again.extend(messages)
+
+    other = await make_bus()
+    await other.subscribe_batches([topic], group, handle)
+    await wait_until(lambda: len(again) == 2)
