@@ -1,0 +1,97 @@
+"""The projection kernel on the embedded bus and read store: a view declared in the kernel's shape
+follows the bus in batches, dead-letters what it cannot decode, and redelivery changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crm_shared.bus import HEADER_DLT_REASON, Message, dead_letter_topic
+from crm_shared.bus.embedded import EmbeddedBus
+from crm_shared.integration import Envelope, IntegrationEvent
+from crm_shared.projections import Fact, On, ProjectionRunner, View
+from crm_shared.readstore import Document, Index
+from crm_shared.readstore.sqlite import SqliteReadStore
+
+TOPIC = "crm.test.counter.v1"
+
+
+class Counted(IntegrationEvent):
+    counter_id: str
+    by: int
+
+
+def _counter(fact: Fact[Any]) -> str:
+    return str(fact.data["counter_id"])
+
+
+def _count(before: Document | None, fact: Fact[Any]) -> Document:
+    return {"total": (before or {}).get("total", 0) + fact.data["by"]}
+
+
+class Counters(View):
+    name = "counters"
+    version = 1
+    topics: Sequence[str] = (TOPIC,)
+    collections: Mapping[str, Sequence[Index]] = {"counters": ()}
+    contracts = {"crm.test.Counted": Counted}
+    handlers: Mapping[str, Sequence[On]] = {"crm.test.Counted": (On("counters", _counter, _count),)}
+
+
+async def until(done: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not done():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+def counted(counter: str, version: int, by: Any) -> Message:
+    return Envelope(
+        id=str(uuid.uuid4()),
+        type="crm.test.Counted",
+        source="crm/test",
+        subject=counter,
+        time=datetime.now(UTC),
+        topic=TOPIC,
+        data={"counter_id": counter, "by": by},
+        stream=f"counter-{counter}",
+        stream_version=version,
+        position=version + 1,
+    ).to_message()
+
+
+async def test_the_live_feed_applies_batches_dead_letters_what_it_cannot_decode_and_ignores_redelivery(
+    tmp_path: Path,
+) -> None:
+    bus = EmbeddedBus(tmp_path / "bus.db")
+    await bus.start()
+    views = await SqliteReadStore.open(tmp_path / "views.db")
+    dead: list[Message] = []
+
+    async def collect(message: Message) -> None:
+        dead.append(message)
+
+    try:
+        runner = ProjectionRunner(Counters(), views, service="test")
+        await runner.prepare()
+        await bus.subscribe([dead_letter_topic(TOPIC)], "dead", collect)
+        good = [counted("a", v, 1) for v in range(5)]
+        not_json = Message(TOPIC, "a", b"{not json", good[0].headers)
+        wrong_contract = counted("a", 5, "many")
+        await bus.publish([*good[:3], not_json, wrong_contract, *good[3:], *good])  # then all again
+        await runner.follow(bus)
+        await until(lambda: len(dead) == 2 and runner.applied == 10)
+        document = await views.get(runner.collection("counters"), "a")
+        assert document is not None
+        assert (document["total"], document["_version"]) == (5, 4)  # each version once
+        reasons = sorted(m.headers[HEADER_DLT_REASON] for m in dead)
+        assert "not JSON" in reasons[1] and "contract" in reasons[0]
+        tracked = await views.get(runner.collection("counters_streams"), "counter-a")
+        assert tracked is not None and tracked["_version"] == 4
+    finally:
+        await bus.stop()
+        await views.close()
