@@ -9,6 +9,8 @@ current shape.
 
 from __future__ import annotations
 
+import os
+import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +34,39 @@ class DomainEvent(BaseModel):
 
 E = TypeVar("E", bound=DomainEvent)
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class _RandomIds:
+    """Random (version 4) UUIDs cut from 4 KiB of ``os.urandom`` at a time.
+
+    ``uuid.uuid4()`` calls ``os.urandom(16)``, which releases the GIL around its system call: on a
+    busy event loop each call hands the interpreter to a background thread and waits up to a switch
+    interval to get it back. The bytes are the same kind (the operating system's CSPRNG); a forked
+    child starts with an empty buffer, so two processes never share one."""
+
+    _SIZE = 4096
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buffer = b""
+        self._at = 0
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._lock = threading.Lock()
+        self._buffer, self._at = b"", 0
+
+    def __call__(self) -> uuid.UUID:
+        with self._lock:
+            if self._at + 16 > len(self._buffer):
+                self._buffer, self._at = os.urandom(self._SIZE), 0
+            at = self._at
+            self._at = at + 16
+            return uuid.UUID(bytes=self._buffer[at : at + 16], version=4)
+
+
+random_uuid = _RandomIds()
+"""A random (version 4) UUID, as ``uuid.uuid4()`` without a system call per id."""
 
 
 def deterministic_event_id(idempotency_key: str, index: int = 0) -> uuid.UUID:
@@ -122,7 +157,7 @@ class EventCatalog:
             **(metadata or {}),
         }
         return NewEvent(
-            id=event_id or uuid.uuid4(),
+            id=event_id or random_uuid(),
             type=name,
             data=event.model_dump(mode="json"),
             metadata=meta,

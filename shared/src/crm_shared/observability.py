@@ -70,10 +70,17 @@ def setup(service: str, settings: KernelSettings) -> None:
 
 
 def current_traceparent() -> dict[str, str]:
-    """The current trace context as W3C headers (empty when no span is active)."""
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return {k: v for k, v in carrier.items() if k in ("traceparent", "tracestate")}
+    """The current trace context as W3C headers (empty when no span is active).
+
+    Written as the W3C propagator writes them, without going through the global composite
+    propagator (and the baggage it would add only to have it filtered out) on every command."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return {}
+    headers = {"traceparent": f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"}
+    if context.trace_state:
+        headers["tracestate"] = context.trace_state.to_header()
+    return headers
 
 
 def context_from(headers: Mapping[str, str]) -> Context:

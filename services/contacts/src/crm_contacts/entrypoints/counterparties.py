@@ -127,7 +127,9 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         answered(response, result, location=location)
         out = from_state(result.state, result.version)
         others = [DuplicateOut(**asdict(d)) for d in duplicates]
-        return RegisteredOut.model_validate({**out.model_dump(), "possible_duplicates": others})
+        # Not validated (and dumped) twice: out and others are validated models, and FastAPI checks
+        # the answer against RegisteredOut as it serialises it.
+        return RegisteredOut.model_construct(out.model_fields_set, **dict(out), possible_duplicates=others)
 
     @router.get("/counterparties/duplicates", response_model=DuplicateReportOut)
     async def duplicate_report(
