@@ -38,6 +38,8 @@ from pathlib import Path
 
 from bench.loop import loop_name
 from bench.loop import run as run_on_loop
+from bench.result import Result as BenchResult
+from bench.result import emit, fields_of
 from crm_contacts.application.publishing import translate
 from crm_contacts.domain import counterparty as cp
 from crm_interactions.projections.contacts import COUNTERPARTIES, ContactsView
@@ -286,7 +288,14 @@ async def main_async(workdir: Path, rate: int, seconds: float, kafka: bool) -> i
             verdict = "MISS"
             print(f"  missed: {r.mode} p99 {p99:.1f} ms > {TARGET_MS[r.mode]:.0f} ms")
     targets = f"target_embedded_ms={TARGET_MS['embedded']:.0f} target_kafka_ms={TARGET_MS['kafka']:.0f}"
-    print(f"P3 {' '.join([*fields, *skipped])} rate={rate} {targets} {verdict}", flush=True)
+    measured = ", ".join(
+        f"{r.mode} p99 {percentile(r.projection, 99):.0f} ms (raw bus {percentile(r.baseline, 99):.0f})"
+        for r in results
+    )
+    missed = [r.mode for r in results if percentile(r.projection, 99) > TARGET_MS[r.mode]]
+    summary = f"{' '.join([*fields, *skipped])} rate={rate} {targets}"
+    target = f"p99 ≤ {TARGET_MS['embedded']:.0f} ms embedded, ≤ {TARGET_MS['kafka']:.0f} ms Kafka"
+    emit(BenchResult("P3", measured, target, None, "MISS" if verdict == "MISS" else "PASS", fields_of(summary), missed))
     return 0
 
 

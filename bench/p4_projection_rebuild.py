@@ -37,6 +37,7 @@ from typing import Any
 
 from bench.loop import loop_name
 from bench.loop import run as run_on_loop
+from bench.result import Result, emit, fields_of
 from crm_contacts.application.publishing import translate
 from crm_contacts.domain import counterparty as cp
 from crm_contacts.projections.counterparties import COLLECTION, CounterpartiesView
@@ -239,10 +240,23 @@ async def main_async(total: int, workdir: Path, stores: str) -> int:
                 f" ratio {eps / baseline_eps:.2f} (target {TARGET_RATIO})"
             )
     skipped = ["mongo=SKIP"] if stores in ("mongo", "both") and not mongo else []
-    print(
-        f"P4 {' '.join(fields)} baseline_eps={baseline_eps:.0f} events={total} target_eps={TARGET_EPS}"
-        f" target_ratio={TARGET_RATIO} {' '.join(skipped)}{' ' if skipped else ''}{verdict}",
-        flush=True,
+    summary = (
+        f"{' '.join(fields)} baseline_eps={baseline_eps:.0f} events={total} target_eps={TARGET_EPS}"
+        f" target_ratio={TARGET_RATIO} {' '.join(skipped)}"
+    )
+    rates = {name: built / spent for name, (built, spent, _ok, _detail) in results.items()}
+    measured = ", ".join(f"{name} {eps:,.0f} events/s" for name, eps in rates.items())
+    first = next(iter(rates.values()), 0.0)
+    emit(
+        Result(
+            "P4",
+            f"{measured} (raw read {baseline_eps:,.0f})",
+            f"≥ {TARGET_EPS:,} events/s and ≥ {TARGET_RATIO}× the raw read",
+            first / baseline_eps if baseline_eps else None,
+            "MISS" if verdict == "MISS" else "PASS",
+            fields_of(summary),
+            [n for n, eps in rates.items() if eps < TARGET_EPS or eps / baseline_eps < TARGET_RATIO],
+        )
     )
     return 0
 
