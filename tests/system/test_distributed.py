@@ -121,7 +121,14 @@ class Cluster:
             probe = await client.post(API, json={"name": "Проба", "relations": ["other"], "main_manager": "probe"})
             assert probe.status_code == 201, probe.text
             deadline = time.monotonic() + timeout
-            while (await client.get(probe.headers["Location"])).status_code != 200:
+            # The list reads only the view (a read by id would answer from the stream before it).
+            probe_id = probe.json()["id"]
+
+            async def in_view() -> bool:
+                listed = await client.get(API, params={"q": "Проба", "limit": 500})
+                return listed.status_code == 200 and any(i["id"] == probe_id for i in listed.json()["items"])
+
+            while not await in_view():
                 if time.monotonic() > deadline:
                     raise AssertionError("the projector did not start:\n" + self.log_tails())
                 await asyncio.sleep(0.2)
