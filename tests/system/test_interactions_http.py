@@ -438,3 +438,28 @@ async def test_the_public_events_carry_what_the_notifier_needs(embedded: Embedde
     assert datetime.fromisoformat(event["reminder_at"]) == start + timedelta(hours=1)
     planned_event = await published(embedded, "crm.interactions.InteractionPlanned", iid)
     assert datetime.fromisoformat(planned_event["reminder_at"]) == start - timedelta(hours=1)
+
+
+async def test_a_contact_person_the_caller_cannot_see_is_refused_as_one_that_does_not_exist(
+    embedded: EmbeddedCrm, crm: httpx.AsyncClient
+) -> None:
+    south = await counterparty(crm, "Южна ООД", group="south")
+    linked = await crm.post(
+        "/api/v1/persons", json={"first_name": "Скрит", "links": [{"counterparty_id": south, "position": "CEO"}]}
+    )
+    assert linked.status_code == 201, linked.text
+    pid = linked.json()["id"]
+
+    async def known_here() -> httpx.Response | None:  # the admin sees it once the copy has the link
+        response = await plan(crm, south, contact_person_id=pid)
+        return response if response.status_code == 201 else None
+
+    await eventually(known_here)
+    north = await embedded.client_for(["sales_manager"], ["north"])
+    mine = await counterparty(crm, "Северна ООД", group="north")
+    hidden = await plan(north, mine, contact_person_id=pid)
+    missing = await plan(north, mine, contact_person_id="no-such-person")
+    assert hidden.status_code == missing.status_code == 422
+    assert fields_of(hidden) == fields_of(missing) == ["contact_person_id"]
+    assert hidden.json()["detail"].replace(pid, "X") == missing.json()["detail"].replace("no-such-person", "X")
+    await north.aclose()

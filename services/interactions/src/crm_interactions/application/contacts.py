@@ -86,11 +86,21 @@ class LocalContacts:
         return doc
 
     async def require_person(self, person_id: str, caller: Caller) -> None:
-        """The contact person exists, is not erased, and is not private to someone else."""
+        """The contact person exists, is not erased, and the caller sees it as contacts would: a private
+        one only its owner; one linked to counterparties whoever sees one of them. A person the caller
+        may not see is refused exactly as one that does not exist."""
         doc = await self.person(person_id)
-        hidden = doc is not None and bool(doc.get("private")) and doc.get("owner") != caller.user_id
-        if doc is None or doc.get("erased") or hidden:
+        if doc is None or doc.get("erased") or not await self._sees_person(doc, caller):
             raise DomainError(f"no contact person {person_id}", field="contact_person_id")
+
+    async def _sees_person(self, doc: Document, caller: Caller) -> bool:
+        if doc.get("private"):
+            return doc.get("owner") == caller.user_id
+        linked = [str(c) for c in doc.get("counterparty_ids") or ()]
+        if not linked or caller.can(Permission.ALL_ACCESS_GROUPS):
+            return True
+        found = await self.counterparties(linked)
+        return any(caller.sees_group(str(c["access_group"])) for c in found.values())
 
     async def require_source(self, code: str, field: str = "source") -> None:
         """An information source of the ``sources`` catalog that is not retired."""

@@ -109,7 +109,7 @@ def _source(doc: Document | None, short: str, data: dict[str, Any]) -> Document 
 
 def _person(doc: Document | None, short: str, data: dict[str, Any]) -> Document | None:
     if short == "PersonRegistered":
-        return {"owner": data["owner"], "private": data["private"], "erased": False}
+        return {"owner": data["owner"], "private": data["private"], "erased": False, "counterparty_ids": []}
     if doc is None:
         return None
     if short == "PersonPrivacyChanged":
@@ -117,6 +117,13 @@ def _person(doc: Document | None, short: str, data: dict[str, Any]) -> Document 
         return doc
     if short == "PersonErased":
         doc["erased"] = True
+        return doc
+    linked = list(doc.get("counterparty_ids", []))
+    if short == "PersonLinkedToCounterparty" and data["counterparty_id"] not in linked:
+        doc["counterparty_ids"] = [*linked, data["counterparty_id"]]
+        return doc
+    if short == "PersonUnlinkedFromCounterparty" and data["counterparty_id"] in linked:
+        doc["counterparty_ids"] = [c for c in linked if c != data["counterparty_id"]]
         return doc
     return None
 
