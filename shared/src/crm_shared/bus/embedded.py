@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from crm_shared import jsoncodec
-from crm_shared.bus.port import BatchHandler, BusUnavailable, Handler, Message, PoisonMessage, dead_letter
+from crm_shared.bus.port import BatchHandler, BusUnavailable, Handler, Message, PoisonMessage, dead_letter, one_by_one
 from crm_shared.sqlite import ThreadConnections
 
 log = logging.getLogger(__name__)
@@ -102,11 +102,7 @@ class EmbeddedBus:
     ) -> _EmbeddedSubscription:
         """Consume ``topics`` as ``group`` (see the port's rules)."""
 
-        async def batch(messages: Sequence[Message]) -> None:
-            for message in messages:
-                await handler(message)
-
-        return await self._subscribe(topics, group, batch, max_attempts, from_beginning, batches=False)
+        return await self._subscribe(topics, group, one_by_one(handler), max_attempts, from_beginning, batches=False)
 
     async def subscribe_batches(
         self,

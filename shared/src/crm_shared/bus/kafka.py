@@ -44,6 +44,7 @@ from crm_shared.bus.port import (
     PoisonMessage,
     dead_letter,
     dead_letter_topic,
+    one_by_one,
 )
 
 log = logging.getLogger(__name__)
@@ -282,11 +283,7 @@ class KafkaBus:
         the port's rules). Returns once this member has its partitions, so a message published
         after this returns is seen even with ``from_beginning=False``."""
 
-        async def batch(messages: Sequence[Message]) -> None:
-            for message in messages:
-                await handler(message)
-
-        return await self._subscribe(topics, group, batch, max_attempts, from_beginning, batches=False)
+        return await self._subscribe(topics, group, one_by_one(handler), max_attempts, from_beginning, batches=False)
 
     async def subscribe_batches(
         self,

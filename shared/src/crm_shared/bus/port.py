@@ -54,6 +54,17 @@ Handler = Callable[[Message], Awaitable[None]]
 BatchHandler = Callable[[Sequence[Message]], Awaitable[None]]
 
 
+def one_by_one(handler: Handler) -> BatchHandler:
+    """A batch handler that hands each message of a batch to ``handler`` in order (how the adapters
+    serve :meth:`Bus.subscribe` with their batch machinery)."""
+
+    async def each(messages: Sequence[Message]) -> None:
+        for message in messages:
+            await handler(message)
+
+    return each
+
+
 class Subscription(Protocol):
     """A running consumer-group subscription."""
 
