@@ -25,6 +25,10 @@ PYTHON="$ROOT/.venv/bin/python"
 SERVER="$ROOT/.venv/bin/secantusd-py"
 START_TIMEOUT=30
 STOP_TIMEOUT=10
+NAME="mongo"
+PROCESS="secantusd"
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # Exit 0 when a server answers a ping on HOST:PORT.
 ping_server() {
@@ -39,40 +43,6 @@ except Exception:
 finally:
     client.close()
 ' "mongodb://$HOST:$PORT/" >/dev/null 2>&1
-}
-
-# The pid from the pid file if that process is alive and is our server (pids get reused).
-running_pid() {
-    [[ -f "$PIDFILE" ]] || return 1
-    local pid
-    pid="$(cat "$PIDFILE" 2>/dev/null || true)"
-    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    kill -0 "$pid" 2>/dev/null || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q secantusd || return 1
-    echo "$pid"
-}
-
-log_tail() {
-    if [[ -f "$LOGFILE" ]]; then
-        echo "--- last lines of $LOGFILE ---" >&2
-        tail -n 40 "$LOGFILE" >&2
-    fi
-}
-
-wait_until_up() {
-    local pid="$1" deadline=$((SECONDS + START_TIMEOUT))
-    while ((SECONDS < deadline)); do
-        if ping_server; then
-            return 0
-        fi
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "mongo: server process $pid exited during startup" >&2
-            return 1
-        fi
-        sleep 0.5
-    done
-    echo "mongo: server did not answer on $HOST:$PORT within ${START_TIMEOUT}s" >&2
-    return 1
 }
 
 start() {
@@ -115,43 +85,4 @@ start() {
     return 1
 }
 
-stop() {
-    local pid
-    if ! pid="$(running_pid)"; then
-        rm -f "$PIDFILE"
-        echo "mongo: not running"
-        return 0
-    fi
-    kill -TERM "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + STOP_TIMEOUT))
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
-        sleep 0.2
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        echo "mongo: pid $pid ignored TERM for ${STOP_TIMEOUT}s; sending KILL" >&2
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$PIDFILE"
-    echo "mongo: stopped (pid $pid)"
-}
-
-status() {
-    if ping_server; then
-        local pid
-        pid="$(running_pid || echo "not started by this script")"
-        echo "mongo: answering on $HOST:$PORT (pid $pid)"
-        return 0
-    fi
-    echo "mongo: not answering on $HOST:$PORT"
-    return 1
-}
-
-case "${1:-}" in
-start) start ;;
-stop) stop ;;
-status) status ;;
-*)
-    echo "usage: $0 {start|stop|status}" >&2
-    exit 2
-    ;;
-esac
+dispatch "$@"
