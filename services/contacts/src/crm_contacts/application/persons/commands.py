@@ -12,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
-from crm_contacts.application.counterparties.validation import RawContact, check_property_value
+from crm_contacts.application.counterparties.validation import RawContact, ReferenceLookup, check_property_value
 from crm_contacts.application.keys import PersonKeys
 from crm_contacts.application.persons.access import Access
 from crm_contacts.application.persons.reading import decode, reading_key
@@ -41,14 +41,6 @@ PersonResult = CommandResult[pe.Person]
 
 ContactEntries = Callable[[Sequence[RawContact]], Awaitable[tuple[ContactEntry, ...]]]
 """Types and normalises contact entries by their kinds (contact-kinds for persons)."""
-
-
-class ReferenceLookup(Protocol):
-    """The administrators' catalogs (application/reference/data.py)."""
-
-    async def require(self, catalog: str, code: str, *, field: str) -> Any:
-        """The active entry ``code`` of ``catalog``, or a DomainError naming ``field``."""
-        ...
 
 
 class PersonCommands(CommandHandler[pe.Command, pe.Person]):
