@@ -21,7 +21,7 @@ from crm_interactions.projections.contacts import COUNTERPARTIES, PERSONS, SOURC
 from crm_shared.errors import DomainError
 from crm_shared.identity import Caller, Permission
 from crm_shared.projections import ProjectionRunner
-from crm_shared.readstore import Document, ReadStore
+from crm_shared.readstore import Document, Query, ReadStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +61,22 @@ class LocalContacts:
         if not wanted:
             return {}
         return await self._views.get_many(self.runner.collection(COUNTERPARTIES), wanted)
+
+    async def managed_by(self, manager: str, at_most: int) -> tuple[list[Document], bool]:
+        """The counterparties whose main manager is ``manager``, archived ones too, by id: at most
+        ``at_most``, and whether there are more."""
+        target = self.runner.collection(COUNTERPARTIES)
+        found: list[Document] = []
+        after: tuple[Any, str] | None = None
+        while len(found) < at_most:
+            page = await self._views.find(
+                target, Query({"main_manager": manager}, None, "_id", after, min(500, at_most - len(found)))
+            )
+            found.extend(page.items)
+            if page.next_after is None:
+                return found, False
+            after = page.next_after
+        return found, True
 
     async def source(self, code: str) -> Document | None:
         """An entry of the ``sources`` catalog."""

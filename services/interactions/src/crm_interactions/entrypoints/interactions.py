@@ -4,14 +4,14 @@ calls the application and answers; the rules live in the application."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from crm_interactions.application.interactions.commands import Result, new_interaction_id
-from crm_interactions.application.interactions.queries import MAX_CALENDAR_DAYS, Filters
+from crm_interactions.application.interactions.queries import MAX_CALENDAR_DAYS, MAX_OVERDUE, Filters
 from crm_interactions.bootstrap import InteractionsService
 from crm_interactions.domain import interaction as it
 from crm_interactions.entrypoints.interactions_models import (
@@ -27,7 +27,10 @@ from crm_interactions.entrypoints.interactions_models import (
     InteractionOut,
     InteractionPage,
     Kind,
+    LastContactOut,
+    LastContactsOut,
     Moment,
+    OverdueOut,
     RescheduleBody,
     SourceBody,
     Status,
@@ -208,16 +211,66 @@ def build_router(service: InteractionsService, tokens: CallerTokens) -> APIRoute
         start_from: Annotated[Moment, Query(alias="from", description="Window start")],
         to: Annotated[Moment, Query(description=f"Window end (at most {MAX_CALENDAR_DAYS} days on)")],
         user: Annotated[str | None, Query(min_length=1, max_length=100, description="Default: you")] = None,
+        completed: Annotated[bool, Query(description="Completed interactions too")] = False,
         caller: Caller = authenticated,
     ) -> CalendarOut:
-        """Planned interactions a user takes part in (responsible or participant) starting in
-        ``[from, to)``: a day, a week or a month, as the UI chooses."""
+        """Planned interactions (with ``completed=true`` completed ones too) a user takes part in
+        (responsible or participant) starting in ``[from, to)``: a day, a week or a month, as the UI chooses."""
         whose = user or caller.user_id
-        items, more = await service.queries.calendar(whose, start_from, to, caller)
+        states = ("planned", "completed") if completed else ("planned",)
+        items, more = await service.queries.calendar(whose, start_from, to, caller, states=states)
         items_out = [item_of(d) for d in items]
         return CalendarOut.model_validate(
             {"user": whose, "from": start_from, "to": to, "items": items_out, "truncated": more}
         )
+
+    @router.get("/overdue", response_model=OverdueOut)
+    async def overdue(
+        before: Annotated[Moment | None, Query(description="Should have started before this (default: now)")] = None,
+        user: Annotated[str | None, Query(min_length=1, max_length=100, description="Default: you")] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_OVERDUE)] = 50,
+        caller: Caller = authenticated,
+    ) -> OverdueOut:
+        """Planned interactions a user takes part in (responsible or participant) that should have
+        started before ``before`` and were neither completed nor cancelled, oldest first."""
+        whose = user or caller.user_id
+        moment = before or commands.now()
+        items, more = await service.queries.overdue(whose, moment, caller, limit=limit)
+        return OverdueOut(user=whose, before=moment, items=[item_of(d) for d in items], truncated=more)
+
+    @router.get("/last-contacts", response_model=LastContactsOut)
+    async def last_contacts(
+        manager: Annotated[
+            str | None, Query(min_length=1, max_length=100, description="Main manager; default: you")
+        ] = None,
+        quiet_days: Annotated[
+            int | None, Query(ge=1, le=3650, description="Only those with no completed interaction in this many days")
+        ] = None,
+        sort: Annotated[
+            Literal["last_contact", "changed"],
+            Query(description="last_contact: never and longest ago first; changed: newest change first"),
+        ] = "last_contact",
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        caller: Caller = authenticated,
+    ) -> LastContactsOut:
+        """The active counterparties whose main manager is ``manager`` (that the caller sees), each with its
+        last contact: the start of its latest completed interaction."""
+        whose = manager or caller.user_id
+        since = None if quiet_days is None else commands.now() - timedelta(days=quiet_days)
+        found, more = await service.queries.last_contacts(whose, caller, quiet_since=since, sort=sort)
+        items = [
+            LastContactOut.model_validate(
+                {
+                    "counterparty_id": c.counterparty_id,
+                    "counterparty_name": c.counterparty_name,
+                    "last_contact": None if c.last is None else c.last["start"],
+                    "last_interaction": None if c.last is None else item_of(c.last),
+                    "changed_at": c.changed_at,
+                }
+            )
+            for c in found[:limit]
+        ]
+        return LastContactsOut(manager=whose, quiet_days=quiet_days, items=items, truncated=more or len(found) > limit)
 
     @router.get("/{interaction_id}", response_model=InteractionOut)
     async def get_interaction(

@@ -244,6 +244,34 @@ class CalendarOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
+class OverdueOut(BaseModel):
+    """Planned interactions of a user that should have started already, oldest first."""
+
+    user: str
+    before: datetime
+    items: list[InteractionItemOut]
+    truncated: bool = Field(description="More overdue interactions than listed")
+
+
+class LastContactOut(BaseModel):
+    """A counterparty and when it was last contacted."""
+
+    counterparty_id: str
+    counterparty_name: str
+    last_contact: datetime | None = Field(description="Start of its latest completed interaction; null: never")
+    last_interaction: InteractionItemOut | None
+    changed_at: datetime | None = Field(description="When contacts last changed the counterparty")
+
+
+class LastContactsOut(BaseModel):
+    """The counterparties of a manager with their last contact."""
+
+    manager: str
+    quiet_days: int | None = Field(description="Only those with no contact in this many days, when given")
+    items: list[LastContactOut]
+    truncated: bool = Field(description="More counterparties than listed")
+
+
 def fields_of(state: it.Interaction) -> dict[str, Any]:
     return {
         "id": state.id,

@@ -134,7 +134,12 @@ class ContactsView(View):
     name = "contacts"
     version = 1
     topics: Sequence[str] = (public.COUNTERPARTY_TOPIC, reference.TOPIC, person.TOPIC)
-    collections: Mapping[str, Sequence[Index]] = {COUNTERPARTIES: (), SOURCES: (), PERSONS: ()}
+    # The home page lists a manager's counterparties (an index added later is built on the next start).
+    collections: Mapping[str, Sequence[Index]] = {
+        COUNTERPARTIES: (Index(("main_manager",)),),
+        SOURCES: (),
+        PERSONS: (),
+    }
     contracts = public.EVENT_TYPES
     tracks_streams = False  # contacts' events: positions of this service's log never point at them
     handlers: Mapping[str, Sequence[On]] = {

@@ -30,6 +30,9 @@ MAX_ROUNDS = 10
 """Index pages read at most for one list page of a caller who sees only some access groups."""
 MAX_CALENDAR_DAYS = 62
 MAX_CALENDAR_ITEMS = 2000
+MAX_OVERDUE = 200
+MAX_MANAGED = 2000
+"""Counterparties of one manager read at most for :meth:`InteractionQueries.last_contacts`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,17 @@ class Summary:
     """The latest completed one."""
     next: Document | None
     """The earliest planned one that has not started yet."""
+
+
+@dataclass(frozen=True, slots=True)
+class LastContact:
+    """A counterparty and its latest completed interaction (None: never contacted)."""
+
+    counterparty_id: str
+    counterparty_name: str
+    last: Document | None
+    changed_at: str | None
+    """When contacts last changed the counterparty (as its local copy learnt it)."""
 
 
 class InteractionQueries:
@@ -198,26 +212,100 @@ class InteractionQueries:
         )
 
     async def calendar(
-        self, user: str, start_from: datetime, start_to: datetime, caller: Caller
+        self,
+        user: str,
+        start_from: datetime,
+        start_to: datetime,
+        caller: Caller,
+        *,
+        states: tuple[str, ...] = ("planned",),
     ) -> tuple[list[Document], bool]:
-        """The planned interactions ``user`` takes part in (responsible or participant) that start in
-        ``[start_from, start_to)``, by start, at most :data:`MAX_CALENDAR_ITEMS`; and whether there were more."""
+        """The interactions in ``states`` (planned by default) ``user`` takes part in (responsible or
+        participant) that start in ``[start_from, start_to)``, by start, at most
+        :data:`MAX_CALENDAR_ITEMS`; and whether there were more."""
         self._may_read(caller)
         if start_to <= start_from:
             raise DomainError("the end of the window must be after its start", field="to")
         if start_to - start_from > timedelta(days=MAX_CALENDAR_DAYS):
             raise DomainError(f"a calendar window is at most {MAX_CALENDAR_DAYS} days", field="to")
         high = start_key(start_to)
-        query = Query(
-            {"user": user, "state": "planned"}, None, "start_key", (start_key(start_from), ""), MAX_CALENDAR_ITEMS + 1
-        )
-        entries = (await self._views.find(self._runner.collection(CALENDAR), query)).items
+        entries: list[Document] = []
+        for state in states:
+            query = Query(
+                {"user": user, "state": state}, None, "start_key", (start_key(start_from), ""), MAX_CALENDAR_ITEMS + 1
+            )
+            entries.extend((await self._views.find(self._runner.collection(CALENDAR), query)).items)
+        entries.sort(key=lambda e: (str(e["start_key"]), str(e["_id"])))
         in_window = [e for e in entries if str(e["start_key"]) < high]
         more = len(in_window) > MAX_CALENDAR_ITEMS
         ids = [str(e["interaction_id"]) for e in in_window[:MAX_CALENDAR_ITEMS]]
         found = await self._views.get_many(self._runner.collection(COLLECTION), ids)
         docs = [found[i] for i in ids if i in found]
         return await self._named(docs, caller), more
+
+    async def overdue(self, user: str, before: datetime, caller: Caller, *, limit: int) -> tuple[list[Document], bool]:
+        """The planned interactions ``user`` takes part in that should have started before ``before``,
+        oldest first, at most ``limit`` the caller sees; and whether there are more."""
+        self._may_read(caller)
+        high = start_key(before)
+        target = self._runner.collection(CALENDAR)
+        found: list[Document] = []
+        after: tuple[Any, str] | None = None
+        for _ in range(MAX_ROUNDS):
+            page = await self._views.find(
+                target, Query({"user": user, "state": "planned"}, None, "start_key", after, 100)
+            )
+            due = [e for e in page.items if str(e["start_key"]) < high]
+            docs = await self._views.get_many(
+                self._runner.collection(COLLECTION), [str(e["interaction_id"]) for e in due]
+            )
+            found.extend(
+                await self._named(
+                    [docs[str(e["interaction_id"])] for e in due if str(e["interaction_id"]) in docs], caller
+                )
+            )
+            if len(found) > limit:
+                return found[:limit], True
+            if page.next_after is None or len(due) < len(page.items):
+                return found, False
+            after = page.next_after
+        return found[:limit], True
+
+    async def last_contacts(
+        self,
+        manager: str,
+        caller: Caller,
+        *,
+        quiet_since: datetime | None = None,
+        sort: Literal["last_contact", "changed"] = "last_contact",
+    ) -> tuple[list[LastContact], bool]:
+        """The active counterparties whose main manager is ``manager`` and the caller sees, each with its
+        latest completed interaction, by that interaction's start (never contacted first); with
+        ``quiet_since``, only those with no completed interaction since then; ``sort="changed"``: the
+        counterparties contacts changed last first. Reads at most
+        :data:`MAX_MANAGED` counterparties; the flag says there were more."""
+        self._may_read(caller)
+        managed, more = await self._contacts.managed_by(manager, MAX_MANAGED)
+        limit_key = None if quiet_since is None else start_key(quiet_since)
+        target = self._runner.collection(COLLECTION)
+        found: list[LastContact] = []
+        for doc in managed:
+            if doc.get("archived") or not caller.sees_group(str(doc["access_group"])):
+                continue
+            cid = str(doc["_id"])
+            latest = await self._views.find(
+                target, Query({"counterparty_id": cid, "state": "completed"}, None, "start_rkey", None, 1)
+            )
+            last = latest.items[0] if latest.items else None
+            if limit_key is not None and last is not None and str(last["start_key"]) >= limit_key:
+                continue
+            changed = doc.get("updated_at")
+            found.append(LastContact(cid, str(doc["name"]), last, None if changed is None else str(changed)))
+        if sort == "changed":
+            found.sort(key=lambda c: c.changed_at or "", reverse=True)
+        else:
+            found.sort(key=lambda c: ("" if c.last is None else str(c.last["start_key"]), c.counterparty_name))
+        return found, more
 
 
 def _with_name(doc: Document, counterparties: Mapping[str, Document]) -> Document:
