@@ -120,7 +120,7 @@ async def test_last_contacts_show_which_counterparties_of_a_manager_went_quiet(
 
     async def changed_first() -> bool:
         items = (await crm.get(f"{API}/last-contacts", params={"manager": manager, "sort": "changed"})).json()["items"]
-        return items[0]["counterparty_name"] == "Quiet Renamed Ltd"
+        return bool(items[0]["counterparty_name"] == "Quiet Renamed Ltd")
 
     assert await eventually(changed_first)
 
