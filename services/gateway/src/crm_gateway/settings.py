@@ -21,10 +21,13 @@ class GatewaySettings(BaseSettings):
     """Mark the session cookie ``Secure`` (``CRM_SECURE_COOKIES=true`` behind HTTPS); off for localhost."""
     session_idle_hours: float = Field(default=8.0, gt=0)
     signin_rate_per_minute: int = Field(default=10, ge=1)
-    """Sign-in attempts allowed per minute, per client address and per username."""
-    lockout_threshold: int = Field(default=5, ge=1)
-    """Consecutive failed sign-ins that lock an account."""
-    lockout_minutes: float = Field(default=15.0, gt=0)
+    """Sign-in attempts allowed per minute, per client address and per username from that address."""
+    signin_free_failures: int = Field(default=4, ge=1)
+    """Consecutive wrong passwords for a username, from one client address, before delays begin."""
+    signin_first_delay_seconds: float = Field(default=2.0, gt=0)
+    """The first delay; each further wrong password from that address doubles it."""
+    signin_max_delay_minutes: float = Field(default=15.0, gt=0)
+    """The longest delay between two attempts for a username from one client address."""
 
     # -- OIDC sign-in (authorization code with PKCE); enabled when issuer and client id are set ----
     oidc_issuer: str | None = None

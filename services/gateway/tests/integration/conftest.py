@@ -56,10 +56,11 @@ class Gateway:
     admin_password: str = ADMIN_PASSWORD
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def new_client(self) -> httpx.AsyncClient:
-        """Another browser: its own cookie jar."""
+    def new_client(self, ip: str = "127.0.0.1") -> httpx.AsyncClient:
+        """Another browser, from client address ``ip``: its own cookie jar."""
         outer = IdentityForwarding(self.app, lambda: self.app.state.gateway, self.tokens)
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=outer), base_url="http://gateway.test")
+        transport = httpx.ASGITransport(app=outer, client=(ip, 123))
+        return httpx.AsyncClient(transport=transport, base_url="http://gateway.test")
 
     @staticmethod
     async def sign_in(client: httpx.AsyncClient, username: str, password: str) -> str:
@@ -129,8 +130,9 @@ async def make_gateway(tmp_path: Path) -> AsyncIterator[GatewayFactory]:
             "admin_password": None,
             "secure_cookies": False,
             "signin_rate_per_minute": 1000,
-            "lockout_threshold": 5,
-            "lockout_minutes": 15,
+            "signin_free_failures": 4,
+            "signin_first_delay_seconds": 2,
+            "signin_max_delay_minutes": 15,
             "session_idle_hours": 8,
         }
         values.update(overrides)

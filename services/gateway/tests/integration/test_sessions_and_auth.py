@@ -87,46 +87,99 @@ async def test_wrong_password_and_unknown_user_get_the_same_401(gw: Any) -> None
     assert "set-cookie" not in wrong.headers
 
 
-async def test_five_failures_lock_the_account_and_are_audited(gw: Any) -> None:
+async def _wrong(client: Any, username: str) -> Any:
+    return await client.post(SIGN_IN, json={"username": username, "password": "not-the-password"})
+
+
+async def test_wrong_passwords_slow_down_their_source_with_growing_audited_delays(gw: Any) -> None:
     csrf = await gw.admin()
     await gw.create_user(csrf, "ivan", "ivan-password-1")
-    async with gw.new_client() as browser:
-        for _ in range(5):
-            response = await browser.post(SIGN_IN, json={"username": "ivan", "password": "not-his-password"})
-            assert response.status_code == 401
-        locked = await browser.post(SIGN_IN, json={"username": "ivan", "password": "ivan-password-1"})
-        assert locked.status_code == 423
-        assert locked.headers["content-type"].startswith("application/problem+json")
+    async with gw.new_client(ip="203.0.113.7") as attacker:
+        for _ in range(4):  # signin_free_failures=4: the 4th failure starts a 2 s delay
+            assert (await _wrong(attacker, "ivan")).status_code == 401
+        throttled = await attacker.post(SIGN_IN, json={"username": "ivan", "password": "ivan-password-1"})
+        assert throttled.status_code == 429, "even the right password waits: the delay is the point"
+        assert throttled.headers["retry-after"] == "2"
+        assert throttled.headers["content-type"].startswith("application/problem+json")
+        gw.clock.advance(seconds=2)
+        assert (await _wrong(attacker, "ivan")).status_code == 401
+        assert (await attacker.post(SIGN_IN, json={"username": "ivan", "password": "x" * 12})).headers[
+            "retry-after"
+        ] == "4", "each further failure doubles the delay"
+        for _ in range(12):  # ... up to the ceiling of 15 minutes
+            gw.clock.advance(minutes=20)
+            assert (await _wrong(attacker, "ivan")).status_code == 401
+        assert (await _wrong(attacker, "ivan")).headers["retry-after"] == str(15 * 60)
 
-        audit = (await gw.client.get("/api/v1/audit", params={"limit": 100})).json()["items"]
-        lock = [e for e in audit if e["action"] == "user_locked"]
-        assert len(lock) == 1 and lock[0]["username"] == "ivan" and lock[0]["actor"] == "system"
-        assert lock[0]["details"]["until"]
-        failed = [e for e in audit if e["action"] == "sign_in_failed" and e["username"] == "ivan"]
-        assert len(failed) == 6 and {e["details"]["reason"] for e in failed} == {"wrong_password", "locked"}
-        assert all(e["ip"] for e in failed)
-
-        # The lock ends by itself; a success then resets the count of failures.
-        gw.clock.advance(minutes=16)
-        await gw.sign_in(browser, "ivan", "ivan-password-1")
-        for _ in range(4):
-            assert (await browser.post(SIGN_IN, json={"username": "ivan", "password": "x" * 12})).status_code == 401
-        await gw.sign_in(browser, "ivan", "ivan-password-1")
+    audit = (await gw.client.get("/api/v1/audit", params={"limit": 100})).json()["items"]
+    failed = [e for e in audit if e["action"] == "sign_in_failed" and e["username"] == "ivan"]
+    reasons = [e["details"]["reason"] for e in failed]
+    assert reasons.count("wrong_password") == 17 and reasons.count("throttled") == 3
+    assert all(e["ip"] == "203.0.113.7" for e in failed)
+    assert not [e for e in audit if e["action"] == "user_locked"], "wrong passwords never lock the account"
 
 
-async def test_an_administrator_unlocks_an_account(gw: Any) -> None:
+async def test_the_owner_signs_in_from_elsewhere_and_keeps_api_keys_while_an_address_is_throttled(gw: Any) -> None:
     csrf = await gw.admin()
-    user = await gw.create_user(csrf, "maria", "maria-password")
-    for _ in range(5):
-        await gw.client.post(SIGN_IN, json={"username": "maria", "password": "bad-password"})
-    page = (await gw.client.get("/api/v1/users", params={"q": "mar"})).json()
-    assert page["items"][0]["locked"] is True
-    response = await gw.client.patch(
-        f"/api/v1/users/{user['id']}", json={"locked": False}, headers={"X-CSRF-Token": csrf}
-    )
-    assert response.status_code == 200 and response.json()["locked"] is False
+    await gw.create_user(csrf, "maria", "maria-password", roles=["sales_manager"])
+    async with gw.new_client(ip="198.51.100.1") as owner:
+        owner_csrf = await gw.sign_in(owner, "maria", "maria-password")
+        issued = await owner.post(
+            "/api/v1/api-keys", json={"name": "ERP", "roles": ["read_only"]}, headers={"X-CSRF-Token": owner_csrf}
+        )
+        assert issued.status_code == 201, issued.text
+        bearer = {"Authorization": f"Bearer {issued.json()['key']}"}
+        async with gw.new_client(ip="203.0.113.9") as attacker:
+            for _ in range(10):
+                await _wrong(attacker, "maria")
+            assert (await _wrong(attacker, "maria")).status_code == 429
+        assert (await owner.get("/api/v1/me", headers=bearer)).status_code == 200, "the key still works"
+        assert (await owner.get("/api/v1/me")).status_code == 200, "the session still works"
+        await gw.sign_in(owner, "maria", "maria-password")
+        users = (await gw.client.get("/api/v1/users", params={"q": "maria"})).json()["items"]
+        assert users[0]["locked"] is False
+
+
+async def test_unknown_usernames_are_throttled_exactly_like_known_ones(gw: Any) -> None:
+    async with gw.new_client(ip="203.0.113.10") as prober:
+        known = [(await _wrong(prober, "admin")) for _ in range(6)]
+        unknown = [(await _wrong(prober, "nobody-here")) for _ in range(6)]
+    assert [r.status_code for r in known] == [r.status_code for r in unknown] == [401] * 4 + [429] * 2
+    assert [r.json() for r in known] == [r.json() for r in unknown]
+    assert [r.headers.get("retry-after") for r in known] == [r.headers.get("retry-after") for r in unknown]
+
+
+async def test_a_success_or_an_administrator_forgets_the_failures(gw: Any) -> None:
+    csrf = await gw.admin()
+    user = await gw.create_user(csrf, "petar", "petar-password")
+    async with gw.new_client(ip="192.0.2.5") as browser:
+        for _ in range(3):
+            assert (await _wrong(browser, "petar")).status_code == 401
+        await gw.sign_in(browser, "petar", "petar-password")
+        for _ in range(3):
+            assert (await _wrong(browser, "petar")).status_code == 401, "the success started a new count"
+        assert (await _wrong(browser, "petar")).status_code == 401
+        assert (await _wrong(browser, "petar")).status_code == 429
+        response = await gw.client.patch(
+            f"/api/v1/users/{user['id']}", json={"locked": False}, headers={"X-CSRF-Token": csrf}
+        )
+        assert response.status_code == 200
+        await gw.sign_in(browser, "petar", "petar-password")
+
+
+async def test_an_administrator_locks_and_unlocks_an_account(gw: Any) -> None:
+    csrf = await gw.admin()
+    user = await gw.create_user(csrf, "elena", "elena-password")
+    locked = await gw.client.patch(f"/api/v1/users/{user['id']}", json={"locked": True}, headers={"X-CSRF-Token": csrf})
+    assert locked.status_code == 200 and locked.json()["locked"] is True
     async with gw.new_client() as browser:
-        await gw.sign_in(browser, "maria", "maria-password")
+        refused = await browser.post(SIGN_IN, json={"username": "elena", "password": "elena-password"})
+        assert refused.status_code == 423
+        response = await gw.client.patch(
+            f"/api/v1/users/{user['id']}", json={"locked": False}, headers={"X-CSRF-Token": csrf}
+        )
+        assert response.status_code == 200 and response.json()["locked"] is False
+        await gw.sign_in(browser, "elena", "elena-password")
 
 
 async def test_sign_in_is_rate_limited_with_retry_after(make_gateway: Any) -> None:

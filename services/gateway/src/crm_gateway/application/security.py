@@ -1,9 +1,17 @@
-"""Sign-in, sessions, lock-out, rate limits and API-key authentication.
+"""Sign-in, sessions, throttling of password guesses, rate limits and API-key authentication.
 
 Sessions are not events: they live in the read store (collection ``sessions``), keyed by the
 SHA-256 of the random session token, so a leak of the store does not leak usable tokens. The
 cookie carries the token; the CSRF token is returned at sign-in and must come back in
 ``X-CSRF-Token`` on every cookie-authenticated unsafe request.
+
+Wrong passwords never lock an account and never touch its other credentials (API keys, sessions):
+they slow down the *source* that sends them. After a few consecutive wrong passwords for a username
+from one client address, that address must wait before its next attempt for that username, and the
+wait doubles with every further failure up to a ceiling (:class:`SignInThrottle`). The owner signing
+in from elsewhere is not affected, and an unknown username is throttled exactly like a known one, so
+the delays do not reveal which usernames exist. Every refused attempt is in the audit trail. Only an
+administrator locks an account.
 
 Every request is authenticated against the user's current stream (not a view), so a lock, a role
 change or a revoked key takes effect on the very next request. API keys, used by systems many
@@ -22,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from crm_gateway.application.caller_cache import KeyCache
 from crm_gateway.application.passwords import Passwords
@@ -46,7 +55,7 @@ class InvalidCredentials(Exception):
 
 
 class AccountLocked(Exception):
-    """The password was right but the account is locked."""
+    """The password was right but an administrator has locked the account."""
 
     def __init__(self, until: datetime | None) -> None:
         when = f" until {until.isoformat(timespec='minutes')}" if until else ""
@@ -122,6 +131,72 @@ class TokenBuckets:
             del self._buckets[key]
 
 
+class SignInThrottle:
+    """Growing delays per username and client address after consecutive wrong passwords.
+
+    Kept in the read store (collection ``signin_failures``, shared by gateway replicas): one document
+    per (username, address) pair, keyed by a hash of the pair, with the count of consecutive failures
+    and the earliest time of the next attempt. A success from that address forgets the pair.
+    """
+
+    def __init__(self, views: ReadStore, settings: GatewaySettings, clock: Callable[[], datetime]) -> None:
+        self._views = views
+        self._free = settings.signin_free_failures
+        self._first = settings.signin_first_delay_seconds
+        self._ceiling = settings.signin_max_delay_minutes * 60
+        self._clock = clock
+
+    @staticmethod
+    def _key(username: str, ip: str | None) -> str:
+        return sha256_hex(f"{username.casefold()}\n{ip or '-'}")
+
+    async def wait(self, username: str, ip: str | None) -> int:
+        """Whole seconds the address must still wait before trying ``username`` again (0: go ahead)."""
+        document = await self._views.get(FAILURES, self._key(username, ip))
+        if document is None or not document.get("not_before"):
+            return 0
+        left = (datetime.fromisoformat(document["not_before"]) - self._clock()).total_seconds()
+        return max(0, math.ceil(left))
+
+    async def failed(self, username: str, ip: str | None) -> None:
+        """Count a wrong password; from the ``free``-th on, the next attempt waits (doubling)."""
+        key = self._key(username, ip)
+        for _ in range(10):  # read-modify-write guarded by the document version; a lost race retries
+            current = await self._views.get(FAILURES, key)
+            version = 0 if current is None else int(current["_version"])
+            count = 1 + (0 if current is None else int(current["count"]))
+            document: dict[str, object] = {"_id": key, "_version": version + 1, "user": username.casefold()}
+            document["count"] = count
+            if count >= self._free:
+                delay = min(self._ceiling, self._first * 2 ** (count - self._free))
+                document["not_before"] = (self._clock() + timedelta(seconds=delay)).isoformat()
+            if await self._views.apply([Put(FAILURES, document)]):
+                return
+
+    async def succeeded(self, username: str, ip: str | None) -> None:
+        """Forget the failures of ``username`` from this address."""
+        current = await self._views.get(FAILURES, self._key(username, ip))
+        if current is not None and int(current["count"]):
+            await self._views.apply([self._cleared(current)])
+
+    async def forget(self, username: str) -> None:
+        """Forget the failures of ``username`` from every address (an administrator asked)."""
+        after = None
+        while True:
+            page = await self._views.find(FAILURES, Query(equals={"user": username.casefold()}, after=after, limit=500))
+            if failing := [d for d in page.items if int(d["count"])]:
+                await self._views.apply([self._cleared(d) for d in failing])
+            if page.next_after is None:
+                return
+            after = page.next_after
+
+    @staticmethod
+    def _cleared(document: Document) -> Put:
+        # Kept with a count of 0 rather than deleted: the version guard must go on growing.
+        version = int(document["_version"]) + 1
+        return Put(FAILURES, {"_id": document["_id"], "_version": version, "user": document["user"], "count": 0})
+
+
 @dataclass(frozen=True, slots=True)
 class Session:
     """A signed-in browser session (from the read store)."""
@@ -152,7 +227,7 @@ class Sessions:
     async def prepare(self) -> None:
         """Create the indexes."""
         await self._views.ensure_indexes(SESSIONS, [Index(("user_id",))])
-        await self._views.ensure_indexes(FAILURES, [])
+        await self._views.ensure_indexes(FAILURES, [Index(("user",))])
 
     async def create(self, user_id: str, ip: str | None) -> tuple[str, str]:
         """A new session for ``user_id``: ``(token, csrf_token)``."""
@@ -238,72 +313,57 @@ class Authenticator:
         self._clock = clock
         self._per_ip = TokenBuckets(settings.signin_rate_per_minute)
         self._per_username = TokenBuckets(settings.signin_rate_per_minute)
+        self.throttle = SignInThrottle(views, settings, clock)
 
     def check_rate(self, ip: str | None, username: str) -> None:
-        """Take an attempt from the client's and the username's buckets; :class:`RateLimited` if empty."""
-        waits = [self._per_ip.take(f"ip:{ip or '-'}"), self._per_username.take(f"user:{username.casefold()}")]
+        """Take an attempt from the client's bucket and from the bucket of this username from this
+        client (never the username's alone: others' attempts must not shut its owner out);
+        :class:`RateLimited` if either is empty."""
+        source = ip or "-"
+        waits = [self._per_ip.take(f"ip:{source}"), self._per_username.take(f"user:{username.casefold()}\n{source}")]
         if max(waits) > 0:
             raise RateLimited(max(1, math.ceil(max(waits))))
 
     async def sign_in(self, username: str, password: str, ip: str | None) -> SignedIn:
         """Check the password and open a session.
 
-        Raises :class:`RateLimited`, :class:`InvalidCredentials` (the same for an unknown user and a
+        Raises :class:`RateLimited` (too many attempts, or this address must still wait after wrong
+        passwords for this username), :class:`InvalidCredentials` (the same for an unknown user and a
         wrong password) or :class:`AccountLocked` (only when the password was right, so a lock does
-        not reveal that an account exists). Consecutive failures lock the account.
+        not reveal that an account exists).
         """
         self.check_rate(ip, username)
         user_id = await self.users.user_id_of(username) if u.USERNAME_PATTERN.match(username) else None
         found = None if user_id is None else await self.users.get(user_id)
         user = None if found is None else found[0]
-        ok = await self.passwords.verify(None if user is None else user.password_hash, password)
         actor = Actor(user.id if user else SYSTEM_ACTOR, ip)
-        if user is None:
-            await self.users.record(u.SignInFailed(username=username, user_id=None, reason="unknown_user"), actor)
-            raise InvalidCredentials()
-        now = self._clock()
-        if not ok:
-            locked = user.is_locked(now)
-            await self.users.record(
-                u.SignInFailed(username=username, user_id=user.id, reason="locked" if locked else "wrong_password"),
-                actor,
+        wait = await self.throttle.wait(username, ip)
+        if wait:
+            # Refused before the password is even checked, known username or not.
+            failed = u.SignInFailed(username=username, user_id=user_id, reason="throttled", retry_after=wait)
+            await self.users.record(failed, actor)
+            raise RateLimited(wait)
+        ok = await self.passwords.verify(None if user is None else user.password_hash, password)
+        if user is None or not ok:
+            reason: Literal["unknown_user", "locked", "wrong_password"] = (
+                "unknown_user" if user is None else "locked" if user.is_locked(self._clock()) else "wrong_password"
             )
-            if not locked:  # attempts while locked do not extend the lock
-                await self._count_failure(user, ip)
+            await self.users.record(u.SignInFailed(username=username, user_id=user_id, reason=reason), actor)
+            await self.throttle.failed(username, ip)
             raise InvalidCredentials()
-        if user.is_locked(now):
+        await self.throttle.succeeded(username, ip)
+        if user.is_locked(self._clock()):
             await self.users.record(u.SignInFailed(username=username, user_id=user.id, reason="locked"), actor)
             raise AccountLocked(user.locked_until)
-        await self._reset_failures(user.id)
         token, csrf = await self.sessions.create(user.id, ip)
         await self.users.record(u.SignedIn(user_id=user.id, username=user.username), actor)
         return SignedIn(user, token, csrf)
 
-    async def _count_failure(self, user: u.User, ip: str | None) -> None:
-        # Read-modify-write guarded by the document version; a lost race re-reads and retries.
-        for _ in range(10):
-            current = await self._views.get(FAILURES, user.id)
-            version = 0 if current is None else int(current["_version"])
-            count = 1 + (0 if current is None else int(current["count"]))
-            if count >= self._settings.lockout_threshold:
-                until = self._clock() + timedelta(minutes=self._settings.lockout_minutes)
-                reason = f"{count} failed sign-ins in a row"
-                await self.users.apply(u.LockUser(user.id, reason, until), Actor(SYSTEM_ACTOR, ip))
-                await self._views.apply([Put(FAILURES, {"_id": user.id, "_version": version + 1, "count": 0})])
-                return
-            if await self._views.apply([Put(FAILURES, {"_id": user.id, "_version": version + 1, "count": count})]):
-                return
-
-    async def _reset_failures(self, user_id: str) -> None:
-        current = await self._views.get(FAILURES, user_id)
-        if current is not None and int(current["count"]) > 0:
-            await self._views.apply(
-                [Put(FAILURES, {"_id": user_id, "_version": int(current["_version"]) + 1, "count": 0})]
-            )
-
     async def reset_failures(self, user_id: str) -> None:
-        """Forget a user's failed sign-ins (an administrator unlocked the account)."""
-        await self._reset_failures(user_id)
+        """Forget a user's failed sign-ins from every address (an administrator unlocked the account)."""
+        found = await self.users.get(user_id)
+        if found is not None:
+            await self.throttle.forget(found[0].username)
 
     async def sign_out(self, token: str, ip: str | None) -> None:
         """End the session of ``token`` (nothing when there is none)."""

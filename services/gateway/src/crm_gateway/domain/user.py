@@ -155,7 +155,9 @@ class SignInFailed(DomainEvent):
 
     username: str
     user_id: str | None
-    reason: Literal["unknown_user", "wrong_password", "locked"]
+    reason: Literal["unknown_user", "wrong_password", "locked", "throttled"]
+    retry_after: int | None = None
+    """For ``throttled``: the seconds the source still had to wait."""
 
 
 @catalog.register("gateway.SignedOut")

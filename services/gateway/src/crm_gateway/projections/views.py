@@ -42,7 +42,7 @@ _AUDITED: dict[type[DomainEvent], tuple[str, tuple[str, ...]]] = {
     u.ApiKeyIssued: ("api_key_issued", ("key_id", "name", "roles", "groups")),
     u.ApiKeyRevoked: ("api_key_revoked", ("key_id",)),
     u.SignedIn: ("signed_in", ("username",)),
-    u.SignInFailed: ("sign_in_failed", ("username", "reason")),
+    u.SignInFailed: ("sign_in_failed", ("username", "reason", "retry_after")),
     u.SignedOut: ("signed_out", ()),
 }
 
@@ -171,7 +171,7 @@ def _audit(action: str, shown: tuple[str, ...]) -> On:
             "ip": event.extra_headers.get("ip") or None,
             "user_id": user_id,
             "username": username,
-            "details": {k: data[k] for k in shown if k in data},
+            "details": {k: data[k] for k in shown if data.get(k) is not None},
         }
 
     return On(AUDIT, _entry_id, apply, version=_entry_version, reads=_user_of_entry)
