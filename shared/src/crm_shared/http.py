@@ -16,12 +16,14 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_shared.commands import CommandHandler, CommandResult, fingerprint
 from crm_shared.errors import DomainError
 from crm_shared.eventstore.port import EventStoreUnavailable, WrongExpectedVersion
 from crm_shared.identity import CALLER_HEADER, Caller, CallerTokens, InvalidCallerToken
+from crm_shared.inputs import CONTROL_CHARACTERS_MESSAGE, TEXT_PATTERNS, drop_null
 from crm_shared.observability import TracingMiddleware
 from crm_shared.projections import ViewNotReady
 
@@ -92,6 +94,24 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
+ETAG_PATTERN = r'^(W/)?"[0-9]{1,19}"$'
+"""An ETag of this API: the stream version in quotes (``"3"``), weak or not."""
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,2000}$"
+"""A pagination cursor of this API: URL-safe base64 without padding (opaque to clients)."""
+RETRY_AFTER_HEADER: dict[str, Any] = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying",
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    }
+}
+VIEW_NOT_READY_RESPONSE: dict[str, Any] = {
+    **PROBLEM_RESPONSE,
+    "description": "The view has not caught up with `min_position` within the bounded wait; retry later",
+    "headers": RETRY_AFTER_HEADER,
+}
+"""Declared on every query with ``?min_position=``."""
+
+
 def parse_if_match(value: str | None) -> int | None:
     """The stream version an ``If-Match`` header names; 400 when it names none."""
     if value is None:
@@ -110,7 +130,7 @@ async def _if_match(
         str | None,
         Header(
             alias="If-Match",
-            max_length=40,
+            pattern=ETAG_PATTERN,
             description='The ETag the change was made on, e.g. "3"; a stale one gets 412',
         ),
     ] = None,
@@ -135,10 +155,19 @@ IdempotencyKey = Annotated[
 MinPosition = Annotated[
     int | None,
     Query(
-        ge=0, le=2**63 - 1, description=f"Wait until the view includes this commit position (from {POSITION_HEADER})"
+        ge=0,
+        le=2**63 - 1,
+        description=f"Wait until the view includes this commit position (from {POSITION_HEADER}); "
+        "504 with Retry-After when it has not within the bounded wait",
     ),
 ]
-"""``?min_position=``: read-your-writes for queries."""
+"""``?min_position=``: read-your-writes for queries (a route with it declares :data:`VIEW_NOT_READY_RESPONSE`)."""
+
+Cursor = Annotated[
+    str | None,
+    Query(pattern=CURSOR_PATTERN, description="`next_cursor` of the previous page; absent for the first page"),
+]
+"""``?cursor=`` of a keyset-paginated list (400 when it is not one this API returned)."""
 
 
 def answered(response: Response, result: CommandResult[Any], *, location: str | None = None) -> None:
@@ -205,6 +234,26 @@ def caller_dependency(tokens: CallerTokens) -> Any:
     return Depends(current_caller)
 
 
+def _message(error: Any) -> str:
+    ctx = error.get("ctx") or {}
+    if error.get("type") == "string_pattern_mismatch" and ctx.get("pattern") in TEXT_PATTERNS:
+        return CONTROL_CHARACTERS_MESSAGE
+    return str(error.get("msg", "invalid")) + (f": {ctx['error']}" if "error" in ctx else "")
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(app: Any, scope: Scope) -> list[str]:
+    """Every method some route of ``app`` answers at the path of ``scope`` (a 405's ``Allow``)."""
+    allowed = []
+    for method in _METHODS:
+        probe = {**scope, "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
 def _field(loc: Sequence[int | str]) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] in ("body", "query", "path", "header"):
@@ -220,8 +269,7 @@ def install(app: FastAPI) -> None:
         errors = [
             {
                 "field": "body" if e.get("type") == "json_invalid" else _field(e.get("loc", ())),
-                "message": str(e.get("msg", "invalid"))
-                + (f": {e['ctx']['error']}" if "ctx" in e and "error" in e["ctx"] else ""),
+                "message": _message(e),
                 "type": e.get("type"),
             }
             for e in exc.errors()
@@ -253,11 +301,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ViewNotReady)
     async def not_ready(_: Request, exc: ViewNotReady) -> Response:
-        return problem(504, "View not caught up", str(exc))
+        return problem(504, "View not caught up", str(exc), headers={"Retry-After": "1"})
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        return problem(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette's Allow names the methods of the first route that matched the path only.
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request.app, request.scope))}
+        return problem(exc.status_code, str(exc.detail), headers=headers)
 
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(TracingMiddleware)
@@ -295,6 +347,25 @@ def _too_large(limit: int) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     return problem(413, "Request body too large", f"at most {limit} bytes")
 
 
+def truthful_openapi(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` (FastAPI's) corrected where it says more than the server does: a parameter is never
+    ``null`` (a query or header cannot carry one), and a query with ``?min_position=`` declares its 504."""
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if "schema" in parameter:
+                    parameter["schema"] = drop_null(parameter["schema"])
+            if any(p.get("name") == "min_position" for p in operation.get("parameters", [])):
+                operation.setdefault("responses", {})["504"] = {
+                    "description": VIEW_NOT_READY_RESPONSE["description"],
+                    "headers": VIEW_NOT_READY_RESPONSE["headers"],
+                    "content": VIEW_NOT_READY_RESPONSE["content"],
+                }
+    return document
+
+
 def make_app(title: str, version: str, lifespan: Any, *, description: str = "") -> FastAPI:
     """A service's FastAPI app with the shared conventions and a ``/health`` endpoint.
 
@@ -314,6 +385,14 @@ def make_app(title: str, version: str, lifespan: Any, *, description: str = "") 
     )
     app.state.ready = False
     install(app)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = truthful_openapi(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/health", tags=["health"])
     async def health(request: Request) -> Response:

@@ -94,6 +94,7 @@ from crm_shared.eventstore.port import EventStore, RecordedEvent
 from crm_shared.integration import Envelope
 from crm_shared.readstore.port import Change, Delete, Document, Index, Put, ReadStore
 from crm_shared.relay import Translate
+from crm_shared.settings import KernelSettings
 
 log = logging.getLogger(__name__)
 
@@ -232,8 +233,12 @@ class _Batch:
 class ProjectionRunner:
     """Runs one projection against one read store."""
 
-    def __init__(self, projection: Projection, views: ReadStore, *, service: str) -> None:
+    def __init__(
+        self, projection: Projection, views: ReadStore, *, service: str, read_wait: float | None = None
+    ) -> None:
         self.projection = projection
+        self.read_wait = KernelSettings().read_wait_seconds if read_wait is None else read_wait
+        """How long :meth:`wait_for` waits by default (``CRM_READ_WAIT_SECONDS``)."""
         self._views = views
         self._service = service
         self._subscription: Subscription | None = None
@@ -472,24 +477,32 @@ class ProjectionRunner:
         return changes
 
     async def wait_for(
-        self, store: EventStore, position: int, *, translate: Translate | None = None, timeout: float = 5.0
+        self, store: EventStore, position: int, *, translate: Translate | None = None, timeout: float | None = None
     ) -> None:
-        """Wait until the view reflects the event committed at ``position`` (read-your-writes).
+        """Wait until the view reflects the event committed at ``position`` (read-your-writes), at
+        most ``timeout`` seconds (default :attr:`read_wait`); then :class:`ViewNotReady`.
 
-        With ``translate``, an event that has no public form on this view's topics (so no effect on
-        it) needs no wait.
+        A position beyond the store's head (a write this store has not committed, or not yet) is
+        waited for the same bounded time. With ``translate``, an event that has no public form on this
+        view's topics (so no effect on it) needs no wait.
         """
         if position <= 0:
             return
         if not self.projection.tracks_streams:
             raise TypeError(f"view {self.projection.name} follows another service's events: no position to wait for")
-        found = await store.read_all(after=position - 1, limit=1)
-        if not found or found[0].position != position:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (self.read_wait if timeout is None else timeout)
+        delay = 0.005
+        while not (found := await store.read_all(after=position - 1, limit=1)):
+            if loop.time() >= deadline:
+                raise ViewNotReady(f"view {self.projection.name} has not reached position {position}")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.1)
+        if found[0].position != position:
             return
         target = found[0]
         if translate is not None and not any(e.topic in self.projection.topics for e in translate(target)):
             return
-        deadline = asyncio.get_running_loop().time() + timeout
         delay = 0.005
         while True:
             rebuilt_to = await self._views.checkpoint(self.checkpoint_name)
@@ -498,7 +511,7 @@ class ProjectionRunner:
             tracked = await self._views.get(self._streams, target.stream)
             if tracked is not None and int(tracked["_version"]) >= target.stream_version:
                 return
-            if asyncio.get_running_loop().time() >= deadline:
+            if loop.time() >= deadline:
                 raise ViewNotReady(f"view {self.projection.name} has not reached position {position}")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -49,3 +49,5 @@ class KernelSettings(BaseSettings):
     otel_exporter: Literal["none", "console", "otlp"] = "none"
     otel_endpoint: str | None = None
     log_level: str = "INFO"
+    read_wait_seconds: float = Field(default=5.0, gt=0, le=60)
+    """How long a query with ``?min_position=`` waits for its view before answering 504 (``CRM_READ_WAIT_SECONDS``)."""
