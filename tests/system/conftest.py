@@ -53,8 +53,9 @@ class EmbeddedCrm:
         return client
 
     async def client_for(self, roles: list[str], groups: list[str] = ()) -> httpx.AsyncClient:  # type: ignore[assignment]
-        """A new user with these roles and access groups, signed in."""
+        """A new user with these roles and access groups (defined first when new), signed in."""
         admin = self.running[-1][1]
+        await self.define_groups(*groups)
         username, password = f"user{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
         created = await admin.post(
             "/api/v1/users",
@@ -62,6 +63,13 @@ class EmbeddedCrm:
         )
         assert created.status_code == 201, created.text
         return await self.sign_in(username, password)
+
+    async def define_groups(self, *codes: str) -> None:
+        """Define these access groups in the gateway's catalogue as the administrator (existing ones stay)."""
+        admin = self.running[-1][1]
+        for code in codes:
+            response = await admin.post("/api/v1/access-groups", json={"code": code, "name": code.title()})
+            assert response.status_code in (201, 409), response.text
 
     async def stop(self) -> None:
         lifespan, client = self.running.pop()

@@ -131,6 +131,7 @@ async def test_an_expired_caller_token_is_rejected(embedded: Any, crm: httpx.Asy
 
 
 async def test_one_user_cannot_see_or_revoke_anothers_api_key(embedded: Any, crm: httpx.AsyncClient) -> None:
+    await embedded.define_groups("north")
     issued = await crm.post("/api/v1/api-keys", json={"name": "ERP", "roles": ["read_only"], "groups": ["north"]})
     assert issued.status_code == 201, issued.text
     key_id = issued.json()["id"]

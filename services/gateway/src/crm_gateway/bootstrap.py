@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 
+from crm_gateway.application.access_groups import AccessGroupCommands
 from crm_gateway.application.passwords import Passwords
+from crm_gateway.application.publishing import translate
 from crm_gateway.application.queries import GatewayQueries
 from crm_gateway.application.security import Authenticator, Sessions
 from crm_gateway.application.users import SYSTEM, UserCommands
@@ -24,6 +28,7 @@ from crm_shared.errors import AlreadyExists
 from crm_shared.eventstore import EventStore
 from crm_shared.projections import ProjectionRunner
 from crm_shared.readstore import ReadStore
+from crm_shared.relay import Relay
 from crm_shared.settings import KernelSettings
 
 SERVICE = "gateway"
@@ -33,7 +38,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class GatewayService:
-    """The wired gateway: user commands, authentication, queries and the views' upkeep."""
+    """The wired gateway: user and access-group commands, authentication, queries and the views' upkeep."""
 
     store: EventStore
     views: ReadStore
@@ -43,18 +48,36 @@ class GatewayService:
     auth: Authenticator
     queries: GatewayQueries
     view_sync: ViewSync
+    groups: AccessGroupCommands
+    """The access-group catalogue."""
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def seed(self) -> None:
         """Create the initial administrator when the CRM has no users yet (see
-        :func:`ensure_initial_admin`); a generated password is shown once, on the console only."""
+        :func:`ensure_initial_admin`; a generated password is shown once, on the console only), and
+        the access-group catalogue's ``general`` plus every group already granted (idempotent)."""
         admin = self.settings.admin_password
         generated = await ensure_initial_admin(self, admin.get_secret_value() if admin else None)
         if generated is not None:
             # Never logged, never stored in plain text.
             print(f"\nFirst start: sign in as '{INITIAL_ADMIN}' with password {generated}\n", flush=True)
+        await self.seed_access_groups()
 
-    async def start_relay(self, bus: Bus) -> None:
-        """Nothing: the gateway publishes no integration events."""
+    async def seed_access_groups(self) -> None:
+        """Define ``general`` and every access group already granted to a user or an API key, so an
+        installation from before the catalogue keeps working (idempotent)."""
+        await self.view_sync.sync()
+        await self.groups.seed(await self.queries.granted_groups(), SYSTEM)
+
+    def relay(self, bus: Bus) -> Relay:
+        """The relay publishing the directory of users and access groups (``crm.identity.*``)."""
+        return Relay(SERVICE, self.store, bus, self.views, translate)
+
+    async def start_relay(self, bus: Bus) -> Relay:
+        """Publish the directory in the background."""
+        relay = self.relay(bus)
+        self._tasks.append(asyncio.create_task(relay.run(), name="gateway-relay"))
+        return relay
 
     async def start_projector(self, bus: Bus | None = None) -> None:
         """Keep the views following the log in the background.
@@ -67,6 +90,10 @@ class GatewayService:
 
     async def close(self) -> None:
         """Stop background work and release the stores."""
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.view_sync.stop()
         await self.views.close()
         await self.store.close()
@@ -103,6 +130,7 @@ async def build(
         auth=Authenticator(users, passwords, sessions, views, config, clock, keys=view_sync.keys),
         queries=GatewayQueries(views, runner),
         view_sync=view_sync,
+        groups=AccessGroupCommands(store, clock, after_append=view_sync.sync),
     )
 
 

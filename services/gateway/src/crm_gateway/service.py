@@ -20,10 +20,11 @@ from crm_shared.settings import KernelSettings
 
 
 class Gateway:
-    """Sign-in (password and OIDC), users, roles, access groups, API keys and the audit trail."""
+    """Sign-in (password and OIDC), users, roles, access groups, API keys, the user directory and the
+    audit trail."""
 
     name = bootstrap.SERVICE
-    prefixes = ("session", "me", "users", "roles", "api-keys", "audit", "auth")
+    prefixes = ("session", "me", "users", "roles", "access-groups", "directory", "api-keys", "audit", "auth")
 
     def __init__(self, settings: GatewaySettings | None = None) -> None:
         self.settings = settings

@@ -76,11 +76,21 @@ class Gateway:
     async def create_user(
         self, csrf: str, username: str, password: str = "password-123", **fields: Any
     ) -> dict[str, Any]:
-        """Create a user as the signed-in administrator of the main client."""
+        """Create a user as the signed-in administrator of the main client (the access groups it names
+        are defined first, as an administrator would)."""
+        await self.define_groups(csrf, *fields.get("groups", ()))
         body = {"username": username, "name": fields.pop("name", username.title()), "password": password, **fields}
         response = await self.client.post("/api/v1/users", json=body, headers={"X-CSRF-Token": csrf})
         assert response.status_code == 201, response.text
         return dict(response.json())
+
+    async def define_groups(self, csrf: str, *codes: str) -> None:
+        """Define these access groups in the catalogue (those there already stay)."""
+        for code in codes:
+            response = await self.client.post(
+                "/api/v1/access-groups", json={"code": code, "name": code.title()}, headers={"X-CSRF-Token": csrf}
+            )
+            assert response.status_code in (201, 409), response.text
 
 
 def assemble(kernel: KernelSettings, settings: GatewaySettings, clock: Clock, tokens: CallerTokens) -> FastAPI:
@@ -91,6 +101,7 @@ def assemble(kernel: KernelSettings, settings: GatewaySettings, clock: Clock, to
         service = await build(kernel, settings, hasher=FAST_HASHER, clock=clock)
         app.state.gateway = service
         await ensure_initial_admin(service, ADMIN_PASSWORD)
+        await service.seed_access_groups()
         app.include_router(build_router(service, tokens))
         await service.start_projector()
         app.state.ready = True

@@ -14,6 +14,7 @@ SIGN_IN = "/api/v1/session"
 
 async def test_api_key_issue_use_and_revoke(gw: Any) -> None:
     csrf = await gw.admin()
+    await gw.define_groups(csrf, "sofia")
     response = await gw.client.post(
         "/api/v1/api-keys",
         json={"name": "ERP sync", "roles": ["read_only"], "groups": ["sofia"]},
@@ -93,6 +94,7 @@ async def test_an_api_key_gets_only_roles_and_groups_its_owner_has(gw: Any) -> N
 
 async def test_admin_creates_reads_updates_users_with_etags(gw: Any) -> None:
     csrf = await gw.admin()
+    await gw.define_groups(csrf, "sofia", "varna", "plovdiv", "ruse", "burgas")
     headers = {"X-CSRF-Token": csrf}
     created = await gw.client.post(
         "/api/v1/users",
@@ -233,6 +235,7 @@ async def test_username_is_unique_under_concurrency(gw: Any) -> None:
 async def test_audit_trail_lists_security_events_newest_first(gw: Any) -> None:
     csrf = await gw.admin()
     user = await gw.create_user(csrf, "elena", "elena-password", roles=["marketer"])
+    await gw.define_groups(csrf, "plovdiv")
     await gw.client.patch(f"/api/v1/users/{user['id']}", json={"groups": ["plovdiv"]}, headers={"X-CSRF-Token": csrf})
     async with gw.new_client() as browser:
         assert (await browser.post(SIGN_IN, json={"username": "elena", "password": "wrong-wrong"})).status_code == 401
@@ -265,4 +268,4 @@ async def test_views_are_rebuilt_from_the_log(gw: Any) -> None:
     views = gw.data_dir / "gateway" / "views.db"
     with sqlite3.connect(views) as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-    assert "rs_users_v1" in tables and "rs_audit_v1" in tables and "rs_sessions" in tables
+    assert "rs_users_v2" in tables and "rs_audit_v2" in tables and "rs_sessions" in tables

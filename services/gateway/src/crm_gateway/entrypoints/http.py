@@ -1,5 +1,5 @@
 """The gateway HTTP API under ``/api/v1``: sign-in and sessions, the caller's profile, API keys,
-user administration, roles and the audit trail.
+user administration, roles, the access-group catalogue, the user directory and the audit trail.
 
 Every route but sign-in reads the caller from the signed ``X-CRM-Caller`` header that
 :class:`~crm_gateway.entrypoints.identity.IdentityForwarding` sets, exactly as the other services
@@ -25,12 +25,14 @@ from crm_gateway.application.security import (
 )
 from crm_gateway.application.users import Actor, require_user
 from crm_gateway.bootstrap import GatewayService
+from crm_gateway.domain import access_group as g
 from crm_gateway.domain import user as u
 from crm_shared.http import HttpProblem, IfMatch, answered, etag
 from crm_shared.identity import CALLER_HEADER, ROLE_PERMISSIONS, ROLES, Caller, CallerTokens, InvalidCallerToken, Role
 from crm_shared.identity import Permission as P
 from crm_shared.readstore import Document
 from crm_shared.readstore.cursor import BadCursor, encode_cursor
+from crm_shared.text import matches_every_word
 
 SESSION_COOKIE = "crm_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -41,6 +43,7 @@ Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 Group = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 KeyId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$")]
+GroupCode = Annotated[str, Path(min_length=1, max_length=100, description="The access group's code")]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(max_length=2000)]
 Language = u.Language
@@ -179,6 +182,53 @@ class UserPage(BaseModel):
     next_cursor: str | None
 
 
+class CreateAccessGroupBody(_Body):
+    """A new access group: its stable code (what records and users store) and its display name."""
+
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    name: Name
+
+
+class UpdateAccessGroupBody(_Body):
+    """A new display name, and/or retire (true) or restore (false) the group."""
+
+    name: Name | None = None
+    retired: bool | None = None
+
+
+class AccessGroupOut(BaseModel):
+    """An access group of the catalogue."""
+
+    code: str
+    name: str
+    retired: bool
+    version: int
+
+
+class AccessGroupPage(BaseModel):
+    """One page of access groups by code; pass ``next_cursor`` as ``cursor`` for the next one."""
+
+    items: list[AccessGroupOut]
+    next_cursor: str | None
+
+
+class DirectoryUserOut(BaseModel):
+    """A user as pickers show it: never roles, groups or anything about signing in."""
+
+    id: str
+    username: str
+    name: str
+    active: bool
+    """False while an administrator has retired (locked without an end) the user."""
+
+
+class DirectoryPage(BaseModel):
+    """One page of the user directory; pass ``next_cursor`` as ``cursor`` for the next one."""
+
+    items: list[DirectoryUserOut]
+    next_cursor: str | None
+
+
 class RoleOut(BaseModel):
     role: str
     permissions: list[str]
@@ -245,6 +295,21 @@ def _user_from_view(doc: Document, now: datetime) -> UserOut:
         created_at=doc.get("created_at"),
         version=int(doc["_version"]),
     )
+
+
+def _group_out(group: g.AccessGroup, version: int) -> AccessGroupOut:
+    return AccessGroupOut(code=group.code, name=group.name, retired=group.retired, version=version)
+
+
+def _group_from_view(doc: Document) -> AccessGroupOut:
+    return AccessGroupOut(
+        code=str(doc["_id"]), name=doc["name"], retired=bool(doc.get("retired")), version=int(doc["_version"])
+    )
+
+
+def _directory_user(doc: Document) -> DirectoryUserOut:
+    retired = bool(doc.get("locked")) and not doc.get("locked_until")
+    return DirectoryUserOut(id=str(doc["_id"]), username=doc["username"], name=doc["name"], active=not retired)
 
 
 def _ip(request: Request) -> str | None:
@@ -377,6 +442,7 @@ def build_router(service: GatewayService, tokens: CallerTokens) -> APIRouter:
     ) -> ApiKeyCreatedOut:
         """Issue a key for a system with some of your roles and groups. The key is shown only now."""
         _require_person(caller)
+        await service.groups.require_active(body.groups)
         key_id, secret, key = new_api_key()
         command = u.IssueApiKey(
             user_id=caller.user_id,
@@ -461,6 +527,7 @@ def build_router(service: GatewayService, tokens: CallerTokens) -> APIRouter:
         _require(caller, P.USERS_ADMIN)
         u.check_username(body.username)
         u.check_password(body.password)
+        await service.groups.require_active(body.groups)
         result = await service.users.create_user(
             username=body.username,
             name=body.name,
@@ -499,6 +566,10 @@ def build_router(service: GatewayService, tokens: CallerTokens) -> APIRouter:
                 raise HttpProblem(422, "Refused", "you cannot lock yourself", "locked")
             if body.roles is not None and "administrator" not in body.roles:
                 raise HttpProblem(422, "Refused", "you cannot remove your own administrator role", "roles")
+        if body.groups is not None:
+            found = await service.users.get(user_id)
+            if found is not None:  # a missing user answers 404 below
+                await service.groups.require_active(body.groups, kept=found[0].groups)
         command = u.UpdateUser(
             user_id,
             service.users.now(),
@@ -526,6 +597,96 @@ def build_router(service: GatewayService, tokens: CallerTokens) -> APIRouter:
         await service.users.apply(u.ChangePassword(user_id, new_hash), actor(caller, request))
         await service.auth.sessions.end_all(user_id, keep_token=request.cookies.get(SESSION_COOKIE))
         return Response(status_code=204)
+
+    # -- the access-group catalogue ---------------------------------------------------------------
+
+    @router.get("/access-groups", response_model=AccessGroupPage, tags=["access-groups"])
+    async def list_access_groups(
+        caller: Caller = authenticated,
+        include_retired: Annotated[bool, Query(description="Retired groups too (administrators)")] = False,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> AccessGroupPage:
+        """The access groups by code: the active ones for anyone signed in; retired ones too for
+        administrators with ``include_retired=true``."""
+        if include_retired:
+            _require(caller, P.USERS_ADMIN)
+        try:
+            page = await service.queries.access_groups(include_retired=include_retired, limit=limit, cursor=cursor)
+        except BadCursor as exc:
+            raise HttpProblem(400, "Bad cursor", str(exc), "cursor") from exc
+        return AccessGroupPage(
+            items=[_group_from_view(d) for d in page.items], next_cursor=encode_cursor(page.next_after)
+        )
+
+    @router.post("/access-groups", status_code=201, response_model=AccessGroupOut, tags=["access-groups"])
+    async def create_access_group(
+        body: CreateAccessGroupBody, request: Request, response: Response, caller: Caller = authenticated
+    ) -> AccessGroupOut:
+        """Define a group. 409 naming ``code`` when the code is taken (also by a retired group)."""
+        _require(caller, P.USERS_ADMIN)
+        result = await service.groups.apply(g.DefineGroup(body.code, body.name), actor(caller, request))
+        answered(response, result)
+        response.headers["Location"] = str(request.url_for("get_access_group", code=result.state.code).path)
+        return _group_out(result.state, result.version)
+
+    @router.get("/access-groups/{code}", response_model=AccessGroupOut, tags=["access-groups"])
+    async def get_access_group(code: GroupCode, response: Response, caller: Caller = authenticated) -> AccessGroupOut:
+        """One group; ``ETag`` is its version. A retired group is seen by administrators only."""
+        found = await service.groups.get(code)
+        if found is None or (found[0].retired and not caller.can(P.USERS_ADMIN)):
+            raise HttpProblem(404, "Not found", f"no access group {code}")
+        response.headers["ETag"] = etag(found[1])
+        return _group_out(*found)
+
+    @router.patch("/access-groups/{code}", response_model=AccessGroupOut, tags=["access-groups"])
+    async def update_access_group(
+        code: GroupCode,
+        body: UpdateAccessGroupBody,
+        request: Request,
+        response: Response,
+        caller: Caller = authenticated,
+        if_match: IfMatch = None,
+    ) -> AccessGroupOut:
+        """Rename, retire (``retired: true``) or restore a group. A stale ``If-Match`` gets 412.
+        Retiring keeps every record and grant that names the group; nothing new may name it."""
+        _require(caller, P.USERS_ADMIN)
+        command = g.ChangeGroup(code, name=body.name, retired=body.retired)
+        result = await service.groups.apply(command, actor(caller, request), if_match=if_match)
+        answered(response, result)
+        return _group_out(result.state, result.version)
+
+    # -- the user directory (pickers) -------------------------------------------------------------
+
+    @router.get("/directory/users", response_model=DirectoryPage, tags=["directory"])
+    async def directory_users(
+        caller: Caller = authenticated,
+        q: Annotated[
+            str | None,
+            Query(max_length=200, description="Every word must start a word of the name or the username"),
+        ] = None,
+        ids: Annotated[
+            str | None, Query(max_length=5000, description="Comma-separated user ids to resolve (unknown ones absent)")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        cursor: Cursor = None,
+    ) -> DirectoryPage:
+        """Users for pickers, for anyone signed in: id, username, name and whether active. ``q``: every
+        word must match the start of a word of the name or the username, in any order and case;
+        ``ids=a,b,c`` resolves ids to names. Without either: everyone by name."""
+        if ids is not None:
+            wanted = [i.strip() for i in ids.split(",") if i.strip()]
+            if len(wanted) > 200:
+                raise HttpProblem(422, "Too many ids", "at most 200 ids at once", "ids")
+            docs = await service.queries.users_by_id(wanted)
+            if q:
+                docs = [d for d in docs if matches_every_word(q, str(d["name"]), str(d["username"]))]
+            return DirectoryPage(items=[_directory_user(d) for d in docs], next_cursor=None)
+        try:
+            page = await service.queries.directory(q=q, limit=limit, cursor=cursor)
+        except BadCursor as exc:
+            raise HttpProblem(400, "Bad cursor", str(exc), "cursor") from exc
+        return DirectoryPage(items=[_directory_user(d) for d in page.items], next_cursor=encode_cursor(page.next_after))
 
     # -- audit trail ----------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""The gateway's views: the user list, API keys, and the audit trail of security events.
+"""The gateway's views: the user list (and the words of its names, for the directory search), API
+keys, the access-group catalogue, and the audit trail of security events.
 
 The gateway publishes no integration events, so its views are fed straight from its own event
 log (see :func:`translate`), through the kernel's :class:`~crm_shared.projections.ProjectionRunner`
@@ -10,21 +11,26 @@ password hash or an API key's digest can never reach it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
+from crm_gateway.domain import access_group as g
 from crm_gateway.domain import user as u
 from crm_shared.events import SCHEMA_VERSION, DomainEvent, UnknownEventType
 from crm_shared.eventstore import RecordedEvent
 from crm_shared.integration import Envelope
-from crm_shared.projections import Fact, On, View
-from crm_shared.readstore import Document, Index
+from crm_shared.projections import Derive, Fact, On, View
+from crm_shared.readstore import Change, Delete, Document, Index, Put
+from crm_shared.text import search_words
 
 USERS = "users"
 API_KEYS = "api_keys"
+USER_WORDS = "user_words"
+"""One entry per word of a user's name and username (``<word> <user id>``), for the directory search."""
+ACCESS_GROUPS = "access_groups"
 AUDIT = "audit"
 SOURCE = "crm/gateway"
 PRIVATE_TOPIC = "gateway.private"
@@ -44,6 +50,10 @@ _AUDITED: dict[type[DomainEvent], tuple[str, tuple[str, ...]]] = {
     u.SignedIn: ("signed_in", ("username",)),
     u.SignInFailed: ("sign_in_failed", ("username", "reason", "retry_after")),
     u.SignedOut: ("signed_out", ()),
+    g.AccessGroupDefined: ("access_group_defined", ("code", "name")),
+    g.AccessGroupRenamed: ("access_group_renamed", ("code", "name")),
+    g.AccessGroupRetired: ("access_group_retired", ("code",)),
+    g.AccessGroupRestored: ("access_group_restored", ("code",)),
 }
 
 
@@ -113,8 +123,44 @@ def _user(before: Document | None, fact: Fact[Any]) -> Document | None:
             case u.UserUnlocked():
                 document.update(locked=False, locked_until=None)
     document["username_key"] = username_key(str(document["username"]))
+    document["name_key"] = f"{str(document['name']).casefold()}\x00{document['username_key']}"
     document["updated_at"] = event.time.isoformat()
     return document
+
+
+def user_words(document: Document | None) -> set[str]:
+    """The search words of a user: those of the name and of the username, case-folded."""
+    if document is None:
+        return set()
+    return set(search_words(str(document.get("name", "")))) | set(search_words(str(document.get("username", ""))))
+
+
+def _derive_words(id: str, versions: Sequence[Document | None], collection: Callable[[str], str]) -> list[Change]:
+    """The word entries of a user after a batch: those no longer there deleted, new ones written."""
+    before, after = versions[0], versions[-1]
+    old, new = user_words(before), user_words(after)
+    if after is None or old == new:
+        return []
+    target, version = collection(USER_WORDS), int(after["_version"])
+    changes: list[Change] = [Delete(target, f"{w} {id}", version) for w in sorted(old - new)]
+    changes += [Put(target, {"_id": f"{w} {id}", "_version": version, "word": w, "user_id": id}) for w in sorted(new)]
+    return changes
+
+
+def _group_code(fact: Fact[Any]) -> str:
+    return str(fact.data["code"])
+
+
+def _group(before: Document | None, fact: Fact[Any]) -> Document | None:
+    domain = fact.contract
+    match domain:
+        case g.AccessGroupDefined():
+            return {"code": domain.code, "name": domain.name, "retired": False}
+        case g.AccessGroupRenamed() if before is not None:
+            return {**before, "name": domain.name}
+        case g.AccessGroupRetired() | g.AccessGroupRestored() if before is not None:
+            return {**before, "retired": isinstance(domain, g.AccessGroupRetired)}
+    return None
 
 
 def _key_id(fact: Fact[Any]) -> str:
@@ -193,26 +239,37 @@ def _handlers() -> dict[str, tuple[On, ...]]:
         if cls in _AUDITED:
             ons.append(_audit(*_AUDITED[cls]))
         handlers[name] = tuple(ons)
+    group = On(ACCESS_GROUPS, _group_code, _group)
+    for name in g.catalog.names():
+        cls = g.catalog.class_of(name)
+        handlers[name] = (group, _audit(*_AUDITED[cls])) if cls in _AUDITED else (group,)
     return handlers
 
 
 class GatewayViews(View):
-    """Projection of the gateway's own log into ``users``, ``api_keys`` and ``audit``."""
+    """Projection of the gateway's own log into ``users`` (and ``user_words``), ``api_keys``,
+    ``access_groups`` and ``audit``."""
 
     name = "gateway"
-    version = 1
+    version = 2
     topics: Sequence[str] = (PRIVATE_TOPIC,)  # fed from this service's log only, never from the bus
     collections: Mapping[str, Sequence[Index]] = {
-        USERS: (Index(("username_key",)),),
+        USERS: (Index(("username_key",)), Index(("name_key",))),
+        USER_WORDS: (Index(("word",)),),
+        ACCESS_GROUPS: (Index(("retired", "code")), Index(("code",))),
         API_KEYS: (Index(("issued_at",)), Index(("user_id", "issued_at"))),
         AUDIT: (Index(("order",)), Index(("user_id", "order")), Index(("actor", "order"))),
     }
     handlers: Mapping[str, Sequence[On]] = _handlers()
+    derived: Mapping[str, Derive] = {USERS: _derive_words}
     log_data_is_contract = False  # translate passes the stored data on: the decoded event gives it
 
     def parse(self, event: Envelope) -> BaseModel | None:
         """The gateway's own domain event (upcast to its current schema), not a public contract."""
-        try:
-            return u.catalog.decode_raw(event.type, event.data, int(event.extra_headers.get(SCHEMA_VERSION, "1")))
-        except UnknownEventType:
-            return None
+        version = int(event.extra_headers.get(SCHEMA_VERSION, "1"))
+        for catalog in (u.catalog, g.catalog):
+            try:
+                return catalog.decode_raw(event.type, event.data, version)
+            except UnknownEventType:
+                continue
+        return None
