@@ -12,6 +12,7 @@ from crm_contacts.application.counterparties.consumers import SourcesFromInterac
 from crm_contacts.application.counterparties.duplicates import Duplicates
 from crm_contacts.application.counterparties.history import CounterpartyHistory, counterparty_history
 from crm_contacts.application.counterparties.queries import CounterpartyQueries
+from crm_contacts.application.counterparties.reviews import DuplicateReviews
 from crm_contacts.application.counterparties.validation import CounterpartyRules
 from crm_contacts.application.imports import BATCH as IMPORT_BATCH
 from crm_contacts.application.imports import CounterpartyImport
@@ -67,6 +68,8 @@ class ContactsService:
     """Checks of counterparty commands against the reference data and other counterparties."""
     duplicates: Duplicates
     """Duplicate detection and merge."""
+    reviews: DuplicateReviews
+    """Pairs of duplicates whose writer could not see one of them, for those who see every group."""
     persons: PersonCommands
     """Contact-person commands (the GDPR erasure among them), with the key store."""
     person_queries: PersonQueries
@@ -173,6 +176,8 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
     commands = CounterpartyCommands(store, unique_tax_id=contacts_settings.unique_tax_id)
     rules = CounterpartyRules(reference, commands.load_state, country)
     commands.validate = rules
+    reviews = DuplicateReviews(state, views, runner.collection("counterparties"))
+    commands.on_hidden_duplicate = reviews.add
     persons = PersonCommands(
         store,
         views,
@@ -201,5 +206,6 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
         reference_queries=ReferenceQueries(views, reference_runner, store, reference),
         rules=rules,
         jobs=jobs,
-        duplicates=Duplicates(views, runner, commands, commands.tax_ids.release, persons.move_links),
+        duplicates=Duplicates(views, runner, commands, commands.tax_ids.release, persons.move_links, reviews),
+        reviews=reviews,
     )

@@ -618,8 +618,22 @@ def tax_id_stream(tax_id: str) -> str:
 
 @catalog.register("contacts.TaxIdReserved")
 class TaxIdReserved(DomainEvent):
+    """The counterparty holds the tax id (confirmed). ``access_group``: its group when it claimed it
+    (known while its own stream is still in flight; None in reservations made before issue 12)."""
+
     tax_id: str
     counterparty_id: str
+    access_group: str | None = None
+
+
+@catalog.register("contacts.TaxIdClaimedUnconfirmed")
+class TaxIdClaimedUnconfirmed(DomainEvent):
+    """The counterparty carries the tax id without holding it: its registering caller could not see
+    the holder (ADR 0013), so the claim waits for review by someone who sees both."""
+
+    tax_id: str
+    counterparty_id: str
+    access_group: str
 
 
 @catalog.register("contacts.TaxIdReleased")
@@ -637,3 +651,15 @@ def holder_of(reservations: list[DomainEvent]) -> str | None:
         elif isinstance(event, TaxIdReleased) and holder == event.counterparty_id:
             holder = None
     return holder
+
+
+def claims_of(reservations: list[DomainEvent]) -> dict[str, str | None]:
+    """Every counterparty carrying the tax id after its reservation events (the holder and the
+    unconfirmed claimants), with the access group it claimed it in (None when not recorded)."""
+    claims: dict[str, str | None] = {}
+    for event in reservations:
+        if isinstance(event, TaxIdReserved | TaxIdClaimedUnconfirmed):
+            claims[event.counterparty_id] = event.access_group
+        elif isinstance(event, TaxIdReleased):
+            claims.pop(event.counterparty_id, None)
+    return claims

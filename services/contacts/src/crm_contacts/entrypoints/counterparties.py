@@ -27,6 +27,10 @@ from crm_contacts.entrypoints.counterparties_models import (
     RegisterCounterpartyBody,
     RegisteredOut,
     Relation,
+    ReviewId,
+    ReviewOut,
+    ReviewPage,
+    ReviewSideOut,
     SourceIn,
     UpdateCounterpartyBody,
     from_state,
@@ -148,6 +152,38 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             ],
             next_after=chunk.next_key,
         )
+
+    @router.get("/counterparties/duplicates/review", response_model=ReviewPage)
+    async def duplicates_to_review(
+        after: Annotated[str | None, Query(max_length=64, description="next_after of the previous page")] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        caller: Caller = authenticated,
+    ) -> ReviewPage:
+        """Possible duplicates to review: pairs sharing a tax id, an e-mail or a phone where the one
+        who wrote the first could not see the second (and was answered as if it did not exist).
+        Only for callers who see every access group; merge them or dismiss the pair."""
+        reviews, next_after = await service.reviews.list(caller, after=after, limit=limit)
+        return ReviewPage(
+            items=[
+                ReviewOut(
+                    id=r.id,
+                    field=r.field,
+                    key=r.key,
+                    counterparty=ReviewSideOut(**asdict(r.counterparty)),
+                    other=ReviewSideOut(**asdict(r.other)),
+                    reported_by=r.reported_by,
+                    reported_at=r.reported_at,
+                )
+                for r in reviews
+            ],
+            next_after=next_after,
+        )
+
+    @router.post("/counterparties/duplicates/review/{review_id}/dismiss", status_code=204)
+    async def dismiss_review(review_id: ReviewId, caller: Caller = authenticated) -> Response:
+        """The pair is not a duplicate (or was handled otherwise): it leaves the review list."""
+        await service.reviews.dismiss(review_id, caller)
+        return Response(status_code=204)
 
     @router.post("/counterparties/{counterparty_id}/merge", response_model=CounterpartyOut)
     async def merge_duplicate(

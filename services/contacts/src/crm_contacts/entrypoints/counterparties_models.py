@@ -166,6 +166,36 @@ class DuplicateReportOut(BaseModel):
     next_after: str | None
 
 
+class ReviewSideOut(BaseModel):
+    """One counterparty of a pair to review (``name`` empty while the view has not caught up)."""
+
+    counterparty_id: str
+    name: str
+    access_group: str
+
+
+class ReviewOut(BaseModel):
+    """Two counterparties sharing a key; whoever wrote ``counterparty`` could not see ``other``."""
+
+    id: str
+    field: str
+    key: str
+    counterparty: ReviewSideOut
+    other: ReviewSideOut
+    reported_by: str
+    reported_at: str
+
+
+class ReviewPage(BaseModel):
+    """Pairs to review; pass ``next_after`` as ``after`` for the next page."""
+
+    items: list[ReviewOut]
+    next_after: str | None
+
+
+ReviewId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+
+
 class MergeBody(BaseModel):
     """The duplicate to merge into this counterparty."""
 

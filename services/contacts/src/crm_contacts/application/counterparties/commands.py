@@ -45,6 +45,19 @@ def _target_group(command: cp.Command) -> str | None:
     return None
 
 
+HiddenDuplicate = Callable[[str, str, str, str, Caller], Awaitable[None]]
+"""(counterparty, the hidden one, field, key, caller): a pair for the duplicate review (ADR 0013)."""
+
+
+def _group_after(state: cp.State, decided: Sequence[DomainEvent]) -> str:
+    """The access group the counterparty is in once ``decided`` is applied."""
+    group = cp.DEFAULT_ACCESS_GROUP if state is None else state.access_group
+    for event in decided:
+        if isinstance(event, cp.CounterpartyRegistered | cp.CounterpartyAccessGroupChanged):
+            group = event.access_group
+    return group
+
+
 def new_counterparty_id(idempotency_key: str | None) -> str:
     """A fresh id, or one derived from the idempotency key so a retried registration finds itself."""
     if idempotency_key is None:
@@ -66,6 +79,8 @@ class CounterpartyCommands(CommandHandler[cp.Command, cp.Counterparty]):
         super().__init__(store, DECIDER, clock)
         self.validate = validate
         self.tax_ids = TaxIdRegistry(store, enabled=unique_tax_id)
+        self.on_hidden_duplicate: HiddenDuplicate | None = None
+        """Told of a counterparty that carries a key (a tax id) of one its caller cannot see, for review."""
 
     async def load_state(self, counterparty_id: str) -> cp.State:
         """The current state."""
@@ -100,14 +115,25 @@ class CounterpartyCommands(CommandHandler[cp.Command, cp.Counterparty]):
         counterparty_id = loaded.stream.removeprefix(cp.stream_of(""))
         claimed = [e.tax_id for e in decided if isinstance(e, cp.CounterpartyRegistered | cp.CounterpartyTaxIdChanged)]
         claimed_ids = [t for t in claimed if t is not None]
-        for tax_id in claimed_ids:
-            await self.tax_ids.reserve(tax_id, counterparty_id, caller.user_id)
+        group = _group_after(loaded.state, decided)
+        hidden_holders: list[tuple[str, str]] = []
+        reserved: list[str] = []
         try:
+            for tax_id in claimed_ids:
+                holder = await self.tax_ids.reserve(
+                    tax_id, counterparty_id, caller.user_id, access_group=group, sees=caller.sees_group
+                )
+                reserved.append(tax_id)
+                if holder is not None:
+                    hidden_holders.append((holder, tax_id))
             result = await super().append(loaded, events, decided, caller)
         except BaseException:
-            for tax_id in claimed_ids:
+            for tax_id in reserved:
                 await self.tax_ids.release(tax_id, counterparty_id, caller.user_id)
             raise
+        if self.on_hidden_duplicate is not None:
+            for holder, tax_id in hidden_holders:
+                await self.on_hidden_duplicate(counterparty_id, holder, "tax", cp.normalise_tax_id(tax_id), caller)
         old_tax_id = None if loaded.state is None else loaded.state.tax_id
         kept = {cp.normalise_tax_id(t) for t in claimed_ids}
         if claimed and old_tax_id is not None and cp.normalise_tax_id(old_tax_id) not in kept:

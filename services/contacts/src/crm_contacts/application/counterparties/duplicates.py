@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from crm_contacts.application.counterparties.commands import CounterpartyCommands, Result
+from crm_contacts.application.counterparties.reviews import DuplicateReviews
 from crm_contacts.domain import counterparty as cp
 from crm_contacts.domain.contact_info import ContactEntry
 from crm_contacts.projections.counterparties import COLLECTION, KEYS
@@ -87,7 +88,9 @@ class Duplicates:
         commands: CounterpartyCommands,
         release_tax_id: Callable[[str, str, str], Awaitable[None]],
         move_person_links: Callable[[str, str, Caller], Awaitable[int]],
+        reviews: DuplicateReviews | None = None,
     ) -> None:
+        self._reviews = reviews
         self._views = views
         self._runner = runner
         self._commands = commands
@@ -102,16 +105,26 @@ class Duplicates:
         self, keys: Iterable[tuple[str, str]], caller: Caller, *, exclude: str | None = None
     ) -> list[Match]:
         """Active counterparties the caller sees that have any of ``keys`` (``exclude`` left out)."""
+        return (await self._matches(keys, caller, exclude=exclude, hidden=False))[0]
+
+    async def _matches(
+        self, keys: Iterable[tuple[str, str]], caller: Caller, *, exclude: str | None, hidden: bool
+    ) -> tuple[list[Match], list[Match]]:
+        """The matches the caller sees and, with ``hidden``, those it does not (never shown to it)."""
         found: dict[str, Match] = {}
+        unseen: dict[str, Match] = {}
+        within = None if hidden else self._within(caller)
         for field, key in sorted(set(keys)):
-            query = Query(
-                {"field": field, "key": key, "archived": False}, None, "name_key", None, 20, self._within(caller)
-            )
+            query = Query({"field": field, "key": key, "archived": False}, None, "name_key", None, 50, within)
             for doc in (await self._views.find(self._runner.collection(KEYS), query)).items:
                 cid = str(doc["counterparty_id"])
-                if cid != exclude and cid not in found:
+                if cid == exclude or cid in found or cid in unseen:
+                    continue
+                if caller.sees_group(str(doc.get("access_group"))):
                     found[cid] = Match(cid, await self._name(cid), field, key)
-        return list(found.values())
+                else:
+                    unseen[cid] = Match(cid, "", field, key)
+        return list(found.values()), list(unseen.values())
 
     async def _name(self, counterparty_id: str) -> str:
         doc = await self._views.get(self._runner.collection(COLLECTION), counterparty_id)
@@ -169,13 +182,21 @@ class Duplicates:
         just made at random (see ``new_stream`` of :meth:`~crm_shared.commands.CommandHandler.handle`)."""
         await self._commands.authorize(command, caller)
         keys = duplicate_keys((command.tax_id, command.vat_id), command.contact_info)
-        duplicates = await self.matches(keys, caller, exclude=command.counterparty_id)
+        restricted = caller.visible_groups() is not None
+        duplicates, hidden = await self._matches(keys, caller, exclude=command.counterparty_id, hidden=restricted)
         if duplicates and reject_duplicates:
             names = ", ".join(f"{d.name} ({d.field} {d.key})" for d in duplicates[:5])
-            raise AlreadyExists(f"possible duplicate, already registered: {names}", field=duplicates[0].field)
+            # Named as the request names it, like the tax-id rule's own 409 (which may answer first).
+            field = "tax_id" if duplicates[0].field == "tax" else "contact_info"
+            raise AlreadyExists(f"possible duplicate, already registered: {names}", field=field)
         result = await self._commands.handle(
             command, caller, idempotency_key=idempotency_key, request=request, new_stream=new_id
         )
+        # Duplicates the caller cannot see never change its answer (ADR 0013): they go to the review.
+        if self._reviews is not None:
+            for match in hidden:
+                if match.field != "tax":  # a tax id is reported by the reservation, with its holder
+                    await self._reviews.add(result.state.id, match.counterparty_id, match.field, match.key, caller)
         return result, duplicates
 
     async def merge(self, survivor_id: str, duplicate_id: str, caller: Caller) -> Result:
