@@ -25,9 +25,9 @@ async def catalogs(crm: httpx.AsyncClient) -> None:
             "properties",
             {"code": "size", "name": "Размер", "attributes": {"value_type": "choice", "choices": ["S", "M", "L"]}},
         ),
-        ("sources", {"code": "exhibition", "name": "Изложение", "attributes": {"actuality_days": 90}}),
+        ("sources", {"code": "trade-fair", "name": "Изложение", "attributes": {"actuality_days": 90}}),
         ("groups", {"code": "wholesale", "name": "Търговци на едро"}),
-        ("regions", {"code": "varna", "name": "Варна"}),
+        ("regions", {"code": "varna-coast", "name": "Варна"}),
     ]
     for catalog, entry in entries:
         defined = await crm.post(f"{REF}/{catalog}", json=entry)
@@ -70,7 +70,7 @@ async def test_a_full_card_with_contact_information_normalised(crm: httpx.AsyncC
         relations=["supplier", "buyer"],
         tax_id="BG103456789",
         group="wholesale",
-        region="varna",
+        region="varna-coast",
         comment="Ключов доставчик",
         managers=["maria"],
         contact_info=[
@@ -80,7 +80,7 @@ async def test_a_full_card_with_contact_information_normalised(crm: httpx.AsyncC
         ],
         properties={"employees": 40, "size": "M"},
         categories=["vip"],
-        source={"source": "exhibition", "on": "2026-11-01"},
+        source={"source": "trade-fair", "on": "2026-11-01"},
     )
     assert card["relations"] == ["buyer", "supplier"]
     assert card["managers"] == ["ivan", "maria"]
@@ -93,11 +93,11 @@ async def test_a_full_card_with_contact_information_normalised(crm: httpx.AsyncC
     assert view["contact_info"] == card["contact_info"]
     assert (view["group"], view["region"], view["properties"], view["categories"]) == (
         "wholesale",
-        "varna",
+        "varna-coast",
         {"employees": 40, "size": "M"},
         ["vip"],
     )
-    assert view["sources"] == [{"source": "exhibition", "on": "2026-11-01"}]
+    assert view["sources"] == [{"source": "trade-fair", "on": "2026-11-01"}]
 
 
 @pytest.mark.usefixtures("catalogs")
@@ -179,12 +179,12 @@ async def test_archive_takes_it_out_of_lists_and_blocks_changes_until_restored(c
 async def test_the_dated_history_of_sources(crm: httpx.AsyncClient) -> None:
     card = await register(crm, name="Източник ООД")
     url = f"{API}/{card['id']}"
-    first = await crm.post(f"{url}/sources", json={"source": "exhibition", "on": "2026-05-01"})
+    first = await crm.post(f"{url}/sources", json={"source": "trade-fair", "on": "2026-05-01"})
     assert first.status_code == 200
-    again = await crm.post(f"{url}/sources", json={"source": "exhibition", "on": "2026-05-01"})
+    again = await crm.post(f"{url}/sources", json={"source": "trade-fair", "on": "2026-05-01"})
     assert again.headers["ETag"] == first.headers["ETag"]  # the same record again changes nothing
     view = await crm.get(url, params={"min_position": first.headers["X-Commit-Position"]})
-    assert view.json()["sources"] == [{"source": "exhibition", "on": "2026-05-01"}]
+    assert view.json()["sources"] == [{"source": "trade-fair", "on": "2026-05-01"}]
     unknown = await crm.post(f"{url}/sources", json={"source": "radio"})
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "source"
 

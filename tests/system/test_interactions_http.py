@@ -364,19 +364,19 @@ async def test_the_source_prompt_on_incoming_calls_of_buyers_and_recording_the_s
 ) -> None:
     defined = await crm.post(
         "/api/v1/reference/sources",
-        json={"code": "exhibition", "name": "Изложение", "attributes": {"actuality_days": 30}},
+        json={"code": "trade-fair", "name": "Изложение", "attributes": {"actuality_days": 30}},
     )
     assert defined.status_code == 201, defined.text
     fresh = await counterparty(crm, "No Source Ltd")
     old = await counterparty(crm, "Old Source Ltd")
     supplier = await counterparty(crm, "Supplier Ltd", relations=("supplier",))
     recorded = await crm.post(
-        f"/api/v1/counterparties/{old}/sources", json={"source": "exhibition", "on": "2025-01-01"}
+        f"/api/v1/counterparties/{old}/sources", json={"source": "trade-fair", "on": "2025-01-01"}
     )
     assert recorded.status_code == 200, recorded.text
 
     async def source_known() -> bool:
-        doc = await embedded.app.state.interactions.contacts.source("exhibition")
+        doc = await embedded.app.state.interactions.contacts.source("trade-fair")
         card = await embedded.app.state.interactions.contacts.counterparty(old)
         return doc is not None and card is not None and bool(card["sources"])
 
@@ -395,7 +395,7 @@ async def test_the_source_prompt_on_incoming_calls_of_buyers_and_recording_the_s
     expired = await plan(crm, old, **call)
     assert expired.json()["source_prompt"] == {
         "reason": "expired",
-        "last_source": "exhibition",
+        "last_source": "trade-fair",
         "expired_on": "2025-01-31",
     }
     assert (await plan(crm, old, **{**call, "direction": "outgoing"})).json()["source_prompt"] is None
@@ -404,21 +404,21 @@ async def test_the_source_prompt_on_incoming_calls_of_buyers_and_recording_the_s
     iid = missing.json()["id"]
     unknown = await crm.post(f"{API}/{iid}/source", json={"source": "nope"})
     assert unknown.status_code == 422 and fields_of(unknown) == ["source"]
-    answered = await crm.post(f"{API}/{iid}/source", json={"source": "exhibition"})
+    answered = await crm.post(f"{API}/{iid}/source", json={"source": "trade-fair"})
     assert answered.status_code == 200, answered.text
-    assert answered.json()["source"] == "exhibition" and answered.json()["source_prompt"] is None
+    assert answered.json()["source"] == "trade-fair" and answered.json()["source_prompt"] is None
     event = await published(embedded, "crm.interactions.InformationSourceProvided", iid)
     day = datetime.fromisoformat(str(call["start"])).astimezone(UTC).date()  # the interaction's day
-    assert event == {"interaction_id": iid, "counterparty_id": fresh, "source": "exhibition", "on": day.isoformat()}
+    assert event == {"interaction_id": iid, "counterparty_id": fresh, "source": "trade-fair", "on": day.isoformat()}
 
     async def recorded_in_contacts() -> bool:  # contacts consumes the event into the dated history
         card = (await crm.get(f"/api/v1/counterparties/{fresh}")).json()
-        return {"source": "exhibition", "on": day.isoformat()} in card["sources"]
+        return {"source": "trade-fair", "on": day.isoformat()} in card["sources"]
 
     await eventually(recorded_in_contacts)
     # Given with the interaction, the source needs no prompt and is published as well.
-    given = await plan(crm, fresh, **{**call, "source": "exhibition"})
-    assert given.json()["source_prompt"] is None and given.json()["source"] == "exhibition"
+    given = await plan(crm, fresh, **{**call, "source": "trade-fair"})
+    assert given.json()["source_prompt"] is None and given.json()["source"] == "trade-fair"
     await published(embedded, "crm.interactions.InformationSourceProvided", given.json()["id"])
 
 

@@ -32,7 +32,7 @@ async def catalogs(crm: httpx.AsyncClient) -> None:
     await define(crm, "contact-kinds", "p-mobile", type="phone", applies_to="person")
     await define(crm, "contact-kinds", "p-email", type="email")
     await define(crm, "contact-kinds", "cp-office", type="address", applies_to="counterparty")
-    await define(crm, "person-roles", "decision-maker")
+    await define(crm, "person-roles", "decider")
 
 
 async def counterparty(crm: httpx.AsyncClient, name: str, group: str = "general") -> str:
@@ -80,7 +80,7 @@ async def test_register_and_read_back_with_contacts_and_links(crm: httpx.AsyncCl
     cid = await counterparty(crm, "Ромашка ООД")
     created = await crm.post(
         API,
-        json=yordanka(links=[{"counterparty_id": cid, "position": " Кмет ", "role": "decision-maker"}]),
+        json=yordanka(links=[{"counterparty_id": cid, "position": " Кмет ", "role": "decider"}]),
     )
     assert created.status_code == 201, created.text
     assert created.headers["ETag"] == '"1"'  # registered, then linked
@@ -100,11 +100,11 @@ async def test_register_and_read_back_with_contacts_and_links(crm: httpx.AsyncCl
         ("p-email", "email", "yordanka@example.com", True, "лично"),
     ]
     assert got["links"] == [
-        {"counterparty_id": cid, "counterparty_name": "Ромашка ООД", "position": "Кмет", "role": "decision-maker"}
+        {"counterparty_id": cid, "counterparty_name": "Ромашка ООД", "position": "Кмет", "role": "decider"}
     ]
     of_counterparty = (await crm.get(f"{CP}/{cid}/persons")).json()
     assert [(i["person"]["id"], i["position"], i["role"]) for i in of_counterparty["items"]] == [
-        (got["id"], "Кмет", "decision-maker")
+        (got["id"], "Кмет", "decider")
     ]
 
 
@@ -225,7 +225,7 @@ async def test_link_change_and_unlink_a_counterparty(crm: httpx.AsyncClient, cat
     link = f"{API}/{person['id']}/counterparties/{cid}"
     linked = await crm.put(link, json={"position": "Счетоводител"})
     assert linked.status_code == 200
-    changed = await crm.put(link, json={"position": "Главен счетоводител", "role": "decision-maker"})
+    changed = await crm.put(link, json={"position": "Главен счетоводител", "role": "decider"})
     assert changed.json()["links"][0]["position"] == "Главен счетоводител"
     listed = (await crm.get(f"{CP}/{cid}/persons", params={"min_position": changed.headers[POSITION_HEADER]})).json()
     assert [(i["person"]["first_name"], i["position"]) for i in listed["items"]] == [("Георги", "Главен счетоводител")]
@@ -364,7 +364,7 @@ async def test_vcard_is_escaped_and_folded(crm: httpx.AsyncClient, catalogs: Non
     person = await register(
         crm,
         **yordanka(
-            description=description, links=[{"counterparty_id": cid, "position": "Кмет", "role": "decision-maker"}]
+            description=description, links=[{"counterparty_id": cid, "position": "Кмет", "role": "decider"}]
         ),
     )
     answer = await crm.get(f"{API}/{person['id']}/vcard")

@@ -38,6 +38,9 @@ import jwt
 CALLER_HEADER = "X-CRM-Caller"
 """The request header with the signed caller token, set by the gateway."""
 
+Language = Literal["bg", "en"]
+"""The languages of the web UI (and of names that differ by language)."""
+LANGUAGES: tuple[Language, ...] = get_args(Language)
 Role = Literal["administrator", "head_of_sales", "sales_manager", "marketer", "read_only"]
 ROLES: tuple[Role, ...] = get_args(Role)
 

@@ -278,7 +278,7 @@ async def test_contact_persons_are_registered_linked_and_a_rerun_changes_nothing
     live: contacts.ContactsService, tmp_path: Path
 ) -> None:
     service = live
-    await service.reference_commands.handle(ref.DefineEntry("person-roles", "decision-maker", "Взема решения"), ADMIN)
+    await service.reference_commands.handle(ref.DefineEntry("person-roles", "decider", "Взема решения"), ADMIN)
     first = await run_import(service, tmp_path, PERSONS, batch=2)
     assert first.state == "succeeded", first.error
     assert (first.progress.accepted, first.progress.unchanged, first.progress.rejected) == (4, 0, 1)
@@ -286,7 +286,7 @@ async def test_contact_persons_are_registered_linked_and_a_rerun_changes_nothing
     alfa = id_of(tax_id="BG201")
     ivan = (await service.persons.load_person(person_id_of(alfa, person_of("Иван", "Петров")))).state
     assert ivan is not None and ivan.owner == "admin" and not ivan.private
-    assert [(x.counterparty_id, x.position, x.role) for x in ivan.links] == [(alfa, "Управител", "decision-maker")]
+    assert [(x.counterparty_id, x.position, x.role) for x in ivan.links] == [(alfa, "Управител", "decider")]
     assert [(c.kind, c.value) for c in ivan.contact_info] == [("email", "ivan@alfa.bg")]
     maria = (await service.persons.load_person(person_id_of(alfa, person_of("мария", " георгиева ")))).state
     assert maria is not None and [x.counterparty_id for x in maria.links] == [alfa]

@@ -21,6 +21,7 @@ from pydantic import Field
 from crm_contacts.domain.contact_info import CONTACT_TYPES
 from crm_shared.errors import AlreadyExists, DomainError, NotFound
 from crm_shared.events import DomainEvent, EventCatalog
+from crm_shared.identity import LANGUAGES, Language
 
 Catalog = Literal[
     "contact-kinds", "person-roles", "properties", "categories", "sources", "groups", "activity-kinds", "regions"
@@ -107,13 +108,23 @@ def check_code(code: str) -> None:
         )
 
 
-def clean_name(name: str) -> str:
+def clean_names(names: Mapping[Language, str]) -> dict[str, str]:
+    """The entry's name in UI languages (``bg``, ``en``), each cleaned like :func:`clean_name`."""
+    cleaned: dict[str, str] = {}
+    for language, name in sorted(names.items()):
+        if language not in LANGUAGES:
+            raise DomainError(f"names are given in {', '.join(LANGUAGES)}", field=f"names.{language}")
+        cleaned[language] = clean_name(name, field=f"names.{language}")
+    return cleaned
+
+
+def clean_name(name: str, field: str = "name") -> str:
     """The name single-spaced; 1 to 200 characters."""
     cleaned = " ".join(str(name).split())
     if not cleaned:
-        raise DomainError("the name must not be blank", field="name")
+        raise DomainError("the name must not be blank", field=field)
     if len(cleaned) > MAX_NAME:
-        raise DomainError(f"the name has at most {MAX_NAME} characters", field="name")
+        raise DomainError(f"the name has at most {MAX_NAME} characters", field=field)
     return cleaned
 
 
@@ -203,16 +214,19 @@ class ReferenceEntryDefined(DomainEvent):
     code: str
     name: str
     attributes: dict[str, Any] = Field(default_factory=dict)
+    names: dict[str, str] = Field(default_factory=dict)
+    """The name in UI languages where it differs by language (the initial entries); else empty."""
 
 
 @event_catalog.register("contacts.ReferenceEntryChanged")
 class ReferenceEntryChanged(DomainEvent):
-    """The name and every attribute after the change."""
+    """The name, the names by language and every attribute after the change."""
 
     catalog: str
     code: str
     name: str
     attributes: dict[str, Any] = Field(default_factory=dict)
+    names: dict[str, str] = Field(default_factory=dict)
 
 
 @event_catalog.register("contacts.ReferenceEntryRetired")
@@ -257,6 +271,7 @@ class ReferenceEntry:
     name: str
     attributes: dict[str, Any] = field(default_factory=dict)
     retired: bool = False
+    names: dict[str, str] = field(default_factory=dict)
 
 
 State = ReferenceEntry | None
@@ -266,9 +281,11 @@ def evolve(state: State, event: DomainEvent) -> State:
     """Fold one event into the state."""
     match event:
         case ReferenceEntryDefined():
-            return ReferenceEntry(event.catalog, event.code, event.name, dict(event.attributes))
+            return ReferenceEntry(
+                event.catalog, event.code, event.name, dict(event.attributes), names=dict(event.names)
+            )
         case ReferenceEntryChanged() if state is not None:
-            return replace(state, name=event.name, attributes=dict(event.attributes))
+            return replace(state, name=event.name, attributes=dict(event.attributes), names=dict(event.names))
         case ReferenceEntryRetired() if state is not None:
             return replace(state, retired=True)
         case ReferenceEntryRestored() if state is not None:
@@ -298,17 +315,22 @@ class DefineEntry:
     name: str
     attributes: Mapping[str, Any] = field(default_factory=dict)
     ancestors: tuple[Ancestor, ...] = ()
+    names: Mapping[Language, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class ChangeEntry:
-    """New name and/or some attributes; what is not given stays. ``ancestors`` as for :class:`DefineEntry`."""
+    """New name and/or some attributes; what is not given stays. ``ancestors`` as for :class:`DefineEntry`.
+
+    ``names`` replaces the names by language; a new ``name`` without ``names`` drops them, so that
+    an administrator's rename shows in every language."""
 
     catalog: str
     code: str
     name: str | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
     ancestors: tuple[Ancestor, ...] = ()
+    names: Mapping[Language, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,18 +361,29 @@ def decide(command: Command, state: State) -> list[DomainEvent]:
             attributes = clean_attributes(command.catalog, command.attributes)
             if command.catalog == "groups":
                 _check_parent(command.code, attributes["parent"], command.ancestors)
-            name = clean_name(command.name)
-            return [ReferenceEntryDefined(catalog=command.catalog, code=command.code, name=name, attributes=attributes)]
+            name, names = clean_name(command.name), clean_names(command.names)
+            return [
+                ReferenceEntryDefined(
+                    catalog=command.catalog, code=command.code, name=name, attributes=attributes, names=names
+                )
+            ]
         case ChangeEntry():
             if state is None:
                 raise NotFound(f"there is no {label}")
             name = state.name if command.name is None else clean_name(command.name)
+            if command.names is not None:
+                names = clean_names(command.names)
+            else:
+                names = state.names if name == state.name else {}
             attributes = clean_attributes(command.catalog, command.attributes, state.attributes)
             if command.catalog == "groups" and attributes["parent"] != state.attributes.get("parent"):
                 _check_parent(command.code, attributes["parent"], command.ancestors)
-            if name == state.name and attributes == state.attributes:
+            if name == state.name and names == state.names and attributes == state.attributes:
                 return []
-            return [ReferenceEntryChanged(catalog=command.catalog, code=command.code, name=name, attributes=attributes)]
+            changed = ReferenceEntryChanged(
+                catalog=command.catalog, code=command.code, name=name, attributes=attributes, names=names
+            )
+            return [changed]
         case RetireEntry():
             if state is None:
                 raise NotFound(f"there is no {label}")

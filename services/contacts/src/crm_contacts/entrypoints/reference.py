@@ -13,8 +13,9 @@ from crm_contacts.application.reference.data import ReferenceResult
 from crm_contacts.bootstrap import ContactsService
 from crm_contacts.domain import reference as ref
 from crm_contacts.domain.contact_info import ContactType
+from crm_shared.contracts.contacts.reference import NAMES
 from crm_shared.http import HttpProblem, IdempotencyKey, IfMatch, MinPosition, caller_dependency, etag, run_command
-from crm_shared.identity import Caller, CallerTokens
+from crm_shared.identity import Caller, CallerTokens, Language
 from crm_shared.readstore.cursor import BadCursor
 
 Code = Annotated[str, StringConstraints(pattern=ref.CODE_PATTERN)]
@@ -50,6 +51,7 @@ class DefineBody(BaseModel):
     code: Code = Field(description="The entry's id within its catalog; cannot change later")
     name: Name
     attributes: AttributesBody = Field(default_factory=AttributesBody)
+    names: dict[Language, Name] = Field(default_factory=dict, description=NAMES)
 
 
 class ChangeBody(BaseModel):
@@ -58,6 +60,10 @@ class ChangeBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name | None = None
     attributes: AttributesBody | None = None
+    names: dict[Language, Name] | None = Field(
+        default=None,
+        description=NAMES + " A new name without names drops them, so the new name shows in every language.",
+    )
 
 
 class EntryOut(BaseModel):
@@ -66,6 +72,7 @@ class EntryOut(BaseModel):
     catalog: str
     code: str
     name: str
+    names: dict[str, str] = Field(description=NAMES)
     attributes: dict[str, Any]
     retired: bool
     version: int
@@ -113,6 +120,7 @@ def _out(result: ReferenceResult) -> EntryOut:
         catalog=e.catalog,
         code=e.code,
         name=e.name,
+        names=dict(e.names),
         attributes=dict(e.attributes),
         retired=e.retired,
         version=result.version,
@@ -221,6 +229,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             code=body.code,
             name=body.name,
             attributes=body.attributes.model_dump(exclude_unset=True),
+            names=body.names,
         )
         return await run(command, caller, response, None, idempotency_key, body, request)
 
@@ -247,7 +256,9 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     ) -> EntryOut:
         """Rename or change attributes. A stale ``If-Match`` gets 412; a concurrent change 409."""
         attributes = {} if body.attributes is None else body.attributes.model_dump(exclude_unset=True)
-        command = ref.ChangeEntry(catalog=_catalog(catalog), code=code, name=body.name, attributes=attributes)
+        command = ref.ChangeEntry(
+            catalog=_catalog(catalog), code=code, name=body.name, attributes=attributes, names=body.names
+        )
         return await run(command, caller, response, if_match, idempotency_key, body)
 
     @router.post("/{catalog}/{code}/retire", response_model=EntryOut)

@@ -1,5 +1,5 @@
 """The reference-data view: one document per entry, ``_id`` ``<catalog>:<code>``, with the catalog, code,
-name, each attribute as a field of its own, and ``retired``; listed by name within a catalog."""
+name, the names by language, each attribute as a field of its own, and ``retired``; listed by name within a catalog."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ def entry_of(doc: Document) -> ReferenceEntry:
     """The entry a view document holds."""
     catalog = str(doc["catalog"])
     attributes = {a.name: doc.get(a.name) for a in SCHEMAS.get(catalog, ())}
-    return ReferenceEntry(catalog, str(doc["code"]), str(doc["name"]), attributes, bool(doc.get("retired", False)))
+    names = dict(doc.get("names") or {})
+    return ReferenceEntry(catalog, str(doc["code"]), str(doc["name"]), attributes, bool(doc.get("retired")), names)
 
 
 def _entry_id(fact: Fact[Any]) -> str:
@@ -39,6 +40,7 @@ def _defined(before: Document | None, fact: Fact[Any]) -> Document | None:
         "catalog": data["catalog"],
         "code": data["code"],
         "name": data["name"],
+        "names": data.get("names") or {},
         **data["attributes"],
         "retired": fact.envelope.type != _DEFINED and bool(before and before.get("retired")),
     }
@@ -66,7 +68,7 @@ class ReferenceView(View):
     """Projection of ``crm.contacts.reference.v1`` into the ``reference`` collection."""
 
     name = "reference"
-    version = 1
+    version = 2
     topics: Sequence[str] = (public.TOPIC,)
     collections: Mapping[str, Sequence[Index]] = {
         COLLECTION: (Index(("catalog", "name_key")), Index(("catalog", "retired", "name_key"))),

@@ -19,10 +19,9 @@ from typing import Literal
 
 from crm_shared.errors import AlreadyExists, DomainError, NotFound
 from crm_shared.events import DomainEvent, EventCatalog
+from crm_shared.identity import LANGUAGES as LANGUAGES
 from crm_shared.identity import ROLE_PERMISSIONS, ROLES, Role
-
-Language = Literal["bg", "en"]
-LANGUAGES: tuple[Language, ...] = ("bg", "en")
+from crm_shared.identity import Language as Language
 
 MIN_PASSWORD_LENGTH = 10
 # Bounded so a huge "password" cannot make hashing a denial of service.

@@ -32,6 +32,10 @@ from crm_shared.integration import IntegrationEvent
 TOPIC = "crm.contacts.reference.v1"
 
 AppliesTo = Literal["counterparty", "person", "both"]
+NAMES = (
+    "The name in UI languages (bg, en) where it differs by language, as for the entries a new installation "
+    "starts with; empty after an administrator renames the entry. Show names[language], else name."
+)
 
 
 class ReferenceEntryDefined(IntegrationEvent):
@@ -41,6 +45,7 @@ class ReferenceEntryDefined(IntegrationEvent):
     code: str = Field(description="The entry's id within its catalog; never changes.")
     name: str
     attributes: dict[str, Any] = Field(default_factory=dict, description="The catalog's attributes (see above).")
+    names: dict[str, str] = Field(default_factory=dict, description=NAMES)
 
 
 class ReferenceEntryChanged(IntegrationEvent):
@@ -51,6 +56,7 @@ class ReferenceEntryChanged(IntegrationEvent):
     code: str
     name: str
     attributes: dict[str, Any] = Field(default_factory=dict)
+    names: dict[str, str] = Field(default_factory=dict, description=NAMES)
 
 
 class ReferenceEntryRetired(IntegrationEvent):

@@ -7,7 +7,7 @@ import { has } from './i18n.js';
  * A labelled field: { name, label (key), control (an input/select), hint (key, optional) }.
  * The control gets id, name and aria-describedby; the error slot stays empty until needed.
  */
-export function field({ name, label, control, hint, required = false }) {
+export function field({ name, label, control, hint, hintArgs, required = false }) {
   const id = uid(name);
   const errorId = `${id}-error`;
   control.id = id;
@@ -25,7 +25,7 @@ export function field({ name, label, control, hint, required = false }) {
   if (hint) {
     const hintId = `${id}-hint`;
     described.push(hintId);
-    parts.push(h('p', { class: 'field-hint', id: hintId, i18n: hint }));
+    parts.push(h('p', { class: 'field-hint', id: hintId, i18n: hint, i18nArgs: hintArgs }));
   }
   if (required) control.setAttribute('aria-required', 'true');
   control.setAttribute('aria-describedby', described.join(' '));

@@ -1,12 +1,15 @@
 // The administrators' reference catalogs (contact kinds, groups, regions, properties, ...), read
 // once per page load and shared by every page. Retired entries are kept (a record still shows the
 // name of a retired code) but `active()` leaves them out of what forms offer. A page that changes
-// a catalog calls `forget(catalog)` so the next read fetches it again.
+// a catalog calls `forget(catalog)` so the next read fetches it again. An entry named by language
+// (the entries a new installation starts with) shows its name in the user's language.
 import * as api from './api.js';
+import { language, onLanguageChange } from './i18n.js';
 
 const BASE = '/api/v1/reference';
 const PAGE = 500;
 const cache = new Map(); // catalog -> Promise<entries>
+onLanguageChange(() => cache.clear());
 
 /**
  * Every entry of `catalog`, retired ones too, sorted by name: [{ code, name, attributes, retired }].
@@ -62,6 +65,12 @@ export function entryOf(entries, code) {
   return entries.find((e) => e.code === code);
 }
 
+/** The entry with `name` in the current language when it has one there. */
+export function localName(entry) {
+  const name = entry.names?.[language()];
+  return name ? { ...entry, name } : entry;
+}
+
 async function fetchAll(name) {
   const entries = [];
   let cursor = null;
@@ -69,7 +78,7 @@ async function fetchAll(name) {
     const { data } = await api.get(`${BASE}/${encodeURIComponent(name)}`, {
       query: { include_retired: true, limit: PAGE, cursor },
     });
-    entries.push(...data.items);
+    entries.push(...data.items.map(localName));
     cursor = data.next_cursor;
   } while (cursor);
   return entries;

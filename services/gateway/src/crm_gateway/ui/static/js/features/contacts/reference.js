@@ -9,7 +9,7 @@ import * as api from '../../core/api.js';
 import { h } from '../../core/dom.js';
 import { busy, clearErrors, field, formAlert, input, showErrors } from '../../core/forms.js';
 import { has } from '../../core/i18n.js';
-import { forget } from '../../core/reference-cache.js';
+import { forget, localName } from '../../core/reference-cache.js';
 import { replaceQuery } from '../../core/router.js';
 import { errorBox, heading, scrollable } from '../../core/widgets.js';
 
@@ -160,7 +160,7 @@ function entryRow(entry, attributes, entries, { onEdit, onToggle }) {
   return h(
     'tr',
     { class: entry.retired ? 'muted' : null, dataset: { code: entry.code } },
-    h('td', { text: entry.name }),
+    h('td', { text: localName(entry).name }),
     h('td', {}, h('code', { text: entry.code })),
     h('td', {}, details(entry, attributes, entries)),
     h(
@@ -216,7 +216,7 @@ function shownValue(attr, value, entries) {
     case 'list':
       return value.length ? value.join(', ') : null;
     case 'code':
-      return entries.find((other) => other.code === value)?.name ?? value;
+      return localName(entries.find((other) => other.code === value) ?? { name: value }).name;
     default:
       if (attr.name === 'actuality_days')
         return value === 0
@@ -333,7 +333,14 @@ function entryForm(catalog, attributes, entry, { entries, onSaved, onClose, onRe
     creating
       ? field({ name: 'code', label: 'reference.code', control: code, hint: 'reference.hint.code', required: true })
       : null,
-    field({ name: 'name', label: 'reference.name', control: name, required: true }),
+    field({
+      name: 'name',
+      label: 'reference.name',
+      control: name,
+      required: true,
+      hint: entry?.names && Object.keys(entry.names).length ? 'reference.hint.names' : undefined,
+      hintArgs: { names: Object.values(entry?.names ?? {}).join(' / ') },
+    }),
     controls.map((c) => c.wrapper),
     h(
       'div',

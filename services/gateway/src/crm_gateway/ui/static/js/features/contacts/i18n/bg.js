@@ -93,6 +93,7 @@ export default {
   'reference.value.value_type.date': 'Дата',
   'reference.value.value_type.boolean': 'Да или не',
   'reference.value.value_type.choice': 'Избор от списък',
+  'reference.hint.names': 'Сега се показва на всеки език като „{names}“. Ново име го заменя на всички езици.',
   'reference.hint.code': 'Малки латински букви, цифри, „-“ и „_“. Не може да се промени по-късно.',
   'reference.hint.type': 'Не може да се промени по-късно.',
   'reference.hint.value_type': 'Не може да се промени по-късно.',

@@ -93,6 +93,7 @@ export default {
   'reference.value.value_type.date': 'Date',
   'reference.value.value_type.boolean': 'Yes or no',
   'reference.value.value_type.choice': 'Choice from a list',
+  'reference.hint.names': 'Now shown in each language as “{names}”. A new name replaces it in every language.',
   'reference.hint.code': 'Lower-case Latin letters, digits, “-” and “_”. It cannot be changed later.',
   'reference.hint.type': 'It cannot be changed later.',
   'reference.hint.value_type': 'It cannot be changed later.',
