@@ -16,10 +16,18 @@ and stated in the OpenAPI document (a ``pattern``, a ``format``) instead of a co
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, GetCoreSchemaHandler, GetJsonSchemaHandler, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+)
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
@@ -60,6 +68,8 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 """A calendar date, given only as ISO 8601 text (``format: date``)."""
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_date_time)]
 """A moment, given only as ISO 8601 text with a time (``format: date-time``)."""
+AwareIsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_date_time)]
+"""A moment with a time zone, given only as ISO 8601 text (``format: date-time``, as RFC 3339 wants)."""
 
 LATEST_OFFSET = timedelta(hours=14)
 """The time zone furthest ahead of UTC (Kiribati): its today is the latest today anywhere."""
@@ -78,6 +88,18 @@ def _not_future(value: date) -> date:
 
 PastDate = Annotated[IsoDate, AfterValidator(_not_future)]
 """An ISO 8601 date not after today (today in any time zone)."""
+
+
+@dataclass(frozen=True)
+class Stated:
+    """JSON-schema keywords for a rule a validator enforces (``Stated(pattern=...)`` on a date-time)."""
+
+    pattern: str
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(schema), "pattern": self.pattern}
 
 
 class _NotNull:
@@ -120,10 +142,12 @@ __all__ = [
     "NOT_NULL",
     "TEXT_PATTERN",
     "TEXT_PATTERNS",
+    "AwareIsoDateTime",
     "IsoDate",
     "IsoDateTime",
     "MultilineText",
     "PastDate",
+    "Stated",
     "Text",
     "drop_null",
     "latest_today",

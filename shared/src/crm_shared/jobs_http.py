@@ -20,7 +20,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from crm_shared.http import HttpProblem
+from crm_shared.http import Cursor, HttpProblem
 from crm_shared.identity import Caller
 from crm_shared.jobs import INPUT, REPORT, RESULT, Job, Jobs
 from crm_shared.readstore.cursor import BadCursor
@@ -245,7 +245,7 @@ def job_routes(
     async def my_jobs(
         request: Request,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
-        cursor: Annotated[str | None, Query(max_length=2000)] = None,
+        cursor: Cursor = None,
         caller: Caller = authenticated,
     ) -> JobPage:
         """Your jobs, newest first."""

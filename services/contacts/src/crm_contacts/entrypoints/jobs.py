@@ -13,6 +13,7 @@ from crm_contacts.application.counterparties.queries import Filters
 from crm_contacts.application.exports import CounterpartyExport, file_name
 from crm_contacts.bootstrap import ContactsService
 from crm_contacts.projections.counterparties import COLLECTION
+from crm_shared import inputs
 from crm_shared.http import HttpProblem, caller_dependency
 from crm_shared.identity import Caller, CallerTokens, Permission
 from crm_shared.jobs import Control, Job
@@ -26,7 +27,7 @@ class ImportSettings(BaseSettings):
     import_max_bytes: int = 200 * 1024 * 1024
 
 
-Code = Annotated[str, StringConstraints(max_length=64)]
+Code = Annotated[inputs.Text, StringConstraints(max_length=64)]
 
 
 class ExportBody(BaseModel):
@@ -36,18 +37,20 @@ class ExportBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     format: Literal["csv", "vcard"] = "csv"
     delimiter: Literal[",", ";", "\t"] = ","
-    q: Annotated[str, StringConstraints(max_length=200)] | None = None
-    tax_id: Annotated[str, StringConstraints(max_length=40)] | None = None
-    email: Annotated[str, StringConstraints(max_length=200)] | None = None
-    phone: Annotated[str, StringConstraints(max_length=40)] | None = None
+    q: Annotated[inputs.Text, StringConstraints(max_length=200)] | None = None
+    tax_id: Annotated[inputs.Text, StringConstraints(max_length=40)] | None = None
+    email: Annotated[inputs.Text, StringConstraints(max_length=200)] | None = None
+    phone: Annotated[inputs.Text, StringConstraints(max_length=40)] | None = None
     relation: Literal["buyer", "supplier", "other"] | None = None
-    main_manager: Annotated[str, StringConstraints(max_length=100)] | None = None
-    manager: Annotated[str, StringConstraints(max_length=100)] | None = None
+    main_manager: Annotated[inputs.Text, StringConstraints(max_length=100)] | None = None
+    manager: Annotated[inputs.Text, StringConstraints(max_length=100)] | None = None
     group: Code | None = None
     region: Code | None = None
     legal_form: Literal["legal", "natural"] | None = None
     category: Code | None = None
-    properties: Annotated[dict[Code, Annotated[str, StringConstraints(max_length=200)]], Field(max_length=20)] = {}
+    properties: Annotated[
+        dict[Code, Annotated[inputs.Text, StringConstraints(max_length=200)]], Field(max_length=20)
+    ] = {}
     archived: Literal["false", "true", "any"] = "false"
 
     def filters(self) -> Filters:

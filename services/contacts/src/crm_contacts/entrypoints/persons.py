@@ -3,7 +3,6 @@ vCard, and the personal-data routes (GDPR export and erasure)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -20,7 +19,6 @@ from crm_contacts.entrypoints.persons_models import (
     ContactIn,
     CounterpartyPersonOut,
     CounterpartyPersonsPage,
-    Cursor,
     EraseBody,
     Id,
     Limit,
@@ -33,7 +31,17 @@ from crm_contacts.entrypoints.persons_models import (
     RegisterPersonBody,
     UpdatePersonBody,
 )
-from crm_shared.http import HttpProblem, IdempotencyKey, IfMatch, MinPosition, caller_dependency, etag, run_command
+from crm_shared import inputs
+from crm_shared.http import (
+    Cursor,
+    HttpProblem,
+    IdempotencyKey,
+    IfMatch,
+    MinPosition,
+    caller_dependency,
+    etag,
+    run_command,
+)
 from crm_shared.identity import Caller, CallerTokens
 from crm_shared.readstore.cursor import BadCursor
 
@@ -108,9 +116,9 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     async def list_persons(
         request: Request,
         q: Annotated[
-            str | None, Query(max_length=200, description="Beginning of the last or first name, any case")
+            inputs.Text | None, Query(max_length=200, description="Beginning of the last or first name, any case")
         ] = None,
-        category: Annotated[str | None, Query(max_length=64, description="Code of a category")] = None,
+        category: Annotated[inputs.Text | None, Query(max_length=64, description="Code of a category")] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
         min_position: MinPosition = None,
@@ -143,7 +151,8 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         response: Response,
         min_position: MinPosition = None,
         as_of: Annotated[
-            datetime | None, Query(description="The card as it was at this moment (ISO 8601 with a time zone)")
+            inputs.AwareIsoDateTime | None,
+            Query(description="The card as it was at this moment (ISO 8601 with a time zone)"),
         ] = None,
         caller: Caller = authenticated,
     ) -> PersonOut:
@@ -180,8 +189,6 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         changes: dict[str, Any] = body.model_dump(exclude_unset=True)
         if "contact_info" in changes:
             changes["contact_info"] = await entries(body.contact_info)
-        if "private" in changes and changes["private"] is None:
-            raise HttpProblem(422, "Invalid request", "private is true or false", "private")
         command = pe.UpdatePerson(
             person_id=person_id, actor=caller.user_id, today=persons.now().date(), changes=changes
         )

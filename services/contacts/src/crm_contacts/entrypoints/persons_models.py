@@ -10,18 +10,18 @@ from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
 
 from crm_contacts.domain import person as pe
+from crm_shared import inputs
 
 Id = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 IdRef = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-NamePart = Annotated[str, StringConstraints(max_length=pe.MAX_NAME)]
-Position = Annotated[str, StringConstraints(max_length=pe.MAX_POSITION)]
-Description = Annotated[str, StringConstraints(max_length=pe.MAX_DESCRIPTION)]
+NamePart = Annotated[inputs.Text, StringConstraints(max_length=pe.MAX_NAME)]
+Position = Annotated[inputs.Text, StringConstraints(max_length=pe.MAX_POSITION)]
+Description = Annotated[inputs.MultilineText, StringConstraints(max_length=pe.MAX_DESCRIPTION)]
 ReminderDays = Annotated[int, Field(ge=0, le=pe.MAX_REMINDER_DAYS)]
 Gender = Literal["female", "male", "unspecified"]
-PropertyValue = StrictBool | StrictInt | StrictFloat | Annotated[str, StringConstraints(max_length=1000)] | None
+PropertyValue = StrictBool | StrictInt | StrictFloat | Annotated[inputs.Text, StringConstraints(max_length=1000)] | None
 Limit = Annotated[int, Query(ge=1, le=500)]
-Cursor = Annotated[str | None, Query(max_length=2000)]
 
 
 class ContactIn(BaseModel):
@@ -30,9 +30,9 @@ class ContactIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     kind: Code
-    value: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    value: Annotated[inputs.Text, StringConstraints(min_length=1, max_length=500)]
     main: bool = False
-    comment: Annotated[str, StringConstraints(max_length=200)] = ""
+    comment: Annotated[inputs.MultilineText, StringConstraints(max_length=200)] = ""
 
 
 class LinkIn(BaseModel):
@@ -49,7 +49,7 @@ class PersonFields(BaseModel):
     first_name: NamePart | None = None
     middle_name: NamePart | None = None
     last_name: NamePart | None = None
-    birth_date: date | None = Field(default=None, description="Not in the future")
+    birth_date: inputs.IsoDate | None = Field(default=None, description="Not in the future")
     birthday_reminder_days: ReminderDays | None = Field(
         default=None, description="Remind about the birthday this many days ahead (0-365)"
     )
@@ -76,8 +76,8 @@ class UpdatePersonBody(PersonFields):
     replace the list; ``properties`` is merged (a ``null`` value removes that property). Only the
     owner may change ``private``."""
 
-    gender: Gender | None = None
-    private: bool | None = None
+    gender: Annotated[Gender | None, inputs.NOT_NULL] = None
+    private: Annotated[bool | None, inputs.NOT_NULL] = None
 
 
 class LinkBody(BaseModel):
@@ -92,7 +92,9 @@ class EraseBody(BaseModel):
     """Why the personal data is erased: the request's reference, never personal data itself."""
 
     model_config = ConfigDict(extra="forbid")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=pe.MAX_REASON)]
+    reason: Annotated[
+        inputs.MultilineText, StringConstraints(strip_whitespace=True, min_length=1, max_length=pe.MAX_REASON)
+    ]
 
 
 class ContactOut(BaseModel):

@@ -38,8 +38,10 @@ from crm_interactions.entrypoints.interactions_models import (
     fields_of,
     item_of,
 )
+from crm_shared import inputs
 from crm_shared.commands import fingerprint
 from crm_shared.http import (
+    Cursor,
     HistoryEntryOut,
     HistoryOut,
     HttpProblem,
@@ -154,13 +156,15 @@ def build_router(service: InteractionsService, tokens: CallerTokens) -> APIRoute
         state: Annotated[Status | None, Query()] = None,
         direction: Annotated[Direction | None, Query()] = None,
         importance: Annotated[Importance | None, Query()] = None,
-        responsible: Annotated[str | None, Query(max_length=100, description="The responsible user (manager)")] = None,
-        counterparty_id: Annotated[str | None, Query(max_length=64)] = None,
-        contact_person_id: Annotated[str | None, Query(max_length=64)] = None,
-        thread_id: Annotated[str | None, Query(max_length=64)] = None,
+        responsible: Annotated[
+            inputs.Text | None, Query(max_length=100, description="The responsible user (manager)")
+        ] = None,
+        counterparty_id: Annotated[inputs.Text | None, Query(max_length=64)] = None,
+        contact_person_id: Annotated[inputs.Text | None, Query(max_length=64)] = None,
+        thread_id: Annotated[inputs.Text | None, Query(max_length=64)] = None,
         order: Annotated[Literal["asc", "desc"], Query(description="By start: asc (default) or desc")] = "asc",
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        cursor: Annotated[str | None, Query(max_length=2000)] = None,
+        cursor: Cursor = None,
         min_position: MinPosition = None,
         caller: Caller = authenticated,
     ) -> InteractionPage:
@@ -188,7 +192,7 @@ def build_router(service: InteractionsService, tokens: CallerTokens) -> APIRoute
 
     @router.get("/summary", response_model=SummaryOut)
     async def counterparty_summary(
-        counterparty_id: Annotated[str, Query(min_length=1, max_length=64)],
+        counterparty_id: Annotated[inputs.Text, Query(min_length=1, max_length=64)],
         caller: Caller = authenticated,
     ) -> SummaryOut:
         """The interactions of one counterparty: counts by kind and state, the last completed and the next
@@ -210,7 +214,7 @@ def build_router(service: InteractionsService, tokens: CallerTokens) -> APIRoute
     async def calendar(
         start_from: Annotated[Moment, Query(alias="from", description="Window start")],
         to: Annotated[Moment, Query(description=f"Window end (at most {MAX_CALENDAR_DAYS} days on)")],
-        user: Annotated[str | None, Query(min_length=1, max_length=100, description="Default: you")] = None,
+        user: Annotated[inputs.Text | None, Query(min_length=1, max_length=100, description="Default: you")] = None,
         completed: Annotated[bool, Query(description="Completed interactions too")] = False,
         caller: Caller = authenticated,
     ) -> CalendarOut:
@@ -227,7 +231,7 @@ def build_router(service: InteractionsService, tokens: CallerTokens) -> APIRoute
     @router.get("/overdue", response_model=OverdueOut)
     async def overdue(
         before: Annotated[Moment | None, Query(description="Should have started before this (default: now)")] = None,
-        user: Annotated[str | None, Query(min_length=1, max_length=100, description="Default: you")] = None,
+        user: Annotated[inputs.Text | None, Query(min_length=1, max_length=100, description="Default: you")] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_OVERDUE)] = 50,
         caller: Caller = authenticated,
     ) -> OverdueOut:
@@ -241,7 +245,7 @@ def build_router(service: InteractionsService, tokens: CallerTokens) -> APIRoute
     @router.get("/last-contacts", response_model=LastContactsOut)
     async def last_contacts(
         manager: Annotated[
-            str | None, Query(min_length=1, max_length=100, description="Main manager; default: you")
+            inputs.Text | None, Query(min_length=1, max_length=100, description="Main manager; default: you")
         ] = None,
         quiet_days: Annotated[
             int | None, Query(ge=1, le=3650, description="Only those with no completed interaction in this many days")
@@ -313,10 +317,7 @@ def build_router(service: InteractionsService, tokens: CallerTokens) -> APIRoute
         caller: Caller = authenticated,
     ) -> InteractionOut:
         """Change details. With ``If-Match`` a stale version gets 412; a concurrent change gets 409."""
-        changes: dict[str, Any] = body.model_dump(exclude_unset=True)
-        for required in ("kind", "direction", "importance", "subject", "responsible"):
-            if required in changes and changes[required] is None:
-                raise HttpProblem(422, "Invalid request", f"{required} cannot be removed", required)
+        changes: dict[str, Any] = body.model_dump(exclude_unset=True)  # kind, subject...: never null (NOT_NULL)
         if "basis" in changes:
             basis = body.basis
             changes["basis"] = None if basis is None else it.Basis(basis.type, basis.id, basis.title)

@@ -7,9 +7,10 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from crm_interactions.domain import interaction as it
+from crm_shared import inputs
 from crm_shared.readstore import Document
 
 EARLIEST, LATEST = 1900, 2999
@@ -21,7 +22,9 @@ def _plausible(moment: datetime) -> datetime:
     return moment
 
 
-Moment = Annotated[AwareDatetime, AfterValidator(_plausible)]
+Moment = Annotated[
+    inputs.AwareIsoDateTime, AfterValidator(_plausible), inputs.Stated(pattern=r"^(19[0-9]{2}|2[0-9]{3})-")
+]
 """A date-time with a time zone, in years an interaction can take place (reminders and time zones
 are computed from it, which would overflow near the ends of the calendar)."""
 
@@ -29,11 +32,11 @@ Kind = Literal["call", "meeting", "email", "letter", "other"]
 Direction = Literal["incoming", "outgoing"]
 Importance = Literal["high", "medium", "low"]
 Status = Literal["planned", "completed", "cancelled"]
-Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=it.MAX_SUBJECT)]
-UserId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Subject = Annotated[inputs.Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=it.MAX_SUBJECT)]
+UserId = Annotated[inputs.Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 RecordRef = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-Text = Annotated[str, StringConstraints(max_length=it.MAX_TEXT)]
+Text = Annotated[inputs.MultilineText, StringConstraints(max_length=it.MAX_TEXT)]
 InteractionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 Reminder = Annotated[
     int | None,
@@ -44,7 +47,7 @@ Reminder = Annotated[
 ]
 People = Annotated[list[UserId], Field(max_length=it.MAX_PEOPLE, description="User ids of internal participants")]
 ThirdParties = Annotated[
-    list[Annotated[str, StringConstraints(max_length=it.MAX_THIRD_PARTY)]],
+    list[Annotated[inputs.Text, StringConstraints(max_length=it.MAX_THIRD_PARTY)]],
     Field(max_length=it.MAX_PEOPLE, description="People outside the organisation, free text"),
 ]
 
@@ -53,23 +56,23 @@ class BasisIn(BaseModel):
     """A link to the record the interaction is based on (an order, a letter, another interaction...)."""
 
     model_config = ConfigDict(extra="forbid")
-    type: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-    id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    title: Annotated[str, StringConstraints(max_length=200)] = ""
+    type: Annotated[inputs.Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    id: Annotated[inputs.Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    title: Annotated[inputs.Text, StringConstraints(max_length=200)] = ""
 
 
 class _Details(BaseModel):
     model_config = ConfigDict(extra="forbid")
     importance: Importance | None = None
-    description: Annotated[str, StringConstraints(max_length=it.MAX_DESCRIPTION)] | None = None
-    content: Annotated[str, StringConstraints(max_length=it.MAX_CONTENT)] | None = None
+    description: Annotated[inputs.MultilineText, StringConstraints(max_length=it.MAX_DESCRIPTION)] | None = None
+    content: Annotated[inputs.MultilineText, StringConstraints(max_length=it.MAX_CONTENT)] | None = None
     counterparty_id: RecordRef | None = Field(default=None, description="The counterparty (contacts)")
     contact_person_id: RecordRef | None = Field(default=None, description="The contact person (contacts)")
     responsible: UserId | None = Field(default=None, description="User id of the responsible user (default: you)")
     participants: People | None = None
     third_parties: ThirdParties | None = None
     basis: BasisIn | None = None
-    project: Annotated[str, StringConstraints(max_length=it.MAX_PROJECT)] | None = Field(
+    project: Annotated[inputs.Text, StringConstraints(max_length=it.MAX_PROJECT)] | None = Field(
         default=None, description="Project, free text or code"
     )
 
@@ -92,11 +95,16 @@ class CreateInteractionBody(_Details):
 
 
 class ChangeInteractionBody(_Details):
-    """Fields to change; absent fields stay, ``null`` clears an optional one."""
+    """Fields to change; absent fields stay, ``null`` clears an optional one (the ones that cannot be
+    cleared are not nullable)."""
 
-    kind: Kind | None = None
-    direction: Direction | None = None
-    subject: Subject | None = None
+    kind: Annotated[Kind | None, inputs.NOT_NULL] = None
+    direction: Annotated[Direction | None, inputs.NOT_NULL] = None
+    subject: Annotated[Subject | None, inputs.NOT_NULL] = None
+    importance: Annotated[Importance | None, inputs.NOT_NULL] = None
+    responsible: Annotated[UserId | None, inputs.NOT_NULL] = Field(
+        default=None, description="User id of the responsible user"
+    )
 
 
 class RescheduleBody(BaseModel):
@@ -112,7 +120,9 @@ class CompleteBody(BaseModel):
     """The outcome of a planned interaction."""
 
     model_config = ConfigDict(extra="forbid")
-    outcome: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=it.MAX_TEXT)]
+    outcome: Annotated[
+        inputs.MultilineText, StringConstraints(strip_whitespace=True, min_length=1, max_length=it.MAX_TEXT)
+    ]
     outcome_code: Code | None = Field(default=None, description="Code of the outcome, for analytics")
 
 
@@ -120,7 +130,9 @@ class CancelBody(BaseModel):
     """Why the interaction will not happen."""
 
     model_config = ConfigDict(extra="forbid")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=it.MAX_TEXT)]
+    reason: Annotated[
+        inputs.MultilineText, StringConstraints(strip_whitespace=True, min_length=1, max_length=it.MAX_TEXT)
+    ]
 
 
 class FollowUpBody(BaseModel):
@@ -134,13 +146,13 @@ class FollowUpBody(BaseModel):
     start: Moment
     end: Moment | None = None
     importance: Importance | None = None
-    description: Annotated[str, StringConstraints(max_length=it.MAX_DESCRIPTION)] = ""
-    content: Annotated[str, StringConstraints(max_length=it.MAX_CONTENT)] = ""
+    description: Annotated[inputs.MultilineText, StringConstraints(max_length=it.MAX_DESCRIPTION)] = ""
+    content: Annotated[inputs.MultilineText, StringConstraints(max_length=it.MAX_CONTENT)] = ""
     contact_person_id: RecordRef | None = None
     responsible: UserId | None = None
     participants: People | None = None
     third_parties: ThirdParties | None = None
-    project: Annotated[str, StringConstraints(max_length=it.MAX_PROJECT)] | None = None
+    project: Annotated[inputs.Text, StringConstraints(max_length=it.MAX_PROJECT)] | None = None
     reminder: Reminder = None
 
 
@@ -149,7 +161,9 @@ class SourceBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     source: Code = Field(description="A code of the `sources` reference catalog")
-    on: date | None = Field(default=None, description="Valid from (default: the interaction's day)")
+    on: inputs.PastDate | None = Field(
+        default=None, description="Valid from (default: the interaction's day); not in the future"
+    )
 
 
 class BasisOut(BaseModel):
