@@ -16,7 +16,7 @@ class Contacts:
     """Counterparties, contact persons, the reference data, imports and exports, the event documents."""
 
     name = bootstrap.SERVICE
-    prefixes = ("counterparties", "persons", "reference", "imports", "exports", "jobs", "events")
+    prefixes = ("counterparties", "persons", "reference", "imports", "exports", "jobs", "events", "lookup")
 
     async def build(self, settings: KernelSettings) -> ContactsService:
         """Wired with :class:`~crm_contacts.settings.ContactsSettings` from the environment."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from crm_contacts.bootstrap import ContactsService
-from crm_contacts.entrypoints import counterparties, events_doc, jobs, persons, reference
+from crm_contacts.entrypoints import counterparties, events_doc, jobs, lookup, persons, reference
 from crm_shared.identity import CallerTokens
 
 
@@ -17,4 +17,5 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     router.include_router(reference.build_router(service, tokens))
     router.include_router(persons.build_router(service, tokens))
     router.include_router(jobs.build_router(service, tokens))
+    router.include_router(lookup.build_router(service, tokens))
     return router

@@ -63,13 +63,16 @@ def lookup_keys(doc: Document) -> set[tuple[str, str]]:
     """The (field, key) pairs under which a counterparty is found."""
     get = doc.get
     keys = {("word", w) for w in words_of(str(get("name", "")))}
-    if get("tax_id"):
-        keys.add(("tax", normalise_tax_id(str(doc["tax_id"]))))
-    if get("vat_id"):
-        keys.add(("tax", normalise_tax_id(str(doc["vat_id"]))))
+    for name in ("tax_id", "vat_id"):
+        if get(name):
+            tax_id = normalise_tax_id(str(doc[name]))
+            keys.add(("tax", tax_id))
+            keys.add(("taxnum", tax_number(tax_id)))
     for entry in get("contact_info") or ():
         if entry.get("type") in ("email", "phone"):
             keys.add((str(entry["type"]), str(entry["key"])))
+        if entry.get("type") == "email" and "xn--" in str(entry["key"]):
+            keys.add(("emailu", unicode_email(str(entry["key"]))))
     for category in get("categories") or ():
         keys.add(("category", str(category)))
     for manager in get("managers") or ():
@@ -77,6 +80,22 @@ def lookup_keys(doc: Document) -> set[tuple[str, str]]:
     for code, value in (get("properties") or {}).items():
         keys.add((f"property:{code}", property_key(value)))
     return keys
+
+
+def tax_number(tax_id: str) -> str:
+    """A normalised tax id without its country prefix (``BG204567891`` -> ``204567891``): the key
+    under which a tax id typed without the prefix is found."""
+    return tax_id[2:] if len(tax_id) > 2 and tax_id[:2].isalpha() and tax_id[:2].isascii() else tax_id
+
+
+def unicode_email(key: str) -> str:
+    """An e-mail key with an IDNA (``xn--``) domain written in Unicode and case-folded, the key under
+    which an address typed as people write it (``office@фирма.бг``) is found, also by its beginning."""
+    local, _, domain = key.rpartition("@")
+    try:
+        return f"{local}@{domain.encode('ascii').decode('idna')}".casefold()
+    except UnicodeError:
+        return key
 
 
 def property_key(value: Any) -> str:
@@ -157,8 +176,9 @@ class CounterpartiesView(View):
 
     name = "counterparties"
     # 3: relations, details, contact information, properties, categories, sources, lookups; 4: key_name;
-    # 5: a lookup that goes is deleted at the version of that change, so one that comes back is kept
-    version = 5
+    # 5: a lookup that goes is deleted at the version of that change, so one that comes back is kept;
+    # 6: tax ids also without their country prefix (taxnum), IDN e-mails also in Unicode (emailu)
+    version = 6
     topics: Sequence[str] = (public.COUNTERPARTY_TOPIC,)
     collections: Mapping[str, Sequence[Index]] = {
         COLLECTION: (

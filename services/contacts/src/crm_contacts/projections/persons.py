@@ -1,11 +1,12 @@
 """Contact persons' views: the card, the name-search entries, the category and property entries
-that filter the list, and the persons of each counterparty.
+that filter the list, the persons of each counterparty, and the phone entries of the caller-id lookup.
 
 Public person events carry no personal data, so for each one this projection reads the person's own
 stream from the event store up to that event and folds it *unopened*: the card keeps personal fields
 sealed exactly as in the events, and queries open them with the person's key. A rebuild or a stale
-card therefore cannot bring erased data back. Only the name-search keys need plain names; they are
-made while the person's key exists and removed on erasure (also when rebuilt after one).
+card therefore cannot bring erased data back. Only the name-search keys and the phone entries need
+plain values; they are made while the person's key exists and removed on erasure (also when rebuilt
+after one).
 
 Properties and categories are not personal data: the card holds them plain. Each category and each
 property value of a person has a tag entry per name-search key (``<person>|<tag>|<index>``), so "this
@@ -35,7 +36,9 @@ LINKS = "person_links"
 TAGS = "person_tags"
 """Name-search entries again, one set per category and per property value of the person."""
 PUBLIC = "public"
-MAX_NAME_KEYS = 2
+MAX_NAME_KEYS = 4
+PHONES = "person_phones"
+"""Caller-id entries: one per phone number (E.164) of a person, while its key exists."""
 
 KeyOf = Callable[[str], Awaitable[bytes | None]]
 """The key of a person, None when it was erased."""
@@ -47,11 +50,14 @@ def name_key(text: str) -> str:
 
 
 def search_keys(first: str | None, middle: str | None, last: str | None) -> list[str]:
-    """The keys a person is found by: last name first (also the sort order), then first name first."""
+    """The keys a person is found by: last name first (also the sort order), then first name first,
+    and both again without the middle name (``Иван Петров`` finds Иван Георгиев Петров)."""
     keys = [
         name_key(" ".join(p for p in (last, first, middle) if p)),
         name_key(" ".join(p for p in (first, middle, last) if p)),
     ]
+    if middle:
+        keys += [name_key(" ".join(p for p in (first, last) if p)), name_key(" ".join(p for p in (last, first) if p))]
     return [k for i, k in enumerate(keys) if k and k not in keys[:i]]
 
 
@@ -116,13 +122,16 @@ class PersonsView(View):
     """
 
     name = "persons"
-    version = 3  # 2: properties, categories and their tag entries; 3: entries derived from the card
+    # 2: properties, categories and their tag entries; 3: entries derived from the card; 4: names also
+    # without the middle name, phone entries (caller id)
+    version = 4
     topics: Sequence[str] = (PERSON_TOPIC,)
     collections: Mapping[str, Sequence[Index]] = {
         COLLECTION: (Index(("scope",)),),
         NAMES: (Index(("scope", "key")), Index(("primary", "scope", "key"))),
         TAGS: (Index(("tag", "scope", "key")), Index(("tag", "primary", "scope", "key"))),
         LINKS: (Index(("counterparty_id", "scope", "sort")),),
+        PHONES: (Index(("key", "scope", "sort")),),
     }
     contracts = PERSON_EVENT_TYPES
 
@@ -143,19 +152,28 @@ class PersonsView(View):
         if after is None:
             return None
         keys: list[str] = []
+        phones: list[str] = []
+        document = card(after)
         if not after.erased:
             key = await self._key_of(after.id)
             if key is not None:
                 opened, _ = pe.open_data(
-                    {"first_name": after.first_name, "middle_name": after.middle_name, "last_name": after.last_name},
+                    {
+                        "first_name": after.first_name,
+                        "middle_name": after.middle_name,
+                        "last_name": after.last_name,
+                        "contact_info": document["contact_info"],
+                    },
                     key,
                     after.id,
                 )
                 keys = search_keys(opened["first_name"], opened["middle_name"], opened["last_name"])
+                phones = sorted({str(c["key"]) for c in opened["contact_info"] if c.get("type") == "phone"})
         return {
-            **card(after),
+            **document,
             "name_key": keys[0] if keys else "",
             "search_keys": keys,
+            "phone_keys": phones,
             "updated_at": event.time.isoformat(),
         }
 
@@ -217,6 +235,25 @@ def _entries(pid: str, versions: Sequence[Document | None], collection: Callable
                 },
             )
         )
+    phones = collection(PHONES)
+    now = set(after.get("phone_keys") or ())
+    for phone in sorted(now):
+        changes.append(
+            Put(
+                phones,
+                {
+                    "_id": f"{pid}|{phone}",
+                    "_version": version,
+                    "key": phone,
+                    "person_id": pid,
+                    "scope": scope,
+                    "sort": sort,
+                    "counterparty_ids": after["counterparty_ids"],
+                },
+            )
+        )
+    for gone_phone in sorted(set([] if before is None else before.get("phone_keys") or ()) - now):
+        changes.append(Delete(phones, f"{pid}|{gone_phone}", version))
     kept = set(after["counterparty_ids"])
     for gone in [] if before is None else [x for x in before["links"] if x["counterparty_id"] not in kept]:
         changes.append(Delete(links, f"{gone['counterparty_id']}:{pid}", version))

@@ -2,7 +2,8 @@
 
 The search box ``q`` finds counterparties by any word of the name (prefix, any case, Cyrillic and
 Latin), an e-mail (when it has an ``@``), a phone (digits starting with ``+`` or ``0``) or a tax id
-(digits, optionally after a two-letter country prefix); several words match the start of the name; ``tax_id``,
+(digits, with or without its two-letter country prefix); with several words each must start a word
+of the name, in any order (``Трейд ООД`` finds "Балкан Трейд ООД"); ``tax_id``,
 ``email`` and ``phone`` search one of them explicitly. Multi-valued criteria (words, tax ids, e-mails,
 phones, categories, property values) go through the lookup collection; at most one of them per query,
 combined with any of the list filters.
@@ -10,6 +11,8 @@ combined with any of the list filters.
 
 from __future__ import annotations
 
+import builtins
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +33,42 @@ from crm_shared.readstore.cursor import decode_cursor
 Sort = Literal["name", "registered_at"]
 _PHONE = re.compile(r"^(\+|0)[\d\s()./-]{4,}$")
 _TAX_ID = re.compile(r"^([A-Za-z]{2}\s*)?\d[\d\s-]{3,}$")
+
+
+MAX_SCAN = 2000
+"""Lookups a search by several words reads for one page at most (it then answers a shorter page
+with a cursor to go on)."""
+_ANY_WORD = re.compile(r"[^\W_]+")
+
+
+def query_words(q: str) -> list[str]:
+    """The words of a search as typed (case-folded, of any length), each of which must start a word
+    of the name."""
+    return _ANY_WORD.findall(q.casefold())
+
+
+def has_words(name: str, words: list[str]) -> bool:
+    """Whether every one of ``words`` starts a word of ``name`` (in any order)."""
+    names = _ANY_WORD.findall(name.casefold())
+    return all(any(n.startswith(w) for n in names) for w in words)
+
+
+def email_lookup(typed: str) -> tuple[str, str, bool]:
+    """The lookup of a typed (partial) e-mail: ASCII as stored (the domain in IDNA, any case), an
+    address with a Unicode domain by the Unicode form stored beside it for IDN domains."""
+    text = typed.strip().casefold()
+    if text.isascii():
+        return ("email", text, False)
+    return ("emailu", text, False)
+
+
+def tax_lookup(typed: str) -> tuple[str, str, bool]:
+    """The lookup of a typed (partial) tax id: with a country prefix as stored, without one by the
+    number alone (so ``204567891`` finds ``BG204567891``)."""
+    tax_id = normalise_tax_id(typed)
+    if tax_id[:2].isalpha():
+        return ("tax", tax_id, False)
+    return ("taxnum", tax_id, False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +141,9 @@ class CounterpartyQueries:
             query = Query({**equals, "field": field_name, "key": key}, None, "name_key", after, limit, within)
         else:
             query = Query({**equals, "field": field_name}, ("key_name", key), "key_name", after, limit, within)
+        words = query_words(filters.q) if filters.q and field_name == "word" else []
+        if len(words) > 1:
+            return await self._all_words(query, words, caller, limit)
         page = await self._views.find(self._runner.collection(KEYS), query)
         ids = list(dict.fromkeys(str(d["counterparty_id"]) for d in page.items))
         # One read for the page's cards (not one round trip per card: 20 of them for a name prefix).
@@ -109,6 +151,22 @@ class CounterpartyQueries:
         docs = [found.get(cid) for cid in ids]
         visible = [d for d in docs if d is not None and caller.sees_group(str(d.get("access_group")))]
         return Page(items=visible, next_after=page.next_after)
+
+    async def by_phone(self, phone: str, caller: Caller, *, limit: int = 20) -> builtins.list[Document]:
+        """The active counterparties the caller may see with this phone number (E.164), by name."""
+        if not caller.can(Permission.COUNTERPARTY_READ):
+            raise Forbidden("your roles do not allow reading counterparties")
+        groups = caller.visible_groups()
+        within = None if groups is None else ("access_group", tuple(sorted(groups)))
+        query = Query({"field": "phone", "key": phone, "archived": False}, None, "name_key", None, limit, within)
+        page = await self._views.find(self._runner.collection(KEYS), query)
+        ids = list(dict.fromkeys(str(d["counterparty_id"]) for d in page.items))
+        found = await self._views.get_many(self._runner.collection(COLLECTION), ids)
+        return [
+            d
+            for d in (found.get(cid) for cid in ids)
+            if d is not None and caller.sees_group(str(d.get("access_group")))
+        ]
 
     @staticmethod
     def _equals(filters: Filters) -> dict[str, Any]:
@@ -127,9 +185,9 @@ class CounterpartyQueries:
         """The one multi-valued criterion: (lookup field, key, exact match), or None for a list query."""
         criteria: list[tuple[str, str, bool]] = []
         if filters.tax_id:
-            criteria.append(("tax", normalise_tax_id(filters.tax_id), False))
+            criteria.append(tax_lookup(filters.tax_id))
         if filters.email:
-            criteria.append(("email", filters.email.strip().casefold(), False))
+            criteria.append(email_lookup(filters.email))
         if filters.phone:
             criteria.append(("phone", self.phone_prefix(filters.phone), False))
         if filters.category:
@@ -150,15 +208,45 @@ class CounterpartyQueries:
     def _search(self, q: str) -> tuple[str, str, bool]:
         text = q.strip()
         if "@" in text:
-            return ("email", text.casefold(), False)
+            return email_lookup(text)
         if _PHONE.match(text):  # numbers are written with + or a leading 0; tax ids never start with 0
             return ("phone", self.phone_prefix(text), False)
         if _TAX_ID.match(text):
-            return ("tax", normalise_tax_id(text), False)
+            return tax_lookup(text)
         words = sorted(words_of(text), key=len, reverse=True)
-        if len(words) > 1 or not words:
-            return ("name", name_key(text), False)  # several words: the name must start with them
+        if not words:
+            return ("name", name_key(text), False)
+        # Several words: found through the longest (the most selective); the others are checked on the
+        # card (each must start a word of the name, in any order).
         return ("word", words[0], False)
+
+    async def _all_words(self, query: Query, words: builtins.list[str], caller: Caller, limit: int) -> Page:
+        """Up to ``limit`` cards from the lookups ``query`` finds whose name has a word starting with
+        each of ``words``; where the next page starts (bounded: at most MAX_SCAN lookups a page)."""
+        found: builtins.list[Document] = []
+        after, scanned = query.after, 0
+        cards = self._runner.collection(COLLECTION)
+        while True:
+            page = await self._views.find(
+                self._runner.collection(KEYS), dataclasses.replace(query, after=after, limit=max(limit * 2, 50))
+            )
+            ids = list(dict.fromkeys(str(d["counterparty_id"]) for d in page.items))
+            docs = await self._views.get_many(cards, ids)
+            for i, lookup in enumerate(page.items):
+                scanned += 1
+                after = (lookup[query.sort], str(lookup["_id"]))
+                card = docs.get(str(lookup["counterparty_id"]))
+                if card is None or not caller.sees_group(str(card.get("access_group"))):
+                    continue
+                if has_words(str(card.get("name", "")), words) and card not in found:
+                    found.append(card)
+                    if len(found) == limit:
+                        more = i + 1 < len(page.items) or page.next_after is not None
+                        return Page(items=found, next_after=after if more else None)
+            if page.next_after is None:
+                return Page(items=found, next_after=None)
+            if scanned >= MAX_SCAN:
+                return Page(items=found, next_after=after)
 
     def phone_prefix(self, typed: str) -> str:
         """A typed (partial) phone number as the start of an E.164 number in the default country."""

@@ -142,6 +142,23 @@ class PersonQueries:
                 cards.append(await self._open_card(doc, access))
         return cards, encode_cursor(next_after)
 
+    async def by_phone(self, phone: str, caller: Caller, *, limit: int = 20) -> list[dict[str, Any]]:
+        """The persons the caller may see with this phone number (E.164), sorted by name (caller id)."""
+        self._read(caller)
+        query = Query({"key": phone}, None, "sort", None, limit, ("scope", self._scopes(caller)))
+        access = self.access(caller)
+
+        async def accept(entry: Document) -> bool:
+            return await access.sees_person("", False, entry["counterparty_ids"])
+
+        entries, _ = await self._scan(self.runner.collection(view.PHONES), query, accept, limit)
+        found = await self._views.get_many(
+            self.runner.collection(view.COLLECTION), [str(e["person_id"]) for e in entries]
+        )
+        return [
+            await self._open_card(found[str(e["person_id"])], access) for e in entries if str(e["person_id"]) in found
+        ]
+
     async def _scan(
         self, collection: str, query: Query, accept: Callable[[Document], Awaitable[bool]], limit: int
     ) -> tuple[list[Document], tuple[Any, str] | None]:
