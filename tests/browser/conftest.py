@@ -232,15 +232,22 @@ class Ui:
         """Open a route of the UI, e.g. '/counterparties/new'."""
         await self.page.goto(f"{self.base_url}/#{route}")
 
-    async def sign_in(self, username: str = ADMIN, password: str = ADMIN_PASSWORD) -> None:
-        """Sign in through the form and end on the counterparty list, in English."""
+    async def sign_in(
+        self, username: str = ADMIN, password: str = ADMIN_PASSWORD, *, then: str | None = "/counterparties"
+    ) -> None:
+        """Sign in through the form, in English: the home page "My day" opens; then the page at ``then``
+        (the counterparty list unless told otherwise; None stays home)."""
         page = self.page
         await self.goto("/sign-in")
         await page.locator("#language").select_option("en")
         await page.get_by_label("Username").fill(username)
         await page.get_by_label("Password").fill(password)
         await page.get_by_role("button", name="Sign in").click()
-        await expect(self.heading).to_have_text("Counterparties")
+        await expect(self.heading).to_have_text("My day")
+        if then is not None:
+            await self.goto(then)
+            if then == "/counterparties":
+                await expect(self.heading).to_have_text("Counterparties")
 
     @property
     def heading(self) -> Any:

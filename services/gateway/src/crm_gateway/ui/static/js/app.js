@@ -4,7 +4,7 @@
 // know none of them by name, except the home page and the sign-in page.
 import * as api from './core/api.js';
 import { h, translateElement, translateTree } from './core/dom.js';
-import { navLinks, registerFeatures, routes } from './core/features.js';
+import { homePath, navLinks, registerFeatures, routes } from './core/features.js';
 import { LANGUAGES, isLanguage, language, onLanguageChange, setLanguage, t } from './core/i18n.js';
 import * as notFoundPage from './core/not-found.js';
 import * as router from './core/router.js';
@@ -12,8 +12,12 @@ import * as session from './core/session.js';
 import { errorBox, loading } from './core/widgets.js';
 import features from './features/index.js';
 
-const HOME = '/counterparties';
 const SIGN_IN = '/sign-in';
+
+/** Where the logo and '/' lead: the features' home page the user may open (see core/features.js). */
+function home() {
+  return homePath(session.can) ?? '/account';
+}
 
 // Before anything is shown: the features' pages, header links, texts and slot entries.
 registerFeatures(features);
@@ -34,13 +38,82 @@ function setupHeader() {
   select.value = language();
   select.addEventListener('change', () => chooseLanguage(select.value));
   document.getElementById('sign-out').addEventListener('click', signOut);
+  setupMenu();
   onLanguageChange((code) => {
     select.value = code;
     translateTree(document.body);
     updateTitle();
+    fitNav();
   });
   session.onChange(renderHeader);
   renderHeader();
+}
+
+// The header is one row. On a narrow screen (NARROW, as in app.css) the links fold into a menu that
+// the Menu button opens; on a wider one the links that do not fit move, last first, into a "More"
+// list. Choosing a link, Escape or a click elsewhere closes either.
+const NARROW = window.matchMedia('(max-width: 60rem)');
+
+function setupMenu() {
+  const header = document.querySelector('.app-header');
+  const button = document.getElementById('menu-toggle');
+  const more = document.getElementById('nav-more');
+  const moreMenu = document.getElementById('nav-more-menu');
+  const open = (isOpen) => {
+    header.classList.toggle('menu-open', isOpen);
+    button.setAttribute('aria-expanded', String(isOpen));
+  };
+  const openMore = (isOpen) => {
+    moreMenu.hidden = !isOpen;
+    more.setAttribute('aria-expanded', String(isOpen));
+  };
+  const closeAll = () => {
+    open(false);
+    openMore(false);
+  };
+  button.addEventListener('click', () => open(!header.classList.contains('menu-open')));
+  more.addEventListener('click', () => openMore(moreMenu.hidden));
+  header.addEventListener('click', (event) => {
+    if (event.target.closest('#nav a, #nav-more-menu a')) closeAll();
+  });
+  document.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape') return;
+    if (header.classList.contains('menu-open')) button.focus();
+    else if (!moreMenu.hidden) more.focus();
+    closeAll();
+  });
+  document.addEventListener('click', (event) => {
+    if (!header.contains(event.target)) closeAll();
+  });
+  window.addEventListener('hashchange', closeAll);
+  NARROW.addEventListener('change', () => {
+    closeAll();
+    fitNav();
+  });
+  window.addEventListener('resize', fitNav);
+  translateElement(button);
+  translateElement(more);
+}
+
+/** Fold the header links that do not fit in the row into the "More" list (wide screens only). */
+function fitNav() {
+  const nav = document.getElementById('nav');
+  const more = document.getElementById('nav-more');
+  const moreMenu = document.getElementById('nav-more-menu');
+  const links = [...nav.querySelectorAll('a')];
+  for (const link of links) link.classList.remove('nav-folded');
+  more.hidden = true;
+  if (!NARROW.matches) {
+    // Reading scrollWidth lays the row out again, so each step sees the effect of the last.
+    for (let i = links.length - 1; i > 0 && nav.scrollWidth > nav.clientWidth; i -= 1) {
+      more.hidden = false;
+      links[i].classList.add('nav-folded');
+    }
+  }
+  const folded = links.filter((link) => link.classList.contains('nav-folded'));
+  moreMenu.replaceChildren(...folded.map((link) => link.cloneNode(true)));
+  if (!folded.length) moreMenu.hidden = true;
+  more.classList.toggle('nav-more-current', folded.some((link) => link.hasAttribute('aria-current')));
 }
 
 /** The user picked a language: switch now, and remember it in the profile when signed in. */
@@ -67,6 +140,7 @@ function renderHeader() {
     .filter((link) => session.isSignedIn() && (!link.page.permission || session.can(link.page.permission)))
     .map((link) => h('a', { href: `#${link.path}`, i18n: link.key, dataset: { path: link.path } }));
   nav.replaceChildren(...links);
+  document.getElementById('menu-toggle').hidden = links.length === 0;
   nav.setAttribute('aria-label', t('nav.label'));
   nav.dataset.i18nAttrs = JSON.stringify({ 'aria-label': 'nav.label' });
   markCurrentNav();
@@ -75,15 +149,18 @@ function renderHeader() {
   name.textContent = user ? user.name || user.username || '' : '';
   document.getElementById('sign-out').hidden = !user;
   translateElement(document.getElementById('sign-out'));
+  fitNav();
 }
 
 function markCurrentNav() {
   const path = router.location().path;
-  for (const link of document.querySelectorAll('#nav a')) {
+  for (const link of document.querySelectorAll('#nav a, #nav-more-menu a')) {
     const active = path === link.dataset.path || path.startsWith(`${link.dataset.path}/`);
     if (active) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
+  const current = document.querySelector('#nav-more-menu a[aria-current]');
+  document.getElementById('nav-more').classList.toggle('nav-more-current', Boolean(current));
 }
 
 async function signOut() {
@@ -105,7 +182,7 @@ function updateTitle() {
 async function render() {
   const { path, query } = router.location();
   if (!path || path === '/') {
-    router.navigate(HOME, { replace: true });
+    router.navigate(session.isSignedIn() ? home() : SIGN_IN, { replace: true });
     return;
   }
   const number = ++renderCount;
@@ -178,7 +255,8 @@ async function afterSignIn(user, next) {
   } else if (isLanguage(user?.language)) {
     setLanguage(user.language);
   }
-  router.navigate(next && next.startsWith('/') && !next.startsWith(SIGN_IN) ? next : HOME, { replace: true });
+  const back = next && next.startsWith('/') && next !== '/' && !next.startsWith(SIGN_IN);
+  router.navigate(back ? next : home(), { replace: true });
 }
 
 async function start() {

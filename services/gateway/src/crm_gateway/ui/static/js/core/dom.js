@@ -1,7 +1,8 @@
 // Building DOM nodes without innerHTML: every user-supplied value becomes a text node, so a
 // counterparty called "<img onerror=…>" is shown as text, never run (and the CSP forbids inline
 // script anyway).
-import { formatDateTime, t } from './i18n.js';
+import { formatDate } from './dates.js';
+import { formatDateTime, formatDaysAgo, t } from './i18n.js';
 
 /**
  * Create an element.
@@ -56,7 +57,13 @@ export function translateElement(el) {
 export function translateTree(root) {
   if (root.dataset && (root.dataset.i18n || root.dataset.i18nAttrs)) translateElement(root);
   for (const el of root.querySelectorAll('[data-i18n], [data-i18n-attrs]')) translateElement(el);
-  for (const el of root.querySelectorAll('time[data-format="datetime"]')) el.textContent = formatDateTime(el.dateTime);
+  for (const el of root.querySelectorAll('time[data-format]')) el.textContent = formatTime(el.dataset.format, el.dateTime);
+}
+
+function formatTime(format, value) {
+  if (format === 'date') return formatDate(value);
+  if (format === 'days-ago') return formatDaysAgo(value);
+  return formatDateTime(value);
 }
 
 let ids = 0;
@@ -69,4 +76,14 @@ export function uid(prefix = 'id') {
 /** A <time> showing `value` in the current language; translateTree re-formats it on a switch. */
 export function dateTime(value) {
   return h('time', { datetime: value, dataset: { format: 'datetime' }, text: formatDateTime(value) });
+}
+
+/** A <time> showing a YYYY-MM-DD day in the current language, re-formatted on a switch. */
+export function date(day) {
+  return h('time', { datetime: day, dataset: { format: 'date' }, text: formatDate(day) });
+}
+
+/** A <time> saying how long ago a moment was, in days ("40 days ago", "вчера"), re-formatted on a switch. */
+export function daysAgo(value) {
+  return h('time', { datetime: value, dataset: { format: 'days-ago' }, text: formatDaysAgo(value) });
 }

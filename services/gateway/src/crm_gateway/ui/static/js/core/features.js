@@ -7,6 +7,8 @@
 //   messages  { bg, en }: its texts, merged into the core dictionaries (a key belongs to one place)
 //   slots     what it adds to other features' pages: { 'counterparty-card/tabs': [entry, ...] }, each
 //             entry with an `order`; the page that has the slot reads it with slot(name)
+//   home      optionally { path, order }: a page offered as the home page (the logo and '/' lead to
+//             the one with the lowest order that the user may open; else the first header link)
 // app.js registers the list in features/index.js once, before the first page renders. Core
 // modules never import a feature; a feature imports core modules and its own files only.
 import { addMessages } from './i18n.js';
@@ -14,6 +16,7 @@ import { resolve, routesOf } from './router.js';
 
 const pages = [];
 const nav = [];
+const homes = [];
 const slots = new Map();
 let routeTable = [];
 
@@ -35,13 +38,24 @@ export function registerFeatures(features) {
       slots.set(name, [...(slots.get(name) ?? []), ...entries]);
     }
     nav.push(...(feature.nav ?? []).map((link) => ({ ...link, feature: feature.name })));
+    if (feature.home) homes.push({ ...feature.home, feature: feature.name });
   }
   routeTable = routesOf(pages);
-  for (const link of nav) {
+  for (const link of [...nav, ...homes]) {
     link.page = resolve(routeTable, link.path)?.page;
-    if (!link.page) throw new Error(`feature '${link.feature}': the header link ${link.path} names no page`);
+    if (!link.page) throw new Error(`feature '${link.feature}': the link ${link.path} names no page`);
   }
   nav.sort((a, b) => a.order - b.order);
+  homes.sort((a, b) => a.order - b.order);
+}
+
+/**
+ * The path of the home page for a user whose permissions `can(permission)` tells: the first home
+ * page the user may open, else the first header link; null when there is neither.
+ */
+export function homePath(can) {
+  const allowed = (link) => !link.page.permission || can(link.page.permission);
+  return (homes.find(allowed) ?? nav.find(allowed))?.path ?? null;
 }
 
 /** The routes of every registered page, for router.resolve(). */

@@ -102,3 +102,11 @@ export function formatDateTime(value) {
   if (Number.isNaN(date.getTime())) return String(value);
   return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(date);
 }
+
+/** How many whole days ago a timestamp was, as words of the current language ("40 days ago"). */
+export function formatDaysAgo(value) {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  const days = Math.max(0, Math.floor((Date.now() - date.getTime()) / 86_400_000));
+  return new Intl.RelativeTimeFormat(locale(), { numeric: 'auto' }).format(-days, 'day');
+}

@@ -44,7 +44,7 @@ export function notFound(messageKey = 'notFound.text') {
     { class: 'not-found' },
     heading('notFound.title'),
     h('p', { i18n: messageKey }),
-    h('p', {}, h('a', { href: '#/counterparties', i18n: 'notFound.back' })),
+    h('p', {}, h('a', { href: '#/', i18n: 'notFound.back' })),
   );
 }
 

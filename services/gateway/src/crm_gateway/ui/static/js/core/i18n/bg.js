@@ -4,6 +4,8 @@ export default {
   'nav.label': 'Основна навигация',
 
   'header.language': 'Език',
+  'header.menu': 'Меню',
+  'header.more': 'Още',
   'header.signOut': 'Изход',
   'common.loading': 'Зареждане…',
   'connection.lost': 'Няма връзка със сървъра — нов опит…',
@@ -38,5 +40,5 @@ export default {
 
   'notFound.title': 'Не е намерено',
   'notFound.text': 'Няма такава страница или запис, или нямате достъп до него.',
-  'notFound.back': 'Към контрагентите',
+  'notFound.back': 'Към началната страница',
 };

@@ -4,6 +4,8 @@ export default {
   'nav.label': 'Main navigation',
 
   'header.language': 'Language',
+  'header.menu': 'Menu',
+  'header.more': 'More',
   'header.signOut': 'Sign out',
   'common.loading': 'Loading…',
   'connection.lost': 'No connection to the server — retrying…',
@@ -38,5 +40,5 @@ export default {
 
   'notFound.title': 'Not found',
   'notFound.text': 'There is no such page or record, or you have no access to it.',
-  'notFound.back': 'Back to counterparties',
+  'notFound.back': 'Back to the home page',
 };

@@ -1,5 +1,6 @@
 // The calendar of planned interactions of one user (responsible or taking part): a day, a week
-// (Monday first) or a month, over GET /api/v1/interactions/calendar. The signed-in user's by default;
+// (Monday first) or a month, over GET /api/v1/interactions/calendar; "show completed" adds the
+// completed ones (remembered per user in this browser). The signed-in user's by default;
 // heads of sales and administrators (who see every access group) may pick another manager. View,
 // day and user are in the address (#/calendar?view=week&date=2025-06-02&user=…); each entry links to
 // the interaction's card.
@@ -10,6 +11,7 @@ import { LANGUAGES, language } from '../../core/i18n.js';
 import { API, dayStart, interactionHref, label, localDay, timeOfDay } from './interaction-fields.js';
 import { userSelect } from './interaction-pickers.js';
 import { href } from '../../core/router.js';
+import { preference, setPreference } from '../../core/preferences.js';
 import * as session from '../../core/session.js';
 import { heading, linkButton } from '../../core/widgets.js';
 
@@ -18,6 +20,7 @@ export const titleKey = 'ia.calendar.title';
 export const permission = 'interaction:read';
 
 const VIEWS = ['day', 'week', 'month'];
+const SHOW_COMPLETED = 'calendar.showCompleted';
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 export async function render(ctx) {
@@ -32,11 +35,13 @@ export async function render(ctx) {
   };
 
   const { first, last, days } = windowOf(view, day);
+  const withCompleted = preference(SHOW_COMPLETED, false) === true;
   const { data } = await api.get(`${API}/calendar`, {
     query: {
       from: dayStart(first).toISOString(),
       to: dayStart(addDays(last, 1)).toISOString(),
       user: user === me?.id ? '' : user,
+      completed: withCompleted ? 'true' : '',
     },
     signal: ctx.signal,
   });
@@ -85,6 +90,18 @@ export async function render(ctx) {
     ),
   );
 
+  const completedBox = h('input', { type: 'checkbox', checked: withCompleted });
+  completedBox.addEventListener('change', () => {
+    setPreference(SHOW_COMPLETED, completedBox.checked);
+    ctx.navigate(at({}).slice(1));
+  });
+  const completedToggle = h(
+    'label',
+    { class: 'check ia-cal-completed' },
+    completedBox,
+    h('span', { i18n: 'ia.calendar.showCompleted' }),
+  );
+
   const canPlan = session.can('interaction:write') && user === me?.id;
   let body;
   if (view === 'day') body = dayList(byDay.get(day) || [], day, canPlan);
@@ -101,6 +118,7 @@ export async function render(ctx) {
     ),
     picker ? h('div', { class: 'filters ia-cal-user' }, picker.wrapper) : null,
     toolbar,
+    completedToggle,
     data.truncated ? h('p', { class: 'alert alert-warning', i18n: 'ia.calendar.truncated' }) : null,
     data.items.length ? null : h('p', { class: 'empty ia-cal-empty', i18n: `ia.calendar.empty.${view}` }),
     body,
@@ -153,7 +171,10 @@ function titleOf(view, day, first, last) {
 function entry(item) {
   return h(
     'li',
-    { class: `ia-cal-entry ia-importance-${item.importance}`, dataset: { id: item.id } },
+    {
+      class: `ia-cal-entry ia-importance-${item.importance}${item.state === 'completed' ? ' ia-cal-done' : ''}`,
+      dataset: { id: item.id, state: item.state },
+    },
     h(
       'a',
       { href: interactionHref(item.id) },
@@ -164,6 +185,7 @@ function entry(item) {
     h(
       'span',
       { class: 'ia-cal-meta muted' },
+      item.state === 'completed' ? [label('state', item.state), ' · '] : null,
       label('kind', item.kind),
       item.counterparty_name ? ` · ${item.counterparty_name}` : null,
     ),

@@ -5,7 +5,7 @@
 // moment) shows the conflict box with Reload. `?min_position=` makes the server wait until its view
 // includes a write just made.
 import * as api from '../../core/api.js';
-import { dateTime, h } from '../../core/dom.js';
+import { date, dateTime, h } from '../../core/dom.js';
 import { busy, clearErrors, field, formAlert, input, select, setFieldError } from '../../core/forms.js';
 import {
   API,
@@ -471,6 +471,7 @@ const SKIPPED = new Set(['interaction_id', 'created_by', 'created_at', 'thread_i
 const USERS = new Set(['responsible', 'participants']);
 const VALUES = new Set(['kind', 'direction', 'state', 'importance']);
 const ISO_MOMENT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 function history(item, env, sources, signal) {
   const box = h('div', { class: 'ia-history' }, loading());
@@ -547,6 +548,7 @@ function changeValue(name, value, sources, item) {
   if (name === 'reminder') return reminderText(value);
   if (name === 'source') return ref.nameOf(sources, value);
   if (typeof value === 'string' && ISO_MOMENT.test(value)) return dateTime(value);
+  if (typeof value === 'string' && ISO_DAY.test(value)) return date(value);
   if (Array.isArray(value)) return value.join(', ');
   if (typeof value === 'object') return value.title || value.id || JSON.stringify(value);
   return String(value);

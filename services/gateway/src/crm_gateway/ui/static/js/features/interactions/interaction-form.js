@@ -21,6 +21,7 @@ import {
 } from './interaction-fields.js';
 import { counterpartyPicker, counterpartyNamed, personNamed, personPicker, userSelect } from './interaction-pickers.js';
 import * as ref from '../../core/reference-cache.js';
+import * as session from '../../core/session.js';
 
 /** A select of the reminder lead times (and "no reminder"). */
 export function reminderSelect() {
@@ -30,6 +31,24 @@ export function reminderSelect() {
     h('option', { value: '', i18n: 'ia.reminder.none' }),
     REMINDER_LEADS.map((minutes) => h('option', { value: String(minutes), i18n: `ia.reminder.${minutes}` })),
   );
+}
+
+/**
+ * Said beside where a source is chosen, so a missing one is never a dead end: administrators get a
+ * link to the sources on the reference data page, others are told who adds sources. `empty`: the
+ * catalog has none to offer at all.
+ */
+export function sourcesNote(empty) {
+  const cls = empty ? 'ia-sources-note ia-no-sources' : 'ia-sources-note field-hint';
+  if (session.can('reference:admin')) {
+    return h(
+      'p',
+      { class: cls },
+      empty ? [h('span', { i18n: 'ia.source.noneDefined' }), ' '] : null,
+      h('a', { href: '#/reference?catalog=sources', i18n: empty ? 'ia.source.addSources' : 'ia.source.addMissing' }),
+    );
+  }
+  return h('p', { class: cls, i18n: empty ? 'ia.source.askAdministrator' : 'ia.source.whoAdds' });
 }
 
 /** A select of the information sources a form may offer (not retired), with an empty choice. */
@@ -109,6 +128,7 @@ export async function interactionForm({ submitKey, cancelHref, editing = false, 
     control: controls.source,
     hint: 'ia.hint.source',
   });
+  sourceField.append(sourcesNote(!ref.active(sources).length));
   function mode() {
     return completed.checked ? 'completed' : 'planned';
   }
@@ -306,6 +326,11 @@ export function sourcePrompt(interaction, catalog, { canWrite, done }) {
     text,
   );
   if (!canWrite) return box;
+  if (!ref.active(catalog).length) {
+    // Nothing to choose from: say how sources get there instead of an empty list.
+    box.append(sourcesNote(true));
+    return box;
+  }
 
   const source = sourceSelect(catalog, 'ia.source.choose');
   const on = input({ type: 'date', value: localDay(new Date(interaction.start)) });
@@ -319,6 +344,7 @@ export function sourcePrompt(interaction, catalog, { canWrite, done }) {
       field({ name: 'source', label: 'ia.field.source', control: source, required: true }),
       field({ name: 'on', label: 'ia.prompt.on', control: on }),
     ),
+    sourcesNote(false),
     h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'button primary', i18n: 'ia.prompt.submit' })),
   );
   form.addEventListener('submit', async (event) => {

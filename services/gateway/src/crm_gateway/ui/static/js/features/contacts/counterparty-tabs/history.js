@@ -226,6 +226,9 @@ function valueOf(name, value, env) {
     const codes = Array.isArray(value) ? value : [value];
     return codes.map((c) => nameOf(catalogs[CODES[name]], c)).join(', ');
   }
+  // Dates and moments in the user's language, never as the API writes them.
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value)) return dateTime(value);
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) return formatDate(value);
   return Array.isArray(value) ? value.join(', ') : String(value);
 }
 

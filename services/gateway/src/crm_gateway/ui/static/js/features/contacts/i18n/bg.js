@@ -39,6 +39,9 @@ export default {
   'permission.counterparty:read': 'Преглед на контрагенти',
   'permission.counterparty:write': 'Създаване и промяна на контрагенти',
   'permission.counterparty:export': 'Експорт на контрагенти',
+  'permission.counterparty:import': 'Импорт на контрагенти',
+  'permission.counterparty:merge': 'Сливане на дублирани контрагенти',
+  'permission.personal-data:admin': 'Искания за лични данни (експорт и изтриване)',
 
   // reference data
   'nav.reference': 'Справочници',
@@ -176,7 +179,7 @@ export default {
   'cp.categories.empty': 'Няма категории.',
   'cp.sources.current': 'Текущ източник:',
   'cp.sources.since': 'от {date}',
-  'cp.sources.validUntil': 'Актуален до {date}.',
+  'cp.sources.validUntil': 'Актуален до {date}',
   'cp.sources.expiredOn': 'Изтекъл на {date}: попитайте откъде са научили за нас.',
   'cp.sources.noExpiry': 'Не изтича.',
   'cp.sources.noExpiryShort': 'без срок',
@@ -202,7 +205,7 @@ export default {
   'cp.asOf.show': 'Покажи',
   'cp.asOf.now': 'Изчисти',
   'cp.asOf.heading': 'Към {when} (версия {version})',
-  'cp.asOf.notYet': 'Контрагентът още не е съществувал на {when}.',
+  'cp.asOf.notYet': 'На {when} контрагентът още не е съществувал.',
   'cp.event.CounterpartyRegistered': 'Регистриран',
   'cp.event.CounterpartyRenamed': 'Преименуван',
   'cp.event.CounterpartyKindChanged': 'Променено отношение',

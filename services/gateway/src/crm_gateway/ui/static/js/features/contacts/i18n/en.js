@@ -39,6 +39,9 @@ export default {
   'permission.counterparty:read': 'See counterparties',
   'permission.counterparty:write': 'Create and change counterparties',
   'permission.counterparty:export': 'Export counterparties',
+  'permission.counterparty:import': 'Import counterparties',
+  'permission.counterparty:merge': 'Merge duplicate counterparties',
+  'permission.personal-data:admin': 'Personal-data requests (export and erasure)',
 
   // reference data
   'nav.reference': 'Reference data',
