@@ -96,3 +96,37 @@ async def test_relay_publishes_public_events_in_order_and_resumes_after_outage_a
     await bus.stop()
     await checkpoints.close()
     await store.close()
+
+
+async def test_republishing_sends_the_history_again_with_the_same_ids_and_leaves_the_live_relay_alone(
+    tmp_path: Path,
+) -> None:
+    store = await SqliteEventStore.open(tmp_path / "events.db")
+    checkpoints = await SqliteReadStore.open(tmp_path / "views.db")
+    bus = EmbeddedBus(tmp_path / "bus.db")
+    await bus.start()
+    for n in range(7):
+        await store.append(f"s-{n}", [NewEvent(uuid.uuid4(), "public", {"n": n})], NO_STREAM)
+    await store.append("s-private", [NewEvent(uuid.uuid4(), "private", {})], NO_STREAM)
+    relay = Relay("test", store, bus, checkpoints, translate, batch_size=3)
+    while await relay.run_once():
+        pass
+    first = await published(bus)
+    assert len(first) == 7
+
+    progress: list[tuple[int, int, int]] = []
+    again = Relay("test", store, bus, checkpoints, translate, batch_size=3)
+    assert await again.republish(on_progress=lambda *p: progress.append(p)) == 7
+    head = await store.head_position()
+    assert progress[-1] == (head, head, 7) and len(progress) == 3
+    both = await published(bus)
+    assert len(both) == 14
+    ids = [m.headers["ce_id"] for m in both]
+    assert ids[7:] == ids[:7], "the same events, in the same order, with the same ce_id"
+    assert [m.key for m in both[7:]] == [m.key for m in first]
+    assert await checkpoints.checkpoint(relay.checkpoint_name) == head, "the live relay's checkpoint is untouched"
+    first_three = await store.read_all(after=0, limit=3)
+    assert await again.republish(after=first_three[-1].position) == 4
+    await bus.stop()
+    await checkpoints.close()
+    await store.close()

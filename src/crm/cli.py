@@ -7,6 +7,7 @@
     crm serve <service>-api | -relay | -projector      the same for each service of crm.services
     crm import counterparties FILE [--data-dir DIR]    import a CSV file (see crm_contacts.application.csv_columns)
     crm export counterparties FILE [--format csv|vcard] [--q ...] export the register (or its persons as vCard)
+    crm republish SERVICE [--after POSITION]           its history onto its topics again, for a new consumer
 
 Adapters come from ``CRM_*`` environment variables (see crm_shared.settings); ``up`` defaults to
 the embedded ones with data under ``./var``.
@@ -32,7 +33,7 @@ from crm_contacts import bootstrap as contacts
 from crm_contacts.application.counterparties.queries import Filters
 from crm_contacts.application.exports import CounterpartyExport
 from crm_contacts.projections.counterparties import COLLECTION
-from crm_shared.adapters import open_blob_store
+from crm_shared.adapters import open_blob_store, open_bus
 from crm_shared.identity import Caller, caller_of
 from crm_shared.jobs import REPORT, Control, Job, JobKind, Progress, blob_key
 from crm_shared.settings import KernelSettings
@@ -173,6 +174,40 @@ def _export_counterparties(settings: KernelSettings, file: Path, args: argparse.
     return 0
 
 
+# -- crm republish: a service's history onto its topics again, for a consumer that starts late ----
+
+
+def _republish(settings: KernelSettings, name: str, after: int) -> int:
+    service = {s.name: s for s in services.everything()}[name]
+
+    async def run() -> int:
+        bus = await open_bus(settings, f"crm-{name}-republish")
+        try:
+            wired = await service.build(settings)
+            try:
+                started = time.monotonic()
+
+                def progress(position: int, head: int, published: int) -> None:
+                    elapsed = time.monotonic() - started
+                    print(
+                        f"\rcrm republish: position {position:,} of {head:,}, {published:,} messages, {elapsed:.0f} s",
+                        end="",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+
+                count: int = await wired.relay(bus).republish(after=after, on_progress=progress)
+                return count
+            finally:
+                await wired.close()
+        finally:
+            await bus.stop()
+
+    count = asyncio.run(run())
+    print(f"\ncrm republish: {count:,} messages of {name} published again (same ce_id as before)", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``crm`` command."""
     parser = argparse.ArgumentParser(prog="crm", description="Event-sourced CRM")
@@ -204,8 +239,25 @@ def main(argv: list[str] | None = None) -> int:
                 sub.add_argument(f"--{name}", default=None)
             sub.add_argument("--archived", choices=["false", "true", "any"], default="false")
 
+    republish = commands.add_parser(
+        "republish",
+        help="publish a service's history from its event store onto its topics again, for a new consumer "
+        "(the same events, with the same ce_id: consumers that dedupe take nothing twice)",
+    )
+    republish.add_argument("service", choices=[s.name for s in services.everything()])
+    republish.add_argument(
+        "--after", type=int, default=0, help="start after this log position (default: the beginning)"
+    )
+    republish.add_argument(
+        "--data-dir", type=Path, default=None, help="where data is kept (default ./var or CRM_DATA_DIR)"
+    )
+
     args = parser.parse_args(argv)
     settings = KernelSettings()
+    if args.command == "republish":
+        if args.data_dir is not None:
+            settings = settings.model_copy(update={"data_dir": args.data_dir})
+        return _republish(settings, args.service, args.after)
     if args.command in ("import", "export"):
         if args.data_dir is not None:
             settings = settings.model_copy(update={"data_dir": args.data_dir})

@@ -25,7 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from crm_shared import contracts
-from crm_shared.bus.port import HEADER_DLT_GROUP, HEADER_DLT_REASON, HEADER_DLT_TOPIC, dead_letter_topic
+from crm_shared.bus.port import (
+    HEADER_DLT_GROUP,
+    HEADER_DLT_REASON,
+    HEADER_DLT_TOPIC,
+    dead_letter_topic,
+    topic_policy,
+)
 from crm_shared.integration import IntegrationEvent
 
 ASYNCAPI_FILE = "asyncapi.json"
@@ -228,7 +234,20 @@ One event is one Kafka record in CloudEvents 1.0 *binary content mode*:
 Each topic `T` has a dead-letter topic `T.dlt`. A CRM consumer sends there, unchanged (same key, value
 and headers), a message it cannot decode (at once) or whose handling keeps failing (after its retries),
 adding `x-dead-letter-reason`, `x-dead-letter-topic` and `x-dead-letter-group` (on Kafka also
-`x-dead-letter-partition` and `x-dead-letter-offset`), and goes on with the next message.
+`x-dead-letter-partition` and `x-dead-letter-offset`), and goes on with the next message. A
+dead-letter topic holds one copy per consumer group that gave up on a message (the group is in
+`x-dead-letter-group`). Each dead letter is also logged (topic, group, key and `ce_id`; never the
+payload) and counted in the metric `crm.bus.dead_letters` by topic and group.
+
+## Retention and replay
+
+Event topics are kept forever and never compacted (`retention.ms=-1`, `cleanup.policy=delete`; see
+each channel's Kafka binding): a consumer that starts next year reads every event from the beginning
+of each topic. Compaction is not used because it would keep only the last event of each record.
+Dead-letter topics are kept 90 days. The CRM sets this retention when it creates a topic and on
+topics that exist already. An operator can also publish a service's whole history again from its
+event store with `crm republish <service>` (for example after a topic was lost). The messages are
+the same as the first time, with the same `ce_id`, so a consumer that dedupes takes nothing twice.
 """
 
 
@@ -270,6 +289,31 @@ def _dead_letter_message() -> dict[str, Any]:
     }
 
 
+def _kafka_channel_binding(topic: str) -> dict[str, Any]:
+    """The topic's retention as the Kafka adapter sets it (:func:`~crm_shared.bus.port.topic_policy`)."""
+    config = topic_policy(topic).kafka_config()
+    return {
+        "kafka": {
+            "topic": topic,
+            "topicConfiguration": {
+                "cleanup.policy": [config["cleanup.policy"]],
+                "retention.ms": int(config["retention.ms"]),
+                "retention.bytes": int(config["retention.bytes"]),
+            },
+            "bindingVersion": KAFKA_BINDING_VERSION,
+        }
+    }
+
+
+def _kept(topic: str) -> str:
+    days = topic_policy(topic).retention_days
+    return (
+        "Kept forever and never compacted: a new consumer reads every event from the beginning."
+        if days is None
+        else f"Kept {days} days."
+    )
+
+
 def asyncapi_document(events: Sequence[PublicEvent]) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of ``events``: a channel per topic and per dead-letter topic, and
     the CRM's ``send`` operations on them."""
@@ -284,7 +328,8 @@ def asyncapi_document(events: Sequence[PublicEvent]) -> dict[str, Any]:
             "address": topic,
             "title": topic,
             "description": f"Public events of context `{first.context}` (CloudEvents source `{first.source}`), "
-            "keyed by the CloudEvents subject: one record's events stay in order.",
+            f"keyed by the CloudEvents subject: one record's events stay in order. {_kept(topic)}",
+            "bindings": _kafka_channel_binding(topic),
             "messages": {e.event_type: {"$ref": f"#/components/messages/{_pointer(e.event_type)}"} for e in published},
         }
         operations[f"send.{topic}"] = {
@@ -300,7 +345,9 @@ def asyncapi_document(events: Sequence[PublicEvent]) -> dict[str, Any]:
         channels[dlt] = {
             "address": dlt,
             "title": dlt,
-            "description": f"Dead letters of `{topic}`: messages a consumer group could not process.",
+            "description": f"Dead letters of `{topic}`: messages a consumer group could not process, one copy "
+            f"per consumer group that gave up on it (header `{HEADER_DLT_GROUP}` names the group). {_kept(dlt)}",
+            "bindings": _kafka_channel_binding(dlt),
             "messages": {DEAD_LETTER_MESSAGE: {"$ref": f"#/components/messages/{DEAD_LETTER_MESSAGE}"}},
         }
         operations[f"send.{dlt}"] = {

@@ -84,6 +84,28 @@ class Relay:
         self._lag.record(lag_ms, {"relay": self.name})
         return True
 
+    async def republish(self, *, after: int = 0, on_progress: Callable[[int, int, int], None] | None = None) -> int:
+        """Publish the service's history again, from log position ``after`` up to the head as it is
+        now, for a consumer that starts late (operators: ``crm republish <service>``). Messages are
+        the same as the first time (same ``ce_id``, key and headers), so a consumer that dedupes by
+        ``ce_id`` or by ``crm_stream_version`` takes nothing twice; the live relay and its
+        checkpoint are untouched. ``on_progress(position, head, published)`` follows each batch.
+        Returns how many messages were published."""
+        head = await self._store.head_position()
+        position, published = after, 0
+        while position < head:
+            events = [
+                e for e in await self._store.read_all(after=position, limit=self._batch_size) if e.position <= head
+            ]
+            if not events:
+                break
+            messages = [envelope.to_message() for event in events for envelope in self._translate(event)]
+            await self._publish(messages)
+            position, published = events[-1].position, published + len(messages)
+            if on_progress is not None:
+                on_progress(position, head, published)
+        return published
+
     async def _publish(self, messages: list[Message]) -> None:
         backoff = 0.1
         while True:

@@ -22,6 +22,7 @@ from fastapi import APIRouter
 
 from crm_shared.bus import Bus
 from crm_shared.identity import CallerTokens
+from crm_shared.relay import Relay
 from crm_shared.settings import KernelSettings
 
 API_PREFIX = "/api/v1"
@@ -35,6 +36,10 @@ class Wired(Protocol):
         """Create what a fresh installation needs (default reference data, the first user).
 
         Idempotent, and safe when several processes do it at once: each API role runs it at start."""
+
+    def relay(self, bus: Bus) -> Relay:
+        """The relay that publishes the service's integration events to ``bus`` (also used to
+        republish its history for a new consumer: ``crm republish <name>``)."""
 
     async def start_relay(self, bus: Bus) -> object:
         """Publish the service's integration events to ``bus`` in the background (nothing when it

@@ -177,6 +177,49 @@ async def test_poison_and_persistently_failing_messages_go_to_the_dead_letter_to
     assert by_key["poison"].value == msg(topic, "poison", 1).value
 
 
+async def test_each_dead_letter_is_logged_without_personal_data_and_counted_by_topic_and_group(
+    make_bus: Factory, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from crm_shared.bus import port
+
+    reader = InMemoryMetricReader()
+    counter = MeterProvider(metric_readers=[reader]).get_meter("test").create_counter("crm.bus.dead_letters")
+    monkeypatch.setattr(port, "DEAD_LETTERS", counter)
+    bus = await make_bus()
+    topic, group = topic_name(), group_name()
+
+    async def handle(m: Message) -> None:
+        raise PoisonMessage(f"bad e-mail in {m.value.decode()}")
+
+    await bus.subscribe([topic], group, handle)
+    secret = "ivana.petrova@example.bg"
+    letters = [Message(topic, f"k{i}", f'{{"email": "{secret}"}}'.encode(), {"ce_id": f"event-{i}"}) for i in range(3)]
+    with caplog.at_level("WARNING", logger="crm_shared.bus.port"):
+        await bus.publish(letters)
+
+        def counted() -> int:
+            data = reader.get_metrics_data()
+            points = [
+                p
+                for rm in (data.resource_metrics if data else [])
+                for sm in rm.scope_metrics
+                for metric in sm.metrics
+                if metric.name == "crm.bus.dead_letters"
+                for p in metric.data.data_points
+            ]
+            return sum(int(p.value) for p in points if dict(p.attributes) == {"topic": topic, "group": group})
+
+        await wait_until(lambda: counted() == 3)
+    logged = [r.getMessage() for r in caplog.records if "dead letter" in r.getMessage()]
+    assert len(logged) == 3
+    assert all(topic in line and group in line for line in logged)
+    assert {f"event-{i}" for i in range(3)} == {line.split("event ")[1].split(")")[0] for line in logged}
+    assert not [line for line in logged if secret in line], "a log line quoted the payload"
+
+
 async def test_a_handler_interrupted_before_returning_gets_the_message_again(make_bus: Factory) -> None:
     topic, group = topic_name(), group_name()
     bus = await make_bus()

@@ -21,7 +21,16 @@ from pathlib import Path
 from typing import TypeVar
 
 from crm_shared import jsoncodec
-from crm_shared.bus.port import BatchHandler, BusUnavailable, Handler, Message, PoisonMessage, dead_letter, one_by_one
+from crm_shared.bus.port import (
+    BatchHandler,
+    BusUnavailable,
+    Handler,
+    Message,
+    PoisonMessage,
+    dead_letter,
+    one_by_one,
+    report_dead_letter,
+)
 from crm_shared.sqlite import ThreadConnections
 
 log = logging.getLogger(__name__)
@@ -259,7 +268,9 @@ class _EmbeddedSubscription:
                     await asyncio.sleep(min(0.05 * 2**attempt, 2.0))
                     continue
                 reason = f"failed {attempt} times: {exc!r}"
-            await self._bus.publish([dead_letter(message, self._group, reason)])
+            letter = dead_letter(message, self._group, reason)
+            await self._bus.publish([letter])
+            report_dead_letter(letter)
             return
 
     async def stop(self) -> None:

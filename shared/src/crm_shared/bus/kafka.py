@@ -30,6 +30,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
@@ -45,6 +46,8 @@ from crm_shared.bus.port import (
     dead_letter,
     dead_letter_topic,
     one_by_one,
+    report_dead_letter,
+    topic_policy,
 )
 
 log = logging.getLogger(__name__)
@@ -231,7 +234,9 @@ class KafkaBus:
 
     async def ensure_topics(self, topics: Iterable[str]) -> None:
         """Create the topics that do not exist yet, with the broker's default partition count
-        and replication factor; raises :class:`BusUnavailable` when the cluster cannot answer."""
+        and replication factor and the retention of :func:`topic_policy`; set that retention on
+        topics that exist already (made by an earlier version, or by the broker's auto-creation);
+        raises :class:`BusUnavailable` when the cluster cannot answer."""
         missing = set(topics) - self._known_topics
         if not missing:
             return
@@ -240,6 +245,8 @@ class KafkaBus:
             async with asyncio.timeout(2 * self._timeout):
                 described = await admin.describe_topics(sorted(missing))
                 existing = {t["topic"] for t in described if t["error_code"] == 0 and t["partitions"]}
+                if existing:
+                    await self._keep_as_policy_says(admin, sorted(existing))
                 self._known_topics |= existing
                 to_create = sorted(missing - existing)
                 if not to_create:
@@ -247,13 +254,21 @@ class KafkaBus:
                 # -1/-1 asks the controller for its defaults; NewTopic only accepts -1 together
                 # with an (empty) replica assignment.
                 response = await admin.create_topics(
-                    [NewTopic(name, -1, -1, replica_assignments={}) for name in to_create]
+                    [
+                        NewTopic(name, -1, -1, replica_assignments={}, topic_configs=topic_policy(name).kafka_config())
+                        for name in to_create
+                    ]
                 )
+                raced = []  # made meanwhile, e.g. by the broker's auto-creation on our metadata request
                 for result in response.to_object()["topic_errors"]:
-                    if result["error_code"] and for_code(result["error_code"]) is not TopicAlreadyExistsError:
+                    if result["error_code"] and for_code(result["error_code"]) is TopicAlreadyExistsError:
+                        raced.append(result["topic"])
+                    elif result["error_code"]:
                         # Not fatal here: with auto-creation on, the producer or consumer still
                         # gets the topic; without it, publishing fails with BusUnavailable.
                         log.warning("could not create topic %s: %s", result["topic"], result["error_message"])
+                if raced:
+                    await self._keep_as_policy_says(admin, raced)
                 # Creation is asynchronous in the controller; wait until every partition has a
                 # leader, so a consumer subscribing now sees the topic at its first metadata fetch.
                 while True:
@@ -269,6 +284,17 @@ class KafkaBus:
                     await asyncio.sleep(0.05)
         except (KafkaError, OSError, TimeoutError) as exc:
             raise BusUnavailable(f"Kafka could not create topics {sorted(missing)}: {exc!r}") from exc
+
+    @staticmethod
+    async def _keep_as_policy_says(admin: AIOKafkaAdminClient, topics: list[str]) -> None:
+        # AlterConfigs sets a topic's whole dynamic configuration: the policy is all of it. Refused
+        # (e.g. no ALTER_CONFIGS right for this principal) is logged, not fatal: operators then
+        # set the retention themselves, as the AsyncAPI document states it.
+        resources = [ConfigResource(ConfigResourceType.TOPIC, t, topic_policy(t).kafka_config()) for t in topics]
+        for response in await admin.alter_configs(resources):
+            for error_code, error_message, _, name in response.resources:
+                if error_code:
+                    log.warning("could not set the retention of topic %s: %s", name, error_message)
 
     async def subscribe(
         self,
@@ -348,6 +374,7 @@ class KafkaBus:
 
     async def _publish_dead_letter(self, letter: Message) -> None:
         await self.publish([letter])
+        report_dead_letter(letter)
 
     def _forget(self, subscription: _KafkaSubscription) -> None:
         if subscription in self._subscriptions:

@@ -14,14 +14,24 @@ Rules every adapter keeps:
 - A handler that raises :class:`PoisonMessage` (it cannot decode the message) sends the message to
   the dead-letter topic at once; a handler that keeps raising anything else is retried
   ``max_attempts`` times with backoff, then dead-lettered. Dead letters carry the original topic,
-  partition/offset and the reason in headers, and the subscription goes on.
+  partition/offset and the reason in headers, and the subscription goes on. Each dead letter is
+  logged (topic, group, key, event id and the kind of failure: never the payload, nor the full
+  reason, which may quote it) and counted in the metric ``crm.bus.dead_letters`` by topic and group
+  (:func:`report_dead_letter`). A dead-letter topic holds one copy per consumer group that gave up.
+- Topics are kept as :func:`topic_policy` says: event topics forever (a consumer that starts next
+  year still reads every event from the beginning), dead-letter topics for 90 days.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from crm_shared.observability import meter
+
+log = logging.getLogger(__name__)
 
 DEAD_LETTER_SUFFIX = ".dlt"
 """Dead letters of topic ``T`` go to ``T.dlt``."""
@@ -34,6 +44,28 @@ HEADER_DLT_GROUP = "x-dead-letter-group"
 def dead_letter_topic(topic: str) -> str:
     """The dead-letter topic of ``topic``."""
     return topic + DEAD_LETTER_SUFFIX
+
+
+DEAD_LETTER_RETENTION_DAYS = 90
+
+
+@dataclass(frozen=True, slots=True)
+class TopicPolicy:
+    """How long a topic keeps its messages. Event topics are never compacted: compaction would keep
+    only the last event of each record, and a consumer rebuilding from the beginning needs them all."""
+
+    retention_days: int | None
+    """None: forever."""
+
+    def kafka_config(self) -> dict[str, str]:
+        """The topic configuration that states the policy on Kafka."""
+        ms = -1 if self.retention_days is None else self.retention_days * 86_400_000
+        return {"cleanup.policy": "delete", "retention.ms": str(ms), "retention.bytes": "-1"}
+
+
+def topic_policy(topic: str) -> TopicPolicy:
+    """Event topics are kept forever; dead letters for :data:`DEAD_LETTER_RETENTION_DAYS` days."""
+    return TopicPolicy(DEAD_LETTER_RETENTION_DAYS if topic.endswith(DEAD_LETTER_SUFFIX) else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,3 +158,26 @@ def dead_letter(message: Message, group: str, reason: str) -> Message:
         HEADER_DLT_GROUP: group,
     }
     return Message(dead_letter_topic(message.topic), message.key, message.value, headers)
+
+
+DEAD_LETTERS = meter().create_counter(
+    "crm.bus.dead_letters", unit="{message}", description="Messages a consumer group gave up on, by topic and group"
+)
+
+
+def report_dead_letter(letter: Message) -> None:
+    """Log and count a dead letter once it is published (see the module docstring)."""
+    headers = letter.headers
+    topic, group = headers.get(HEADER_DLT_TOPIC, ""), headers.get(HEADER_DLT_GROUP, "")
+    kind = headers.get(HEADER_DLT_REASON, "").split(":", 1)[0][:60]
+    log.warning(
+        "dead letter: group %s gave up on a message of %s (key %s, event %s): %s; the reason is in header %s of %s",
+        group,
+        topic,
+        letter.key,
+        headers.get("ce_id", "-"),
+        kind,
+        HEADER_DLT_REASON,
+        letter.topic,
+    )
+    DEAD_LETTERS.add(1, {"topic": topic, "group": group})
