@@ -77,8 +77,11 @@ async def test_bad_query_parameters_are_4xx(crm: httpx.AsyncClient) -> None:
     assert (await crm.get(API, params={"limit": "many"})).status_code == 422
     assert (await crm.get(API, params={"relation": "nobody"})).status_code == 422
     bad_cursor = await crm.get(API, params={"cursor": "!!not-ours"})
-    assert bad_cursor.status_code == 400
+    assert bad_cursor.status_code == 422  # not of the cursor's pattern
     assert fields(bad_cursor) == {"cursor"}
+    not_ours = await crm.get(API, params={"cursor": "bm90LW91cnM"})  # of the pattern, but not one we made
+    assert not_ours.status_code == 400
+    assert fields(not_ours) == {"cursor"}
     assert (await crm.get(API, params={"min_position": -1})).status_code == 422
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -36,8 +35,10 @@ from crm_contacts.entrypoints.counterparties_models import (
     from_state,
     from_view,
 )
+from crm_shared import inputs
 from crm_shared.commands import fingerprint
 from crm_shared.http import (
+    Cursor,
     HistoryEntryOut,
     HistoryOut,
     HttpProblem,
@@ -138,7 +139,9 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     @router.get("/counterparties/duplicates", response_model=DuplicateReportOut)
     async def duplicate_report(
         field: Annotated[Literal["tax", "email", "phone"], Query(description="Which key to compare")] = "tax",
-        after: Annotated[str | None, Query(max_length=300, description="next_after of the previous chunk")] = None,
+        after: Annotated[
+            inputs.Text | None, Query(max_length=300, description="next_after of the previous chunk")
+        ] = None,
         caller: Caller = authenticated,
     ) -> DuplicateReportOut:
         """Counterparties sharing a tax id, an e-mail or a phone, a chunk of keys at a time."""
@@ -155,7 +158,9 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
 
     @router.get("/counterparties/duplicates/review", response_model=ReviewPage)
     async def duplicates_to_review(
-        after: Annotated[str | None, Query(max_length=64, description="next_after of the previous page")] = None,
+        after: Annotated[
+            inputs.Text | None, Query(max_length=64, description="next_after of the previous page")
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         caller: Caller = authenticated,
     ) -> ReviewPage:
@@ -202,7 +207,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         response: Response,
         min_position: MinPosition = None,
         as_of: Annotated[
-            datetime | None,
+            inputs.AwareIsoDateTime | None,
             Query(description="Show the card as it was at this moment (ISO 8601 with a time zone)"),
         ] = None,
         caller: Caller = authenticated,
@@ -299,25 +304,25 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     async def list_counterparties(
         request: Request,
         q: Annotated[
-            str | None,
+            inputs.Text | None,
             Query(max_length=200, description="A word of the name (prefix), an e-mail, a tax id or a phone"),
         ] = None,
-        tax_id: Annotated[str | None, Query(max_length=40, description="Tax id or VAT number prefix")] = None,
-        email: Annotated[str | None, Query(max_length=200, description="E-mail prefix")] = None,
-        phone: Annotated[str | None, Query(max_length=40, description="Phone number prefix, as typed")] = None,
+        tax_id: Annotated[inputs.Text | None, Query(max_length=40, description="Tax id or VAT number prefix")] = None,
+        email: Annotated[inputs.Text | None, Query(max_length=200, description="E-mail prefix")] = None,
+        phone: Annotated[inputs.Text | None, Query(max_length=40, description="Phone number prefix, as typed")] = None,
         relation: Annotated[Relation | None, Query()] = None,
-        main_manager: Annotated[str | None, Query(max_length=100)] = None,
-        manager: Annotated[str | None, Query(max_length=100, description="Any of its managers")] = None,
-        group: Annotated[str | None, Query(max_length=64)] = None,
-        region: Annotated[str | None, Query(max_length=64)] = None,
+        main_manager: Annotated[inputs.Text | None, Query(max_length=100)] = None,
+        manager: Annotated[inputs.Text | None, Query(max_length=100, description="Any of its managers")] = None,
+        group: Annotated[inputs.Text | None, Query(max_length=64)] = None,
+        region: Annotated[inputs.Text | None, Query(max_length=64)] = None,
         legal_form: Annotated[Literal["legal", "natural"] | None, Query()] = None,
-        category: Annotated[str | None, Query(max_length=64)] = None,
+        category: Annotated[inputs.Text | None, Query(max_length=64)] = None,
         archived: Annotated[
             Literal["false", "true", "any"], Query(description="Archived ones: false (default), true or any")
         ] = "false",
         sort: Annotated[Literal["name", "registered_at"], Query()] = "name",
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        cursor: Annotated[str | None, Query(max_length=2000)] = None,
+        cursor: Cursor = None,
         min_position: MinPosition = None,
         caller: Caller = authenticated,
     ) -> CounterpartyPage:

@@ -12,11 +12,12 @@ from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
 
 from crm_contacts.domain import counterparty as cp
+from crm_shared import inputs
 from crm_shared.readstore import Document
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[inputs.Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 TaxId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,31}$")]
-UserId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+UserId = Annotated[inputs.Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 AccessGroup = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 CounterpartyId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 CounterpartyRef = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
@@ -24,8 +25,8 @@ CounterpartyRef = Annotated[str, StringConstraints(min_length=1, max_length=64, 
 
 Relation = Literal["buyer", "supplier", "other"]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-Comment = Annotated[str, StringConstraints(max_length=cp.MAX_COMMENT)]
-PropertyValue = StrictBool | StrictInt | StrictFloat | Annotated[str, StringConstraints(max_length=1000)] | None
+Comment = Annotated[inputs.MultilineText, StringConstraints(max_length=cp.MAX_COMMENT)]
+PropertyValue = StrictBool | StrictInt | StrictFloat | Annotated[inputs.Text, StringConstraints(max_length=1000)] | None
 
 
 class ContactIn(BaseModel):
@@ -34,9 +35,9 @@ class ContactIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     kind: Code
-    value: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    value: Annotated[inputs.Text, StringConstraints(min_length=1, max_length=500)]
     main: bool = False
-    comment: Annotated[str, StringConstraints(max_length=200)] = ""
+    comment: Annotated[inputs.MultilineText, StringConstraints(max_length=200)] = ""
 
 
 class SourceIn(BaseModel):
@@ -44,7 +45,7 @@ class SourceIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     source: Code
-    on: date | None = None
+    on: inputs.PastDate | None = Field(default=None, description="Valid from (default: today); not in the future")
 
 
 class Details(BaseModel):
@@ -89,7 +90,7 @@ class ArchiveBody(BaseModel):
     """Why the counterparty is archived."""
 
     model_config = ConfigDict(extra="forbid")
-    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+    reason: Annotated[inputs.MultilineText, StringConstraints(max_length=500)] = ""
 
 
 class ContactOut(BaseModel):

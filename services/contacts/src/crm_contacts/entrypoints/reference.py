@@ -13,14 +13,24 @@ from crm_contacts.application.reference.data import ReferenceResult
 from crm_contacts.bootstrap import ContactsService
 from crm_contacts.domain import reference as ref
 from crm_contacts.domain.contact_info import ContactType
+from crm_shared import inputs
 from crm_shared.contracts.contacts.reference import NAMES
-from crm_shared.http import HttpProblem, IdempotencyKey, IfMatch, MinPosition, caller_dependency, etag, run_command
+from crm_shared.http import (
+    Cursor,
+    HttpProblem,
+    IdempotencyKey,
+    IfMatch,
+    MinPosition,
+    caller_dependency,
+    etag,
+    run_command,
+)
 from crm_shared.identity import Caller, CallerTokens, Language
 from crm_shared.readstore.cursor import BadCursor
 
 Code = Annotated[str, StringConstraints(pattern=ref.CODE_PATTERN)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=ref.MAX_NAME)]
-Choice = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=ref.MAX_CHOICE)]
+Name = Annotated[inputs.Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=ref.MAX_NAME)]
+Choice = Annotated[inputs.Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=ref.MAX_CHOICE)]
 CatalogName = Annotated[str, Path(min_length=1, max_length=64, description="contact-kinds, sources, groups, ...")]
 EntryCode = Annotated[str, Path(pattern=ref.CODE_PATTERN, description="The entry's code")]
 AppliesTo = Literal["counterparty", "person", "both"]
@@ -196,7 +206,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         catalog: CatalogName,
         include_retired: Annotated[bool, Query(description="Retired entries too")] = False,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        cursor: Annotated[str | None, Query(max_length=2000)] = None,
+        cursor: Cursor = None,
         min_position: MinPosition = None,
         caller: Caller = authenticated,
     ) -> EntryPage:

@@ -27,7 +27,8 @@ from crm_gateway.application.users import Actor, require_user
 from crm_gateway.bootstrap import GatewayService
 from crm_gateway.domain import access_group as g
 from crm_gateway.domain import user as u
-from crm_shared.http import HttpProblem, IfMatch, answered, etag
+from crm_shared import inputs
+from crm_shared.http import Cursor, HttpProblem, IfMatch, answered, etag
 from crm_shared.identity import CALLER_HEADER, ROLE_PERMISSIONS, ROLES, Caller, CallerTokens, InvalidCallerToken, Role
 from crm_shared.identity import Permission as P
 from crm_shared.readstore import Document
@@ -37,15 +38,19 @@ from crm_shared.text import matches_every_word
 SESSION_COOKIE = "crm_session"
 CSRF_HEADER = "X-CSRF-Token"
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-Group = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[inputs.Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Username = Annotated[str, StringConstraints(strip_whitespace=True, pattern=u.USERNAME_PATTERN.pattern)]
+Password = Annotated[inputs.Text, StringConstraints(min_length=1, max_length=1024)]
+"""A password to check (sign-in, the current one): any a user may have."""
+NewPassword = Annotated[
+    inputs.Text, StringConstraints(min_length=u.MIN_PASSWORD_LENGTH, max_length=u.MAX_PASSWORD_LENGTH)
+]
+"""A password to set: the policy of :func:`crm_gateway.domain.user.check_password`."""
+Group = Annotated[inputs.Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 KeyId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$")]
 GroupCode = Annotated[str, Path(min_length=1, max_length=100, description="The access group's code")]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Cursor = Annotated[str | None, Query(max_length=2000)]
 Language = u.Language
 
 
@@ -57,7 +62,7 @@ class _Body(BaseModel):
 class SignInBody(_Body):
     """Credentials."""
 
-    username: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    username: Annotated[inputs.Text, StringConstraints(min_length=1, max_length=200)]
     password: Password
 
 
@@ -94,7 +99,7 @@ class ChangeOwnPasswordBody(_Body):
     """A new password, proven by the current one."""
 
     current_password: Password
-    new_password: Password
+    new_password: NewPassword
 
 
 class CreateApiKeyBody(_Body):
@@ -138,7 +143,7 @@ class CreateUserBody(_Body):
 
     username: Username
     name: Name
-    password: Password
+    password: NewPassword
     roles: list[Role] = Field(default_factory=list, max_length=len(ROLES))
     groups: list[Group] = Field(default_factory=list, max_length=1000)
     language: Language = "bg"
@@ -157,7 +162,7 @@ class UpdateUserBody(_Body):
 class SetPasswordBody(_Body):
     """A new password set by an administrator."""
 
-    new_password: Password
+    new_password: NewPassword
 
 
 class UserOut(BaseModel):
@@ -185,7 +190,7 @@ class UserPage(BaseModel):
 class CreateAccessGroupBody(_Body):
     """A new access group: its stable code (what records and users store) and its display name."""
 
-    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    code: Annotated[inputs.Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
     name: Name
 
 
@@ -506,7 +511,7 @@ def build_router(service: GatewayService, tokens: CallerTokens) -> APIRouter:
     @router.get("/users", response_model=UserPage, tags=["users"])
     async def list_users(
         caller: Caller = authenticated,
-        q: Annotated[str | None, Query(max_length=64, description="Username prefix, any case")] = None,
+        q: Annotated[inputs.Text | None, Query(max_length=64, description="Username prefix, any case")] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> UserPage:
@@ -693,7 +698,7 @@ def build_router(service: GatewayService, tokens: CallerTokens) -> APIRouter:
     @router.get("/audit", response_model=AuditPage, tags=["audit"])
     async def list_audit(
         caller: Caller = authenticated,
-        user: Annotated[str | None, Query(max_length=100, description="Entries about this user id")] = None,
+        user: Annotated[inputs.Text | None, Query(max_length=100, description="Entries about this user id")] = None,
         actor_id: Annotated[
             str | None, Query(alias="actor", max_length=100, description="Entries by this actor")
         ] = None,
