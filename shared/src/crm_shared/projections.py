@@ -60,15 +60,19 @@ are worked out, and everything is written with one ``ReadStore.apply`` (one bulk
 collection): derived collections first, then the documents, then the per-stream tracking rows, so
 a store without transactions that fails half-way redelivers into the same result.
 
-The runner feeds a view from two sources:
+The runner feeds a view from one of two sources, by whose events it shows:
 
-- the service's own event log, from the start, when a projection version has never been built
-  (first start, or after its version was bumped); batches are applied with the checkpoint in one
-  call, and the next batch is read while the current one is applied;
-- the bus, live, under a consumer group named after the projection's version, in the batches the
-  bus fetched (:meth:`~crm_shared.bus.port.Bus.subscribe_batches`); a batch that fails (say, one
-  undecodable message) is handed over again one message at a time, so only that message is
-  retried or dead-lettered.
+- **a service's own views follow its own event log** (:meth:`ProjectionRunner.follow_log`), never
+  its public topics: from the start when a projection version has never been built (first start,
+  or after its version was bumped), then live, tailing the log from the view's checkpoint. Batches
+  are applied with the checkpoint in one call, and the next batch is read while the current one is
+  applied. Only events the service committed itself can reach its views: a message someone else
+  produced onto its public topic changes nothing (ADR 13);
+- **a local copy of another service's records follows the bus** (:meth:`ProjectionRunner.follow`),
+  under a consumer group named after the projection's version, in the batches the bus fetched
+  (:meth:`~crm_shared.bus.port.Bus.subscribe_batches`); a batch that fails (say, one undecodable
+  message) is handed over again one message at a time, so only that message is retried or
+  dead-lettered.
 
 ``wait_for(position)`` gives read-your-writes: it finds which stream the event at that commit
 position belongs to and waits until the view has applied that stream up to that event.
@@ -242,6 +246,8 @@ class ProjectionRunner:
         self._views = views
         self._service = service
         self._subscription: Subscription | None = None
+        self._tail: asyncio.Task[None] | None = None
+        self._syncing = asyncio.Lock()
         self.applied = 0
         self._lag = observability.meter().create_histogram(
             "crm.projection.lag", unit="ms", description="From the event's occurrence to its effect in the view"
@@ -349,14 +355,57 @@ class ProjectionRunner:
                 await self._views.drop(f"{base}_v{version}")
 
     async def follow(self, bus: Bus) -> None:
-        """Consume the projection's topics live, a fetched batch at a time."""
+        """Consume the projection's topics live, a fetched batch at a time (a local copy of another
+        service's records)."""
         self._subscription = await bus.subscribe_batches(self.projection.topics, self.group, self.handle_batch)
+
+    async def follow_log(self, store: EventStore, translate: Translate, *, poll_interval: float = 0.01) -> None:
+        """Build the view if this version never was, then keep it following the service's own
+        event log in the background (from its checkpoint, in batches) until :meth:`stop`."""
+        if built := await self.rebuild_if_needed(store, translate):
+            log.info(
+                "%s: built view %s v%d from %d events",
+                self._service,
+                self.projection.name,
+                self.projection.version,
+                built,
+            )
+        self._tail = asyncio.create_task(self._follow_log(store, translate, poll_interval), name=self.group)
+
+    async def sync(self, store: EventStore, translate: Translate) -> int:
+        """Apply whatever the log has beyond the view's checkpoint, now; returns events applied.
+        Serialised in this process (a stretch applied twice elsewhere is harmless: writes are guarded)."""
+        async with self._syncing:
+            after = await self._views.checkpoint(self.checkpoint_name) or 0
+            if await store.head_position() <= after:
+                return 0
+            return await self.catch_up(store, translate, after=after)
+
+    async def _follow_log(self, store: EventStore, translate: Translate, poll_interval: float) -> None:
+        backoff = poll_interval
+        while True:
+            try:
+                if await self.sync(store, translate):
+                    backoff = poll_interval
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # An event of our own log that the view cannot take is a bug to fix, not a message
+                # to drop: stay on it (it is retried, with backoff) and say so.
+                log.exception("view %s is stuck after its checkpoint", self.projection.name)
+                backoff = min(max(backoff * 2, 0.1), 5.0)
+            await asyncio.sleep(backoff)
 
     async def stop(self) -> None:
         """Stop the live feed."""
         if self._subscription is not None:
             await self._subscription.stop()
             self._subscription = None
+        if self._tail is not None:
+            self._tail.cancel()
+            await asyncio.gather(self._tail, return_exceptions=True)
+            self._tail = None
 
     async def handle(self, message: Message) -> None:
         """Bus handler of one message (see :meth:`handle_batch`)."""

@@ -115,7 +115,7 @@ async def build(
     store = await open_event_store(settings, SERVICE)
     views = await open_read_store(settings, SERVICE)
     runner = ProjectionRunner(GatewayViews(), views, service=SERVICE)
-    view_sync = ViewSync(runner, store, views)
+    view_sync = ViewSync(runner, store)
     await view_sync.prepare()
     users = UserCommands(store, clock, after_append=view_sync.sync)
     passwords = Passwords(hasher)

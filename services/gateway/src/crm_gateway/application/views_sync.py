@@ -2,7 +2,8 @@
 
 After each change, the command handlers call :meth:`ViewSync.sync`, so this process reads its own
 writes at once; a background loop also follows the log, for changes made by other replicas.
-Catch-ups are serialised by a lock; replaying a stretch twice is harmless (guarded writes).
+Catch-ups are serialised by the runner (:meth:`~crm_shared.projections.ProjectionRunner.sync`);
+replaying a stretch twice is harmless (guarded writes).
 
 The in-memory :class:`~crm_gateway.application.caller_cache.KeyCache` of resolved API keys is kept
 here too: refreshed by every :meth:`ViewSync.sync` (so a revocation in this process applies before
@@ -19,7 +20,6 @@ from crm_gateway.application.caller_cache import KeyCache
 from crm_gateway.projections.views import translate
 from crm_shared.eventstore import EventStore
 from crm_shared.projections import ProjectionRunner
-from crm_shared.readstore import ReadStore
 
 log = logging.getLogger(__name__)
 
@@ -31,33 +31,26 @@ class ViewSync:
         self,
         runner: ProjectionRunner,
         store: EventStore,
-        views: ReadStore,
         poll_interval: float = 0.5,
         keys: KeyCache | None = None,
     ) -> None:
         self.runner = runner
         self.keys = keys or KeyCache(store)
         self._store = store
-        self._views = views
         self._poll_interval = poll_interval
-        self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
     async def prepare(self) -> None:
         """Create the views' indexes and build them from the log if this version never was."""
         await self.runner.prepare()
-        async with self._lock:
-            built = await self.runner.rebuild_if_needed(self._store, translate)
+        built = await self.runner.rebuild_if_needed(self._store, translate)
         if built:
             log.info("gateway: built views from %d events", built)
         await self.keys.refresh()
 
     async def sync(self) -> None:
         """Apply whatever the log has beyond the views' checkpoint."""
-        async with self._lock:
-            after = await self._views.checkpoint(self.runner.checkpoint_name) or 0
-            if await self._store.head_position() > after:
-                await self.runner.catch_up(self._store, translate, after=after)
+        await self.runner.sync(self._store, translate)
         await self.keys.refresh()
 
     def start(self) -> None:
