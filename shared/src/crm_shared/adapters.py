@@ -8,6 +8,7 @@ import logging
 from crm_shared.blobstore.port import BlobStore
 from crm_shared.bus.namespace import NamespacedBus
 from crm_shared.bus.port import Bus, BusUnavailable
+from crm_shared.bus.trust import Keys, TrustedBus
 from crm_shared.eventstore.port import EventStore
 from crm_shared.identity import CallerTokens, load_or_create_secret
 from crm_shared.readstore.port import ReadStore
@@ -92,6 +93,7 @@ async def open_bus(settings: KernelSettings, client_id: str, *, retry_for: float
         bus = EmbeddedBus(settings.data_dir / "bus.db")
     if settings.bus_namespace:
         bus = NamespacedBus(bus, settings.bus_namespace)
+    bus = TrustedBus(bus, Keys(settings.signing_keys_dir or settings.data_dir / "keys"))
     deadline = asyncio.get_running_loop().time() + retry_for
     backoff = 0.5
     while True:

@@ -32,6 +32,7 @@ from crm_shared.bus.port import (
     dead_letter_topic,
     topic_policy,
 )
+from crm_shared.bus.trust import SIGNATURE_HEADER
 from crm_shared.integration import IntegrationEvent
 
 ASYNCAPI_FILE = "asyncapi.json"
@@ -115,6 +116,7 @@ def _headers_schema(event: PublicEvent) -> dict[str, Any]:
             "crm_stream",
             "crm_stream_version",
             "crm_position",
+            SIGNATURE_HEADER,
         ],
         "properties": {
             "ce_specversion": {"const": "1.0", "description": "CloudEvents `specversion`."},
@@ -157,6 +159,12 @@ def _headers_schema(event: PublicEvent) -> dict[str, Any]:
                 "apply an event only when it is newer than what you hold for that record.",
             },
             "crm_position": {**digits, "description": "The event's position in the source's global log."},
+            SIGNATURE_HEADER: {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9_-]{86}$",
+                "description": "Ed25519 signature (base64url, no padding) by the topic's owner over the topic, key, "
+                "ce_id, ce_type, ce_source, ce_subject and the SHA-256 of the value; see 'Trust' above.",
+            },
         },
         "additionalProperties": {"type": "string"},
     }
@@ -238,6 +246,18 @@ adding `x-dead-letter-reason`, `x-dead-letter-topic` and `x-dead-letter-group` (
 dead-letter topic holds one copy per consumer group that gave up on a message (the group is in
 `x-dead-letter-group`). Each dead letter is also logged (topic, group, key and `ce_id`; never the
 payload) and counted in the metric `crm.bus.dead_letters` by topic and group.
+
+## Trust
+
+Only the owner of a topic publishes on it: the context in its name (`crm.contacts.*` is the contacts
+service's). Each event carries the owner's Ed25519 signature in header `crm_signature` (base64url).
+The signature covers, one per line in this order: the topic, the record key, `ce_id`, `ce_type`,
+`ce_source`, `ce_subject` and the hex SHA-256 of the value, UTF-8 encoded. Verify it with the owner's
+public key (`<context>.pub`, PEM, in the CRM's signing keys folder, which operators hand out). CRM
+consumers take only messages that carry their owner's valid signature. Any other message is
+dead-lettered with the reason `untrusted: ...` and changes nothing. A service's own views are built
+from its own event store, never from its topics. In a deployment, Kafka ACLs with one principal per
+service let only the owner write its topics.
 
 ## Retention and replay
 

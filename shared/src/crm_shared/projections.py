@@ -67,7 +67,7 @@ The runner feeds a view from one of two sources, by whose events it shows:
   or after its version was bumped), then live, tailing the log from the view's checkpoint. Batches
   are applied with the checkpoint in one call, and the next batch is read while the current one is
   applied. Only events the service committed itself can reach its views: a message someone else
-  produced onto its public topic changes nothing (ADR 13);
+  produced onto its public topic changes nothing (ADR 14);
 - **a local copy of another service's records follows the bus** (:meth:`ProjectionRunner.follow`),
   under a consumer group named after the projection's version, in the batches the bus fetched
   (:meth:`~crm_shared.bus.port.Bus.subscribe_batches`); a batch that fails (say, one undecodable

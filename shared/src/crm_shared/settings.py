@@ -44,6 +44,8 @@ class KernelSettings(BaseSettings):
     """Folder of every key in the bucket, before the service's own (``<prefix>/<service>/…``)."""
     analytics: Literal["chdb", "clickhouse"] = "chdb"
     clickhouse_url: SecretStr | None = None
+    signing_keys_dir: Path | None = None
+    """Keys that sign and verify the public events (``crm_shared.bus.trust``); default ``<data dir>/keys``."""
     caller_token_secret: SecretStr | None = None
     """Shared by the gateway and the services to sign and verify callers; embedded mode makes one."""
     otel_exporter: Literal["none", "console", "otlp"] = "none"

@@ -19,6 +19,7 @@ from crm_contacts.application.publishing import translate
 from crm_contacts.domain.counterparty import stream_of
 from crm_shared import asyncapi, contracts
 from crm_shared.bus import Message
+from crm_shared.bus.trust import Keys
 from crm_shared.contracts import contacts
 from crm_shared.events import SCHEMA_VERSION
 from crm_shared.eventstore import NO_STREAM, NewEvent
@@ -81,7 +82,7 @@ def keywords(schema: Any) -> Iterator[str]:
 
 async def envelopes_of_golden_counterparties(tmp_path: Path) -> list[Message]:
     """Every stored counterparty event of the golden files (every event type has one there), put
-    in a real event store and turned into Kafka messages by the contacts relay's translation."""
+    in a real event store and turned into Kafka messages by the contacts relay's translation, signed."""
     store = await SqliteEventStore.open(tmp_path / "events.db")
     try:
         for file in sorted(GOLDEN.glob("counterparty_*.json")):
@@ -100,7 +101,8 @@ async def envelopes_of_golden_counterparties(tmp_path: Path) -> list[Message]:
                 for s in stored
             ]
             await store.append(stream_of(stored[0]["data"]["counterparty_id"]), events, NO_STREAM)
-        return [envelope.to_message() for e in await store.read_all(after=0) for envelope in translate(e)]
+        keys = Keys(tmp_path / "keys")  # signed as the bus signs them on the way out
+        return [keys.sign(envelope.to_message()) for e in await store.read_all(after=0) for envelope in translate(e)]
     finally:
         await store.close()
 

@@ -1,0 +1,210 @@
+"""Who may speak on a public topic: every event the CRM publishes is signed by its owner, and every
+CRM consumer refuses what its owner did not sign (ADR 14).
+
+The owner of topic ``crm.<context>.<aggregate>.v<N>`` is the context (``contacts``, ``interactions``,
+``identity``: the ``crm/<context>`` of the CloudEvents source). It signs each message with its
+Ed25519 key; the signature is in header ``crm_signature`` (base64url) and covers the topic, the key,
+``ce_id``, ``ce_type``, ``ce_source``, ``ce_subject`` and the SHA-256 of the value
+(:func:`signed_bytes`), so it cannot be moved to another topic, record or event, nor its data changed.
+
+Keys live in one folder (``CRM_SIGNING_KEYS_DIR``, default ``<data dir>/keys``): ``<context>.key``
+(the private key, PKCS#8 PEM, readable by its owner only) and ``<context>.pub`` (the public key,
+SubjectPublicKeyInfo PEM, for anyone who verifies, inside the CRM or outside). A process that
+publishes for a context whose key is not there yet makes it (embedded mode, first start). In a
+deployment, give each service's processes only their own context's private key and everybody's
+public keys; Kafka ACLs with one principal per service add a second fence (only the owner may
+write its topics).
+
+:class:`TrustedBus` wraps the bus of every process: it signs what the process publishes on a
+``crm.*`` topic and hands a consumer of a ``crm.*`` topic only messages that carry their owner's
+valid signature. Any other message is refused as poison (dead-lettered with the reason), so a forged
+event changes nothing. Dead-letter topics keep the original's headers and are not checked.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from crm_shared.bus.port import DEAD_LETTER_SUFFIX, BatchHandler, Bus, Handler, Message, PoisonMessage, Subscription
+
+SIGNATURE_HEADER = "crm_signature"
+_SIGNED_HEADERS = ("ce_id", "ce_type", "ce_source", "ce_subject")
+
+
+def owner_of(topic: str) -> str | None:
+    """The context that owns a public topic (``crm.contacts.counterparty.v1`` → ``contacts``), or
+    None for a topic that is not a public event topic (dead letters, private and test topics)."""
+    parts = topic.split(".")
+    if len(parts) < 4 or parts[0] != "crm" or topic.endswith(DEAD_LETTER_SUFFIX):
+        return None
+    return parts[1]
+
+
+def signed_bytes(message: Message) -> bytes:
+    """What the signature covers (see the module docstring)."""
+    fields = [message.topic, message.key, *(message.headers.get(h, "") for h in _SIGNED_HEADERS)]
+    fields.append(hashlib.sha256(message.value).hexdigest())
+    return "\n".join(fields).encode()
+
+
+class Keys:
+    """The signing keys folder: private keys of the contexts this process publishes for, and the
+    public keys of every context it consumes."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._private: dict[str, Ed25519PrivateKey] = {}
+        self._public: dict[str, Ed25519PublicKey] = {}
+
+    def private(self, context: str) -> Ed25519PrivateKey:
+        """The context's private key, made (with its public key) when the folder has none."""
+        key = self._private.get(context)
+        if key is None:
+            key = self._private[context] = self._load_or_make(context)
+        return key
+
+    def public(self, context: str) -> Ed25519PublicKey | None:
+        """The context's public key, or None when the folder has none (then nothing of it is trusted)."""
+        key = self._public.get(context)
+        if key is None:
+            pub, private = self._folder / f"{context}.pub", self._folder / f"{context}.key"
+            if pub.exists():
+                loaded = serialization.load_pem_public_key(pub.read_bytes())
+            elif private.exists():
+                loaded = self.private(context).public_key()
+            else:
+                return None  # asked again next time: the owner may make it meanwhile
+            if not isinstance(loaded, Ed25519PublicKey):
+                raise ValueError(f"{pub} is not an Ed25519 public key")
+            key = self._public[context] = loaded
+        return key
+
+    def _load_or_make(self, context: str) -> Ed25519PrivateKey:
+        path = self._folder / f"{context}.key"
+        if not path.exists():
+            self._folder.mkdir(parents=True, exist_ok=True)
+            made = Ed25519PrivateKey.generate()
+            pem = made.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+            # Written aside and linked into place: of two processes making it at once, one key wins.
+            temporary = self._folder / f".{context}.{secrets.token_hex(6)}.tmp"
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(pem)
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                pass
+            finally:
+                temporary.unlink()
+        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(loaded, Ed25519PrivateKey):
+            raise ValueError(f"{path} is not an Ed25519 private key")
+        public = self._folder / f"{context}.pub"
+        if not public.exists():
+            pem = loaded.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            temporary = self._folder / f".{context}.{secrets.token_hex(6)}.pub.tmp"
+            temporary.write_bytes(pem)
+            temporary.replace(public)
+        return loaded
+
+    def sign(self, message: Message) -> Message:
+        """``message`` with its owner's signature (unchanged when its topic is not a public one)."""
+        context = owner_of(message.topic)
+        if context is None:
+            return message
+        signature = self.private(context).sign(signed_bytes(message))
+        return replace(message, headers={**message.headers, SIGNATURE_HEADER: _b64(signature)})
+
+    def check(self, message: Message) -> None:
+        """Raise :class:`PoisonMessage` unless ``message`` carries its owner's valid signature."""
+        context = owner_of(message.topic)
+        if context is None:
+            return
+        signature = message.headers.get(SIGNATURE_HEADER)
+        if not signature:
+            raise PoisonMessage(f"untrusted: not signed by {context}, the owner of {message.topic}")
+        public = self.public(context)
+        if public is None:
+            raise PoisonMessage(f"untrusted: no public key of {context} to check the signature with")
+        try:
+            public.verify(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)), signed_bytes(message))
+        except (InvalidSignature, ValueError) as exc:
+            raise PoisonMessage(f"untrusted: the signature is not {context}'s for this message") from exc
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+class TrustedBus:
+    """Signs what is published on public topics and lets consumers see only signed messages there."""
+
+    def __init__(self, inner: Bus, keys: Keys) -> None:
+        self._inner = inner
+        self.keys = keys
+
+    async def start(self) -> None:
+        """Start the inner bus."""
+        await self._inner.start()
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        """Sign, then publish."""
+        await self._inner.publish([self.keys.sign(m) for m in messages])
+
+    async def subscribe(
+        self,
+        topics: Sequence[str],
+        group: str,
+        handler: Handler,
+        *,
+        max_attempts: int = 5,
+        from_beginning: bool = True,
+    ) -> Subscription:
+        """Subscribe; a message on a public topic reaches ``handler`` only with its owner's signature."""
+
+        async def checked(message: Message) -> None:
+            self.keys.check(message)
+            await handler(message)
+
+        return await self._inner.subscribe(
+            topics, group, checked, max_attempts=max_attempts, from_beginning=from_beginning
+        )
+
+    async def subscribe_batches(
+        self,
+        topics: Sequence[str],
+        group: str,
+        handler: BatchHandler,
+        *,
+        max_attempts: int = 5,
+        from_beginning: bool = True,
+    ) -> Subscription:
+        """As :meth:`subscribe`; a batch with an untrusted message is refused whole, and then handed
+        over one message at a time (the bus rule), so only that message is dead-lettered."""
+
+        async def checked(messages: Sequence[Message]) -> None:
+            for message in messages:
+                self.keys.check(message)
+            await handler(messages)
+
+        return await self._inner.subscribe_batches(
+            topics, group, checked, max_attempts=max_attempts, from_beginning=from_beginning
+        )
+
+    async def stop(self) -> None:
+        """Stop the inner bus."""
+        await self._inner.stop()

@@ -1,0 +1,94 @@
+"""Signed public events (crm_shared.bus.trust): what the owner signed passes, anything else is poison."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from crm_shared.bus import HEADER_DLT_REASON, Message, PoisonMessage, dead_letter_topic
+from crm_shared.bus.embedded import EmbeddedBus
+from crm_shared.bus.trust import SIGNATURE_HEADER, Keys, TrustedBus, owner_of
+
+TOPIC = "crm.contacts.counterparty.v1"
+
+
+def event(key: str = "c-1", value: bytes = b'{"name": "Alfa"}') -> Message:
+    headers = {
+        "ce_id": str(uuid.uuid4()),
+        "ce_type": "crm.contacts.CounterpartyRegistered",
+        "ce_source": "crm/contacts",
+    }
+    return Message(TOPIC, key, value, {**headers, "ce_subject": key})
+
+
+def test_the_owner_of_a_topic_is_its_context() -> None:
+    assert owner_of(TOPIC) == "contacts"
+    assert owner_of("crm.identity.access-group.v1") == "identity"
+    assert owner_of(dead_letter_topic(TOPIC)) is None
+    assert owner_of("gateway.private") is None
+
+
+def test_a_signed_message_passes_and_any_change_to_it_does_not(tmp_path: Path) -> None:
+    keys = Keys(tmp_path / "keys")
+    signed = keys.sign(event())
+    keys.check(signed)
+    assert (tmp_path / "keys" / "contacts.key").stat().st_mode & 0o077 == 0, "the private key is its owner's alone"
+    tampered = [
+        replace(signed, value=b'{"name": "Forged"}'),
+        replace(signed, key="c-2"),
+        replace(signed, topic="crm.interactions.interaction.v1"),
+        replace(signed, headers={**signed.headers, "ce_type": "crm.contacts.CounterpartyArchived"}),
+        replace(signed, headers={k: v for k, v in signed.headers.items() if k != SIGNATURE_HEADER}),
+        replace(signed, headers={**signed.headers, SIGNATURE_HEADER: "not-base64!"}),
+    ]
+    for message in tampered:
+        with pytest.raises(PoisonMessage, match="untrusted"):
+            keys.check(message)
+
+
+def test_another_key_folder_cannot_sign_for_the_owner(tmp_path: Path) -> None:
+    owner, outsider = Keys(tmp_path / "owner"), Keys(tmp_path / "outsider")
+    owner.private("contacts")  # the owner's keys exist
+    forged = outsider.sign(event())  # signed, but with a key the outsider made for itself
+    (tmp_path / "consumer").mkdir()
+    (tmp_path / "consumer" / "contacts.pub").write_bytes((tmp_path / "owner" / "contacts.pub").read_bytes())
+    consumer = Keys(tmp_path / "consumer")  # holds only the owner's public key
+    consumer.check(owner.sign(event()))
+    with pytest.raises(PoisonMessage, match="untrusted"):
+        consumer.check(forged)
+    with pytest.raises(PoisonMessage, match="no public key"):
+        Keys(tmp_path / "empty").check(owner.sign(event()))
+
+
+async def test_a_trusted_bus_dead_letters_what_its_owner_did_not_sign(tmp_path: Path) -> None:
+    inner = EmbeddedBus(tmp_path / "bus.db")
+    bus = TrustedBus(inner, Keys(tmp_path / "keys"))
+    await bus.start()
+    try:
+        seen: list[Message] = []
+        dead: list[Message] = []
+
+        async def take(messages: list[Message]) -> None:
+            seen.extend(messages)
+
+        async def collect(message: Message) -> None:
+            dead.append(message)
+
+        await bus.subscribe_batches([TOPIC], "copy", take)  # type: ignore[arg-type]
+        await bus.subscribe([dead_letter_topic(TOPIC)], "ops", collect)
+        await bus.publish([event("a")])  # signed on the way out
+        await inner.publish([event("forged")])  # straight onto the log: unsigned
+        await bus.publish([event("b")])
+        for _ in range(300):
+            if len(seen) == 2 and dead:
+                break
+            await asyncio.sleep(0.01)
+        assert [m.key for m in seen] == ["a", "b"]
+        assert [m.key for m in dead] == ["forged"]
+        assert "untrusted: not signed by contacts" in dead[0].headers[HEADER_DLT_REASON]
+    finally:
+        await bus.stop()
