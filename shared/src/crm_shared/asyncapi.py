@@ -172,7 +172,7 @@ def _headers_schema(event: PublicEvent) -> dict[str, Any]:
 
 def event_schema(event: PublicEvent) -> dict[str, Any]:
     """The JSON Schema of one published Kafka record of ``event``: ``{topic, key, headers, value}``."""
-    value = event.model.model_json_schema(mode="serialization")
+    value = _closed(event.model.model_json_schema(mode="serialization"))
     defs = value.pop("$defs", None)
     schema: dict[str, Any] = {
         "$schema": JSON_SCHEMA_DIALECT,
@@ -198,6 +198,20 @@ def event_schema(event: PublicEvent) -> dict[str, Any]:
     }
     if defs:
         schema["$defs"] = defs
+    return schema
+
+
+def _closed(schema: Any) -> Any:
+    """``schema`` with every object of named fields closed (``additionalProperties: false``): the
+    schema of a topic version lists exactly what its events may carry, so a field that should not be
+    there (a leak) fails validation. Maps (``dict`` fields) stay open."""
+    if isinstance(schema, dict):
+        closed = {k: _closed(v) for k, v in schema.items()}
+        if "properties" in closed and "additionalProperties" not in closed:
+            closed["additionalProperties"] = False
+        return closed
+    if isinstance(schema, list):
+        return [_closed(item) for item in schema]
     return schema
 
 
@@ -232,7 +246,9 @@ One event is one Kafka record in CloudEvents 1.0 *binary content mode*:
 - **Be idempotent**: the same `ce_id` may arrive more than once; remember what you applied (or keep
   `crm_stream_version` per subject and skip what is not newer).
 - **Ignore what you do not know**: unknown fields, unknown headers and unknown event types on a topic.
-  Within a topic version fields are only ever added.
+  Within a topic version fields are only ever added. Each schema lists exactly the fields its event
+  carries now (objects are closed: `additionalProperties: false`), so a field that is not documented
+  is a defect to report; a field added later comes with a new schema here before it is sent.
 - **A new major version is a new topic**: an incompatible change (a field removed, renamed or retyped,
   a meaning changed) is published on `crm.<context>.<aggregate>.v<N+1>`; a topic never changes
   incompatibly.
