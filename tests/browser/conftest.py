@@ -141,13 +141,22 @@ class Api:
         client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
         return cls(client)
 
+    async def define_groups(self, *codes: str) -> None:
+        """Define access groups in the catalogue (as an administrator); those there already stay."""
+        for code in codes:
+            answer = await self.client.post("/api/v1/access-groups", json={"code": code, "name": code.title()})
+            assert answer.status_code in (201, 409), answer.text
+
     async def create_counterparty(self, name: str, **fields: Any) -> dict[str, Any]:
+        if "access_group" in fields:
+            await self.define_groups(fields["access_group"])
         body = {"name": name, "relations": ["buyer"], "main_manager": ADMIN, **fields}
         answer = await self.client.post("/api/v1/counterparties", json=body)
         assert answer.status_code == 201, answer.text
         return {**answer.json(), "etag": answer.headers["ETag"], "position": answer.headers["X-Commit-Position"]}
 
     async def create_user(self, username: str, roles: list[str], groups: list[str] = ()) -> dict[str, Any]:
+        await self.define_groups(*groups)
         body = {"username": username, "name": username, "password": PASSWORD, "roles": roles, "groups": list(groups)}
         answer = await self.client.post("/api/v1/users", json=body)
         assert answer.status_code == 201, answer.text

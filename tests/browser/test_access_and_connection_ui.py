@@ -14,7 +14,8 @@ pytestmark = pytest.mark.browser
 async def test_a_sales_manager_sees_only_the_counterparties_of_their_groups(
     ui, page, open_ui, admin_api, crm, tag, user_password
 ) -> None:
-    # The administrator creates the manager through the administration page.
+    # The administrator defines the access groups, then creates the manager through the administration page.
+    await admin_api.define_groups("north", "south")
     await ui.sign_in()
     await page.get_by_role("navigation").get_by_role("link", name="Users").click()
     await expect(ui.heading).to_have_text("Users")
@@ -24,7 +25,7 @@ async def test_a_sales_manager_sees_only_the_counterparties_of_their_groups(
     await page.get_by_label(re.compile(r"^Name")).fill("Мениджър Север")
     await page.get_by_label("Initial password").fill(user_password)
     await page.get_by_label("Sales manager").check()
-    await page.get_by_label("Access groups").fill("north")
+    await page.get_by_label("North (north)").check()
     await ui.screenshot("users-new")
     await page.get_by_role("button", name="Create").click()
     row = page.locator(f"tr[data-username='{username}']")
@@ -185,3 +186,40 @@ async def test_user_form_messages_stand_next_to_their_fields(ui, page, admin_api
         "Това потребителско име е заето."
     )
     await ui.screenshot("users-taken-bg")
+
+
+async def test_administrators_keep_the_access_group_catalogue(ui, page, admin_api, tag) -> None:
+    await ui.sign_in()
+    await ui.goto("/access-groups")  # beside Users in the header (or under More on a narrow one)
+    await expect(ui.heading).to_have_text("Access groups")
+    await expect(page.locator("tr[data-code='general']")).to_contain_text("Active")
+
+    code = f"east-{tag}".lower()
+    await page.get_by_role("button", name="New access group").click()
+    await page.get_by_label("Code").fill(code)
+    await page.get_by_label(re.compile(r"^Name")).fill("Изток")
+    await page.get_by_role("button", name="Create").click()
+    row = page.locator(f"tr[data-code='{code}']")
+    await expect(row).to_contain_text("Изток")
+
+    # A taken code is refused on the field.
+    await page.get_by_role("button", name="New access group").click()
+    await page.get_by_label("Code").fill(code)
+    await page.get_by_label(re.compile(r"^Name")).fill("Again")
+    await page.get_by_role("button", name="Create").click()
+    await expect(page.get_by_text("This code is taken.")).to_be_visible()
+    await page.get_by_role("button", name="Cancel").click()
+
+    await row.get_by_role("button", name="Rename").click()
+    await page.get_by_label(re.compile(r"^Name")).fill("Изток и Север")
+    await page.get_by_role("button", name="Save").click()
+    await expect(row).to_contain_text("Изток и Север")
+    await row.get_by_role("button", name="Retire").click()
+    await expect(row).to_contain_text("Retired")
+    await ui.screenshot("access-groups")
+
+    # The user form offers the catalogue's active groups only.
+    await page.get_by_role("navigation").get_by_role("link", name="Users").click()
+    await page.get_by_role("button", name="New user").click()
+    await expect(page.get_by_label("General (general)")).to_be_visible()
+    await expect(page.get_by_label(re.compile("Изток и Север"))).to_have_count(0)

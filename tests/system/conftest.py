@@ -17,6 +17,18 @@ from crm_shared.settings import KernelSettings
 
 ADMIN_PASSWORD = "admin-password-for-tests"
 
+PEOPLE = {
+    "ivan": "Иван Петров",
+    "maria": "Мария Иванова",
+    "petar": "Петър Георгиев",
+    "probe": "Проба Пробна",
+    "x": "Хикс Игрек",
+}
+"""Users of the directory by id, that tests name as managers and participants (no password: they
+never sign in)."""
+GROUPS = ("north", "south")
+"""Access groups of the catalogue that tests put records in."""
+
 
 class EmbeddedCrm:
     """Starts and stops the embedded CRM on one data directory, as often as a test likes, and signs
@@ -36,6 +48,7 @@ class EmbeddedCrm:
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
         self.app = app
+        await seed_directory(app.state.gateway)
         client = await self.sign_in("admin", ADMIN_PASSWORD)
         self.running.append((lifespan, client))
         return client
@@ -75,6 +88,28 @@ class EmbeddedCrm:
         lifespan, client = self.running.pop()
         await client.aclose()
         await lifespan.__aexit__(None, None, None)
+
+
+async def seed_directory(gateway: Any) -> None:
+    """The users of :data:`PEOPLE` (with those ids) and the groups of :data:`GROUPS`, unless there."""
+    from crm_gateway.application.users import SYSTEM
+    from crm_gateway.domain import access_group
+
+    for user_id, name in PEOPLE.items():
+        if await gateway.users.get(user_id) is None:
+            await gateway.users.create_user(
+                username=f"{user_id}.test",
+                name=name,
+                password_hash="!",  # matches no password
+                roles=[],
+                groups=[],
+                language="bg",
+                actor=SYSTEM,
+                user_id=user_id,
+            )
+    for code in GROUPS:
+        if await gateway.groups.get(code) is None:
+            await gateway.groups.apply(access_group.DefineGroup(code, code.title()), SYSTEM)
 
 
 @pytest.fixture

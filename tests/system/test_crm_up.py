@@ -71,6 +71,7 @@ def test_crm_up_serves_ui_and_api_stops_on_ctrl_c_and_keeps_the_data(tmp_path: P
         assert httpx.post(f"{base}/api/v1/counterparties", json=body).status_code == 401
         assert httpx.get(f"{base}/").status_code == 200  # the web UI's page needs no sign-in
         admin = signed_in(base, password)
+        body["main_manager"] = admin.get("/api/v1/me").json()["id"]  # a user of the directory
         created = admin.post("/api/v1/counterparties", json=body)
         assert created.status_code == 201, created.text
         assert "/api/v1/counterparties" in admin.get("/openapi.json").json()["paths"]

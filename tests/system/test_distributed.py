@@ -26,12 +26,15 @@ import pytest
 
 from crm_contacts.application.publishing import translate
 from crm_contacts.projections.counterparties import COLLECTION, CounterpartiesView
+from crm_shared.adapters import open_bus
+from crm_shared.directory import directory_messages
 from crm_shared.eventstore.sqlite import SqliteEventStore
 from crm_shared.identity import CALLER_HEADER, CallerTokens, caller_of
 from crm_shared.projections import ProjectionRunner
 from crm_shared.readstore import Query
 from crm_shared.readstore.mongo import MongoReadStore
 from crm_shared.readstore.sqlite import SqliteReadStore
+from crm_shared.settings import KernelSettings
 
 pytestmark = [pytest.mark.system, pytest.mark.kafka, pytest.mark.mongo]
 SECRET = secrets.token_hex(32)
@@ -269,6 +272,17 @@ async def make_cluster(tmp_path: Path, bootstrap: str, mongo_uri: str) -> Cluste
         "projector": Role("projector", ["contacts-projector"], env, logs / "projector.log"),
     }
     cluster = Cluster(env, data_dir, mongo_uri, f"{prefix}_contacts", f"http://127.0.0.1:{port}", roles)
+    # No gateway runs here: its directory (the users the tests name, the default group) is published
+    # as the gateway would, for the services' local copies.
+    bus = await open_bus(
+        KernelSettings(data_dir=data_dir, bus="kafka", kafka_bootstrap=bootstrap, bus_namespace=prefix),
+        "directory",
+        retry_for=60,
+    )
+    try:
+        await bus.publish(directory_messages({"ivan": "Иван", "maria": "Мария", "probe": "Проба"}))
+    finally:
+        await bus.stop()
     roles["api"].start()
     await cluster.wait_healthy()
     roles["relay"].start()

@@ -149,10 +149,20 @@ async def test_an_export_imports_back_unchanged_here_and_the_same_into_a_new_crm
     }
     original = {row["id"]: row for row in read_csv(file.text, ";")}
 
+    # People are not carried from one CRM to another: without the managers' columns, the rows are the
+    # importer's in the new CRM (whose directory knows nobody of the first one).
+    people = ("main_manager", "main_manager_name", "managers", "managers_names")
+    rows = read_csv(file.text, ";")
+    kept = [c for c in rows[0] if c not in people]
+    moved = io.StringIO()
+    writer = csv.DictWriter(moved, kept, delimiter=";", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+
     elsewhere = type(embedded)(tmp_path / "elsewhere")  # a second, empty CRM
     try:
         other = await elsewhere.start()
-        job = await imported(other, file.text)
+        job = await imported(other, moved.getvalue())
         assert job["progress"]["accepted"] == 3, job
         await visible_count(other, 3)
         for cid, row in original.items():

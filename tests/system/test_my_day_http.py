@@ -83,13 +83,15 @@ async def test_overdue_lists_the_planned_interactions_a_user_missed_oldest_first
 async def test_last_contacts_show_which_counterparties_of_a_manager_went_quiet(
     embedded: EmbeddedCrm, crm: httpx.AsyncClient
 ) -> None:
-    manager = "mgr-" + datetime.now(UTC).strftime("%H%M%S%f")
+    stamp = datetime.now(UTC).strftime("%H%M%S%f")
+    body = {"username": f"mgr-{stamp}", "name": "Мениджър", "password": f"password-{stamp}"}
+    manager = (await crm.post("/api/v1/users", json=body)).json()["id"]  # a user of the directory
     quiet = await managed(crm, "Quiet Ltd", manager)
     recent = await managed(crm, "Recent Ltd", manager)
     never = await managed(crm, "Never Ltd", manager)
     gone = await managed(crm, "Archived Ltd", manager)
     north = await managed(crm, "North Ltd", manager, group="north")
-    await managed(crm, "Someone Else's Ltd", "somebody-else")
+    await managed(crm, "Someone Else's Ltd", "maria")
     long_ago = await recorded(crm, quiet, ago(days=40))
     await recorded(crm, recent, ago(days=3))
     await planned(crm, never, start=ago(days=50))  # planned, never happened: not a contact

@@ -9,7 +9,7 @@ from tests.system.conftest import EmbeddedCrm
 
 async def test_a_caller_without_the_permission_learns_nothing_from_a_duplicate_check(embedded: EmbeddedCrm) -> None:
     admin = await embedded.start()
-    body = {"name": "Visible Ltd", "relations": ["buyer"], "main_manager": "admin", "tax_id": "BG111222333"}
+    body = {"name": "Visible Ltd", "relations": ["buyer"], "main_manager": "ivan", "tax_id": "BG111222333"}
     assert (await admin.post("/api/v1/counterparties", json=body)).status_code == 201
     reader = await embedded.client_for(["read_only"], ["general"])
     refused = await reader.post(
@@ -23,7 +23,7 @@ async def test_if_match_on_a_hidden_record_answers_as_on_a_missing_one(embedded:
     admin = await embedded.start()
     south = await admin.post(
         "/api/v1/counterparties",
-        json={"name": "South Ltd", "relations": ["buyer"], "main_manager": "admin", "access_group": "south"},
+        json={"name": "South Ltd", "relations": ["buyer"], "main_manager": "ivan", "access_group": "south"},
     )
     hidden_id = south.json()["id"]
     north = await embedded.client_for(["sales_manager"], ["north"])
@@ -39,7 +39,7 @@ async def test_if_match_on_a_hidden_record_answers_as_on_a_missing_one(embedded:
 async def test_an_idempotency_key_reused_for_another_request_is_refused(embedded: EmbeddedCrm) -> None:
     admin = await embedded.start()
     key = {"Idempotency-Key": "register-once"}
-    body = {"name": "Once Ltd", "relations": ["buyer"], "main_manager": "admin"}
+    body = {"name": "Once Ltd", "relations": ["buyer"], "main_manager": "ivan"}
     first = await admin.post("/api/v1/counterparties", json=body, headers=key)
     again = await admin.post("/api/v1/counterparties", json=body, headers=key)
     other = await admin.post("/api/v1/counterparties", json={**body, "name": "Twice Ltd"}, headers=key)

@@ -21,7 +21,7 @@ async def test_a_new_record_is_read_at_its_location_before_its_view_has_it(embed
     start = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     call = {"kind": "call", "direction": "outgoing", "subject": "Hello", "start": start}
     base = await admin.post(
-        "/api/v1/counterparties", json={"name": "Base Ltd", "relations": ["buyer"], "main_manager": "admin"}
+        "/api/v1/counterparties", json={"name": "Base Ltd", "relations": ["buyer"], "main_manager": "ivan"}
     )
     for _ in range(200):  # until the interactions service's copy of contacts has it
         known = await admin.post("/api/v1/interactions", json={**call, "counterparty_id": base.json()["id"]})
@@ -32,7 +32,7 @@ async def test_a_new_record_is_read_at_its_location_before_its_view_has_it(embed
     await _views_stopped(embedded)
 
     registered = await admin.post(
-        "/api/v1/counterparties", json={"name": "Fresh Ltd", "relations": ["buyer"], "main_manager": "admin"}
+        "/api/v1/counterparties", json={"name": "Fresh Ltd", "relations": ["buyer"], "main_manager": "ivan"}
     )
     assert registered.status_code == 201, registered.text
     listed = await admin.get("/api/v1/counterparties", params={"q": "Fresh"})
@@ -59,7 +59,7 @@ async def test_the_stream_fallback_keeps_the_access_rules(embedded: EmbeddedCrm)
 
     hidden = await admin.post(
         "/api/v1/counterparties",
-        json={"name": "South Only", "relations": ["buyer"], "main_manager": "admin", "access_group": "south"},
+        json={"name": "South Only", "relations": ["buyer"], "main_manager": "ivan", "access_group": "south"},
     )
     assert hidden.status_code == 201, hidden.text
     seen = await north.get(hidden.headers["Location"])

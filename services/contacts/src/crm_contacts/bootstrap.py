@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass, field
 
 from crm_contacts.application.counterparties.commands import CounterpartyCommands
@@ -30,6 +31,7 @@ from crm_contacts.settings import ContactsSettings
 from crm_shared.adapters import open_blob_store, open_event_store, open_read_store, open_state_store
 from crm_shared.blobstore import BlobStore
 from crm_shared.bus import Bus, Subscription
+from crm_shared.directory import DirectoryView, LocalDirectory
 from crm_shared.eventstore import EventStore
 from crm_shared.jobs import Jobs
 from crm_shared.projections import ProjectionRunner
@@ -39,6 +41,7 @@ from crm_shared.settings import KernelSettings
 from crm_shared.statestore import StateStore
 
 SERVICE = "contacts"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -74,6 +77,8 @@ class ContactsService:
     """Reads of contact persons: cards, lists, as-of, history, the GDPR export, the vCard."""
     jobs: Jobs
     """Imports and exports, run in the background: records in the state store, files in the blob store."""
+    directory: LocalDirectory
+    """The local copy of the gateway's directory: users (managers) and access groups."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _subscriptions: list[Subscription] = field(default_factory=list)
 
@@ -117,10 +122,15 @@ class ContactsService:
         return relay
 
     async def start_projector(self, bus: Bus) -> None:
-        """Build the views if they never were (or their version changed), then follow the log; and
-        take what other services tell this one (:mod:`crm_contacts.application.counterparties.consumers`)."""
-        for runner in self.runners:  # its own views follow its own log, never its public topics (ADR 14)
-            await runner.follow_log(self.store, translate)
+        """Build the views if they never were (or their version changed), then follow the bus; and
+        take what other services tell this one (:mod:`crm_contacts.application.counterparties.consumers`)
+        and follow the gateway's directory into its local copy."""
+        await self.directory.runner.follow(bus)
+        for runner in self.runners:
+            built = await runner.rebuild_if_needed(self.store, translate)
+            if built:
+                log.info("contacts: built view %s from %d events", runner.projection.name, built)
+            await runner.follow(bus)
         self._subscriptions.append(await SourcesFromInteractions(self.commands).subscribe(bus))
 
     async def catch_up_views(self) -> None:
@@ -135,6 +145,7 @@ class ContactsService:
         """Stop background roles and release the stores."""
         for runner in self.runners:
             await runner.stop()
+        await self.directory.runner.stop()
         for subscription in self._subscriptions:
             await subscription.stop()
         for task in self._tasks:
@@ -169,7 +180,9 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
     reference = ReferenceData(store, views, reference_runner)
     country = contacts_settings.default_country
     commands = CounterpartyCommands(store, unique_tax_id=contacts_settings.unique_tax_id)
-    rules = CounterpartyRules(reference, commands.load_state, country)
+    directory = LocalDirectory(views, ProjectionRunner(DirectoryView(), views, service=SERVICE))
+    await directory.prepare()
+    rules = CounterpartyRules(reference, commands.load_state, country, directory)
     commands.validate = rules
     reviews = DuplicateReviews(state, views, runner.collection("counterparties"))
     commands.on_hidden_duplicate = reviews.add
@@ -201,6 +214,7 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
         reference_queries=ReferenceQueries(views, reference_runner, store, reference),
         rules=rules,
         jobs=jobs,
+        directory=directory,
         duplicates=Duplicates(views, runner, commands, commands.tax_ids.release, persons.move_links, reviews),
         reviews=reviews,
     )

@@ -16,12 +16,15 @@ from crm_contacts.application.imports import counterparty_id_of, person_id_of
 from crm_contacts.domain import counterparty as cp
 from crm_contacts.domain import reference as ref
 from crm_shared.adapters import open_bus
+from crm_shared.directory import directory_messages
 from crm_shared.identity import Caller, caller_of
 from crm_shared.jobs import REPORT, Control, Job, Jobs, blob_key
 from crm_shared.settings import KernelSettings
 
 ADMIN = caller_of("admin", ["administrator"])
 HEADER = "name;tax_id;relations;contact:phone;contact:email;comment\n"
+DIRECTORY = directory_messages({"ivan": "Иван Петров"}, ("general", "north", "south", "secret"))
+"""The gateway's directory as the local copy would have it (no gateway runs here)."""
 
 
 def rows(n: int, *, comment: str = "") -> str:
@@ -36,6 +39,7 @@ def rows(n: int, *, comment: str = "") -> str:
 async def service(tmp_path: Path) -> AsyncIterator[contacts.ContactsService]:
     built = await contacts.build(KernelSettings(data_dir=tmp_path / "var"))
     await built.seed()
+    await built.directory.runner.handle_batch(DIRECTORY)
     yield built
     await built.close()
 
@@ -47,6 +51,7 @@ async def live(tmp_path: Path) -> AsyncIterator[contacts.ContactsService]:
     bus = await open_bus(settings, "crm")
     built = await contacts.build(settings)
     await built.seed()
+    await built.directory.runner.handle_batch(DIRECTORY)
     await built.start_relay(bus)
     await built.start_projector(bus)
     yield built
@@ -193,6 +198,7 @@ async def test_rows_planned_in_a_worker_process_import_as_rows_planned_here(tmp_
         service = await contacts.build(KernelSettings(data_dir=tmp_path / f"var{workers}"))
         try:
             await service.seed()
+            await service.directory.runner.handle_batch(DIRECTORY)
             now = service.commands.now()
             await service.commands.handle(
                 cp.RegisterCounterparty("x9", "Existing", ("buyer",), "BG9", "ivan", now), ADMIN

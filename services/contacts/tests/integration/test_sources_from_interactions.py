@@ -14,6 +14,7 @@ from crm_contacts.domain import counterparty as cp
 from crm_contacts.domain import reference as ref
 from crm_shared.bus import Message, PoisonMessage
 from crm_shared.contracts.interactions import INTERACTION_TOPIC
+from crm_shared.directory import directory_messages
 from crm_shared.identity import caller_of
 from crm_shared.integration import Envelope
 from crm_shared.settings import KernelSettings
@@ -24,6 +25,7 @@ ADMIN = caller_of("admin", ["administrator"])
 @pytest.fixture
 async def service(tmp_path: Path) -> AsyncIterator[bootstrap.ContactsService]:
     wired = await bootstrap.build(KernelSettings(data_dir=tmp_path))
+    await wired.directory.runner.handle_batch(directory_messages({"ivan": "Иван Петров"}))  # no gateway here
     yield wired
     await wired.close()
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from crm_gateway.domain import access_group as g
 from crm_shared.errors import AlreadyExists, DomainError, NotFound
 from crm_shared.testing import DeciderSpec, like
@@ -59,3 +62,16 @@ def test_adopting_a_group_granted_before_the_catalogue_keeps_its_old_code_and_is
     spec.given().when(g.AdoptGroup("Sofia Office")).then(g.AccessGroupDefined(code="Sofia Office", name="Sofia Office"))
     spec.given(DEFINED).when(g.AdoptGroup("sofia")).then_nothing()
     spec.given().when(g.AdoptGroup(" x")).then_raises(DomainError, field="code")
+
+
+def test_golden_access_group_events_decode_and_fold() -> None:
+    """Every past version of every stored access-group event still decodes (golden files, never edited)."""
+    files = sorted((Path(__file__).resolve().parents[1] / "golden" / "access_groups").glob("*.json"))
+    seen: set[str] = set()
+    for file in files:
+        state: g.State = None
+        for stored in json.loads(file.read_text(encoding="utf-8")):
+            state = g.evolve(state, g.catalog.decode_raw(stored["type"], stored["data"], stored["schema_version"]))
+            seen.add(stored["type"])
+        assert state == g.AccessGroup(code="sofia", name="Sofia office", retired=False)
+    assert seen == set(g.catalog.names()), "every event type needs a golden sample"

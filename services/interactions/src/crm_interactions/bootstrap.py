@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass, field
 
 from crm_interactions.application.contacts import LocalContacts
@@ -16,6 +17,7 @@ from crm_interactions.projections.interactions import InteractionsView
 from crm_interactions.settings import InteractionsSettings
 from crm_shared.adapters import open_event_store, open_read_store
 from crm_shared.bus import Bus
+from crm_shared.directory import DirectoryView, LocalDirectory
 from crm_shared.eventstore import EventStore
 from crm_shared.projections import ProjectionRunner
 from crm_shared.readstore import ReadStore
@@ -23,6 +25,7 @@ from crm_shared.relay import Relay
 from crm_shared.settings import KernelSettings
 
 SERVICE = "interactions"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -40,13 +43,15 @@ class InteractionsService:
     """The interaction lists and calendar, built from this service's own events."""
     contacts_runner: ProjectionRunner
     """The local contacts view, fed from contacts' topics (not in this service's log)."""
+    directory: LocalDirectory
+    """The local copy of the gateway's directory (users), fed from its topics."""
     settings: InteractionsSettings
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
     def runners(self) -> list[ProjectionRunner]:
         """Every view of the service."""
-        return [self.contacts_runner, self.runner]
+        return [self.directory.runner, self.contacts_runner, self.runner]
 
     def relay(self, bus: Bus) -> Relay:
         """The relay publishing this service's integration events."""
@@ -62,11 +67,15 @@ class InteractionsService:
         return relay
 
     async def start_projector(self, bus: Bus) -> None:
-        """Follow contacts' topics into the local contacts view; build the interaction view from this
-        service's own log if it never was (or its version changed), then keep it following that log
-        (never the public topic: ADR 14)."""
+        """Follow contacts' topics into the local contacts view and the gateway's into the local
+        directory; build the interaction view from the log if it never was (or its version changed),
+        then follow the bus."""
+        await self.directory.runner.follow(bus)
         await self.contacts_runner.follow(bus)
-        await self.runner.follow_log(self.store, translate)
+        built = await self.runner.rebuild_if_needed(self.store, translate)
+        if built:
+            log.info("interactions: built view %s from %d events", self.runner.projection.name, built)
+        await self.runner.follow(bus)
 
     async def close(self) -> None:
         """Stop background roles and release the stores."""
@@ -93,15 +102,18 @@ async def build(
     for base, indexes in contacts_runner.projection.collections.items():
         await views.ensure_indexes(contacts_runner.collection(base), indexes)
     contacts = LocalContacts(views, contacts_runner)
-    commands = InteractionCommands(store, contacts)
+    directory = LocalDirectory(views, ProjectionRunner(DirectoryView(), views, service=SERVICE))
+    await directory.prepare()
+    commands = InteractionCommands(store, contacts, directory=directory)
     return InteractionsService(
         store=store,
         views=views,
         commands=commands,
-        queries=InteractionQueries(views, runner, store, contacts),
+        queries=InteractionQueries(views, runner, store, contacts, directory),
         history=interaction_history(commands),
         contacts=contacts,
         runner=runner,
         contacts_runner=contacts_runner,
+        directory=directory,
         settings=interactions_settings or InteractionsSettings(),
     )

@@ -19,6 +19,8 @@ head_counterparty_id       the id of the head of its holding
 comment                    free text
 activity_kinds, categories codes of their catalogs, separated by ``|``
 main_manager, managers     user ids (main_manager defaults to the importing user; managers ``|``-separated)
+main_manager_name,         the managers' names, beside their ids (export writes them from the local copy
+managers_names             of the user directory; import ignores them)
 access_group               its access group (default ``general``); must be one of the importer's
 contact:<kind>             values of one contact kind (e.g. ``contact:phone``), ``|``-separated, main first
 property:<code>            the value of one property (numbers, ``true``/``false``, dates as YYYY-MM-DD)
@@ -70,13 +72,17 @@ FIXED_COLUMNS: tuple[str, ...] = (
     "comment",
     "activity_kinds",
     "main_manager",
+    "main_manager_name",
     "managers",
+    "managers_names",
     "access_group",
     "categories",
     "source",
     "source_date",
 )
 """The columns every export writes, in this order (then ``contact:*`` and ``property:*``)."""
+NAME_COLUMNS: dict[str, str] = {"main_manager_name": "main_manager", "managers_names": "managers"}
+"""Columns of the names of users whose ids another column holds: written by exports, ignored by imports."""
 PERSON_COLUMNS: tuple[str, ...] = (
     "person_first_name",
     "person_middle_name",
@@ -531,8 +537,10 @@ def export_columns(contact_kinds: Sequence[str], properties: Sequence[str]) -> l
     ]
 
 
-def export_row(doc: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
-    """One counterparty (a document of the counterparty view) as cells under ``columns``."""
+def export_row(doc: Mapping[str, Any], columns: Sequence[str], names: Mapping[str, str] | None = None) -> list[str]:
+    """One counterparty (a document of the counterparty view) as cells under ``columns``; ``names`` are
+    users' display names by id, for the name columns (an unknown user's name is left empty)."""
+    names = names or {}
     contacts: dict[str, list[str]] = {}
     for entry in sorted(doc.get("contact_info") or (), key=lambda e: not e.get("main")):
         contacts.setdefault(f"{CONTACT_PREFIX}{entry['kind']}", []).append(str(entry["value"]))
@@ -543,6 +551,10 @@ def export_row(doc: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
             row.append(str(doc["_id"]))
         elif column == "source_date":
             row.append(_text(doc.get("source_on")))
+        elif column in NAME_COLUMNS:
+            ids = doc.get(NAME_COLUMNS[column])
+            listed = ids if isinstance(ids, list | tuple) else [] if ids is None else [ids]
+            row.append(LIST_SEPARATOR.join(names.get(str(i), "") for i in listed))
         elif column.startswith(CONTACT_PREFIX):
             row.append(LIST_SEPARATOR.join(contacts.get(column, ())))
         elif column.startswith(PROPERTY_PREFIX):

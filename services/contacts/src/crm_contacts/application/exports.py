@@ -20,12 +20,13 @@ from crm_contacts.application.csv_columns import export_columns, export_row
 from crm_contacts.application.persons.queries import PersonQueries
 from crm_contacts.application.persons.vcard import to_vcard
 from crm_contacts.application.reference.data import ReferenceData
+from crm_shared.directory import LocalDirectory
 from crm_shared.errors import Forbidden
 from crm_shared.events import DomainEvent, EventCatalog, deterministic_event_id
 from crm_shared.eventstore import NO_STREAM, EventStore
 from crm_shared.identity import Caller, Permission
 from crm_shared.jobs import Control
-from crm_shared.readstore import ReadStore
+from crm_shared.readstore import Document, ReadStore
 from crm_shared.readstore.cursor import encode_cursor
 
 Format = Literal["csv", "vcard"]
@@ -70,7 +71,10 @@ class CounterpartyExport:
         persons: PersonQueries,
         views: ReadStore,
         collection: str,
+        directory: LocalDirectory | None = None,
     ) -> None:
+        self._directory = directory
+        """Where the managers' names come from (the local copy of the gateway's directory)."""
         self._store = store
         self._queries = queries
         self._reference = reference
@@ -130,7 +134,15 @@ class CounterpartyExport:
             writer = csv.writer(out, delimiter=delimiter)
             writer.writerow(columns)
             async for items in self._pages(control, caller, filters):
-                writer.writerows(export_row(doc, columns) for doc in items)
+                names = await self._names(items)
+                writer.writerows(export_row(doc, columns, names) for doc in items)
+
+    async def _names(self, items: list[Document]) -> dict[str, str]:
+        """The display names of the managers of ``items`` that the directory knows."""
+        if self._directory is None:
+            return {}
+        ids = {str(m) for d in items for m in (d.get("main_manager"), *(d.get("managers") or ())) if m}
+        return await self._directory.names(ids)
 
     async def _vcard(self, control: Control, caller: Caller, filters: Filters, target: Path) -> int:
         written: set[str] = set()

@@ -272,7 +272,10 @@ class _Run:
     ) -> None:
         self._store = store
         self._commands = commands
-        self._rules = rules
+        # Users and access groups are checked here, once per value and import (_check_people).
+        self._rules = rules.without_directory()
+        self._directory = rules.directory
+        self._refusals: dict[tuple[str, str], str | None] = {}
         self._reference = reference
         self.batch_size = BATCH
         self._control = control
@@ -345,6 +348,11 @@ class _Run:
                 continue
             try:
                 planned = self._accepted(plan, cells)
+                try:
+                    await self._check_people(planned)
+                except CellRejected:
+                    del self._seen[planned.counterparty_id]  # the row is not taken: a later one may be
+                    raise
             except CellRejected as exc:
                 self._control.reject(Rejection(line, exc.column, exc.reason, plan.name))
             else:
@@ -411,8 +419,32 @@ class _Run:
             command, events, reservation = await self._registration(values, cid, record.line)
         except DomainError as exc:
             raise CellRejected(column_of(exc.field, values), str(exc)) from exc
+        planned = Planned(record.line, record, cid, events, reservation, values, command)
+        await self._check_people(planned)
         self._seen[cid] = record.line
-        return Planned(record.line, record, cid, events, reservation, values, command), person
+        return planned, person
+
+    async def _check_people(self, planned: Planned) -> None:
+        """The row's main manager and managers must be active users of the directory, its access group
+        an active group (the importer's own id is always taken). Each value is asked once per import:
+        the first ask waits for the local copy as every check does, the rows after it do not."""
+        if self._directory is None:
+            return
+        data = planned.events[0].data
+        wanted = [("main_manager", "user", str(data["main_manager"]))]
+        wanted += [("managers", "user", str(m)) for m in data.get("managers") or ()]
+        wanted.append(("access_group", "group", str(data["access_group"])))
+        for column, kind, value in wanted:
+            if kind == "user" and value == self._caller.user_id:
+                continue
+            key = (kind, value)
+            if key not in self._refusals:
+                directory = self._directory
+                ask = directory.refusal_of_user(value) if kind == "user" else directory.refusal_of_group(value)
+                self._refusals[key] = await ask
+            refusal = self._refusals[key]
+            if refusal is not None:
+                raise CellRejected(column, refusal)
 
     async def _registration(
         self, values: RowValues, cid: str, line: int

@@ -91,6 +91,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         service.person_queries,
         service.views,
         service.runner.collection(COLLECTION),
+        service.directory,
     )
 
     @router.post(

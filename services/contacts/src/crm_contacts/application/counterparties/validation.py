@@ -1,7 +1,8 @@
 """Rules of a counterparty command that need more than its own stream: reference codes must name
 defined, active entries of the administrators' catalogs, property values must fit their property's
-type, contact information is typed by its kind, and the head counterparty must exist, be visible and
-not close a cycle of holdings."""
+type, contact information is typed by its kind, the head counterparty must exist, be visible and
+not close a cycle of holdings, and new managers and a new access group must be active users and
+groups of the gateway's directory (its local copy, :mod:`crm_shared.directory`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any, Protocol
 
 from crm_contacts.domain import counterparty as cp
 from crm_contacts.domain.contact_info import CONTACT_TYPES, ContactEntry, ContactType, normalise
+from crm_shared.directory import LocalDirectory
 from crm_shared.errors import DomainError
 from crm_shared.identity import Caller
 
@@ -50,10 +52,23 @@ LoadState = Callable[[str], Awaitable[cp.State]]
 class CounterpartyRules:
     """Validates counterparty commands against the reference data and other counterparties."""
 
-    def __init__(self, reference: ReferenceLookup, load: LoadState, default_country: str) -> None:
+    def __init__(
+        self,
+        reference: ReferenceLookup,
+        load: LoadState,
+        default_country: str,
+        directory: LocalDirectory | None = None,
+    ) -> None:
         self._reference = reference
         self._load = load
         self.default_country = default_country
+        self.directory = directory
+        """Where managers and access groups are checked (None: not checked, e.g. in an import's
+        planning workers, whose rows the import checks itself)."""
+
+    def without_directory(self) -> CounterpartyRules:
+        """These rules without the checks of users and access groups."""
+        return CounterpartyRules(self._reference, self._load, self.default_country)
 
     async def contact_entries(
         self, raws: Iterable[RawContact], *, applies_to: str = "counterparty", field: str = "contact_info"
@@ -88,8 +103,18 @@ class CounterpartyRules:
                 await self._check(given, command.counterparty_id, caller)
                 if command.source is not None:
                     await self._reference.require("sources", command.source.source, field="source")
+                await self._check_people(
+                    {
+                        "main_manager": command.main_manager,
+                        "managers": command.managers,
+                        "access_group": command.access_group,
+                    },
+                    None,
+                    caller,
+                )
             case cp.UpdateCounterparty():
                 await self._check(command.changes, command.counterparty_id, caller)
+                await self._check_people(command.changes, state, caller)
             case cp.RecordSource():
                 await self._reference.require("sources", command.source, field="source")
 
@@ -110,6 +135,20 @@ class CounterpartyRules:
                 check_property_value(prop.attributes, value, field=f"properties.{code}")
         if given.get("head_counterparty_id"):
             await self._check_head(counterparty_id, given["head_counterparty_id"], caller)
+
+    async def _check_people(self, given: Mapping[str, Any], state: cp.State, caller: Caller) -> None:
+        """New managers must be active users, a new access group an active group; what the record
+        names already stays (it may predate the directory), and the caller may name themselves."""
+        if self.directory is None:
+            return
+        kept = (caller.user_id,) if state is None else (caller.user_id, state.main_manager, *state.managers)
+        if given.get("main_manager"):
+            await self.directory.require_user(given["main_manager"], field="main_manager", kept=kept)
+        if given.get("managers"):
+            await self.directory.require_users(list(given["managers"]), field="managers", kept=kept)
+        if given.get("access_group"):
+            current = None if state is None else state.access_group
+            await self.directory.require_group(given["access_group"], field="access_group", kept=current)
 
     async def _check_head(self, counterparty_id: str, head_id: str, caller: Caller) -> None:
         field = "head_counterparty_id"

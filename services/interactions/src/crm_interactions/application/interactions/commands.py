@@ -18,6 +18,7 @@ from typing import Any
 from crm_interactions.application.contacts import Involvement, LocalContacts
 from crm_interactions.domain import interaction as it
 from crm_shared.commands import CommandHandler, CommandResult, Decider, Loaded
+from crm_shared.directory import LocalDirectory
 from crm_shared.errors import DomainError, Forbidden
 from crm_shared.eventstore import EventStore
 from crm_shared.identity import Caller, Permission
@@ -60,9 +61,12 @@ class InteractionCommands(CommandHandler[it.Command, it.Interaction]):
         store: EventStore,
         contacts: LocalContacts,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        directory: LocalDirectory | None = None,
     ) -> None:
         super().__init__(store, DECIDER, clock)
         self._contacts = contacts
+        self._directory = directory
+        """Where the responsible user and participants are checked (None: not checked)."""
 
     async def load_visible(self, interaction_id: str, caller: Caller) -> it.State:
         """The current state if the caller sees the interaction, else None."""
@@ -76,6 +80,9 @@ class InteractionCommands(CommandHandler[it.Command, it.Interaction]):
 
     async def visible(self, state: it.Interaction, caller: Caller, command: it.Command | None = None) -> bool:
         return await self._contacts.visible(caller, involvement(state))
+
+    def creates(self, command: it.Command) -> bool:
+        return isinstance(command, it.PlanInteraction | it.RecordInteraction)
 
     async def prepare(self, command: it.Command, loaded: Loaded[it.Interaction], caller: Caller) -> it.Command:
         return await self._checked(command, loaded.state, caller)
@@ -91,6 +98,7 @@ class InteractionCommands(CommandHandler[it.Command, it.Interaction]):
                 await contacts.require_person(draft.contact_person_id, caller)
             if draft.source is not None:
                 await contacts.require_source(draft.source)
+            await self._check_people(draft.responsible, draft.participants, None, caller)
             thread = await self._thread(draft, caller)
             return replace(command, draft=replace(draft, thread_id=thread))
         if isinstance(command, it.ChangeDetails):
@@ -103,9 +111,24 @@ class InteractionCommands(CommandHandler[it.Command, it.Interaction]):
                 state is None or changes["contact_person_id"] != state.contact_person_id
             ):
                 await contacts.require_person(str(changes["contact_person_id"]), caller)
+            await self._check_people(changes.get("responsible"), changes.get("participants") or (), state, caller)
         if isinstance(command, it.ProvideSource):
             await contacts.require_source(command.source)
         return command
+
+    async def _check_people(self, responsible: Any, participants: Any, state: it.State, caller: Caller) -> None:
+        """A new responsible user and new participants must be active users of the directory; those the
+        interaction names already stay (they may predate the directory), and the caller may name
+        themselves."""
+        if self._directory is None:
+            return
+        kept = [caller.user_id]
+        if state is not None:
+            kept += [state.responsible, *state.participants]
+        if isinstance(responsible, str) and responsible:
+            await self._directory.require_user(responsible, field="responsible", kept=kept)
+        if isinstance(participants, list | tuple):
+            await self._directory.require_users([str(p) for p in participants], field="participants", kept=kept)
 
     async def _thread(self, draft: it.Draft, caller: Caller) -> str | None:
         """The thread a new interaction joins: the one of the interaction it follows up, or of the one

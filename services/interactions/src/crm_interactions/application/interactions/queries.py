@@ -18,6 +18,7 @@ from crm_interactions.application.contacts import Involvement, LocalContacts
 from crm_interactions.application.interactions.publishing import translate
 from crm_interactions.domain.interaction import KINDS, STATES
 from crm_interactions.projections.interactions import CALENDAR, COLLECTION, reverse_key, start_key
+from crm_shared.directory import LocalDirectory
 from crm_shared.errors import DomainError, Forbidden
 from crm_shared.eventstore import EventStore
 from crm_shared.identity import Caller, Permission
@@ -93,11 +94,25 @@ class LastContact:
 class InteractionQueries:
     """Reads of the interaction view and the calendar."""
 
-    def __init__(self, views: ReadStore, runner: ProjectionRunner, store: EventStore, contacts: LocalContacts) -> None:
+    def __init__(
+        self,
+        views: ReadStore,
+        runner: ProjectionRunner,
+        store: EventStore,
+        contacts: LocalContacts,
+        directory: LocalDirectory | None = None,
+    ) -> None:
         self._views = views
         self._runner = runner
         self._store = store
         self._contacts = contacts
+        self._directory = directory
+
+    async def _known_user(self, user: str | None, caller: Caller, param: str) -> None:
+        """A user named in a query parameter must be an active user of the directory (the caller's own
+        id always is); else 422 naming the parameter."""
+        if user and self._directory is not None and user != caller.user_id:
+            await self._directory.require_user(user, field=param)
 
     async def _wait(self, min_position: int | None) -> None:
         if min_position:
@@ -141,6 +156,7 @@ class InteractionQueries:
     ) -> ListPage:
         """A page of the interactions the caller sees that match ``filters``, by start."""
         self._may_read(caller)
+        await self._known_user(filters.responsible, caller, "responsible")
         await self._wait(min_position)
         if filters.start_from and filters.start_to and filters.start_to <= filters.start_from:
             raise DomainError("the end of the period must be after its start", field="to")
@@ -224,6 +240,7 @@ class InteractionQueries:
         participant) that start in ``[start_from, start_to)``, by start, at most
         :data:`MAX_CALENDAR_ITEMS`; and whether there were more."""
         self._may_read(caller)
+        await self._known_user(user, caller, "user")
         if start_to <= start_from:
             raise DomainError("the end of the window must be after its start", field="to")
         if start_to - start_from > timedelta(days=MAX_CALENDAR_DAYS):
@@ -247,6 +264,7 @@ class InteractionQueries:
         """The planned interactions ``user`` takes part in that should have started before ``before``,
         oldest first, at most ``limit`` the caller sees; and whether there are more."""
         self._may_read(caller)
+        await self._known_user(user, caller, "user")
         high = start_key(before)
         target = self._runner.collection(CALENDAR)
         found: list[Document] = []
@@ -285,6 +303,7 @@ class InteractionQueries:
         counterparties contacts changed last first. Reads at most
         :data:`MAX_MANAGED` counterparties; the flag says there were more."""
         self._may_read(caller)
+        await self._known_user(manager, caller, "manager")
         managed, more = await self._contacts.managed_by(manager, MAX_MANAGED)
         limit_key = None if quiet_since is None else start_key(quiet_since)
         target = self._runner.collection(COLLECTION)

@@ -10,14 +10,18 @@ export const titleKey = 'users.title';
 export const permission = 'users:admin';
 
 const USERS = '/api/v1/users';
+const GROUPS = '/api/v1/access-groups';
 // The page lists the first 500 users (sorted by username); paging past them is still to come.
 const PAGE = 500;
 
 export async function render(ctx) {
-  const [usersAnswer, rolesAnswer] = await Promise.all([
+  const [usersAnswer, rolesAnswer, groupsAnswer] = await Promise.all([
     api.get(USERS, { query: { limit: PAGE }, signal: ctx.signal }),
     api.get('/api/v1/roles', { signal: ctx.signal }),
+    api.get(GROUPS, { query: { include_retired: 'true', limit: PAGE }, signal: ctx.signal }),
   ]);
+  // The access-group catalogue: a user's groups are chosen from it (see the access-groups page).
+  const catalogue = groupsAnswer.data.items;
   const roles = rolesAnswer.data.map((r) => ({
     name: r.role,
     permissions: r.permissions ?? [],
@@ -51,13 +55,13 @@ export async function render(ctx) {
       if (fresh) openEditor(fresh);
       else close();
     };
-    editor.replaceChildren(editForm(user, roles, { onSaved: refresh, onClose: close, onReload: reload }));
+    editor.replaceChildren(editForm(user, roles, catalogue, { onSaved: refresh, onClose: close, onReload: reload }));
     editor.querySelector('input')?.focus();
   }
 
   const create = h('button', { type: 'button', class: 'button primary', i18n: 'users.new' });
   create.addEventListener('click', () => {
-    editor.replaceChildren(createForm(roles, { onSaved: refresh, onClose: () => editor.replaceChildren() }));
+    editor.replaceChildren(createForm(roles, catalogue, { onSaved: refresh, onClose: () => editor.replaceChildren() }));
     editor.querySelector('input')?.focus();
   });
 
@@ -206,23 +210,41 @@ function chosenRoles(form) {
   return [...form.querySelectorAll('[data-field="roles"] input:checked')].map((box) => box.value);
 }
 
-function parseGroups(text) {
-  return [
-    ...new Set(
-      text
-        .split(/[\s,;]+/)
-        .map((g) => g.trim().toLowerCase())
-        .filter(Boolean),
-    ),
-  ];
+/**
+ * A fieldset of access-group checkboxes from the catalogue: its active groups, and the retired ones
+ * the user still has (they may stay, not be granted anew). The field name 'groups' receives the
+ * server's messages.
+ */
+function groupsField(catalogue, chosen) {
+  const legendId = uid('groups');
+  const offered = catalogue.filter((group) => !group.retired || chosen.includes(group.code));
+  const boxes = offered.map((group) => {
+    const id = uid('group');
+    return h(
+      'div',
+      { class: 'check' },
+      h('input', { type: 'checkbox', id, value: group.code, checked: chosen.includes(group.code) }),
+      h('label', { for: id }, group.name, group.name === group.code ? '' : ` (${group.code})`),
+    );
+  });
+  return h(
+    'fieldset',
+    { class: 'field', dataset: { field: 'groups' }, 'aria-labelledby': legendId },
+    h('legend', { id: legendId, i18n: 'users.groups' }),
+    boxes.length ? boxes : h('p', { class: 'muted', i18n: 'users.noCatalogue' }),
+    h('p', { class: 'field-error', hidden: true }),
+  );
 }
 
-function createForm(roles, { onSaved, onClose }) {
+function chosenGroups(form) {
+  return [...form.querySelectorAll('[data-field="groups"] input:checked')].map((box) => box.value);
+}
+
+function createForm(roles, catalogue, { onSaved, onClose }) {
   const controls = {
     username: input({ autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', required: true }),
     name: input({ required: true }),
     password: input({ type: 'password', autocomplete: 'new-password', required: true }),
-    groups: input({ autocapitalize: 'none', spellcheck: 'false' }),
   };
   const form = h(
     'form',
@@ -233,7 +255,7 @@ function createForm(roles, { onSaved, onClose }) {
     field({ name: 'name', label: 'users.name', control: controls.name, required: true }),
     field({ name: 'password', label: 'users.password', control: controls.password, required: true }),
     rolesField(roles, ['sales_manager']),
-    field({ name: 'groups', label: 'users.groups', control: controls.groups, hint: 'users.groupsInputHint' }),
+    groupsField(catalogue, []),
     actions('users.create', onClose),
   );
   form.addEventListener('submit', async (event) => {
@@ -246,7 +268,7 @@ function createForm(roles, { onSaved, onClose }) {
         name: controls.name.value.trim(),
         password: controls.password.value,
         roles: chosenRoles(form),
-        groups: parseGroups(controls.groups.value),
+        groups: chosenGroups(form),
       });
       await onSaved();
       onClose();
@@ -258,11 +280,10 @@ function createForm(roles, { onSaved, onClose }) {
   return form;
 }
 
-function editForm(user, roles, { onSaved, onClose, onReload }) {
+function editForm(user, roles, catalogue, { onSaved, onClose, onReload }) {
   const url = `${USERS}/${encodeURIComponent(user.id)}`;
   const controls = {
     name: input({ value: user.name ?? '', required: true }),
-    groups: input({ value: (user.groups ?? []).join(', '), autocapitalize: 'none', spellcheck: 'false' }),
     locked: h('input', { type: 'checkbox', checked: Boolean(user.locked) }),
   };
   const lockedId = uid('locked');
@@ -285,7 +306,7 @@ function editForm(user, roles, { onSaved, onClose, onReload }) {
     formAlert(),
     field({ name: 'name', label: 'users.name', control: controls.name, required: true }),
     rolesField(roles, user.roles ?? []),
-    field({ name: 'groups', label: 'users.groups', control: controls.groups, hint: 'users.groupsInputHint' }),
+    groupsField(catalogue, user.groups ?? []),
     h(
       'div',
       { class: 'field check', dataset: { field: 'locked' } },
@@ -314,7 +335,7 @@ function editForm(user, roles, { onSaved, onClose, onReload }) {
         {
           name: controls.name.value.trim(),
           roles: chosenRoles(form),
-          groups: parseGroups(controls.groups.value),
+          groups: chosenGroups(form),
           locked: controls.locked.checked,
         },
         { ifMatch: etag },
