@@ -17,7 +17,9 @@ twice), at most twice with a growing pause, on a refused connection or an upstre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import os
 import random
 import re
@@ -42,7 +44,7 @@ from crm_gateway.entrypoints.oidc import build_oidc_router
 from crm_gateway.settings import GatewaySettings
 from crm_gateway.ui import ui_router
 from crm_shared import observability
-from crm_shared.adapters import caller_tokens
+from crm_shared.adapters import caller_tokens, open_bus
 from crm_shared.http import make_app, problem
 from crm_shared.settings import KernelSettings
 
@@ -378,6 +380,18 @@ def _version() -> str:
         return "0.0.0"
 
 
+async def _publish_directory(front: gateway.GatewayService, settings: KernelSettings) -> None:
+    """Relay the directory of users and access groups (``crm.identity.*``) to the bus, which the other
+    services' local copies follow; a broker that is down is waited for, never the gateway's start.
+    Several gateway replicas relay the same events: consumers' guards make repeats harmless."""
+    bus = await open_bus(settings, "crm-gateway-relay", retry_for=math.inf)
+    try:
+        await front.start_relay(bus)
+        await asyncio.Event().wait()
+    finally:
+        await bus.stop()
+
+
 def distributed_gateway_app(
     settings: KernelSettings,
     gateway_settings: GatewaySettings | None = None,
@@ -416,12 +430,16 @@ def distributed_gateway_app(
         openapi_cache.clear()
         app.openapi_schema = None
         await front.start_projector()
+        publishing = asyncio.create_task(_publish_directory(front, settings), name="gateway-publishing")
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
             del app.router.routes[static_routes:]
+            publishing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await publishing
             await front.close()
             if client is None:
                 await http.aclose()
