@@ -140,6 +140,14 @@ class CommandHandler(Generic[C, T]):
         """Checks that need other data; may return a completed command (raise DomainError to refuse)."""
         return command
 
+    def creates(self, command: C) -> bool:
+        """Whether ``command`` may start its record's stream (default: any may; the decider refuses
+        the others). A handler that names its creating commands has every other command on a missing
+        record answered 404 before :meth:`prepare` checks anything else, exactly as on a hidden one
+        (ADR 9): otherwise a bad reference in the command would be refused (422) for a random id but
+        not for a hidden one, and the difference would tell that the hidden one exists."""
+        return True
+
     def guard(self, command: C, loaded: Loaded[T], caller: Caller) -> contextlib.AbstractAsyncContextManager[None]:
         """An async context held while preparing, deciding and appending (default: none)."""
         return _nothing()
@@ -221,6 +229,8 @@ class CommandHandler(Generic[C, T]):
             if loaded.state is None:
                 raise self.not_found(loaded.stream)
             raise PreconditionFailed(if_match, loaded.version)
+        if loaded.state is None and not self.creates(command):
+            raise self.not_found(loaded.stream)
 
         async with self.guard(command, loaded, caller):
             command = await self.prepare(command, loaded, caller)

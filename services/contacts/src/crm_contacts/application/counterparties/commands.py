@@ -95,6 +95,9 @@ class CounterpartyCommands(CommandHandler[cp.Command, cp.Counterparty]):
     async def visible(self, state: cp.Counterparty, caller: Caller, command: cp.Command | None = None) -> bool:
         return caller.sees_group(state.access_group)
 
+    def creates(self, command: cp.Command) -> bool:
+        return isinstance(command, cp.RegisterCounterparty)
+
     async def prepare(self, command: cp.Command, loaded: Loaded[cp.Counterparty], caller: Caller) -> cp.Command:
         target_group = _target_group(command)
         if target_group is not None and not caller.sees_group(target_group):

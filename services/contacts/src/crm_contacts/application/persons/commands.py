@@ -99,6 +99,9 @@ class PersonCommands(CommandHandler[pe.Command, pe.Person]):
         ids = [x.counterparty_id for x in state.links]
         return await self.access(caller).sees_person(state.owner, state.private, ids)
 
+    def creates(self, command: pe.Command) -> bool:
+        return isinstance(command, pe.RegisterPerson)
+
     async def prepare(self, command: pe.Command, loaded: Loaded[pe.Person], caller: Caller) -> pe.Command:
         await self._check(command, self.access(caller))
         return command
