@@ -130,8 +130,10 @@ def own_crm(tmp_path: Path) -> Iterator[CrmProcess]:
 class Api:
     """The CRM's HTTP API as a signed-in user: session cookie plus the CSRF header."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, user_id: str = "") -> None:
         self.client = client
+        self.user_id = user_id
+        """The signed-in user's id (counterparties it registers are theirs unless told otherwise)."""
 
     @classmethod
     async def sign_in(cls, base_url: str, username: str, password: str) -> Api:
@@ -139,7 +141,7 @@ class Api:
         answer = await client.post("/api/v1/session", json={"username": username, "password": password})
         assert answer.status_code == 200, answer.text
         client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
-        return cls(client)
+        return cls(client, str(answer.json()["user"]["id"]))
 
     async def define_groups(self, *codes: str) -> None:
         """Define access groups in the catalogue (as an administrator); those there already stay."""
@@ -150,7 +152,7 @@ class Api:
     async def create_counterparty(self, name: str, **fields: Any) -> dict[str, Any]:
         if "access_group" in fields:
             await self.define_groups(fields["access_group"])
-        body = {"name": name, "relations": ["buyer"], "main_manager": ADMIN, **fields}
+        body = {"name": name, "relations": ["buyer"], "main_manager": self.user_id, **fields}
         answer = await self.client.post("/api/v1/counterparties", json=body)
         assert answer.status_code == 201, answer.text
         return {**answer.json(), "etag": answer.headers["ETag"], "position": answer.headers["X-Commit-Position"]}

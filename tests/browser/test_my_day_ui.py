@@ -165,7 +165,7 @@ async def test_the_header_fits_one_row_on_a_laptop_and_folds_into_a_menu_on_a_ph
         assert wide["headerHeight"] < 70 and wide["right"] <= wide["width"] and not wide["pageScrolls"], wide
     await expect(page.get_by_role("button", name="Меню")).to_be_hidden()
     # What does not fit is one click away, under "More".
-    more = page.get_by_role("button", name="Още")
+    more = page.get_by_role("button", name="Още страници")
     if wide["folded"]:
         await more.click()
         last = page.locator("#nav-more-menu a").last

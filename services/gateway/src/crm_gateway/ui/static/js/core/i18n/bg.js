@@ -5,7 +5,7 @@ export default {
 
   'header.language': 'Език',
   'header.menu': 'Меню',
-  'header.more': 'Още',
+  'header.more': 'Още страници',
   'header.signOut': 'Изход',
   'common.loading': 'Зареждане…',
   'connection.lost': 'Няма връзка със сървъра — нов опит…',
@@ -37,6 +37,11 @@ export default {
   'error.http.503': 'Услугата е временно недостъпна. Опитайте отново.',
   'error.http.504': 'Сървърът не отговори навреме.',
   'error.http.other': 'Сървърът отговори с грешка ({status}).',
+
+  'picker.found': 'Намерени: {count} — изберете със стрелките и Enter или с щракване.',
+  'picker.none': 'Няма намерени.',
+  'picker.remove': 'Премахни',
+  'picker.userPlaceholder': 'Въведете име…',
 
   'notFound.title': 'Не е намерено',
   'notFound.text': 'Няма такава страница или запис, или нямате достъп до него.',

@@ -5,7 +5,7 @@ export default {
 
   'header.language': 'Language',
   'header.menu': 'Menu',
-  'header.more': 'More',
+  'header.more': 'More pages',
   'header.signOut': 'Sign out',
   'common.loading': 'Loading…',
   'connection.lost': 'No connection to the server — retrying…',
@@ -37,6 +37,11 @@ export default {
   'error.http.503': 'The service is unavailable for a moment. Try again.',
   'error.http.504': 'The server took too long to answer.',
   'error.http.other': 'The server answered with an error ({status}).',
+
+  'picker.found': '{count} found — pick with the arrow keys and Enter, or click.',
+  'picker.none': 'Nothing found.',
+  'picker.remove': 'Remove',
+  'picker.userPlaceholder': 'Type a name…',
 
   'notFound.title': 'Not found',
   'notFound.text': 'There is no such page or record, or you have no access to it.',

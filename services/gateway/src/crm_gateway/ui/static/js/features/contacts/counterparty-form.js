@@ -10,6 +10,7 @@ import { h, uid } from '../../core/dom.js';
 import { field, formAlert, input } from '../../core/forms.js';
 import * as ref from '../../core/reference-cache.js';
 import * as session from '../../core/session.js';
+import { userPicker } from '../../core/user-picker.js';
 
 const GROUPS_LIST = 'access-group-suggestions';
 const CATALOGS = ['contact-kinds', 'groups', 'regions', 'activity-kinds', 'categories', 'properties', 'sources'];
@@ -41,6 +42,14 @@ export async function counterpartyForm({ submitKey, cancelHref, withSource = fal
   const properties = propertyEditor(forCounterparty('properties'));
   const head = headPicker(selfId);
 
+  // Managers are users, chosen by name (the core's user picker).
+  const mainManager = userPicker({
+    name: 'main_manager',
+    labelKey: 'field.main_manager',
+    hintKey: 'hint.main_manager',
+    required: true,
+  });
+  const managers = userPicker({ name: 'managers', labelKey: 'cp.field.managers', hintKey: 'cp.hint.managers', multiple: true });
   const controls = {
     name: input({ maxlength: 200, required: true }),
     legal_form: h(
@@ -52,8 +61,6 @@ export async function counterpartyForm({ submitKey, cancelHref, withSource = fal
     vat_id: input({ maxlength: 32, autocapitalize: 'characters' }),
     group: groupSelect(catalogs.groups),
     region: entrySelect(catalogs.regions),
-    main_manager: input({ maxlength: 100, required: true }),
-    managers: input({ maxlength: 1000 }),
     access_group: accessGroupControl(),
     comment: h('textarea', { rows: 3, maxlength: 2000 }),
   };
@@ -85,14 +92,8 @@ export async function counterpartyForm({ submitKey, cancelHref, withSource = fal
     ),
     section(
       'cp.section.managers',
-      field({
-        name: 'main_manager',
-        label: 'field.main_manager',
-        control: controls.main_manager,
-        hint: 'hint.main_manager',
-        required: true,
-      }),
-      field({ name: 'managers', label: 'cp.field.managers', control: controls.managers, hint: 'cp.hint.managers' }),
+      mainManager.wrapper,
+      managers.wrapper,
       field({
         name: 'access_group',
         label: 'field.access_group',
@@ -121,10 +122,11 @@ export async function counterpartyForm({ submitKey, cancelHref, withSource = fal
   return {
     form,
     controls,
+    mainManager,
     /** The form as an API body: empty texts are `null`, lists and maps complete. */
     values() {
       const text = (name) => controls[name].value.trim();
-      const mainManager = text('main_manager');
+      const main = mainManager.value();
       const body = {
         name: text('name'),
         relations: relations.values(),
@@ -135,8 +137,8 @@ export async function counterpartyForm({ submitKey, cancelHref, withSource = fal
         head_counterparty_id: head.value(),
         region: controls.region.value || null,
         activity_kinds: activityKinds.values(),
-        main_manager: mainManager,
-        managers: splitIds(controls.managers.value).filter((m) => m !== mainManager),
+        main_manager: main,
+        managers: managers.value().filter((m) => m !== main),
         access_group: text('access_group') || null,
         contact_info: contacts.values(),
         properties: properties.values(),
@@ -159,8 +161,8 @@ export async function counterpartyForm({ submitKey, cancelHref, withSource = fal
       chooseOption(controls.region, record.region, ref.nameOf(catalogs.regions, record.region));
       activityKinds.fill(record.activity_kinds || [], catalogs['activity-kinds']);
       categories.fill(record.categories || [], catalogs.categories);
-      controls.main_manager.value = record.main_manager ?? '';
-      controls.managers.value = (record.managers || []).filter((m) => m !== record.main_manager).join(', ');
+      mainManager.fill(record.main_manager ?? '');
+      managers.fill((record.managers || []).filter((m) => m !== record.main_manager));
       chooseOption(controls.access_group, record.access_group, record.access_group);
       controls.comment.value = record.comment ?? '';
       contacts.fill(record.contact_info || []);
@@ -174,11 +176,6 @@ export async function counterpartyForm({ submitKey, cancelHref, withSource = fal
 
 function section(titleKey, ...children) {
   return h('fieldset', { class: 'cp-section' }, h('legend', { i18n: titleKey }), children);
-}
-
-/** Ids typed as "anna, petar ivan": distinct, in order. */
-function splitIds(text) {
-  return [...new Set(text.split(/[\s,;]+/).filter(Boolean))];
 }
 
 function entryOptions(entries) {

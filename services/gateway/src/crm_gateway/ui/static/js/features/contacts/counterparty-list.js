@@ -9,6 +9,8 @@ import { field, input, select } from '../../core/forms.js';
 import * as ref from '../../core/reference-cache.js';
 import { replaceQuery } from '../../core/router.js';
 import * as session from '../../core/session.js';
+import { userPicker } from '../../core/user-picker.js';
+import { userName } from '../../core/people.js';
 import { errorBox, heading, linkButton, loading, scrollable } from '../../core/widgets.js';
 
 export const path = '/counterparties';
@@ -47,16 +49,16 @@ export async function render(ctx) {
     h('option', { value: '', i18n: 'cp.list.allCategories' }),
     ref.applying(catalogs.categories, 'counterparty').map((e) => h('option', { value: e.code, text: e.name })),
   );
-  const manager = input({ maxlength: 100 });
+  const manager = userPicker({ name: 'manager', labelKey: 'cp.list.manager', anyKey: 'cp.list.anyManager' });
   const archived = select(ARCHIVED.map((a) => ({ value: a, label: `cp.list.archived.${a}` })));
   const sort = select(SORTS.map((s) => ({ value: s, label: `cp.list.sort.${s}` })));
   relation.value = RELATIONS.includes(wanted('relation')) ? wanted('relation') : '';
   group.value = wanted('group');
   category.value = wanted('category');
-  manager.value = wanted('manager');
+  manager.fill(wanted('manager'));
   archived.value = ARCHIVED.includes(wanted('archived')) ? wanted('archived') : 'false';
   sort.value = SORTS.includes(wanted('sort')) ? wanted('sort') : 'name';
-  const filters = { relation, group, category, manager, archived, sort };
+  const filters = { relation, group, category, archived, sort };
 
   const status = h('div', { class: 'list-status', 'aria-live': 'polite' });
   const rows = h('tbody');
@@ -92,6 +94,7 @@ export async function render(ctx) {
   function criteria() {
     const query = { q: q.value.trim() };
     for (const [name, control] of Object.entries(filters)) query[name] = control.value.trim();
+    query.manager = manager.value();
     if (query.archived === 'false') query.archived = ''; // the default: keep the address short
     if (query.sort === 'name') query.sort = '';
     return query;
@@ -146,7 +149,7 @@ export async function render(ctx) {
     typing = setTimeout(() => load(false), TYPING_DELAY_MS);
   };
   q.addEventListener('input', typed);
-  manager.addEventListener('input', typed);
+  manager.onChange(() => load(false));
   for (const control of [relation, group, category, archived, sort]) {
     control.addEventListener('change', () => load(false));
   }
@@ -173,7 +176,7 @@ export async function render(ctx) {
     ),
     field({ name: 'relation', label: 'cp.field.relations', control: relation }),
     field({ name: 'group', label: 'cp.field.group', control: group }),
-    field({ name: 'manager', label: 'cp.list.manager', control: manager }),
+    manager.wrapper,
     field({ name: 'category', label: 'cp.list.category', control: category }),
     field({ name: 'archived', label: 'cp.list.archived', control: archived }),
     field({ name: 'sort', label: 'cp.list.sortBy', control: sort }),
@@ -215,7 +218,7 @@ function row(item, catalogs) {
     h('td', { class: 'cp-phone', text: phone?.value || '—' }),
     h('td', { class: 'cp-email', text: email?.value || '—' }),
     h('td', { text: groupPath(catalogs.groups, item.group) || '—' }),
-    h('td', { text: item.main_manager }),
+    h('td', {}, userName(item.main_manager)),
   );
 }
 

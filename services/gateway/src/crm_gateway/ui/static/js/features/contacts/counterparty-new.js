@@ -13,13 +13,13 @@ export const titleKey = 'counterpartyNew.title';
 export const permission = 'counterparty:write';
 
 export async function render(ctx) {
-  const { form, controls, values } = await counterpartyForm({
+  const { form, controls, mainManager, values } = await counterpartyForm({
     submitKey: 'counterpartyNew.submit',
     cancelHref: '#/counterparties',
     withSource: true,
   });
   const user = session.current();
-  controls.main_manager.value = user?.id ?? user?.username ?? '';
+  mainManager.fill(user?.id ?? '');
   form.querySelector('input[name=relations][value=buyer]').checked = true; // the usual case
 
   form.addEventListener('submit', async (event) => {

@@ -50,16 +50,11 @@ export async function render(ctx) {
 
   let picker = null;
   if (mayPick) {
-    picker = await userSelect({ name: 'user', labelKey: 'ia.calendar.manager' });
+    picker = userSelect({ name: 'user', labelKey: 'ia.calendar.manager' });
     picker.fill(user);
-    const go = () => {
-      const chosen = picker.value();
+    picker.onChange((chosen) => {
       if (chosen) ctx.navigate(at({ user: chosen === me?.id ? '' : chosen }).slice(1));
-    };
-    picker.control.addEventListener('change', () => {
-      if (picker.typed.hidden) go();
     });
-    picker.typed.addEventListener('change', go);
   }
 
   const step = { day: 1, week: 7, month: 0 }[view];

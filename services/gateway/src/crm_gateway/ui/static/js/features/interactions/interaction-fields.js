@@ -1,10 +1,9 @@
 // What the interaction pages share: the API path, the kinds, directions, states, importances and
 // reminder lead times, how times, users and parties are shown, and the conversion between the API's
 // ISO times (UTC) and the browser's datetime-local inputs (local time).
-import * as api from '../../core/api.js';
 import { dateTime, h } from '../../core/dom.js';
 import { LANGUAGES, language } from '../../core/i18n.js';
-import * as session from '../../core/session.js';
+import { userName, userNames } from '../../core/people.js';
 
 export const API = '/api/v1/interactions';
 export const KINDS = ['call', 'meeting', 'email', 'letter', 'other'];
@@ -102,58 +101,16 @@ export function nowMinute() {
   return toLocalInput(d.toISOString());
 }
 
-// -- users -----------------------------------------------------------------------------------------
+// -- users ---------------------------------------------------------------------------------------
 
-let directory = null; // Promise<Map<id, {id, username, name}>>, for those who may list users
-
-/**
- * The users the signed-in user may look up, by id: every user for administrators (read once per page
- * load), else only themselves. Never fails (an empty map).
- */
-export function users() {
-  if (!directory) {
-    directory = loadUsers().catch(() => new Map());
-  }
-  return directory;
-}
-
-async function loadUsers() {
-  const found = new Map();
-  const me = session.current();
-  if (me?.id) found.set(me.id, { id: me.id, username: me.username, name: me.name });
-  if (!session.can('users:admin')) return found;
-  let cursor = null;
-  let rounds = 0;
-  do {
-    const { data } = await api.get('/api/v1/users', { query: { limit: 500, cursor } });
-    for (const user of data.items) found.set(user.id, user);
-    cursor = data.next_cursor;
-    rounds += 1;
-  } while (cursor && rounds < 10);
-  return found;
-}
-
-/** A user id shown as the user's name where it is known (the id itself otherwise). */
+/** A user id shown as the user's name (the core's resolver, the same in every feature). */
 export function userLabel(id) {
-  if (!id) return h('span', { text: '—' });
-  const me = session.current();
-  const span = h('span', { class: 'ia-user', text: me?.id === id ? me.name || me.username || id : id });
-  users().then((known) => {
-    const user = known.get(id);
-    if (user) span.textContent = user.name || user.username || id;
-  });
-  return span;
+  return userName(id);
 }
 
 /** Several user ids as names, comma separated ("—" for none). */
 export function usersLabel(ids) {
-  if (!ids?.length) return h('span', { text: '—' });
-  const parts = [];
-  ids.forEach((id, i) => {
-    if (i) parts.push(', ');
-    parts.push(userLabel(id));
-  });
-  return h('span', {}, parts);
+  return userNames(ids);
 }
 
 // -- parties ---------------------------------------------------------------------------------------

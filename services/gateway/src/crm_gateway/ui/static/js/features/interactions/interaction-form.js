@@ -22,6 +22,7 @@ import {
 import { counterpartyPicker, counterpartyNamed, personNamed, personPicker, userSelect } from './interaction-pickers.js';
 import * as ref from '../../core/reference-cache.js';
 import * as session from '../../core/session.js';
+import { userPicker } from '../../core/user-picker.js';
 
 /** A select of the reminder lead times (and "no reminder"). */
 export function reminderSelect() {
@@ -78,10 +79,17 @@ export async function interactionForm({ submitKey, cancelHref, editing = false, 
   const { sources } = await ref.catalogsOrEmpty(['sources']);
   const counterparty = counterpartyPicker();
   const person = personPicker();
-  const responsible = await userSelect({
+  const responsible = userSelect({
     name: 'responsible',
     labelKey: 'ia.field.responsible',
     hintKey: 'ia.hint.responsible',
+  });
+  responsible.fill(session.current()?.id ?? ''); // a new one is the author's unless they choose another
+  const participants = userPicker({
+    name: 'participants',
+    labelKey: 'ia.field.participants',
+    hintKey: 'ia.hint.participants',
+    multiple: true,
   });
   const controls = {
     kind: options('kind', KINDS),
@@ -91,7 +99,6 @@ export async function interactionForm({ submitKey, cancelHref, editing = false, 
     start: input({ type: 'datetime-local' }),
     end: input({ type: 'datetime-local' }),
     reminder: reminderSelect(),
-    participants: input({ maxlength: 2000 }),
     third_parties: h('textarea', { rows: 2, maxlength: 5000 }),
     project: input({ maxlength: 200 }),
     description: h('textarea', { rows: 2, maxlength: 1000 }),
@@ -181,7 +188,7 @@ export async function interactionForm({ submitKey, cancelHref, editing = false, 
     section(
       'ia.section.people',
       responsible.wrapper,
-      field({ name: 'participants', label: 'ia.field.participants', control: controls.participants, hint: 'ia.hint.participants' }),
+      participants.wrapper,
       field({ name: 'third_parties', label: 'ia.field.third_parties', control: controls.third_parties, hint: 'ia.hint.third_parties' }),
       field({ name: 'project', label: 'ia.field.project', control: controls.project }),
     ),
@@ -221,7 +228,7 @@ export async function interactionForm({ submitKey, cancelHref, editing = false, 
       counterparty_id: counterparty.value(),
       contact_person_id: person.value(),
       responsible: responsible.value() || null,
-      participants: splitList(controls.participants.value),
+      participants: participants.value(),
       third_parties: splitList(controls.third_parties.value, /[;\n]+/),
       project: controls.project.value.trim(),
       description: controls.description.value.trim(),
@@ -266,7 +273,7 @@ export async function interactionForm({ submitKey, cancelHref, editing = false, 
       controls.subject.value = record.subject ?? '';
       controls.start.value = toLocalInput(record.start);
       controls.end.value = toLocalInput(record.end);
-      controls.participants.value = (record.participants || []).join(', ');
+      participants.fill(record.participants || []);
       controls.third_parties.value = (record.third_parties || []).join('\n');
       controls.project.value = record.project ?? '';
       controls.description.value = record.description ?? '';

@@ -1,30 +1,40 @@
 // Choosers for the interaction forms and filters: a counterparty (search over
-// GET /api/v1/counterparties?q=), a contact person (GET /api/v1/persons?q=) and a user (the signed-in
-// user, every user for administrators, or a user id typed in).
+// GET /api/v1/counterparties?q=) and a contact person (GET /api/v1/persons?q=), both searching as
+// the user types (core/combobox.js); users are chosen by name with the core's user picker.
 import * as api from '../../core/api.js';
-import { h, uid } from '../../core/dom.js';
-import { field, input } from '../../core/forms.js';
-import { users } from './interaction-fields.js';
-import * as session from '../../core/session.js';
+import { combobox } from '../../core/combobox.js';
+import { h } from '../../core/dom.js';
+import { field } from '../../core/forms.js';
+import { userPicker } from '../../core/user-picker.js';
 
-const TYPING_DELAY_MS = 250;
 const FOUND = 8;
 
 /**
  * A search box that chooses one record: { wrapper, value() → id or null, chosen() → {id, name} or
- * null, fill({id, name} or null), onChange(fn) }. `search(q)` resolves to [{ id, name, detail }].
+ * null, fill({id, name} or null), onChange(fn) }. `search(q, signal)` resolves to [{ id, name, detail }].
  */
 function picker({ name, labelKey, hintKey, placeholderKey, search }) {
   let chosen = null;
   const listeners = [];
-  const box = input({ type: 'search', i18nAttrs: { placeholder: placeholderKey } });
-  const results = h('ul', { class: 'cp-picker-results ia-picker-results', hidden: true });
-  const status = h('p', { class: 'muted', 'aria-live': 'polite' });
+  const { input: box, element } = combobox({
+    placeholderKey,
+    async search(q, signal) {
+      const found = await search(q, signal);
+      return found.map((item) => ({ id: item.id, label: item.name, detail: item.detail, name: item.name }));
+    },
+    onPick(option) {
+      show({ id: option.id, name: option.name });
+      clear.focus();
+    },
+  });
   const chosenText = h('span', { class: 'cp-picker-chosen ia-picker-chosen' });
   const clear = h('button', { type: 'button', class: 'button-quiet button-small', i18n: 'ia.picker.clear' });
   const current = h('div', { class: 'cp-picker-current', hidden: true }, chosenText, clear);
   const wrapper = field({ name, label: labelKey, control: box, hint: hintKey });
-  box.after(current, results, status);
+  // field() placed the box under its label: put the whole combobox there, the choice after it.
+  box.replaceWith(element);
+  element.prepend(box);
+  element.after(current);
 
   function show(value, { notify = true } = {}) {
     chosen = value;
@@ -32,60 +42,6 @@ function picker({ name, labelKey, hintKey, placeholderKey, search }) {
     chosenText.replaceChildren(chosen ? h('strong', { text: chosen.name || chosen.id }) : '');
     if (notify) for (const fn of listeners) fn(chosen);
   }
-
-  let typing = null;
-  let searchNumber = 0;
-  async function find() {
-    const q = box.value.trim();
-    const mine = ++searchNumber;
-    if (!q) {
-      results.hidden = true;
-      status.replaceChildren();
-      return;
-    }
-    try {
-      const items = await search(q);
-      if (mine !== searchNumber) return;
-      results.replaceChildren(
-        ...items.map((item) =>
-          h(
-            'li',
-            {},
-            h('button', {
-              type: 'button',
-              class: 'button-quiet',
-              text: item.detail ? `${item.name} (${item.detail})` : item.name,
-              on: {
-                click: () => {
-                  show({ id: item.id, name: item.name });
-                  box.value = '';
-                  results.hidden = true;
-                  status.replaceChildren();
-                  clear.focus();
-                },
-              },
-            }),
-          ),
-        ),
-      );
-      results.hidden = items.length === 0;
-      const key = items.length ? 'ia.picker.found' : 'ia.picker.none';
-      status.replaceChildren(h('span', { i18n: key, i18nArgs: { count: items.length } }));
-    } catch (error) {
-      if (mine === searchNumber) status.replaceChildren(h('span', { text: error.message }));
-    }
-  }
-  box.addEventListener('input', () => {
-    clearTimeout(typing);
-    typing = setTimeout(find, TYPING_DELAY_MS);
-  });
-  box.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter') {
-      event.preventDefault(); // search, do not submit the whole form
-      clearTimeout(typing);
-      find();
-    }
-  });
   clear.addEventListener('click', () => {
     show(null);
     box.focus();
@@ -107,8 +63,8 @@ export function counterpartyPicker({ name = 'counterparty_id', labelKey = 'ia.fi
     labelKey,
     hintKey: hintKey ?? 'ia.picker.counterpartyHint',
     placeholderKey: 'ia.picker.counterpartyPlaceholder',
-    async search(q) {
-      const { data } = await api.get('/api/v1/counterparties', { query: { q, limit: FOUND } });
+    async search(q, signal) {
+      const { data } = await api.get('/api/v1/counterparties', { query: { q, limit: FOUND }, signal });
       return data.items.map((item) => ({ id: item.id, name: item.name, detail: item.tax_id }));
     },
   });
@@ -121,8 +77,8 @@ export function personPicker({ name = 'contact_person_id', labelKey = 'ia.field.
     labelKey,
     hintKey: 'ia.picker.personHint',
     placeholderKey: 'ia.picker.personPlaceholder',
-    async search(q) {
-      const { data } = await api.get('/api/v1/persons', { query: { q, limit: FOUND } });
+    async search(q, signal) {
+      const { data } = await api.get('/api/v1/persons', { query: { q, limit: FOUND }, signal });
       return data.items
         .filter((person) => !person.erased)
         .map((person) => ({
@@ -155,50 +111,9 @@ export async function personNamed(id) {
 }
 
 /**
- * A user chooser: a select of the users one may look up ("me" first; every user for
- * administrators), plus "another user" with a box for the user id. `anyKey` adds an "anyone"
- * option with the empty value (for filters). { wrapper, value() → id or '', fill(id), control }.
+ * A user chosen by name (the core's user picker, the same in every feature); `anyKey` shows that
+ * text while nobody is chosen (for filters). { wrapper, value() → id or '', fill(id), onChange(fn) }.
  */
-export async function userSelect({ name, labelKey, hintKey, anyKey = null }) {
-  const known = await users();
-  const me = session.current();
-  const OTHER = '*other*';
-  const select = h('select', {});
-  if (anyKey) select.append(h('option', { value: '', i18n: anyKey }));
-  if (me?.id) select.append(h('option', { value: me.id, i18n: 'ia.user.me', i18nArgs: { name: me.name || me.username } }));
-  const others = [...known.values()]
-    .filter((user) => user.id !== me?.id)
-    .sort((a, b) => (a.name || a.username).localeCompare(b.name || b.username));
-  for (const user of others) {
-    select.append(h('option', { value: user.id, text: user.name ? `${user.name} (${user.username})` : user.username }));
-  }
-  select.append(h('option', { value: OTHER, i18n: 'ia.user.other' }));
-  const typedId = uid(`${name}-id`);
-  const typed = input({ id: typedId, maxlength: 100, hidden: true, i18nAttrs: { 'aria-label': 'ia.user.id', placeholder: 'ia.user.id' } });
-  const wrapper = field({ name, label: labelKey, control: select, hint: hintKey });
-  select.after(typed);
-  select.addEventListener('change', () => {
-    typed.hidden = select.value !== OTHER;
-    if (!typed.hidden) typed.focus();
-  });
-
-  function fill(id) {
-    if (!id) {
-      select.value = anyKey ? '' : me?.id ?? OTHER;
-    } else if ([...select.options].some((o) => o.value === id)) {
-      select.value = id;
-    } else {
-      select.value = OTHER;
-      typed.value = id;
-    }
-    typed.hidden = select.value !== OTHER;
-  }
-  fill(null);
-  return {
-    wrapper,
-    control: select,
-    typed,
-    value: () => (select.value === OTHER ? typed.value.trim() : select.value),
-    fill,
-  };
+export function userSelect({ name, labelKey, hintKey, anyKey = null }) {
+  return userPicker({ name, labelKey, hintKey, anyKey });
 }

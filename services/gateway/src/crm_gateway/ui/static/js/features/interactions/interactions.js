@@ -55,7 +55,7 @@ export async function render(ctx) {
     controls[name].value = values.includes(wanted(name)) ? wanted(name) : '';
   }
   controls.order.value = ORDERS.includes(wanted('order')) ? wanted('order') : 'desc';
-  const responsible = await userSelect({ name: 'responsible', labelKey: 'ia.list.responsible', anyKey: 'ia.list.anyone' });
+  const responsible = userSelect({ name: 'responsible', labelKey: 'ia.list.responsible', anyKey: 'ia.list.anyone' });
   responsible.fill(wanted('responsible'));
   const counterparty = counterpartyPicker({ hintKey: 'ia.list.counterpartyHint' });
   if (wanted('counterparty_id')) counterparty.fill(await counterpartyNamed(wanted('counterparty_id')));
@@ -159,11 +159,7 @@ export async function render(ctx) {
   }
 
   for (const control of Object.values(controls)) control.addEventListener('change', () => load(false));
-  // "Another user" waits for the id to be typed.
-  responsible.control.addEventListener('change', () => {
-    if (responsible.typed.hidden) load(false);
-  });
-  responsible.typed.addEventListener('change', () => load(false));
+  responsible.onChange(() => load(false));
   counterparty.onChange(() => load(false));
   more.addEventListener('click', () => load(true));
   threadNote.append(

@@ -5,6 +5,7 @@ import { API, groupPath, relationsText } from '../counterparty-fields.js';
 import { dateTime, h } from '../../../core/dom.js';
 import { formAlert, showErrors } from '../../../core/forms.js';
 import { nameOf } from '../../../core/reference-cache.js';
+import { userName, userNames } from '../../../core/people.js';
 
 /** The details of `record` as a definition list. */
 export function facts(record, env) {
@@ -19,8 +20,8 @@ export function facts(record, env) {
     ['cp.field.head', record.head_counterparty_id ? counterpartyLink(record.head_counterparty_id) : '—'],
     ['cp.field.region', record.region ? nameOf(catalogs.regions, record.region) : '—'],
     ['cp.field.activity_kinds', names('activity-kinds', record.activity_kinds)],
-    ['field.main_manager', record.main_manager],
-    ['cp.field.allManagers', (record.managers || []).join(', ') || '—'],
+    ['field.main_manager', userName(record.main_manager)],
+    ['cp.field.allManagers', userNames(record.managers)],
     record.access_group !== undefined ? ['field.access_group', record.access_group || '—'] : null,
     record.registered_at ? ['field.registered_at', dateTime(record.registered_at)] : null,
     record.merged_into ? ['cp.field.merged_into', counterpartyLink(record.merged_into)] : null,

@@ -6,9 +6,9 @@ import { API, relationsText } from '../counterparty-fields.js';
 import { formatDate } from '../../../core/dates.js';
 import { dateTime, h } from '../../../core/dom.js';
 import { has } from '../../../core/i18n.js';
+import { userName, userNames } from '../../../core/people.js';
 import { nameOf } from '../../../core/reference-cache.js';
 import { replaceQuery } from '../../../core/router.js';
-import * as session from '../../../core/session.js';
 import { errorBox, loading, scrollable } from '../../../core/widgets.js';
 import * as contactsTab from './contacts.js';
 import { counterpartyLink, facts } from './general.js';
@@ -161,11 +161,10 @@ function changesTable(items, env, showAsOf) {
   );
 }
 
-// Who made a change: a user id (the signed-in user is shown by name).
+// Who made a change, by name (an API key or a system actor, which the directory does not know, stays as it is).
 function actorText(actor) {
   if (!actor) return '—';
-  const me = session.current();
-  return me && actor === me.id ? h('span', { title: actor, text: me.name || me.username || actor }) : actor;
+  return userName(actor);
 }
 
 function eventName(event) {
@@ -211,6 +210,8 @@ function valueOf(name, value, env) {
   if (name === 'kind') return relationsText([value]);
   if (name === 'legal_form') return h('span', { i18n: `cp.legalForm.${value}` });
   if (name === 'registered_at') return dateTime(value);
+  if (name === 'main_manager') return userName(value);
+  if (name === 'managers') return userNames(value);
   if (name === 'on') return formatDate(value);
   if (['head_counterparty_id', 'into', 'merged'].includes(name)) return counterpartyLink(value);
   if (name === 'entries') {
