@@ -185,6 +185,9 @@ class Auth:
         self._issue: Callable[[], str] | None = None
         self._name = ""
         self._issued_at = 0.0
+        self.manager: str | None = None
+        """The main manager of the counterparties sent: a user of the CRM's directory (the admin) when
+        there is a gateway, which refuses unknown users; else one made up per client."""
 
     def env(self) -> dict[str, str]:
         """Variables for the CRM's process."""
@@ -205,6 +208,7 @@ class Auth:
                 if issued.status_code != 201:
                     raise RuntimeError(f"could not issue an API key: {issued.status_code} {issued.text}")
                 self.header = f"Authorization: Bearer {issued.json()['key']}\r\n".encode()
+                self.manager = str(signed_in.json()["user"]["id"])
                 self.note = f"gateway API key (roles {', '.join(roles)}) in Authorization: Bearer"
                 return
         try:
@@ -331,12 +335,12 @@ class Load:
         return sum(1 for s in self.samples if s[2] == 0)
 
 
-def _body(side: str, client: int, serial: int) -> bytes:
+def _body(side: str, client: int, serial: int, manager: str | None = None) -> bytes:
     return orjson.dumps(
         {
             "name": f"P1 {side} counterparty {client:02d}-{serial:07d}",
             "relations": ["buyer"],
-            "main_manager": f"manager-{client:02d}",
+            "main_manager": manager or f"manager-{client:02d}",
         }
     )
 
@@ -363,7 +367,7 @@ async def _raw_client(
     try:
         while clock() < stop_at:
             serial += 1
-            request = _request(port, _body(side, client, serial), auth.line())
+            request = _request(port, _body(side, client, serial, auth.manager), auth.line())
             started = clock()
             try:
                 writer.write(request)
@@ -413,7 +417,7 @@ def _httpx_clients(
             name, _, value = auth.line().decode().partition(":")
             if value:
                 headers[name] = value.strip()
-            content = _body(side, client, serial)
+            content = _body(side, client, serial, auth.manager)
             started = clock()
             try:
                 answer = await http.post(PATH, content=content, headers=headers)

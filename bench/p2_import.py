@@ -46,6 +46,7 @@ from crm_contacts.application.counterparties.queries import Filters
 from crm_contacts.application.publishing import translate
 from crm_contacts.projections.counterparties import COLLECTION
 from crm_shared.adapters import open_bus
+from crm_shared.directory import directory_messages
 from crm_shared.identity import Caller
 from crm_shared.jobs import Control
 from crm_shared.readstore.cursor import encode_cursor
@@ -164,6 +165,9 @@ async def measure(path: Path, rows: int, data_dir: Path, catch_up_timeout: float
     """Import the file into a fresh embedded contacts service (relay and projector running)."""
     settings = KernelSettings(data_dir=data_dir)
     bus = await open_bus(settings, "crm")
+    # No gateway runs here: its directory (the file's managers, the default access group) is published
+    # as the gateway would, for the service's local copy that the import checks the rows against.
+    await bus.publish(directory_messages({f"manager-{i}": f"Manager {i}" for i in range(40)}))
     service = await contacts.build(settings)
     try:
         await service.seed()  # the default contact kinds (phone, email, ...), as on a first start

@@ -20,6 +20,7 @@ from typing import Any
 from crm_interactions.projections.contacts import COUNTERPARTIES, PERSONS, SOURCES
 from crm_shared.errors import DomainError
 from crm_shared.identity import Caller, Permission
+from crm_shared.local_copy import wait_for_copy
 from crm_shared.projections import ProjectionRunner
 from crm_shared.readstore import Document, Query, ReadStore
 
@@ -89,8 +90,12 @@ class LocalContacts:
     # -- checks of commands ----------------------------------------------------------------------
 
     async def require_counterparty(self, counterparty_id: str, caller: Caller) -> Document:
-        """The counterparty, if it exists, is active and the caller sees it (else 422 on the field)."""
-        doc = await self.counterparty(counterparty_id)
+        """The counterparty, if it exists, is active and the caller sees it (else 422 on the field); one
+        the copy does not have yet is waited for (:func:`~crm_shared.local_copy.wait_for_copy`), and so
+        is one the caller may not see, so that the time of the answer tells nothing either."""
+        doc = await wait_for_copy(
+            lambda: self.counterparty(counterparty_id), lambda found: caller.sees_group(str(found["access_group"]))
+        )
         if doc is None or not caller.sees_group(str(doc["access_group"])):
             raise DomainError(f"no counterparty {counterparty_id}", field="counterparty_id")
         if doc.get("merged_into"):
@@ -104,9 +109,15 @@ class LocalContacts:
     async def require_person(self, person_id: str, caller: Caller) -> None:
         """The contact person exists, is not erased, and the caller sees it as contacts would: a private
         one only its owner; one linked to counterparties whoever sees one of them. A person the caller
-        may not see is refused exactly as one that does not exist."""
-        doc = await self.person(person_id)
-        if doc is None or doc.get("erased") or not await self._sees_person(doc, caller):
+        may not see is refused exactly as one that does not exist. One the copy does not have yet is
+        waited for, and so is one the caller may not see (the time of the answer tells nothing either)."""
+
+        async def seen() -> Document | None:
+            doc = await self.person(person_id)
+            return doc if doc is not None and not doc.get("erased") and await self._sees_person(doc, caller) else None
+
+        doc = await wait_for_copy(seen)
+        if doc is None:
             raise DomainError(f"no contact person {person_id}", field="contact_person_id")
 
     async def _sees_person(self, doc: Document, caller: Caller) -> bool:
@@ -119,8 +130,8 @@ class LocalContacts:
         return any(caller.sees_group(str(c["access_group"])) for c in found.values())
 
     async def require_source(self, code: str, field: str = "source") -> None:
-        """An information source of the ``sources`` catalog that is not retired."""
-        doc = await self.source(code)
+        """An information source of the ``sources`` catalog that is not retired (waited for a moment)."""
+        doc = await wait_for_copy(lambda: self.source(code), lambda found: not found.get("retired"))
         if doc is None or doc.get("retired"):
             raise DomainError(f"no information source {code!r} in the sources catalog", field=field)
 
