@@ -4,9 +4,9 @@ that filter the list, the persons of each counterparty, and the phone entries of
 Public person events carry no personal data, so for each one this projection reads the person's own
 stream from the event store up to that event and folds it *unopened*: the card keeps personal fields
 sealed exactly as in the events, and queries open them with the person's key. A rebuild or a stale
-card therefore cannot bring erased data back. Only the name-search keys and the phone entries need
-plain values; they are made while the person's key exists and removed on erasure (also when rebuilt
-after one).
+card therefore cannot bring erased data back. Only the name-search keys need plain names (the phone
+entries hold hashes of the numbers); both are made while the person's key exists and removed on
+erasure (also when rebuilt after one).
 
 Properties and categories are not personal data: the card holds them plain. Each category and each
 property value of a person has a tag entry per name-search key (``<person>|<tag>|<index>``), so "this
@@ -16,6 +16,7 @@ something they hold changed.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -38,7 +39,14 @@ TAGS = "person_tags"
 PUBLIC = "public"
 MAX_NAME_KEYS = 4
 PHONES = "person_phones"
-"""Caller-id entries: one per phone number (E.164) of a person, while its key exists."""
+"""Caller-id entries: one per phone number of a person (its :func:`phone_key`), while its key exists."""
+
+
+def phone_key(e164: str) -> str:
+    """The form under which a person's phone is looked up: a hash of the E.164 number, so that the
+    view holds no phone number in plain text (an exact lookup needs no more; removed on erasure)."""
+    return hashlib.sha256(f"person-phone:{e164}".encode()).hexdigest()
+
 
 KeyOf = Callable[[str], Awaitable[bytes | None]]
 """The key of a person, None when it was erased."""
@@ -168,7 +176,7 @@ class PersonsView(View):
                     after.id,
                 )
                 keys = search_keys(opened["first_name"], opened["middle_name"], opened["last_name"])
-                phones = sorted({str(c["key"]) for c in opened["contact_info"] if c.get("type") == "phone"})
+                phones = sorted({phone_key(str(c["key"])) for c in opened["contact_info"] if c.get("type") == "phone"})
         return {
             **document,
             "name_key": keys[0] if keys else "",

@@ -145,7 +145,7 @@ class PersonQueries:
     async def by_phone(self, phone: str, caller: Caller, *, limit: int = 20) -> list[dict[str, Any]]:
         """The persons the caller may see with this phone number (E.164), sorted by name (caller id)."""
         self._read(caller)
-        query = Query({"key": phone}, None, "sort", None, limit, ("scope", self._scopes(caller)))
+        query = Query({"key": view.phone_key(phone)}, None, "sort", None, limit, ("scope", self._scopes(caller)))
         access = self.access(caller)
 
         async def accept(entry: Document) -> bool:
