@@ -94,8 +94,8 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-ETAG_PATTERN = r'^(W/)?"[0-9]{1,19}"$'
-"""An ETag of this API: the stream version in quotes (``"3"``), weak or not."""
+ETAG_PATTERN = r'^(W/)?"?[0-9]{1,19}"?$'
+"""An ETag of this API: the stream version in quotes (``"3"``), weak or not; the quotes may be left out."""
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,2000}$"
 """A pagination cursor of this API: URL-safe base64 without padding (opaque to clients)."""
 RETRY_AFTER_HEADER: dict[str, Any] = {
@@ -245,13 +245,22 @@ _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def allowed_methods(app: Any, scope: Scope) -> list[str]:
-    """Every method some route of ``app`` answers at the path of ``scope`` (a 405's ``Allow``)."""
-    allowed = []
+    """The methods of the resource at the path of ``scope`` (a 405's ``Allow``): of the routes that take
+    the path, those of its most literal path (``/counterparties/duplicates`` rather than
+    ``/counterparties/{counterparty_id}``), as the OpenAPI document lists them."""
+    routes: dict[str, list[str]] = {}
     for method in _METHODS:
         probe = {**scope, "method": method}
-        if any(route.matches(probe)[0] is Match.FULL for route in app.router.routes):
-            allowed.append(method)
-    return allowed
+        for route in app.router.routes:
+            match, child = route.matches(probe)
+            if match is Match.FULL:
+                path = getattr(child.get("route", route), "path", "")
+                routes.setdefault(path, []).append(method)
+                break
+    if not routes:
+        return []
+    literal = max(routes, key=lambda path: sum(1 for s in path.split("/") if s and "{" not in s))
+    return routes[literal]
 
 
 def _field(loc: Sequence[int | str]) -> str:
@@ -349,7 +358,9 @@ def _too_large(limit: int) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
 
 def truthful_openapi(document: dict[str, Any]) -> dict[str, Any]:
     """``document`` (FastAPI's) corrected where it says more than the server does: a parameter is never
-    ``null`` (a query or header cannot carry one), and a query with ``?min_position=`` declares its 504."""
+    ``null`` (a query or header cannot carry one), a query with ``?min_position=`` declares its 504, and a
+    map whose keys have a pattern (``properties``) takes no other key, as the server refuses them."""
+    _closed_maps(document)
     for item in document.get("paths", {}).values():
         for operation in item.values():
             if not isinstance(operation, dict):
@@ -364,6 +375,20 @@ def truthful_openapi(document: dict[str, Any]) -> dict[str, Any]:
                     "content": VIEW_NOT_READY_RESPONSE["content"],
                 }
     return document
+
+
+def _closed_maps(node: Any) -> None:
+    if isinstance(node, dict):
+        patterns = node.get("patternProperties")
+        if isinstance(patterns, dict) and "additionalProperties" not in node:
+            node["additionalProperties"] = False
+            if len(patterns) == 1:
+                node["propertyNames"] = {"pattern": next(iter(patterns))}
+        for value in node.values():
+            _closed_maps(value)
+    elif isinstance(node, list):
+        for value in node:
+            _closed_maps(value)
 
 
 def make_app(title: str, version: str, lifespan: Any, *, description: str = "") -> FastAPI:

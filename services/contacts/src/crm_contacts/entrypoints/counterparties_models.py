@@ -36,7 +36,7 @@ class ContactIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Code
     value: Annotated[inputs.Text, StringConstraints(min_length=1, max_length=500)]
-    main: bool = False
+    main: StrictBool = False
     comment: Annotated[inputs.MultilineText, StringConstraints(max_length=200)] = ""
 
 

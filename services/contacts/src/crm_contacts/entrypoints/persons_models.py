@@ -31,7 +31,7 @@ class ContactIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Code
     value: Annotated[inputs.Text, StringConstraints(min_length=1, max_length=500)]
-    main: bool = False
+    main: StrictBool = False
     comment: Annotated[inputs.MultilineText, StringConstraints(max_length=200)] = ""
 
 
@@ -67,7 +67,7 @@ class RegisterPersonBody(PersonFields):
     """A new contact person: a first or a last name at least."""
 
     gender: Gender = "unspecified"
-    private: bool = Field(default=False, description="Only you (its owner) will see the person")
+    private: StrictBool = Field(default=False, description="Only you (its owner) will see the person")
     links: Annotated[list[LinkIn], Field(max_length=pe.MAX_LINKS)] = []
 
 
@@ -77,7 +77,7 @@ class UpdatePersonBody(PersonFields):
     owner may change ``private``."""
 
     gender: Annotated[Gender | None, inputs.NOT_NULL] = None
-    private: Annotated[bool | None, inputs.NOT_NULL] = None
+    private: Annotated[StrictBool | None, inputs.NOT_NULL] = None
 
 
 class LinkBody(BaseModel):

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_gateway.application.security import (
@@ -28,6 +28,7 @@ from crm_gateway.bootstrap import GatewayService
 from crm_gateway.domain import access_group as g
 from crm_gateway.domain import user as u
 from crm_shared import inputs
+from crm_shared.contracts.identity.access_group import CODE_PATTERN
 from crm_shared.http import Cursor, HttpProblem, IfMatch, answered, etag
 from crm_shared.identity import CALLER_HEADER, ROLE_PERMISSIONS, ROLES, Caller, CallerTokens, InvalidCallerToken, Role
 from crm_shared.identity import Permission as P
@@ -156,7 +157,7 @@ class UpdateUserBody(_Body):
     language: Language | None = None
     roles: list[Role] | None = Field(default=None, max_length=len(ROLES))
     groups: list[Group] | None = Field(default=None, max_length=1000)
-    locked: bool | None = None
+    locked: StrictBool | None = None
 
 
 class SetPasswordBody(_Body):
@@ -190,7 +191,7 @@ class UserPage(BaseModel):
 class CreateAccessGroupBody(_Body):
     """A new access group: its stable code (what records and users store) and its display name."""
 
-    code: Annotated[inputs.Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    code: Annotated[str, StringConstraints(strip_whitespace=True, pattern=CODE_PATTERN)]
     name: Name
 
 
@@ -198,7 +199,7 @@ class UpdateAccessGroupBody(_Body):
     """A new display name, and/or retire (true) or restore (false) the group."""
 
     name: Name | None = None
-    retired: bool | None = None
+    retired: StrictBool | None = None
 
 
 class AccessGroupOut(BaseModel):
