@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from dataclasses import dataclass, field
 
 from crm_contacts.application.counterparties.commands import CounterpartyCommands
@@ -41,7 +40,6 @@ from crm_shared.settings import KernelSettings
 from crm_shared.statestore import StateStore
 
 SERVICE = "contacts"
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -122,15 +120,12 @@ class ContactsService:
         return relay
 
     async def start_projector(self, bus: Bus) -> None:
-        """Build the views if they never were (or their version changed), then follow the bus; and
+        """Build the views if they never were (or their version changed), then follow the log; and
         take what other services tell this one (:mod:`crm_contacts.application.counterparties.consumers`)
         and follow the gateway's directory into its local copy."""
         await self.directory.runner.follow(bus)
-        for runner in self.runners:
-            built = await runner.rebuild_if_needed(self.store, translate)
-            if built:
-                log.info("contacts: built view %s from %d events", runner.projection.name, built)
-            await runner.follow(bus)
+        for runner in self.runners:  # its own views follow its own log, never its public topics (ADR 14)
+            await runner.follow_log(self.store, translate)
         self._subscriptions.append(await SourcesFromInteractions(self.commands).subscribe(bus))
 
     async def catch_up_views(self) -> None:

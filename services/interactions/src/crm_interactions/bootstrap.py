@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from dataclasses import dataclass, field
 
 from crm_interactions.application.contacts import LocalContacts
@@ -25,7 +24,6 @@ from crm_shared.relay import Relay
 from crm_shared.settings import KernelSettings
 
 SERVICE = "interactions"
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -68,14 +66,11 @@ class InteractionsService:
 
     async def start_projector(self, bus: Bus) -> None:
         """Follow contacts' topics into the local contacts view and the gateway's into the local
-        directory; build the interaction view from the log if it never was (or its version changed),
-        then follow the bus."""
+        directory; build the interaction view from this service's own log if it never was (or its
+        version changed), then keep it following that log (never the public topic: ADR 14)."""
         await self.directory.runner.follow(bus)
         await self.contacts_runner.follow(bus)
-        built = await self.runner.rebuild_if_needed(self.store, translate)
-        if built:
-            log.info("interactions: built view %s from %d events", self.runner.projection.name, built)
-        await self.runner.follow(bus)
+        await self.runner.follow_log(self.store, translate)
 
     async def close(self) -> None:
         """Stop background roles and release the stores."""
