@@ -33,6 +33,7 @@ from crm_contacts import bootstrap as contacts
 from crm_contacts.application.counterparties.queries import Filters
 from crm_contacts.application.exports import CounterpartyExport
 from crm_contacts.projections.counterparties import COLLECTION
+from crm_gateway.application.publishing import translate as gateway_directory
 from crm_shared.adapters import open_blob_store, open_bus
 from crm_shared.identity import Caller, caller_of
 from crm_shared.jobs import REPORT, Control, Job, JobKind, Progress, blob_key
@@ -82,6 +83,7 @@ async def _run_job(settings: KernelSettings, kind: JobKind, params: dict[str, ob
     caller = caller_of(_operator(), ["administrator"], name="command line")
     try:
         await service.seed()
+        await _directory_up_to_date(settings, service)
         job = await service.jobs.create(kind, caller, params)
         started = time.monotonic()
         shown = asyncio.create_task(_show_progress(job.progress, verb, started))
@@ -95,6 +97,20 @@ async def _run_job(settings: KernelSettings, kind: JobKind, params: dict[str, ob
             print(file=sys.stderr)
     finally:
         await service.close()
+
+
+async def _directory_up_to_date(settings: KernelSettings, service: contacts.ContactsService) -> None:
+    """Bring contacts' copy of the directory (users, access groups) up to the gateway's log here and
+    now: no relay runs for a command, and a fresh data directory gets the gateway's first-start data
+    (its ``general`` group, its administrator) as ``crm up`` would make it."""
+    gateway = await services.FRONT.build(settings)
+    try:
+        await gateway.seed()
+        runner = service.directory.runner
+        after = await service.views.checkpoint(runner.checkpoint_name) or 0
+        await runner.catch_up(gateway.store, gateway_directory, after=after)
+    finally:
+        await gateway.close()
 
 
 def _import_counterparties(settings: KernelSettings, file: Path) -> int:
