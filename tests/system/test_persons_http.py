@@ -363,9 +363,7 @@ async def test_vcard_is_escaped_and_folded(crm: httpx.AsyncClient, catalogs: Non
     description = "Ред едно; с точка и запетая, запетая\\наклонена\nРед две " + "дълго " * 30
     person = await register(
         crm,
-        **yordanka(
-            description=description, links=[{"counterparty_id": cid, "position": "Кмет", "role": "decider"}]
-        ),
+        **yordanka(description=description, links=[{"counterparty_id": cid, "position": "Кмет", "role": "decider"}]),
     )
     answer = await crm.get(f"{API}/{person['id']}/vcard")
     assert answer.status_code == 200

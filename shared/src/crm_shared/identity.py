@@ -38,6 +38,8 @@ import jwt
 CALLER_HEADER = "X-CRM-Caller"
 """The request header with the signed caller token, set by the gateway."""
 
+ACCESS_GROUP_CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+"""The form of a new access group's code (groups granted before the catalogue existed may have others)."""
 Language = Literal["bg", "en"]
 """The languages of the web UI (and of names that differ by language)."""
 LANGUAGES: tuple[Language, ...] = get_args(Language)

@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from crm_shared.observability import meter
+from opentelemetry import metrics
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ def dead_letter(message: Message, group: str, reason: str) -> Message:
     return Message(dead_letter_topic(message.topic), message.key, message.value, headers)
 
 
-DEAD_LETTERS = meter().create_counter(
+DEAD_LETTERS = metrics.get_meter("crm").create_counter(
     "crm.bus.dead_letters", unit="{message}", description="Messages a consumer group gave up on, by topic and group"
 )
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from crm_shared.contracts.identity.access_group import CODE_PATTERN
 from crm_shared.errors import AlreadyExists, DomainError, NotFound
 from crm_shared.events import DomainEvent, EventCatalog
+from crm_shared.identity import ACCESS_GROUP_CODE_PATTERN as CODE_PATTERN
 
 _CODE = re.compile(CODE_PATTERN)
 _LEGACY_CODE = re.compile(r"^[^\s\x00-\x1f][^\x00-\x1f]{0,99}$")

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from crm_shared.identity import ACCESS_GROUP_CODE_PATTERN
 from crm_shared.integration import IntegrationEvent
 
 ACCESS_GROUP_TOPIC = "crm.identity.access-group.v1"
 
-CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
-"""The form of a new group's code (groups granted before the catalogue existed may have other codes)."""
+CODE_PATTERN = ACCESS_GROUP_CODE_PATTERN
 
 DEFAULT_CODE = "general"
 """The group every installation has, and the default of a new counterparty."""
