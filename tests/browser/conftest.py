@@ -243,6 +243,15 @@ class Ui:
         """Open a route of the UI, e.g. '/counterparties/new'."""
         await self.page.goto(f"{self.base_url}/#{route}")
 
+    async def nav(self, name: str) -> None:
+        """Follow the header link ``name`` as a person would: in the row, or under "More pages" when
+        the row had no room for it."""
+        link = self.page.get_by_role("navigation").get_by_role("link", name=name, exact=True)
+        if not await link.is_visible():
+            await self.page.locator("#nav-more").click()
+            link = self.page.locator("#nav-more-menu").get_by_role("link", name=name, exact=True)
+        await link.click()
+
     async def sign_in(
         self, username: str = ADMIN, password: str = ADMIN_PASSWORD, *, then: str | None = "/counterparties"
     ) -> None:

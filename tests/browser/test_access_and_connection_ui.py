@@ -17,7 +17,7 @@ async def test_a_sales_manager_sees_only_the_counterparties_of_their_groups(
     # The administrator defines the access groups, then creates the manager through the administration page.
     await admin_api.define_groups("north", "south")
     await ui.sign_in()
-    await page.get_by_role("navigation").get_by_role("link", name="Users").click()
+    await ui.nav("Users")
     await expect(ui.heading).to_have_text("Users")
     await page.get_by_role("button", name="New user").click()
     username = f"manager-{tag}"
@@ -115,13 +115,14 @@ async def test_an_administrator_locks_a_user_who_then_cannot_sign_in(
     ui, page, open_ui, admin_api, crm, tag, user_password
 ) -> None:
     username = f"locked-{tag}"
+    await admin_api.define_groups("north", "south")
     await admin_api.create_user(username, ["read_only"], ["north"])
     await ui.sign_in()
     await ui.goto("/users")
     row = page.locator(f"tr[data-username='{username}']")
     await row.get_by_role("button", name="Edit").click()
     await page.get_by_label("Locked (cannot sign in)").check()
-    await page.get_by_label("Access groups").fill("north, south")
+    await page.get_by_label("South (south)").check()
     await page.get_by_role("button", name="Save").click()
     await expect(row).to_contain_text("Locked")
     await expect(row).to_contain_text("north, south")
@@ -142,7 +143,7 @@ async def test_the_account_page_changes_the_password(ui, page, open_ui, admin_ap
     username = f"account-{tag}"
     await admin_api.create_user(username, ["sales_manager"], ["north"])
     await ui.sign_in(username, user_password)
-    await page.get_by_role("navigation").get_by_role("link", name="My account").click()
+    await ui.nav("My account")
     await expect(ui.heading).to_have_text("My account")
     await expect(page.locator("dl.facts")).to_contain_text("Sales manager")
     await expect(page.locator("dl.facts")).to_contain_text("north")
@@ -219,7 +220,7 @@ async def test_administrators_keep_the_access_group_catalogue(ui, page, admin_ap
     await ui.screenshot("access-groups")
 
     # The user form offers the catalogue's active groups only.
-    await page.get_by_role("navigation").get_by_role("link", name="Users").click()
+    await ui.nav("Users")
     await page.get_by_role("button", name="New user").click()
     await expect(page.get_by_label("General (general)")).to_be_visible()
     await expect(page.get_by_label(re.compile("Изток и Север"))).to_have_count(0)

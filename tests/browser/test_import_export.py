@@ -23,7 +23,7 @@ async def test_import_a_file_with_a_bad_row_then_export_it(ui, page, admin_api, 
         encoding="utf-8",
     )
     await ui.sign_in()
-    await page.get_by_role("navigation").get_by_role("link", name="Import").click()
+    await ui.nav("Import")
     await expect(ui.heading).to_have_text("Import counterparties")
     await page.get_by_label("CSV file").set_input_files(str(file))
     await page.get_by_role("button", name="Import").click()
@@ -49,7 +49,7 @@ async def test_import_a_file_with_a_bad_row_then_export_it(ui, page, admin_api, 
             if (await admin_api.get(f"/api/v1/counterparties?q=Импорт Алфа {tag}")).json()["items"]:
                 break
             await asyncio.sleep(0.2)
-    await page.get_by_role("navigation").get_by_role("link", name="Export").click()
+    await ui.nav("Export")
     await expect(ui.heading).to_have_text("Export counterparties")
     await page.get_by_label("Search").fill(f"Импорт Алфа {tag}")
     await page.get_by_role("button", name="Export").click()

@@ -25,7 +25,7 @@ async def test_create_a_person_link_it_and_find_it(ui, page, admin_api, tag) -> 
     await admin_api.define_reference("person-roles", f"boss-{tag}", f"Управител {tag}")
     firm = await admin_api.create_counterparty(f"Фирма {tag} ООД")
     await ui.sign_in()
-    await page.get_by_role("navigation").get_by_role("link", name="Contact persons").click()
+    await ui.nav("Contact persons")
     await expect(ui.heading).to_have_text("Contact persons")
     await page.get_by_role("link", name="New contact person").click()
     await expect(ui.heading).to_have_text("New contact person")

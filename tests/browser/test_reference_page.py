@@ -12,7 +12,7 @@ pytestmark = pytest.mark.browser
 
 async def test_an_administrator_defines_a_source_with_an_actuality_period_and_retires_it(ui, page, tag) -> None:
     await ui.sign_in()
-    await page.get_by_role("navigation").get_by_role("link", name="Reference data").click()
+    await ui.nav("Reference data")
     await expect(ui.heading).to_have_text("Reference data")
     await page.get_by_label("Catalog").select_option("sources")
     await expect(page).to_have_url(re.compile(r"#/reference\?catalog=sources$"))

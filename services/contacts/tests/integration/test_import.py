@@ -268,7 +268,7 @@ async def test_a_job_whose_process_died_is_marked_failed_on_start(
 
 PERSONS = (
     "name;tax_id;contact:phone;person_first_name;person_last_name;person_position;person_role;person_email\n"
-    "Алфа ООД;BG201;0888100001;Иван;Петров;Управител;decision-maker;ivan@alfa.bg\n"
+    "Алфа ООД;BG201;0888100001;Иван;Петров;Управител;decider;ivan@alfa.bg\n"
     "Алфа ООД;BG201;0888100001;Мария;Георгиева;Счетоводител;;maria@alfa.bg\n"
     "Бета ЕООД;BG202;;;;;;\n"
     "Гама АД;BG203;;Петър;;;;\n"

@@ -17,7 +17,9 @@ export default {
 
   'validation.current_password.422': 'Текущата парола е грешна.',
   'validation.new_password.422': 'Изберете парола с поне 10 знака.',
+  'validation.new_password.string_too_short': 'Изберете парола с поне 10 знака.',
   'validation.password.422': 'Изберете парола с поне 10 знака.',
+  'validation.password.string_too_short': 'Изберете парола с поне 10 знака.',
   'validation.username.422': 'От 2 до 64 латински букви, цифри или . _ @ -, започва с буква или цифра.',
   'validation.username.409': 'Това потребителско име е заето.',
 

@@ -17,7 +17,9 @@ export default {
 
   'validation.current_password.422': 'The current password is wrong.',
   'validation.new_password.422': 'Choose a password of at least 10 characters.',
+  'validation.new_password.string_too_short': 'Choose a password of at least 10 characters.',
   'validation.password.422': 'Choose a password of at least 10 characters.',
+  'validation.password.string_too_short': 'Choose a password of at least 10 characters.',
   'validation.username.422': '2–64 Latin letters, digits or . _ @ -, starting with a letter or digit.',
   'validation.username.409': 'This username is taken.',
 
