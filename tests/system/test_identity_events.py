@@ -10,6 +10,7 @@ from typing import Any
 import jsonschema_rs
 
 from crm_gateway.application.publishing import translate
+from crm_shared.bus.trust import Keys
 
 
 async def test_published_directory_events_fit_their_schemas_and_carry_no_secrets(embedded: Any) -> None:
@@ -24,7 +25,10 @@ async def test_published_directory_events_fit_their_schemas_and_carry_no_secrets
         assert (await admin.patch("/api/v1/access-groups/east", json=change)).status_code == 200
 
     store = embedded.app.state.gateway.store
-    messages = [env.to_message() for e in await store.read_all(after=0, limit=10_000) for env in translate(e)]
+    keys = Keys(embedded.data_dir / "keys")  # signed as the CRM's bus signs what it publishes
+    messages = [
+        keys.sign(env.to_message()) for e in await store.read_all(after=0, limit=10_000) for env in translate(e)
+    ]
     assert {m.headers["ce_type"] for m in messages} == {
         "crm.identity.UserRegistered",
         "crm.identity.UserRenamed",
