@@ -17,7 +17,7 @@ EXPORT = "/api/v1/exports/counterparties"
 CSV = {"Content-Type": "text/csv"}
 
 
-async def finished(client: httpx.AsyncClient, location: str, timeout: float = 30.0) -> dict[str, Any]:
+async def finished(client: httpx.AsyncClient, location: str, timeout: float = 120.0) -> dict[str, Any]:
     """Poll a job until it ends."""
     async with asyncio.timeout(timeout):
         while True:
