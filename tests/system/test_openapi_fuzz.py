@@ -53,7 +53,11 @@ class SignedIn:
         self.app = system.embedded_app(
             KernelSettings(data_dir=data_dir),
             # Sign-in is fuzzed too: a per-minute limit would soon answer 429 to the re-sign-ins below.
-            GatewaySettings(admin_password=SecretStr(ADMIN_PASSWORD), signin_rate_per_minute=1_000_000),
+            GatewaySettings(
+                admin_password=SecretStr(ADMIN_PASSWORD),
+                signin_rate_per_minute=1_000_000,
+                signin_free_failures=1_000_000,  # fuzzed wrong passwords must not delay the re-sign-ins
+            ),
         )
         self.client = asgi.get_client(self.app)
 
@@ -75,7 +79,9 @@ class SignedIn:
 
 # Function-scoped: schemathesis' pytest plugin ends every ASGI lifespan when a test ends.
 @pytest.fixture
-def crm(tmp_path: Path) -> Iterator[SignedIn]:
+def crm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SignedIn]:
+    # A generated ?min_position= beyond the head waits its bounded time before the 504: keep it short.
+    monkeypatch.setenv("CRM_READ_WAIT_SECONDS", "0.1")
     with SignedIn(tmp_path / "var") as signed_in:
         yield signed_in
 
