@@ -43,7 +43,9 @@ class GatewaySettings(BaseSettings):
     oidc_roles_claim: str | None = None
     """ID-token claim with role names (e.g. ``crm_roles``); when set, the provider decides roles."""
     oidc_groups_claim: str | None = None
-    """ID-token claim with access-group names; when set, the provider decides access groups."""
+    """ID-token claim with access-group codes; when set, the provider decides access groups among the
+    catalogue's: a code with no active entry is not granted (a retired one already held stays), and
+    the sign-in's audit entry names what was refused."""
 
     @field_validator("oidc_issuer")
     @classmethod

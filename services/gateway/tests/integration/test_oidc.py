@@ -308,6 +308,7 @@ async def test_a_taken_username_is_never_merged(oidc_gw: Any, browsers: list[Bro
 
 async def test_roles_and_groups_come_from_the_configured_claims(make_gateway: Any, provider: Provider) -> None:
     gw = await start_gateway(make_gateway, provider, oidc_roles_claim="crm_roles", oidc_groups_claim="groups")
+    await gw.define_groups(await gw.admin(), "north", "south")
     browser = Browser(gw, provider)
     provider.claims |= {"crm_roles": ["sales_manager", "superuser"], "groups": ["north", "south"]}
     assert (await browser.sign_in()).status_code == 302
@@ -318,6 +319,50 @@ async def test_roles_and_groups_come_from_the_configured_claims(make_gateway: An
     assert (await browser.sign_in()).status_code == 302
     me = (await browser.me()).json()
     assert (me["roles"], me["groups"]) == (["read_only"], ["north"])
+    await browser.client.aclose()
+
+
+async def test_groups_outside_the_active_catalogue_are_never_granted(
+    make_gateway: Any, provider: Provider, caplog: pytest.LogCaptureFixture
+) -> None:
+    gw = await start_gateway(make_gateway, provider, oidc_groups_claim="groups")
+    csrf = await gw.admin()
+    await gw.define_groups(csrf, "north", "south", "east")
+    retire = await gw.client.patch("/api/v1/access-groups/east", json={"retired": True}, headers={"X-CSRF-Token": csrf})
+    assert retire.status_code == 200, retire.text
+    browser = Browser(gw, provider)
+    # "nrth" is a typo the catalogue does not know; "east" is retired: neither is granted.
+    provider.claims |= {"groups": ["north", "nrth", "east"]}
+    with caplog.at_level("WARNING", logger="crm_gateway.application.oidc"):
+        assert (await browser.sign_in()).status_code == 302
+    me = (await browser.me()).json()
+    assert me["groups"] == ["north"]
+    # The audit trail names what was refused, on the sign-in; the log says how many, naming nobody.
+    signed_in = [e for e in await audit_of(gw, me["id"]) if e["action"] == "signed_in"]
+    assert signed_in[0]["details"]["groups_refused"] == ["east", "nrth"]
+    warnings = [r.getMessage() for r in caplog.records if "catalogue" in r.getMessage()]
+    assert len(warnings) == 1 and "2 access group(s)" in warnings[0]
+    for private in ("nrth", "east", me["id"], me["username"], "Ada"):
+        assert private not in warnings[0]
+    # An existing user: a group granted while active stays when it is retired later (what a user held
+    # before stays, as when an administrator grants); a group that is retired now is not newly granted.
+    provider.claims |= {"groups": ["north", "south"]}
+    assert (await browser.sign_in()).status_code == 302
+    assert (await browser.me()).json()["groups"] == ["north", "south"]
+    csrf = await gw.admin()  # audit_of signed in again
+    retired = await gw.client.patch(
+        "/api/v1/access-groups/south", json={"retired": True}, headers={"X-CSRF-Token": csrf}
+    )
+    assert retired.status_code == 200, retired.text
+    provider.claims |= {"groups": ["north", "south", "east"]}
+    assert (await browser.sign_in()).status_code == 302
+    assert (await browser.me()).json()["groups"] == ["north", "south"]
+    # A sign-in where everything claimed is catalogued leaves nothing refused in the trail.
+    provider.claims |= {"groups": ["north"]}
+    assert (await browser.sign_in()).status_code == 302
+    assert (await browser.me()).json()["groups"] == ["north"]
+    latest = next(e for e in await audit_of(gw, me["id"]) if e["action"] == "signed_in")
+    assert "groups_refused" not in latest["details"]
     await browser.client.aclose()
 
 

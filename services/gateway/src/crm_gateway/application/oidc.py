@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 import httpx
 import jwt
 
+from crm_gateway.application.access_groups import AccessGroupCommands
 from crm_gateway.application.security import AccountLocked, Authenticator, SignedIn, sha256_hex
 from crm_gateway.application.users import SYSTEM_ACTOR, Actor, UserCommands
 from crm_gateway.domain import user as u
@@ -367,12 +368,14 @@ class OidcSignIn:
         users: UserCommands,
         auth: Authenticator,
         views: ReadStore,
+        catalogue: AccessGroupCommands,
     ) -> None:
         self.provider = provider
         self._settings = settings
         self._users = users
         self._auth = auth
         self._views = views
+        self._catalogue = catalogue
         self._prepared = False
 
     async def _prepare(self) -> None:
@@ -419,7 +422,7 @@ class OidcSignIn:
         self._check_rate(ip)
         try:
             claims = await self._verified_claims(state, browser_state, code, error)
-            user = await self._bound_user(claims, ip)
+            user, refused = await self._bound_user(claims, ip)
         except OidcError as exc:
             log.info("gateway: OIDC sign-in refused (%s): %s", exc.code, exc)
             # The password path's event, so the trail shows it next to them; why is in the metadata.
@@ -431,7 +434,8 @@ class OidcSignIn:
             await self._users.record(u.SignInFailed(username=user.username, user_id=user.id, reason="locked"), actor)
             raise AccountLocked(user.locked_until)
         token, csrf = await self._auth.sessions.create(user.id, ip)
-        await self._users.record(u.SignedIn(user_id=user.id, username=user.username), actor)
+        signed_in = u.SignedIn(user_id=user.id, username=user.username, groups_refused=refused or None)
+        await self._users.record(signed_in, actor)
         return SignedIn(user, token, csrf)
 
     async def _verified_claims(
@@ -452,16 +456,19 @@ class OidcSignIn:
             raise FlowInvalid("no_code", "the identity provider sent no authorization code")
         return await self.provider.redeem(code, str(flow["code_verifier"]), str(flow["nonce"]))
 
-    async def _bound_user(self, claims: dict[str, Any], ip: str | None) -> u.User:
+    async def _bound_user(self, claims: dict[str, Any], ip: str | None) -> tuple[u.User, list[str]]:
+        """The user bound to the token (created at the first sign-in, its claimed grants applied) and
+        the claimed access groups that were not granted because the catalogue has no active one."""
         user_id = oidc_user_id(str(claims["iss"]), str(claims["sub"]))
         roles = self._claimed_roles(claims)
-        groups = self._claimed_groups(claims)
+        claimed = self._claimed_groups(claims)
         actor = _ViaOidc(user_id, ip)
         found = await self._users.get(user_id)
+        groups, refused = (None, []) if claimed is None else await self._catalogued(claimed, found)
         if found is None:
-            return await self._create(user_id, claims, roles, groups, actor)
+            return await self._create(user_id, claims, roles, groups, actor), refused
         if roles is None and groups is None:
-            return found[0]
+            return found[0], refused
         # A configured claim makes the provider the source of truth: each sign-in applies it (a
         # grant is recorded only when something changed).
         command = u.UpdateUser(
@@ -470,7 +477,28 @@ class OidcSignIn:
             roles=None if roles is None else frozenset(roles),
             groups=None if groups is None else frozenset(groups),
         )
-        return (await self._users.apply(command, actor)).state
+        return (await self._users.apply(command, actor)).state, refused
+
+    async def _catalogued(self, claimed: list[str], found: tuple[u.User, int] | None) -> tuple[list[str], list[str]]:
+        """The claimed groups split into those granted and those refused: a group is granted when it
+        is active in the catalogue, or retired but already held (as when an administrator grants:
+        what a user held before stays, only new grants are checked). The refusal is logged with its
+        count only (group names an identity provider sends may name people) and recorded in the
+        audit trail on the sign-in."""
+        held = found[0].groups if found is not None else frozenset()
+        granted: list[str] = []
+        refused: list[str] = []
+        for code in claimed:
+            entry = await self._catalogue.get(code)
+            active = entry is not None and (not entry[0].retired or code in held)
+            (granted if active else refused).append(code)
+        if refused:
+            log.warning(
+                "gateway: OIDC sign-in: %d access group(s) in the token are not active in the catalogue; "
+                "not granted (the audit trail names them)",
+                len(refused),
+            )
+        return granted, refused
 
     async def _create(
         self,

@@ -146,6 +146,9 @@ class ApiKeyReserved(DomainEvent):
 class SignedIn(DomainEvent):
     user_id: str
     username: str
+    groups_refused: list[str] | None = None
+    """OIDC: access groups the identity provider claimed that the catalogue has no active entry for,
+    so they were not granted (None when there were none)."""
 
 
 @catalog.register("gateway.SignInFailed")

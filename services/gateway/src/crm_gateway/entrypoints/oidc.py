@@ -80,7 +80,7 @@ def oidc_sign_in(service: GatewayService) -> OidcSignIn | None:
         client_secret=secret.get_secret_value() if secret else None,
         scopes=settings.oidc_scopes,
     )
-    return OidcSignIn(provider, settings, service.users, service.auth, service.views)
+    return OidcSignIn(provider, settings, service.users, service.auth, service.views, service.groups)
 
 
 def _ip(request: Request) -> str | None:

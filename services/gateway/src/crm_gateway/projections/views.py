@@ -47,7 +47,7 @@ _AUDITED: dict[type[DomainEvent], tuple[str, tuple[str, ...]]] = {
     u.UserUnlocked: ("user_unlocked", ()),
     u.ApiKeyIssued: ("api_key_issued", ("key_id", "name", "roles", "groups")),
     u.ApiKeyRevoked: ("api_key_revoked", ("key_id",)),
-    u.SignedIn: ("signed_in", ("username",)),
+    u.SignedIn: ("signed_in", ("username", "groups_refused")),
     u.SignInFailed: ("sign_in_failed", ("username", "reason", "retry_after")),
     u.SignedOut: ("signed_out", ()),
     g.AccessGroupDefined: ("access_group_defined", ("code", "name")),
