@@ -73,3 +73,46 @@ async def test_the_pages_speak_bulgarian(ui, page) -> None:
     await ui.goto("/export")
     await expect(ui.heading).to_have_text("Експорт на контрагенти")
     await expect(page.get_by_role("button", name="Експортирай")).to_be_visible()
+
+
+async def test_the_export_filters_managers_by_name_with_the_user_picker(
+    ui, page, admin_api, tag, tmp_path: Path
+) -> None:
+    colleague = await admin_api.create_user(f"izn-{tag}", ["sales_manager"], ["general"])
+    theirs = await admin_api.create_counterparty(f"Износ Негов {tag}", main_manager=colleague["id"])
+    mine = await admin_api.create_counterparty(f"Износ Мой {tag}", managers=[colleague["id"]])
+    await admin_api.get(f"/api/v1/counterparties?min_position={mine['position']}")  # the export reads the list
+    await ui.sign_in()
+    await ui.nav("Export")
+    await expect(ui.heading).to_have_text("Export counterparties")
+    # No box asks for an id: the managers are chosen by name, as everywhere else.
+    main_manager = page.get_by_role("combobox", name="Main manager")
+    await main_manager.press_sequentially(f"izn-{tag}", delay=20)
+    await page.get_by_role("option", name=f"izn-{tag}").first.click()
+    chosen = page.locator(".field[data-field='main_manager'] .picker-chip")
+    await expect(chosen).to_have_text(f"izn-{tag}×")
+    await expect(page.locator(".field[data-field='manager'] .picker-any")).to_have_text("Any manager")
+    await ui.screenshot("export-manager-picker")
+    await page.get_by_role("button", name="Export").click()
+    await expect(page.locator(".job-state")).to_have_text("Done")
+    async with page.expect_download() as exported:
+        await page.get_by_role("link", name="Download").click()
+    target = tmp_path / "by-main-manager.csv"
+    await (await exported.value).save_as(target)
+    lines = target.read_text(encoding="utf-8-sig").splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == [theirs["id"]], lines
+
+    # "Any of its managers" finds both: one where the colleague is main manager, one where a manager.
+    await page.get_by_role("button", name="Remove").first.click()
+    manager = page.get_by_role("combobox", name="Any of its managers")
+    await manager.press_sequentially(f"izn-{tag}", delay=20)
+    await page.get_by_role("option", name=f"izn-{tag}").first.click()
+    await expect(page.locator(".field[data-field='main_manager'] .picker-chip")).to_have_count(0)
+    await page.get_by_role("button", name="Export").click()
+    await expect(page.locator(".job-state")).to_have_text("Done")
+    async with page.expect_download() as exported:
+        await page.get_by_role("link", name="Download").click()
+    target = tmp_path / "by-manager.csv"
+    await (await exported.value).save_as(target)
+    lines = target.read_text(encoding="utf-8-sig").splitlines()
+    assert sorted(line.split(",")[0] for line in lines[1:]) == sorted([theirs["id"], mine["id"]]), lines

@@ -2,11 +2,13 @@
 // the contact persons), then the export job live (progress bar and counts) and the download.
 // ?job=<id> reopens an earlier export.
 import * as api from '../../core/api.js';
-import { RELATIONS } from './counterparty-fields.js';
+import { RELATIONS, groupTree } from './counterparty-fields.js';
 import { h } from '../../core/dom.js';
 import { busy, field, formAlert, input, select, showErrors } from '../../core/forms.js';
 import { JOBS_API, follow, progressView, recentJobs } from './jobs.js';
+import * as ref from '../../core/reference-cache.js';
 import { replaceQuery } from '../../core/router.js';
+import { userPicker } from '../../core/user-picker.js';
 import { errorBox, heading } from '../../core/widgets.js';
 
 export const path = '/export';
@@ -14,11 +16,35 @@ export const titleKey = 'export.title';
 export const permission = 'counterparty:export';
 
 const API = '/api/v1/exports/counterparties';
-const TEXT_FILTERS = ['q', 'main_manager', 'manager', 'group', 'region', 'category'];
+// The filters sent when set: the search text, the managers (chosen by name with the user picker,
+// sent as ids) and the reference entries (chosen by name, sent as codes).
+const FILTERS = ['q', 'relation', 'main_manager', 'manager', 'group', 'region', 'category'];
 
-export function render(ctx) {
-  const controls = {};
-  for (const name of TEXT_FILTERS) controls[name] = input({ maxlength: name === 'q' ? '200' : '100' });
+/** A choice of one entry of a reference catalog by name (its code is the value); '' is any. */
+function entryChoice(entries, anyKey, { tree = false } = {}) {
+  const listed = tree ? groupTree(entries) : entries.map((entry) => ({ entry, depth: 0 }));
+  return h(
+    'select',
+    {},
+    h('option', { value: '', i18n: anyKey }),
+    listed.map(({ entry, depth }) =>
+      h('option', { value: entry.code, text: `${'\u00a0\u00a0\u00a0'.repeat(depth)}${ref.localName(entry).name}` }),
+    ),
+  );
+}
+
+export async function render(ctx) {
+  const catalogs = await ref.catalogsOrEmpty(['groups', 'regions', 'categories']);
+  const mainManager = userPicker({ name: 'main_manager', labelKey: 'field.main_manager', anyKey: 'cp.list.anyManager' });
+  const manager = userPicker({ name: 'manager', labelKey: 'export.manager', anyKey: 'cp.list.anyManager' });
+  const controls = {
+    q: input({ maxlength: '200' }),
+    main_manager: mainManager,
+    manager,
+    group: entryChoice(catalogs.groups, 'export.anyGroup', { tree: true }),
+    region: entryChoice(catalogs.regions, 'export.anyRegion'),
+    category: entryChoice(ref.applying(catalogs.categories, 'counterparty'), 'export.anyCategory'),
+  };
   controls.relation = select([
     { value: '', label: 'export.anyRelation' },
     ...RELATIONS.map((r) => ({ value: r, label: `cp.relation.${r}` })),
@@ -60,7 +86,9 @@ export function render(ctx) {
     h(
       'div',
       { class: 'filters' },
-      Object.keys(labels).map((name) => field({ name, label: labels[name], control: controls[name] })),
+      Object.keys(labels).map((name) =>
+        controls[name].wrapper ?? field({ name, label: labels[name], control: controls[name] }),
+      ),
     ),
     h('div', { class: 'form-actions' }, submit),
   );
@@ -70,8 +98,9 @@ export function render(ctx) {
     download.replaceChildren();
     const body = { format: controls.format.value, archived: controls.archived.value };
     if (body.format === 'csv') body.delimiter = controls.delimiter.value;
-    for (const name of [...TEXT_FILTERS, 'relation']) {
-      const value = controls[name].value.trim();
+    for (const name of FILTERS) {
+      const control = controls[name];
+      const value = (typeof control.value === 'function' ? control.value() : control.value).trim();
       if (value) body[name] = value;
     }
     busy(form, true);
