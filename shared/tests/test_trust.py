@@ -92,3 +92,23 @@ async def test_a_trusted_bus_dead_letters_what_its_owner_did_not_sign(tmp_path: 
         assert "untrusted: not signed by contacts" in dead[0].headers[HEADER_DLT_REASON]
     finally:
         await bus.stop()
+
+
+def test_a_signature_is_taken_unverified_only_for_the_bytes_and_key_it_was_made_with(tmp_path: Path) -> None:
+    """Keys remembers the signatures it made or verified (so a process's consumers do not verify
+    again what its relay signed); that never lets through what verifying would refuse."""
+    keys = Keys(tmp_path / "keys")
+    signed = keys.sign(event())
+    keys.check(signed)
+    keys.check(signed)  # remembered: the same answer
+    with pytest.raises(PoisonMessage, match="untrusted"):
+        keys.check(replace(signed, value=b'{"name": "Forged"}'))  # same signature, other bytes
+    # A folder whose public key is not the private key's: what this process signs does not pass.
+    mismatched = tmp_path / "mismatched"
+    mismatched.mkdir()
+    Keys(mismatched).private("contacts")
+    (mismatched / "contacts.pub").write_bytes((tmp_path / "keys" / "contacts.pub").read_bytes())
+    other = Keys(mismatched)
+    with pytest.raises(PoisonMessage, match="untrusted"):
+        other.check(other.sign(event()))
+    other.check(signed)  # the public key's own signature passes, verified
