@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from crm_analytics.service import ANALYTICS
 from crm_contacts.service import CONTACTS
 from crm_gateway.service import GATEWAY
 from crm_interactions.service import INTERACTIONS
@@ -23,6 +24,7 @@ FRONT: Service[Any] = GATEWAY
 BEHIND: tuple[Service[Any], ...] = (
     CONTACTS,
     INTERACTIONS,
+    ANALYTICS,
 )
 """The services behind the gateway, each with the roles ``<name>-api``, ``-relay`` and ``-projector``;
 started in this order (and stopped in the reverse) in one process."""

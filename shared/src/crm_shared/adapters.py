@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from crm_shared.analytics.lazy import LazyAnalyticsStore, Prepare
+from crm_shared.analytics.port import AnalyticsStore
 from crm_shared.blobstore.port import BlobStore
 from crm_shared.bus.namespace import NamespacedBus
 from crm_shared.bus.port import Bus, BusUnavailable
@@ -74,6 +76,36 @@ async def open_blob_store(settings: KernelSettings, service: str) -> BlobStore:
     from crm_shared.blobstore.files import FileBlobStore
 
     return FileBlobStore(settings.data_dir / service / "blobs")
+
+
+def open_analytics_store(settings: KernelSettings, service: str, prepare: Prepare | None = None) -> LazyAnalyticsStore:
+    """The service's analytics tables, opened on first use (then ``prepare``, e.g. its schema, runs once).
+
+    Embedded: chDB in ``<data dir>/<service>/chdb``. chDB allows one data directory per process and
+    one process per directory, so only one role of one service may use it on a data directory.
+    Distributed: the ClickHouse server at ``CRM_CLICKHOUSE_URL``, database ``<prefix>_<service>``
+    (created when missing).
+    """
+
+    async def opener() -> AnalyticsStore:
+        if settings.analytics == "clickhouse":
+            from crm_shared.analytics.clickhouse import ClickHouseAnalyticsStore
+
+            if settings.clickhouse_url is None:
+                raise ValueError("CRM_CLICKHOUSE_URL is required when CRM_ANALYTICS=clickhouse")
+            url = settings.clickhouse_url.get_secret_value()
+            database = f"{settings.clickhouse_database_prefix}_{service}"
+            admin = await ClickHouseAnalyticsStore.open(url)
+            try:
+                await admin.execute(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+            finally:
+                await admin.close()
+            return await ClickHouseAnalyticsStore.open(url, database=database)
+        from crm_shared.analytics.chdb import ChdbAnalyticsStore
+
+        return await ChdbAnalyticsStore.open(settings.data_dir / service / "chdb")
+
+    return LazyAnalyticsStore(opener, prepare)
 
 
 async def open_bus(settings: KernelSettings, client_id: str, *, retry_for: float = 0.0) -> Bus:

@@ -7,6 +7,7 @@ so a client (and the web UI) can show the message next to the field.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
@@ -33,10 +34,11 @@ POSITION_HEADER = "X-Commit-Position"
 """Response header with the commit position of the command's last event (read-your-writes)."""
 
 MAX_BODY_BYTES = 1_000_000
-STREAMED_UPLOADS = ("/api/v1/imports/",)
-"""Path prefixes of uploads, a convention of every service: routes under ``/api/v1/imports/`` stream the
-body to disk and enforce their own, larger limit, so neither a service nor the gateway in front of it
-holds it in memory or cuts it at :data:`MAX_BODY_BYTES`."""
+STREAMED_UPLOADS = re.compile(r"^/api/v1/(?:[a-z0-9][a-z0-9-]*/)?imports/")
+"""Paths of uploads, a convention of every service: routes under ``/api/v1/imports/`` (or under a
+service's own prefix, ``/api/v1/<prefix>/imports/``) stream the body to disk and enforce their own,
+larger limit, so neither a service nor the gateway in front of it holds it in memory or cuts it at
+:data:`MAX_BODY_BYTES`."""
 
 
 class ProblemField(BaseModel):
@@ -331,7 +333,7 @@ class BodyLimit:
         self.app, self.max_bytes = app, max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or str(scope.get("path", "")).startswith(STREAMED_UPLOADS):
+        if scope["type"] != "http" or STREAMED_UPLOADS.match(str(scope.get("path", ""))):
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")

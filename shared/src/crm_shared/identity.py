@@ -14,10 +14,11 @@ role           permissions
 administrator  everything, including users, roles, access groups, the audit trail, reference data
                (kinds, roles, properties, categories, sources, groups) and personal-data requests
 head_of_sales  read, create, change, import, merge and export counterparties of every access group;
-               read, plan and change their interactions
+               read, plan and change their interactions; analytics reports; send trade facts
 sales_manager  read, create and change counterparties of the access groups granted to them; read, plan
                and change their interactions
-marketer       read and export counterparties of the access groups granted to them; read their interactions
+marketer       read and export counterparties of the access groups granted to them; read their interactions;
+               analytics reports
 read_only      read counterparties of the access groups granted to them and their interactions
 ============== ======================================================================================
 """
@@ -62,6 +63,10 @@ class Permission(enum.StrEnum):
     ALL_ACCESS_GROUPS = "access-groups:all"
     USERS_ADMIN = "users:admin"
     AUDIT_READ = "audit:read"
+    ANALYTICS_READ = "analytics:read"
+    """Reports and segmentations over every customer (ABC…)."""
+    TRADE_FACTS_WRITE = "trade-facts:write"
+    """Send the ERP's trade facts (sales, returns) to analytics, by API or CSV import."""
 
 
 _P = Permission
@@ -77,12 +82,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.INTERACTION_READ,
             _P.INTERACTION_WRITE,
             _P.ALL_ACCESS_GROUPS,
+            _P.ANALYTICS_READ,
+            _P.TRADE_FACTS_WRITE,
         }
     ),
     "sales_manager": frozenset(
         {_P.COUNTERPARTY_READ, _P.COUNTERPARTY_WRITE, _P.INTERACTION_READ, _P.INTERACTION_WRITE}
     ),
-    "marketer": frozenset({_P.COUNTERPARTY_READ, _P.COUNTERPARTY_EXPORT, _P.INTERACTION_READ}),
+    "marketer": frozenset({_P.COUNTERPARTY_READ, _P.COUNTERPARTY_EXPORT, _P.INTERACTION_READ, _P.ANALYTICS_READ}),
     "read_only": frozenset({_P.COUNTERPARTY_READ, _P.INTERACTION_READ}),
 }
 

@@ -2,7 +2,9 @@
 a job (``/jobs``, ``/jobs/{id}``, its report of rejected rows, its result file, cancel).
 
 A service adds its own routes that start jobs (``POST /imports/<what>`` with :func:`receive_upload`,
-``POST /exports/<what>``) and mounts :func:`job_routes` once.
+``POST /exports/<what>``) and mounts :func:`job_routes` once, under its own prefix when ``/api/v1/jobs``
+belongs to another service (``POST /api/v1/analytics/imports/trade-facts``,
+``GET /api/v1/analytics/jobs/{id}``).
 """
 
 from __future__ import annotations
@@ -220,13 +222,21 @@ def _attachment(filename: str) -> str:
 
 
 def job_routes(
-    jobs: Jobs, authenticated: Any, result_media: Callable[[Job], str], *, tags: list[str] | None = None
+    jobs: Jobs,
+    authenticated: Any,
+    result_media: Callable[[Job], str],
+    *,
+    tags: list[str] | None = None,
+    prefix: str = "/api/v1",
 ) -> APIRouter:
     """``GET /jobs``, ``GET /jobs/{id}``, ``GET /jobs/{id}/report.csv``, ``GET /jobs/{id}/file`` and
-    ``POST /jobs/{id}/cancel`` under ``/api/v1``; ``authenticated`` is the caller dependency and
-    ``result_media`` names the media type of a job's result."""
+    ``POST /jobs/{id}/cancel`` under ``prefix``; ``authenticated`` is the caller dependency and
+    ``result_media`` names the media type of a job's result.
+
+    ``/api/v1/jobs`` belongs to contacts; another service mounts its jobs under its own prefix
+    (``prefix="/api/v1/analytics"``: ``/api/v1/analytics/jobs/{id}``)."""
     labels: list[str | Enum] = [*(tags or ["jobs"])]
-    router = APIRouter(prefix="/api/v1", tags=labels)
+    router = APIRouter(prefix=prefix, tags=labels)
 
     async def visible(job_id: str, caller: Caller) -> Job:
         job = await jobs.get(job_id, caller)

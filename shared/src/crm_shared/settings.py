@@ -43,7 +43,11 @@ class KernelSettings(BaseSettings):
     s3_prefix: str = ""
     """Folder of every key in the bucket, before the service's own (``<prefix>/<service>/…``)."""
     analytics: Literal["chdb", "clickhouse"] = "chdb"
+    """Analytics tables: chDB under ``<data dir>/<service>/chdb``, or a ClickHouse server."""
     clickhouse_url: SecretStr | None = None
+    """The ClickHouse server (``http://user:password@host:8123``) when ``CRM_ANALYTICS=clickhouse``."""
+    clickhouse_database_prefix: str = "crm"
+    """Each service's tables are in the database ``<prefix>_<service>``, created when missing."""
     signing_keys_dir: Path | None = None
     """Keys that sign and verify the public events (``crm_shared.bus.trust``); default ``<data dir>/keys``."""
     caller_token_secret: SecretStr | None = None

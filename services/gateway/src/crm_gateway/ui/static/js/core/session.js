@@ -13,6 +13,8 @@ const ROLE_PERMISSIONS = {
     'access-groups:all',
     'users:admin',
     'audit:read',
+    'analytics:read',
+    'trade-facts:write',
   ],
   head_of_sales: [
     'counterparty:read',
@@ -21,9 +23,11 @@ const ROLE_PERMISSIONS = {
     'interaction:read',
     'interaction:write',
     'access-groups:all',
+    'analytics:read',
+    'trade-facts:write',
   ],
   sales_manager: ['counterparty:read', 'counterparty:write', 'interaction:read', 'interaction:write'],
-  marketer: ['counterparty:read', 'counterparty:export', 'interaction:read'],
+  marketer: ['counterparty:read', 'counterparty:export', 'interaction:read', 'analytics:read'],
   read_only: ['counterparty:read', 'interaction:read'],
 };
 

@@ -3,7 +3,8 @@
 // order here does not matter: header links follow their `order`, and for routing literal path
 // segments beat :params.
 import access from './access/feature.js';
+import analytics from './analytics/feature.js';
 import contacts from './contacts/feature.js';
 import interactions from './interactions/feature.js';
 
-export default [access, contacts, interactions];
+export default [access, analytics, contacts, interactions];

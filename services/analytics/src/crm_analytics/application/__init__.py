@@ -1,0 +1,1 @@
+"""Use cases: ingesting trade facts (batch, CSV job) and reading the ABC classification."""

@@ -1,0 +1,149 @@
+"""The ABC classification of customers over a period, read from the analytics tables.
+
+The rule (``domain.abc``) runs in ClickHouse over every customer known by the end of the period; the
+answer is a page of rows in place order (1 = the greatest value) and a summary per class. Only
+callers who may see the whole (``analytics:read``: administrators, heads of sales, marketers) read it:
+rows cannot yet be limited to a sales manager's access groups, because facts are not linked to
+counterparties yet, so others get 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from crm_analytics.domain.abc import CLASSES, AbcClass, Measure, Period, Shares, cumulative_share
+from crm_analytics.projections.tables import query
+from crm_shared.analytics import AnalyticsStore
+from crm_shared.errors import Forbidden
+from crm_shared.identity import Caller, Permission
+
+_ABC = query("abc")
+_PAGE = f"SELECT * FROM ({_ABC}) WHERE place > {{after:UInt64}} ORDER BY place LIMIT {{limit:UInt32}}"
+_SUMMARY = f"SELECT class, count() AS customers, sum(value) AS value, any(total) AS total FROM ({_ABC}) GROUP BY class"
+_OUTSIDE = query("facts_outside_currency")
+
+
+@dataclass(frozen=True, slots=True)
+class AbcQuery:
+    """What to classify: the period, the measure, the shares and the currency summed."""
+
+    period: Period
+    measure: Measure = "revenue"
+    shares: Shares = field(default_factory=Shares)
+    currency: str = "EUR"
+
+    def parameters(self) -> dict[str, object]:
+        """The SQL parameters of ``abc.sql``."""
+        return {
+            "from": self.period.start,
+            "to": self.period.end,
+            "measure": self.measure,
+            "currency": self.currency,
+            "c_share": self.shares.c,
+            "cb_share": self.shares.c + self.shares.b,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AbcRow:
+    """One customer's class."""
+
+    place: int
+    customer: str
+    counterparty_id: str | None
+    """The counterparty carrying the customer's code (None until counterparties are linked)."""
+    value: Decimal
+    cumulative_value: Decimal
+    """The sum of the values up to this customer in ascending order (its own included)."""
+    cumulative_share: Decimal | None
+    """``cumulative_value`` in percent of the total; None when the total is not positive."""
+    abc_class: AbcClass
+
+
+@dataclass(frozen=True, slots=True)
+class ClassSummary:
+    """How many customers a class has and the sum of their values."""
+
+    customers: int
+    value: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class AbcResult:
+    """A page of rows and the summary of the whole classification."""
+
+    rows: list[AbcRow]
+    last_place: int | None
+    """The place of the last row when more follow (the next page starts after it)."""
+    customers: int
+    total: Decimal
+    classes: dict[AbcClass, ClassSummary]
+    other_currencies: dict[str, int]
+    """Facts of the period in other currencies, by currency: left out, never summed unconverted."""
+
+
+def _row(found: dict[str, object]) -> AbcRow:
+    value, cumulative, total = (Decimal(str(found[name])) for name in ("value", "cumulative", "total"))
+    place = found["place"]
+    assert isinstance(place, int)
+    abc_class = str(found["class"])
+    assert abc_class in CLASSES
+    return AbcRow(
+        place=place,
+        customer=str(found["customer"]),
+        counterparty_id=None,
+        value=value,
+        cumulative_value=cumulative,
+        cumulative_share=cumulative_share(cumulative, total),
+        abc_class=abc_class,
+    )
+
+
+class AbcReport:
+    """Reads the ABC classification for callers who may see the whole."""
+
+    def __init__(self, store: AnalyticsStore) -> None:
+        self._store = store
+
+    @staticmethod
+    def authorize(caller: Caller) -> None:
+        """:class:`Forbidden` unless the caller may read analytics over every customer."""
+        if not caller.can(Permission.ANALYTICS_READ):
+            raise Forbidden("your roles do not allow reading analytics reports")
+
+    async def classify(self, caller: Caller, asked: AbcQuery, *, after: int = 0, limit: int = 100) -> AbcResult:
+        """The rows after place ``after`` (at most ``limit``), and the summary."""
+        self.authorize(caller)
+        rows, last_place = await self._page(asked, after, limit)
+        parameters = asked.parameters()
+        summary = await self._store.query(_SUMMARY, parameters)
+        outside = await self._store.query(_OUTSIDE, parameters)
+        classes = {c: ClassSummary(0, Decimal("0.00")) for c in CLASSES}
+        total = Decimal("0.00")
+        for entry in summary:
+            classes[entry["class"]] = ClassSummary(int(entry["customers"]), Decimal(str(entry["value"])))
+            total = Decimal(str(entry["total"]))
+        return AbcResult(
+            rows=rows,
+            last_place=last_place,
+            customers=sum(s.customers for s in classes.values()),
+            total=total,
+            classes=classes,
+            other_currencies={str(r["currency"]): int(r["facts"]) for r in outside},
+        )
+
+    async def every_row(self, caller: Caller, asked: AbcQuery, *, page: int = 10_000) -> AsyncIterator[AbcRow]:
+        """Every row in place order, a page at a time (for files)."""
+        self.authorize(caller)
+        after: int | None = 0
+        while after is not None:
+            rows, after = await self._page(asked, after, page)
+            for row in rows:
+                yield row
+
+    async def _page(self, asked: AbcQuery, after: int, limit: int) -> tuple[list[AbcRow], int | None]:
+        found = await self._store.query(_PAGE, {**asked.parameters(), "after": after, "limit": limit + 1})
+        rows = [_row(r) for r in found[:limit]]
+        return rows, rows[-1].place if len(found) > limit and rows else None

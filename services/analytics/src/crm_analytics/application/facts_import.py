@@ -1,0 +1,150 @@
+"""Import of trade facts from a CSV file, as a kernel job (progress, report of rejected rows, cancel).
+
+The file is UTF-8 (a byte-order mark is skipped); its first line names the columns, separated by
+``,``, ``;`` or a tab (the one under which the header names the most known columns). The columns are
+``id,date,customer,quantity,revenue`` (required) and ``kind,item,division,manager,
+revenue_without_vat,cost,currency`` (optional; defaults in :func:`~crm_analytics.domain.trade_fact.
+fact_of_cells`), in any order and case. An unknown, repeated or missing required column rejects the
+file before anything is written. Each row is checked in full; a wrong one goes to the report with its
+line, column and reason, and the good rows are written in batches. Importing a file again, or a
+corrected one, replaces the facts with the same ids: nothing counts twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from crm_analytics.application.facts import require_writer
+from crm_analytics.domain.trade_fact import COLUMNS, REQUIRED_COLUMNS, FactRejected, TradeFact, fact_of_cells
+from crm_analytics.projections.tables import write_facts
+from crm_shared.analytics import AnalyticsStore
+from crm_shared.errors import DomainError
+from crm_shared.identity import Caller
+from crm_shared.jobs import Control, Rejection
+
+BATCH = 5000
+DELIMITERS = (",", ";", "\t")
+_CHUNK = 1 << 20
+
+
+def _check_utf8(path: Path) -> int:
+    """The number of lines, or :class:`DomainError` naming ``file`` when the file is not UTF-8 text."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    offset = lines = 0
+    last = b"\n"
+    with path.open("rb") as raw:
+        try:
+            while chunk := raw.read(_CHUNK):
+                if b"\x00" in chunk:
+                    raise DomainError("the file contains NUL bytes: it is not a CSV text file", field="file")
+                decoder.decode(chunk)
+                offset += len(chunk)
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise DomainError(f"the file is not UTF-8 (byte {offset + exc.start})", field="file") from None
+    return lines + (last != b"\n")
+
+
+def _header(first_line: str) -> tuple[str, list[str]]:
+    def names(delimiter: str) -> list[str]:
+        cells = next(csv.reader([first_line], delimiter=delimiter), [])
+        return [cell.strip().lstrip("\ufeff").lower() for cell in cells]
+
+    delimiter = max(DELIMITERS, key=lambda d: (sum(1 for n in names(d) if n in COLUMNS), len(names(d))))
+    columns = names(delimiter)
+    unknown = [n for n in columns if n not in COLUMNS]
+    if unknown:
+        raise DomainError(
+            f"unknown column(s): {', '.join(map(repr, unknown))}; the columns are {', '.join(COLUMNS)}", field="file"
+        )
+    repeated = sorted({n for n in columns if columns.count(n) > 1})
+    if repeated:
+        raise DomainError(f"repeated column(s): {', '.join(repeated)}", field="file")
+    missing = [n for n in REQUIRED_COLUMNS if n not in columns]
+    if missing:
+        raise DomainError(f"required column(s) missing: {', '.join(missing)}", field="file")
+    return delimiter, columns
+
+
+@dataclass
+class _Batch:
+    facts: list[TradeFact]
+    rejected: list[Rejection]
+    rows: int
+
+
+class _Reader:
+    """Reads rows a batch at a time (blocking: called in a worker thread)."""
+
+    def __init__(self, text: IO[str], default_currency: str, batch_size: int) -> None:
+        first = text.readline()
+        if not first.strip():
+            raise DomainError("the file is empty: the first line must name the columns", field="file")
+        self.delimiter, self.columns = _header(first)
+        text.seek(0)
+        self._reader = csv.reader(text, delimiter=self.delimiter)
+        next(self._reader)
+        self._default_currency = default_currency
+        self._batch_size = batch_size
+        self._rows: Iterator[list[str]] = iter(self._reader)
+
+    def batch(self) -> _Batch | None:
+        found = _Batch([], [], 0)
+        end = self._reader.line_num
+        try:
+            for values in self._rows:
+                line, end = end + 1, self._reader.line_num
+                if not values or (len(values) == 1 and not values[0].strip()):
+                    continue
+                found.rows += 1
+                if len(values) > len(self.columns):
+                    found.rejected.append(
+                        Rejection(line, "", f"{len(values)} values, but the header has {len(self.columns)} columns")
+                    )
+                else:
+                    cells = {c: v.strip() for c, v in zip(self.columns, values, strict=False)}
+                    try:
+                        found.facts.append(fact_of_cells(cells, self._default_currency))
+                    except FactRejected as exc:
+                        found.rejected.append(Rejection(line, exc.column, exc.reason, cells.get("id", "")))
+                if found.rows >= self._batch_size:
+                    break
+        except csv.Error as exc:
+            raise DomainError(f"line {self._reader.line_num}: {exc}", field="file") from exc
+        return found if found.rows else None
+
+
+class TradeFactImport:
+    """Imports one CSV file of trade facts for one caller, reporting through the job's :class:`Control`."""
+
+    def __init__(self, store: AnalyticsStore, default_currency: str, *, batch_size: int = BATCH) -> None:
+        self._store = store
+        self._default_currency = default_currency
+        self._batch_size = batch_size
+
+    async def run(self, control: Control, path: Path, caller: Caller) -> None:
+        """Import the file at ``path``; a file that cannot be read fails the job naming why."""
+        require_writer(caller)
+        control.progress.total = max(await asyncio.to_thread(_check_utf8, path) - 1, 0)
+        await control.tick(force=True)
+        with path.open(encoding="utf-8-sig", newline="") as text:
+            reader = await asyncio.to_thread(_Reader, text, self._default_currency, self._batch_size)
+            control.job.params.update(delimiter=reader.delimiter, columns=reader.columns)
+            while (batch := await asyncio.to_thread(reader.batch)) is not None:
+                await write_facts(self._store, batch.facts)
+                for rejection in batch.rejected:
+                    control.reject(rejection)
+                control.progress.done += batch.rows
+                control.progress.accepted += len(batch.facts)
+                await control.tick()
+        # Lines counted at first are physical lines; rows may span lines in quotes.
+        control.progress.total = control.progress.done
+        await control.tick(force=True)

@@ -1,0 +1,1 @@
+"""HTTP routes of analytics under /api/v1/analytics."""

@@ -1,0 +1,94 @@
+"""``GET /api/v1/analytics/abc``: the ABC classification of customers for a period."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from crm_analytics.application.abc import AbcQuery
+from crm_analytics.bootstrap import AnalyticsService
+from crm_analytics.domain.abc import SHARES_PATTERN, Period, Shares
+from crm_analytics.domain.trade_fact import CURRENCY_PATTERN
+from crm_analytics.entrypoints.abc_models import AbcOut, AbcRowOut, ClassOut
+from crm_analytics.entrypoints.facts_models import FactDate
+from crm_shared.http import Cursor, HttpProblem, caller_dependency
+from crm_shared.identity import Caller, CallerTokens
+from crm_shared.readstore.cursor import BadCursor, decode_cursor, encode_cursor
+
+
+def _money(value: object) -> str:
+    return format(value, "f")
+
+
+def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
+    """The segmentation routes; every route needs a verified caller."""
+    router = APIRouter(prefix="/api/v1/analytics", tags=["analytics: segmentation"])
+    authenticated = caller_dependency(tokens)
+
+    @router.get("/abc", response_model=AbcOut, response_model_by_alias=True)
+    async def abc(
+        start: Annotated[FactDate, Query(alias="from", description="First day of the period")],
+        end: Annotated[FactDate, Query(alias="to", description="Last day of the period (included)")],
+        by: Annotated[
+            Literal["revenue", "revenue_without_vat", "profit"],
+            Query(description="profit = revenue without VAT - cost"),
+        ] = "revenue",
+        shares: Annotated[
+            str, Query(pattern=SHARES_PATTERN, description="A/B/C in percent, summing to 100")
+        ] = "70/20/10",
+        currency: Annotated[
+            str | None, Query(pattern=CURRENCY_PATTERN, description="Default: the reporting currency")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        cursor: Cursor = None,
+        caller: Caller = authenticated,
+    ) -> AbcOut:
+        """The ABC classification of customers (1C's rule): each customer's value in the period, sorted
+        ascending (ties by customer code) and accumulated; cumulative share ≤ C → C, ≤ C + B → B,
+        else A. Returns subtract; customers with no sales in the period are C. Rows in place order
+        (the greatest value first), a page at a time. Administrators, heads of sales and marketers
+        only (403 for other roles)."""
+        service.abc.authorize(caller)
+        asked = AbcQuery(
+            period=Period(start, end),
+            measure=by,
+            shares=Shares.parse(shares),
+            currency=currency or service.settings.reporting_currency,
+        )
+        try:
+            after = decode_cursor(cursor)
+        except BadCursor as exc:
+            raise HttpProblem(400, "Bad cursor", str(exc), "cursor") from exc
+        if after is not None and not (isinstance(after[0], int) and after[0] >= 0):
+            raise HttpProblem(400, "Bad cursor", "cursor is not one this API returned", "cursor")
+        result = await service.abc.classify(caller, asked, after=0 if after is None else after[0], limit=limit)
+        last = result.rows[-1] if result.rows else None
+        return AbcOut(
+            start=start,
+            end=end,
+            by=by,
+            shares=str(asked.shares),
+            currency=asked.currency,
+            customers=result.customers,
+            total=_money(result.total),
+            classes={c: ClassOut(customers=s.customers, value=_money(s.value)) for c, s in result.classes.items()},
+            other_currencies=result.other_currencies,
+            rows=[
+                AbcRowOut(
+                    place=r.place,
+                    customer=r.customer,
+                    counterparty_id=r.counterparty_id,
+                    value=_money(r.value),
+                    cumulative_value=_money(r.cumulative_value),
+                    cumulative_share=None if r.cumulative_share is None else _money(r.cumulative_share),
+                    abc_class=r.abc_class,
+                )
+                for r in result.rows
+            ],
+            next_cursor=None
+            if result.last_place is None or last is None
+            else encode_cursor((result.last_place, last.customer)),
+        )
+
+    return router

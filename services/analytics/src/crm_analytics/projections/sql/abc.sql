@@ -1,0 +1,45 @@
+-- The ABC classification of customers (1C's rule; see crm_analytics.domain.abc), one row per customer
+-- known by the end of the period, with its place (1 = the greatest value).
+--   {from:Date}, {to:Date}      the period, both days included
+--   {measure:String}            revenue | revenue_without_vat | profit (revenue without VAT - cost)
+--   {currency:String}           only facts in this currency are summed
+--   {c_share:Decimal(5, 2)}     the share of C in percent; {cb_share:Decimal(5, 2)}: of C and B
+WITH
+    per_customer AS
+    (
+        SELECT
+            customer,
+            sumIf(
+                if(kind = 'return', -1, 1) * multiIf(
+                    {measure:String} = 'revenue', revenue,
+                    {measure:String} = 'revenue_without_vat', revenue_without_vat,
+                    revenue_without_vat - cost),
+                date >= {from:Date} AND currency = {currency:String}
+            ) AS value
+        FROM trade_facts FINAL
+        WHERE date <= {to:Date}
+        GROUP BY customer
+    ),
+    accumulated AS
+    (
+        SELECT
+            customer,
+            value,
+            sum(value) OVER (ORDER BY value ASC, customer ASC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+                AS cumulative,
+            sum(value) OVER () AS total,
+            row_number() OVER (ORDER BY value DESC, customer DESC) AS place
+        FROM per_customer
+    )
+SELECT
+    place,
+    customer,
+    value,
+    cumulative,
+    total,
+    multiIf(
+        total <= 0, 'C',
+        cumulative * 100 <= {c_share:Decimal(5, 2)} * total, 'C',
+        cumulative * 100 <= {cb_share:Decimal(5, 2)} * total, 'B',
+        'A') AS class
+FROM accumulated

@@ -1,0 +1,25 @@
+-- The analytics tables. One set of SQL for chDB (embedded) and ClickHouse (distributed).
+
+-- The ERP's trade facts: primary data (the ERP sends them; no event log holds them), the latest
+-- received under each id. ReplacingMergeTree keeps the row with the greatest version per id once
+-- parts merge; until then every query reads it with FINAL, so nothing counts twice. Ordered by id
+-- alone and not partitioned: a correction may change any other column (date, customer), and rows of
+-- one id in different partitions would never replace each other.
+CREATE TABLE IF NOT EXISTS trade_facts
+(
+    id                  String,
+    kind                LowCardinality(String),
+    date                Date,
+    customer            String,
+    item                String,
+    division            String,
+    manager             String,
+    quantity            Decimal(18, 3),
+    revenue             Decimal(18, 2),
+    revenue_without_vat Decimal(18, 2),
+    cost                Decimal(18, 2),
+    currency            LowCardinality(String),
+    version             UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY id;
