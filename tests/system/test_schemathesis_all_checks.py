@@ -107,6 +107,7 @@ def test_schemathesis_every_check_and_the_stateful_phase_find_nothing(tmp_path: 
             ],
             capture_output=True,
             text=True,
+            cwd=tmp_path,  # its cache folder (.schemathesis/) stays out of the checkout
             timeout=MAX_TIME_SECONDS * 3 + 120,
             check=False,
         )
