@@ -122,3 +122,29 @@ async def test_the_duplicate_report_and_search_show_no_hidden_counterparty(embed
     assert [c["name"] for c in found.json()["items"]] == ["Mine"]
     both = await admin.get(f"{API}/duplicates", params={"field": "tax"})
     assert [len(g["counterparties"]) for g in both.json()["groups"]] == [2]
+
+
+async def test_an_unconfirmed_claim_takes_the_tax_id_over_when_the_holder_lets_it_go(embedded: EmbeddedCrm) -> None:
+    admin = await with_groups(embedded)
+    await admin.post("/api/v1/access-groups", json={"code": "east", "name": "East"})
+    holder = await admin.post(API, json=body("South Holder", tax_id="BG700800900", access_group="south"))
+    north = await embedded.client_for(["sales_manager"], ["north"])
+    claimant = await north.post(API, json=body("North Claimant", tax_id="BG700800900"))
+    assert claimant.status_code == 201  # unconfirmed: the holder is hidden from north
+    # The holder's tax id is corrected: the north claimant is now the one carrying (and holding) it.
+    moved = await admin.patch(
+        f"{API}/{holder.json()['id']}", json={"tax_id": "BG700800901"}, headers={"If-Match": holder.headers["ETag"]}
+    )
+    assert moved.status_code == 200, moved.text
+    # East sees neither: its claim is accepted as for a free tax id, and reviewed against the claimant.
+    east = await embedded.client_for(["sales_manager"], ["east"])
+    late = await east.post(API, json=body("East Late", tax_id="BG700800900", access_group="east"))
+    assert late.status_code == 201, late.text
+    pairs = {
+        (i["field"], i["counterparty"]["counterparty_id"], i["other"]["counterparty_id"])
+        for i in (await admin.get(REVIEW)).json()["items"]
+    }
+    assert ("tax", late.json()["id"], claimant.json()["id"]) in pairs
+    # The administrator sees every carrier: the tax id is refused.
+    again = await admin.post(API, json=body("Admin Again", tax_id="BG700800900"))
+    assert again.status_code == 409 and again.json()["errors"][0]["field"] == "tax_id"

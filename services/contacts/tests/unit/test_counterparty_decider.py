@@ -251,3 +251,20 @@ def test_the_holder_of_a_tax_id_follows_its_reservations() -> None:
     assert cp.holder_of([reserved("a")]) == "a"
     assert cp.holder_of([reserved("a"), released("a")]) is None
     assert cp.holder_of([reserved("a"), reserved("b"), released("a")]) == "b"  # a stale release is ignored
+
+
+def test_an_unconfirmed_claimant_becomes_the_holder_when_the_holder_lets_the_tax_id_go() -> None:
+    def reserved(c: str) -> cp.TaxIdReserved:
+        return cp.TaxIdReserved(tax_id="BG1", counterparty_id=c)
+
+    def unconfirmed(c: str) -> cp.TaxIdClaimedUnconfirmed:
+        return cp.TaxIdClaimedUnconfirmed(tax_id="BG1", counterparty_id=c, access_group="south")
+
+    def released(c: str) -> cp.TaxIdReleased:
+        return cp.TaxIdReleased(tax_id="BG1", counterparty_id=c)
+
+    assert cp.holder_of([reserved("a"), unconfirmed("b")]) == "a"
+    assert cp.holder_of([reserved("a"), unconfirmed("b"), unconfirmed("c"), released("a")]) == "b"  # oldest first
+    assert cp.holder_of([reserved("a"), unconfirmed("b"), unconfirmed("c"), released("a"), released("b")]) == "c"
+    assert cp.holder_of([reserved("a"), unconfirmed("b"), released("b"), released("a")]) is None
+    assert cp.holder_of([reserved("a"), unconfirmed("b"), released("c")]) == "a"  # not a claimant: nothing

@@ -643,13 +643,26 @@ class TaxIdReleased(DomainEvent):
 
 
 def holder_of(reservations: list[DomainEvent]) -> str | None:
-    """Who holds a tax id after its reservation events (None when free)."""
+    """Who holds a tax id after its reservation events (None when free).
+
+    When the holder releases it (its tax id changed, it was merged away), the earliest unconfirmed
+    claimant still carrying it becomes the holder (ADR 0013): the tax id stays held while any
+    counterparty carries it, so a later claimant who cannot see that one is still reviewed against it."""
     holder: str | None = None
+    waiting: list[str] = []  # unconfirmed claimants, oldest first
     for event in reservations:
         if isinstance(event, TaxIdReserved):
             holder = event.counterparty_id
-        elif isinstance(event, TaxIdReleased) and holder == event.counterparty_id:
-            holder = None
+            if holder in waiting:
+                waiting.remove(holder)
+        elif isinstance(event, TaxIdClaimedUnconfirmed):
+            if event.counterparty_id != holder and event.counterparty_id not in waiting:
+                waiting.append(event.counterparty_id)
+        elif isinstance(event, TaxIdReleased):
+            if event.counterparty_id in waiting:
+                waiting.remove(event.counterparty_id)
+            if holder == event.counterparty_id:
+                holder = waiting.pop(0) if waiting else None
     return holder
 
 
