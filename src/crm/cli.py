@@ -6,6 +6,8 @@
     crm serve contacts-relay | contacts-projector      distributed mode: a background role
     crm serve <service>-api | -relay | -projector      the same for each service of crm.services
     crm import counterparties FILE [--data-dir DIR]    import a CSV file (see crm_contacts.application.csv_columns)
+    crm import trade-facts FILE [--data-dir DIR]       import the ERP's sales and returns from a CSV file
+    crm report abc --from D --to D [--by ...] [--shares 70/20/10] [--format csv|json]   the ABC classification
     crm export counterparties FILE [--format csv|vcard] [--q ...] export the register (or its persons as vCard)
     crm republish SERVICE [--after POSITION]           its history onto its topics again, for a new consumer
 
@@ -18,23 +20,33 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import csv
 import getpass
+import json
+import re
 import shutil
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 
 from crm import services, system
+from crm_analytics import bootstrap as analytics
+from crm_analytics.application.abc import AbcQuery
+from crm_analytics.domain.abc import Period, Shares
+from crm_analytics.domain.trade_fact import CURRENCY_PATTERN
+from crm_analytics.settings import AnalyticsSettings
 from crm_contacts import bootstrap as contacts
 from crm_contacts.application.counterparties.queries import Filters
 from crm_contacts.application.exports import CounterpartyExport
 from crm_contacts.projections.counterparties import COLLECTION
 from crm_gateway.application.publishing import translate as gateway_directory
 from crm_shared.adapters import open_blob_store, open_bus
+from crm_shared.errors import DomainError
 from crm_shared.identity import Caller, caller_of
 from crm_shared.jobs import REPORT, Control, Job, JobKind, Progress, blob_key
 from crm_shared.settings import KernelSettings
@@ -190,6 +202,104 @@ def _export_counterparties(settings: KernelSettings, file: Path, args: argparse.
     return 0
 
 
+# -- crm import trade-facts / crm report abc: analytics on the data directory `crm up` uses ----------
+# chDB locks its directory for one process: while `crm up` runs on it, use the HTTP API instead.
+
+
+def _import_trade_facts(settings: KernelSettings, file: Path) -> int:
+    if not file.is_file():
+        print(f"crm import: no file {file}", file=sys.stderr)
+        return 2
+
+    async def run() -> tuple[Job, Path | None]:
+        service = await analytics.build(settings)
+        caller = caller_of(_operator(), ["administrator"], name="command line")
+        try:
+            job = await service.jobs.create("import", caller, {"filename": file.name, "what": "trade-facts"})
+            started = time.monotonic()
+            shown = asyncio.create_task(_show_progress(job.progress, "imported", started))
+            try:
+                job = await service.jobs.run(job, lambda control: service.importer.run(control, file, caller))
+            finally:
+                shown.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await shown
+                _progress_line(job.progress, "imported", time.monotonic() - started)
+                print(file=sys.stderr)
+            report = None
+            if job.report:
+                report = settings.data_dir / analytics.SERVICE / "reports" / f"{job.id}.csv"
+                await service.jobs.download(job, REPORT, report)
+            return job, report
+        finally:
+            await service.close()
+
+    job, report = asyncio.run(run())
+    if job.state != "succeeded":
+        print(f"crm import: the import {job.state}: {job.error or ''}", file=sys.stderr)
+        return 2
+    if report is not None:
+        print(f"crm import: {job.progress.rejected:,} rows rejected; see {report.resolve()}", file=sys.stderr)
+        return 1
+    return 0
+
+
+_ABC_COLUMNS = ("place", "customer", "counterparty_id", "value", "cumulative_share", "class")
+
+
+def _report_abc(settings: KernelSettings, args: argparse.Namespace) -> int:
+    try:
+        asked = AbcQuery(
+            period=Period(args.start, args.end),
+            measure=args.by,
+            shares=Shares.parse(args.shares),
+            currency=args.currency or AnalyticsSettings().reporting_currency,
+        )
+    except DomainError as exc:
+        print(f"crm report abc: --{exc.field or 'shares'}: {exc}", file=sys.stderr)
+        return 2
+    if not re.fullmatch(CURRENCY_PATTERN, asked.currency):
+        print("crm report abc: --currency: must be a currency code of 3 capital letters, e.g. EUR", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        service = await analytics.build(settings)
+        caller = caller_of(_operator(), ["administrator"], name="command line")
+        count = 0
+        try:
+            writer = csv.writer(sys.stdout, lineterminator="\n") if args.format == "csv" else None
+            if writer is not None:
+                writer.writerow(_ABC_COLUMNS)
+            else:
+                sys.stdout.write("[")
+            async for row in service.abc.every_row(caller, asked):
+                share = None if row.cumulative_share is None else format(row.cumulative_share, "f")
+                values = (row.place, row.customer, row.counterparty_id, format(row.value, "f"), share, row.abc_class)
+                if writer is not None:
+                    writer.writerow(["" if v is None else v for v in values])
+                else:
+                    sys.stdout.write(
+                        ("," if count else "")
+                        + "\n  "
+                        + json.dumps(dict(zip(_ABC_COLUMNS, values, strict=True)), ensure_ascii=False)
+                    )
+                count += 1
+            if writer is None:
+                sys.stdout.write("\n]\n" if count else "]\n")
+            sys.stdout.flush()
+        finally:
+            await service.close()
+        return count
+
+    count = asyncio.run(run())
+    print(
+        f"crm report abc: {count:,} customers, {asked.period.start} to {asked.period.end}, by {asked.measure},"
+        f" shares {asked.shares}, {asked.currency}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 # -- crm republish: a service's history onto its topics again, for a consumer that starts late ----
 
 
@@ -242,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for verb, doing in (("import", "import from a CSV file"), ("export", "export to a CSV (or vCard) file")):
         sub = commands.add_parser(verb, help=f"{doing}, on the embedded data directory (as `crm up`)")
-        sub.add_argument("what", choices=["counterparties"])
+        sub.add_argument("what", choices=["counterparties", "trade-facts"] if verb == "import" else ["counterparties"])
         sub.add_argument("file", type=Path)
         sub.add_argument(
             "--data-dir", type=Path, default=None, help="where data is kept (default ./var or CRM_DATA_DIR)"
@@ -254,6 +364,18 @@ def main(argv: list[str] | None = None) -> int:
             for name in ("q", "main-manager", "manager", "group", "region", "category"):
                 sub.add_argument(f"--{name}", default=None)
             sub.add_argument("--archived", choices=["false", "true", "any"], default="false")
+
+    report = commands.add_parser("report", help="an analytics report on stdout, on the embedded data directory")
+    report.add_argument("what", choices=["abc"])
+    report.add_argument("--from", dest="start", type=date.fromisoformat, required=True, help="first day, YYYY-MM-DD")
+    report.add_argument("--to", dest="end", type=date.fromisoformat, required=True, help="last day (included)")
+    report.add_argument("--by", choices=["revenue", "revenue_without_vat", "profit"], default="revenue")
+    report.add_argument("--shares", default="70/20/10", help="A/B/C in percent, summing to 100")
+    report.add_argument("--currency", default=None, help="default: CRM_ANALYTICS_REPORTING_CURRENCY (EUR)")
+    report.add_argument("--format", choices=["csv", "json"], default="csv")
+    report.add_argument(
+        "--data-dir", type=Path, default=None, help="where data is kept (default ./var or CRM_DATA_DIR)"
+    )
 
     republish = commands.add_parser(
         "republish",
@@ -274,9 +396,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.data_dir is not None:
             settings = settings.model_copy(update={"data_dir": args.data_dir})
         return _republish(settings, args.service, args.after)
-    if args.command in ("import", "export"):
+    if args.command in ("import", "export", "report"):
         if args.data_dir is not None:
             settings = settings.model_copy(update={"data_dir": args.data_dir})
+        if args.command == "report":
+            return _report_abc(settings, args)
+        if args.command == "import" and args.what == "trade-facts":
+            return _import_trade_facts(settings, args.file)
         if args.command == "import":
             return _import_counterparties(settings, args.file)
         return _export_counterparties(settings, args.file, args)
