@@ -4,7 +4,7 @@
 // know none of them by name, except the home page and the sign-in page.
 import * as api from './core/api.js';
 import { h, translateElement, translateTree } from './core/dom.js';
-import { homePath, navLinks, registerFeatures, routes } from './core/features.js';
+import { homePath, navLinks, registerFeatures, routes, slot } from './core/features.js';
 import { LANGUAGES, isLanguage, language, onLanguageChange, setLanguage, t } from './core/i18n.js';
 import * as notFoundPage from './core/not-found.js';
 import * as router from './core/router.js';
@@ -140,6 +140,14 @@ function renderHeader() {
     .filter((link) => session.isSignedIn() && (!link.page.permission || session.can(link.page.permission)))
     .map((link) => h('a', { href: `#${link.path}`, i18n: link.key, dataset: { path: link.path } }));
   nav.replaceChildren(...links);
+  // The features' tools in the header ('header/tools' slot, e.g. the caller-id box), for a user who
+  // may use them.
+  const tools = slot('header/tools').filter(
+    (entry) => session.isSignedIn() && (!entry.permission || session.can(entry.permission)),
+  );
+  document.getElementById('header-slots').replaceChildren(
+    ...tools.map((entry) => h('div', { class: 'header-slot', dataset: { slot: entry.name } }, entry.render())),
+  );
   document.getElementById('menu-toggle').hidden = links.length === 0;
   nav.setAttribute('aria-label', t('nav.label'));
   nav.dataset.i18nAttrs = JSON.stringify({ 'aria-label': 'nav.label' });

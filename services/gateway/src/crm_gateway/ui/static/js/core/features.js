@@ -6,7 +6,8 @@
 //             ordered by `order` across all features
 //   messages  { bg, en }: its texts, merged into the core dictionaries (a key belongs to one place)
 //   slots     what it adds to other features' pages: { 'counterparty-card/tabs': [entry, ...] }, each
-//             entry with an `order`; the page that has the slot reads it with slot(name)
+//             entry with an `order`; the page that has the slot reads it with slot(name). The shell
+//             has one: 'header/tools', { name, order, permission?, render() → node } in the header
 //   home      optionally { path, order }: a page offered as the home page (the logo and '/' lead to
 //             the one with the lowest order that the user may open; else the first header link)
 // app.js registers the list in features/index.js once, before the first page renders. Core

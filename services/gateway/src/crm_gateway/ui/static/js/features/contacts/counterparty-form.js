@@ -20,7 +20,7 @@ const TYPING_DELAY_MS = 250;
  * Build the form once the catalogs are loaded. `submitKey` labels the submit button, `cancelHref`
  * is where Cancel goes, `withSource` adds "how did they find us" (on create), `selfId` is the
  * record being edited (not offered as its own head).
- * Returns { form, controls, values(), fill(record) }.
+ * Returns { form, controls, values(), fill(record), addPhone(number) }.
  */
 export async function counterpartyForm({ submitKey, cancelHref, withSource = false, selfId = null }) {
   const catalogs = await ref.catalogs(CATALOGS);
@@ -168,6 +168,16 @@ export async function counterpartyForm({ submitKey, cancelHref, withSource = fal
       contacts.fill(record.contact_info || []);
       properties.fill(record.properties || {});
       head.fill(record.head_counterparty_id);
+    },
+    /** Add a phone row with `number` (a new counterparty for a caller nobody knew); false when no
+     * active contact kind is a phone. */
+    addPhone(number) {
+      // The plain "phone" kind when there is one (the number may be a landline), else any phone kind.
+      const phones = ref.active(forCounterparty('contact-kinds')).filter((k) => k.attributes?.type === 'phone');
+      const kind = phones.find((k) => k.code === 'phone') ?? phones[0];
+      if (!kind) return false;
+      contacts.add({ kind: kind.code, value: number, main: true });
+      return true;
     },
   };
 }
@@ -355,6 +365,7 @@ function contactEditor(kinds) {
       rows.replaceChildren();
       for (const entry of entries) addRow(entry);
     },
+    add: (entry) => addRow(entry),
   };
 }
 

@@ -13,7 +13,7 @@ export const titleKey = 'counterpartyNew.title';
 export const permission = 'counterparty:write';
 
 export async function render(ctx) {
-  const { form, controls, mainManager, values } = await counterpartyForm({
+  const { form, controls, mainManager, values, addPhone } = await counterpartyForm({
     submitKey: 'counterpartyNew.submit',
     cancelHref: '#/counterparties',
     withSource: true,
@@ -21,6 +21,9 @@ export async function render(ctx) {
   const user = session.current();
   mainManager.fill(user?.id ?? '');
   form.querySelector('input[name=relations][value=buyer]').checked = true; // the usual case
+  // ?phone=…: registering a caller nobody knew (from the caller-id page), with their number.
+  const phone = ctx.query.get('phone');
+  if (phone) addPhone(phone);
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault();

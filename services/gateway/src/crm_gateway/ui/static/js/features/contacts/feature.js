@@ -1,5 +1,7 @@
 // Contacts (services/contacts): counterparties and their card, contact persons, the
-// administrators' reference data, and CSV import and export. See ../README.md.
+// administrators' reference data, CSV import and export, and caller id (a box in the header and
+// its page). See ../README.md.
+import * as callerId from './caller-id.js';
 import * as counterpartyCard from './counterparty-card.js';
 import * as counterpartyCardTab from './counterparty-card-tab.js';
 import * as counterpartyEdit from './counterparty-edit.js';
@@ -18,6 +20,7 @@ import en from './i18n/en.js';
 export default {
   name: 'contacts',
   pages: [
+    callerId,
     counterpartyList,
     counterpartyNew,
     counterpartyCard,
@@ -39,4 +42,8 @@ export default {
     { path: '/export', key: 'nav.export', order: 80 },
   ],
   messages: { bg, en },
+  slots: {
+    // "Who is calling": a phone-number box in the header, on every page (see caller-id.js).
+    'header/tools': [{ name: 'caller-id', order: 10, permission: callerId.permission, render: callerId.headerBox }],
+  },
 };

@@ -439,4 +439,21 @@ export default {
   'person.event.PersonCategoriesChanged': 'Променени категории',
   'persons.category': 'Категория',
   'persons.allCategories': 'Всички категории',
+
+  // caller id ("who is calling")
+  'callerId.title': 'Кой се обажда',
+  'callerId.intro': 'Въведете или поставете номера на обаждането както е дошъл: с интервали или тирета, с +359 или с 0.',
+  'callerId.number': 'Телефонен номер',
+  'callerId.hint': 'Търси се сред контрагентите и лицата за контакт, които виждате.',
+  'callerId.placeholder': 'напр. 0888 123 456',
+  'callerId.find': 'Търси',
+  'callerId.foundFor': 'Кой има номер {number}:',
+  'callerId.counterparties': 'Контрагенти',
+  'callerId.persons': 'Лица за контакт',
+  'callerId.none': 'Нито един контрагент или лице за контакт, които виждате, няма номер {number}.',
+  'callerId.register': 'Регистрирай нов контрагент с този номер',
+  'callerId.askToRegister': 'Колега, който регистрира контрагенти, може да добави обаждащия се.',
+  'callerId.headerPlaceholder': 'Кой се обажда?',
+  'callerId.headerLabel': 'Кой се обажда: въведете телефонен номер и натиснете Enter',
+  'validation.number.422': 'Това не е телефонен номер.',
 };

@@ -439,4 +439,21 @@ export default {
   'person.event.PersonCategoriesChanged': 'Categories changed',
   'persons.category': 'Category',
   'persons.allCategories': 'All categories',
+
+  // caller id ("who is calling")
+  'callerId.title': 'Who is calling',
+  'callerId.intro': 'Type or paste the number of the call as it came in: with spaces or dashes, with +359 or with 0.',
+  'callerId.number': 'Phone number',
+  'callerId.hint': 'Found among the counterparties and contact persons you can see.',
+  'callerId.placeholder': 'e.g. 0888 123 456',
+  'callerId.find': 'Find',
+  'callerId.foundFor': 'Who has {number}:',
+  'callerId.counterparties': 'Counterparties',
+  'callerId.persons': 'Contact persons',
+  'callerId.none': 'No counterparty or contact person you can see has the number {number}.',
+  'callerId.register': 'Register a new counterparty with this number',
+  'callerId.askToRegister': 'A colleague who registers counterparties can add the caller.',
+  'callerId.headerPlaceholder': 'Who is calling?',
+  'callerId.headerLabel': 'Who is calling: type a phone number and press Enter',
+  'validation.number.422': 'This is not a phone number.',
 };
