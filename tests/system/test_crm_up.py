@@ -24,9 +24,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(data_dir: Path, port: int, log: Path) -> tuple[subprocess.Popen[bytes], float]:
+def start(
+    data_dir: Path, port: int, log: Path, settings: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], float]:
+    """``crm up`` with the environment's settings (no ``CRM_ADMIN_PASSWORD`` unless in ``settings``)."""
     started = time.monotonic()
-    env = {k: v for k, v in os.environ.items() if k != "CRM_ADMIN_PASSWORD"}
+    env = {k: v for k, v in os.environ.items() if k != "CRM_ADMIN_PASSWORD"} | (settings or {})
     with log.open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "crm.cli", "up", "--data-dir", str(data_dir), "--port", str(port)],

@@ -23,8 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from tests.system.test_crm_up import free_port
+from tests.system.test_crm_up import free_port, start
 
 pytestmark = pytest.mark.system
 
@@ -33,32 +32,13 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 MAX_TIME_SECONDS = int(os.environ.get("CRM_SCHEMATHESIS_MAX_TIME", "240"))
 
 
-def start_crm(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "CRM_ADMIN_PASSWORD": PASSWORD,
-        # The fuzzer signs in with wrong passwords on purpose; it must not throttle itself out.
-        "CRM_SIGNIN_RATE_PER_MINUTE": "1000000",
-        "CRM_SIGNIN_FREE_FAILURES": "1000000",
-        "CRM_READ_WAIT_SECONDS": "0.2",
-    }
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "crm.cli", "up", "--data-dir", str(data_dir), "--port", str(port)],
-            stdout=out,
-            stderr=out,
-            env=env,
-        )
-    for _ in range(600):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, log.read_text()
-        subprocess.run(["sleep", "0.1"], check=True)
-    process.kill()
-    raise AssertionError("crm up did not become ready:\n" + log.read_text())
+SETTINGS = {
+    "CRM_ADMIN_PASSWORD": PASSWORD,
+    # The fuzzer signs in with wrong passwords on purpose; it must not throttle itself out.
+    "CRM_SIGNIN_RATE_PER_MINUTE": "1000000",
+    "CRM_SIGNIN_FREE_FAILURES": "1000000",
+    "CRM_READ_WAIT_SECONDS": "0.2",
+}
 
 
 def administrator_key(base: str) -> str:
@@ -75,7 +55,7 @@ def test_schemathesis_every_check_and_the_stateful_phase_find_nothing(tmp_path: 
     schemathesis = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
     assert schemathesis, "schemathesis is a dev dependency: uv sync installs its command"
     port, log = free_port(), tmp_path / "crm.log"
-    process = start_crm(tmp_path / "data", port, log)
+    process, _ = start(tmp_path / "data", port, log, SETTINGS)
     base = f"http://127.0.0.1:{port}"
     try:
         key = administrator_key(base)
