@@ -7,7 +7,7 @@ actor and client address in the event metadata, so the audit trail shows it like
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 
 from crm_gateway.application.users import Actor
@@ -15,8 +15,7 @@ from crm_gateway.domain import access_group as g
 from crm_shared.commands import CommandHandler, CommandResult, Decider, Loaded
 from crm_shared.contracts.identity.access_group import DEFAULT_CODE
 from crm_shared.errors import DomainError
-from crm_shared.events import DomainEvent
-from crm_shared.eventstore import AppendResult, EventStore, NewEvent, WrongExpectedVersion
+from crm_shared.eventstore import EventStore, WrongExpectedVersion
 from crm_shared.identity import Caller
 
 Result = CommandResult[g.AccessGroup]
@@ -44,18 +43,12 @@ class AccessGroupCommands(CommandHandler[g.Command, g.AccessGroup]):
         super().__init__(store, DECIDER, clock)
         self._after_append = after_append
 
-    async def append(
-        self,
-        loaded: Loaded[g.AccessGroup],
-        events: Sequence[NewEvent],
-        decided: Sequence[DomainEvent],
-        caller: Caller,
-    ) -> AppendResult:
+    async def after(
+        self, command: g.Command, loaded: Loaded[g.AccessGroup], state: g.AccessGroup, caller: Caller
+    ) -> None:
         # Brings the views up to date after each change, so this process reads its own writes.
-        result = await super().append(loaded, events, decided, caller)
         if self._after_append is not None:
             await self._after_append()
-        return result
 
     async def apply(self, command: g.Command, actor: Actor, *, if_match: int | None = None) -> Result:
         """Decide on the group's stream and append (409 on a concurrent change, 412 on a stale ``if_match``)."""
