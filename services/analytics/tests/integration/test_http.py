@@ -199,6 +199,9 @@ async def test_roles_that_do_not_see_the_whole_get_403(app: FastAPI, role: str) 
 async def test_no_caller_token_is_401(app: FastAPI) -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://crm") as http:
         assert (await http.get(ABC, params={"from": "2026-01-01", "to": "2026-03-31"})).status_code == 401
+        assert (await http.get("/api/v1/analytics")).status_code == 401
+    async with client(app, "read_only") as http:
+        assert (await http.get("/api/v1/analytics")).json() == {"reporting_currency": "EUR", "reports": ["abc"]}
 
 
 async def finished(http: httpx.AsyncClient, location: str) -> dict[str, Any]:

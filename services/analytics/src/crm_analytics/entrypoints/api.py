@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from pydantic import BaseModel, Field
 
 from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.entrypoints import abc, facts
-from crm_shared.identity import CallerTokens
+from crm_shared.http import caller_dependency
+from crm_shared.identity import Caller, CallerTokens
+
+
+class AnalyticsIndex(BaseModel):
+    """What analytics offers here."""
+
+    reporting_currency: str = Field(description="The currency reports sum, and of facts that name none")
+    reports: list[str] = Field(description="The reports and segmentations under /api/v1/analytics/")
 
 
 def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
     """The analytics API, bound to one wired service; every route needs a verified caller."""
     router = APIRouter()
+    authenticated = caller_dependency(tokens)
+
+    @router.get("/api/v1/analytics", response_model=AnalyticsIndex, tags=["analytics: segmentation"])
+    async def index(caller: Caller = authenticated) -> AnalyticsIndex:
+        """The reporting currency and the reports there are."""
+        return AnalyticsIndex(reporting_currency=service.settings.reporting_currency, reports=["abc"])
+
     router.include_router(facts.build_router(service, tokens))
     router.include_router(abc.build_router(service, tokens))
     return router
