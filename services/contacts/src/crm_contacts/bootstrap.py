@@ -18,7 +18,7 @@ from crm_contacts.application.imports import CounterpartyImport
 from crm_contacts.application.keys import PersonKeys
 from crm_contacts.application.persons.commands import PersonCommands
 from crm_contacts.application.persons.queries import PersonQueries
-from crm_contacts.application.publishing import translate
+from crm_contacts.application.publishing import Translation
 from crm_contacts.application.reference.commands import ReferenceCommands
 from crm_contacts.application.reference.data import ReferenceData
 from crm_contacts.application.reference.defaults import seed_reference
@@ -77,12 +77,14 @@ class ContactsService:
     """Imports and exports, run in the background: records in the state store, files in the blob store."""
     directory: LocalDirectory
     """The local copy of the gateway's directory: users (managers) and access groups."""
+    translate: Translation = field(default_factory=Translation)
+    """The translation of stored events into public ones, shared by the relay and the views."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _subscriptions: list[Subscription] = field(default_factory=list)
 
     def relay(self, bus: Bus) -> Relay:
         """The relay publishing this service's integration events."""
-        return Relay(SERVICE, self.store, bus, self.views, translate)
+        return Relay(SERVICE, self.store, bus, self.views, self.translate)
 
     def importer(
         self, *, views_follow_the_bus: bool = True, batch_size: int = IMPORT_BATCH, workers: int | None = None
@@ -93,10 +95,10 @@ class ContactsService:
 
         async def view_ready(position: int) -> None:
             if views_follow_the_bus:
-                await self.runner.wait_for(self.store, position, translate=translate, timeout=60.0)
+                await self.runner.wait_for(self.store, position, translate=self.translate, timeout=60.0)
             else:
                 after = await self.views.checkpoint(self.runner.checkpoint_name) or 0
-                await self.runner.catch_up(self.store, translate, after=after)
+                await self.runner.catch_up(self.store, self.translate, after=after)
 
         return CounterpartyImport(
             self.store,
@@ -125,16 +127,16 @@ class ContactsService:
         and follow the gateway's directory into its local copy."""
         await self.directory.runner.follow(bus)
         for runner in self.runners:  # its own views follow its own log, never its public topics (ADR 14)
-            await runner.follow_log(self.store, translate)
+            await runner.follow_log(self.store, self.translate)
         self._subscriptions.append(await SourcesFromInteractions(self.commands).subscribe(bus))
 
     async def catch_up_views(self) -> None:
         """Bring every view up to the event log here and now (for commands that run without the
         projector, such as ``crm export``); safe beside a running projector: writes are guarded."""
         for runner in self.runners:
-            if not await runner.rebuild_if_needed(self.store, translate):
+            if not await runner.rebuild_if_needed(self.store, self.translate):
                 after = await self.views.checkpoint(runner.checkpoint_name) or 0
-                await runner.catch_up(self.store, translate, after=after)
+                await runner.catch_up(self.store, self.translate, after=after)
 
     async def close(self) -> None:
         """Stop background roles and release the stores."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
+from uuid import UUID
 
 from crm_contacts.application.persons.publishing import translate_person
 from crm_contacts.application.reference.publishing import translate_reference
@@ -31,6 +33,7 @@ _PUBLIC_TYPES = {
     cp.InformationSourceRecorded: "crm.contacts.InformationSourceRecorded",
     cp.CounterpartyMerged: "crm.contacts.CounterpartyMerged",
     cp.DuplicateAbsorbed: "crm.contacts.DuplicateAbsorbed",
+    cp.CounterpartyExternalCodesChanged: "crm.contacts.CounterpartyExternalCodesChanged",
 }
 
 
@@ -70,3 +73,32 @@ _BY_STREAM: dict[str, Callable[[RecordedEvent], list[Envelope]]] = {
     "person-": translate_person,
 }
 """Which translation applies to the events of each stream prefix; private streams are absent."""
+
+
+RECENT = 16_384
+"""How many stored events a :class:`Translation` remembers the public events of."""
+
+
+class Translation:
+    """:func:`translate` for one service instance, remembering what it gave for recent events.
+
+    The relay and each of the service's views (counterparties, reference, persons) read every event
+    of the log and translate it, so without this each event is decoded, validated and dumped four
+    times over (the import's profile, bench P2). Events of persons are translated afresh every time:
+    their personal data is sealed with a key that erasure deletes, so no earlier translation may
+    outlive it. The envelopes handed out are shared: none of their readers changes them."""
+
+    def __init__(self, size: int = RECENT) -> None:
+        self._size = size
+        self._recent: OrderedDict[tuple[int, UUID], tuple[Envelope, ...]] = OrderedDict()
+
+    def __call__(self, recorded: RecordedEvent) -> tuple[Envelope, ...]:
+        if recorded.stream.startswith("person-"):
+            return tuple(translate(recorded))
+        key = (recorded.position, recorded.id)
+        found = self._recent.get(key)
+        if found is None:
+            found = self._recent[key] = tuple(translate(recorded))
+            if len(self._recent) > self._size:
+                self._recent.popitem(last=False)
+        return found
