@@ -416,8 +416,8 @@ async def test_export_holds_everything_and_erasure_shreds_it_everywhere(
     )
     assert card["display_name"] == ""
     assert [(c["kind"], c["value"]) for c in card["contact_info"]] == [("p-mobile", None), ("p-email", None)]
-    # Non-personal facts stay.
-    assert card["links"][0]["counterparty_id"] == cid and card["links"][0]["position"] == "Кмет"
+    # Non-personal facts stay; the position at the counterparty is personal (ADR 15) and goes too.
+    assert card["links"][0]["counterparty_id"] == cid and card["links"][0]["position"] is None
 
     def shredded(value: Any) -> None:
         text = text_of(value)

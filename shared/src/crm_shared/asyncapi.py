@@ -253,6 +253,22 @@ One event is one Kafka record in CloudEvents 1.0 *binary content mode*:
   a meaning changed) is published on `crm.<context>.<aggregate>.v<N+1>`; a topic never changes
   incompatibly.
 
+## Personal data
+
+Topics are kept forever and copied by consumers beyond the CRM's reach, so a public event carries
+nothing that would have to be erased (ADR 12, ADR 15). Contact persons' events carry ids, the owner,
+the private flag, links (counterparty and role code), property values, category codes, which kinds
+of details changed and the erasure, never a name, birth date, gender, description, contact detail
+or position. Interaction events carry ids, kinds, states, times, user ids and codes (`outcome_code`,
+`source`), never the free text people write (subject, description, content, third parties, project,
+outcome, cancel reason, the title of the basis). Such fields are *withheld*: they keep their place in
+their topic version for consumers written before, always with the empty value (`""`, `[]` or
+`null`), and each schema allows only that value and says so in the field's description. Read the
+texts through the API under the caller's rights. Inside the CRM they are sealed with the person's key,
+so after `crm.contacts.PersonErased` nothing of the person is readable there either: drop your copy
+of whatever you hold about that person. Events published before 2026-12 may still carry positions
+and interaction texts; operators who must remove them recreate the topic and run `crm republish`.
+
 ## Dead letters
 
 Each topic `T` has a dead-letter topic `T.dlt`. A CRM consumer sends there, unchanged (same key, value

@@ -4,6 +4,7 @@ deleted — in the events, the public events, the view, and a view rebuilt from 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,10 +16,11 @@ from crm_contacts import bootstrap
 from crm_contacts.application.persons.publishing import translate_person
 from crm_contacts.application.persons.reading import decode
 from crm_contacts.application.publishing import translate
-from crm_contacts.domain import crypto
 from crm_contacts.domain import person as pe
 from crm_contacts.domain.contact_info import ContactEntry
 from crm_contacts.projections import persons as view
+from crm_shared import sealing as crypto
+from crm_shared.eventstore import RecordedEvent
 from crm_shared.identity import caller_of
 from crm_shared.settings import KernelSettings
 
@@ -164,3 +166,61 @@ async def test_deleting_the_key_erases_the_data_everywhere_for_good(service: boo
     exported = await service.person_queries.export(pid, ADMIN)
     assert exported is not None and all(secret not in plain(exported) for secret in SECRETS)
     assert exported["personal_data_readable"] is False
+
+
+def test_a_link_position_is_sealed_opened_and_gone_with_the_key() -> None:
+    key = crypto.new_key()
+    data = {"person_id": "p-1", "counterparty_id": "c-1", "position": "Главен счетоводител", "role": "boss"}
+    sealed = pe.seal_data(data, key, "p-1")
+    assert sealed["position"].startswith(crypto.PREFIX) and "счетоводител" not in plain(sealed)
+    assert (sealed["counterparty_id"], sealed["role"]) == ("c-1", "boss")
+    assert pe.open_data(sealed, key, "p-1") == (data, [])
+    assert pe.open_data(sealed, None, "p-1") == ({**data, "position": None}, ["position"])
+    # A position stored in clear before ADR 15 reads as erased too once the key is gone.
+    assert pe.open_data(data, None, "p-1") == ({**data, "position": None}, ["position"])
+
+    card = {"links": [{"counterparty_id": "c-1", "position": sealed["position"], "role": "boss"}]}
+    opened, erased = pe.open_data(card, key, "p-1")
+    assert opened["links"][0]["position"] == "Главен счетоводител" and erased == []
+    opened, erased = pe.open_data(card, None, "p-1")
+    assert opened["links"][0]["position"] is None and erased == ["links[0].position"]
+    assert pe.has_personal_values({"position": "x"}) and not pe.has_personal_values({"position": None})
+
+
+def test_an_erasure_clears_positions_and_public_link_events_never_carry_one() -> None:
+    registered = pe.PersonRegistered(
+        person_id="p-1",
+        owner="admin",
+        private=False,
+        first_name="Йорданка",
+        middle_name=None,
+        last_name=None,
+        birth_date=None,
+        birthday_reminder_days=None,
+        gender="female",
+        description=None,
+        contact_info=(),
+        registered_at=NOW,
+    )
+    linked = pe.PersonLinkedToCounterparty(person_id="p-1", counterparty_id="c-1", position="Шеф", role="boss")
+    state = pe.evolve(pe.evolve(None, registered), linked)
+    assert state is not None and state.links[0].position == "Шеф"
+    erased = pe.evolve(state, pe.PersonErased(person_id="p-1", reason="GDPR 1", erased_at=NOW))
+    assert erased is not None and erased.links == (pe.Link("c-1", None, "boss"),)
+
+    for event in (
+        linked,
+        pe.PersonCounterpartyLinkChanged(person_id="p-1", counterparty_id="c-1", position="Шеф", role=None),
+    ):
+        recorded = RecordedEvent(
+            id=uuid.uuid4(),
+            stream="person-p-1",
+            stream_version=1,
+            position=2,
+            type=pe.catalog.name_of(event),
+            data=pe.seal_data(event.model_dump(mode="json"), crypto.new_key(), "p-1"),
+            metadata={"schema_version": 1},
+            recorded_at=NOW,
+        )
+        [published] = translate_person(recorded)
+        assert published.data["position"] is None and "Шеф" not in plain(published.data)

@@ -9,19 +9,22 @@ from dataclasses import dataclass, field
 from crm_interactions.application.contacts import LocalContacts
 from crm_interactions.application.interactions.commands import InteractionCommands
 from crm_interactions.application.interactions.history import InteractionHistory, interaction_history
-from crm_interactions.application.interactions.publishing import translate
+from crm_interactions.application.interactions.publishing import stored, translate
 from crm_interactions.application.interactions.queries import InteractionQueries
+from crm_interactions.application.interactions.texts import ErasuresFromContacts, person_keys
 from crm_interactions.projections.contacts import ContactsView
 from crm_interactions.projections.interactions import InteractionsView
 from crm_interactions.settings import InteractionsSettings
-from crm_shared.adapters import open_event_store, open_read_store
-from crm_shared.bus import Bus
+from crm_shared.adapters import open_event_store, open_read_store, open_state_store
+from crm_shared.bus import Bus, Subscription
 from crm_shared.directory import DirectoryView, LocalDirectory
 from crm_shared.eventstore import EventStore
+from crm_shared.keys import SubjectKeys
 from crm_shared.projections import ProjectionRunner
 from crm_shared.readstore import ReadStore
 from crm_shared.relay import Relay
 from crm_shared.settings import KernelSettings
+from crm_shared.statestore import StateStore
 
 SERVICE = "interactions"
 
@@ -32,6 +35,9 @@ class InteractionsService:
 
     store: EventStore
     views: ReadStore
+    state: StateStore
+    """Primary records that are not views: the contact persons' keys that seal the texts (ADR 15)."""
+    keys: SubjectKeys
     commands: InteractionCommands
     queries: InteractionQueries
     history: InteractionHistory
@@ -45,6 +51,7 @@ class InteractionsService:
     """The local copy of the gateway's directory (users), fed from its topics."""
     settings: InteractionsSettings
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _subscriptions: list[Subscription] = field(default_factory=list)
 
     @property
     def runners(self) -> list[ProjectionRunner]:
@@ -67,20 +74,25 @@ class InteractionsService:
     async def start_projector(self, bus: Bus) -> None:
         """Follow contacts' topics into the local contacts view and the gateway's into the local
         directory; build the interaction view from this service's own log if it never was (or its
-        version changed), then keep it following that log (never the public topic: ADR 14)."""
+        version changed), then keep it following that log (never the public topic: ADR 14); and
+        delete a contact person's key when contacts erases the person (ADR 15)."""
         await self.directory.runner.follow(bus)
         await self.contacts_runner.follow(bus)
-        await self.runner.follow_log(self.store, translate)
+        await self.runner.follow_log(self.store, stored)
+        self._subscriptions.append(await ErasuresFromContacts(self.keys).subscribe(bus))
 
     async def close(self) -> None:
         """Stop background roles and release the stores."""
         for runner in self.runners:
             await runner.stop()
+        for subscription in self._subscriptions:
+            await subscription.stop()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.views.close()
+        await self.state.close()
         await self.store.close()
 
 
@@ -90,6 +102,8 @@ async def build(
     """Open the service's stores per ``settings`` and wire it."""
     store = await open_event_store(settings, SERVICE)
     views = await open_read_store(settings, SERVICE)
+    state = await open_state_store(settings, SERVICE)
+    keys = person_keys(state)
     runner = ProjectionRunner(InteractionsView(), views, service=SERVICE)
     await runner.prepare()
     contacts_runner = ProjectionRunner(ContactsView(), views, service=SERVICE)
@@ -99,12 +113,14 @@ async def build(
     contacts = LocalContacts(views, contacts_runner)
     directory = LocalDirectory(views, ProjectionRunner(DirectoryView(), views, service=SERVICE))
     await directory.prepare()
-    commands = InteractionCommands(store, contacts, directory=directory)
+    commands = InteractionCommands(store, contacts, directory=directory, keys=keys)
     return InteractionsService(
         store=store,
         views=views,
+        state=state,
+        keys=keys,
         commands=commands,
-        queries=InteractionQueries(views, runner, store, contacts, directory),
+        queries=InteractionQueries(views, runner, store, contacts, directory, keys),
         history=interaction_history(commands),
         contacts=contacts,
         runner=runner,

@@ -16,7 +16,7 @@ import pytest
 
 from crm_interactions.application.contacts import LocalContacts
 from crm_interactions.application.interactions.commands import InteractionCommands
-from crm_interactions.application.interactions.publishing import translate
+from crm_interactions.application.interactions.publishing import stored
 from crm_interactions.application.interactions.queries import Filters, InteractionQueries
 from crm_interactions.domain import interaction as it
 from crm_interactions.projections.contacts import COUNTERPARTIES, SOURCES, ContactsView
@@ -262,7 +262,7 @@ async def test_redelivered_and_interleaved_messages_give_the_view_a_rebuild_give
     store: SqliteEventStore, views: SqliteReadStore, tmp_path: Path
 ) -> None:
     await seeded(store, views)
-    messages = [env.to_message() for e in await store.read_all(after=0) for env in translate(e)]
+    messages = [env.to_message() for e in await store.read_all(after=0) for env in stored(e)]
     live = ProjectionRunner(InteractionsView(), views, service="interactions")
     await live.prepare()
     rng = random.Random(5)
@@ -277,7 +277,7 @@ async def test_redelivered_and_interleaved_messages_give_the_view_a_rebuild_give
             queue.remove(lane)
     replay_views = await SqliteReadStore.open(tmp_path / "replay.db")
     replay = ProjectionRunner(InteractionsView(), replay_views, service="interactions")
-    assert await replay.rebuild_if_needed(store, translate) == len(messages)
+    assert await replay.rebuild_if_needed(store, stored) == len(messages)
     for base in (COLLECTION, CALENDAR):
         assert await everything(views, live.collection(base)) == await everything(replay_views, replay.collection(base))
     await replay_views.close()
@@ -297,7 +297,7 @@ async def test_lists_page_by_start_and_show_only_what_the_callers_groups_see_now
 ) -> None:
     commands = await seeded(store, views, n=30)
     runner = ProjectionRunner(InteractionsView(), views, service="interactions")
-    await runner.rebuild_if_needed(store, translate)
+    await runner.rebuild_if_needed(store, stored)
     contacts = commands._contacts
     queries = InteractionQueries(views, runner, store, contacts)
 
@@ -381,7 +381,7 @@ async def test_an_interaction_with_only_a_contact_person_is_seen_by_who_takes_pa
     )
     await commands.handle(it.PlanInteraction(draft, NOW), author)
     view = ProjectionRunner(InteractionsView(), views, service="interactions")
-    await view.rebuild_if_needed(store, translate)
+    await view.rebuild_if_needed(store, stored)
     queries = InteractionQueries(views, view, store, contacts)
     for user, sees in (("ivan", True), ("maria", True), ("petar", True), ("other", False)):
         caller = caller_of(user, ["sales_manager"], ["general"])

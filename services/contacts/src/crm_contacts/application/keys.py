@@ -13,11 +13,10 @@ while): run the stores on encrypted disks, and keep backups only as long as the 
 
 from __future__ import annotations
 
-import base64
 import logging
 from datetime import UTC, datetime
 
-from crm_contacts.domain import crypto
+from crm_shared.keys import SubjectErased, SubjectKeys
 from crm_shared.readstore import Query, ReadStore
 from crm_shared.statestore import StateStore, VersionConflict
 
@@ -27,36 +26,18 @@ _FROM_READ_STORE = "person_keys_from_read_store"
 log = logging.getLogger(__name__)
 
 
-class PersonKeys:
-    """Creates, reads and deletes persons' keys."""
+class PersonKeys(SubjectKeys):
+    """Creates, reads and deletes persons' keys (the kernel's key store, collection ``person_keys``)."""
 
     def __init__(self, state: StateStore) -> None:
-        self._state = state
+        super().__init__(state, COLLECTION)
 
     async def create(self, person_id: str) -> bytes:
         """The person's key, made now if it has none (a retried registration keeps the first one)."""
-        key = crypto.new_key()
-        value = {"key": base64.b64encode(key).decode("ascii"), "created_at": datetime.now(UTC).isoformat()}
         try:
-            await self._state.put(COLLECTION, person_id, value, expected_version=0)
-            return key
-        except VersionConflict:
-            pass  # made before (a retry) or by a racing registration: use the stored one
-        stored = await self.key_of(person_id)
-        if stored is None:
-            raise RuntimeError(f"the key of person {person_id} was deleted (the person is erased)")
-        return stored
-
-    async def key_of(self, person_id: str) -> bytes | None:
-        """The person's key, or None if it never existed or was deleted (erased)."""
-        record = await self._state.get(COLLECTION, person_id)
-        if record is None or "key" not in record.value:
-            return None
-        return base64.b64decode(record.value["key"])
-
-    async def delete(self, person_id: str) -> None:
-        """Delete the key for good: the person's personal data can never be read again."""
-        await self._state.put(COLLECTION, person_id, {"erased_at": datetime.now(UTC).isoformat()})
+            return await super().create(person_id)
+        except SubjectErased as exc:
+            raise RuntimeError(f"the key of person {person_id} was deleted (the person is erased)") from exc
 
     async def adopt_from(self, views: ReadStore) -> int:
         """Move the keys that earlier versions kept in the read store's ``person_keys`` collection

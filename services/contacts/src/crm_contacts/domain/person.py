@@ -7,9 +7,11 @@ key before they are stored (:func:`seal_data`) and opens them when reading (:fun
 erasure deletes the key, so they can never be opened again. Every personal field is typed as text,
 so the same events and :func:`evolve` also carry sealed values: the view folds them unopened.
 
-Properties (typed custom fields) and categories are business classification whose definitions
-administrators choose, not personal data by our rule: they are stored, published and kept after
-an erasure in plain form, like the links to counterparties.
+The position at a linked counterparty (:data:`LINK_PERSONAL_FIELDS`) is sealed likewise and cleared
+by an erasure (ADR 15); the link itself (counterparty and role code) stays plain. Properties (typed
+custom fields) and categories are business classification whose definitions administrators choose,
+not personal data by our rule: they are stored, published and kept after an erasure in plain form,
+like the links to counterparties.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
-from crm_contacts.domain import crypto
 from crm_contacts.domain.contact_info import ContactEntry, ContactType, with_main_rule
+from crm_shared import sealing as crypto
 from crm_shared.errors import AlreadyExists, DomainError, Forbidden, NotFound
 from crm_shared.events import DomainEvent, EventCatalog
 
@@ -43,6 +45,9 @@ PERSONAL_FIELDS: tuple[str, ...] = ("first_name", "middle_name", "last_name", "b
 """Fields sealed with the person's key wherever they are stored (events and the view)."""
 CONTACT_PERSONAL_FIELDS: tuple[str, ...] = ("value", "key", "comment")
 """Fields of each contact entry sealed likewise; kind, type and the main flag stay plain."""
+LINK_PERSONAL_FIELDS: tuple[str, ...] = ("position",)
+"""Fields of a link to a counterparty sealed likewise (ADR 15): the position is free text that may
+identify the person; the counterparty and the role code stay plain."""
 
 UPDATABLE = frozenset(
     {*PERSONAL_FIELDS, "birthday_reminder_days", "contact_info", "private", "properties", "categories"},
@@ -279,6 +284,7 @@ def evolve(state: State, event: DomainEvent) -> State:
             contacts = tuple(c.model_copy(update=dict.fromkeys(CONTACT_PERSONAL_FIELDS)) for c in state.contact_info)
             return replace(
                 state,
+                links=tuple(replace(x, position=None) for x in state.links),
                 first_name=None,
                 middle_name=None,
                 last_name=None,
@@ -582,6 +588,21 @@ def seal_data(data: Mapping[str, Any], key: bytes, person_id: str) -> dict[str, 
     for name in PERSONAL_FIELDS:
         if isinstance(sealed.get(name), str):
             sealed[name] = crypto.seal(key, person_id, name, sealed[name])
+    for name in LINK_PERSONAL_FIELDS:  # a link event's own fields
+        if isinstance(sealed.get(name), str) and not crypto.is_sealed(sealed[name]):
+            sealed[name] = crypto.seal(key, person_id, name, sealed[name])
+    if isinstance(sealed.get("links"), list | tuple):
+        sealed["links"] = [
+            {
+                **link,
+                **{
+                    name: crypto.seal(key, person_id, name, link[name])
+                    for name in LINK_PERSONAL_FIELDS
+                    if isinstance(link.get(name), str) and not crypto.is_sealed(link[name])
+                },
+            }
+            for link in sealed["links"]
+        ]
     if isinstance(sealed.get("contact_info"), list | tuple):
         sealed["contact_info"] = [
             {
@@ -600,8 +621,10 @@ def seal_data(data: Mapping[str, Any], key: bytes, person_id: str) -> dict[str, 
 def has_personal_values(data: Mapping[str, Any]) -> bool:
     """Whether event (or state) data holds a value of a personal field."""
     entries = data.get("contact_info") or ()
-    return any(data.get(name) is not None for name in PERSONAL_FIELDS) or any(
-        entry.get(name) is not None for entry in entries for name in CONTACT_PERSONAL_FIELDS
+    return (
+        any(data.get(name) is not None for name in (*PERSONAL_FIELDS, *LINK_PERSONAL_FIELDS))
+        or any(entry.get(name) is not None for entry in entries for name in CONTACT_PERSONAL_FIELDS)
+        or any(link.get(name) is not None for link in data.get("links") or () for name in LINK_PERSONAL_FIELDS)
     )
 
 
@@ -619,9 +642,28 @@ def open_data(data: Mapping[str, Any], key: bytes | None, person_id: str) -> tup
             return None
         return crypto.unseal(key, person_id, name, value)
 
+    def open_link(value: Any, name: str, shown: str) -> Any:
+        # Positions were stored in clear before ADR 15: without the key they read as erased too.
+        if key is None and value is not None:
+            erased.append(shown)
+            return None
+        return open_one(value, name, shown)
+
     for name in PERSONAL_FIELDS:
         if name in opened:
             opened[name] = open_one(opened[name], name, name)
+    for name in LINK_PERSONAL_FIELDS:
+        if name in opened:
+            opened[name] = open_link(opened[name], name, name)
+    if isinstance(opened.get("links"), list | tuple):
+        links = []
+        for i, link in enumerate(opened["links"]):
+            link = dict(link)
+            for name in LINK_PERSONAL_FIELDS:
+                if name in link:
+                    link[name] = open_link(link[name], name, f"links[{i}].{name}")
+            links.append(link)
+        opened["links"] = links
     if isinstance(opened.get("contact_info"), list | tuple):
         entries = []
         for i, entry in enumerate(opened["contact_info"]):

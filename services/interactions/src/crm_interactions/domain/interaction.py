@@ -9,11 +9,12 @@ consumer such as the notifier needs no other event to act on it. Times are kept 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, get_args
 
+from crm_shared import sealing
 from crm_shared.errors import AlreadyExists, DomainError, NotFound
 from crm_shared.events import DomainEvent, EventCatalog
 
@@ -295,6 +296,45 @@ def evolve(state: State, event: DomainEvent) -> State:
         case InformationSourceProvided():
             return replace(state, source=event.source, source_on=event.on)
     return state
+
+
+# -- personal text ----------------------------------------------------------------------------------
+
+TEXT_FIELDS: frozenset[str] = frozenset(
+    {"subject", "description", "content", "third_parties", "project", "outcome", "reason"}
+)
+"""Free text of the events that may identify a person (a name in a subject, third parties by name):
+sealed with the contact person's key where the interaction names one, withheld from the public
+events (ADR 15). ``basis.title`` (the title of the record it is based on) is sealed likewise; ids,
+kinds, states, times and codes (``outcome_code``, ``source``) stay plain."""
+
+
+def purpose_of(interaction_id: str) -> str:
+    """What a sealed text of an interaction is bound to: a text copied into another one does not open."""
+    return f"interaction:{interaction_id}"
+
+
+def seal_text(data: Mapping[str, Any], seal_one: Callable[[str], str]) -> dict[str, Any]:
+    """Event data with every text of :data:`TEXT_FIELDS` and ``basis.title`` (also inside ``changes``)
+    sealed by ``seal_one``; empty texts stay as they are."""
+    sealed = sealing.seal_fields(data, TEXT_FIELDS, seal_one)
+    if isinstance(sealed.get("basis"), Mapping):
+        sealed["basis"] = sealing.seal_fields(sealed["basis"], {"title"}, seal_one)
+    if isinstance(sealed.get("changes"), Mapping):
+        sealed["changes"] = seal_text(sealed["changes"], seal_one)
+    return sealed
+
+
+def has_text(data: Mapping[str, Any]) -> bool:
+    """Whether event data holds a text :func:`seal_text` would seal."""
+    found: list[str] = []
+
+    def note(text: str) -> str:
+        found.append(text)
+        return text
+
+    seal_text(data, note)
+    return bool(found)
 
 
 # -- commands -------------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""The interaction lists and the calendar, built from ``crm.interactions.interaction.v1``.
+"""The interaction lists and the calendar, built from this service's own events as stored (the
+private translation ``publishing.stored``: the public events withhold the texts, ADR 15). Texts of an
+interaction that names a contact person are kept sealed here, as in the events, and opened when read.
 
 - ``interactions``: one document per interaction with every field, plus ``start_key`` (the start in
   UTC as 20 digits, which sort like the times) and ``start_rkey`` (the same digits inverted: newest
@@ -19,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from crm_interactions.domain import interaction as it
 from crm_shared.contracts import interactions as public
 from crm_shared.projections import Derive, Fact, On, View
 from crm_shared.readstore import Change, Document, Index, Put
@@ -26,7 +29,9 @@ from crm_shared.readstore import Change, Document, Index, Put
 COLLECTION = "interactions"
 CALENDAR = "calendar"
 _OPENED = ("crm.interactions.InteractionPlanned", "crm.interactions.InteractionRecorded")
-_FACTS = tuple(public.interaction.InteractionFacts.model_fields)
+_FACTS = tuple(sorted(it.FACT_FIELDS))
+CONTRACTS = {"crm." + name: it.catalog.class_of(name) for name in it.catalog.names()}
+"""What the view takes: the domain events as stored, under the public type they go by."""
 _INVERT = str.maketrans("0123456789", "9876543210")
 LEFT = "left"
 """Calendar state of a user who no longer takes part."""
@@ -138,7 +143,7 @@ class InteractionsView(View):
     """Projection of the interactions topic into ``interactions`` and ``calendar``."""
 
     name = "interactions"
-    version = 1
+    version = 2  # 2: from the events as stored, texts sealed (ADR 15)
     topics: Sequence[str] = (public.INTERACTION_TOPIC,)
     collections: Mapping[str, Sequence[Index]] = {
         COLLECTION: (
@@ -158,8 +163,8 @@ class InteractionsView(View):
         ),
         CALENDAR: (Index(("user", "state", "start_key")),),
     }
-    contracts = public.EVENT_TYPES
+    contracts = CONTRACTS
     handlers: Mapping[str, Sequence[On]] = {
-        t: (On(COLLECTION, _interaction, _opened if t in _OPENED else _changed),) for t in public.EVENT_TYPES
+        t: (On(COLLECTION, _interaction, _opened if t in _OPENED else _changed),) for t in CONTRACTS
     }
     derived: Mapping[str, Derive] = {COLLECTION: _calendar_of}

@@ -3,11 +3,13 @@
 These events carry **no personal data**: no names, birth dates, genders, descriptions or contact
 information, not even encrypted. The topic is read by systems we do not control and kept by brokers
 and their consumers beyond our reach, so whatever were published could not be erased. What is
-published: ids, the owner and the private flag, links to counterparties (with the position and the
-role code), property values and category codes (business classification whose definitions
-administrators choose, not personal data by our rule), which kinds of details changed, and the
-erasure. Consumers read the details through ``GET /api/v1/persons/{id}`` under the caller's access
-rights; after an erasure there are none.
+published: ids, the owner and the private flag, links to counterparties (with the role code),
+property values and category codes (business classification whose definitions administrators
+choose, not personal data by our rule), which kinds of details changed, and the erasure. The
+position at a counterparty is free text that may identify the person: it is withheld (ADR 15), the
+field kept in this topic version for consumers written before and always null. Consumers read the
+details through ``GET /api/v1/persons/{id}`` under the caller's access rights; after an erasure
+there are none.
 """
 
 from __future__ import annotations
@@ -62,22 +64,30 @@ class PersonCategoriesChanged(IntegrationEvent):
     categories: list[str] = Field(description="Codes of the categories reference catalog.")
 
 
+WITHHELD_POSITION = (
+    "Withheld, always null (ADR 15): the job title is free text that may identify the person, so it is "
+    "sealed with the person's key and never published; read it through GET /api/v1/persons/{id}. Events "
+    "published before 2026-12 may carry it."
+)
+
+
 class PersonLinkedToCounterparty(IntegrationEvent):
     """The person now works for a counterparty. Type ``crm.contacts.PersonLinkedToCounterparty``."""
 
     person_id: str
     counterparty_id: str
-    position: str | None = Field(default=None, description="Job title, free text.")
+    position: None = Field(default=None, description=WITHHELD_POSITION)
     role: str | None = Field(default=None, description="Code of the person-roles reference catalog.")
 
 
 class PersonCounterpartyLinkChanged(IntegrationEvent):
-    """Position or role at a counterparty changed. Type ``crm.contacts.PersonCounterpartyLinkChanged``."""
+    """Position or role at a counterparty changed (the position itself is withheld: read it through the
+    API). Type ``crm.contacts.PersonCounterpartyLinkChanged``."""
 
     person_id: str
     counterparty_id: str
-    position: str | None = None
-    role: str | None = None
+    position: None = Field(default=None, description=WITHHELD_POSITION)
+    role: str | None = Field(default=None, description="Code of the person-roles reference catalog.")
 
 
 class PersonUnlinkedFromCounterparty(IntegrationEvent):

@@ -49,7 +49,7 @@ def _public_form(event: DomainEvent) -> tuple[str, dict[str, Any]]:
             return ce_type, {
                 "person_id": event.person_id,
                 "counterparty_id": event.counterparty_id,
-                "position": event.position,
+                "position": None,  # withheld: sealed personal data (ADR 15)
                 "role": event.role,
             }
         case pe.PersonUnlinkedFromCounterparty():

@@ -77,7 +77,7 @@ class PersonQueries:
         pid = str(doc["_id"])
         key = None if doc.get("erased") else await self.keys.key_of(pid)
         fields, _ = pe.open_data(doc, key, pid)
-        return present(fields, pid, int(doc["_version"]), await access.visible_links(doc.get("links", [])))
+        return present(fields, pid, int(doc["_version"]), await access.visible_links(fields.get("links", [])))
 
     async def get(self, person_id: str, caller: Caller, *, min_position: int | None = None) -> dict[str, Any] | None:
         """The card of a person the caller may see, or None."""
@@ -213,9 +213,10 @@ class PersonQueries:
         for link in page.items:
             doc = await self._views.get(self.runner.collection(view.COLLECTION), str(link["person_id"]))
             if doc is not None:
-                items.append(
-                    {"person": await self._open_card(doc, access), "position": link["position"], "role": link["role"]}
-                )
+                card = await self._open_card(doc, access)
+                # The entry's position is sealed with the person's key (ADR 15): the opened card has it.
+                here: dict[str, Any] = next((x for x in card["links"] if x["counterparty_id"] == counterparty_id), {})
+                items.append({"person": card, "position": here.get("position"), "role": link["role"]})
         return items, encode_cursor(page.next_after)
 
     # -- reads of the log ---------------------------------------------------------------------------

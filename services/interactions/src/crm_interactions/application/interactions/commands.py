@@ -10,18 +10,22 @@ live here too, so the routes only translate.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from crm_interactions.application.contacts import Involvement, LocalContacts
+from crm_interactions.application.interactions.texts import PersonErased, decode, text_keys
 from crm_interactions.domain import interaction as it
+from crm_shared import sealing
 from crm_shared.commands import CommandHandler, CommandResult, Decider, Loaded
 from crm_shared.directory import LocalDirectory
 from crm_shared.errors import DomainError, Forbidden
-from crm_shared.eventstore import EventStore
+from crm_shared.events import DomainEvent
+from crm_shared.eventstore import AppendResult, EventStore, NewEvent, RecordedEvent
 from crm_shared.identity import Caller, Permission
+from crm_shared.keys import SubjectErased, SubjectKeys
 
 _ID_NAMESPACE = uuid.UUID("7c1e9a4b-2f5d-4e8a-b3c6-9d0f1a2b3c4d")
 
@@ -62,11 +66,14 @@ class InteractionCommands(CommandHandler[it.Command, it.Interaction]):
         contacts: LocalContacts,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         directory: LocalDirectory | None = None,
+        keys: SubjectKeys | None = None,
     ) -> None:
         super().__init__(store, DECIDER, clock)
         self._contacts = contacts
         self._directory = directory
         """Where the responsible user and participants are checked (None: not checked)."""
+        self.keys = keys
+        """The contact persons' keys that seal the texts (None: texts are stored as given, in tests)."""
 
     async def load_visible(self, interaction_id: str, caller: Caller) -> it.State:
         """The current state if the caller sees the interaction, else None."""
@@ -77,6 +84,38 @@ class InteractionCommands(CommandHandler[it.Command, it.Interaction]):
 
     async def authorize(self, command: it.Command, caller: Caller) -> None:
         _require_write(caller)
+
+    async def open(self, stream: str, events: Sequence[RecordedEvent]) -> Mapping[str, bytes | None]:
+        """The keys of the contact persons whose texts the stream holds (None for an erased one)."""
+        return await text_keys(self.keys, self._contacts, [e.data for e in events])
+
+    def decode(self, recorded: RecordedEvent, opened: Any) -> DomainEvent:
+        return decode(recorded, opened or {})
+
+    async def append(
+        self,
+        loaded: Loaded[it.Interaction],
+        events: Sequence[NewEvent],
+        decided: Sequence[DomainEvent],
+        caller: Caller,
+    ) -> AppendResult:
+        """Seal the texts of each event that names a contact person with that person's key (made now
+        if it has none); refused when the person was erased and the event has text to write."""
+        return await super().append(loaded, [await self._sealed(e) for e in events], decided, caller)
+
+    async def _sealed(self, event: NewEvent) -> NewEvent:
+        person = event.data.get("contact_person_id")
+        if self.keys is None or not isinstance(person, str) or not it.has_text(event.data):
+            return event
+        try:
+            key = await self.keys.create(person)
+        except SubjectErased as exc:
+            raise PersonErased(
+                f"the personal data of contact person {person} was erased: no text about them can be written",
+                field="contact_person_id",
+            ) from exc
+        purpose = it.purpose_of(str(event.data["interaction_id"]))
+        return replace(event, data=it.seal_text(event.data, lambda text: sealing.seal_for(key, person, purpose, text)))
 
     async def visible(self, state: it.Interaction, caller: Caller, command: it.Command | None = None) -> bool:
         return await self._contacts.visible(caller, involvement(state))

@@ -15,13 +15,15 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from crm_interactions.application.contacts import Involvement, LocalContacts
-from crm_interactions.application.interactions.publishing import translate
+from crm_interactions.application.interactions.publishing import stored
+from crm_interactions.application.interactions.texts import opened_documents
 from crm_interactions.domain.interaction import KINDS, STATES
 from crm_interactions.projections.interactions import CALENDAR, COLLECTION, reverse_key, start_key
 from crm_shared.directory import LocalDirectory
 from crm_shared.errors import DomainError, Forbidden
 from crm_shared.eventstore import EventStore
 from crm_shared.identity import Caller, Permission
+from crm_shared.keys import SubjectKeys
 from crm_shared.projections import ProjectionRunner
 from crm_shared.readstore import Document, Query, ReadStore
 from crm_shared.readstore.cursor import decode_cursor, encode_cursor
@@ -101,12 +103,19 @@ class InteractionQueries:
         store: EventStore,
         contacts: LocalContacts,
         directory: LocalDirectory | None = None,
+        keys: SubjectKeys | None = None,
     ) -> None:
         self._views = views
         self._runner = runner
         self._store = store
         self._contacts = contacts
         self._directory = directory
+        self._keys = keys
+        """The contact persons' keys that open the texts (ADR 15)."""
+
+    async def _opened(self, docs: list[Document]) -> list[Document]:
+        """The documents as shown: texts opened, those of an erased contact person empty."""
+        return await opened_documents(self._keys, self._contacts, docs)
 
     async def _known_user(self, user: str | None, caller: Caller, param: str) -> None:
         """A user named in a query parameter must be an active user of the directory (the caller's own
@@ -116,7 +125,7 @@ class InteractionQueries:
 
     async def _wait(self, min_position: int | None) -> None:
         if min_position:
-            await self._runner.wait_for(self._store, min_position, translate=translate)
+            await self._runner.wait_for(self._store, min_position, translate=stored)
 
     @staticmethod
     def _may_read(caller: Caller) -> None:
@@ -128,11 +137,13 @@ class InteractionQueries:
         counterparties = await self._contacts.counterparties(
             str(d["counterparty_id"]) for d in docs if d.get("counterparty_id")
         )
-        return [
-            _with_name(doc, counterparties)
-            for doc in docs
-            if LocalContacts.visible_among(caller, Involvement.of(doc), counterparties)
-        ]
+        return await self._opened(
+            [
+                _with_name(doc, counterparties)
+                for doc in docs
+                if LocalContacts.visible_among(caller, Involvement.of(doc), counterparties)
+            ]
+        )
 
     async def get(self, interaction_id: str, caller: Caller, *, min_position: int | None = None) -> Document | None:
         """One interaction, or None (also when the caller does not see it)."""
@@ -187,16 +198,16 @@ class InteractionQueries:
             )
             for doc in page.items:
                 if past_the_period(doc):
-                    return ListPage(items, None)
+                    return ListPage(await self._opened(items), None)
                 after = (doc[sort], str(doc["_id"]))
                 if in_the_period(doc) and LocalContacts.visible_among(caller, Involvement.of(doc), counterparties):
                     items.append(_with_name(doc, counterparties))
                     if len(items) == limit:
                         last = page.next_after is None and doc is page.items[-1]
-                        return ListPage(items, None if last else encode_cursor(after))
+                        return ListPage(await self._opened(items), None if last else encode_cursor(after))
             if page.next_after is None:
-                return ListPage(items, None)
-        return ListPage(items, encode_cursor(after))
+                return ListPage(await self._opened(items), None)
+        return ListPage(await self._opened(items), encode_cursor(after))
 
     async def summary(self, counterparty_id: str, caller: Caller, *, now: datetime) -> Summary | None:
         """Counts by kind and state, the last completed and the next planned interaction of a counterparty
@@ -217,14 +228,15 @@ class InteractionQueries:
         now_key = start_key(now)
         upcoming = await self._views.find(target, Query(planned, None, "start_key", (now_key, ""), 1))
         names = {counterparty_id: counterparty}
+        shown = await self._opened([_with_name(doc, names) for doc in (*last.items[:1], *upcoming.items[:1])])
         return Summary(
             counterparty_id=counterparty_id,
             counterparty_name=str(counterparty["name"]),
             total=sum(by_state.values()),
             by_kind=by_kind,
             by_state=by_state,
-            last=_with_name(last.items[0], names) if last.items else None,
-            next=_with_name(upcoming.items[0], names) if upcoming.items else None,
+            last=shown[0] if last.items else None,
+            next=shown[-1] if upcoming.items else None,
         )
 
     async def calendar(
@@ -315,7 +327,7 @@ class InteractionQueries:
             latest = await self._views.find(
                 target, Query({"counterparty_id": cid, "state": "completed"}, None, "start_rkey", None, 1)
             )
-            last = latest.items[0] if latest.items else None
+            last = (await self._opened(latest.items[:1]))[0] if latest.items else None
             if limit_key is not None and last is not None and str(last["start_key"]) >= limit_key:
                 continue
             changed = doc.get("updated_at")
