@@ -104,3 +104,31 @@ async def test_interactions_follow_contacts_and_tell_it_sources_over_kafka(two_s
             return [i["counterparty_name"] for i in listed] == ["Близка АД"]
 
         await eventually(renamed_here, "the new name shows on the interaction")
+
+        # References to records created a moment ago (issue 13): each call follows the last one's answer
+        # with no pause. Contacts links a person to a counterparty it registered a moment ago (its own
+        # event store); interactions, across Kafka, takes both the counterparty and the person at once.
+        for n in range(3):
+            fresh = await crm.post(
+                CONTACTS, json={"name": f"Свежа {n} ООД", "relations": ["buyer"], "main_manager": "ivan"}
+            )
+            assert fresh.status_code == 201, fresh.text
+            fresh_id = fresh.json()["id"]
+            person = await crm.post("/api/v1/persons", json={"first_name": "Нов", "last_name": f"Контакт {n}"})
+            assert person.status_code == 201, person.text
+            person_id = person.json()["id"]
+            linked = await crm.put(f"/api/v1/persons/{person_id}/counterparties/{fresh_id}", json={})
+            assert linked.status_code in (200, 201), linked.text
+            planned = await timeline.post(
+                INTERACTIONS,
+                json={
+                    "kind": "meeting",
+                    "direction": "outgoing",
+                    "state": "planned",
+                    "subject": "Първа среща",
+                    "start": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+                    "counterparty_id": fresh_id,
+                    "contact_person_id": person_id,
+                },
+            )
+            assert planned.status_code == 201, planned.text

@@ -18,6 +18,7 @@ from crm_contacts.application.counterparties.validation import RawContact, Refer
 from crm_contacts.application.keys import PersonKeys
 from crm_contacts.application.persons.access import Access
 from crm_contacts.application.persons.reading import decode, reading_key
+from crm_contacts.domain import counterparty as cp
 from crm_contacts.domain import person as pe
 from crm_contacts.domain.contact_info import ContactEntry
 from crm_contacts.projections import persons as view
@@ -67,8 +68,15 @@ class PersonCommands(CommandHandler[pe.Command, pe.Person]):
         self._reference = reference
 
     def access(self, caller: Caller) -> Access:
-        """The visibility rules for one request."""
-        return Access(self._views, self._counterparties, caller)
+        """The visibility rules for one request (a counterparty not in its view yet is read from the
+        event store)."""
+        return Access(self._views, self._counterparties, caller, self._counterparty_in_store)
+
+    async def _counterparty_in_store(self, counterparty_id: str) -> tuple[str, str] | None:
+        state: cp.State = None
+        for recorded in await self.store.read_stream(cp.stream_of(counterparty_id)):
+            state = cp.evolve(state, cp.catalog.decode(recorded))
+        return None if state is None else (state.access_group, state.name)
 
     async def contact_entries(self, raws: Sequence[RawContact]) -> tuple[ContactEntry, ...]:
         """Typed, normalised contact entries; each kind must be a contact kind for persons."""
