@@ -24,6 +24,8 @@ managers_names             of the user directory; import ignores them)
 access_group               its access group (default ``general``); must be one of the importer's
 contact:<kind>             values of one contact kind (e.g. ``contact:phone``), ``|``-separated, main first
 property:<code>            the value of one property (numbers, ``true``/``false``, dates as YYYY-MM-DD)
+erp_code                   its customer codes in the ERP (external codes of system ``erp``), ``|``-separated
+external_codes             its codes in other systems, each ``system:code`` (``sap-bg:0000104711``), ``|``-separated
 person_first_name,         one contact person of the counterparty: names (a first or last name is
 person_middle_name,        required when any ``person_*`` cell is filled), position there, role (a code
 person_last_name,          of the ``person-roles`` catalog), e-mail and phone (``|``-separated)
@@ -31,6 +33,9 @@ person_position,
 person_role, person_email,
 person_phone
 =========================  ====================================================================
+
+``erp_code`` sets the codes of the ERP and ``external_codes`` those of every other system: a row that
+updates a counterparty leaves the codes of a column the file does not have alone.
 
 Several persons of one counterparty are several rows of that counterparty (same ``id`` or tax id),
 one person each; only the first of those rows imports the counterparty's own columns.
@@ -55,6 +60,7 @@ from typing import Any
 from crm_contacts.application.counterparties.validation import RawContact
 from crm_contacts.domain import counterparty as cp
 from crm_contacts.domain.reference import is_code
+from crm_shared.errors import DomainError
 
 LIST_SEPARATOR = "|"
 CONTACT_PREFIX = "contact:"
@@ -79,6 +85,8 @@ FIXED_COLUMNS: tuple[str, ...] = (
     "categories",
     "source",
     "source_date",
+    "erp_code",
+    "external_codes",
 )
 """The columns every export writes, in this order (then ``contact:*`` and ``property:*``)."""
 NAME_COLUMNS: dict[str, str] = {"main_manager_name": "main_manager", "managers_names": "managers"}
@@ -331,6 +339,8 @@ class RowValues:
     """Property values as text; they are typed by their property's definition later."""
     person: RawPerson | None = None
     """The row's contact person, when any ``person_*`` cell is filled."""
+    external_codes: tuple[cp.ExternalCode, ...] = ()
+    """The codes of ``erp_code`` and ``external_codes``, checked."""
     digest: str = ""
     """A stable hash of the row's content (all columns but ``id`` and the person's)."""
 
@@ -418,6 +428,40 @@ def _pattern(column: str, text: str, pattern: re.Pattern[str], what: str) -> str
     return text
 
 
+ERP_COLUMN = "erp_code"
+CODES_COLUMN = "external_codes"
+
+
+def _external_codes(cells: Mapping[str, str]) -> tuple[cp.ExternalCode, ...]:
+    codes: list[cp.ExternalCode] = []
+    for value in dict.fromkeys(_split(cells.get(ERP_COLUMN, ""))):
+        codes.append(cp.ExternalCode(cp.DEFAULT_EXTERNAL_SYSTEM, value))
+    for value in dict.fromkeys(_split(cells.get(CODES_COLUMN, ""))):
+        system, colon, code = value.partition(":")
+        if not colon or not code.strip():
+            raise CellRejected(CODES_COLUMN, f"{value!r} is not system:code (e.g. sap-bg:0000104711)")
+        if system == cp.DEFAULT_EXTERNAL_SYSTEM:
+            raise CellRejected(CODES_COLUMN, f"codes of the ERP go in the {ERP_COLUMN} column")
+        codes.append(cp.ExternalCode(system.strip(), code.strip()))
+    try:
+        return cp.external_codes(codes)
+    except DomainError as exc:
+        index = INDEX.search(exc.field or "")
+        at = codes[int(index.group(1))] if index else None
+        column = ERP_COLUMN if at is not None and at.system == cp.DEFAULT_EXTERNAL_SYSTEM else CODES_COLUMN
+        raise CellRejected(column, str(exc) if at is None else f"{at.code!r}: {exc}") from None
+
+
+INDEX = re.compile(r"\[(\d+)\]")
+
+
+def codes_column(codes: Sequence[cp.ExternalCode], index: int) -> str:
+    """The column of the ``index``-th of a row's codes (as :func:`_external_codes` lists them)."""
+    if index < len(codes) and codes[index].system != cp.DEFAULT_EXTERNAL_SYSTEM:
+        return CODES_COLUMN
+    return ERP_COLUMN
+
+
 def parse_row(record: Record) -> RowValues:
     """The row's values, or :class:`CellRejected` naming the first wrong column."""
     if record.problem is not None:
@@ -487,6 +531,7 @@ def parse_row(record: Record) -> RowValues:
         contacts=tuple(contacts),
         properties={c.removeprefix(PROPERTY_PREFIX): v for c, v in cells.items() if c.startswith(PROPERTY_PREFIX)},
         person=person,
+        external_codes=_external_codes(cells),
         digest=hashlib.blake2b(repr(content).encode(), digest_size=16).hexdigest(),
     )
 
@@ -551,6 +596,16 @@ def export_row(doc: Mapping[str, Any], columns: Sequence[str], names: Mapping[st
             row.append(str(doc["_id"]))
         elif column == "source_date":
             row.append(_text(doc.get("source_on")))
+        elif column == ERP_COLUMN:
+            erp = [str(c["code"]) for c in doc.get("external_codes") or () if c["system"] == cp.DEFAULT_EXTERNAL_SYSTEM]
+            row.append(LIST_SEPARATOR.join(erp))
+        elif column == CODES_COLUMN:
+            others = doc.get("external_codes") or ()
+            row.append(
+                LIST_SEPARATOR.join(
+                    f"{c['system']}:{c['code']}" for c in others if c["system"] != cp.DEFAULT_EXTERNAL_SYSTEM
+                )
+            )
         elif column in NAME_COLUMNS:
             ids = doc.get(NAME_COLUMNS[column])
             listed = ids if isinstance(ids, list | tuple) else [] if ids is None else [ids]

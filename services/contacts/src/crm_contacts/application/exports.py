@@ -56,7 +56,7 @@ def file_name(format: Format, day: str) -> str:
     return f"counterparties-{day}.csv" if format == "csv" else f"contact-persons-{day}.vcf"
 
 
-_LOOKUPS = ("q", "tax_id", "email", "phone", "manager", "category")
+_LOOKUPS = ("q", "tax_id", "email", "phone", "manager", "category", "external_code")
 _EQUALS = ("main_manager", "group", "region", "legal_form")
 
 

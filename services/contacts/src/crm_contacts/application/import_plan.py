@@ -27,6 +27,7 @@ from crm_contacts.application.csv_columns import (
     CellRejected,
     Record,
     RowValues,
+    codes_column,
     parse_row,
     property_value,
     record_of,
@@ -41,7 +42,7 @@ from crm_shared.identity import Caller
 
 T = TypeVar("T")
 NAMESPACE = uuid.UUID("3e0b8f7c-2d5a-4c61-9b8e-7a4f1d6c2e95")
-INDEXED = re.compile(r"^(contact_info|activity_kinds|categories|managers)\[(\d+)\]")
+INDEXED = re.compile(r"^(contact_info|activity_kinds|categories|managers|external_codes)\[(\d+)\]")
 
 EntryKey = tuple[str, str]
 """A reference entry: (catalog, code)."""
@@ -61,7 +62,8 @@ def counterparty_id_of(values: RowValues) -> str:
 
 
 def event_id(file_digest: str, line: int, index: int) -> uuid.UUID:
-    """The id of the ``index``-th event of the row on ``line`` (0: its tax-id reservation).
+    """The id of the ``index``-th event of the row on ``line`` (0: its tax-id reservation; from
+    :data:`FIRST_CODE` on: its external codes' reservations).
 
     The same file always gives the same ids (so re-appending is a no-op), and one file's ids ascend
     with its lines, so inserting them keeps to one end of the event store's id index: a version-8
@@ -79,6 +81,10 @@ def event_id(file_digest: str, line: int, index: int) -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
+FIRST_CODE = 200
+"""The event index (see :func:`event_id`) of a row's first external-code reservation."""
+
+
 def column_of(field: str | None, values: RowValues | None = None) -> str:
     """The CSV column of a command field named in a DomainError (``contact_info[2].value`` -> ``contact:phone``)."""
     if not field:
@@ -90,6 +96,8 @@ def column_of(field: str | None, values: RowValues | None = None) -> str:
         return field
     if indexed.group(1) == "contact_info" and values is not None and int(indexed.group(2)) < len(values.contacts):
         return CONTACT_PREFIX + values.contacts[int(indexed.group(2))].kind
+    if indexed.group(1) == "external_codes":
+        return codes_column(() if values is None else values.external_codes, int(indexed.group(2)))
     return indexed.group(1)
 
 
@@ -135,8 +143,10 @@ class Snapshot:
         return active(catalog, code, self._entries[key], field=field)
 
 
-Registration = tuple[cp.RegisterCounterparty, list[NewEvent], tuple[str, NewEvent] | None]
-"""The command of a row, its events, and its tax-id reservation (stream and event) if it takes one."""
+Reservation = tuple[str, NewEvent]
+"""A reservation stream and the event that takes it."""
+Registration = tuple[cp.RegisterCounterparty, list[NewEvent], list[Reservation]]
+"""The command of a row, its events, and its reservations (of its tax id and its external codes)."""
 
 
 async def registration(
@@ -180,6 +190,7 @@ async def registration(
         properties=properties,
         categories=values.categories,
         source=None if values.source is None else cp.SourceRecord(values.source, values.source_date or context.today),
+        external_codes=values.external_codes,
     )
     await rules(command, None, caller)
     decided = cp.decide(command, None)
@@ -188,12 +199,18 @@ async def registration(
         cp.catalog.encode(event, event_id=event_id(digest, line, i + 1), metadata=metadata)
         for i, event in enumerate(decided)
     ]
-    reservation = None
+    reservations: list[Reservation] = []
     if values.tax_id and context.unique_tax_id:
         reserved = cp.TaxIdReserved(tax_id=cp.normalise_tax_id(values.tax_id), counterparty_id=cid)
         encoded = cp.catalog.encode(reserved, event_id=event_id(digest, line, 0), metadata=metadata)
-        reservation = (cp.tax_id_stream(values.tax_id), encoded)
-    return command, events, reservation
+        reservations.append((cp.tax_id_stream(values.tax_id), encoded))
+    for i, external in enumerate(command.external_codes):
+        taken = cp.ExternalCodeReserved(
+            system=external.system, code=external.code, counterparty_id=cid, access_group=command.access_group
+        )
+        encoded = cp.catalog.encode(taken, event_id=event_id(digest, line, FIRST_CODE + i), metadata=metadata)
+        reservations.append((cp.external_code_stream(external.key), encoded))
+    return command, events, reservations
 
 
 class RowPlan(NamedTuple):
@@ -212,7 +229,7 @@ class RowPlan(NamedTuple):
     """Plan the row in the importing process (it needs the stores, or ``missing``)."""
     missing: EntryKey | None
     events: list[EncodedEvent] | None
-    reservation: tuple[str, EncodedEvent] | None
+    reservations: list[tuple[str, EncodedEvent]]
 
 
 def encoded(event: NewEvent) -> EncodedEvent:
@@ -250,25 +267,25 @@ def _plan_row(
     try:
         values = parse_row(record)
     except CellRejected as exc:
-        return RowPlan(line, name, None, "", (exc.column, exc.reason), False, None, None, None)
+        return RowPlan(line, name, None, "", (exc.column, exc.reason), False, None, None, [])
     cid = counterparty_id_of(values)
     same = "id" if values.id else "tax_id" if values.tax_id else "name"
     if values.person is not None or values.head_counterparty_id:
-        return RowPlan(line, name, cid, same, None, True, None, None, None)
+        return RowPlan(line, name, cid, same, None, True, None, None, [])
     group = values.access_group or cp.DEFAULT_ACCESS_GROUP
     if not context.caller.sees_group(group):
         error = ("access_group", f"you have no access to the access group {group!r}")
-        return RowPlan(line, name, cid, same, error, False, None, None, None)
+        return RowPlan(line, name, cid, same, error, False, None, None, [])
     try:
         checked = run_sync(registration(values, cid, line, rules=rules, reference=reference, context=context, now=now))
     except NeedsStores as exc:
-        return RowPlan(line, name, cid, same, None, True, exc.missing, None, None)
+        return RowPlan(line, name, cid, same, None, True, exc.missing, None, [])
     except DomainError as exc:
-        return RowPlan(line, name, cid, same, (column_of(exc.field, values), str(exc)), False, None, None, None)
+        return RowPlan(line, name, cid, same, (column_of(exc.field, values), str(exc)), False, None, None, [])
     except CellRejected as exc:
-        return RowPlan(line, name, cid, same, (exc.column, exc.reason), False, None, None, None)
-    _, events, reservation = checked
-    taken = None if reservation is None else (reservation[0], encoded(reservation[1]))
+        return RowPlan(line, name, cid, same, (exc.column, exc.reason), False, None, None, [])
+    _, events, reservations = checked
+    taken = [(stream, encoded(event)) for stream, event in reservations]
     return RowPlan(line, name, cid, same, None, False, None, [encoded(e) for e in events], taken)
 
 

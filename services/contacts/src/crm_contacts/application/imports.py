@@ -4,7 +4,8 @@ Every row is checked in full (its values, the reference codes, the access group,
 the HTTP API) before anything is written; a row that fails goes to the job's report with its line
 number, column and reason, and the good rows are written.
 
-Writing takes the bulk path: a batch of new counterparties, with their tax-id reservation streams, is
+Writing takes the bulk path: a batch of new counterparties, with their reservation streams (tax id,
+external codes), is
 appended with ``EventStore.append_many`` (one transaction on SQLite). If the batch meets a stream that
 exists, its rows are looked at one by one: new ones are written in bulk again, and a row whose
 counterparty exists is compared with it: the same data is counted as *unchanged*, different data is
@@ -43,7 +44,9 @@ from typing import Any, Literal
 from crm_contacts.application.counterparties.commands import CounterpartyCommands
 from crm_contacts.application.counterparties.validation import CounterpartyRules
 from crm_contacts.application.csv_columns import (
+    CODES_COLUMN,
     CONTACT_PREFIX,
+    ERP_COLUMN,
     PERSON_COLUMNS,
     PROPERTY_PREFIX,
     CellRejected,
@@ -64,6 +67,7 @@ from crm_contacts.application.import_plan import (
     Context,
     Entries,
     EntryKey,
+    Registration,
     RowPlan,
     column_of,
     counterparty_id_of,
@@ -137,7 +141,7 @@ class Planned:
     """The row (as read: its cells, when a worker planned it)."""
     counterparty_id: str
     events: list[NewEvent]
-    reservation: tuple[str, NewEvent] | None
+    reservations: list[tuple[str, NewEvent]]
     values: RowValues | None = None
     command: cp.RegisterCounterparty | None = None
 
@@ -372,8 +376,8 @@ class _Run:
             raise CellRejected(*plan.error)
         assert plan.events is not None
         self._seen[plan.cid] = plan.line
-        reservation = None if plan.reservation is None else (plan.reservation[0], decoded(plan.reservation[1]))
-        return Planned(plan.line, cells, plan.cid, [decoded(e) for e in plan.events], reservation)
+        reservations = [(stream, decoded(event)) for stream, event in plan.reservations]
+        return Planned(plan.line, cells, plan.cid, [decoded(e) for e in plan.events], reservations)
 
     async def _counted_row(self) -> None:
         progress = self._control.progress
@@ -416,10 +420,10 @@ class _Run:
         if values.head_counterparty_id in self._pending:
             await self.flush()  # the head is in this batch: write it first, so the check finds it
         try:
-            command, events, reservation = await self._registration(values, cid, record.line)
+            command, events, reservations = await self._registration(values, cid, record.line)
         except DomainError as exc:
             raise CellRejected(column_of(exc.field, values), str(exc)) from exc
-        planned = Planned(record.line, record, cid, events, reservation, values, command)
+        planned = Planned(record.line, record, cid, events, reservations, values, command)
         await self._check_people(planned)
         self._seen[cid] = record.line
         return planned, person
@@ -446,9 +450,7 @@ class _Run:
             if refusal is not None:
                 raise CellRejected(column, refusal)
 
-    async def _registration(
-        self, values: RowValues, cid: str, line: int
-    ) -> tuple[cp.RegisterCounterparty, list[NewEvent], tuple[str, NewEvent] | None]:
+    async def _registration(self, values: RowValues, cid: str, line: int) -> Registration:
         return await registration(
             values,
             cid,
@@ -563,10 +565,10 @@ class _Run:
     async def _write(self, batch: list[Planned], *, retry: bool) -> None:
         head = await self._store.head_position()
         items: list[StreamAppend] = []
-        ends: list[int] = []  # where each row's own stream is in the batch (after its reservation)
+        ends: list[int] = []  # where each row's own stream is in the batch (after its reservations)
         for planned in batch:
-            if planned.reservation is not None:
-                items.append((planned.reservation[0], [planned.reservation[1]], NO_STREAM))
+            for stream, event in planned.reservations:
+                items.append((stream, [event], NO_STREAM))
             ends.append(len(items))
             items.append((cp.stream_of(planned.counterparty_id), planned.events, NO_STREAM))
         try:
@@ -596,8 +598,7 @@ class _Run:
 
         async def is_new(planned: Planned) -> bool:
             streams = [cp.stream_of(planned.counterparty_id)]
-            if planned.reservation is not None:
-                streams.append(planned.reservation[0])
+            streams.extend(stream for stream, _ in planned.reservations)
             found = await asyncio.gather(*(self._store.read_stream(s, limit=1) for s in streams))
             return not any(found)
 
@@ -713,6 +714,12 @@ class _Run:
         properties = {c.removeprefix(PROPERTY_PREFIX) for c in given if c.startswith(PROPERTY_PREFIX)}
         if properties:
             changes["properties"] = {code: command.properties.get(code) for code in properties}
+        if ERP_COLUMN in given or CODES_COLUMN in given:
+            codes = _merged_codes(
+                state.external_codes, command.external_codes, ERP_COLUMN in given, CODES_COLUMN in given
+            )
+            if set(codes) != set(state.external_codes):
+                changes["external_codes"] = codes
         return changes
 
     def _new_source(self, values: RowValues, state: cp.Counterparty) -> cp.SourceRecord | None:
@@ -749,6 +756,19 @@ def _merged_contacts(
     kept = [e for e in current if e.kind not in kinds]
     new = [replace(e, comment=comments.get((e.kind, e.key), e.comment)) for e in given]
     return tuple(with_main_rule([*kept, *new]))
+
+
+def _merged_codes(
+    current: tuple[cp.ExternalCode, ...], given: tuple[cp.ExternalCode, ...], erp: bool, others: bool
+) -> tuple[cp.ExternalCode, ...]:
+    """The file's codes for the columns it has (``erp_code``: the ERP's, ``external_codes``: the other
+    systems'), and the current codes of the others; the current ones that stay keep their place."""
+
+    def from_file(code: cp.ExternalCode) -> bool:
+        return erp if code.system == cp.DEFAULT_EXTERNAL_SYSTEM else others
+
+    kept = [c for c in current if not from_file(c) or c in given]
+    return tuple(dict.fromkeys([*kept, *given]))
 
 
 def _entry_set(entries: tuple[ContactEntry, ...]) -> set[tuple[str, str, bool, str]]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -18,6 +19,14 @@ Kind = Relation  # version 1 and 2 events had one relation, called kind
 LegalForm = Literal["legal", "natural"]
 DEFAULT_ACCESS_GROUP = "general"
 MAX_COMMENT = 2000
+DEFAULT_EXTERNAL_SYSTEM = "erp"
+MAX_EXTERNAL_CODE = 64
+MAX_EXTERNAL_CODES = 20
+EXTERNAL_SYSTEM_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+"""A system's name: a short lower-case code (``erp``, ``sap-bg``); it never holds a ``:``."""
+EXTERNAL_CODE_PATTERN = r"^[^\x00-\x20\x7F-\x9F](?:[^\x00-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\x9F])?$"
+"""A code as another system writes it: no control character, no space at either end (the rule of the
+trade facts' customer codes, which these codes link)."""
 DETAIL_FIELDS = ("legal_form", "vat_id", "region", "comment", "activity_kinds")
 """Descriptive fields changed together by :class:`CounterpartyDetailsChanged`."""
 catalog = EventCatalog()
@@ -170,6 +179,15 @@ class InformationSourceRecorded(DomainEvent):
     on: date
 
 
+@catalog.register("contacts.CounterpartyExternalCodesChanged")
+class CounterpartyExternalCodesChanged(DomainEvent):
+    """The whole new list of the counterparty's codes in other systems (``{system, code}``, e.g. its
+    customer code in the ERP)."""
+
+    counterparty_id: str
+    external_codes: list[dict[str, str]]
+
+
 @catalog.register("contacts.CounterpartyMerged")
 class CounterpartyMerged(DomainEvent):
     """This counterparty was a duplicate of ``into``; it is archived and points there."""
@@ -197,6 +215,26 @@ class SourceRecord:
     on: date
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class ExternalCode:
+    """The counterparty's code in another system (``system`` ``erp``: its customer code in the ERP).
+    At most one counterparty carries each (system, code); codes are compared exactly as written."""
+
+    system: str
+    code: str
+
+    @property
+    def key(self) -> str:
+        """``system:code`` (unambiguous: a system never holds a ``:``)."""
+        return f"{self.system}:{self.code}"
+
+
+def external_code_of_key(key: str) -> ExternalCode:
+    """The code whose :attr:`ExternalCode.key` is ``key``."""
+    system, _, code = key.partition(":")
+    return ExternalCode(system, code)
+
+
 @dataclass(frozen=True, slots=True)
 class Counterparty:
     id: str
@@ -221,6 +259,9 @@ class Counterparty:
     sources: tuple[SourceRecord, ...] = ()
     merged_into: str | None = None
     merged: tuple[str, ...] = ()
+    external_codes: tuple[ExternalCode, ...] = ()
+    codes_moved: tuple[ExternalCode, ...] = ()
+    """The codes it had when it was merged away (they moved to the counterparty it was merged into)."""
 
     def source_on(self, day: date) -> SourceRecord | None:
         """The source recorded last on or before ``day``."""
@@ -237,6 +278,14 @@ def _with(managers: tuple[str, ...], main: str) -> tuple[str, ...]:
 
 def _entries(raw: list[dict[str, Any]]) -> tuple[ContactEntry, ...]:
     return tuple(ContactEntry(**entry) for entry in raw)
+
+
+def _codes(raw: Iterable[Mapping[str, str]]) -> tuple[ExternalCode, ...]:
+    return tuple(ExternalCode(str(c["system"]), str(c["code"])) for c in raw)
+
+
+def _code_dicts(codes: Iterable[ExternalCode]) -> list[dict[str, str]]:
+    return [{"system": c.system, "code": c.code} for c in codes]
 
 
 def evolve(state: State, event: DomainEvent) -> State:
@@ -296,8 +345,10 @@ def evolve(state: State, event: DomainEvent) -> State:
         case InformationSourceRecorded():
             kept = tuple(s for s in state.sources if s.on != event.on)
             return replace(state, sources=tuple(sorted((*kept, SourceRecord(event.source, event.on)), key=_day)))
+        case CounterpartyExternalCodesChanged():
+            return replace(state, external_codes=_codes(event.external_codes))
         case CounterpartyMerged():
-            return replace(state, merged_into=event.into, archived=True)
+            return replace(state, merged_into=event.into, archived=True, codes_moved=state.external_codes)
         case DuplicateAbsorbed():
             return replace(state, merged=(*state.merged, event.merged))
     return state
@@ -334,6 +385,7 @@ class RegisterCounterparty:
     properties: Mapping[str, Any] = field(default_factory=dict)
     categories: tuple[str, ...] = ()
     source: SourceRecord | None = None
+    external_codes: tuple[ExternalCode, ...] = ()
 
 
 UPDATABLE = (
@@ -349,6 +401,7 @@ UPDATABLE = (
     "contact_info",
     "properties",
     "categories",
+    "external_codes",
 )
 
 
@@ -430,6 +483,29 @@ def _comment(comment: str) -> str:
     return comment.strip()
 
 
+_SYSTEM = re.compile(EXTERNAL_SYSTEM_PATTERN)
+_CODE = re.compile(EXTERNAL_CODE_PATTERN)
+
+
+def external_codes(codes: Iterable[ExternalCode], *, field: str = "external_codes") -> tuple[ExternalCode, ...]:
+    """Checked codes, each once, in their order (a DomainError names ``<field>[i].system`` or ``.code``)."""
+    checked: list[ExternalCode] = []
+    for i, given in enumerate(codes):
+        if not _SYSTEM.match(given.system):
+            raise DomainError("a system is a lower-case code, e.g. erp", field=f"{field}[{i}].system")
+        if not given.code.strip():
+            raise DomainError("the code must not be empty", field=f"{field}[{i}].code")
+        if len(given.code) > MAX_EXTERNAL_CODE:
+            raise DomainError(f"at most {MAX_EXTERNAL_CODE} characters", field=f"{field}[{i}].code")
+        if not _CODE.match(given.code):
+            raise DomainError("no control characters, and no space at either end", field=f"{field}[{i}].code")
+        if given not in checked:
+            checked.append(ExternalCode(given.system, given.code))
+    if len(checked) > MAX_EXTERNAL_CODES:
+        raise DomainError(f"at most {MAX_EXTERNAL_CODES} codes", field=field)
+    return tuple(checked)
+
+
 def _unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(v for v in values if v))
 
@@ -474,7 +550,10 @@ def decide(command: Command, state: State) -> list[DomainEvent]:
         case MarkMerged():
             if command.into == cid:
                 raise DomainError("a counterparty cannot be merged into itself", field="into")
-            return [CounterpartyMerged(counterparty_id=cid, into=command.into)]
+            merged: list[DomainEvent] = [CounterpartyMerged(counterparty_id=cid, into=command.into)]
+            if state.external_codes:  # they move to the counterparty it is merged into
+                merged.append(CounterpartyExternalCodesChanged(counterparty_id=cid, external_codes=[]))
+            return merged
         case Absorb():
             return _absorb(command.duplicate, state)
     raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
@@ -513,6 +592,9 @@ def _register(command: RegisterCounterparty) -> list[DomainEvent]:
     if command.source is not None:
         source = command.source
         events.append(InformationSourceRecorded(counterparty_id=cid, source=source.source, on=source.on))
+    codes = external_codes(command.external_codes)
+    if codes:
+        events.append(CounterpartyExternalCodesChanged(counterparty_id=cid, external_codes=_code_dicts(codes)))
     return events
 
 
@@ -576,6 +658,10 @@ def _update(command: UpdateCounterparty, state: Counterparty) -> list[DomainEven
         categories = _unique(given["categories"] or ())
         if tuple(categories) != state.categories:
             events.append(CounterpartyCategoriesChanged(counterparty_id=cid, categories=categories))
+    if "external_codes" in given:
+        codes = external_codes(given["external_codes"] or ())
+        if codes != state.external_codes:
+            events.append(CounterpartyExternalCodesChanged(counterparty_id=cid, external_codes=_code_dicts(codes)))
     return events
 
 
@@ -600,6 +686,10 @@ def _absorb(duplicate: Counterparty, state: Counterparty) -> list[DomainEvent]:
         for s in duplicate.sources
         if s.on not in days
     )
+    brought = duplicate.codes_moved if duplicate.merged_into is not None else duplicate.external_codes
+    codes = tuple(dict.fromkeys([*state.external_codes, *brought]))
+    if codes != state.external_codes:
+        events.append(CounterpartyExternalCodesChanged(counterparty_id=cid, external_codes=_code_dicts(codes)))
     return events
 
 
@@ -642,8 +732,50 @@ class TaxIdReleased(DomainEvent):
     counterparty_id: str
 
 
+# -- external-code reservations (stream ``extcode-<system>:<code>``) -----------------------------------
+
+
+def external_code_stream(key: str) -> str:
+    """The reservation stream of an external code (its :attr:`ExternalCode.key`): one counterparty at a
+    time may hold it."""
+    return f"extcode-{key}"
+
+
+@catalog.register("contacts.ExternalCodeReserved")
+class ExternalCodeReserved(DomainEvent):
+    """The counterparty holds the code of ``system`` (confirmed); ``access_group``: its group then."""
+
+    system: str
+    code: str
+    counterparty_id: str
+    access_group: str | None = None
+
+
+@catalog.register("contacts.ExternalCodeClaimedUnconfirmed")
+class ExternalCodeClaimedUnconfirmed(DomainEvent):
+    """The counterparty carries the code without holding it: its caller could not see the holder
+    (ADR 0013), as for tax ids."""
+
+    system: str
+    code: str
+    counterparty_id: str
+    access_group: str
+
+
+@catalog.register("contacts.ExternalCodeReleased")
+class ExternalCodeReleased(DomainEvent):
+    system: str
+    code: str
+    counterparty_id: str
+
+
+_RESERVED = (TaxIdReserved, ExternalCodeReserved)
+_UNCONFIRMED = (TaxIdClaimedUnconfirmed, ExternalCodeClaimedUnconfirmed)
+_RELEASED = (TaxIdReleased, ExternalCodeReleased)
+
+
 def holder_of(reservations: list[DomainEvent]) -> str | None:
-    """Who holds a tax id after its reservation events (None when free).
+    """Who holds a tax id (or an external code) after its reservation events (None when free).
 
     When the holder releases it (its tax id changed, it was merged away), the earliest unconfirmed
     claimant still carrying it becomes the holder (ADR 0013): the tax id stays held while any
@@ -651,14 +783,14 @@ def holder_of(reservations: list[DomainEvent]) -> str | None:
     holder: str | None = None
     waiting: list[str] = []  # unconfirmed claimants, oldest first
     for event in reservations:
-        if isinstance(event, TaxIdReserved):
+        if isinstance(event, _RESERVED):
             holder = event.counterparty_id
             if holder in waiting:
                 waiting.remove(holder)
-        elif isinstance(event, TaxIdClaimedUnconfirmed):
+        elif isinstance(event, _UNCONFIRMED):
             if event.counterparty_id != holder and event.counterparty_id not in waiting:
                 waiting.append(event.counterparty_id)
-        elif isinstance(event, TaxIdReleased):
+        elif isinstance(event, _RELEASED):
             if event.counterparty_id in waiting:
                 waiting.remove(event.counterparty_id)
             if holder == event.counterparty_id:
@@ -667,12 +799,13 @@ def holder_of(reservations: list[DomainEvent]) -> str | None:
 
 
 def claims_of(reservations: list[DomainEvent]) -> dict[str, str | None]:
-    """Every counterparty carrying the tax id after its reservation events (the holder and the
-    unconfirmed claimants), with the access group it claimed it in (None when not recorded)."""
+    """Every counterparty carrying the tax id (or external code) after its reservation events (the
+    holder and the unconfirmed claimants), with the access group it claimed it in (None when not
+    recorded)."""
     claims: dict[str, str | None] = {}
     for event in reservations:
-        if isinstance(event, TaxIdReserved | TaxIdClaimedUnconfirmed):
+        if isinstance(event, _RESERVED + _UNCONFIRMED):
             claims[event.counterparty_id] = event.access_group
-        elif isinstance(event, TaxIdReleased):
+        elif isinstance(event, _RELEASED):
             claims.pop(event.counterparty_id, None)
     return claims

@@ -65,6 +65,8 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         if body.contact_info is not None:
             raws = [RawContact(c.kind, c.value, c.main, c.comment) for c in body.contact_info]
             given["contact_info"] = await rules.contact_entries(raws)
+        if body.external_codes is not None:
+            given["external_codes"] = tuple(cp.ExternalCode(c.system, c.code) for c in body.external_codes)
         return given
 
     async def run(
@@ -118,6 +120,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             properties={k: v for k, v in (body.properties or {}).items() if v is not None},
             categories=tuple(body.categories or ()),
             source=source,
+            external_codes=given.get("external_codes") or (),
         )
         result, duplicates = await service.duplicates.register(
             command,
@@ -259,7 +262,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         for required in ("name", "relations", "main_manager", "access_group", "legal_form"):
             if required in changes and changes[required] is None:
                 raise HttpProblem(422, "Invalid request", f"{required} cannot be removed", required)
-        for listed in ("activity_kinds", "managers", "categories", "contact_info"):
+        for listed in ("activity_kinds", "managers", "categories", "contact_info", "external_codes"):
             if listed in changes and changes[listed] is None:
                 changes[listed] = ()
         command = cp.UpdateCounterparty(counterparty_id=counterparty_id, changes=changes)
@@ -305,7 +308,10 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         request: Request,
         q: Annotated[
             inputs.Text | None,
-            Query(max_length=200, description="A word of the name (prefix), an e-mail, a tax id or a phone"),
+            Query(
+                max_length=200,
+                description="A word of the name (prefix), an e-mail, a tax id, a phone or an external code (exact)",
+            ),
         ] = None,
         tax_id: Annotated[inputs.Text | None, Query(max_length=40, description="Tax id or VAT number prefix")] = None,
         email: Annotated[inputs.Text | None, Query(max_length=200, description="E-mail prefix")] = None,
@@ -317,6 +323,10 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         region: Annotated[inputs.Text | None, Query(max_length=64)] = None,
         legal_form: Annotated[Literal["legal", "natural"] | None, Query()] = None,
         category: Annotated[inputs.Text | None, Query(max_length=64)] = None,
+        external_code: Annotated[
+            inputs.Text | None,
+            Query(max_length=cp.MAX_EXTERNAL_CODE, description="A code in another system (of any), exactly"),
+        ] = None,
         archived: Annotated[
             Literal["false", "true", "any"], Query(description="Archived ones: false (default), true or any")
         ] = "false",
@@ -345,6 +355,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             category=category,
             properties=properties,
             archived=None if archived == "any" else archived == "true",
+            external_code=external_code,
         )
         try:
             page = await service.queries.list(

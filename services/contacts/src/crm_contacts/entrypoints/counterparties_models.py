@@ -40,6 +40,29 @@ class ContactIn(BaseModel):
     comment: Annotated[inputs.MultilineText, StringConstraints(max_length=200)] = ""
 
 
+ExternalSystem = Annotated[str, StringConstraints(pattern=cp.EXTERNAL_SYSTEM_PATTERN)]
+ExternalCodeText = Annotated[
+    str, StringConstraints(min_length=1, max_length=cp.MAX_EXTERNAL_CODE, pattern=cp.EXTERNAL_CODE_PATTERN)
+]
+
+
+class ExternalCodeIn(BaseModel):
+    """The counterparty's code in another system: ``erp`` (the default) is the ERP, whose customer
+    code links its trade facts. At most one counterparty has each (system, code): 409 naming
+    ``external_codes[i].code`` when one you can see has it. Compared exactly as written."""
+
+    model_config = ConfigDict(extra="forbid")
+    system: ExternalSystem = Field(default=cp.DEFAULT_EXTERNAL_SYSTEM, description="A lower-case code, e.g. erp")
+    code: ExternalCodeText = Field(description="No control characters, no space at either end, at most 64 characters")
+
+
+class ExternalCodeOut(BaseModel):
+    """A code of the counterparty in another system."""
+
+    system: str
+    code: str
+
+
 class SourceIn(BaseModel):
     """An information source (a code of the ``sources`` catalog) as of a date (default: today)."""
 
@@ -62,6 +85,9 @@ class Details(BaseModel):
     contact_info: Annotated[list[ContactIn], Field(max_length=100)] | None = None
     properties: Annotated[dict[Code, PropertyValue], Field(max_length=100)] | None = None
     categories: Annotated[list[Code], Field(max_length=100)] | None = None
+    external_codes: Annotated[list[ExternalCodeIn], Field(max_length=cp.MAX_EXTERNAL_CODES)] | None = Field(
+        default=None, description="Codes in other systems (the ERP's customer code); a list replaces the whole list"
+    )
 
 
 class RegisterCounterpartyBody(Details):
@@ -134,6 +160,7 @@ class CounterpartyOut(BaseModel):
     properties: dict[str, Any] = {}
     categories: list[str] = []
     sources: list[SourceOut] = []
+    external_codes: list[ExternalCodeOut] = []
     version: int
 
 
@@ -215,6 +242,8 @@ def from_state(state: cp.Counterparty, version: int) -> CounterpartyOut:
     card = {f.name: getattr(state, f.name) for f in dataclass_fields(state) if f.name not in ("id", "contact_info")}
     card["contact_info"] = [asdict(e) for e in state.contact_info]
     card["sources"] = [asdict(s) for s in state.sources]
+    card["external_codes"] = [asdict(c) for c in state.external_codes]
+    card.pop("codes_moved", None)
     return CounterpartyOut.model_validate({**card, "id": state.id, "version": version})
 
 

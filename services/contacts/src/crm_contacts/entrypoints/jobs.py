@@ -48,6 +48,7 @@ class ExportBody(BaseModel):
     region: Code | None = None
     legal_form: Literal["legal", "natural"] | None = None
     category: Code | None = None
+    external_code: Code | None = None
     properties: Annotated[
         dict[Code, Annotated[inputs.Text, StringConstraints(max_length=200)]], Field(max_length=20)
     ] = {}
@@ -69,6 +70,7 @@ class ExportBody(BaseModel):
             category=self.category,
             properties=dict(self.properties),
             archived=None if self.archived == "any" else self.archived == "true",
+            external_code=self.external_code,
         )
 
 

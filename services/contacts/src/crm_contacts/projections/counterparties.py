@@ -1,6 +1,6 @@
 """The counterparty list and card: one document per counterparty, plus a lookup collection that makes
 multi-valued fields searchable (words of the name, tax ids, e-mails, phones, managers, categories,
-property values) with the same filters as the list.
+property values, external codes) with the same filters as the list.
 
 A lookup document is ``<counterparty>|<field>|<key>`` and copies the counterparty's list filters
 (access group, archived, managers, group, relations), so "category vip in group wholesale, my access
@@ -39,6 +39,7 @@ _FIELD_OF = {
     "crm.contacts.ContactInformationChanged": "entries",
     "crm.contacts.CounterpartyPropertiesChanged": "values",
     "crm.contacts.CounterpartyCategoriesChanged": "categories",
+    "crm.contacts.CounterpartyExternalCodesChanged": "external_codes",
 }
 """Events that set one card field to the event's field of the same (or the given) name."""
 _CARD_FIELD = {"entries": "contact_info", "values": "properties"}
@@ -79,6 +80,8 @@ def lookup_keys(doc: Document) -> set[tuple[str, str]]:
         keys.add(("manager", str(manager)))
     for code, value in (get("properties") or {}).items():
         keys.add((f"property:{code}", property_key(value)))
+    for external in get("external_codes") or ():
+        keys.add(("extcode", str(external["code"])))
     return keys
 
 
@@ -115,6 +118,7 @@ def _registered(before: Document | None, fact: Fact[Any]) -> Document:
     managers = list(document.get("managers") or [])
     document["managers"] = managers if main in managers else [main, *managers]
     document.update(archived=False, contact_info=[], properties={}, categories=[], sources=[], source=None)
+    document["external_codes"] = []
     document.update(merged_into=None, merged=[])
     return _finished(document, fact)
 

@@ -144,6 +144,23 @@ class InformationSourceRecorded(IntegrationEvent):
     on: date
 
 
+class ExternalCode(IntegrationEvent):
+    """The counterparty's code in another system. At most one counterparty carries each (system, code)
+    at a time; codes are compared exactly as written."""
+
+    system: str = Field(description="The other system, a lower-case code; ``erp`` is the ERP.")
+    code: str = Field(description="The code there, e.g. the ERP's customer code of trade facts.")
+
+
+class CounterpartyExternalCodesChanged(IntegrationEvent):
+    """The whole new list of the counterparty's codes in other systems (set at registration, by a
+    change or an import; emptied when it is merged into another, which gains them).
+    Type ``crm.contacts.CounterpartyExternalCodesChanged``."""
+
+    counterparty_id: str
+    external_codes: list[ExternalCode]
+
+
 class CounterpartyMerged(IntegrationEvent):
     """A duplicate merged into ``into``: re-point anything that refers to it.
     Type ``crm.contacts.CounterpartyMerged``."""
@@ -201,5 +218,6 @@ EVENT_TYPES: dict[str, type[IntegrationEvent]] = {
     "crm.contacts.InformationSourceRecorded": InformationSourceRecorded,
     "crm.contacts.CounterpartyMerged": CounterpartyMerged,
     "crm.contacts.DuplicateAbsorbed": DuplicateAbsorbed,
+    "crm.contacts.CounterpartyExternalCodesChanged": CounterpartyExternalCodesChanged,
 }
 """Every public event type of this topic, by its CloudEvents type."""

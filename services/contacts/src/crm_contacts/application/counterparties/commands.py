@@ -2,8 +2,8 @@
 
 What differs from the kernel's order is named in the hooks: the permissions (merging needs its own),
 visibility by access group, the move to another access group, the checks that need other data
-(``validate``: reference codes, the head counterparty), and the tax-id reservation taken before the
-append and released when the append fails or the tax id is given up.
+(``validate``: reference codes, the head counterparty), and the reservations of the tax id and the
+external codes taken before the append and released when the append fails or the key is given up.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
-from crm_contacts.application.counterparties.uniqueness import TaxIdRegistry
+from crm_contacts.application.counterparties.uniqueness import EXTERNAL_CODE, TAX_ID, KeyRegistry
 from crm_contacts.domain import counterparty as cp
 from crm_shared.commands import CommandHandler, CommandResult, Decider, Loaded
 from crm_shared.errors import Forbidden
@@ -78,9 +78,11 @@ class CounterpartyCommands(CommandHandler[cp.Command, cp.Counterparty]):
     ) -> None:
         super().__init__(store, DECIDER, clock)
         self.validate = validate
-        self.tax_ids = TaxIdRegistry(store, enabled=unique_tax_id)
+        self.tax_ids = KeyRegistry(store, TAX_ID, enabled=unique_tax_id)
+        self.external_codes = KeyRegistry(store, EXTERNAL_CODE, enabled=True)
         self.on_hidden_duplicate: HiddenDuplicate | None = None
-        """Told of a counterparty that carries a key (a tax id) of one its caller cannot see, for review."""
+        """Told of a counterparty that carries a key (a tax id, an external code) of one its caller cannot
+        see, for review."""
 
     async def load_state(self, counterparty_id: str) -> cp.State:
         """The current state."""
@@ -113,32 +115,53 @@ class CounterpartyCommands(CommandHandler[cp.Command, cp.Counterparty]):
         decided: Sequence[DomainEvent],
         caller: Caller,
     ) -> AppendResult:
-        """Reserve each tax id claimed before appending; release it if the append fails, and release the
-        old one once really given up (not merely written differently)."""
+        """Reserve each tax id and external code claimed before appending; release them if the append
+        fails, and release the old ones once really given up (not merely written differently)."""
         counterparty_id = loaded.stream.removeprefix(cp.stream_of(""))
         claimed = [e.tax_id for e in decided if isinstance(e, cp.CounterpartyRegistered | cp.CounterpartyTaxIdChanged)]
         claimed_ids = [t for t in claimed if t is not None]
+        before = () if loaded.state is None else loaded.state.external_codes
+        after = _codes_after(loaded.state, decided)
+        wanted: list[tuple[KeyRegistry, str, str]] = [(self.tax_ids, t, "tax_id") for t in claimed_ids]
+        wanted += [
+            (self.external_codes, code.key, f"external_codes[{i}].code")
+            for i, code in enumerate(after)
+            if code not in before
+        ]
         group = _group_after(loaded.state, decided)
-        hidden_holders: list[tuple[str, str]] = []
-        reserved: list[str] = []
+        hidden_holders: list[tuple[KeyRegistry, str, str]] = []
+        reserved: list[tuple[KeyRegistry, str]] = []
         try:
-            for tax_id in claimed_ids:
-                holder = await self.tax_ids.reserve(
-                    tax_id, counterparty_id, caller.user_id, access_group=group, sees=caller.sees_group
+            for registry, key, field in wanted:
+                holder = await registry.reserve(
+                    key, counterparty_id, caller.user_id, access_group=group, sees=caller.sees_group, field=field
                 )
-                reserved.append(tax_id)
+                reserved.append((registry, key))
                 if holder is not None:
-                    hidden_holders.append((holder, tax_id))
+                    hidden_holders.append((registry, holder, key))
             result = await super().append(loaded, events, decided, caller)
         except BaseException:
-            for tax_id in reserved:
-                await self.tax_ids.release(tax_id, counterparty_id, caller.user_id)
+            for registry, key in reserved:
+                await registry.release(key, counterparty_id, caller.user_id)
             raise
         if self.on_hidden_duplicate is not None:
-            for holder, tax_id in hidden_holders:
-                await self.on_hidden_duplicate(counterparty_id, holder, "tax", cp.normalise_tax_id(tax_id), caller)
+            for registry, holder, key in hidden_holders:
+                kind = registry.kind
+                await self.on_hidden_duplicate(counterparty_id, holder, kind.review_field, kind.normalise(key), caller)
         old_tax_id = None if loaded.state is None else loaded.state.tax_id
         kept = {cp.normalise_tax_id(t) for t in claimed_ids}
         if claimed and old_tax_id is not None and cp.normalise_tax_id(old_tax_id) not in kept:
             await self.tax_ids.release(old_tax_id, counterparty_id, caller.user_id)
+        for code in before:
+            if code not in after:
+                await self.external_codes.release(code.key, counterparty_id, caller.user_id)
         return result
+
+
+def _codes_after(state: cp.State, decided: Sequence[DomainEvent]) -> tuple[cp.ExternalCode, ...]:
+    """The external codes the counterparty carries once ``decided`` is applied."""
+    codes = () if state is None else state.external_codes
+    for event in decided:
+        if isinstance(event, cp.CounterpartyExternalCodesChanged):
+            codes = tuple(cp.ExternalCode(c["system"], c["code"]) for c in event.external_codes)
+    return codes

@@ -88,6 +88,7 @@ class Filters:
     category: str | None = None
     properties: Mapping[str, str] = field(default_factory=dict)
     archived: bool | None = False
+    external_code: str | None = None
 
 
 class CounterpartyQueries:
@@ -132,6 +133,8 @@ class CounterpartyQueries:
         equals = self._equals(filters)
         after = None if cursor is None else decode_cursor(cursor)
         lookup = self._lookup(filters)
+        if filters.q and filters.q.strip() and await self._is_code(filters.q.strip(), equals, within):
+            lookup = ("extcode", filters.q.strip(), True)
         if lookup is None or lookup[0] == "name":
             prefix = None if lookup is None else ("name_key", lookup[1])
             query = Query(equals, prefix, "name_key" if sort == "name" else sort, after, limit, within)
@@ -151,6 +154,11 @@ class CounterpartyQueries:
         docs = [found.get(cid) for cid in ids]
         visible = [d for d in docs if d is not None and caller.sees_group(str(d.get("access_group")))]
         return Page(items=visible, next_after=page.next_after)
+
+    async def _is_code(self, text: str, equals: Mapping[str, Any], within: tuple[str, tuple[str, ...]] | None) -> bool:
+        """Whether a counterparty the list would show has ``text`` as an external code (of any system)."""
+        query = Query({**equals, "field": "extcode", "key": text}, None, "name_key", None, 1, within)
+        return bool((await self._views.find(self._runner.collection(KEYS), query)).items)
 
     async def by_phone(self, phone: str, caller: Caller, *, limit: int = 20) -> builtins.list[Document]:
         """The active counterparties the caller may see with this phone number (E.164), by name."""
@@ -194,13 +202,16 @@ class CounterpartyQueries:
             criteria.append(("category", filters.category, True))
         if filters.manager:
             criteria.append(("manager", filters.manager, True))
+        if filters.external_code:
+            criteria.append(("extcode", filters.external_code.strip(), True))
         for code, value in filters.properties.items():
             criteria.append((f"property:{code}", property_key(value), True))
         if filters.q and filters.q.strip():
             criteria.append(self._search(filters.q))
         if len(criteria) > 1:
             raise DomainError(
-                "use at most one of q, tax_id, email, phone, manager, category, property.* (with any other filters)",
+                "use at most one of q, tax_id, email, phone, manager, category, external_code, property.*"
+                " (with any other filters)",
                 field="q",
             )
         return criteria[0] if criteria else None
