@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from crm_analytics.bootstrap import AnalyticsService
-from crm_analytics.entrypoints import abc, facts
+from crm_analytics.entrypoints import abc, exports, facts
 from crm_shared.http import caller_dependency
 from crm_shared.identity import Caller, CallerTokens
 
@@ -30,4 +30,5 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
 
     router.include_router(facts.build_router(service, tokens))
     router.include_router(abc.build_router(service, tokens))
+    router.include_router(exports.build_router(service, tokens))
     return router

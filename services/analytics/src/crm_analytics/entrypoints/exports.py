@@ -1,0 +1,293 @@
+"""The ABC classification as a file: ``GET /api/v1/analytics/abc.xlsx`` and ``/abc.csv``.
+
+The same parameters and the same access as ``GET /api/v1/analytics/abc`` (``analytics:read``), every
+row in place order (1 = the greatest value). Amounts stay exact: the CSV has the decimal text of the
+JSON answer; the workbook has numeric cells with a number format, each written with the digits of
+its decimal (a double holds 15 significant digits exactly, and Excel computes with no more; a value
+with more digits than that is written as its decimal text, never rounded silently).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import xlsxwriter
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response, StreamingResponse
+
+from crm_analytics.application.abc import AbcQuery, AbcResult, AbcRow
+from crm_analytics.bootstrap import AnalyticsService
+from crm_analytics.domain.abc import CLASSES, SHARES_PATTERN, Period, Shares
+from crm_analytics.domain.trade_fact import CURRENCY_PATTERN
+from crm_analytics.entrypoints.facts_models import FactDate
+from crm_shared.http import caller_dependency
+from crm_shared.identity import Caller, CallerTokens
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_COLUMNS = (
+    "place",
+    "customer",
+    "counterparty_id",
+    "value",
+    "share",
+    "cumulative_value",
+    "cumulative_share",
+    "class",
+)
+SHARE_PLACES = Decimal("0.0001")
+EXACT_DIGITS = 15
+"""Significant digits a double holds exactly (and Excel computes with)."""
+
+HEADINGS: dict[str, dict[str, str]] = {
+    "en": {
+        "sheet": "ABC",
+        "summary": "Parameters",
+        "place": "Place",
+        "customer": "Customer code",
+        "counterparty_id": "Counterparty id",
+        "value": "Value",
+        "share": "Share, %",
+        "cumulative_value": "Cumulative value",
+        "cumulative_share": "Cumulative share, %",
+        "class": "Class",
+        "from": "From",
+        "to": "To",
+        "by": "Measure",
+        "shares": "Shares A/B/C, %",
+        "currency": "Currency",
+        "customers": "Customers",
+        "total": "Total",
+        "revenue": "revenue",
+        "revenue_without_vat": "revenue without VAT",
+        "profit": "gross profit",
+        "class_customers": "Customers of class {c}",
+        "class_value": "Value of class {c}",
+    },
+    "bg": {
+        "sheet": "ABC",
+        "summary": "Параметри",
+        "place": "Място",
+        "customer": "Код на клиента",
+        "counterparty_id": "Id на контрагента",
+        "value": "Стойност",
+        "share": "Дял, %",
+        "cumulative_value": "Натрупана стойност",
+        "cumulative_share": "Натрупан дял, %",
+        "class": "Клас",
+        "from": "От",
+        "to": "До",
+        "by": "Показател",
+        "shares": "Дялове A/B/C, %",
+        "currency": "Валута",
+        "customers": "Клиенти",
+        "total": "Общо",
+        "revenue": "приходи",
+        "revenue_without_vat": "приходи без ДДС",
+        "profit": "брутна печалба",
+        "class_customers": "Клиенти от клас {c}",
+        "class_value": "Стойност на клас {c}",
+    },
+}
+
+
+def share_of(value: Decimal, total: Decimal) -> Decimal | None:
+    """``value`` in percent of ``total`` (4 decimals); None when the total is not positive."""
+    if total <= 0:
+        return None
+    return (value * 100 / total).quantize(SHARE_PLACES)
+
+
+def exact_number(value: Decimal) -> Decimal | None:
+    """``value`` when a numeric cell holds it exactly (at most 15 significant digits), else None.
+
+    XlsxWriter writes a numeric cell's value as ``format(value, ".16G")``: a float would bring its
+    binary tail (80.4505 → ``80.45050000000001``), a Decimal writes its own digits (``80.4505``),
+    which the spreadsheet reads into the nearest double, exact to the 15 digits it shows."""
+    if len(value.as_tuple().digits) > EXACT_DIGITS:
+        return None
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Report:
+    asked: AbcQuery
+    summary: AbcResult
+    rows: list[AbcRow]
+
+
+def _filename(asked: AbcQuery, suffix: str) -> str:
+    return f"abc-{asked.period.start}-{asked.period.end}-{asked.measure}.{suffix}"
+
+
+def workbook(report: _Report, language: str = "en") -> bytes:
+    """The classification as an .xlsx workbook: a sheet of rows (a header row, frozen, with a filter)
+    and a sheet of the parameters and the summary per class."""
+    text = HEADINGS[language]
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_urls": False})
+    bold = book.add_format({"bold": True, "bottom": 1})
+    money = book.add_format({"num_format": "#,##0.00"})
+    percent = book.add_format({"num_format": "0.0000"})
+    integer = book.add_format({"num_format": "0"})
+    total = report.summary.total
+
+    def number(sheet: Any, row: int, col: int, value: Decimal | None, style: Any) -> None:
+        if value is None:
+            sheet.write_blank(row, col, None, style)
+            return
+        exact = exact_number(value)
+        if exact is None:
+            sheet.write_string(row, col, format(value, "f"))
+        else:
+            sheet.write_number(row, col, exact, style)  # a Decimal: see exact_number
+
+    rows = book.add_worksheet(text["sheet"])
+    columns = CSV_COLUMNS
+    widths = {"place": 8, "customer": 18, "counterparty_id": 34, "class": 8}
+    for col, name in enumerate(columns):
+        rows.write_string(0, col, text[name], bold)
+        rows.set_column(col, col, widths.get(name, 20))
+    for index, row in enumerate(report.rows, start=1):
+        rows.write_number(index, 0, row.place, integer)
+        rows.write_string(index, 1, row.customer)
+        if row.counterparty_id:
+            rows.write_string(index, 2, row.counterparty_id)
+        number(rows, index, 3, row.value, money)
+        number(rows, index, 4, share_of(row.value, total), percent)
+        number(rows, index, 5, row.cumulative_value, money)
+        number(rows, index, 6, row.cumulative_share, percent)
+        rows.write_string(index, 7, row.abc_class)
+    rows.freeze_panes(1, 0)
+    rows.autofilter(0, 0, max(len(report.rows), 1), len(columns) - 1)
+
+    summary = book.add_worksheet(text["summary"])
+    summary.set_column(0, 0, 26)
+    summary.set_column(1, 1, 20)
+    asked = report.asked
+    facts: list[tuple[str, object, Any]] = [
+        (text["from"], asked.period.start.isoformat(), None),
+        (text["to"], asked.period.end.isoformat(), None),
+        (text["by"], text[asked.measure], None),
+        (text["shares"], str(asked.shares), None),
+        (text["currency"], asked.currency, None),
+        (text["customers"], report.summary.customers, integer),
+        (text["total"], total, money),
+    ]
+    for c in CLASSES:
+        facts.append((text["class_customers"].format(c=c), report.summary.classes[c].customers, integer))
+        facts.append((text["class_value"].format(c=c), report.summary.classes[c].value, money))
+    for index, (label, value, style) in enumerate(facts):
+        summary.write_string(index, 0, label, bold if index == 0 else None)
+        if isinstance(value, Decimal):
+            number(summary, index, 1, value, style)
+        elif isinstance(value, int):
+            summary.write_number(index, 1, value, style)
+        else:
+            summary.write_string(index, 1, str(value))
+    book.close()
+    return buffer.getvalue()
+
+
+def _csv_line(values: tuple[object, ...]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(values)
+    return out.getvalue()
+
+
+def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
+    """The file routes of the classification; every route needs a verified caller."""
+    router = APIRouter(prefix="/api/v1/analytics", tags=["analytics: segmentation"])
+    authenticated = caller_dependency(tokens)
+
+    async def asked_of(
+        start: Annotated[FactDate, Query(alias="from", description="First day of the period")],
+        end: Annotated[FactDate, Query(alias="to", description="Last day of the period (included)")],
+        by: Annotated[
+            Literal["revenue", "revenue_without_vat", "profit"],
+            Query(description="profit = revenue without VAT - cost"),
+        ] = "revenue",
+        shares: Annotated[
+            str, Query(pattern=SHARES_PATTERN, description="A/B/C in percent, summing to 100")
+        ] = "70/20/10",
+        currency: Annotated[
+            str | None, Query(pattern=CURRENCY_PATTERN, description="Default: the reporting currency")
+        ] = None,
+    ) -> AbcQuery:
+        return AbcQuery(
+            period=Period(start, end),
+            measure=by,
+            shares=Shares.parse(shares),
+            currency=currency or service.settings.reporting_currency,
+        )
+
+    parameters = Depends(asked_of)
+
+    async def report(caller: Caller, asked: AbcQuery) -> _Report:
+        service.abc.authorize(caller)
+        summary = await service.abc.classify(caller, asked, limit=1)
+        rows = [row async for row in service.abc.every_row(caller, asked)]
+        return _Report(asked, summary, rows)
+
+    @router.get(
+        "/abc.xlsx",
+        response_class=Response,
+        responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}},
+    )
+    async def abc_xlsx(
+        asked: AbcQuery = parameters,
+        lang: Annotated[Literal["bg", "en"], Query(description="The language of the headings")] = "en",
+        caller: Caller = authenticated,
+    ) -> Response:
+        """The whole ABC classification (the parameters of ``GET /api/v1/analytics/abc``) as an Excel
+        workbook: a sheet with a header row (frozen, with a filter) and one row per customer in place
+        order, amounts and shares as numeric cells with a number format; a sheet with the parameters
+        and the summary per class. Administrators, heads of sales and marketers only."""
+        found = await report(caller, asked)
+        body = await asyncio.to_thread(workbook, found, lang)
+        disposition = f'attachment; filename="{_filename(asked, "xlsx")}"'
+        return Response(body, media_type=XLSX, headers={"Content-Disposition": disposition})
+
+    @router.get(
+        "/abc.csv",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    )
+    async def abc_csv(
+        asked: AbcQuery = parameters,
+        caller: Caller = authenticated,
+    ) -> StreamingResponse:
+        """The whole ABC classification (the parameters of ``GET /api/v1/analytics/abc``) as CSV, UTF-8
+        with a byte order mark: ``place,customer,counterparty_id,value,share,cumulative_value,
+        cumulative_share,class``, amounts as decimal text, shares in percent (4 decimals; empty when
+        the total is not positive). Administrators, heads of sales and marketers only."""
+        service.abc.authorize(caller)
+        summary = await service.abc.classify(caller, asked, limit=1)
+
+        async def lines() -> AsyncIterator[bytes]:
+            yield ("\ufeff" + _csv_line(CSV_COLUMNS)).encode()
+            async for row in service.abc.every_row(caller, asked):
+                share = share_of(row.value, summary.total)
+                values = (
+                    row.place,
+                    row.customer,
+                    row.counterparty_id or "",
+                    format(row.value, "f"),
+                    "" if share is None else format(share, "f"),
+                    format(row.cumulative_value, "f"),
+                    "" if row.cumulative_share is None else format(row.cumulative_share, "f"),
+                    row.abc_class,
+                )
+                yield _csv_line(values).encode()
+
+        disposition = f'attachment; filename="{_filename(asked, "csv")}"'
+        return StreamingResponse(
+            lines(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition}
+        )
+
+    return router
