@@ -7,7 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from tests.system.conftest import EmbeddedCrm
+
+from crm_contacts.application.counterparties import queries
 
 API = "/api/v1/counterparties"
 
@@ -52,6 +55,20 @@ async def test_many_words_page_through_with_a_cursor(crm: httpx.AsyncClient) -> 
         if cursor is None:
             break
     assert sorted(seen) == [f"Алфа Бета {n}" for n in range(7)]
+
+
+async def test_several_words_are_searched_through_the_rarest_one(
+    crm: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A small scan bound stands for a register where thousands of names share the common word.
+    monkeypatch.setattr(queries, "MAX_SCAN", 10)
+    for n in range(55):  # more than one read of lookups (50 for a page of 10)
+        await register(crm, f"Фирмата {n:02d}")
+    last = await register(crm, "Фирмата Рядка")
+    first = await crm.get(API, params={"q": "Фирмата ряд", "limit": "10", "min_position": last["position"]})
+    assert [c["name"] for c in first.json()["items"]] == ["Фирмата Рядка"]  # on the first page
+    assert first.json()["next_cursor"] is None
+    assert await names(crm, last["position"], q="фирмата няма") == []
 
 
 async def test_a_tax_id_is_found_with_or_without_its_country_prefix(crm: httpx.AsyncClient) -> None:

@@ -22,7 +22,14 @@ import phonenumbers
 
 from crm_contacts.application.publishing import translate
 from crm_contacts.domain.counterparty import DEFAULT_ACCESS_GROUP, normalise_tax_id
-from crm_contacts.projections.counterparties import COLLECTION, KEYS, name_key, property_key, words_of
+from crm_contacts.projections.counterparties import (
+    COLLECTION,
+    KEY_NAME_SEPARATOR,
+    KEYS,
+    name_key,
+    property_key,
+    words_of,
+)
 from crm_shared.errors import DomainError, Forbidden
 from crm_shared.eventstore import EventStore
 from crm_shared.identity import Caller, Permission
@@ -38,6 +45,8 @@ _TAX_ID = re.compile(r"^([A-Za-z]{2}\s*)?\d[\d\s-]{3,}$")
 MAX_SCAN = 2000
 """Lookups a search by several words reads for one page at most (it then answers a shorter page
 with a cursor to go on)."""
+PROBE = 200
+"""Lookups read per word to find the rarest word of a search by several words."""
 _ANY_WORD = re.compile(r"[^\W_]+")
 
 
@@ -146,6 +155,8 @@ class CounterpartyQueries:
             query = Query({**equals, "field": field_name}, ("key_name", key), "key_name", after, limit, within)
         words = query_words(filters.q) if filters.q and field_name == "word" else []
         if len(words) > 1:
+            assert filters.q is not None
+            query = await self._through_rarest_word(query, filters.q)
             return await self._all_words(query, words, caller, limit)
         page = await self._views.find(self._runner.collection(KEYS), query)
         ids = list(dict.fromkeys(str(d["counterparty_id"]) for d in page.items))
@@ -227,9 +238,32 @@ class CounterpartyQueries:
         words = sorted(words_of(text), key=len, reverse=True)
         if not words:
             return ("name", name_key(text), False)
-        # Several words: found through the longest (the most selective); the others are checked on the
-        # card (each must start a word of the name, in any order).
+        # Several words: found through the rarest (the list chooses it), the others checked on the card
+        # (each must start a word of the name, in any order).
         return ("word", words[0], False)
+
+    async def _through_rarest_word(self, query: Query, q: str) -> Query:
+        """The lookup query of the searched word that the fewest names start with, so that a page is
+        found within MAX_SCAN lookups ("Фирма 00040" goes through "00040", not through "фирма" that
+        half the register shares). Probes each word (at most PROBE lookups each); ties go to the
+        longest. A next page keeps the word its cursor was made with."""
+        candidates = sorted(words_of(q), key=lambda w: (-len(w), w))
+        if len(candidates) < 2:
+            return query
+        if query.after is not None:
+            key = str(query.after[0]).split(KEY_NAME_SEPARATOR, 1)[0]
+            chosen = next((w for w in candidates if key.startswith(w)), candidates[0])
+            return dataclasses.replace(query, prefix=("key_name", chosen))
+        keys = self._runner.collection(KEYS)
+        best, fewest = candidates[0], PROBE + 1
+        for word in candidates:
+            probe = await self._views.find(keys, dataclasses.replace(query, prefix=("key_name", word), limit=PROBE))
+            found = len(probe.items) if probe.next_after is None else PROBE + 1
+            if found < fewest:
+                best, fewest = word, found
+            if found == 0:
+                break  # no name has it: the search finds nothing, at once
+        return dataclasses.replace(query, prefix=("key_name", best))
 
     async def _all_words(self, query: Query, words: builtins.list[str], caller: Caller, limit: int) -> Page:
         """Up to ``limit`` cards from the lookups ``query`` finds whose name has a word starting with
