@@ -41,7 +41,8 @@ export function setCsrfToken(token) {
   }
 }
 
-function csrfToken() {
+/** The session's CSRF token, for a request not sent through request() (an upload with progress). */
+export function csrfToken() {
   for (const storage of storages()) {
     try {
       const token = storage.getItem(CSRF_KEY);

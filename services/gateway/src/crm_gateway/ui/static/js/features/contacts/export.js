@@ -5,7 +5,7 @@ import * as api from '../../core/api.js';
 import { RELATIONS, groupTree } from './counterparty-fields.js';
 import { h } from '../../core/dom.js';
 import { busy, field, formAlert, input, select, showErrors } from '../../core/forms.js';
-import { JOBS_API, follow, progressView, recentJobs } from './jobs.js';
+import { follow, jobUrl, progressView, recentJobs } from '../../core/jobs.js';
 import * as ref from '../../core/reference-cache.js';
 import { replaceQuery } from '../../core/router.js';
 import { userPicker } from '../../core/user-picker.js';
@@ -16,6 +16,7 @@ export const titleKey = 'export.title';
 export const permission = 'counterparty:export';
 
 const API = '/api/v1/exports/counterparties';
+const JOBS_BASE = '/api/v1';
 // The filters sent when set: the search text, the managers (chosen by name with the user picker,
 // sent as ids) and the reference entries (chosen by name, sent as codes).
 const FILTERS = ['q', 'relation', 'main_manager', 'manager', 'group', 'region', 'category'];
@@ -64,7 +65,7 @@ export async function render(ctx) {
     { value: '\t', label: 'export.delimiter.tab' },
   ]);
   const submit = h('button', { type: 'submit', class: 'button primary', i18n: 'export.submit' });
-  const progress = progressView();
+  const progress = progressView({ countsKey: () => 'jobs.exportCounts' });
   const download = h('div');
   const recent = h('div');
   const labels = {
@@ -117,7 +118,7 @@ export async function render(ctx) {
   }
 
   async function watch(job) {
-    const done = await follow(job, { signal: ctx.signal, onUpdate: progress.update });
+    const done = await follow(job, { base: JOBS_BASE, signal: ctx.signal, onUpdate: progress.update });
     if (ctx.signal.aborted) return;
     if (done.state === 'succeeded' && done.file) {
       download.replaceChildren(
@@ -129,7 +130,7 @@ export async function render(ctx) {
 
   async function showRecent() {
     try {
-      recent.replaceChildren(await recentJobs('export', path, ctx.signal));
+      recent.replaceChildren(await recentJobs({ base: JOBS_BASE, kind: 'export', pagePath: path, signal: ctx.signal }));
     } catch (error) {
       if (error.name !== 'AbortError') recent.replaceChildren(errorBox(error));
     }
@@ -138,7 +139,7 @@ export async function render(ctx) {
   const reopen = ctx.query.get('job');
   if (reopen) {
     api
-      .get(`${JOBS_API}/${encodeURIComponent(reopen)}`, { signal: ctx.signal })
+      .get(jobUrl(JOBS_BASE, reopen), { signal: ctx.signal })
       .then(({ data }) => watch(data))
       .catch((error) => {
         if (error.name !== 'AbortError') download.replaceChildren(errorBox(error));
