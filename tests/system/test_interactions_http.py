@@ -463,3 +463,34 @@ async def test_a_contact_person_the_caller_cannot_see_is_refused_as_one_that_doe
     assert fields_of(hidden) == fields_of(missing) == ["contact_person_id"]
     assert hidden.json()["detail"].replace(pid, "X") == missing.json()["detail"].replace("no-such-person", "X")
     await north.aclose()
+
+
+async def test_records_created_a_moment_ago_are_referenced_with_no_pause(crm: httpx.AsyncClient) -> None:
+    """Issue 13: each call follows the previous answer at once, as an ERP pushing a customer and then
+    its contacts and a meeting would; nothing is refused because a local copy lags."""
+    for n in range(5):
+        head = await crm.post(
+            "/api/v1/counterparties", json={"name": f"Бърза {n} АД", "relations": ["buyer"], "main_manager": "ivan"}
+        )
+        assert head.status_code == 201, head.text
+        branch = await crm.post(
+            "/api/v1/counterparties",
+            json={
+                "name": f"Бърз клон {n}",
+                "relations": ["buyer"],
+                "main_manager": "ivan",
+                "head_counterparty_id": head.json()["id"],
+            },
+        )
+        assert branch.status_code == 201, branch.text
+        person = await crm.post(
+            "/api/v1/persons",
+            json={"first_name": "Бърз", "last_name": f"Контакт {n}", "links": [{"counterparty_id": head.json()["id"]}]},
+        )
+        assert person.status_code == 201, person.text
+        linked = await crm.put(f"/api/v1/persons/{person.json()['id']}/counterparties/{branch.json()['id']}", json={})
+        assert linked.status_code in (200, 201), linked.text
+        meeting = await plan(crm, branch.json()["id"], kind="meeting", contact_person_id=person.json()["id"])
+        assert meeting.status_code == 201, meeting.text
+        follow = await crm.get(meeting.headers["Location"])
+        assert follow.status_code == 200, follow.text  # its Location reads at once
