@@ -69,7 +69,10 @@ export async function render(ctx) {
       ctx.navigate(`${cardHref.slice(1)}${position === null ? '' : `?min_position=${position}`}`);
     } catch (error) {
       busy(form, false);
-      if (error.status === 412 || error.status === 409) {
+      // A 409 naming a field is a rule (a tax id or an external code another counterparty has): shown
+      // at the field. Without one it is a change made at the same moment.
+      const refused = error.status === 409 && (error.errors || []).some((e) => e.field);
+      if (error.status === 412 || (error.status === 409 && !refused)) {
         conflict.hidden = false;
         reload.focus();
       } else if (error.status !== 401) {

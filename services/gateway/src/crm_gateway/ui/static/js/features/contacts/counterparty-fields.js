@@ -66,6 +66,11 @@ export function groupPath(groups, code) {
 }
 
 /** The main entry of contact type `type` (or the first of that type), or undefined. */
+/** External codes as text: the ERP's as they are, another system's as `system: code`. */
+export function codesText(codes) {
+  return (codes || []).map((c) => (c.system === 'erp' ? c.code : `${c.system}: ${c.code}`)).join(', ');
+}
+
 export function mainContact(record, type) {
   const ofType = (record.contact_info || []).filter((c) => c.type === type);
   return ofType.find((c) => c.main) ?? ofType[0];

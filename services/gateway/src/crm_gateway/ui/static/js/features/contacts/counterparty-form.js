@@ -39,6 +39,7 @@ export async function counterpartyForm({ submitKey, cancelHref, withSource = fal
   );
   const categories = checkboxGroup('categories', 'cp.field.categories', entryOptions(forCounterparty('categories')));
   const contacts = contactEditor(forCounterparty('contact-kinds'));
+  const codes = codeEditor();
   const properties = propertyEditor(forCounterparty('properties'));
   const head = headPicker(selfId);
 
@@ -81,6 +82,7 @@ export async function counterpartyForm({ submitKey, cancelHref, withSource = fal
         field({ name: 'tax_id', label: 'field.tax_id', control: controls.tax_id, hint: 'hint.tax_id' }),
         field({ name: 'vat_id', label: 'cp.field.vat_id', control: controls.vat_id }),
       ),
+      codes.wrapper,
     ),
     section(
       'cp.section.classification',
@@ -143,6 +145,7 @@ export async function counterpartyForm({ submitKey, cancelHref, withSource = fal
         contact_info: contacts.values(),
         properties: properties.values(),
         categories: categories.values(),
+        external_codes: codes.values(),
         comment: controls.comment.value.trim(),
       };
       if (source) body.source = source.value();
@@ -166,6 +169,7 @@ export async function counterpartyForm({ submitKey, cancelHref, withSource = fal
       chooseOption(controls.access_group, record.access_group, record.access_group);
       controls.comment.value = record.comment ?? '';
       contacts.fill(record.contact_info || []);
+      codes.fill(record.external_codes || []);
       properties.fill(record.properties || {});
       head.fill(record.head_counterparty_id);
     },
@@ -366,6 +370,71 @@ function contactEditor(kinds) {
       for (const entry of entries) addRow(entry);
     },
     add: (entry) => addRow(entry),
+  };
+}
+
+/** Codes in other systems (the ERP's customer code): rows of system (default erp) and code. Rows with
+ * no code are left out. */
+function codeEditor() {
+  const errorId = uid('external_codes-error');
+  const rows = h('div', { class: 'cp-code-rows' });
+  const add = h('button', { type: 'button', class: 'button button-small', i18n: 'cp.code.add' });
+  const wrapper = h(
+    'fieldset',
+    { class: 'field cp-codes', dataset: { field: 'external_codes' }, 'aria-describedby': errorId },
+    h('legend', { i18n: 'cp.field.external_codes' }),
+    h('p', { class: 'hint', i18n: 'cp.hint.external_codes' }),
+    h('p', { class: 'field-error', id: errorId, hidden: true }),
+    rows,
+    h('div', { class: 'form-actions' }, add),
+  );
+
+  function renumber() {
+    [...rows.children].forEach((row, i) => {
+      for (const piece of row.querySelectorAll('.field[data-part]')) {
+        const name = `external_codes[${i}].${piece.dataset.part}`;
+        piece.dataset.field = name;
+        piece.querySelector('input').name = name;
+      }
+    });
+  }
+
+  function addRow(entry = {}) {
+    const system = input({ maxlength: 32, value: entry.system ?? 'erp', autocapitalize: 'none', spellcheck: 'false' });
+    const code = input({ maxlength: 64, value: entry.code ?? '', spellcheck: 'false' });
+    const remove = h('button', { type: 'button', class: 'button-quiet button-small', i18n: 'cp.contact.remove' });
+    const row = h(
+      'div',
+      { class: 'cp-code-row' },
+      part('system', 'cp.code.system', system),
+      part('code', 'cp.code.code', code),
+      remove,
+    );
+    remove.addEventListener('click', () => {
+      row.remove();
+      renumber();
+      add.focus();
+    });
+    rows.append(row);
+    renumber();
+    return row;
+  }
+
+  add.addEventListener('click', () => addRow().querySelector('.field[data-part="code"] input')?.focus());
+
+  return {
+    wrapper,
+    values: () =>
+      [...rows.children]
+        .map((row) => {
+          const value = (p) => row.querySelector(`.field[data-part="${p}"] input`).value.trim();
+          return { system: value('system') || 'erp', code: value('code') };
+        })
+        .filter((c) => c.code !== ''),
+    fill(codes) {
+      rows.replaceChildren();
+      for (const code of codes) addRow(code);
+    },
   };
 }
 

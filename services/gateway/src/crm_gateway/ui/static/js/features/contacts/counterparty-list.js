@@ -3,7 +3,7 @@
 // API's keyset cursor. Everything is kept in the address (#/counterparties?q=…&relation=…) so a
 // reload or the back button shows the same list.
 import * as api from '../../core/api.js';
-import { API, RELATIONS, groupPath, groupTree, mainContact, relationsText } from './counterparty-fields.js';
+import { API, RELATIONS, codesText, groupPath, groupTree, mainContact, relationsText } from './counterparty-fields.js';
 import { h } from '../../core/dom.js';
 import { field, input, select } from '../../core/forms.js';
 import * as ref from '../../core/reference-cache.js';
@@ -76,6 +76,7 @@ export async function render(ctx) {
           'field.name',
           'cp.field.relations',
           'field.tax_id',
+          'cp.field.external_codes',
           'cp.list.phone',
           'cp.list.email',
           'cp.field.group',
@@ -215,6 +216,7 @@ function row(item, catalogs) {
     ),
     h('td', {}, relationsText(item.relations)),
     h('td', { text: item.tax_id || '—' }),
+    h('td', { class: 'cp-codes', text: codesText(item.external_codes) || '—' }),
     h('td', { class: 'cp-phone', text: phone?.value || '—' }),
     h('td', { class: 'cp-email', text: email?.value || '—' }),
     h('td', { text: groupPath(catalogs.groups, item.group) || '—' }),

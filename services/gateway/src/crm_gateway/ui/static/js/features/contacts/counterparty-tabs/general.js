@@ -1,7 +1,7 @@
 // The general tab of the card: the details, and archiving (with a reason) and restoring.
 // `facts` also shows a past card (the history tab's "as of" view).
 import * as api from '../../../core/api.js';
-import { API, groupPath, relationsText } from '../counterparty-fields.js';
+import { API, codesText, groupPath, relationsText } from '../counterparty-fields.js';
 import { dateTime, h } from '../../../core/dom.js';
 import { formAlert, showErrors } from '../../../core/forms.js';
 import { nameOf } from '../../../core/reference-cache.js';
@@ -16,6 +16,7 @@ export function facts(record, env) {
     ['cp.field.legal_form', h('span', { i18n: `cp.legalForm.${record.legal_form || 'legal'}` })],
     ['field.tax_id', record.tax_id || '—'],
     ['cp.field.vat_id', record.vat_id || '—'],
+    ['cp.field.external_codes', codesText(record.external_codes) || '—'],
     ['cp.field.group', groupPath(catalogs.groups, record.group) || '—'],
     ['cp.field.head', record.head_counterparty_id ? counterpartyLink(record.head_counterparty_id) : '—'],
     ['cp.field.region', record.region ? nameOf(catalogs.regions, record.region) : '—'],

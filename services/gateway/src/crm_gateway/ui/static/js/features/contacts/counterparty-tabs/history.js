@@ -2,7 +2,7 @@
 // any moment ("as of", rebuilt by the server from the events up to then). The moment is kept in
 // the address (#/counterparties/<id>/history?as_of=…), so a reload shows the same past card.
 import * as api from '../../../core/api.js';
-import { API, relationsText } from '../counterparty-fields.js';
+import { API, codesText, relationsText } from '../counterparty-fields.js';
 import { formatDate } from '../../../core/dates.js';
 import { dateTime, h } from '../../../core/dom.js';
 import { has } from '../../../core/i18n.js';
@@ -38,6 +38,7 @@ const LABELS = {
   reason: 'cp.archive.reason',
   into: 'cp.field.merged_into',
   merged: 'cp.history.merged',
+  external_codes: 'cp.field.external_codes',
 };
 // Fields whose values are codes of a catalog.
 const CODES = {
@@ -214,6 +215,7 @@ function valueOf(name, value, env) {
   if (name === 'managers') return userNames(value);
   if (name === 'on') return formatDate(value);
   if (['head_counterparty_id', 'into', 'merged'].includes(name)) return counterpartyLink(value);
+  if (name === 'external_codes') return codesText(value);
   if (name === 'entries') {
     const kind = (e) => nameOf(catalogs['contact-kinds'], e.kind);
     return value.map((e) => `${kind(e)}: ${e.value}${e.main ? ' ★' : ''}`).join('; ');
