@@ -75,8 +75,10 @@ def test_a_change_replaces_the_whole_list_and_nothing_happens_when_it_is_the_sam
         (cp.ExternalCode("erp", "C\x00123"), "external_codes[0].code"),
         (cp.ExternalCode("erp", "C\t123"), "external_codes[0].code"),
         (cp.ExternalCode("erp", " C123"), "external_codes[0].code"),
+        (cp.ExternalCode("erp", "C123\n"), "external_codes[0].code"),
         (cp.ExternalCode("ERP", "C123"), "external_codes[0].system"),
         (cp.ExternalCode("e:rp", "C123"), "external_codes[0].system"),
+        (cp.ExternalCode("erp\n", "C123"), "external_codes[0].system"),
     ],
 )
 def test_a_bad_code_is_refused_naming_it(code: cp.ExternalCode, field: str) -> None:

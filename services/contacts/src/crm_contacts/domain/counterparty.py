@@ -491,13 +491,13 @@ def external_codes(codes: Iterable[ExternalCode], *, field: str = "external_code
     """Checked codes, each once, in their order (a DomainError names ``<field>[i].system`` or ``.code``)."""
     checked: list[ExternalCode] = []
     for i, given in enumerate(codes):
-        if not _SYSTEM.match(given.system):
+        if not _SYSTEM.fullmatch(given.system):
             raise DomainError("a system is a lower-case code, e.g. erp", field=f"{field}[{i}].system")
         if not given.code.strip():
             raise DomainError("the code must not be empty", field=f"{field}[{i}].code")
         if len(given.code) > MAX_EXTERNAL_CODE:
             raise DomainError(f"at most {MAX_EXTERNAL_CODE} characters", field=f"{field}[{i}].code")
-        if not _CODE.match(given.code):
+        if not _CODE.fullmatch(given.code):
             raise DomainError("no control characters, and no space at either end", field=f"{field}[{i}].code")
         if given not in checked:
             checked.append(ExternalCode(given.system, given.code))
