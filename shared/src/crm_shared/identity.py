@@ -67,6 +67,8 @@ class Permission(enum.StrEnum):
     """Reports and segmentations over every customer (ABC…)."""
     TRADE_FACTS_WRITE = "trade-facts:write"
     """Send the ERP's trade facts (sales, returns) to analytics, by API or CSV import."""
+    ANALYTICS_CLASSIFY = "analytics:classify"
+    """Create and confirm ABC classification runs, and override a customer's class with a reason."""
 
 
 _P = Permission
@@ -84,6 +86,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.ALL_ACCESS_GROUPS,
             _P.ANALYTICS_READ,
             _P.TRADE_FACTS_WRITE,
+            _P.ANALYTICS_CLASSIFY,
         }
     ),
     "sales_manager": frozenset(

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
 
 from crm_analytics.application.abc import AbcReport
 from crm_analytics.application.facts import TradeFacts
 from crm_analytics.application.facts_import import TradeFactImport
-from crm_analytics.application.publishing import translate
+from crm_analytics.application.links import CounterpartyLinks
+from crm_analytics.application.publishing import stored, translate
+from crm_analytics.application.runs import AbcRuns
+from crm_analytics.application.schedule import Scheduler
+from crm_analytics.domain.abc import Shares
+from crm_analytics.projections.counterparties import CounterpartyCodesView
+from crm_analytics.projections.runs import RunsView
 from crm_analytics.projections.tables import prepare
 from crm_analytics.settings import AnalyticsSettings
 from crm_shared.adapters import (
@@ -22,6 +30,7 @@ from crm_shared.blobstore import BlobStore
 from crm_shared.bus import Bus
 from crm_shared.eventstore import EventStore
 from crm_shared.jobs import Jobs
+from crm_shared.projections import ProjectionRunner
 from crm_shared.readstore import ReadStore
 from crm_shared.relay import Relay
 from crm_shared.settings import KernelSettings
@@ -32,12 +41,12 @@ SERVICE = "analytics"
 
 @dataclass
 class AnalyticsService:
-    """The wired service: trade facts in, the ABC classification out, its jobs."""
+    """The wired service: trade facts in, the ABC classification and its runs out, its jobs."""
 
     store: EventStore
-    """Its own event log (empty until analytics publishes events; the relay reads it)."""
+    """Its own event log: ABC classification runs (the relay publishes from it)."""
     views: ReadStore
-    """The relay's checkpoints."""
+    """The runs view, the local copy of contacts' ERP codes, the relay's checkpoints."""
     analytics: LazyAnalyticsStore
     """The analytics tables (chDB or ClickHouse), opened on first use; trade facts are primary data here."""
     state: StateStore
@@ -48,25 +57,45 @@ class AnalyticsService:
     facts: TradeFacts
     importer: TradeFactImport
     abc: AbcReport
+    runs: AbcRuns
+    runner: ProjectionRunner
+    """The runs view, built from this service's own log."""
+    codes_runner: ProjectionRunner
+    """The local copy of contacts' ERP codes, fed from contacts' topic."""
+    scheduler: Scheduler
     settings: AnalyticsSettings
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def relay(self, bus: Bus) -> Relay:
-        """The relay of this service's public events (none yet)."""
+        """The relay of this service's public events (``crm.analytics.*``)."""
         return Relay(SERVICE, self.store, bus, self.views, translate)
 
     async def seed(self) -> None:
         """Nothing: a fresh installation needs no data of this service."""
 
     async def start_relay(self, bus: Bus) -> Relay:
-        """Nothing to run: analytics publishes no events yet (``crm republish analytics`` sends none)."""
-        return self.relay(bus)
+        """Run the relay in the background."""
+        relay = self.relay(bus)
+        self._tasks.append(asyncio.create_task(relay.run(), name="analytics-relay"))
+        return relay
 
     async def start_projector(self, bus: Bus) -> None:
-        """Nothing to follow yet: the projections of other services' events come with the reports that
-        need them; trade facts are written when they arrive."""
+        """Follow contacts' counterparty topic into the local copy of ERP codes, build the runs view
+        from this service's own log and keep it following, and start the ABC schedule (a run due
+        now is made at once; trade facts are written when they arrive)."""
+        await self.codes_runner.follow(bus)
+        await self.runner.follow_log(self.store, stored)
+        self.scheduler.start()
 
     async def close(self) -> None:
-        """Stop the jobs of this process and release the stores."""
+        """Stop the background roles and jobs of this process and release the stores."""
+        await self.scheduler.stop()
+        for runner in (self.codes_runner, self.runner):
+            await runner.stop()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.jobs.close()
         await self.analytics.close()
         await self.views.close()
@@ -85,6 +114,24 @@ async def build(settings: KernelSettings, analytics_settings: AnalyticsSettings 
     analytics = open_analytics_store(settings, SERVICE, prepare)
     jobs = Jobs(state, blobs, settings.data_dir / SERVICE / "scratch")
     await jobs.prepare()
+    runner = ProjectionRunner(RunsView(), views, service=SERVICE)
+    await runner.prepare()
+    codes_runner = ProjectionRunner(CounterpartyCodesView(), views, service=SERVICE)
+    # Fed only from the bus (nothing of it is in this log), so there is no rebuild to wait for.
+    for base, indexes in codes_runner.projection.collections.items():
+        await views.ensure_indexes(codes_runner.collection(base), indexes)
+    links = CounterpartyLinks(views, codes_runner)
+    abc = AbcReport(analytics, links)
+    runs = AbcRuns(store, views, runner, abc, links)
+    scheduler = Scheduler(
+        runs,
+        schedule=analytics_settings.abc_schedule,
+        measure=analytics_settings.abc_schedule_by,
+        shares=Shares.parse(analytics_settings.abc_schedule_shares),
+        currency=analytics_settings.reporting_currency,
+        day=analytics_settings.abc_schedule_day,
+        every_seconds=analytics_settings.abc_schedule_check_seconds,
+    )
     return AnalyticsService(
         store=store,
         views=views,
@@ -94,6 +141,10 @@ async def build(settings: KernelSettings, analytics_settings: AnalyticsSettings 
         jobs=jobs,
         facts=TradeFacts(analytics),
         importer=TradeFactImport(analytics, analytics_settings.reporting_currency),
-        abc=AbcReport(analytics),
+        abc=abc,
+        runs=runs,
+        runner=runner,
+        codes_runner=codes_runner,
+        scheduler=scheduler,
         settings=analytics_settings,
     )

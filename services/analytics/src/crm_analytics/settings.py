@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from crm_analytics.domain.abc import SHARES_PATTERN
 
 
 class AnalyticsSettings(BaseSettings):
@@ -15,3 +19,14 @@ class AnalyticsSettings(BaseSettings):
     """The currency reports sum (``CRM_ANALYTICS_REPORTING_CURRENCY``), and of facts that name none."""
     import_max_bytes: int = 1024 * 1024 * 1024
     """The largest CSV file of trade facts an upload may bring (``CRM_ANALYTICS_IMPORT_MAX_BYTES``)."""
+    abc_schedule: Literal["off", "monthly", "quarterly"] = "monthly"
+    """The ABC run the service makes by itself for the last completed period (``CRM_ANALYTICS_ABC_SCHEDULE``)."""
+    abc_schedule_by: Literal["revenue", "revenue_without_vat", "profit"] = "revenue"
+    """The measure of the scheduled run (``CRM_ANALYTICS_ABC_SCHEDULE_BY``)."""
+    abc_schedule_shares: str = Field(default="70/20/10", pattern=SHARES_PATTERN)
+    """The A/B/C shares of the scheduled run (``CRM_ANALYTICS_ABC_SCHEDULE_SHARES``)."""
+    abc_schedule_day: int = Field(default=1, ge=1, le=28)
+    """From which day of a month (or quarter) the previous one is run (``CRM_ANALYTICS_ABC_SCHEDULE_DAY``):
+    later days leave the ERP time to send the last facts of the period."""
+    abc_schedule_check_seconds: float = Field(default=3600.0, gt=0)
+    """How often the service checks whether a scheduled run is due (``CRM_ANALYTICS_ABC_SCHEDULE_CHECK_SECONDS``)."""

@@ -3,16 +3,21 @@
 The rule (``domain.abc``) runs in ClickHouse over every customer known by the end of the period; the
 answer is a page of rows in place order (1 = the greatest value) and a summary per class. Only
 callers who may see the whole (``analytics:read``: administrators, heads of sales, marketers) read it:
-rows cannot yet be limited to a sales manager's access groups, because facts are not linked to
-counterparties yet, so others get 403.
+rows cannot yet be limited to a sales manager's access groups (the counterparties' groups are not
+in analytics' local copy yet), so others get 403.
+
+Each row's ``counterparty_id`` is looked up when read in the local copy of contacts' ERP codes
+(``application.links``), so customers link by themselves once a counterparty carries their code.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import Decimal
 
+from crm_analytics.application.links import CounterpartyLinks
 from crm_analytics.domain.abc import CLASSES, AbcClass, Measure, Period, Shares, cumulative_share
 from crm_analytics.projections.tables import query
 from crm_shared.analytics import AnalyticsStore
@@ -23,6 +28,7 @@ _ABC = query("abc")
 _PAGE = f"SELECT * FROM ({_ABC}) WHERE place > {{after:UInt64}} ORDER BY place LIMIT {{limit:UInt32}}"
 _SUMMARY = f"SELECT class, count() AS customers, sum(value) AS value, any(total) AS total FROM ({_ABC}) GROUP BY class"
 _OUTSIDE = query("facts_outside_currency")
+_CUSTOMERS = query("customers")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +59,7 @@ class AbcRow:
     place: int
     customer: str
     counterparty_id: str | None
-    """The counterparty carrying the customer's code (None until counterparties are linked)."""
+    """The counterparty carrying the customer's ERP code (None: no counterparty carries it yet)."""
     value: Decimal
     cumulative_value: Decimal
     """The sum of the values up to this customer in ascending order (its own included)."""
@@ -101,11 +107,47 @@ def _row(found: dict[str, object]) -> AbcRow:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Unlinked:
+    """A customer of the trade facts whose code no counterparty carries."""
+
+    customer: str
+    facts: int
+    last_date: date
+
+
 class AbcReport:
     """Reads the ABC classification for callers who may see the whole."""
 
-    def __init__(self, store: AnalyticsStore) -> None:
+    def __init__(self, store: AnalyticsStore, links: CounterpartyLinks | None = None) -> None:
         self._store = store
+        self._links = links
+
+    async def _linked(self, rows: list[AbcRow]) -> list[AbcRow]:
+        if self._links is None or not rows:
+            return rows
+        found = await self._links.counterparties(row.customer for row in rows)
+        return [replace(row, counterparty_id=found.get(row.customer)) for row in rows]
+
+    async def unlinked(self, caller: Caller, *, after: str = "", limit: int = 100) -> tuple[list[Unlinked], str | None]:
+        """Customers (in code order after ``after``) whose code no counterparty carries, at most
+        ``limit``, and the code to continue after when more may follow."""
+        self.authorize(caller)
+        found: list[Unlinked] = []
+        while len(found) < limit:
+            chunk = await self._store.query(_CUSTOMERS, {"after": after, "limit": 1000})
+            if not chunk:
+                return found, None
+            linked = await self._links.counterparties(str(r["customer"]) for r in chunk) if self._links else {}
+            for r in chunk:
+                after = str(r["customer"])
+                if after not in linked:
+                    found.append(Unlinked(after, int(r["facts"]), r["last_date"]))
+                    if len(found) == limit:
+                        return found, after
+            if len(chunk) < 1000:
+                return found, None
+        return found, after
 
     @staticmethod
     def authorize(caller: Caller) -> None:
@@ -145,5 +187,5 @@ class AbcReport:
 
     async def _page(self, asked: AbcQuery, after: int, limit: int) -> tuple[list[AbcRow], int | None]:
         found = await self._store.query(_PAGE, {**asked.parameters(), "after": after, "limit": limit + 1})
-        rows = [_row(r) for r in found[:limit]]
+        rows = await self._linked([_row(r) for r in found[:limit]])
         return rows, rows[-1].place if len(found) > limit and rows else None

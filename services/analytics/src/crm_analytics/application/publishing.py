@@ -1,13 +1,123 @@
-"""Domain event -> public event. Analytics publishes none yet: its first public events (``crm.analytics.*``:
-a classification run, a customer's new class) come with scheduled runs; until then its log is empty
-and its relay has nothing to send."""
+"""Which domain events become public, and how: the translation the relay uses (``crm.analytics.*``),
+and the private one this service's own views follow.
+
+Public (``crm_shared.contracts.analytics``):
+
+- a confirmed run → ``crm.analytics.AbcRunConfirmed`` on ``crm.analytics.abc-run.v1`` (key: the run);
+- each row of a confirmed run whose class is not the same as in the previous run (``up``, ``down``,
+  ``new``) → ``crm.analytics.CustomerClassChanged`` on ``crm.analytics.customer-class.v1`` (key: the
+  customer code), one message per customer with a ``ce_id`` of its own;
+- an override → ``CustomerClassChanged`` with the class now in force (``overridden``).
+
+Drafts are not published; the reason of an override is free text and stays out of the topic.
+"""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from crm_analytics.domain import abc_run as run
+from crm_analytics.projections import runs as views
+from crm_shared.contracts import analytics as public
+from crm_shared.contracts.analytics import abc_run as run_contract
+from crm_shared.contracts.analytics import customer_class
 from crm_shared.eventstore import RecordedEvent
 from crm_shared.integration import Envelope
 
+STREAM_PREFIX = "abc-run-"
+_CLASS_CHANGED = "crm.analytics.CustomerClassChanged"
+_RUN_CONFIRMED = "crm.analytics.AbcRunConfirmed"
+
+
+def _one_of(envelope: Envelope, recorded: RecordedEvent, part: str) -> Envelope:
+    """One of several envelopes made from one stored event: a ``ce_id`` of its own, stable."""
+    return replace(envelope, id=str(uuid.uuid5(recorded.id, part)))
+
+
+def _class_changed(recorded: RecordedEvent, data: dict[str, Any]) -> Envelope:
+    checked = customer_class.CustomerClassChanged.model_validate(data).model_dump(mode="json")
+    envelope = Envelope.of(
+        recorded,
+        type=_CLASS_CHANGED,
+        source=public.SOURCE,
+        subject=str(data["customer"]),
+        topic=public.CUSTOMER_CLASS_TOPIC,
+        data=checked,
+    )
+    return _one_of(envelope, recorded, f"customer:{data['customer']}")
+
 
 def translate(recorded: RecordedEvent) -> list[Envelope]:
-    """No public event for anything yet."""
+    """The public events of one stored event (none for drafts, or for other services' streams)."""
+    if not recorded.stream.startswith(STREAM_PREFIX):
+        return []
+    event = run.catalog.decode(recorded)
+    if isinstance(event, run.AbcRunConfirmed):
+        data = run_contract.AbcRunConfirmed.model_validate(event.model_dump(mode="json")).model_dump(mode="json")
+        return [
+            Envelope.of(
+                recorded,
+                type=_RUN_CONFIRMED,
+                source=public.SOURCE,
+                subject=event.run_id,
+                topic=public.ABC_RUN_TOPIC,
+                data=data,
+            )
+        ]
+    if isinstance(event, run.AbcRunRowsRecorded):
+        placed = {
+            "run_id": event.run_id,
+            "scheme": event.scheme,
+            "period_from": event.period_from.isoformat(),
+            "period_to": event.period_to.isoformat(),
+            "confirmed_at": event.confirmed_at.isoformat(),
+        }
+        return [
+            _class_changed(
+                recorded,
+                {
+                    **placed,
+                    "customer": row.customer,
+                    "counterparty_id": row.counterparty_id,
+                    "abc_class": row.abc_class,
+                    "previous_class": row.previous_class,
+                    "marker": row.marker,
+                    "computed_class": row.abc_class,
+                    "overridden": False,
+                },
+            )
+            for row in event.rows
+            if row.marker != "same"
+        ]
+    if isinstance(event, run.AbcClassOverridden):
+        data = event.model_dump(mode="json")
+        return [_class_changed(recorded, {**data, "overridden": True})]
+    return []
+
+
+def _private(recorded: RecordedEvent, type: str, topic: str, subject: str, data: dict[str, Any]) -> Envelope:
+    return Envelope.of(recorded, type=type, source=public.SOURCE, subject=subject, topic=topic, data=data)
+
+
+def stored(recorded: RecordedEvent) -> list[Envelope]:
+    """What this service's own views take from its log: the run events, and one envelope per row of a
+    confirmed run (never published)."""
+    if not recorded.stream.startswith(STREAM_PREFIX):
+        return []
+    event = run.catalog.decode(recorded)
+    data = event.model_dump(mode="json")
+    if isinstance(event, run.AbcRunCreated):
+        return [_private(recorded, views.CREATED, views.RUNS_TOPIC, event.run_id, data)]
+    if isinstance(event, run.AbcRunConfirmed):
+        return [_private(recorded, views.CONFIRMED, views.RUNS_TOPIC, event.run_id, data)]
+    if isinstance(event, run.AbcRunRowsRecorded):
+        placed = {k: v for k, v in data.items() if k != "rows"}
+        return [
+            _one_of(_private(recorded, views.ROW, views.ROWS_TOPIC, event.run_id, {**placed, **row}), recorded, str(i))
+            for i, row in enumerate(data["rows"])
+        ]
+    if isinstance(event, run.AbcClassOverridden):
+        return [_private(recorded, views.OVERRIDDEN, views.ROWS_TOPIC, event.run_id, data)]
     return []

@@ -10,6 +10,7 @@ from crm_analytics.application.abc import AbcQuery
 from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.domain.abc import SHARES_PATTERN, Period, Shares
 from crm_analytics.domain.trade_fact import CURRENCY_PATTERN
+from crm_analytics.entrypoints import runs
 from crm_analytics.entrypoints.abc_models import AbcOut, AbcRowOut, ClassOut
 from crm_analytics.entrypoints.facts_models import FactDate
 from crm_shared.http import Cursor, HttpProblem, caller_dependency
@@ -91,4 +92,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
             else encode_cursor((result.last_place, last.customer)),
         )
 
-    return router
+    routes = APIRouter()
+    routes.include_router(router)
+    routes.include_router(runs.build_router(service, tokens))
+    return routes

@@ -15,6 +15,7 @@ const ROLE_PERMISSIONS = {
     'audit:read',
     'analytics:read',
     'trade-facts:write',
+    'analytics:classify',
   ],
   head_of_sales: [
     'counterparty:read',
@@ -25,6 +26,7 @@ const ROLE_PERMISSIONS = {
     'access-groups:all',
     'analytics:read',
     'trade-facts:write',
+    'analytics:classify',
   ],
   sales_manager: ['counterparty:read', 'counterparty:write', 'interaction:read', 'interaction:write'],
   marketer: ['counterparty:read', 'counterparty:export', 'interaction:read', 'analytics:read'],
