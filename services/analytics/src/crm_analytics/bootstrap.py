@@ -81,8 +81,8 @@ class AnalyticsService:
 
     async def start_projector(self, bus: Bus) -> None:
         """Follow contacts' counterparty topic into the local copy of ERP codes, build the runs view
-        from this service's own log and keep it following, and start the ABC schedule (a run due
-        now is made at once; trade facts are written when they arrive)."""
+        from this service's own log and keep it following, and start the ABC schedule (its first
+        check comes a few minutes after the start; trade facts are written when they arrive)."""
         await self.codes_runner.follow(bus)
         await self.runner.follow_log(self.store, stored)
         self.scheduler.start()
@@ -131,6 +131,7 @@ async def build(settings: KernelSettings, analytics_settings: AnalyticsSettings 
         currency=analytics_settings.reporting_currency,
         day=analytics_settings.abc_schedule_day,
         every_seconds=analytics_settings.abc_schedule_check_seconds,
+        first_after_seconds=analytics_settings.abc_schedule_first_check_seconds,
     )
     return AnalyticsService(
         store=store,

@@ -28,5 +28,8 @@ class AnalyticsSettings(BaseSettings):
     abc_schedule_day: int = Field(default=1, ge=1, le=28)
     """From which day of a month (or quarter) the previous one is run (``CRM_ANALYTICS_ABC_SCHEDULE_DAY``):
     later days leave the ERP time to send the last facts of the period."""
+    abc_schedule_first_check_seconds: float = Field(default=300.0, ge=0)
+    """How long after the start the service first checks for a due scheduled run
+    (``CRM_ANALYTICS_ABC_SCHEDULE_FIRST_CHECK_SECONDS``)."""
     abc_schedule_check_seconds: float = Field(default=3600.0, gt=0)
     """How often the service checks whether a scheduled run is due (``CRM_ANALYTICS_ABC_SCHEDULE_CHECK_SECONDS``)."""

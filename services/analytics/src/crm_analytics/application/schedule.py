@@ -62,6 +62,7 @@ class Scheduler:
         currency: str,
         day: int = 1,
         every_seconds: float = 3600.0,
+        first_after_seconds: float = 300.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._runs = runs
@@ -71,6 +72,7 @@ class Scheduler:
         self._currency = currency
         self._day = day
         self._every = every_seconds
+        self._first_after = first_after_seconds
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
 
@@ -97,11 +99,14 @@ class Scheduler:
         return run_id
 
     def start(self) -> None:
-        """Check now and then on the timer, in the background, until :meth:`stop`."""
+        """Check ``first_after_seconds`` after the start (not at once: a start stays quick and a short
+        run of the CRM, such as a test's or a CLI's, never opens the analytics store for it), then on
+        the timer, in the background, until :meth:`stop`."""
         if self.schedule != "off" and self._task is None:
             self._task = asyncio.create_task(self._loop(), name="analytics-abc-schedule")
 
     async def _loop(self) -> None:
+        await asyncio.sleep(self._first_after)
         while True:
             try:
                 await self.run_due()
