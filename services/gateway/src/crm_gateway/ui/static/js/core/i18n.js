@@ -110,3 +110,16 @@ export function formatDaysAgo(value) {
   const days = Math.max(0, Math.floor((Date.now() - date.getTime()) / 86_400_000));
   return new Intl.RelativeTimeFormat(locale(), { numeric: 'auto' }).format(-days, 'day');
 }
+
+/**
+ * A decimal as the API writes it ("-1234567.50") in the current language ("-1 234 567,50"), digit for
+ * digit: the text is never turned into a float, so no cent is lost or invented.
+ */
+export function formatDecimal(text) {
+  const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(String(text ?? ''));
+  if (!match) return String(text ?? '');
+  const parts = new Intl.NumberFormat(locale()).formatToParts(-12345.5);
+  const part = (type, fallback) => parts.find((p) => p.type === type)?.value ?? fallback;
+  const whole = match[2].replace(/\B(?=(\d{3})+(?!\d))/g, part('group', ','));
+  return `${match[1] ? part('minusSign', '-') : ''}${whole}${match[3] ? part('decimal', '.') + match[3] : ''}`;
+}
