@@ -194,6 +194,15 @@ async def test_patch_refuses_protected_fields_and_self_demotion(gw: Any) -> None
     assert demote.status_code == 422 and demote.json()["errors"][0]["field"] == "roles"
     lock = await gw.client.patch(f"/api/v1/users/{me['id']}", json={"locked": True}, headers=headers)
     assert lock.status_code == 422 and lock.json()["errors"][0]["field"] == "locked"
+    # Nor through one of their own API keys (found by schemathesis: the key then locked its owner out).
+    issued = await gw.client.post("/api/v1/api-keys", json={"name": "ops", "roles": ["administrator"]}, headers=headers)
+    bearer = {"Authorization": f"Bearer {issued.json()['key']}"}
+    async with gw.new_client() as tool:
+        by_key = await tool.patch(f"/api/v1/users/{me['id']}", json={"locked": True}, headers=bearer)
+        assert by_key.status_code == 422 and by_key.json()["errors"][0]["field"] == "locked"
+        by_key = await tool.patch(f"/api/v1/users/{me['id']}", json={"roles": []}, headers=bearer)
+        assert by_key.status_code == 422 and by_key.json()["errors"][0]["field"] == "roles"
+        assert (await tool.get("/api/v1/me", headers=bearer)).status_code == 200
 
 
 async def test_non_administrators_get_403(gw: Any) -> None:

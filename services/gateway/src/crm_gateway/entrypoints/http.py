@@ -401,6 +401,12 @@ def build_router(service: GatewayService, tokens: CallerTokens) -> APIRouter:
 
     # -- the caller's own profile ---------------------------------------------------------------
 
+    async def acting_person(caller: Caller) -> str | None:
+        """The user a caller acts for: themselves, or the owner of the API key it uses."""
+        if caller.user_id.startswith("apikey:"):
+            return await service.users.owner_of_key(caller.user_id.removeprefix("apikey:"))
+        return caller.user_id
+
     @router.get("/me", response_model=MeOut, tags=["me"])
     async def get_me(request: Request, response: Response, caller: Caller = authenticated) -> MeOut:
         """Who is calling, with roles, access groups, permissions and language."""
@@ -566,8 +572,9 @@ def build_router(service: GatewayService, tokens: CallerTokens) -> APIRouter:
     ) -> UserOut:
         """Change name, language, roles, groups or the lock. A stale ``If-Match`` gets 412."""
         _require(caller, P.USERS_ADMIN)
-        if user_id == caller.user_id:
-            # An administrator cannot lock themselves out or drop their own administration rights.
+        if user_id == await acting_person(caller):
+            # An administrator cannot lock themselves out or drop their own administration rights,
+            # signed in or through one of their API keys.
             if body.locked:
                 raise HttpProblem(422, "Refused", "you cannot lock yourself", "locked")
             if body.roles is not None and "administrator" not in body.roles:
