@@ -15,6 +15,7 @@ rules, If-Match), each answered with problem+json naming the field.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -96,6 +97,9 @@ def test_schemathesis_every_check_and_the_stateful_phase_find_nothing(tmp_path: 
             check=False,
         )
         assert run.returncode == 0, run.stdout[-20_000:] + run.stderr[-5_000:]
+        # The stateful phase really chained operations (it covers none when the fuzzer loses its access).
+        links = re.search(r"API Links:\s+(\d+) covered", run.stdout)
+        assert links and int(links.group(1)) > 0, run.stdout[-5_000:]
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0, log.read_text()[-5_000:]
