@@ -23,6 +23,7 @@ from crm_contacts.application.reference.commands import ReferenceCommands
 from crm_contacts.application.reference.data import ReferenceData
 from crm_contacts.application.reference.defaults import seed_reference
 from crm_contacts.application.reference.queries import ReferenceQueries
+from crm_contacts.projections.abc_classes import ABC_CLASSES, AbcClassesView
 from crm_contacts.projections.counterparties import CounterpartiesView
 from crm_contacts.projections.persons import PersonsView
 from crm_contacts.projections.reference import ReferenceView
@@ -77,6 +78,8 @@ class ContactsService:
     """Imports and exports, run in the background: records in the state store, files in the blob store."""
     directory: LocalDirectory
     """The local copy of the gateway's directory: users (managers) and access groups."""
+    abc_runner: ProjectionRunner
+    """The local copy of analytics' ABC classes, by counterparty (fed from the bus only)."""
     translate: Translation = field(default_factory=Translation)
     """The translation of stored events into public ones, shared by the relay and the views."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -126,6 +129,7 @@ class ContactsService:
         take what other services tell this one (:mod:`crm_contacts.application.counterparties.consumers`)
         and follow the gateway's directory into its local copy."""
         await self.directory.runner.follow(bus)
+        await self.abc_runner.follow(bus)
         for runner in self.runners:  # its own views follow its own log, never its public topics (ADR 14)
             await runner.follow_log(self.store, self.translate)
         self._subscriptions.append(await SourcesFromInteractions(self.commands).subscribe(bus))
@@ -143,6 +147,7 @@ class ContactsService:
         for runner in self.runners:
             await runner.stop()
         await self.directory.runner.stop()
+        await self.abc_runner.stop()
         for subscription in self._subscriptions:
             await subscription.stop()
         for task in self._tasks:
@@ -179,6 +184,9 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
     commands = CounterpartyCommands(store, unique_tax_id=contacts_settings.unique_tax_id)
     directory = LocalDirectory(views, ProjectionRunner(DirectoryView(), views, service=SERVICE))
     await directory.prepare()
+    abc_runner = ProjectionRunner(AbcClassesView(), views, service=SERVICE)
+    for base, indexes in abc_runner.projection.collections.items():  # fed from the bus: no rebuild to wait for
+        await views.ensure_indexes(abc_runner.collection(base), indexes)
     rules = CounterpartyRules(reference, commands.load_state, country, directory)
     commands.validate = rules
     reviews = DuplicateReviews(state, views, runner.collection("counterparties"))
@@ -198,7 +206,7 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
         state=state,
         blobs=blobs,
         commands=commands,
-        queries=CounterpartyQueries(views, runner, store, country),
+        queries=CounterpartyQueries(views, runner, store, country, abc_runner.collection(ABC_CLASSES)),
         history=counterparty_history(commands),
         runner=runner,
         runners=runners,
@@ -212,6 +220,7 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
         rules=rules,
         jobs=jobs,
         directory=directory,
+        abc_runner=abc_runner,
         duplicates=Duplicates(views, runner, commands, commands.tax_ids.release, persons.move_links, reviews),
         reviews=reviews,
     )

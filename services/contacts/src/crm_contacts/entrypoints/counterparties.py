@@ -34,6 +34,7 @@ from crm_contacts.entrypoints.counterparties_models import (
     UpdateCounterpartyBody,
     from_state,
     from_view,
+    with_abc,
 )
 from crm_shared import inputs
 from crm_shared.commands import fingerprint
@@ -216,7 +217,10 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         caller: Caller = authenticated,
     ) -> CounterpartyOut:
         """One counterparty. ``ETag`` is its version, to send back as ``If-Match``. With ``as_of``
-        the card is rebuilt from its events as they stood at that moment."""
+        the card is rebuilt from its events as they stood at that moment. ``abc_class`` and ``abc``:
+        its ABC class in force now (analytics' latest classification), also with ``as_of``."""
+        classes = await service.queries.abc_of([counterparty_id])
+        abc = classes.get(counterparty_id)
         if as_of is not None:
             if as_of.tzinfo is None:
                 raise HttpProblem(422, "Invalid request", "as_of needs a time zone, e.g. 2026-01-31T12:00:00Z", "as_of")
@@ -224,16 +228,16 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             if past is None:
                 raise HttpProblem(404, "Not found", f"no counterparty {counterparty_id} at {as_of.isoformat()}")
             response.headers["ETag"] = etag(past.version)
-            return from_state(past.state, past.version)
+            return with_abc(from_state(past.state, past.version), abc)
         doc = await service.queries.get(counterparty_id, caller, min_position=min_position)
         if doc is None:
             fresh = await service.commands.current(cp.stream_of(counterparty_id), caller)
             if fresh is None:
                 raise HttpProblem(404, "Not found", f"no counterparty {counterparty_id}")
             response.headers["ETag"] = etag(fresh.version)
-            return from_state(fresh.state, fresh.version)
+            return with_abc(from_state(fresh.state, fresh.version), abc)
         response.headers["ETag"] = etag(int(doc["_version"]))
-        return from_view(doc)
+        return from_view(doc, abc)
 
     @router.get("/counterparties/{counterparty_id}/history", response_model=HistoryOut)
     async def counterparty_history(counterparty_id: CounterpartyId, caller: Caller = authenticated) -> HistoryOut:
@@ -330,6 +334,13 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         archived: Annotated[
             Literal["false", "true", "any"], Query(description="Archived ones: false (default), true or any")
         ] = "false",
+        abc_class: Annotated[
+            Literal["A", "B", "C"] | None,
+            Query(
+                description="The ABC class in force (checked on the list the other filters give: a page may come"
+                " shorter than limit, with a cursor to go on)"
+            ),
+        ] = None,
         sort: Annotated[Literal["name", "registered_at"], Query()] = "name",
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: Cursor = None,
@@ -356,6 +367,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             properties=properties,
             archived=None if archived == "any" else archived == "true",
             external_code=external_code,
+            abc_class=abc_class,
         )
         try:
             page = await service.queries.list(
@@ -363,8 +375,9 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             )
         except BadCursor as exc:
             raise HttpProblem(400, "Bad cursor", str(exc), "cursor") from exc
+        classes = await service.queries.abc_of([str(d["_id"]) for d in page.items])
         return CounterpartyPage(
-            items=[from_view(d) for d in page.items],
+            items=[from_view(d, classes.get(str(d["_id"]))) for d in page.items],
             next_cursor=None if page.next_after is None else encode_cursor(page.next_after),
         )
 

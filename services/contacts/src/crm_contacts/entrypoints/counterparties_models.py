@@ -136,6 +136,27 @@ class SourceOut(BaseModel):
     on: date
 
 
+AbcClass = Literal["A", "B", "C"]
+
+
+class AbcOut(BaseModel):
+    """The counterparty's ABC class in force, from analytics' latest classification of its ERP code
+    (the run of the latest period; a class set by hand counts)."""
+
+    abc_class: AbcClass = Field(alias="class", description="The class in force")
+    previous_class: AbcClass | None = Field(description="The class in the scheme's previous run; null: new")
+    marker: Literal["up", "down", "new", "same"]
+    overridden: bool = Field(description="Set by hand in the run")
+    customer: str = Field(description="The ERP's customer code classified")
+    run_id: str
+    scheme: str = Field(description="Measure, shares and currency of the run, e.g. `revenue:70/20/10:EUR`")
+    period_from: date
+    period_to: date
+    confirmed_at: datetime
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
 class CounterpartyOut(BaseModel):
     """A counterparty as the API shows it."""
 
@@ -161,6 +182,10 @@ class CounterpartyOut(BaseModel):
     categories: list[str] = []
     sources: list[SourceOut] = []
     external_codes: list[ExternalCodeOut] = []
+    abc_class: AbcClass | None = Field(
+        default=None, description="The ABC class in force (from analytics; null: never classified)"
+    )
+    abc: AbcOut | None = Field(default=None, description="The classification the class comes from")
     version: int
 
 
@@ -247,5 +272,14 @@ def from_state(state: cp.Counterparty, version: int) -> CounterpartyOut:
     return CounterpartyOut.model_validate({**card, "id": state.id, "version": version})
 
 
-def from_view(doc: Document) -> CounterpartyOut:
-    return CounterpartyOut.model_validate({**doc, "id": str(doc["_id"]), "version": int(doc["_version"])})
+def from_view(doc: Document, abc: Document | None = None) -> CounterpartyOut:
+    out = CounterpartyOut.model_validate({**doc, "id": str(doc["_id"]), "version": int(doc["_version"])})
+    return with_abc(out, abc)
+
+
+def with_abc(out: CounterpartyOut, abc: Document | None) -> CounterpartyOut:
+    """The card with its ABC class (a document of the ``abc_classes`` copy), if it has one."""
+    if abc is None:
+        return out
+    classified = AbcOut.model_validate({**abc, "class": abc["abc_class"]})
+    return out.model_copy(update={"abc_class": classified.abc_class, "abc": classified})

@@ -22,6 +22,7 @@ import phonenumbers
 
 from crm_contacts.application.publishing import translate
 from crm_contacts.domain.counterparty import DEFAULT_ACCESS_GROUP, normalise_tax_id
+from crm_contacts.projections.abc_classes import CLASSES
 from crm_contacts.projections.counterparties import (
     COLLECTION,
     KEY_NAME_SEPARATOR,
@@ -45,6 +46,8 @@ _TAX_ID = re.compile(r"^([A-Za-z]{2}\s*)?\d[\d\s-]{3,}$")
 MAX_SCAN = 2000
 """Lookups a search by several words reads for one page at most (it then answers a shorter page
 with a cursor to go on)."""
+MAX_TRIPS = 40
+"""List pages a page filtered by ABC class reads at most."""
 PROBE = 200
 """Lookups read per word to find the rarest word of a search by several words."""
 _ANY_WORD = re.compile(r"[^\W_]+")
@@ -98,15 +101,26 @@ class Filters:
     properties: Mapping[str, str] = field(default_factory=dict)
     archived: bool | None = False
     external_code: str | None = None
+    abc_class: str | None = None
+    """The ABC class in force (the local copy of analytics' classes, :mod:`..projections.abc_classes`)."""
 
 
 class CounterpartyQueries:
-    """Reads of the counterparty view."""
+    """Reads of the counterparty view (and of the ABC classes beside it)."""
 
-    def __init__(self, views: ReadStore, runner: ProjectionRunner, store: EventStore, default_country: str) -> None:
+    def __init__(
+        self,
+        views: ReadStore,
+        runner: ProjectionRunner,
+        store: EventStore,
+        default_country: str,
+        abc_classes: str | None = None,
+    ) -> None:
         self._views = views
         self._runner = runner
         self._store = store
+        self._abc_classes = abc_classes
+        """The collection of the counterparties' ABC classes (None: not kept, the cards have none)."""
         self._calling_code = str(phonenumbers.country_code_for_region(default_country.upper()))
 
     async def _wait(self, min_position: int | None) -> None:
@@ -133,14 +147,44 @@ class CounterpartyQueries:
         cursor: str | None = None,
         min_position: int | None = None,
     ) -> Page:
-        """A page of the counterparties the caller may see that match ``filters``."""
+        """A page of the counterparties the caller may see that match ``filters``.
+
+        ``abc_class`` is checked on each card of the list the other filters give (the classes are
+        a local copy of another service's, kept apart from the cards), at most :data:`MAX_SCAN`
+        cards and :data:`MAX_TRIPS` reads a page: a page may come shorter than ``limit``, with a
+        cursor to go on."""
         if not caller.can(Permission.COUNTERPARTY_READ):
             raise Forbidden("your roles do not allow reading counterparties")
         await self._wait(min_position)
+        after = None if cursor is None else decode_cursor(cursor)
+        if not filters.abc_class:
+            return await self._page(caller, filters, sort, limit, after)
+        if filters.abc_class not in CLASSES:
+            raise DomainError(f"abc_class is one of {', '.join(CLASSES)}", field="abc_class")
+        found: builtins.list[Document] = []
+        scanned = trips = 0
+        while True:
+            # Never more cards than the page still needs, so the next page starts where this one's
+            # last list page ended, whichever collection that list pages through.
+            page = await self._page(caller, filters, sort, limit - len(found), after)
+            classes = await self.abc_of([str(d["_id"]) for d in page.items])
+            found += [d for d in page.items if classes.get(str(d["_id"]), {}).get("abc_class") == filters.abc_class]
+            scanned, trips, after = scanned + len(page.items), trips + 1, page.next_after
+            if after is None or len(found) >= limit or scanned >= MAX_SCAN or trips >= MAX_TRIPS:
+                return Page(items=found, next_after=after)
+
+    async def abc_of(self, ids: builtins.list[str]) -> dict[str, Document]:
+        """The ABC classes in force of these counterparties (those never classified left out)."""
+        if self._abc_classes is None or not ids:
+            return {}
+        return await self._views.get_many(self._abc_classes, ids)
+
+    async def _page(
+        self, caller: Caller, filters: Filters, sort: Sort, limit: int, after: tuple[Any, str] | None
+    ) -> Page:
         groups = caller.visible_groups()
         within = None if groups is None else ("access_group", tuple(sorted(groups)))
         equals = self._equals(filters)
-        after = None if cursor is None else decode_cursor(cursor)
         lookup = self._lookup(filters)
         if filters.q and filters.q.strip() and await self._is_code(filters.q.strip(), equals, within):
             lookup = ("extcode", filters.q.strip(), True)
