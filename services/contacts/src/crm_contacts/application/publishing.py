@@ -33,6 +33,7 @@ _PUBLIC_TYPES = {
     cp.InformationSourceRecorded: "crm.contacts.InformationSourceRecorded",
     cp.CounterpartyMerged: "crm.contacts.CounterpartyMerged",
     cp.DuplicateAbsorbed: "crm.contacts.DuplicateAbsorbed",
+    cp.CounterpartyExternalCodesChanged: "crm.contacts.CounterpartyExternalCodesChanged",
 }
 
 
