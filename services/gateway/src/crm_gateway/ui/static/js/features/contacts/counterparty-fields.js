@@ -65,6 +65,30 @@ export function groupPath(groups, code) {
   return names.join(' / ');
 }
 
+/** The ABC classes analytics gives (the list filters by them). */
+export const ABC_CLASSES = ['A', 'B', 'C'];
+
+/**
+ * The counterparty's ABC class in force as a badge (null when never classified): the class, with
+ * the period, the previous class and a hand-set mark in its tooltip.
+ */
+export function abcBadge(record) {
+  const abc = record.abc;
+  if (!record.abc_class || !abc) return null;
+  const args = { class: abc.class, previous: abc.previous_class || '', from: abc.period_from, to: abc.period_to };
+  const title = abc.previous_class ? 'cp.abc.title' : 'cp.abc.titleNew';
+  return h(
+    'span',
+    {
+      class: `analytics-class analytics-class-${record.abc_class.toLowerCase()} cp-abc-badge`,
+      text: record.abc_class,
+      i18nArgs: args,
+      i18nAttrs: { title: abc.overridden ? `${title}Overridden` : title, 'aria-label': 'cp.abc.label' },
+      dataset: { abcClass: record.abc_class },
+    },
+  );
+}
+
 /** The main entry of contact type `type` (or the first of that type), or undefined. */
 /** External codes as text: the ERP's as they are, another system's as `system: code`. */
 export function codesText(codes) {

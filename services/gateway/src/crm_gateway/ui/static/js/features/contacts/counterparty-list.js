@@ -1,9 +1,9 @@
 // The counterparty register: one search box (a word of the name, an e-mail, a phone or a tax id),
-// filters (relation, group, manager, category, archived), sorting, and "more" pagination over the
+// filters (relation, group, manager, category, ABC class, archived), sorting, and "more" pagination over the
 // API's keyset cursor. Everything is kept in the address (#/counterparties?q=…&relation=…) so a
 // reload or the back button shows the same list.
 import * as api from '../../core/api.js';
-import { API, RELATIONS, codesText, groupPath, groupTree, mainContact, relationsText } from './counterparty-fields.js';
+import { ABC_CLASSES, API, RELATIONS, abcBadge, codesText, groupPath, groupTree, mainContact, relationsText } from './counterparty-fields.js';
 import { h } from '../../core/dom.js';
 import { field, input, select } from '../../core/forms.js';
 import * as ref from '../../core/reference-cache.js';
@@ -50,15 +50,20 @@ export async function render(ctx) {
     ref.applying(catalogs.categories, 'counterparty').map((e) => h('option', { value: e.code, text: e.name })),
   );
   const manager = userPicker({ name: 'manager', labelKey: 'cp.list.manager', anyKey: 'cp.list.anyManager' });
+  const abcClass = select([
+    { value: '', label: 'cp.list.allAbcClasses' },
+    ...ABC_CLASSES.map((c) => ({ value: c, label: `cp.abc.class.${c}` })),
+  ]);
   const archived = select(ARCHIVED.map((a) => ({ value: a, label: `cp.list.archived.${a}` })));
   const sort = select(SORTS.map((s) => ({ value: s, label: `cp.list.sort.${s}` })));
   relation.value = RELATIONS.includes(wanted('relation')) ? wanted('relation') : '';
   group.value = wanted('group');
   category.value = wanted('category');
+  abcClass.value = ABC_CLASSES.includes(wanted('abc_class')) ? wanted('abc_class') : '';
   manager.fill(wanted('manager'));
   archived.value = ARCHIVED.includes(wanted('archived')) ? wanted('archived') : 'false';
   sort.value = SORTS.includes(wanted('sort')) ? wanted('sort') : 'name';
-  const filters = { relation, group, category, archived, sort };
+  const filters = { relation, group, category, abc_class: abcClass, archived, sort };
 
   const status = h('div', { class: 'list-status', 'aria-live': 'polite' });
   const rows = h('tbody');
@@ -77,6 +82,7 @@ export async function render(ctx) {
           'cp.field.relations',
           'field.tax_id',
           'cp.field.external_codes',
+          'cp.field.abc_class',
           'cp.list.phone',
           'cp.list.email',
           'cp.field.group',
@@ -151,7 +157,7 @@ export async function render(ctx) {
   };
   q.addEventListener('input', typed);
   manager.onChange(() => load(false));
-  for (const control of [relation, group, category, archived, sort]) {
+  for (const control of [relation, group, category, abcClass, archived, sort]) {
     control.addEventListener('change', () => load(false));
   }
   more.addEventListener('click', () => load(true));
@@ -179,6 +185,7 @@ export async function render(ctx) {
     field({ name: 'group', label: 'cp.field.group', control: group }),
     manager.wrapper,
     field({ name: 'category', label: 'cp.list.category', control: category }),
+    field({ name: 'abc_class', label: 'cp.field.abc_class', control: abcClass }),
     field({ name: 'archived', label: 'cp.list.archived', control: archived }),
     field({ name: 'sort', label: 'cp.list.sortBy', control: sort }),
   );
@@ -217,6 +224,7 @@ function row(item, catalogs) {
     h('td', {}, relationsText(item.relations)),
     h('td', { text: item.tax_id || '—' }),
     h('td', { class: 'cp-codes', text: codesText(item.external_codes) || '—' }),
+    h('td', { class: 'cp-abc' }, abcBadge(item) || '—'),
     h('td', { class: 'cp-phone', text: phone?.value || '—' }),
     h('td', { class: 'cp-email', text: email?.value || '—' }),
     h('td', { text: groupPath(catalogs.groups, item.group) || '—' }),
