@@ -1,6 +1,7 @@
 """The public event contracts as documents: a JSON Schema (draft 2020-12) per event type and one
 AsyncAPI 3.0 document for the whole CRM, generated from the pydantic contracts in
-:mod:`crm_shared.contracts` (every package there exposing ``TOPICS`` and ``SOURCE``).
+:mod:`crm_shared.contracts` (every package there exposing ``TOPICS`` and ``SOURCE``: what the CRM
+publishes; or ``RECEIVED``: what other systems write for the CRM to read, e.g. the ERP's trade facts).
 
     uv run python -m crm_shared.asyncapi write docs/events   # (re)generate the files
     uv run python -m crm_shared.asyncapi check docs/events   # exit 1, naming the files, when they drifted
@@ -23,6 +24,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
 
 from crm_shared import contracts
 from crm_shared.bus.port import (
@@ -57,15 +60,51 @@ class PublicEvent:
     model: type[IntegrationEvent]
 
 
+@dataclass(frozen=True, slots=True)
+class ReceivedMessage:
+    """A message another system writes on a topic it owns, for the CRM to read (``receive``)."""
+
+    name: str
+    """The message's name in the document and its schema's file name (``erp.TradeFact``)."""
+    topic: str
+    context: str
+    """The contracts package, named after the writing system (``erp``)."""
+    model: type[BaseModel]
+
+
+def _packages() -> list[tuple[str, Any]]:
+    """The context packages under :mod:`crm_shared.contracts`, by name."""
+    return [
+        (info.name, importlib.import_module(f"{contracts.__name__}.{info.name}"))
+        for info in sorted(pkgutil.iter_modules(contracts.__path__), key=lambda i: i.name)
+        if info.ispkg
+    ]
+
+
+def received_messages() -> list[ReceivedMessage]:
+    """Every message of every package's ``RECEIVED`` (topic -> {name -> model}), sorted by package,
+    topic and name."""
+    found: list[ReceivedMessage] = []
+    for name, package in _packages():
+        received = getattr(package, "RECEIVED", None)
+        if received is None:
+            continue
+        if not isinstance(received, Mapping):
+            raise TypeError(f"{package.__name__}.RECEIVED must map topic -> {{message name -> model}}")
+        for topic in sorted(received):
+            for message in sorted(received[topic]):
+                found.append(ReceivedMessage(message, topic, name, received[topic][message]))
+    return found
+
+
 def public_events() -> list[PublicEvent]:
     """Every public event type of every context package under :mod:`crm_shared.contracts`,
     sorted by context, topic and type."""
     found: list[PublicEvent] = []
     seen: dict[str, str] = {}
-    for info in sorted(pkgutil.iter_modules(contracts.__path__), key=lambda i: i.name):
-        if not info.ispkg:
-            continue
-        package = importlib.import_module(f"{contracts.__name__}.{info.name}")
+    for context, package in _packages():
+        if not hasattr(package, "TOPICS") and hasattr(package, "RECEIVED"):
+            continue  # a package of messages the CRM only reads
         topics = getattr(package, "TOPICS", None)
         source = getattr(package, "SOURCE", None)
         if not isinstance(topics, Mapping) or not isinstance(source, str):
@@ -75,7 +114,7 @@ def public_events() -> list[PublicEvent]:
                 if event_type in seen:
                     raise ValueError(f"event type {event_type} is published on both {seen[event_type]} and {topic}")
                 seen[event_type] = topic
-                found.append(PublicEvent(event_type, topic, source, info.name, topics[topic][event_type]))
+                found.append(PublicEvent(event_type, topic, source, context, topics[topic][event_type]))
     return found
 
 
@@ -201,6 +240,43 @@ def event_schema(event: PublicEvent) -> dict[str, Any]:
     return schema
 
 
+def received_schema(message: ReceivedMessage) -> dict[str, Any]:
+    """The JSON Schema of one Kafka record of a received message: ``{topic, key, headers, value}``."""
+    value = _closed(message.model.model_json_schema(mode="validation"))
+    defs = value.pop("$defs", None)
+    doc = inspect.cleandoc(message.model.__doc__ or message.name)
+    key: dict[str, Any] = {"type": "string", "minLength": 1, "description": "The record key (see the description)."}
+    key_field = getattr(message.model, "KAFKA_KEY", None)
+    if isinstance(key_field, str):
+        field_schema = {k: v for k, v in value["properties"][key_field].items() if k not in ("title", "description")}
+        key = {
+            **field_schema,
+            "description": f"The record key: the value's `{key_field}`, so every version of one "
+            "record lands on one partition, in the order it was written.",
+        }
+    schema: dict[str, Any] = {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "title": message.name,
+        "description": f"{doc}\n\nOne Kafka record on `{message.topic}`, written by {message.context}, read by "
+        "the CRM: `key` as described, `value` the message (JSON). A record that does not match is dead-lettered.",
+        "type": "object",
+        "required": ["topic", "key", "value"],
+        "properties": {
+            "topic": {"const": message.topic, "description": "The Kafka topic."},
+            "key": key,
+            "headers": {
+                "type": "object",
+                "description": "Kafka record headers (UTF-8 strings): none is required, and the CRM reads none.",
+                "additionalProperties": {"type": "string"},
+            },
+            "value": value,
+        },
+    }
+    if defs:
+        schema["$defs"] = defs
+    return schema
+
+
 def _closed(schema: Any) -> Any:
     """``schema`` with every object of named fields closed (``additionalProperties: false``): the
     schema of a topic version lists exactly what its events may carry, so a field that should not be
@@ -291,6 +367,21 @@ dead-lettered with the reason `untrusted: ...` and changes nothing. A service's 
 from its own event store, never from its topics. In a deployment, Kafka ACLs with one principal per
 service let only the owner write its topics.
 
+## Received from other systems
+
+Channels with a `receive` operation are topics another system owns and writes, and the CRM reads:
+`erp.*` is the ERP's (today `erp.trade-facts.v1`, the ERP's sales and returns, one fact per record,
+key = the fact's `id`, amounts as decimal strings; schema `schemas/erp.TradeFact.json`). The CRM's
+signature is not asked of them (header `crm_signature` is not checked on these topics; ADR 17).
+Instead, Kafka ACLs let only the writing system's principal write the topic (and the CRM's analytics
+principal read it), and the CRM validates every record against the published schema: a record that
+does not match (not JSON, a field missing or wrong, the key not the fact's id) changes nothing and
+goes to `<topic>.dlt` with the reason naming the field (`x-dead-letter-reason`, never the value), is
+logged and counted like every dead letter. Each fact counts once: the CRM keeps the latest record it
+received under a fact's `id`, so a record sent again changes nothing and a corrected one replaces it.
+The CRM creates such a topic (with the retention below) if it does not exist when it starts reading.
+With a bus namespace (`CRM_BUS_NAMESPACE`) the topic is `<namespace>.erp.trade-facts.v1`.
+
 ## Retention and replay
 
 Event topics are kept forever and never compacted (`retention.ms=-1`, `cleanup.policy=delete`; see
@@ -366,9 +457,45 @@ def _kept(topic: str) -> str:
     )
 
 
-def asyncapi_document(events: Sequence[PublicEvent]) -> dict[str, Any]:
-    """The AsyncAPI 3.0 document of ``events``: a channel per topic and per dead-letter topic, and
-    the CRM's ``send`` operations on them."""
+def _dead_letter_channel(channels: dict[str, Any], operations: dict[str, Any], topic: str) -> None:
+    dlt = dead_letter_topic(topic)
+    channels[dlt] = {
+        "address": dlt,
+        "title": dlt,
+        "description": f"Dead letters of `{topic}`: messages a consumer group could not process, one copy "
+        f"per consumer group that gave up on it (header `{HEADER_DLT_GROUP}` names the group). {_kept(dlt)}",
+        "bindings": _kafka_channel_binding(dlt),
+        "messages": {DEAD_LETTER_MESSAGE: {"$ref": f"#/components/messages/{DEAD_LETTER_MESSAGE}"}},
+    }
+    operations[f"send.{dlt}"] = {
+        "action": "send",
+        "title": f"Dead-letter {topic}",
+        "summary": "A CRM consumer gives up on a message of the topic and moves on.",
+        "channel": {"$ref": f"#/channels/{_pointer(dlt)}"},
+        "messages": [{"$ref": f"#/channels/{_pointer(dlt)}/messages/{DEAD_LETTER_MESSAGE}"}],
+    }
+
+
+def _received_message(message: ReceivedMessage) -> dict[str, Any]:
+    ref = schema_path(message.name)
+    doc = inspect.cleandoc(message.model.__doc__ or message.name)
+    return {
+        "name": message.name,
+        "title": message.model.__name__,
+        "summary": doc.splitlines()[0],
+        "description": doc,
+        "contentType": "application/json",
+        "tags": [{"name": message.context}],
+        "headers": {"$ref": f"{ref}#/properties/headers"},
+        "payload": {"$ref": f"{ref}#/properties/value"},
+        "bindings": {"kafka": {"key": {"$ref": f"{ref}#/properties/key"}, "bindingVersion": KAFKA_BINDING_VERSION}},
+    }
+
+
+def asyncapi_document(events: Sequence[PublicEvent], received: Sequence[ReceivedMessage] = ()) -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of ``events`` and ``received``: a channel per topic and per
+    dead-letter topic, the CRM's ``send`` operations on its topics and the dead-letter topics, and its
+    ``receive`` operations on the topics other systems write."""
     by_topic: dict[str, list[PublicEvent]] = {}
     for event in events:
         by_topic.setdefault(event.topic, []).append(event)
@@ -393,23 +520,30 @@ def asyncapi_document(events: Sequence[PublicEvent]) -> dict[str, Any]:
                 {"$ref": f"#/channels/{_pointer(topic)}/messages/{_pointer(e.event_type)}"} for e in published
             ],
         }
-        dlt = dead_letter_topic(topic)
-        channels[dlt] = {
-            "address": dlt,
-            "title": dlt,
-            "description": f"Dead letters of `{topic}`: messages a consumer group could not process, one copy "
-            f"per consumer group that gave up on it (header `{HEADER_DLT_GROUP}` names the group). {_kept(dlt)}",
-            "bindings": _kafka_channel_binding(dlt),
-            "messages": {DEAD_LETTER_MESSAGE: {"$ref": f"#/components/messages/{DEAD_LETTER_MESSAGE}"}},
+        _dead_letter_channel(channels, operations, topic)
+    by_received: dict[str, list[ReceivedMessage]] = {}
+    for message in received:
+        by_received.setdefault(message.topic, []).append(message)
+    for topic, taken in sorted(by_received.items()):
+        channels[topic] = {
+            "address": topic,
+            "title": topic,
+            "description": f"Owned and written by `{taken[0].context}`, read by the CRM (see 'Received from other "
+            f"systems' above). {_kept(topic)}",
+            "bindings": _kafka_channel_binding(topic),
+            "messages": {m.name: {"$ref": f"#/components/messages/{_pointer(m.name)}"} for m in taken},
         }
-        operations[f"send.{dlt}"] = {
-            "action": "send",
-            "title": f"Dead-letter {topic}",
-            "summary": "A CRM consumer gives up on a message of the topic and moves on.",
-            "channel": {"$ref": f"#/channels/{_pointer(dlt)}"},
-            "messages": [{"$ref": f"#/channels/{_pointer(dlt)}/messages/{DEAD_LETTER_MESSAGE}"}],
+        operations[f"receive.{topic}"] = {
+            "action": "receive",
+            "title": f"Read {topic}",
+            "summary": "The CRM validates each record against its schema and takes it, at least once; "
+            "a record that does not match is dead-lettered with the reason.",
+            "channel": {"$ref": f"#/channels/{_pointer(topic)}"},
+            "messages": [{"$ref": f"#/channels/{_pointer(topic)}/messages/{_pointer(m.name)}"} for m in taken],
         }
+        _dead_letter_channel(channels, operations, topic)
     messages = {e.event_type: _message(e) for e in events}
+    messages.update({m.name: _received_message(m) for m in received})
     messages[DEAD_LETTER_MESSAGE] = _dead_letter_message()
     return {
         "asyncapi": "3.0.0",
@@ -429,9 +563,12 @@ def generate() -> dict[str, str]:
     """Every document, by path relative to the output folder: ``asyncapi.json`` and
     ``schemas/<event type>.json``."""
     events = public_events()
-    files = {ASYNCAPI_FILE: _dump(asyncapi_document(events))}
+    received = received_messages()
+    files = {ASYNCAPI_FILE: _dump(asyncapi_document(events, received))}
     for event in events:
         files[schema_path(event.event_type)] = _dump(event_schema(event))
+    for message in received:
+        files[schema_path(message.name)] = _dump(received_schema(message))
     return files
 
 

@@ -20,7 +20,7 @@ from crm_contacts.domain.counterparty import stream_of
 from crm_shared import asyncapi, contracts
 from crm_shared.bus import Message
 from crm_shared.bus.trust import Keys
-from crm_shared.contracts import contacts
+from crm_shared.contracts import contacts, erp
 from crm_shared.events import SCHEMA_VERSION
 from crm_shared.eventstore import NO_STREAM, NewEvent
 from crm_shared.eventstore.sqlite import SqliteEventStore
@@ -127,10 +127,38 @@ def test_every_public_event_type_has_a_schema_a_message_and_a_send_operation() -
         assert message["payload"] == {"$ref": f"schemas/{event_type}.json#/properties/value"}
     every_type = {e.event_type for e in asyncapi.public_events()}
     assert every_type >= set(contacts.EVENT_TYPES)
-    assert set(document["components"]["messages"]) == {*every_type, asyncapi.DEAD_LETTER_MESSAGE}
+    received = {m.name for m in asyncapi.received_messages()}
+    assert set(document["components"]["messages"]) == {*every_type, *received, asyncapi.DEAD_LETTER_MESSAGE}
     for topic in contacts.TOPICS:
         assert document["channels"][f"{topic}.dlt"]["address"] == f"{topic}.dlt"
-    assert set(files) == {asyncapi.ASYNCAPI_FILE, *map(asyncapi.schema_path, every_type)}
+    assert set(files) == {asyncapi.ASYNCAPI_FILE, *map(asyncapi.schema_path, every_type | received)}
+
+
+def test_the_erps_topic_is_a_receive_operation_with_a_schema_that_checks_what_the_crm_checks() -> None:
+    files = asyncapi.generate()
+    document = json.loads(files[asyncapi.ASYNCAPI_FILE])
+    topic, name = erp.TRADE_FACTS_TOPIC, "erp.TradeFact"
+    assert [m.name for m in asyncapi.received_messages() if m.topic == topic] == [name]
+    operation = document["operations"][f"receive.{topic}"]
+    assert operation["action"] == "receive"
+    assert operation["messages"] == [{"$ref": f"#/channels/{topic}/messages/{name}"}]
+    assert f"send.{topic}" not in document["operations"]
+    assert document["operations"][f"send.{topic}.dlt"]["action"] == "send"
+    assert document["channels"][topic]["bindings"]["kafka"]["topicConfiguration"]["retention.ms"] == -1
+    schema = json.loads(files[asyncapi.schema_path(name)])
+    assert jsonschema_rs.meta.is_valid(schema)
+    check = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+    fact = {"id": "S-1", "date": "2026-01-05", "customer": "C1", "quantity": "2.5", "revenue": "1200.50"}
+    assert check.is_valid({"topic": topic, "key": "S-1", "value": fact})
+    assert check.is_valid({"topic": topic, "key": "S-1", "headers": {"x": "y"}, "value": {**fact, "kind": "return"}})
+    for wrong in (
+        {**fact, "revenue": 1200.5},
+        {**fact, "revenue": "1.234"},
+        {**fact, "kind": "refund"},
+        {**fact, "x": 1},
+    ):
+        assert not check.is_valid({"topic": topic, "key": "S-1", "value": wrong}), wrong
+    assert not check.is_valid({"topic": topic, "key": "", "value": fact})
 
 
 def test_every_reference_resolves_and_payloads_use_keywords_asyncapi_tools_read() -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from crm_analytics.application.abc import AbcReport
 from crm_analytics.application.facts import TradeFacts
+from crm_analytics.application.facts_feed import FactFeed
 from crm_analytics.application.facts_import import TradeFactImport
 from crm_analytics.application.links import CounterpartyLinks
 from crm_analytics.application.publishing import stored, translate
@@ -56,6 +57,8 @@ class AnalyticsService:
     jobs: Jobs
     facts: TradeFacts
     importer: TradeFactImport
+    feed: FactFeed
+    """The consumer of the ERP's topic of trade facts (``erp.trade-facts.v1``)."""
     abc: AbcReport
     runs: AbcRuns
     runner: ProjectionRunner
@@ -80,16 +83,19 @@ class AnalyticsService:
         return relay
 
     async def start_projector(self, bus: Bus) -> None:
-        """Follow contacts' counterparty topic into the local copy of ERP codes, build the runs view
-        from this service's own log and keep it following, and start the ABC schedule (its first
-        check comes a few minutes after the start; trade facts are written when they arrive)."""
+        """Follow contacts' counterparty topic into the local copy of ERP codes, consume the ERP's
+        topic of trade facts into the analytics tables, build the runs view from this service's own
+        log and keep it following, and start the ABC schedule (its first check comes a few minutes
+        after the start)."""
         await self.codes_runner.follow(bus)
+        await self.feed.follow(bus)
         await self.runner.follow_log(self.store, stored)
         self.scheduler.start()
 
     async def close(self) -> None:
         """Stop the background roles and jobs of this process and release the stores."""
         await self.scheduler.stop()
+        await self.feed.stop()
         for runner in (self.codes_runner, self.runner):
             await runner.stop()
         for task in self._tasks:
@@ -142,6 +148,7 @@ async def build(settings: KernelSettings, analytics_settings: AnalyticsSettings 
         jobs=jobs,
         facts=TradeFacts(analytics),
         importer=TradeFactImport(analytics, analytics_settings.reporting_currency),
+        feed=FactFeed(analytics, analytics_settings.reporting_currency),
         abc=abc,
         runs=runs,
         runner=runner,

@@ -6,8 +6,9 @@ count once and a correction wins). Amounts are decimals with fixed scales, never
 decimal places, quantities 3, at most 16 digits before the point; all are ≥ 0 and a ``return``
 subtracts what a ``sale`` adds.
 
-The same rules check a fact from the HTTP API (whose request models use the patterns below, so the
-OpenAPI document states them) and from a CSV file (:func:`fact_of_cells`).
+The same rules check a fact from the HTTP API and from the ERP's Kafka topic (both validated by the
+published contract :class:`crm_shared.contracts.erp.trade_fact.TradeFact`, turned into a fact by
+:func:`fact_of_message`) and from a CSV file (:func:`fact_of_cells`, with the contract's patterns).
 """
 
 from __future__ import annotations
@@ -19,26 +20,23 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal, get_args
 
+from crm_shared.contracts.erp import trade_fact as contract
+
 Kind = Literal["sale", "return"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 
-CODE_PATTERN = r"^[^\x00-\x20\x7F-\x9F](?:[^\x00-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\x9F])?$"
-"""An id or a code (customer, item, division, manager): no control character, no space at either end."""
-MAX_ID = 100
-MAX_CODE = 64
-MAX_NAME = 200
-"""Item, division and manager: codes or names of the ERP, up to this many characters."""
-MONEY_PATTERN = r"^[0-9]{1,16}(\.[0-9]{1,2})?$"
-"""An amount of money as text: up to 16 digits, a point and up to 2 decimals (``1200.5``, ``0.99``)."""
-QUANTITY_PATTERN = r"^[0-9]{1,15}(\.[0-9]{1,3})?$"
-"""A quantity as text: up to 15 digits, a point and up to 3 decimals."""
-CURRENCY_PATTERN = r"^[A-Z]{3}$"
-"""An ISO 4217 currency code in capitals (``EUR``, ``BGN``)."""
-DATE_PATTERN = r"^(19[7-9][0-9]|20[0-9]{2}|21[0-4][0-9])-[0-9]{2}-[0-9]{2}$"
-"""An ISO 8601 date of the years 1970–2148."""
-EARLIEST = date(1970, 1, 1)
-LATEST = date(2148, 12, 31)
-"""Within the range of ClickHouse's ``Date`` type (1970-01-01 … 2149-06-06), which stores the dates."""
+# The rules of a fact's values are the published contract's (what the ERP's topic and the HTTP batch
+# state in their schemas); the CSV path checks the same patterns here.
+CODE_PATTERN = contract.CODE_PATTERN
+MAX_ID = contract.MAX_ID
+MAX_CODE = contract.MAX_CODE
+MAX_NAME = contract.MAX_NAME
+MONEY_PATTERN = contract.MONEY_PATTERN
+QUANTITY_PATTERN = contract.QUANTITY_PATTERN
+CURRENCY_PATTERN = contract.CURRENCY_PATTERN
+DATE_PATTERN = contract.DATE_PATTERN
+EARLIEST = contract.EARLIEST
+LATEST = contract.LATEST
 
 _CODE = re.compile(CODE_PATTERN)
 _MONEY = re.compile(MONEY_PATTERN)
@@ -171,4 +169,22 @@ def fact_of_cells(cells: Mapping[str, str], default_currency: str) -> TradeFact:
         revenue_without_vat=money(without_vat, "revenue_without_vat") if without_vat else revenue,
         cost=money(cost, "cost") if cost else Decimal("0"),
         currency=currency(cells.get("currency", "") or default_currency),
+    )
+
+
+def fact_of_message(message: contract.TradeFact, default_currency: str) -> TradeFact:
+    """The fact of a validated message (HTTP batch or Kafka), with the defaults of the optional fields."""
+    return TradeFact(
+        id=message.id,
+        kind=message.kind,
+        date=message.date,
+        customer=message.customer,
+        item=message.item or "",
+        division=message.division or "",
+        manager=message.manager or "",
+        quantity=quantity(message.quantity),
+        revenue=money(message.revenue, "revenue"),
+        revenue_without_vat=money(message.revenue_without_vat or message.revenue, "revenue_without_vat"),
+        cost=money(message.cost or "0", "cost"),
+        currency=message.currency or default_currency,
     )
