@@ -8,6 +8,7 @@
     crm import counterparties FILE [--data-dir DIR]    import a CSV file (see crm_contacts.application.csv_columns)
     crm import trade-facts FILE [--data-dir DIR]       import the ERP's sales and returns from a CSV file
     crm report abc --from D --to D [--by ...] [--shares 70/20/10] [--format csv|json]   the ABC classification
+    crm report xyz --to D [--periodicity month] [--periods 6] [--by ...] [--format csv|json]   stages and XYZ
     crm export counterparties FILE [--format csv|vcard] [--q ...] export the register (or its persons as vCard)
     crm republish SERVICE [--after POSITION]           its history onto its topics again, for a new consumer
 
@@ -34,7 +35,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from crm import services, system
+from crm import report_xyz, services, system
 from crm_analytics import bootstrap as analytics
 from crm_analytics.application.abc import AbcQuery
 from crm_analytics.domain.abc import Period, Shares
@@ -365,8 +366,10 @@ def main(argv: list[str] | None = None) -> int:
                 sub.add_argument(f"--{name}", default=None)
             sub.add_argument("--archived", choices=["false", "true", "any"], default="false")
 
-    report = commands.add_parser("report", help="an analytics report on stdout, on the embedded data directory")
-    report.add_argument("what", choices=["abc"])
+    report_of = commands.add_parser("report", help="an analytics report on stdout, on the embedded data directory")
+    reports = report_of.add_subparsers(dest="what", required=True)
+    report_xyz.add_arguments(reports.add_parser("xyz", help="relationship stages and XYZ classes of customers"))
+    report = reports.add_parser("abc", help="the ABC classification of customers")
     report.add_argument("--from", dest="start", type=date.fromisoformat, required=True, help="first day, YYYY-MM-DD")
     report.add_argument("--to", dest="end", type=date.fromisoformat, required=True, help="last day (included)")
     report.add_argument("--by", choices=["revenue", "revenue_without_vat", "profit"], default="revenue")
@@ -400,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.data_dir is not None:
             settings = settings.model_copy(update={"data_dir": args.data_dir})
         if args.command == "report":
-            return _report_abc(settings, args)
+            return report_xyz.report_xyz(settings, args) if args.what == "xyz" else _report_abc(settings, args)
         if args.command == "import" and args.what == "trade-facts":
             return _import_trade_facts(settings, args.file)
         if args.command == "import":

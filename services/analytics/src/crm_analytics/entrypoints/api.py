@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from crm_analytics.bootstrap import AnalyticsService
-from crm_analytics.entrypoints import abc, exports, facts
+from crm_analytics.entrypoints import abc, exports, facts, xyz
 from crm_shared.http import caller_dependency
 from crm_shared.identity import Caller, CallerTokens
 
@@ -26,9 +26,10 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
     @router.get("/api/v1/analytics", response_model=AnalyticsIndex, tags=["analytics: segmentation"])
     async def index(caller: Caller = authenticated) -> AnalyticsIndex:
         """The reporting currency and the reports there are."""
-        return AnalyticsIndex(reporting_currency=service.settings.reporting_currency, reports=["abc"])
+        return AnalyticsIndex(reporting_currency=service.settings.reporting_currency, reports=["abc", "xyz"])
 
     router.include_router(facts.build_router(service, tokens))
     router.include_router(abc.build_router(service, tokens))
     router.include_router(exports.build_router(service, tokens))
+    router.include_router(xyz.build_router(service, tokens))
     return router

@@ -1,0 +1,157 @@
+"""``GET /api/v1/analytics/xyz``: relationship stages and the XYZ classification of customers."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from crm_analytics.application.links import CounterpartyLinks
+from crm_analytics.application.xyz import XyzReport
+from crm_analytics.bootstrap import AnalyticsService
+from crm_analytics.domain.trade_fact import CURRENCY_PATTERN
+from crm_analytics.domain.xyz import (
+    BAND_PATTERN,
+    DEFAULT_REGULAR_PERIODS,
+    MAX_PERIODS,
+    Periodicity,
+    Stage,
+    XyzClass,
+    XyzMeasure,
+    XyzParameters,
+)
+from crm_analytics.entrypoints.facts_models import FactDate
+from crm_shared.http import Cursor, HttpProblem, caller_dependency
+from crm_shared.identity import Caller, CallerTokens
+from crm_shared.readstore.cursor import BadCursor, decode_cursor, encode_cursor
+
+
+class XyzRowOut(BaseModel):
+    """One customer's relationship stage and XYZ class."""
+
+    customer: str = Field(description="The ERP's customer code")
+    counterparty_id: str | None = Field(description="The counterparty with this code; null until linked")
+    stage: Stage
+    xyz_class: XyzClass | None = Field(serialization_alias="class", description="Regular customers only")
+    coefficient: str | None = Field(
+        description="Decimal text: coefficient of variation in percent (population standard deviation / mean, "
+        "4 decimals); null without values or when the mean is not positive"
+    )
+    mean: str | None = Field(description="Decimal text: the mean of the values (4 decimals); null without values")
+    total: str = Field(description="Decimal text: the sum of the values")
+    values: int = Field(description="How many values: the periods (zeros included), or the intervals between sale days")
+    active_periods: int = Field(description="Periods of the window with at least one sale")
+
+
+class XyzOut(BaseModel):
+    """A page of the analysis, with the summary of all of it."""
+
+    start: date = Field(serialization_alias="from", description="The first day of the window's first period")
+    to: date
+    periodicity: Periodicity
+    periods: int
+    by: XyzMeasure
+    x: str = Field(description="Coefficient of variation up to this percent: X")
+    y: str = Field(description="Coefficient of variation up to this percent: Y (above: Z)")
+    regular_periods: int = Field(description="Active periods from which a customer is regular")
+    currency: str = Field(description="Money measures sum only facts in this currency")
+    customers: int = Field(description="Every customer with a fact dated up to `to`")
+    stages: dict[Stage, int]
+    classes: dict[XyzClass, int]
+    other_currencies: dict[str, int] = Field(
+        description="Facts of the window in other currencies, by currency (money measures only): left out"
+    )
+    rows: list[XyzRowOut]
+    next_cursor: str | None
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
+
+
+def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
+    """The XYZ route; it needs a verified caller with ``analytics:read``."""
+    router = APIRouter(prefix="/api/v1/analytics", tags=["analytics: segmentation"])
+    authenticated = caller_dependency(tokens)
+    report = XyzReport(service.analytics, CounterpartyLinks(service.views, service.codes_runner))
+
+    @router.get("/xyz", response_model=XyzOut, response_model_by_alias=True)
+    async def xyz(
+        to: Annotated[FactDate, Query(description="The last day counted; its period is the window's last")],
+        periodicity: Annotated[
+            Periodicity, Query(description="decade: the days 1-10, 11-20, 21 to the month's end; week: Monday-Sunday")
+        ] = "month",
+        periods: Annotated[int, Query(ge=2, le=MAX_PERIODS, description="Periods in the window")] = 6,
+        by: Annotated[
+            XyzMeasure,
+            Query(description="profit = revenue without VAT - cost; sales = number of sale facts; intervals = days"),
+        ] = "revenue",
+        x: Annotated[str, Query(pattern=BAND_PATTERN, description="Upper bound of X in percent")] = "10",
+        y: Annotated[str, Query(pattern=BAND_PATTERN, description="Upper bound of Y in percent")] = "25",
+        regular_periods: Annotated[
+            int, Query(ge=2, le=MAX_PERIODS, description="Active periods from which a customer is regular")
+        ] = DEFAULT_REGULAR_PERIODS,
+        currency: Annotated[
+            str | None, Query(pattern=CURRENCY_PATTERN, description="Default: the reporting currency")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        cursor: Cursor = None,
+        caller: Caller = authenticated,
+    ) -> XyzOut:
+        """Relationship stages (potential, one-time, regular, lost; 1C's transitions) and, for regular
+        customers, the XYZ class by the coefficient of variation (population standard deviation / mean)
+        of the measure over the periods of the window (periods without facts count as zero). Rows in
+        customer code order, a page at a time. Administrators, heads of sales and marketers only."""
+        report.authorize(caller)
+        asked = XyzParameters(
+            to=to,
+            periodicity=periodicity,
+            periods=periods,
+            measure=by,
+            x=Decimal(x),
+            y=Decimal(y),
+            regular_periods=regular_periods,
+            currency=currency or service.settings.reporting_currency,
+        )
+        try:
+            after = decode_cursor(cursor)
+        except BadCursor as exc:
+            raise HttpProblem(400, "Bad cursor", str(exc), "cursor") from exc
+        if after is not None and after[0] != "xyz":
+            raise HttpProblem(400, "Bad cursor", "cursor is not one this API returned", "cursor")
+        result = await report.classify(caller, asked, after="" if after is None else after[1], limit=limit)
+        return XyzOut(
+            start=result.first_day,
+            to=to,
+            periodicity=periodicity,
+            periods=periods,
+            by=by,
+            x=format(asked.x, "f"),
+            y=format(asked.y, "f"),
+            regular_periods=regular_periods,
+            currency=asked.currency,
+            customers=result.customers,
+            stages=result.stages,
+            classes=result.classes,
+            other_currencies=result.other_currencies,
+            rows=[
+                XyzRowOut(
+                    customer=r.customer,
+                    counterparty_id=r.counterparty_id,
+                    stage=r.stage,
+                    xyz_class=r.xyz_class,
+                    coefficient=_text(r.coefficient),
+                    mean=_text(r.mean),
+                    total=format(r.total, "f"),
+                    values=r.values,
+                    active_periods=r.active_periods,
+                )
+                for r in result.rows
+            ],
+            next_cursor=None if result.last_customer is None else encode_cursor(("xyz", result.last_customer)),
+        )
+
+    return router
