@@ -120,7 +120,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
             after = decode_cursor(cursor)
         except BadCursor as exc:
             raise HttpProblem(400, "Bad cursor", str(exc), "cursor") from exc
-        if after is not None and after[0] != "xyz":
+        if after is not None and (after[0] != "xyz" or not isinstance(after[1], str)):
             raise HttpProblem(400, "Bad cursor", "cursor is not one this API returned", "cursor")
         result = await report.classify(caller, asked, after="" if after is None else after[1], limit=limit)
         return XyzOut(
