@@ -5,6 +5,7 @@ other currencies; then exact band edges and the parameters' checks."""
 
 from __future__ import annotations
 
+import calendar
 import itertools
 import math
 import random
@@ -137,8 +138,11 @@ def generate(rng: random.Random, to: date) -> list[TradeFact]:
         for _ in range(rng.randint(1, 40)):
             day = stop - timedelta(days=int(rng.random() ** (1 + 3 * busy) * 700))
             if rng.random() < 0.3:  # near decade and month boundaries
-                day = day.replace(day=rng.choice([1, 10, 11, 20, 21, 28]))
+                last = calendar.monthrange(day.year, day.month)[1]
+                day = day.replace(day=rng.choice([1, 10, 11, 20, 21, 28, last, last]))
             add(customer, day, "return" if rng.random() < 0.15 else "sale")
+    for days in range(750):  # steady: the same sale every day
+        add("STEADY", to - timedelta(days=days), revenue=Decimal("10.00"))
     add("ONE", to - timedelta(days=1))
     add("RET", to - timedelta(days=3), "return")  # only a return: potential
     add("LATE", to + timedelta(days=1))  # not known by `to`
@@ -251,8 +255,11 @@ async def test_decades_cut_months_in_three(tables: AnalyticsStore) -> None:
     # Values per decade: 1-10 → 10, 11-20 → 20, 21-28 → 20.
     assert got["D"][3:6] == (3, Decimal("16.6667"), Decimal("50.00"))
     assert bounds(ordinal(date(2026, 2, 25), "decade"), "decade") == (date(2026, 2, 21), date(2026, 2, 28))
+    # The 31st belongs to its month's third decade, not to the next month's first.
+    await write_facts(tables, [sale(10, "E", date(2026, 1, 31), "10.00"), sale(11, "E", date(2026, 2, 15), "10.00")])
     got = await rows(XyzReport(tables), XyzParameters(to=date(2026, 2, 20), periodicity="decade", periods=2))
     assert got["D"][3:6] == (2, Decimal("15.0000"), Decimal("30.00"))
+    assert got["E"][:2] == ("one-time", None) and got["E"][5] == Decimal("10.00")
 
 
 @pytest.mark.parametrize(
