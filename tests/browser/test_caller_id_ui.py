@@ -106,6 +106,8 @@ async def test_the_caller_is_found_by_a_number_written_differently_and_never_out
 async def test_caller_id_speaks_bulgarian(ui, page) -> None:
     await ui.sign_in()
     await page.locator("#language").select_option("bg")
+    # The switch saves the language and redraws the page; a redraw taking the focus would close the box.
+    await page.wait_for_load_state("networkidle")
     await page.get_by_role("button", name="Кой се обажда").click()
     box = page.get_by_role("textbox", name="Кой се обажда: въведете телефонен номер и натиснете Enter")
     await expect(box).to_have_attribute("placeholder", "Кой се обажда?")
