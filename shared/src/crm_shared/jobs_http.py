@@ -174,6 +174,25 @@ async def _limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[by
         yield chunk
 
 
+UPLOAD_REQUEST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}
+"""The OpenAPI request body of an upload route (``openapi_extra``): a raw ``text/csv`` body or a
+``multipart/form-data`` field ``file`` (:func:`receive_upload` reads either)."""
+
+
 async def receive_upload(request: Request, jobs: Jobs, job: Job, limit: int, filename: str | None) -> None:
     """Stream the request's file (a ``multipart/form-data`` field ``file``, or the raw body) into the
     job's :data:`~crm_shared.jobs.INPUT`; sets ``params["filename"]``. On any failure the job is

@@ -13,24 +13,17 @@ from crm_analytics.entrypoints.facts_models import BatchOut, FactBatch
 from crm_shared.http import caller_dependency
 from crm_shared.identity import Caller, CallerTokens
 from crm_shared.jobs import Control, Job
-from crm_shared.jobs_http import JobOut, check_upload_request, job_out, job_routes, prefix_of, receive_upload
+from crm_shared.jobs_http import (
+    UPLOAD_REQUEST_BODY,
+    JobOut,
+    check_upload_request,
+    job_out,
+    job_routes,
+    prefix_of,
+    receive_upload,
+)
 
 PREFIX = "/api/v1/analytics"
-UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "text/csv": {"schema": {"type": "string", "format": "binary"}},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                    "required": ["file"],
-                }
-            },
-        },
-    }
-}
 
 
 def result_media(job: Job) -> str:
@@ -53,7 +46,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         recorded = await service.facts.ingest(caller, [fact.fact(currency) for fact in body.facts])
         return BatchOut(recorded=recorded)
 
-    @router.post("/imports/trade-facts", status_code=202, response_model=JobOut, openapi_extra=UPLOAD_BODY)
+    @router.post("/imports/trade-facts", status_code=202, response_model=JobOut, openapi_extra=UPLOAD_REQUEST_BODY)
     async def import_facts(
         request: Request,
         response: Response,

@@ -17,7 +17,15 @@ from crm_shared import inputs
 from crm_shared.http import HttpProblem, caller_dependency
 from crm_shared.identity import Caller, CallerTokens, Permission
 from crm_shared.jobs import Control, Job
-from crm_shared.jobs_http import JobOut, check_upload_request, job_out, job_routes, prefix_of, receive_upload
+from crm_shared.jobs_http import (
+    UPLOAD_REQUEST_BODY,
+    JobOut,
+    check_upload_request,
+    job_out,
+    job_routes,
+    prefix_of,
+    receive_upload,
+)
 
 
 class ImportSettings(BaseSettings):
@@ -100,21 +108,7 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         "/imports/counterparties",
         status_code=202,
         response_model=JobOut,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "text/csv": {"schema": {"type": "string", "format": "binary"}},
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {"file": {"type": "string", "format": "binary"}},
-                            "required": ["file"],
-                        }
-                    },
-                },
-            }
-        },
+        openapi_extra=UPLOAD_REQUEST_BODY,
     )
     async def import_counterparties(
         request: Request,
