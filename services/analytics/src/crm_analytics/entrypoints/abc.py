@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from crm_analytics.application.abc import AbcQuery
 from crm_analytics.bootstrap import AnalyticsService
@@ -22,13 +23,10 @@ def _money(value: object) -> str:
     return format(value, "f")
 
 
-def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
-    """The segmentation routes; every route needs a verified caller."""
-    router = APIRouter(prefix="/api/v1/analytics", tags=["analytics: segmentation"])
-    authenticated = caller_dependency(tokens)
+def abc_parameters(service: AnalyticsService) -> Callable[..., AbcQuery]:
+    """The query parameters of the ABC classification, as a dependency (the report and its files)."""
 
-    @router.get("/abc", response_model=AbcOut, response_model_by_alias=True)
-    async def abc(
+    def asked_of(
         start: Annotated[FactDate, Query(alias="from", description="First day of the period")],
         end: Annotated[FactDate, Query(alias="to", description="Last day of the period (included)")],
         by: Annotated[
@@ -41,6 +39,26 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         currency: Annotated[
             str | None, Query(pattern=CURRENCY_PATTERN, description="Default: the reporting currency")
         ] = None,
+    ) -> AbcQuery:
+        return AbcQuery(
+            period=Period(start, end),
+            measure=by,
+            shares=Shares.parse(shares),
+            currency=currency or service.settings.reporting_currency,
+        )
+
+    return asked_of
+
+
+def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
+    """The segmentation routes; every route needs a verified caller."""
+    router = APIRouter(prefix="/api/v1/analytics", tags=["analytics: segmentation"])
+    authenticated = caller_dependency(tokens)
+    parameters = Depends(abc_parameters(service))
+
+    @router.get("/abc", response_model=AbcOut, response_model_by_alias=True)
+    async def abc(
+        asked: AbcQuery = parameters,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         cursor: Cursor = None,
         caller: Caller = authenticated,
@@ -51,12 +69,6 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         (the greatest value first), a page at a time. Administrators, heads of sales and marketers
         only (403 for other roles)."""
         service.abc.authorize(caller)
-        asked = AbcQuery(
-            period=Period(start, end),
-            measure=by,
-            shares=Shares.parse(shares),
-            currency=currency or service.settings.reporting_currency,
-        )
         try:
             after = decode_cursor(cursor)
         except BadCursor as exc:
@@ -66,9 +78,9 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         result = await service.abc.classify(caller, asked, after=0 if after is None else after[0], limit=limit)
         last = result.rows[-1] if result.rows else None
         return AbcOut(
-            start=start,
-            end=end,
-            by=by,
+            start=asked.period.start,
+            end=asked.period.end,
+            by=asked.measure,
             shares=str(asked.shares),
             currency=asked.currency,
             customers=result.customers,

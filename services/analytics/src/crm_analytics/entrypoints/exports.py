@@ -23,9 +23,8 @@ from fastapi.responses import Response, StreamingResponse
 
 from crm_analytics.application.abc import AbcQuery, AbcResult, AbcRow
 from crm_analytics.bootstrap import AnalyticsService
-from crm_analytics.domain.abc import CLASSES, SHARES_PATTERN, Period, Shares
-from crm_analytics.domain.trade_fact import CURRENCY_PATTERN
-from crm_analytics.entrypoints.facts_models import FactDate
+from crm_analytics.domain.abc import CLASSES
+from crm_analytics.entrypoints.abc import abc_parameters
 from crm_shared.http import caller_dependency
 from crm_shared.identity import Caller, CallerTokens
 
@@ -205,28 +204,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
     router = APIRouter(prefix="/api/v1/analytics", tags=["analytics: segmentation"])
     authenticated = caller_dependency(tokens)
 
-    async def asked_of(
-        start: Annotated[FactDate, Query(alias="from", description="First day of the period")],
-        end: Annotated[FactDate, Query(alias="to", description="Last day of the period (included)")],
-        by: Annotated[
-            Literal["revenue", "revenue_without_vat", "profit"],
-            Query(description="profit = revenue without VAT - cost"),
-        ] = "revenue",
-        shares: Annotated[
-            str, Query(pattern=SHARES_PATTERN, description="A/B/C in percent, summing to 100")
-        ] = "70/20/10",
-        currency: Annotated[
-            str | None, Query(pattern=CURRENCY_PATTERN, description="Default: the reporting currency")
-        ] = None,
-    ) -> AbcQuery:
-        return AbcQuery(
-            period=Period(start, end),
-            measure=by,
-            shares=Shares.parse(shares),
-            currency=currency or service.settings.reporting_currency,
-        )
-
-    parameters = Depends(asked_of)
+    parameters = Depends(abc_parameters(service))
 
     async def report(caller: Caller, asked: AbcQuery) -> _Report:
         service.abc.authorize(caller)
