@@ -23,3 +23,35 @@ CREATE TABLE IF NOT EXISTS trade_facts
 )
 ENGINE = ReplacingMergeTree(version)
 ORDER BY id;
+
+-- The ERP's orders (invoices issued to customers): primary data like trade facts, the latest received
+-- under each id (ReplacingMergeTree by version, read with FINAL). date is the day the order was issued,
+-- due_date the day its payment is due (the ERP's, or the issue date when it sends none).
+CREATE TABLE IF NOT EXISTS orders
+(
+    id       String,
+    date     Date,
+    customer String,
+    manager  String,
+    amount   Decimal(18, 2),
+    currency LowCardinality(String),
+    due_date Date,
+    version  UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY id;
+
+-- The ERP's payments received from customers, the latest received under each id. order_id is the
+-- order the payment settles, empty for an advance or a payment the ERP has not allocated.
+CREATE TABLE IF NOT EXISTS payments
+(
+    id       String,
+    date     Date,
+    customer String,
+    order_id String,
+    amount   Decimal(18, 2),
+    currency LowCardinality(String),
+    version  UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY id;
