@@ -55,3 +55,17 @@ CREATE TABLE IF NOT EXISTS payments
 )
 ENGINE = ReplacingMergeTree(version)
 ORDER BY id;
+
+-- Currency rates: primary data like the facts (ADR 16), loaded by the API or a CSV file. `rate` is
+-- how many units of the reporting currency (CRM_ANALYTICS_REPORTING_CURRENCY) one unit of `currency`
+-- is worth, in force from `date` until the next rate of that currency. A rate sent again for the
+-- same currency and date replaces the old one (the greatest version wins; read with FINAL).
+CREATE TABLE IF NOT EXISTS currency_rates
+(
+    currency LowCardinality(String),
+    date     Date,
+    rate     Decimal(18, 6),
+    version  UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (currency, date);
