@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -118,6 +118,26 @@ def document_of(state: run.AbcRun) -> Document:
         else None,
         "overrides": state.overrides,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """How many customers of a run moved from each previous class (None: new) to each class."""
+
+    run: Document
+    previous_run_id: str | None
+    counts: dict[tuple[AbcClass | None, AbcClass], int]
+    """(previous class, class in force) → customers; every pair, zeros included."""
+
+
+def movement_of(pairs: Iterable[tuple[AbcClass | None, AbcClass]]) -> dict[tuple[AbcClass | None, AbcClass], int]:
+    """Count (previous class, class) pairs over every combination (new = None), zeros included."""
+    counts: dict[tuple[AbcClass | None, AbcClass], int] = {
+        (before, now): 0 for before in ("A", "B", "C", None) for now in ("A", "B", "C")
+    }
+    for pair in pairs:
+        counts[pair] += 1
+    return counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,6 +380,26 @@ class AbcRuns:
             found = await self._views.get_many(self.runner.collection(ROWS), ids)
             previous = {str(doc["customer"]): doc["abc_class"] for doc in found.values()}
         return Preview(document, result, previous_id, previous)
+
+    async def movement(self, caller: Caller, run_id: str, *, min_position: int | None = None) -> Movement:
+        """How many customers moved from each previous class to each class: a confirmed run's recorded
+        classes in force (overrides included), from its own stream; a draft's as confirming it now
+        would record them."""
+        await self.get(caller, run_id, min_position=min_position)  # reading allowed, the run exists
+        loaded = await self.commands.load(run.stream_of(run_id))
+        assert loaded.state is not None
+        state = loaded.state
+        document = document_of(state)  # the run as the counts saw it, even before the view caught up
+        if state.confirmed:
+            pairs = ((s.previous, s.current) for s in state.standings.values())
+            return Movement(document, state.previous_run_id, movement_of(pairs))
+        await self.runner.sync(self._store, stored)
+        previous_id = await self._previous_run(
+            state.scheme, order_of(state.period.end.isoformat(), self.commands.now().isoformat())
+        )
+        previous = await self._classes_of(previous_id) if previous_id else {}
+        rows = [row async for row in self._report.every_row(caller, self._query(state))]
+        return Movement(document, previous_id, movement_of((previous.get(row.customer), row.abc_class) for row in rows))
 
     # -- helpers ----------------------------------------------------------------------------------
 

@@ -17,6 +17,8 @@ from crm_analytics.entrypoints.runs_models import (
     RUN_ID_PATTERN,
     Class,
     Marker,
+    MovementOut,
+    MoveOut,
     OverrideIn,
     PreviewOut,
     PreviewRowOut,
@@ -211,6 +213,28 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
             min_position=min_position,
         )
         return RunRowsOut(items=[RunRowOut.of(doc) for doc in page.items], next_cursor=_cursor(page.next_after))
+
+    @router.get(
+        "/runs/{run_id}/movement",
+        response_model=MovementOut,
+        response_model_by_alias=True,
+        responses=WAITS,
+    )
+    async def run_movement(
+        run_id: RunId, min_position: MinPosition = None, caller: Caller = authenticated
+    ) -> MovementOut:
+        """How many customers moved from each previous class (A, B, C, or new) to each class in force:
+        a confirmed run's recorded classes (overrides included), a draft's as confirming it now would
+        record them."""
+        found = await runs.movement(caller, run_id, min_position=min_position)
+        return MovementOut(
+            run=RunOut.of(found.run),
+            previous_run_id=found.previous_run_id,
+            customers=sum(found.counts.values()),
+            moves=[
+                MoveOut(previous_class=before, abc_class=now, customers=n) for (before, now), n in found.counts.items()
+            ],
+        )
 
     @router.post("/runs/{run_id}/overrides", response_model=RunOut, response_model_by_alias=True)
     async def override_class(

@@ -181,6 +181,25 @@ class PreviewOut(BaseModel):
     next_cursor: str | None
 
 
+class MoveOut(BaseModel):
+    """How many customers went from a previous class (null: new, not in the previous run) to a class."""
+
+    previous_class: Class | None
+    abc_class: Class = Field(serialization_alias="class", description="The class in force")
+    customers: int
+
+
+class MovementOut(BaseModel):
+    """A run's movement between classes: every pair of previous class (A, B, C, new) and class, zeros
+    included, in that order. A confirmed run's recorded classes in force; a draft's as confirming it
+    now would record them."""
+
+    run: RunOut
+    previous_run_id: str | None
+    customers: int
+    moves: list[MoveOut]
+
+
 class UnlinkedOut(BaseModel):
     """A customer of the trade facts whose ERP code no counterparty carries yet."""
 
