@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from dataclasses import dataclass, field
 
 from crm_analytics.application.abc import AbcReport
@@ -117,7 +118,9 @@ async def build(settings: KernelSettings, analytics_settings: AnalyticsSettings 
     views = await open_read_store(settings, SERVICE)
     state = await open_state_store(settings, SERVICE)
     blobs = await open_blob_store(settings, SERVICE)
-    analytics = open_analytics_store(settings, SERVICE, prepare)
+    analytics = open_analytics_store(
+        settings, SERVICE, functools.partial(prepare, reporting_currency=analytics_settings.reporting_currency)
+    )
     jobs = Jobs(state, blobs, settings.data_dir / SERVICE / "scratch")
     await jobs.prepare()
     runner = ProjectionRunner(RunsView(), views, service=SERVICE)

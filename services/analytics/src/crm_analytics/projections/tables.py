@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from crm_analytics.domain.currency_rate import CurrencyRate
 from crm_analytics.domain.trade_fact import TradeFact
-from crm_shared.analytics import AnalyticsStore, load_query
+from crm_shared.analytics import AnalyticsStore, load_query, load_script
 
 SQL = Path(__file__).parent / "sql"
 SCHEMA = SQL / "schema.sql"
+VIEWS = SQL / "views.sql"
+_CURRENCY_MARK = "__REPORTING_CURRENCY__"
 TRADE_FACTS = "trade_facts"
 FACT_COLUMNS = (
     "id",
@@ -28,6 +32,8 @@ FACT_COLUMNS = (
     "currency",
     "version",
 )
+CURRENCY_RATES = "currency_rates"
+RATE_COLUMNS = ("currency", "date", "rate", "version")
 
 
 def query(name: str) -> str:
@@ -35,9 +41,15 @@ def query(name: str) -> str:
     return load_query(SQL / f"{name}.sql")
 
 
-async def prepare(store: AnalyticsStore) -> None:
-    """Create the tables that do not exist yet (run when the store is first opened)."""
+async def prepare(store: AnalyticsStore, reporting_currency: str = "EUR") -> None:
+    """Create the tables that do not exist yet and (re)create the views in ``reporting_currency``
+    (``views.sql``: ``facts_converted``…), run when the store is first opened."""
+    if not re.fullmatch(r"[A-Z]{3}", reporting_currency):
+        # Written into the views as a literal: three capital letters only.
+        raise ValueError(f"the reporting currency must be three capital letters, not {reporting_currency!r}")
     await store.run_script(SCHEMA)
+    for statement in load_script(VIEWS):
+        await store.execute(statement.replace(_CURRENCY_MARK, reporting_currency))
 
 
 class Versions:
@@ -83,3 +95,13 @@ async def write_facts(store: AnalyticsStore, facts: Sequence[TradeFact]) -> int:
         for i, f in enumerate(facts)
     ]
     return await store.insert(TRADE_FACTS, FACT_COLUMNS, rows)
+
+
+async def write_rates(store: AnalyticsStore, rates: Sequence[CurrencyRate]) -> int:
+    """Write ``rates`` in one batch; a rate of the same currency and date replaces the one before it
+    (an earlier one of the batch or one already stored)."""
+    if not rates:
+        return 0
+    first = VERSIONS.take(len(rates))
+    rows = [(r.currency, r.date, r.rate, first + i) for i, r in enumerate(rates)]
+    return await store.insert(CURRENCY_RATES, RATE_COLUMNS, rows)

@@ -1,0 +1,36 @@
+-- Views in the reporting currency, recreated at every start (CREATE OR REPLACE) with the currency of
+-- the settings: the reporting currency is a setting, so it is written into the view as a literal
+-- (a {name:Type} parameter would make a parameterized view that every reader must pass it to).
+-- '__REPORTING_CURRENCY__' is replaced by the three capital letters of CRM_ANALYTICS_REPORTING_CURRENCY.
+--
+-- A fact's `rate` is 1 in the reporting currency; in another, the latest rate of its currency dated on
+-- or before the fact's date (ASOF LEFT JOIN on currency_rates FINAL); NULL when that currency has no
+-- rate so early. The `_rc` amounts are the unsigned amounts times the rate, rounded to cents half away
+-- from zero (ClickHouse's round on decimals; amounts are >= 0, so half-up), NULL without a rate: a
+-- report sums `sign * revenue_rc` over facts `WHERE rate IS NOT NULL` and reports the others.
+-- They are Decimal(38, 2), not (18, 2): an amount of 16 digits times a rate above 1 does not fit 18.
+CREATE OR REPLACE VIEW facts_converted AS
+SELECT
+    f.id AS id,
+    f.kind AS kind,
+    f.date AS date,
+    f.customer AS customer,
+    f.item AS item,
+    f.division AS division,
+    f.manager AS manager,
+    f.quantity AS quantity,
+    f.revenue AS revenue,
+    f.revenue_without_vat AS revenue_without_vat,
+    f.cost AS cost,
+    f.currency AS currency,
+    f.version AS version,
+    toInt8(if(f.kind = 'return', -1, 1)) AS sign,
+    CAST(
+        if(f.currency = '__REPORTING_CURRENCY__', toDecimal64(1, 6), if(r.currency = '', NULL, r.rate)),
+        'Nullable(Decimal(18, 6))') AS rate,
+    CAST(round(toDecimal128(f.revenue, 2) * rate, 2), 'Nullable(Decimal(38, 2))') AS revenue_rc,
+    CAST(round(toDecimal128(f.revenue_without_vat, 2) * rate, 2), 'Nullable(Decimal(38, 2))') AS revenue_without_vat_rc,
+    CAST(round(toDecimal128(f.cost, 2) * rate, 2), 'Nullable(Decimal(38, 2))') AS cost_rc
+FROM (SELECT * FROM trade_facts FINAL) AS f
+ASOF LEFT JOIN (SELECT currency, date, rate FROM currency_rates FINAL) AS r
+    ON f.currency = r.currency AND f.date >= r.date;
