@@ -134,6 +134,23 @@ async def test_aware_datetimes_are_stored_as_utc_and_big_integers_are_exact(stor
     assert row["ms"] == datetime(2024, 5, 1, 9, 0, 0, 123000, tzinfo=UTC)
 
 
+async def test_arrays_and_maps_are_inserted_as_python_lists_and_dicts(store: AnalyticsStore) -> None:
+    await store.execute(
+        "CREATE TABLE t (id UInt8, items Array(String), fields Map(String, String), days Map(String, Date))"
+        " ENGINE = MergeTree ORDER BY id"
+    )
+    rows = [(1, ["a", "b"], {"k": "v", "é": "ж"}, {"d": date(2026, 1, 31)}), (2, [], {}, {})]
+    await store.insert("t", ["id", "items", "fields", "days"], rows)
+    found = await store.query(
+        "SELECT id, items, fields['k'] AS k, fields['é'] AS e, fields['none'] AS none, days['d'] AS d,"
+        " length(fields) AS n FROM t ORDER BY id"
+    )
+    assert [(r["id"], r["items"], r["k"], r["e"], r["none"], r["d"], r["n"]) for r in found] == [
+        (1, ["a", "b"], "v", "ж", "", date(2026, 1, 31), 2),
+        (2, [], "", "", "", date(1970, 1, 1), 0),
+    ]
+
+
 async def test_parameters_are_bound_server_side_with_their_types(sales: AnalyticsStore) -> None:
     rows = await sales.query(
         "SELECT id FROM sales WHERE customer = {customer:String} AND amount >= {min:Decimal(18, 2)}"

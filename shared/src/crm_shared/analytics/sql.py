@@ -169,6 +169,16 @@ def _split_type(ch_type: str) -> tuple[str, str]:
     return name, rest[:-1]
 
 
+def _split_pair(args: str) -> tuple[str, str]:
+    """``K, V`` of ``Map(K, V)``, split at the comma outside parentheses."""
+    depth = 0
+    for i, char in enumerate(args):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            return args[:i].strip(), args[i + 1 :].strip()
+    raise AnalyticsError(f"not a pair of types: {args}")
+
+
 def _converter(ch_type: str) -> _Convert | None:
     name, args = _split_type(ch_type)
     if name == "LowCardinality":
@@ -240,6 +250,9 @@ def _arrow_type(ch_type: str) -> pa.DataType | None:
     if name == "Array":
         item = _arrow_type(args)
         return None if item is None else pa.list_(item)
+    if name == "Map":
+        key, value = (_arrow_type(part) for part in _split_pair(args))
+        return None if key is None or value is None else pa.map_(key, value)
     if name in _ARROW_SCALARS:
         return _ARROW_SCALARS[name]
     if name.startswith("Decimal"):
