@@ -1,7 +1,8 @@
 """The public event contracts as documents: a JSON Schema (draft 2020-12) per event type and one
 AsyncAPI 3.0 document for the whole CRM, generated from the pydantic contracts in
 :mod:`crm_shared.contracts` (every package there exposing ``TOPICS`` and ``SOURCE``: what the CRM
-publishes; or ``RECEIVED``: what other systems write for the CRM to read, e.g. the ERP's trade facts).
+publishes; or ``RECEIVED``: what other systems write for the CRM to read, e.g. the ERP's trade facts,
+orders and payments).
 
     uv run python -m crm_shared.asyncapi write docs/events   # (re)generate the files
     uv run python -m crm_shared.asyncapi check docs/events   # exit 1, naming the files, when they drifted
@@ -370,17 +371,20 @@ service let only the owner write its topics.
 ## Received from other systems
 
 Channels with a `receive` operation are topics another system owns and writes, and the CRM reads:
-`erp.*` is the ERP's (today `erp.trade-facts.v1`, the ERP's sales and returns, one fact per record,
-key = the fact's `id`, amounts as decimal strings; schema `schemas/erp.TradeFact.json`). The CRM's
-signature is not asked of them (header `crm_signature` is not checked on these topics; ADR 17).
+`erp.*` is the ERP's: `erp.trade-facts.v1` (sales and returns, one fact per record; schema
+`schemas/erp.TradeFact.json`), `erp.orders.v1` (orders issued to customers, with the amount and the
+due date; `schemas/erp.Order.json`) and `erp.payments.v1` (payments received, naming the order they
+pay, if any; `schemas/erp.Payment.json`). One record per fact, order or payment, key = its `id`,
+amounts as decimal strings. The CRM's signature is not asked of them (header `crm_signature` is
+not checked on these topics; ADR 17).
 Instead, Kafka ACLs let only the writing system's principal write the topic (and the CRM's analytics
 principal read it), and the CRM validates every record against the published schema: a record that
-does not match (not JSON, a field missing or wrong, the key not the fact's id) changes nothing and
+does not match (not JSON, a field missing or wrong, the key not the record's id) changes nothing and
 goes to `<topic>.dlt` with the reason naming the field (`x-dead-letter-reason`, never the value), is
-logged and counted like every dead letter. Each fact counts once: the CRM keeps the latest record it
-received under a fact's `id`, so a record sent again changes nothing and a corrected one replaces it.
+logged and counted like every dead letter. Each record counts once: the CRM keeps the latest record it
+received under an `id`, so a record sent again changes nothing and a corrected one replaces it.
 The CRM creates such a topic (with the retention below) if it does not exist when it starts reading.
-With a bus namespace (`CRM_BUS_NAMESPACE`) the topic is `<namespace>.erp.trade-facts.v1`.
+With a bus namespace (`CRM_BUS_NAMESPACE`) the topics are `<namespace>.erp.trade-facts.v1` and so on.
 
 ## Retention and replay
 

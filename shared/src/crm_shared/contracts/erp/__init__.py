@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from crm_shared.contracts.erp import trade_fact
+from crm_shared.contracts.erp import order, payment, trade_fact
+from crm_shared.contracts.erp.order import TOPIC as ORDERS_TOPIC
+from crm_shared.contracts.erp.payment import TOPIC as PAYMENTS_TOPIC
 from crm_shared.contracts.erp.trade_fact import TOPIC as TRADE_FACTS_TOPIC
 
-RECEIVED: dict[str, dict[str, type[BaseModel]]] = {trade_fact.TOPIC: {trade_fact.MESSAGE: trade_fact.TradeFact}}
+RECEIVED: dict[str, dict[str, type[BaseModel]]] = {
+    trade_fact.TOPIC: {trade_fact.MESSAGE: trade_fact.TradeFact},
+    order.TOPIC: {order.MESSAGE: order.Order},
+    payment.TOPIC: {payment.MESSAGE: payment.Payment},
+}
 """Every topic the CRM reads from the ERP, and the message (name → model) its records carry."""
 
-__all__ = ["RECEIVED", "TRADE_FACTS_TOPIC"]
+__all__ = ["ORDERS_TOPIC", "PAYMENTS_TOPIC", "RECEIVED", "TRADE_FACTS_TOPIC"]
