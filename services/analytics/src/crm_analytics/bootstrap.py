@@ -17,6 +17,7 @@ from crm_analytics.application.runs import AbcRuns
 from crm_analytics.application.schedule import Scheduler
 from crm_analytics.domain.abc import Shares
 from crm_analytics.projections.counterparties import CounterpartyCodesView
+from crm_analytics.projections.crm_events import CrmEventsFeed
 from crm_analytics.projections.runs import RunsView
 from crm_analytics.projections.tables import prepare
 from crm_analytics.settings import AnalyticsSettings
@@ -60,6 +61,8 @@ class AnalyticsService:
     importer: TradeFactImport
     feed: FactFeed
     """The consumer of the ERP's topic of trade facts (``erp.trade-facts.v1``)."""
+    events: CrmEventsFeed
+    """The consumer of contacts' and interactions' topics into the analytics store (``crm_events``)."""
     abc: AbcReport
     runs: AbcRuns
     runner: ProjectionRunner
@@ -90,6 +93,7 @@ class AnalyticsService:
         after the start)."""
         await self.codes_runner.follow(bus)
         await self.feed.follow(bus)
+        await self.events.follow(bus)
         await self.runner.follow_log(self.store, stored)
         self.scheduler.start()
 
@@ -97,6 +101,7 @@ class AnalyticsService:
         """Stop the background roles and jobs of this process and release the stores."""
         await self.scheduler.stop()
         await self.feed.stop()
+        await self.events.stop()
         for runner in (self.codes_runner, self.runner):
             await runner.stop()
         for task in self._tasks:
@@ -151,6 +156,7 @@ async def build(settings: KernelSettings, analytics_settings: AnalyticsSettings 
         jobs=jobs,
         facts=TradeFacts(analytics),
         importer=TradeFactImport(analytics, analytics_settings.reporting_currency),
+        events=CrmEventsFeed(analytics),
         feed=FactFeed(analytics, analytics_settings.reporting_currency),
         abc=abc,
         runs=runs,

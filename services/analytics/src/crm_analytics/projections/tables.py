@@ -10,6 +10,7 @@ from pathlib import Path
 
 from crm_analytics.domain.currency_rate import CurrencyRate
 from crm_analytics.domain.trade_fact import TradeFact
+from crm_analytics.projections import crm_events
 from crm_shared.analytics import AnalyticsStore, load_query, load_script
 
 SQL = Path(__file__).parent / "sql"
@@ -48,6 +49,7 @@ async def prepare(store: AnalyticsStore, reporting_currency: str = "EUR") -> Non
         # Written into the views as a literal: three capital letters only.
         raise ValueError(f"the reporting currency must be three capital letters, not {reporting_currency!r}")
     await store.run_script(SCHEMA)
+    await store.run_script(crm_events.SCRIPT)
     for statement in load_script(VIEWS):
         await store.execute(statement.replace(_CURRENCY_MARK, reporting_currency))
 

@@ -1,0 +1,188 @@
+"""The other services' public events in the analytics store (table ``crm_events``, ``sql/crm_events.sql``).
+
+Reports join the ERP's facts with what the CRM knows about each customer, at the moment that
+matters: the manager who owned the counterparty on the day of a sale, the information source valid
+then, its access group, its interactions. The events of contacts' counterparty and reference topics
+and of interactions' topic are kept here as they arrived (time, position, the fields reports read),
+and the parameterized views of ``crm_events.sql`` read the dated histories from them, **as of** any
+moment: a view passed ``as_of`` sees only the events that had happened by then.
+
+Only what reports use is kept: codes, ids, kinds, dates and amounts of time, never names of
+persons, free text or contact values (ADR 15); a contact-information change keeps which types of
+contact a counterparty has (for the completeness of contact data), not their values.
+
+One fetched batch of the bus is one insert. A message that is not a CloudEvent of these topics is
+poison (dead-lettered with the reason); an event of a type reports do not read is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crm_shared.analytics import AnalyticsStore
+from crm_shared.bus import Bus, Message, PoisonMessage, Subscription
+from crm_shared.contracts.contacts import counterparty, reference
+from crm_shared.contracts.interactions import interaction
+from crm_shared.integration import Envelope
+
+SCRIPT = Path(__file__).parent / "sql" / "crm_events.sql"
+"""The table and its views, run by :func:`~crm_analytics.projections.tables.prepare`."""
+TABLE = "crm_events"
+COLUMNS = ("id", "topic", "type", "time", "position", "counterparty_id", "subject", "fields", "items")
+TOPICS = (counterparty.TOPIC, reference.TOPIC, interaction.TOPIC)
+GROUP = "analytics.crm_events.v1"
+"""The consumer group of the analytics service on those topics."""
+
+Row = tuple[str, dict[str, str], list[str]]
+"""What one event gives: the record it is about, its fields as text, its list."""
+
+
+def _text(value: Any) -> str:
+    """A field's value as text: dates and moments in ISO form (moments in UTC), None as ''."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and len(value) >= 19 and value[10:11] == "T":
+        try:  # a moment: one form (UTC, microseconds) whatever offset the producer wrote
+            return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        except ValueError:
+            return value
+    return str(value)
+
+
+def _picked(data: Mapping[str, Any], names: Sequence[str]) -> dict[str, str]:
+    return {name: _text(data[name]) for name in names if data.get(name) is not None}
+
+
+Build = Callable[[Mapping[str, Any]], Row]
+
+
+def _counterparty(names: Sequence[str], items: Callable[[Mapping[str, Any]], list[str]] | None = None) -> Build:
+    def row(data: Mapping[str, Any]) -> Row:
+        return str(data["counterparty_id"]), _picked(data, names), items(data) if items else []
+
+    return row
+
+
+def _erp_codes(data: Mapping[str, Any]) -> list[str]:
+    return sorted({str(c["code"]) for c in data["external_codes"] if c.get("system", "erp") == "erp"})
+
+
+def _contact_types(data: Mapping[str, Any]) -> list[str]:
+    return sorted({str(e["type"]) for e in data["entries"]})
+
+
+def _managers(data: Mapping[str, Any]) -> list[str]:
+    return [str(m) for m in data.get("managers") or []]
+
+
+def _reference(data: Mapping[str, Any]) -> Row:
+    fields = _picked(data, ("catalog", "code", "name"))
+    days = (data.get("attributes") or {}).get("actuality_days")
+    if days is not None:
+        fields["actuality_days"] = _text(days)
+    return f"{data['catalog']}/{data['code']}", fields, []
+
+
+_INTERACTION = (
+    "interaction_id",
+    "state",
+    "kind",
+    "direction",
+    "responsible",
+    "start",
+    "end",
+    "source",
+    "outcome_code",
+    "completed_at",
+    "follow_up_of",
+)
+
+
+def _interaction(data: Mapping[str, Any]) -> Row:
+    return str(data["interaction_id"]), _picked(data, _INTERACTION), []
+
+
+_CP = "crm.contacts."
+_IX = "crm.interactions."
+ROWS: Mapping[str, Build] = {
+    _CP + "CounterpartyRegistered": _counterparty(("main_manager", "access_group"), _managers),
+    _CP + "MainManagerAssigned": _counterparty(("main_manager",)),
+    _CP + "ManagersChanged": _counterparty((), _managers),
+    _CP + "CounterpartyAccessGroupChanged": _counterparty(("access_group",)),
+    _CP + "InformationSourceRecorded": _counterparty(("source", "on")),
+    _CP + "CounterpartyMerged": _counterparty(("into",)),
+    _CP + "CounterpartyArchived": _counterparty(()),
+    _CP + "CounterpartyRestored": _counterparty(()),
+    _CP + "CounterpartyExternalCodesChanged": _counterparty((), _erp_codes),
+    _CP + "ContactInformationChanged": _counterparty((), _contact_types),
+    _CP + "ReferenceEntryDefined": _reference,
+    _CP + "ReferenceEntryChanged": _reference,
+    _CP + "ReferenceEntryRetired": _reference,
+    _CP + "ReferenceEntryRestored": _reference,
+    _IX + "InteractionPlanned": _interaction,
+    _IX + "InteractionRecorded": _interaction,
+    _IX + "InteractionRescheduled": _interaction,
+    _IX + "InteractionCompleted": _interaction,
+    _IX + "InteractionCancelled": _interaction,
+    _IX + "InteractionDetailsChanged": _interaction,
+    _IX + "InformationSourceProvided": _counterparty(("interaction_id", "source", "on")),
+}
+"""Event type -> what its row keeps; types not here are not read by reports and are skipped."""
+
+
+def row_of(message: Message) -> tuple[Any, ...] | None:
+    """The row of one message (None: a type reports do not read), or :class:`PoisonMessage`."""
+    envelope = Envelope.from_message(message)
+    build = ROWS.get(envelope.type)
+    if build is None:
+        return None
+    try:
+        subject, fields, items = build(envelope.data)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise PoisonMessage(f"{envelope.type}: data lacks or mistypes {exc}") from None
+    data = envelope.data
+    cid = data.get("counterparty_id") if envelope.topic == interaction.TOPIC else subject
+    if envelope.topic == reference.TOPIC:
+        cid = ""
+    return (
+        envelope.id,
+        envelope.topic,
+        envelope.type,
+        envelope.time.astimezone(UTC),
+        envelope.position,
+        str(cid or ""),
+        subject,
+        fields,
+        items,
+    )
+
+
+class CrmEventsFeed:
+    """The consumer of the other services' topics into ``crm_events``."""
+
+    def __init__(self, store: AnalyticsStore, *, group: str = GROUP) -> None:
+        self._store = store
+        self.group = group
+        self._subscription: Subscription | None = None
+
+    async def handle(self, messages: Sequence[Message]) -> None:
+        """Bus batch handler: the rows of the batch in one insert (none when one message is poison:
+        the bus then hands them over one at a time)."""
+        rows = [row for row in map(row_of, messages) if row is not None]
+        if rows:
+            await self._store.insert(TABLE, COLUMNS, rows)
+
+    async def follow(self, bus: Bus) -> None:
+        """Consume the topics as :data:`GROUP` from where it left off (the beginning the first time)."""
+        self._subscription = await bus.subscribe_batches(TOPICS, self.group, self.handle)
+
+    async def stop(self) -> None:
+        """Stop consuming; what was fetched and not written is redelivered later."""
+        if self._subscription is not None:
+            await self._subscription.stop()
+            self._subscription = None
