@@ -85,6 +85,13 @@ class FactRejected(Exception):
         self.reason = reason
 
 
+def require(cells: Mapping[str, str], columns: tuple[str, ...]) -> None:
+    """:class:`FactRejected` naming the first of ``columns`` that is missing or empty in ``cells``."""
+    for column in columns:
+        if not cells.get(column, ""):
+            raise FactRejected(column, "is required")
+
+
 def money(text: str, column: str) -> Decimal:
     """An amount of money from its text (:data:`MONEY_PATTERN`), or :class:`FactRejected`."""
     if not _MONEY.fullmatch(text):
@@ -150,9 +157,7 @@ def fact_of_cells(cells: Mapping[str, str], default_currency: str) -> TradeFact:
     first wrong column. Defaults of the optional columns: ``kind`` sale, ``revenue_without_vat`` the
     revenue, ``cost`` 0, ``currency`` the reporting currency, ``item``, ``division`` and ``manager``
     empty."""
-    for column in REQUIRED_COLUMNS:
-        if not cells.get(column, ""):
-            raise FactRejected(column, "is required")
+    require(cells, REQUIRED_COLUMNS)
     revenue = money(cells["revenue"], "revenue")
     without_vat = cells.get("revenue_without_vat", "")
     cost = cells.get("cost", "")
