@@ -1,4 +1,4 @@
-"""The analytics tables and how trade facts are written to them (one set of SQL for both engines)."""
+"""The analytics tables and how the ERP's records are written to them (one set of SQL for both engines)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeVar
 
+from crm_analytics.domain import records as kinds
 from crm_analytics.domain.currency_rate import CurrencyRate
+from crm_analytics.domain.records import RecordKind
 from crm_analytics.domain.trade_fact import TradeFact
 from crm_analytics.projections import crm_events
 from crm_shared.analytics import AnalyticsStore, load_query, load_script
@@ -17,22 +20,8 @@ SQL = Path(__file__).parent / "sql"
 SCHEMA = SQL / "schema.sql"
 VIEWS = SQL / "views.sql"
 _CURRENCY_MARK = "__REPORTING_CURRENCY__"
-TRADE_FACTS = "trade_facts"
-FACT_COLUMNS = (
-    "id",
-    "kind",
-    "date",
-    "customer",
-    "item",
-    "division",
-    "manager",
-    "quantity",
-    "revenue",
-    "revenue_without_vat",
-    "cost",
-    "currency",
-    "version",
-)
+TRADE_FACTS = kinds.TRADE_FACTS.table
+FACT_COLUMNS = (*kinds.TRADE_FACTS.columns, "version")
 CURRENCY_RATES = "currency_rates"
 RATE_COLUMNS = ("currency", "date", "rate", "version")
 
@@ -71,32 +60,23 @@ class Versions:
 
 
 VERSIONS = Versions()
+R = TypeVar("R")
+
+
+async def write_records(store: AnalyticsStore, kind: RecordKind[R], records: Sequence[R]) -> int:
+    """Write ``records`` to ``kind``'s table in one insert, each with a new version, so the latest
+    received under a key replaces the ones before (a later one of the batch too; ``ReplacingMergeTree``,
+    read with ``FINAL``)."""
+    if not records:
+        return 0
+    first = VERSIONS.take(len(records))
+    rows = [(*kind.row(record), first + i) for i, record in enumerate(records)]
+    return await store.insert(kind.table, (*kind.columns, "version"), rows)
 
 
 async def write_facts(store: AnalyticsStore, facts: Sequence[TradeFact]) -> int:
     """Write ``facts`` in one batch; a later fact of the batch with the same id replaces an earlier one."""
-    if not facts:
-        return 0
-    first = VERSIONS.take(len(facts))
-    rows = [
-        (
-            f.id,
-            f.kind,
-            f.date,
-            f.customer,
-            f.item,
-            f.division,
-            f.manager,
-            f.quantity,
-            f.revenue,
-            f.revenue_without_vat,
-            f.cost,
-            f.currency,
-            first + i,
-        )
-        for i, f in enumerate(facts)
-    ]
-    return await store.insert(TRADE_FACTS, FACT_COLUMNS, rows)
+    return await write_records(store, kinds.TRADE_FACTS, facts)
 
 
 async def write_rates(store: AnalyticsStore, rates: Sequence[CurrencyRate]) -> int:
