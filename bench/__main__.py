@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python -m bench [p0|p1|p2|p3|p4|p9 ...] [--quick]``.
+"""Run the benchmarks: ``python -m bench [p0|p1|p2|p3|p4|p5|p6|p9 ...] [--quick]``.
 
 Each benchmark runs in its own subprocess, so one that fails to run does not hide the others (and
 P9's memory is its own). Their output is passed through; each hands back a structured result (see
@@ -26,6 +26,8 @@ BENCHMARKS = {
     "p2": "bench.p2_import",
     "p3": "bench.p3_projection_lag",
     "p4": "bench.p4_projection_rebuild",
+    "p5": "bench.p5_abc",
+    "p6": "bench.p6_fact_ingest",
     "p9": "bench.p9_embedded_scale",
 }
 # --quick (make bench-quick, CI): small sizes so that all of them take under two minutes on the
@@ -36,6 +38,8 @@ QUICK_ARGS = {
     "p2": ["--rows", "3000", "--catch-up-timeout", "3"],
     "p3": ["--seconds", "3"],
     "p4": ["--events", "10000"],
+    "p5": ["--lines", "1000000", "--runs", "5"],
+    "p6": ["--rows", "200000"],
     "p9": ["--counterparties", "5000", "--searches", "40"],
 }
 QUICK_ENV = {
@@ -50,6 +54,8 @@ TARGETS = {
     "P2": "1M rows ≤ 300 s (3,334 rows/s)",
     "P3": "p99 ≤ 200 ms embedded, ≤ 500 ms Kafka",
     "P4": "≥ 20,000 events/s",
+    "P5": "≤ 500 ms and ≤ 1.2× hand-written SQL",
+    "P6": "≥ 200,000 rows/s",
     "P9": "≤ 2 GB RSS, ready ≤ 10 s, search p99 ≤ 10 ms",
 }
 
