@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from crm_analytics.application.abc import AbcReport
 from crm_analytics.application.facts import TradeFacts
 from crm_analytics.application.facts_feed import FactFeed
-from crm_analytics.application.facts_import import TradeFactImport
+from crm_analytics.application.facts_import import RecordImport
 from crm_analytics.application.links import CounterpartyLinks
 from crm_analytics.application.publishing import stored, translate
 from crm_analytics.application.runs import AbcRuns
 from crm_analytics.application.schedule import Scheduler
 from crm_analytics.domain.abc import Shares
+from crm_analytics.domain.records import KINDS, TRADE_FACTS
 from crm_analytics.projections.counterparties import CounterpartyCodesView
 from crm_analytics.projections.crm_events import CrmEventsFeed
 from crm_analytics.projections.runs import RunsView
@@ -58,9 +59,12 @@ class AnalyticsService:
     """The jobs' files."""
     jobs: Jobs
     facts: TradeFacts
-    importer: TradeFactImport
-    feed: FactFeed
-    """The consumer of the ERP's topic of trade facts (``erp.trade-facts.v1``)."""
+    """Batches of the ERP's records (trade facts, orders, payments) from the API."""
+    importer: RecordImport
+    """CSV files of the ERP's records, as jobs."""
+    feeds: list[FactFeed]
+    """The consumers of the ERP's topics, one per kind of record (``erp.trade-facts.v1``,
+    ``erp.orders.v1``, ``erp.payments.v1``)."""
     events: CrmEventsFeed
     """The consumer of contacts' and interactions' topics into the analytics store (``crm_events``)."""
     abc: AbcReport
@@ -72,6 +76,11 @@ class AnalyticsService:
     scheduler: Scheduler
     settings: AnalyticsSettings
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def feed(self) -> FactFeed:
+        """The consumer of the ERP's topic of trade facts."""
+        return next(feed for feed in self.feeds if feed.kind is TRADE_FACTS)
 
     def relay(self, bus: Bus) -> Relay:
         """The relay of this service's public events (``crm.analytics.*``)."""
@@ -88,11 +97,12 @@ class AnalyticsService:
 
     async def start_projector(self, bus: Bus) -> None:
         """Follow contacts' counterparty topic into the local copy of ERP codes, consume the ERP's
-        topic of trade facts into the analytics tables, build the runs view from this service's own
-        log and keep it following, and start the ABC schedule (its first check comes a few minutes
-        after the start)."""
+        topics of trade facts, orders and payments into the analytics tables, build the runs view from
+        this service's own log and keep it following, and start the ABC schedule (its first check
+        comes a few minutes after the start)."""
         await self.codes_runner.follow(bus)
-        await self.feed.follow(bus)
+        for feed in self.feeds:
+            await feed.follow(bus)
         await self.events.follow(bus)
         await self.runner.follow_log(self.store, stored)
         self.scheduler.start()
@@ -100,7 +110,8 @@ class AnalyticsService:
     async def close(self) -> None:
         """Stop the background roles and jobs of this process and release the stores."""
         await self.scheduler.stop()
-        await self.feed.stop()
+        for feed in self.feeds:
+            await feed.stop()
         await self.events.stop()
         for runner in (self.codes_runner, self.runner):
             await runner.stop()
@@ -155,9 +166,9 @@ async def build(settings: KernelSettings, analytics_settings: AnalyticsSettings 
         blobs=blobs,
         jobs=jobs,
         facts=TradeFacts(analytics),
-        importer=TradeFactImport(analytics, analytics_settings.reporting_currency),
+        importer=RecordImport(analytics, analytics_settings.reporting_currency),
         events=CrmEventsFeed(analytics),
-        feed=FactFeed(analytics, analytics_settings.reporting_currency),
+        feeds=[FactFeed(analytics, analytics_settings.reporting_currency, kind=kind) for kind in KINDS if kind.topic],
         abc=abc,
         runs=runs,
         runner=runner,

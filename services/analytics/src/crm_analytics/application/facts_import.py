@@ -1,13 +1,15 @@
-"""Import of trade facts from a CSV file, as a kernel job (progress, report of rejected rows, cancel).
+"""Import of the ERP's records (trade facts, orders, payments: a :class:`~crm_analytics.domain.records.
+RecordKind`) from a CSV file, as a kernel job (progress, report of rejected rows, cancel).
 
 The file is UTF-8 (a byte-order mark is skipped); its first line names the columns, separated by
 ``,``, ``;`` or a tab (the one under which the header names the most known columns). The columns are
-``id,date,customer,quantity,revenue`` (required) and ``kind,item,division,manager,
-revenue_without_vat,cost,currency`` (optional; defaults in :func:`~crm_analytics.domain.trade_fact.
-fact_of_cells`), in any order and case. An unknown, repeated or missing required column rejects the
-file before anything is written. Each row is checked in full; a wrong one goes to the report with its
-line, column and reason, and the good rows are written in batches. Importing a file again, or a
-corrected one, replaces the facts with the same ids: nothing counts twice.
+the kind's (for trade facts ``id,date,customer,quantity,revenue`` required and ``kind,item,division,
+manager,revenue_without_vat,cost,currency`` optional, defaults in :func:`~crm_analytics.domain.
+trade_fact.fact_of_cells`; for orders and payments see their domain modules), in any order and
+case. An unknown, repeated or missing required column rejects the file before anything is written.
+Each row is checked in full; a wrong one goes to the report with its line, column and reason, and the
+good rows are written in batches. Importing a file again, or a corrected one, replaces the records
+with the same ids: nothing counts twice.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from crm_analytics.application.facts import require_writer
-from crm_analytics.domain.trade_fact import COLUMNS, REQUIRED_COLUMNS, FactRejected, TradeFact, fact_of_cells
-from crm_analytics.projections.tables import write_facts
+from crm_analytics.domain.records import TRADE_FACTS, RecordKind
+from crm_analytics.domain.trade_fact import FactRejected
+from crm_analytics.projections.tables import write_records
 from crm_shared.analytics import AnalyticsStore
 from crm_shared.errors import DomainError
 from crm_shared.identity import Caller
@@ -53,22 +56,24 @@ def _check_utf8(path: Path) -> int:
     return lines + (last != b"\n")
 
 
-def _header(first_line: str) -> tuple[str, list[str]]:
+def _header(first_line: str, kind: RecordKind[Any]) -> tuple[str, list[str]]:
+    known = kind.csv_columns
+
     def names(delimiter: str) -> list[str]:
         cells = next(csv.reader([first_line], delimiter=delimiter), [])
         return [cell.strip().lstrip("\ufeff").lower() for cell in cells]
 
-    delimiter = max(DELIMITERS, key=lambda d: (sum(1 for n in names(d) if n in COLUMNS), len(names(d))))
+    delimiter = max(DELIMITERS, key=lambda d: (sum(1 for n in names(d) if n in known), len(names(d))))
     columns = names(delimiter)
-    unknown = [n for n in columns if n not in COLUMNS]
+    unknown = [n for n in columns if n not in known]
     if unknown:
         raise DomainError(
-            f"unknown column(s): {', '.join(map(repr, unknown))}; the columns are {', '.join(COLUMNS)}", field="file"
+            f"unknown column(s): {', '.join(map(repr, unknown))}; the columns are {', '.join(known)}", field="file"
         )
     repeated = sorted({n for n in columns if columns.count(n) > 1})
     if repeated:
         raise DomainError(f"repeated column(s): {', '.join(repeated)}", field="file")
-    missing = [n for n in REQUIRED_COLUMNS if n not in columns]
+    missing = [n for n in kind.required_columns if n not in columns]
     if missing:
         raise DomainError(f"required column(s) missing: {', '.join(missing)}", field="file")
     return delimiter, columns
@@ -76,7 +81,7 @@ def _header(first_line: str) -> tuple[str, list[str]]:
 
 @dataclass
 class _Batch:
-    facts: list[TradeFact]
+    records: list[Any]
     rejected: list[Rejection]
     rows: int
 
@@ -84,11 +89,12 @@ class _Batch:
 class _Reader:
     """Reads rows a batch at a time (blocking: called in a worker thread)."""
 
-    def __init__(self, text: IO[str], default_currency: str, batch_size: int) -> None:
+    def __init__(self, text: IO[str], kind: RecordKind[Any], default_currency: str, batch_size: int) -> None:
         first = text.readline()
         if not first.strip():
             raise DomainError("the file is empty: the first line must name the columns", field="file")
-        self.delimiter, self.columns = _header(first)
+        self._kind = kind
+        self.delimiter, self.columns = _header(first, kind)
         text.seek(0)
         self._reader = csv.reader(text, delimiter=self.delimiter)
         next(self._reader)
@@ -112,7 +118,7 @@ class _Reader:
                 else:
                     cells = {c: v.strip() for c, v in zip(self.columns, values, strict=False)}
                     try:
-                        found.facts.append(fact_of_cells(cells, self._default_currency))
+                        found.records.append(self._kind.of_cells(cells, self._default_currency))
                     except FactRejected as exc:
                         found.rejected.append(Rejection(line, exc.column, exc.reason, cells.get("id", "")))
                 if found.rows >= self._batch_size:
@@ -122,28 +128,28 @@ class _Reader:
         return found if found.rows else None
 
 
-class TradeFactImport:
-    """Imports one CSV file of trade facts for one caller, reporting through the job's :class:`Control`."""
+class RecordImport:
+    """Imports one CSV file of one kind of record for one caller, reporting through the job's :class:`Control`."""
 
     def __init__(self, store: AnalyticsStore, default_currency: str, *, batch_size: int = BATCH) -> None:
         self._store = store
         self._default_currency = default_currency
         self._batch_size = batch_size
 
-    async def run(self, control: Control, path: Path, caller: Caller) -> None:
-        """Import the file at ``path``; a file that cannot be read fails the job naming why."""
-        require_writer(caller)
+    async def run(self, control: Control, path: Path, caller: Caller, kind: RecordKind[Any] = TRADE_FACTS) -> None:
+        """Import the file of ``kind`` at ``path``; a file that cannot be read fails the job naming why."""
+        require_writer(caller, kind)
         control.progress.total = max(await asyncio.to_thread(_check_utf8, path) - 1, 0)
         await control.tick(force=True)
         with path.open(encoding="utf-8-sig", newline="") as text:
-            reader = await asyncio.to_thread(_Reader, text, self._default_currency, self._batch_size)
+            reader = await asyncio.to_thread(_Reader, text, kind, self._default_currency, self._batch_size)
             control.job.params.update(delimiter=reader.delimiter, columns=reader.columns)
             while (batch := await asyncio.to_thread(reader.batch)) is not None:
-                await write_facts(self._store, batch.facts)
+                await write_records(self._store, kind, batch.records)
                 for rejection in batch.rejected:
                     control.reject(rejection)
                 control.progress.done += batch.rows
-                control.progress.accepted += len(batch.facts)
+                control.progress.accepted += len(batch.records)
                 await control.tick()
         # Lines counted at first are physical lines; rows may span lines in quotes.
         control.progress.total = control.progress.done

@@ -1,38 +1,49 @@
-"""Request and response bodies of the trade-fact routes. Amounts are decimal strings, never JSON
-numbers (a float would lose cents); a fact is the ERP topic's contract, so both ways in check alike."""
+"""Request and response bodies of the routes that take the ERP's records (trade facts, orders,
+payments). Amounts are decimal strings, never JSON numbers (a float would lose cents); an item of a
+batch is its kind's published contract (the model of its Kafka topic), so both ways in check alike."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
-from crm_analytics.domain import trade_fact as tf
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from crm_analytics.domain.records import KINDS, RecordKind
 from crm_shared.contracts.erp import trade_fact as contract
 
 FactDate = contract.FactDate
 """An ISO 8601 date of the years 1970–2148 (what the analytics tables store)."""
 
-
-class FactIn(contract.TradeFact):
-    """One line of a sale or a return, as the ERP has it (the published contract of topic
-    ``erp.trade-facts.v1``: the same fields and rules). Sending a fact again under its ``id``
-    replaces the one before (a correction); nothing counts twice."""
-
-    def fact(self, default_currency: str) -> tf.TradeFact:
-        """The domain fact, with the defaults filled in."""
-        return tf.fact_of_message(self, default_currency)
-
-
 MAX_BATCH = 5000
 
 
-class FactBatch(BaseModel):
-    """Facts to record, all or none: any wrong one answers 422 naming ``facts.<index>.<field>``."""
+def batch_model(kind: RecordKind[Any]) -> type[BaseModel]:
+    """The body of ``POST /api/v1/analytics/<slug>``: ``{<items>: [1 to 5,000 of the kind's contract]}``
+    (``TradeFactBatch`` of ``TradeFactIn``…), all or none; a wrong item answers 422 naming
+    ``<items>.<index>.<field>``."""
+    name = kind.contract.__name__
+    item: Any = create_model(f"{name}In", __base__=kind.contract, __doc__=kind.contract.__doc__)
+    field = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description=f"1 to {MAX_BATCH:,} {kind.what}; one with an `id` recorded before replaces it",
+    )
+    fields: dict[str, Any] = {kind.items: (list[item], field)}
+    batch: type[BaseModel] = create_model(
+        f"{name}Batch",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__=f"{kind.what.capitalize()} to record, all or none: any wrong one answers 422 naming "
+        f"`{kind.items}.<index>.<field>`.",
+        **fields,
+    )
+    return batch
 
-    model_config = ConfigDict(extra="forbid")
-    facts: list[FactIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+BATCHES: dict[str, type[BaseModel]] = {kind.slug: batch_model(kind) for kind in KINDS}
+"""The batch body of each kind, by slug."""
 
 
 class BatchOut(BaseModel):
-    """How many facts were recorded (each replacing an earlier one with its id, if any)."""
+    """How many records were recorded (each replacing an earlier one with its id, if any)."""
 
     recorded: int
