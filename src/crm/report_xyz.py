@@ -17,7 +17,6 @@ from pathlib import Path
 from crm_analytics import bootstrap as analytics
 from crm_analytics.application.links import CounterpartyLinks
 from crm_analytics.application.xyz import XyzReport
-from crm_analytics.domain.trade_fact import CURRENCY_PATTERN
 from crm_analytics.domain.xyz import (
     BAND_PATTERN,
     DEFAULT_REGULAR_PERIODS,
@@ -57,7 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_REGULAR_PERIODS,
         help=f"active periods from which a customer is regular (default {DEFAULT_REGULAR_PERIODS})",
     )
-    parser.add_argument("--currency", default=None, help="default: CRM_ANALYTICS_REPORTING_CURRENCY (EUR)")
+    parser.add_argument(
+        "--currency",
+        default=None,
+        help="the reporting currency, the only one (CRM_ANALYTICS_REPORTING_CURRENCY)",
+    )
     parser.add_argument("--format", choices=["csv", "json"], default="csv")
     parser.add_argument(
         "--data-dir", type=Path, default=None, help="where data is kept (default ./var or CRM_DATA_DIR)"
@@ -89,8 +92,10 @@ def report_xyz(settings: KernelSettings, args: argparse.Namespace) -> int:
     except DomainError as exc:
         print(f"crm report xyz: --{(exc.field or 'to').replace('_', '-')}: {exc}", file=sys.stderr)
         return 2
-    if not re.fullmatch(CURRENCY_PATTERN, asked.currency):
-        print("crm report xyz: --currency: must be a currency code of 3 capital letters, e.g. EUR", file=sys.stderr)
+    reporting = AnalyticsSettings().reporting_currency
+    if asked.currency != reporting:
+        # Values are in the reporting currency (facts in others converted at their date's rate).
+        print(f"crm report xyz: --currency: must be the reporting currency {reporting}", file=sys.stderr)
         return 2
 
     async def run() -> int:

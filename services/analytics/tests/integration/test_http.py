@@ -148,6 +148,7 @@ async def test_abc_parameters_are_checked(app: FastAPI) -> None:
             ({"from": "01.01.2026"}, "from"),
             ({"limit": "0"}, "limit"),
             ({"currency": "eur"}, "currency"),
+            ({"currency": "BGN"}, "currency"),  # only the reporting currency
         ):
             answer = await http.get(ABC, params={"from": "2026-01-01", "to": "2026-03-31", **params})
             assert answer.status_code == 422, (params, answer.text)
@@ -171,15 +172,16 @@ async def test_abc_pages_in_place_order_with_its_parameters(app: FastAPI) -> Non
                 break
             body = await abc(http, **params, cursor=body["next_cursor"])
         assert [r["place"] for r in seen] == list(range(1, 21))
-        # K20 has facts only in BGN: known, with value 0, last.
+        # K20 has facts only in BGN (no rate): known, with value 0, last.
         assert [r["customer"] for r in seen] == [*(f"K{n:02d}" for n in range(19, 0, -1)), "K20"]
         assert seen[0]["value"] == "18.50" and seen[0]["counterparty_id"] is None
         assert body["by"] == "profit" and body["shares"] == "80/15/5" and body["currency"] == "EUR"
         assert body["from"] == "2026-01-01" and body["to"] == "2026-03-31"
-        assert body["other_currencies"] == {"BGN": 1}
+        # No BGN rate: K20's fact is left out and reported with its date.
+        assert body["without_rate"] == [{"currency": "BGN", "facts": 1, "earliest": "2026-02-10"}]
         assert body["customers"] == 20  # K20 (only BGN facts) is known, with value 0
         assert sum(c["customers"] for c in body["classes"].values()) == 20
-        assert (await abc(http, currency="BGN"))["total"] == "20.00"
+        assert (await abc(http, by="profit", currency="EUR"))["total"] == body["total"]
 
 
 @pytest.mark.parametrize("role", ["sales_manager", "read_only"])

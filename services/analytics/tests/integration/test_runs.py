@@ -223,6 +223,7 @@ async def test_bad_input_is_422_naming_the_field_and_roles_are_checked(service: 
             ({"from": "2026-02-01", "to": "2026-02-28", "by": "margin"}, "by"),
             ({"from": "2026-02-30", "to": "2026-02-28"}, "from"),
             ({"from": "2026-02-01", "to": "2026-02-28", "currency": "eur"}, "currency"),
+            ({"from": "2026-02-01", "to": "2026-02-28", "currency": "USD"}, "currency"),  # not the reporting one
             ({"from": "2026-02-01", "to": "2026-02-28", "extra": 1}, "extra"),
         ):
             answer = await http.post(RUNS, json=body)

@@ -103,7 +103,7 @@ async def test_stages_classes_and_links(app: FastAPI, service: AnalyticsService)
         }
         assert body["stages"] == {"potential": 1, "one-time": 1, "regular": 2, "lost": 1}
         assert body["classes"] == {"X": 1, "Y": 0, "Z": 1}
-        assert body["other_currencies"] == {"USD": 1}
+        assert body["without_rate"] == [{"currency": "USD", "facts": 1, "earliest": "2026-02-06"}]
         assert body["customers"] == 5 and body["next_cursor"] is None
         assert body["rows"][0] == {
             "customer": "K1",
@@ -157,6 +157,7 @@ async def test_stages_classes_and_links(app: FastAPI, service: AnalyticsService)
         ({"to": "31.03.2026"}, "to"),
         ({"to": None}, "to"),
         ({"currency": "eur"}, "currency"),
+        ({"currency": "USD"}, "currency"),  # only the reporting currency
         ({"limit": "0"}, "limit"),
     ],
 )

@@ -27,13 +27,14 @@ from crm_shared.identity import Caller, Permission
 _ABC = query("abc")
 _PAGE = f"SELECT * FROM ({_ABC}) WHERE place > {{after:UInt64}} ORDER BY place LIMIT {{limit:UInt32}}"
 _SUMMARY = f"SELECT class, count() AS customers, sum(value) AS value, any(total) AS total FROM ({_ABC}) GROUP BY class"
-_OUTSIDE = query("facts_outside_currency")
+_WITHOUT_RATE = query("facts_without_rate")
 _CUSTOMERS = query("customers")
 
 
 @dataclass(frozen=True, slots=True)
 class AbcQuery:
-    """What to classify: the period, the measure, the shares and the currency summed."""
+    """What to classify: the period, the measure, the shares and the currency of the values (the
+    reporting currency: facts in others are converted at their date's rate by ``facts_converted``)."""
 
     period: Period
     measure: Measure = "revenue"
@@ -46,7 +47,6 @@ class AbcQuery:
             "from": self.period.start,
             "to": self.period.end,
             "measure": self.measure,
-            "currency": self.currency,
             "c_share": self.shares.c,
             "cb_share": self.shares.c + self.shares.b,
         }
@@ -77,6 +77,23 @@ class ClassSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class WithoutRate:
+    """Facts of one currency in the period that have no rate (none of their currency on or before
+    their date): never summed unconverted, reported instead."""
+
+    currency: str
+    facts: int
+    earliest: date
+    """The earliest date of those facts: rates from then on would convert them all."""
+
+
+async def facts_without_rate(store: AnalyticsStore, start: date, end: date) -> list[WithoutRate]:
+    """The facts dated ``start`` … ``end`` without a rate, by currency (``facts_without_rate.sql``)."""
+    found = await store.query(_WITHOUT_RATE, {"from": start, "to": end})
+    return [WithoutRate(str(r["currency"]), int(str(r["facts"])), r["earliest"]) for r in found]
+
+
+@dataclass(frozen=True, slots=True)
 class AbcResult:
     """A page of rows and the summary of the whole classification."""
 
@@ -86,8 +103,8 @@ class AbcResult:
     customers: int
     total: Decimal
     classes: dict[AbcClass, ClassSummary]
-    other_currencies: dict[str, int]
-    """Facts of the period in other currencies, by currency: left out, never summed unconverted."""
+    without_rate: list[WithoutRate]
+    """Facts of the period that have no rate, by currency: left out, never summed unconverted."""
 
 
 def _row(found: dict[str, object]) -> AbcRow:
@@ -161,7 +178,7 @@ class AbcReport:
         rows, last_place = await self._page(asked, after, limit)
         parameters = asked.parameters()
         summary = await self._store.query(_SUMMARY, parameters)
-        outside = await self._store.query(_OUTSIDE, parameters)
+        without_rate = await facts_without_rate(self._store, asked.period.start, asked.period.end)
         classes = {c: ClassSummary(0, Decimal("0.00")) for c in CLASSES}
         total = Decimal("0.00")
         for entry in summary:
@@ -173,7 +190,7 @@ class AbcReport:
             customers=sum(s.customers for s in classes.values()),
             total=total,
             classes=classes,
-            other_currencies={str(r["currency"]): int(r["facts"]) for r in outside},
+            without_rate=without_rate,
         )
 
     async def every_row(self, caller: Caller, asked: AbcQuery, *, page: int = 10_000) -> AsyncIterator[AbcRow]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
-from crm_analytics.application.abc import AbcReport
+from crm_analytics.application.abc import AbcReport, WithoutRate, facts_without_rate
 from crm_analytics.application.links import CounterpartyLinks
 from crm_analytics.domain.trade_fact import EARLIEST
 from crm_analytics.domain.xyz import (
@@ -33,7 +33,6 @@ from crm_shared.identity import Caller
 _XYZ = query("xyz")
 _PAGE = f"SELECT * FROM ({_XYZ}) WHERE customer > {{after:String}} ORDER BY customer LIMIT {{limit:UInt32}}"
 _SUMMARY = f"SELECT stage, xyz_class, count() AS customers FROM ({_XYZ}) GROUP BY stage, xyz_class"
-_OUTSIDE = query("facts_outside_currency")
 _MONEY = ("revenue", "revenue_without_vat", "profit")
 
 
@@ -44,7 +43,6 @@ def _parameters(asked: XyzParameters) -> dict[str, object]:
         "periodicity": asked.periodicity,
         "periods": asked.periods,
         "measure": asked.measure,
-        "currency": asked.currency,
         "regular_periods": asked.regular_periods,
         "x": asked.x,
         "y": asked.y,
@@ -85,8 +83,8 @@ class XyzResult:
     classes: dict[XyzClass, int]
     first_day: date
     """The first day of the window's first period."""
-    other_currencies: dict[str, int]
-    """Facts of the window in other currencies, by currency (left out of money measures)."""
+    without_rate: list[WithoutRate]
+    """Facts of the window without a rate, by currency (left out of money measures)."""
 
 
 def _row(found: dict[str, object], asked: XyzParameters) -> XyzRow:
@@ -131,11 +129,9 @@ class XyzReport:
             stages[entry["stage"]] += int(entry["customers"])
             if entry["xyz_class"] is not None:
                 classes[entry["xyz_class"]] += int(entry["customers"])
-        outside: list[dict[str, object]] = []
+        without_rate: list[WithoutRate] = []
         if asked.measure in _MONEY:
-            outside = await self._store.query(
-                _OUTSIDE, {"from": max(asked.first_day, EARLIEST), "to": asked.to, "currency": asked.currency}
-            )
+            without_rate = await facts_without_rate(self._store, max(asked.first_day, EARLIEST), asked.to)
         return XyzResult(
             rows=rows,
             last_customer=last,
@@ -143,7 +139,7 @@ class XyzReport:
             stages=stages,
             classes=classes,
             first_day=asked.first_day,
-            other_currencies={str(r["currency"]): int(str(r["facts"])) for r in outside},
+            without_rate=without_rate,
         )
 
     async def every_row(self, caller: Caller, asked: XyzParameters, *, page: int = 10_000) -> AsyncIterator[XyzRow]:

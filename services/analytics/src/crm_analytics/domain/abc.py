@@ -12,8 +12,8 @@ with the greater code comes later and may get the better class.
   have value 0 and are C (with a positive total they are at the start of the order).
 - When the total is 0 or negative there is nothing to share: every customer is C and the cumulative
   share is not defined (``None``).
-- Only facts in the reporting currency are summed; facts in other currencies are never summed
-  unconverted (they are counted apart until rates exist).
+- Values are in the reporting currency: a fact in another currency is converted at the rate of its
+  date (view ``facts_converted``); a fact without a rate is never summed unconverted (it is reported).
 
 The rule runs in ClickHouse (``projections/sql/abc.sql``); this module holds its parameters and
 their checks, which are pure.

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
 from crm_analytics.application.abc import AbcQuery
 from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.domain.abc import SHARES_PATTERN, Period, Shares
-from crm_analytics.domain.trade_fact import CURRENCY_PATTERN
 from crm_analytics.entrypoints import runs
-from crm_analytics.entrypoints.abc_models import AbcOut, AbcRowOut, ClassOut
+from crm_analytics.entrypoints.abc_models import AbcOut, AbcRowOut, ClassOut, WithoutRateOut
 from crm_analytics.entrypoints.facts_models import FactDate
 from crm_shared.http import Cursor, HttpProblem, caller_dependency
 from crm_shared.identity import Caller, CallerTokens
@@ -21,6 +20,19 @@ from crm_shared.readstore.cursor import BadCursor, decode_cursor, encode_cursor
 
 def _money(value: object) -> str:
     return format(value, "f")
+
+
+def reporting_currency(service: AnalyticsService) -> Any:
+    """The ``currency`` query parameter of the reports (a default value, not an annotation: the
+    annotations are text resolved in the module): only the reporting currency (its pattern is that
+    currency alone, so another is 422 naming ``currency``); left out, the same."""
+    return Query(
+        None,
+        pattern=f"^{service.settings.reporting_currency}$",
+        description=f"The reporting currency, {service.settings.reporting_currency} (the only one accepted; "
+        "CRM_ANALYTICS_REPORTING_CURRENCY). Values are in it: facts in other currencies are converted at "
+        "the rate of their date, and facts without a rate are left out and listed in `without_rate`",
+    )
 
 
 def abc_parameters(service: AnalyticsService) -> Callable[..., AbcQuery]:
@@ -36,9 +48,7 @@ def abc_parameters(service: AnalyticsService) -> Callable[..., AbcQuery]:
         shares: Annotated[
             str, Query(pattern=SHARES_PATTERN, description="A/B/C in percent, summing to 100")
         ] = "70/20/10",
-        currency: Annotated[
-            str | None, Query(pattern=CURRENCY_PATTERN, description="Default: the reporting currency")
-        ] = None,
+        currency: str | None = reporting_currency(service),
     ) -> AbcQuery:
         return AbcQuery(
             period=Period(start, end),
@@ -86,7 +96,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
             customers=result.customers,
             total=_money(result.total),
             classes={c: ClassOut(customers=s.customers, value=_money(s.value)) for c, s in result.classes.items()},
-            other_currencies=result.other_currencies,
+            without_rate=WithoutRateOut.of(result.without_rate),
             rows=[
                 AbcRowOut(
                     place=r.place,

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from crm_analytics.application.abc import WithoutRate
+
 
 class AbcRowOut(BaseModel):
     """One customer's class."""
@@ -29,6 +31,29 @@ class ClassOut(BaseModel):
     value: str
 
 
+class WithoutRateOut(BaseModel):
+    """Facts of one currency without a rate (none of their currency on or before their date)."""
+
+    currency: str
+    facts: int = Field(description="How many facts of the period in this currency have no rate")
+    earliest: date = Field(description="The earliest date of those facts: a rate from then on converts them all")
+
+    @classmethod
+    def of(cls, found: list[WithoutRate]) -> list[WithoutRateOut]:
+        """The answer's list, in currency order."""
+        return [cls(currency=w.currency, facts=w.facts, earliest=w.earliest) for w in found]
+
+
+WITHOUT_RATE = (
+    "Facts of the period that have no rate (no rate of their currency on or before their date), by "
+    "currency, with their earliest date: left out, never summed unconverted"
+)
+CURRENCY = (
+    "The reporting currency (CRM_ANALYTICS_REPORTING_CURRENCY): facts in other currencies are converted "
+    "at the rate of their date"
+)
+
+
 class AbcOut(BaseModel):
     """A page of the classification, with the summary of all of it."""
 
@@ -36,12 +61,10 @@ class AbcOut(BaseModel):
     end: date = Field(serialization_alias="to")
     by: Literal["revenue", "revenue_without_vat", "profit"]
     shares: str = Field(description="A/B/C in percent")
-    currency: str = Field(description="Only facts in this currency are summed")
+    currency: str = Field(description=CURRENCY)
     customers: int = Field(description="Customers classified: every one with a fact dated up to `to`")
     total: str = Field(description="Decimal text: the sum of every customer's value")
     classes: dict[Literal["A", "B", "C"], ClassOut]
-    other_currencies: dict[str, int] = Field(
-        description="Facts of the period in other currencies, by currency: left out, never summed unconverted"
-    )
+    without_rate: list[WithoutRateOut] = Field(description=WITHOUT_RATE)
     rows: list[AbcRowOut]
     next_cursor: str | None

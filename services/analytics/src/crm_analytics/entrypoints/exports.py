@@ -67,6 +67,8 @@ HEADINGS: dict[str, dict[str, str]] = {
         "profit": "gross profit",
         "class_customers": "Customers of class {c}",
         "class_value": "Value of class {c}",
+        "without_rate": "Without a rate, {currency} (left out)",
+        "without_rate_value": "{facts} facts from {earliest}",
     },
     "bg": {
         "sheet": "ABC",
@@ -91,6 +93,8 @@ HEADINGS: dict[str, dict[str, str]] = {
         "profit": "брутна печалба",
         "class_customers": "Клиенти от клас {c}",
         "class_value": "Стойност на клас {c}",
+        "without_rate": "Без курс, {currency} (не са включени)",
+        "without_rate_value": "{facts} факта от {earliest}",
     },
 }
 
@@ -181,6 +185,14 @@ def workbook(report: _Report, language: str = "en") -> bytes:
     for c in CLASSES:
         facts.append((text["class_customers"].format(c=c), report.summary.classes[c].customers, integer))
         facts.append((text["class_value"].format(c=c), report.summary.classes[c].value, money))
+    for w in report.summary.without_rate:
+        facts.append(
+            (
+                text["without_rate"].format(currency=w.currency),
+                text["without_rate_value"].format(facts=w.facts, earliest=w.earliest.isoformat()),
+                None,
+            )
+        )
     for index, (label, value, style) in enumerate(facts):
         summary.write_string(index, 0, label, bold if index == 0 else None)
         if isinstance(value, Decimal):

@@ -12,7 +12,7 @@ from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.domain.abc import Period, Shares
 from crm_analytics.domain.abc_run import marker as marker_of
 from crm_analytics.domain.trade_fact import CODE_PATTERN, MAX_CODE
-from crm_analytics.entrypoints.abc_models import ClassOut
+from crm_analytics.entrypoints.abc_models import ClassOut, WithoutRateOut
 from crm_analytics.entrypoints.runs_models import (
     RUN_ID_PATTERN,
     Class,
@@ -81,12 +81,17 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
     ) -> RunOut:
         """Create a run (a draft) with the ABC report's parameters; ``/preview`` shows what it would
         record, ``/confirm`` records it. Administrators and heads of sales (``analytics:classify``)."""
+        currency = service.settings.reporting_currency
+        if body.currency not in (None, currency):
+            raise HttpProblem(
+                422, "Not the reporting currency", f"must be the reporting currency {currency}", "currency"
+            )
         result = await runs.create(
             caller,
             Period(body.start, body.end),
             body.by,
             Shares.parse(body.shares),
-            body.currency or service.settings.reporting_currency,
+            currency,
             idempotency_key=idempotency_key,
             request=fingerprint(body.model_dump(mode="json")) if idempotency_key else None,
         )
@@ -163,7 +168,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
             customers=result.customers,
             total=format(result.total, "f"),
             classes={c: ClassOut(customers=s.customers, value=format(s.value, "f")) for c, s in result.classes.items()},
-            other_currencies=result.other_currencies,
+            without_rate=WithoutRateOut.of(result.without_rate),
             rows=rows,
             next_cursor=None
             if result.last_place is None or last is None

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from crm_analytics.domain import abc_run as run
 from crm_analytics.domain import trade_fact as tf
 from crm_analytics.domain.abc import SHARES_PATTERN
-from crm_analytics.entrypoints.abc_models import AbcRowOut, ClassOut
+from crm_analytics.entrypoints.abc_models import WITHOUT_RATE, AbcRowOut, ClassOut, WithoutRateOut
 from crm_analytics.entrypoints.facts_models import FactDate
 
 Class = Literal["A", "B", "C"]
@@ -33,7 +33,9 @@ class RunIn(BaseModel):
         default="70/20/10", description="A/B/C in percent, summing to 100"
     )
     currency: Annotated[str, StringConstraints(pattern=tf.CURRENCY_PATTERN)] | None = Field(
-        default=None, description="Default: the reporting currency"
+        default=None,
+        description="The reporting currency (CRM_ANALYTICS_REPORTING_CURRENCY), the only one accepted (422 "
+        "naming currency otherwise); facts in other currencies are converted at the rate of their date",
     )
 
 
@@ -176,7 +178,7 @@ class PreviewOut(BaseModel):
     customers: int
     total: str
     classes: dict[Class, ClassOut]
-    other_currencies: dict[str, int]
+    without_rate: list[WithoutRateOut] = Field(description=WITHOUT_RATE)
     rows: list[PreviewRowOut]
     next_cursor: str | None
 

@@ -12,7 +12,6 @@ from pydantic import BaseModel, Field
 from crm_analytics.application.links import CounterpartyLinks
 from crm_analytics.application.xyz import XyzReport
 from crm_analytics.bootstrap import AnalyticsService
-from crm_analytics.domain.trade_fact import CURRENCY_PATTERN
 from crm_analytics.domain.xyz import (
     BAND_PATTERN,
     DEFAULT_REGULAR_PERIODS,
@@ -23,6 +22,8 @@ from crm_analytics.domain.xyz import (
     XyzMeasure,
     XyzParameters,
 )
+from crm_analytics.entrypoints.abc import reporting_currency
+from crm_analytics.entrypoints.abc_models import CURRENCY, WITHOUT_RATE, WithoutRateOut
 from crm_analytics.entrypoints.facts_models import FactDate
 from crm_shared.http import Cursor, HttpProblem, caller_dependency
 from crm_shared.identity import Caller, CallerTokens
@@ -57,13 +58,11 @@ class XyzOut(BaseModel):
     x: str = Field(description="Coefficient of variation up to this percent: X")
     y: str = Field(description="Coefficient of variation up to this percent: Y (above: Z)")
     regular_periods: int = Field(description="Active periods from which a customer is regular")
-    currency: str = Field(description="Money measures sum only facts in this currency")
+    currency: str = Field(description=CURRENCY)
     customers: int = Field(description="Every customer with a fact dated up to `to`")
     stages: dict[Stage, int]
     classes: dict[XyzClass, int]
-    other_currencies: dict[str, int] = Field(
-        description="Facts of the window in other currencies, by currency (money measures only): left out"
-    )
+    without_rate: list[WithoutRateOut] = Field(description=WITHOUT_RATE + " (money measures only; else empty)")
     rows: list[XyzRowOut]
     next_cursor: str | None
 
@@ -94,9 +93,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         regular_periods: Annotated[
             int, Query(ge=2, le=MAX_PERIODS, description="Active periods from which a customer is regular")
         ] = DEFAULT_REGULAR_PERIODS,
-        currency: Annotated[
-            str | None, Query(pattern=CURRENCY_PATTERN, description="Default: the reporting currency")
-        ] = None,
+        currency: str | None = reporting_currency(service),
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         cursor: Cursor = None,
         caller: Caller = authenticated,
@@ -136,7 +133,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
             customers=result.customers,
             stages=result.stages,
             classes=result.classes,
-            other_currencies=result.other_currencies,
+            without_rate=WithoutRateOut.of(result.without_rate),
             rows=[
                 XyzRowOut(
                     customer=r.customer,

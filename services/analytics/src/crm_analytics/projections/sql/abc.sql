@@ -2,7 +2,9 @@
 -- known by the end of the period, with its place (1 = the greatest value).
 --   {from:Date}, {to:Date}      the period, both days included
 --   {measure:String}            revenue | revenue_without_vat | profit (revenue without VAT - cost)
---   {currency:String}           only facts in this currency are summed
+-- Values are in the reporting currency: facts_converted's `_rc` amounts (each fact converted at the
+-- rate of its date, see views.sql). A fact without a rate is never summed (facts_without_rate.sql
+-- reports them); profit is revenue_without_vat_rc - cost_rc.
 --   {c_share:Decimal(5, 2)}     the share of C in percent; {cb_share:Decimal(5, 2)}: of C and B
 WITH
     per_customer AS
@@ -10,13 +12,13 @@ WITH
         SELECT
             customer,
             sumIf(
-                if(kind = 'return', -1, 1) * multiIf(
-                    {measure:String} = 'revenue', revenue,
-                    {measure:String} = 'revenue_without_vat', revenue_without_vat,
-                    revenue_without_vat - cost),
-                date >= {from:Date} AND currency = {currency:String}
+                ifNull(sign * multiIf(
+                    {measure:String} = 'revenue', revenue_rc,
+                    {measure:String} = 'revenue_without_vat', revenue_without_vat_rc,
+                    revenue_without_vat_rc - cost_rc), 0),
+                date >= {from:Date} AND rate IS NOT NULL
             ) AS value
-        FROM trade_facts FINAL
+        FROM facts_converted
         WHERE date <= {to:Date}
         GROUP BY customer
     ),

@@ -4,7 +4,8 @@
 --   {periodicity:String}         day | week | decade | month | quarter | half-year | year
 --   {periods:UInt32}             the number of periods in the window
 --   {measure:String}             revenue | revenue_without_vat | profit | sales | quantity | intervals
---   {currency:String}            money measures sum only facts in this currency
+--   money measures sum the facts' amounts in the reporting currency (facts_converted's `_rc`, see
+--   views.sql); a fact without a rate counts 0 there (facts_without_rate.sql reports them)
 --   {regular_periods:UInt32}     active periods in the window from which a customer is regular
 --   {x:Decimal(7, 2)}, {y:Decimal(7, 2)}   the upper bounds of X and Y, coefficient of variation in %
 -- A period's number (consecutive periods, consecutive numbers) is the same expression for a fact's
@@ -36,15 +37,15 @@ WITH
                 {periodicity:String} = 'quarter', toInt64(toYear(date)) * 4 + intDiv(toMonth(date) - 1, 3),
                 {periodicity:String} = 'half-year', toInt64(toYear(date)) * 2 + intDiv(toMonth(date) - 1, 6),
                 toInt64(toYear(date))) AS period,
-            if(kind = 'return', -1, 1) AS sign,
+            sign,
             multiIf(
                 {measure:String} = 'sales', toDecimal256(kind = 'sale', 3),
                 {measure:String} = 'quantity', toDecimal256(sign * quantity, 3),
-                currency != {currency:String}, toDecimal256(0, 3),
-                {measure:String} = 'revenue', toDecimal256(sign * revenue, 3),
-                {measure:String} = 'revenue_without_vat', toDecimal256(sign * revenue_without_vat, 3),
-                toDecimal256(sign * (revenue_without_vat - cost), 3)) AS amount
-        FROM trade_facts FINAL
+                rate IS NULL, toDecimal256(0, 3),
+                {measure:String} = 'revenue', toDecimal256(sign * assumeNotNull(revenue_rc), 3),
+                {measure:String} = 'revenue_without_vat', toDecimal256(sign * assumeNotNull(revenue_without_vat_rc), 3),
+                toDecimal256(sign * (assumeNotNull(revenue_without_vat_rc) - assumeNotNull(cost_rc)), 3)) AS amount
+        FROM facts_converted
         WHERE date <= {to:Date}
     ),
     per_period AS
