@@ -24,7 +24,6 @@ import contextlib
 import csv
 import getpass
 import json
-import re
 import shutil
 import sys
 import time
@@ -39,7 +38,6 @@ from crm import report_xyz, services, system
 from crm_analytics import bootstrap as analytics
 from crm_analytics.application.abc import AbcQuery
 from crm_analytics.domain.abc import Period, Shares
-from crm_analytics.domain.trade_fact import CURRENCY_PATTERN
 from crm_analytics.settings import AnalyticsSettings
 from crm_contacts import bootstrap as contacts
 from crm_contacts.application.counterparties.queries import Filters
@@ -259,8 +257,10 @@ def _report_abc(settings: KernelSettings, args: argparse.Namespace) -> int:
     except DomainError as exc:
         print(f"crm report abc: --{exc.field or 'shares'}: {exc}", file=sys.stderr)
         return 2
-    if not re.fullmatch(CURRENCY_PATTERN, asked.currency):
-        print("crm report abc: --currency: must be a currency code of 3 capital letters, e.g. EUR", file=sys.stderr)
+    reporting = AnalyticsSettings().reporting_currency
+    if asked.currency != reporting:
+        # Values are in the reporting currency (facts in others converted at their date's rate).
+        print(f"crm report abc: --currency: must be the reporting currency {reporting}", file=sys.stderr)
         return 2
 
     async def run() -> int:
@@ -374,7 +374,9 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--to", dest="end", type=date.fromisoformat, required=True, help="last day (included)")
     report.add_argument("--by", choices=["revenue", "revenue_without_vat", "profit"], default="revenue")
     report.add_argument("--shares", default="70/20/10", help="A/B/C in percent, summing to 100")
-    report.add_argument("--currency", default=None, help="default: CRM_ANALYTICS_REPORTING_CURRENCY (EUR)")
+    report.add_argument(
+        "--currency", default=None, help="the reporting currency, the only one (CRM_ANALYTICS_REPORTING_CURRENCY)"
+    )
     report.add_argument("--format", choices=["csv", "json"], default="csv")
     report.add_argument(
         "--data-dir", type=Path, default=None, help="where data is kept (default ./var or CRM_DATA_DIR)"

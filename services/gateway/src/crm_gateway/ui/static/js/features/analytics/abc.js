@@ -197,15 +197,18 @@ export async function render(ctx) {
       }),
     );
     const parts = [h('h2', { i18n: 'analytics.abc.distribution' }), summary];
-    const others = Object.entries(data.other_currencies);
+    const others = data.without_rate;
     if (others.length) {
       parts.push(
         h(
           'div',
           { class: 'alert alert-warning', role: 'note' },
           h('p', {
-            i18n: 'analytics.abc.otherCurrencies',
-            i18nArgs: { list: others.map(([code, facts]) => `${code}: ${facts}`).join(', '), currency: data.currency },
+            i18n: 'analytics.abc.withoutRate',
+            i18nArgs: {
+              list: others.map((w) => `${w.currency}: ${w.facts} (${w.earliest})`).join(', '),
+              currency: data.currency,
+            },
           }),
         ),
       );

@@ -38,8 +38,8 @@ export default {
   'analytics.abc.show': 'Покажи',
   'analytics.abc.distribution': 'Класове',
   'analytics.abc.summary': '{customers} клиента, общо {total} {currency}',
-  'analytics.abc.otherCurrencies':
-    'Фактите в други валути са изключени (не са превалутирани в {currency}): {list}',
+  'analytics.abc.withoutRate':
+    'Фактите без курс към {currency} са изключени, не се сумират непревалутирани (заредете курсове от най-ранната им дата): {list}',
   'analytics.abc.empty': 'Няма клиенти с търговски факти до {to}',
   'analytics.abc.emptyImport': 'Импорт на търговски факти',
   'analytics.abc.chartLabel': 'Клиенти и стойност по класове',

@@ -38,8 +38,8 @@ export default {
   'analytics.abc.show': 'Show',
   'analytics.abc.distribution': 'Classes',
   'analytics.abc.summary': '{customers} customers, total {total} {currency}',
-  'analytics.abc.otherCurrencies':
-    'Facts in other currencies are left out (not converted to {currency}): {list}',
+  'analytics.abc.withoutRate':
+    'Facts without a rate to {currency} are left out, never summed unconverted (load rates from their earliest date): {list}',
   'analytics.abc.empty': 'No customer has trade facts up to {to}',
   'analytics.abc.emptyImport': 'Import trade facts',
   'analytics.abc.chartLabel': 'Customers and value per class',
