@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from crm_shared import observability
@@ -91,6 +91,19 @@ class Relay:
         ``ce_id`` or by ``crm_stream_version`` takes nothing twice; the live relay and its
         checkpoint are untouched. ``on_progress(position, head, published)`` follows each batch.
         Returns how many messages were published."""
+        return await self.replay(self._publish, after=after, on_progress=on_progress)
+
+    async def replay(
+        self,
+        sink: Callable[[list[Message]], Awaitable[None]],
+        *,
+        after: int = 0,
+        on_progress: Callable[[int, int, int], None] | None = None,
+    ) -> int:
+        """Hand the service's history, from log position ``after`` up to the head as it is now, to
+        ``sink`` a batch at a time as the messages the relay publishes (a consumer rebuilding what it
+        keeps from them in process: ``crm analytics rebuild``); :meth:`republish` sends them to the bus.
+        Returns how many messages were handed over."""
         head = await self._store.head_position()
         position, published = after, 0
         while position < head:
@@ -100,7 +113,7 @@ class Relay:
             if not events:
                 break
             messages = [envelope.to_message() for event in events for envelope in self._translate(event)]
-            await self._publish(messages)
+            await sink(messages)
             position, published = events[-1].position, published + len(messages)
             if on_progress is not None:
                 on_progress(position, head, published)

@@ -17,7 +17,7 @@ poison (dead-lettered with the reason); an event of a type reports do not read i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,9 @@ TOPICS = (counterparty.TOPIC, reference.TOPIC, interaction.TOPIC)
 GROUP = "analytics.crm_events.v1"
 """The consumer group of the analytics service on those topics."""
 
+Sink = Callable[[Sequence[Message]], Awaitable[None]]
+Replay = Callable[[Sink], Awaitable[object]]
+"""Hands one service's history of messages to a sink (``Relay.replay`` bound to a service)."""
 Row = tuple[str, dict[str, str], list[str]]
 """What one event gives: the record it is about, its fields as text, its list."""
 
@@ -163,11 +166,13 @@ def row_of(message: Message) -> tuple[Any, ...] | None:
 
 
 class CrmEventsFeed:
-    """The consumer of the other services' topics into ``crm_events``."""
+    """The consumer of the other services' topics into ``crm_events`` (or ``table``: a rebuild fills
+    a new one from the producers' logs, see :func:`rebuild`)."""
 
-    def __init__(self, store: AnalyticsStore, *, group: str = GROUP) -> None:
+    def __init__(self, store: AnalyticsStore, *, group: str = GROUP, table: str = TABLE) -> None:
         self._store = store
         self.group = group
+        self._table = table
         self._subscription: Subscription | None = None
 
     async def handle(self, messages: Sequence[Message]) -> None:
@@ -175,7 +180,7 @@ class CrmEventsFeed:
         the bus then hands them over one at a time)."""
         rows = [row for row in map(row_of, messages) if row is not None]
         if rows:
-            await self._store.insert(TABLE, COLUMNS, rows)
+            await self._store.insert(self._table, COLUMNS, rows)
 
     async def follow(self, bus: Bus) -> None:
         """Consume the topics as :data:`GROUP` from where it left off (the beginning the first time)."""
@@ -186,3 +191,23 @@ class CrmEventsFeed:
         if self._subscription is not None:
             await self._subscription.stop()
             self._subscription = None
+
+
+REBUILT = TABLE + "_rebuilt"
+
+
+async def rebuild(store: AnalyticsStore, histories: Sequence[Replay]) -> int:
+    """Refill ``crm_events`` from the producers' own event logs: each of ``histories`` hands its
+    service's whole history, as the messages its relay publishes, to the sink it is given. They fill
+    an empty twin table, which then takes the live one's place in one step (``EXCHANGE TABLES``), so
+    reports never see it half full; events the live feed added meanwhile are in the logs too.
+    Returns how many events were kept."""
+    await store.execute(f"DROP TABLE IF EXISTS {REBUILT}")
+    await store.execute(f"CREATE TABLE {REBUILT} AS {TABLE}")
+    feed = CrmEventsFeed(store, table=REBUILT)
+    for replay in histories:
+        await replay(feed.handle)
+    await store.execute(f"EXCHANGE TABLES {TABLE} AND {REBUILT}")
+    await store.execute(f"DROP TABLE {REBUILT}")
+    [kept] = await store.query(f"SELECT count() AS n FROM {TABLE} FINAL")
+    return int(kept["n"])
