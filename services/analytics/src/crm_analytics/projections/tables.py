@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from crm_analytics.domain import records as kinds
-from crm_analytics.domain.currency_rate import CurrencyRate
+from crm_analytics.domain.currency_rate import Rate
 from crm_analytics.domain.records import RecordKind
 from crm_analytics.domain.trade_fact import TradeFact
 from crm_analytics.projections import crm_events
@@ -20,10 +20,12 @@ SQL = Path(__file__).parent / "sql"
 SCHEMA = SQL / "schema.sql"
 VIEWS = SQL / "views.sql"
 _CURRENCY_MARK = "__REPORTING_CURRENCY__"
+_FACTS_MARK = "__TRADE_FACTS__"
+FACTS_KNOWN = "SELECT * FROM trade_facts WHERE version <= {known:UInt64} ORDER BY version DESC LIMIT 1 BY id"
+"""The trade facts as the CRM knew them when its clock read ``known`` nanoseconds since the epoch: per id
+the latest version received by then (``views.sql``'s ``*_as_of`` twins take it as ``known``)."""
 TRADE_FACTS = kinds.TRADE_FACTS.table
 FACT_COLUMNS = (*kinds.TRADE_FACTS.columns, "version")
-CURRENCY_RATES = "currency_rates"
-RATE_COLUMNS = ("currency", "date", "rate", "version")
 
 
 def query(name: str) -> str:
@@ -33,14 +35,19 @@ def query(name: str) -> str:
 
 async def prepare(store: AnalyticsStore, reporting_currency: str = "EUR") -> None:
     """Create the tables that do not exist yet and (re)create the views in ``reporting_currency``
-    (``views.sql``: ``facts_converted``…), run when the store is first opened."""
+    (``views.sql``: ``facts_converted``…, and ``facts_converted_as_of(known)`` over the facts known at a
+    moment, see :data:`FACTS_KNOWN`), run when the store is first opened."""
     if not re.fullmatch(r"[A-Z]{3}", reporting_currency):
         # Written into the views as a literal: three capital letters only.
         raise ValueError(f"the reporting currency must be three capital letters, not {reporting_currency!r}")
     await store.run_script(SCHEMA)
     await store.run_script(crm_events.SCRIPT)
     for statement in load_script(VIEWS):
-        await store.execute(statement.replace(_CURRENCY_MARK, reporting_currency))
+        statement = statement.replace(_CURRENCY_MARK, reporting_currency)
+        await store.execute(statement.replace(_FACTS_MARK, "SELECT * FROM trade_facts FINAL"))
+        if _FACTS_MARK in statement:  # and its twin over the facts known at a moment
+            twin = re.sub(r"VIEW (\w+) AS", r"VIEW \1_as_of AS", statement, count=1)
+            await store.execute(twin.replace(_FACTS_MARK, FACTS_KNOWN))
 
 
 class Versions:
@@ -79,11 +86,7 @@ async def write_facts(store: AnalyticsStore, facts: Sequence[TradeFact]) -> int:
     return await write_records(store, kinds.TRADE_FACTS, facts)
 
 
-async def write_rates(store: AnalyticsStore, rates: Sequence[CurrencyRate]) -> int:
+async def write_rates(store: AnalyticsStore, rates: Sequence[Rate]) -> int:
     """Write ``rates`` in one batch; a rate of the same currency and date replaces the one before it
     (an earlier one of the batch or one already stored)."""
-    if not rates:
-        return 0
-    first = VERSIONS.take(len(rates))
-    rows = [(r.currency, r.date, r.rate, first + i) for i, r in enumerate(rates)]
-    return await store.insert(CURRENCY_RATES, RATE_COLUMNS, rows)
+    return await write_records(store, kinds.CURRENCY_RATES, rates)

@@ -8,6 +8,12 @@
 -- rate so early. The `_rc` amounts are the unsigned amounts times the rate, rounded to cents half away
 -- from zero (ClickHouse's round on decimals; amounts are >= 0, so half-up), NULL without a rate: a
 -- report sums `sign * revenue_rc` over facts `WHERE rate IS NOT NULL` and reports the others.
+--
+-- '__TRADE_FACTS__' is the facts read: `trade_facts FINAL` (the latest version of each id) in
+-- facts_converted; prepare() also makes facts_converted_as_of, a parameterized view of the same text
+-- over the facts as the CRM knew them at a moment: per id the latest version <= the parameter `known` (a
+-- version is the nanosecond since the epoch a fact was received), so a fact received later is
+-- unknown and a correction received later still shows the fact as it was before.
 -- They are Decimal(38, 2), not (18, 2): an amount of 16 digits times a rate above 1 does not fit 18.
 CREATE OR REPLACE VIEW facts_converted AS
 SELECT
@@ -31,6 +37,6 @@ SELECT
     CAST(round(toDecimal128(f.revenue, 2) * rate, 2), 'Nullable(Decimal(38, 2))') AS revenue_rc,
     CAST(round(toDecimal128(f.revenue_without_vat, 2) * rate, 2), 'Nullable(Decimal(38, 2))') AS revenue_without_vat_rc,
     CAST(round(toDecimal128(f.cost, 2) * rate, 2), 'Nullable(Decimal(38, 2))') AS cost_rc
-FROM (SELECT * FROM trade_facts FINAL) AS f
+FROM (__TRADE_FACTS__) AS f
 ASOF LEFT JOIN (SELECT currency, date, rate FROM currency_rates FINAL) AS r
     ON f.currency = r.currency AND f.date >= r.date;
