@@ -6,161 +6,55 @@
 // The parameters are kept in the address (#/analytics/abc?from=…&to=…), so a reload or a link shows
 // the same report.
 import * as api from '../../core/api.js';
-import { chart } from '../../core/charts.js';
 import { h } from '../../core/dom.js';
-import { busy, clearErrors, field, formAlert, input, select, setFieldError, showErrors } from '../../core/forms.js';
-import { formatDecimal, language, onLanguageChange, t } from '../../core/i18n.js';
+import { busy, clearErrors, formAlert, showErrors } from '../../core/forms.js';
+import { formatDecimal, language, onLanguageChange } from '../../core/i18n.js';
 import { replaceQuery } from '../../core/router.js';
 import { errorBox, heading, scrollable } from '../../core/widgets.js';
-import { counterpartyName } from './counterparty-names.js';
-import { DEFAULT_PRESET, PRESETS, periodOf, presetOf } from './periods.js';
+import {
+  abcParameters,
+  classBadge,
+  classTable,
+  counterpartyCell,
+  distributionChart,
+  pager,
+  shareText,
+} from './abc-parts.js';
 
 export const path = '/analytics/abc';
 export const titleKey = 'analytics.abc.title';
 export const permission = 'analytics:read';
 
 const API = '/api/v1/analytics';
-const MEASURES = ['revenue', 'revenue_without_vat', 'profit'];
-const CLASSES = ['A', 'B', 'C'];
 const PAGE_SIZE = 50;
-const SHARE = /^\d{1,3}(\.\d{1,2})?$/;
-const COLORS = { A: '#1f7a4d', B: '#9a6c00', C: '#5f6b78' };
-
-/** Hundredths of a percent of a share as typed ("12.5" → 1250), or null when it is not one. */
-function hundredths(text) {
-  const value = String(text).trim();
-  if (!SHARE.test(value)) return null;
-  const [whole, part = ''] = value.split('.');
-  return Number(whole) * 100 + Number(part.padEnd(2, '0'));
-}
-
-/** The shares' problem as a text key and its arguments, or null when they are right. */
-export function sharesProblem(texts) {
-  const parts = texts.map(hundredths);
-  if (parts.some((p) => p === null || p > 10000)) return { key: 'analytics.abc.sharesEach' };
-  const sum = parts.reduce((a, b) => a + b, 0);
-  if (sum !== 10000) return { key: 'analytics.abc.sharesSum', args: { sum: formatDecimal((sum / 100).toFixed(2)) } };
-  return null;
-}
 
 export async function render(ctx) {
   const index = await api.get(API, { signal: ctx.signal }).then(({ data }) => data);
   const wanted = (name) => ctx.query.get(name) || '';
 
-  const preset = select(PRESETS.map((p) => ({ value: p, label: `analytics.period.${p}` })));
-  const from = input({ type: 'date', required: true });
-  const to = input({ type: 'date', required: true });
-  const by = select(MEASURES.map((m) => ({ value: m, label: `analytics.measure.${m}` })));
-  const currency = input({ maxlength: '3', size: '4', placeholder: index.reporting_currency, autocapitalize: 'characters' });
-  const shareInputs = CLASSES.map((c) =>
-    input({
-      inputmode: 'decimal',
-      class: 'analytics-share',
-      dataset: { class: c },
-      i18nAttrs: { 'aria-label': 'analytics.abc.shareOf' },
-      i18nArgs: { class: c },
-    }),
-  );
-  const sharesError = h('p', { class: 'field-error', id: 'analytics-shares-error', hidden: true });
-  const sharesField = h(
-    'fieldset',
-    { class: 'field analytics-shares', dataset: { field: 'shares' } },
-    h('legend', { i18n: 'analytics.abc.shares' }),
-    h(
-      'div',
-      { class: 'analytics-share-row' },
-      CLASSES.map((c, i) => h('label', { class: 'analytics-share-label' }, h('span', { text: c }), shareInputs[i])),
-    ),
-    h('p', { class: 'field-hint', i18n: 'analytics.abc.sharesHint' }),
-    sharesError,
-  );
-  for (const el of shareInputs) el.setAttribute('aria-describedby', 'analytics-shares-error');
-
-  // What the address asks for, else the defaults.
-  const initial = periodOf(DEFAULT_PRESET);
-  from.value = wanted('from') || initial.from;
-  to.value = wanted('to') || initial.to;
-  preset.value = presetOf(from.value, to.value);
-  by.value = MEASURES.includes(wanted('by')) ? wanted('by') : 'revenue';
-  currency.value = wanted('currency');
-  const shares = (wanted('shares') || '70/20/10').split('/');
-  shareInputs.forEach((el, i) => {
-    el.value = shares[i] ?? '';
+  const controls = abcParameters({
+    reportingCurrency: index.reporting_currency,
+    initial: Object.fromEntries(['from', 'to', 'by', 'shares', 'currency'].map((name) => [name, wanted(name)])),
   });
-
-  preset.addEventListener('change', () => {
-    const period = periodOf(preset.value);
-    if (period) {
-      from.value = period.from;
-      to.value = period.to;
-    }
-  });
-  for (const el of [from, to]) el.addEventListener('input', () => (preset.value = presetOf(from.value, to.value)));
-  for (const el of shareInputs) el.addEventListener('input', () => checkShares());
 
   const submit = h('button', { type: 'submit', class: 'button primary', i18n: 'analytics.abc.show' });
   const form = h(
     'form',
     { class: 'analytics-form', novalidate: true, on: { submit: (e) => show(e) } },
     formAlert(),
-    h(
-      'div',
-      { class: 'analytics-params' },
-      field({ name: 'period', label: 'analytics.abc.period', control: preset }),
-      field({ name: 'from', label: 'analytics.abc.from', control: from, required: true }),
-      field({ name: 'to', label: 'analytics.abc.to', control: to, required: true }),
-      field({ name: 'by', label: 'analytics.abc.by', control: by }),
-      field({ name: 'currency', label: 'analytics.abc.currency', control: currency }),
-    ),
-    sharesField,
+    controls.params,
+    controls.shares,
     h('div', { class: 'form-actions' }, submit),
   );
   const results = h('div', { class: 'analytics-results', 'aria-live': 'polite' });
-
-  /** Show the shares' problem at their field (as they are typed, too); true when they are right. */
-  function checkShares() {
-    const problem = sharesProblem(shareInputs.map((el) => el.value));
-    sharesError.hidden = true;
-    sharesError.replaceChildren();
-    for (const el of shareInputs) el.removeAttribute('aria-invalid');
-    if (!problem) return true;
-    setFieldError(form, 'shares', problem.key, problem.args);
-    for (const el of shareInputs) el.setAttribute('aria-invalid', 'true');
-    return false;
-  }
-
-  function parameters() {
-    return {
-      from: from.value,
-      to: to.value,
-      by: by.value,
-      shares: shareInputs.map((el) => el.value.trim()).join('/'),
-      currency: currency.value.trim().toUpperCase(),
-    };
-  }
 
   let report = null; // the classification on screen: { params, controller }
 
   async function show(event) {
     event?.preventDefault();
     clearErrors(form);
-    let bad = false;
-    for (const [name, el] of [['from', from], ['to', to]]) {
-      if (!el.value) {
-        setFieldError(form, name, 'analytics.abc.dateNeeded');
-        bad = true;
-      }
-    }
-    if (!bad && to.value < from.value) {
-      setFieldError(form, 'to', 'analytics.abc.toBeforeFrom');
-      bad = true;
-    }
-    if (!checkShares()) bad = true;
-    if (bad) {
-      form.querySelector('[aria-invalid="true"]')?.focus();
-      return;
-    }
-    const params = parameters();
+    if (!controls.check(form)) return;
+    const params = controls.values();
     replaceQuery(path, params);
     report?.controller.abort();
     const controller = new AbortController();
@@ -225,98 +119,18 @@ export async function render(ctx) {
       return parts;
     }
     parts.push(
-      h('div', { class: 'analytics-overview' }, distributionChart(data, signal).element, classTable(data)),
+      h(
+        'div',
+        { class: 'analytics-overview' },
+        distributionChart(data.classes, data.currency, signal).element,
+        classTable(data.classes, data.total),
+      ),
       h('h2', { i18n: 'analytics.abc.customers' }),
       rowsTable(data),
-      pager(data, params, signal, cursors),
+      rowsPager(data, params, signal, cursors),
       downloads(params),
     );
     return parts;
-  }
-
-  function distributionChart(data, signal) {
-    const spec = () => ({
-      type: 'bar',
-      data: {
-        labels: CLASSES.map((c) => t('analytics.abc.class', { class: c })),
-        datasets: [
-          {
-            label: t('analytics.abc.chartCustomers'),
-            data: CLASSES.map((c) => data.classes[c].customers),
-            backgroundColor: CLASSES.map((c) => COLORS[c]),
-            yAxisID: 'customers',
-          },
-          {
-            label: t('analytics.abc.chartValue', { currency: data.currency }),
-            data: CLASSES.map((c) => Number(data.classes[c].value)),
-            backgroundColor: CLASSES.map((c) => `${COLORS[c]}88`),
-            borderColor: CLASSES.map((c) => COLORS[c]),
-            borderWidth: 1,
-            yAxisID: 'value',
-          },
-        ],
-      },
-      options: {
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
-        locale: language() === 'bg' ? 'bg-BG' : 'en-GB',
-        plugins: { legend: { position: 'bottom' } },
-        scales: {
-          customers: {
-            type: 'linear',
-            position: 'left',
-            beginAtZero: true,
-            ticks: { precision: 0 },
-            title: { display: true, text: t('analytics.abc.chartCustomers') },
-          },
-          value: {
-            type: 'linear',
-            position: 'right',
-            beginAtZero: true,
-            grid: { drawOnChartArea: false },
-            title: { display: true, text: t('analytics.abc.chartValue', { currency: data.currency }) },
-          },
-        },
-      },
-    });
-    return chart({ spec, labelKey: 'analytics.abc.chartLabel', className: 'chart analytics-chart', signal });
-  }
-
-  function classTable(data) {
-    const share = (value) => (Number(data.total) > 0 ? shareText(value, data.total) : '—');
-    return scrollable(
-      h(
-        'table',
-        { class: 'data-table analytics-classes' },
-        h('caption', { i18n: 'analytics.abc.classesCaption' }),
-        h(
-          'thead',
-          {},
-          h(
-            'tr',
-            {},
-            ['analytics.abc.col.class', 'analytics.abc.col.customers', 'analytics.abc.col.value', 'analytics.abc.col.share'].map(
-              (key) => h('th', { scope: 'col', i18n: key }),
-            ),
-          ),
-        ),
-        h(
-          'tbody',
-          {},
-          CLASSES.map((c) =>
-            h(
-              'tr',
-              { dataset: { class: c } },
-              h('th', { scope: 'row' }, classBadge(c)),
-              h('td', { class: 'num', text: String(data.classes[c].customers) }),
-              h('td', { class: 'num', text: formatDecimal(data.classes[c].value) }),
-              h('td', { class: 'num', text: share(data.classes[c].value) }),
-            ),
-          ),
-        ),
-      ),
-    );
   }
 
   function rowsTable(data) {
@@ -348,23 +162,9 @@ export async function render(ctx) {
     );
   }
 
-  function pager(data, params, signal, cursors) {
+  function rowsPager(data, params, signal, cursors) {
     const first = data.rows.length ? data.rows[0].place : 0;
     const last = data.rows.length ? data.rows.at(-1).place : 0;
-    const previous = h('button', {
-      type: 'button',
-      class: 'button',
-      i18n: 'analytics.abc.previous',
-      disabled: cursors.length === 0,
-      on: { click: () => turn(cursors.slice(0, -1)) },
-    });
-    const next = h('button', {
-      type: 'button',
-      class: 'button',
-      i18n: 'analytics.abc.next',
-      disabled: !data.next_cursor,
-      on: { click: () => turn([...cursors, data.next_cursor]) },
-    });
     async function turn(pages) {
       try {
         await showPage(params, signal, pages);
@@ -373,13 +173,12 @@ export async function render(ctx) {
         if (error.name !== 'AbortError') results.append(errorBox(error));
       }
     }
-    return h(
-      'div',
-      { class: 'analytics-pager' },
-      previous,
-      h('span', { class: 'muted', i18n: 'analytics.abc.rowsOf', i18nArgs: { first, last, customers: data.customers } }),
-      next,
-    );
+    const label = h('span', {
+      class: 'muted',
+      i18n: 'analytics.abc.rowsOf',
+      i18nArgs: { first, last, customers: data.customers },
+    });
+    return pager({ cursors, next: data.next_cursor, turn, label });
   }
 
   function downloads(params) {
@@ -410,23 +209,4 @@ export async function render(ctx) {
     form,
     results,
   );
-}
-
-/** `value` in percent of `total` with 2 decimals, from their decimal texts (for display only). */
-function shareText(value, total) {
-  return `${formatDecimal(((Number(value) * 100) / Number(total)).toFixed(2))} %`;
-}
-
-function classBadge(c) {
-  return h('span', { class: `analytics-class analytics-class-${c.toLowerCase()}`, text: c });
-}
-
-/** The counterparty's name linked to its card when the customer code is linked to one, else a dash. */
-function counterpartyCell(row) {
-  if (!row.counterparty_id) return h('span', { class: 'muted', i18n: 'analytics.abc.notLinked' });
-  const link = h('a', { href: `#/counterparties/${encodeURIComponent(row.counterparty_id)}`, text: row.customer });
-  counterpartyName(row.counterparty_id).then((name) => {
-    if (name) link.textContent = name;
-  });
-  return link;
 }

@@ -1,0 +1,248 @@
+// Relationship stages and XYZ classes of customers (GET /api/v1/analytics/xyz): the window (the last
+// day, the periodicity and the number of periods), the measure, the X and Y bands, the active periods
+// from which a customer is regular and the currency; then customers per stage and per class as charts
+// beside the same numbers as tables, and the customers a page at a time in code order (the API's
+// only order) with their counterparty's card linked. The parameters are kept in the address. The API
+// has no file of this report, so there is no download.
+import * as api from '../../core/api.js';
+import { chart } from '../../core/charts.js';
+import { h } from '../../core/dom.js';
+import { busy, clearErrors, field, formAlert, input, select, setFieldError, showErrors } from '../../core/forms.js';
+import { formatDecimal, onLanguageChange, t } from '../../core/i18n.js';
+import { today } from '../../core/dates.js';
+import { replaceQuery } from '../../core/router.js';
+import { errorBox, heading, scrollable } from '../../core/widgets.js';
+import { chartOptions, counterpartyCell, pager } from './abc-parts.js';
+
+export const path = '/analytics/xyz';
+export const titleKey = 'analytics.xyz.title';
+export const permission = 'analytics:read';
+
+const API = '/api/v1/analytics';
+const PAGE_SIZE = 50;
+const PERIODICITIES = ['day', 'week', 'decade', 'month', 'quarter', 'half-year', 'year'];
+const MEASURES = ['revenue', 'revenue_without_vat', 'profit', 'quantity', 'sales', 'intervals'];
+const STAGES = ['potential', 'one-time', 'regular', 'lost'];
+const XYZ = ['X', 'Y', 'Z'];
+const STAGE_COLORS = { potential: '#8a94a6', 'one-time': '#9a6c00', regular: '#1f7a4d', lost: '#a23b3b' };
+const XYZ_COLORS = { X: '#1f7a4d', Y: '#9a6c00', Z: '#5f6b78' };
+const DEFAULTS = { periodicity: 'month', periods: '6', by: 'revenue', x: '10', y: '25', regular_periods: '2' };
+
+export async function render(ctx) {
+  const index = await api.get(API, { signal: ctx.signal }).then(({ data }) => data);
+  const wanted = (name) => ctx.query.get(name) || DEFAULTS[name] || '';
+
+  const to = input({ type: 'date', required: true });
+  const periodicity = select(PERIODICITIES.map((p) => ({ value: p, label: `analytics.periodicity.${p}` })));
+  const periods = input({ type: 'number', min: '2', max: '1000', step: '1', inputmode: 'numeric' });
+  const by = select(MEASURES.map((m) => ({ value: m, label: `analytics.measure.${m}` })));
+  const x = input({ inputmode: 'decimal', size: '6' });
+  const y = input({ inputmode: 'decimal', size: '6' });
+  const regular = input({ type: 'number', min: '2', max: '1000', step: '1', inputmode: 'numeric' });
+  const currency = input({ maxlength: '3', size: '4', placeholder: index.reporting_currency, autocapitalize: 'characters' });
+  const controls = { to, periodicity, periods, by, x, y, regular_periods: regular, currency };
+  to.value = ctx.query.get('to') || today();
+  for (const [name, el] of Object.entries(controls)) if (name !== 'to') el.value = wanted(name);
+  if (!PERIODICITIES.includes(periodicity.value)) periodicity.value = DEFAULTS.periodicity;
+  if (!MEASURES.includes(by.value)) by.value = DEFAULTS.by;
+
+  const form = h(
+    'form',
+    { class: 'analytics-form xyz-form', novalidate: true, on: { submit: (e) => show(e) } },
+    formAlert(),
+    h(
+      'div',
+      { class: 'analytics-params' },
+      field({ name: 'to', label: 'analytics.xyz.to', control: to, required: true, hint: 'analytics.xyz.toHint' }),
+      field({ name: 'periodicity', label: 'analytics.xyz.periodicity', control: periodicity }),
+      field({ name: 'periods', label: 'analytics.xyz.periods', control: periods }),
+      field({ name: 'by', label: 'analytics.abc.by', control: by }),
+      field({ name: 'currency', label: 'analytics.abc.currency', control: currency }),
+    ),
+    h(
+      'div',
+      { class: 'analytics-params' },
+      field({ name: 'x', label: 'analytics.xyz.x', control: x }),
+      field({ name: 'y', label: 'analytics.xyz.y', control: y }),
+      field({ name: 'regular_periods', label: 'analytics.xyz.regularPeriods', control: regular }),
+    ),
+    h('p', { class: 'field-hint', i18n: 'analytics.xyz.bandsHint' }),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'button primary', i18n: 'analytics.abc.show' })),
+  );
+  const results = h('div', { class: 'analytics-results', 'aria-live': 'polite' });
+  let shown = null; // { params, controller }
+
+  function parameters() {
+    const params = {};
+    for (const [name, el] of Object.entries(controls)) params[name] = el.value.trim();
+    params.currency = params.currency.toUpperCase();
+    return params;
+  }
+
+  async function show(event) {
+    event?.preventDefault();
+    clearErrors(form);
+    if (!to.value) {
+      setFieldError(form, 'to', 'analytics.abc.dateNeeded');
+      to.focus();
+      return;
+    }
+    const params = parameters();
+    replaceQuery(path, params);
+    shown?.controller.abort();
+    const controller = new AbortController();
+    ctx.signal.addEventListener('abort', () => controller.abort());
+    shown = { params, controller };
+    busy(form, true);
+    try {
+      await showPage(params, controller.signal, []);
+    } catch (error) {
+      if (error.name === 'AbortError') return;
+      results.replaceChildren();
+      if (error instanceof api.ApiError && error.status === 422) showErrors(form, error);
+      else results.replaceChildren(errorBox(error));
+    } finally {
+      busy(form, false);
+    }
+  }
+
+  async function showPage(params, signal, cursors) {
+    const { data } = await api.get(`${API}/xyz`, {
+      query: { ...params, limit: PAGE_SIZE, cursor: cursors.at(-1) },
+      signal,
+    });
+    if (signal.aborted) return;
+    results.replaceChildren(...drawn(data, params, signal, cursors));
+  }
+
+  function drawn(data, params, signal, cursors) {
+    const parts = [
+      h('h2', { i18n: 'analytics.xyz.stagesAndClasses' }),
+      h('p', { class: 'analytics-summary' }, h('span', { i18n: 'analytics.xyz.summary', i18nArgs: { customers: data.customers, from: data.from, to: data.to } })),
+    ];
+    if (!data.customers) {
+      parts.push(
+        h(
+          'div',
+          { class: 'empty analytics-empty' },
+          h('p', { i18n: 'analytics.abc.empty', i18nArgs: { to: params.to } }),
+          h('p', {}, h('a', { href: '#/analytics/import', i18n: 'analytics.abc.emptyImport' })),
+        ),
+      );
+      return parts;
+    }
+    parts.push(
+      h(
+        'div',
+        { class: 'analytics-overview' },
+        countChart('stages', STAGES, (s) => t(`analytics.stage.${s}`), data.stages, STAGE_COLORS, signal).element,
+        countTable('analytics.xyz.stagesCaption', 'analytics.xyz.col.stage', STAGES, (s) => h('span', { i18n: `analytics.stage.${s}` }), data.stages, 'stage'),
+      ),
+      h(
+        'div',
+        { class: 'analytics-overview' },
+        countChart('classes', XYZ, (c) => t('analytics.abc.class', { class: c }), data.classes, XYZ_COLORS, signal).element,
+        countTable('analytics.xyz.classesCaption', 'analytics.xyz.col.class', XYZ, (c) => xyzBadge(c), data.classes, 'class'),
+      ),
+      h('h2', { i18n: 'analytics.abc.customers' }),
+      rowsTable(data.rows),
+      pager({
+        cursors,
+        next: data.next_cursor,
+        turn: async (pages) => {
+          try {
+            await showPage(params, signal, pages);
+          } catch (error) {
+            if (error.name !== 'AbortError') results.append(errorBox(error));
+          }
+        },
+        label: h('span', { class: 'muted', i18n: 'analytics.xyz.customersOf', i18nArgs: { customers: data.customers } }),
+      }),
+    );
+    return parts;
+  }
+
+  // Numbers are formatted for the language on screen: a switch draws the report again.
+  const stop = onLanguageChange(() => {
+    if (shown && !shown.controller.signal.aborted && results.childElementCount) show();
+  });
+  ctx.signal.addEventListener('abort', stop);
+  if (ctx.query.get('to')) show();
+
+  return h(
+    'section',
+    { class: 'analytics-page analytics-xyz' },
+    h('div', { class: 'page-head' }, heading('analytics.xyz.title')),
+    h('p', { class: 'muted', i18n: 'analytics.xyz.intro' }),
+    form,
+    results,
+  );
+}
+
+function countChart(name, keys, label, counts, colors, signal) {
+  const spec = () => ({
+    type: 'bar',
+    data: {
+      labels: keys.map(label),
+      datasets: [{ label: t('analytics.abc.chartCustomers'), data: keys.map((k) => counts[k] ?? 0), backgroundColor: keys.map((k) => colors[k]) }],
+    },
+    options: {
+      ...chartOptions(),
+      plugins: { legend: { display: false } },
+      scales: { y: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: t('analytics.abc.chartCustomers') } } },
+    },
+  });
+  return chart({ spec, labelKey: `analytics.xyz.chart.${name}`, className: `chart analytics-chart xyz-chart-${name}`, signal });
+}
+
+function countTable(caption, column, keys, cell, counts, kind) {
+  return scrollable(
+    h(
+      'table',
+      { class: `data-table xyz-${kind}-table` },
+      h('caption', { i18n: caption }),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col', i18n: column }), h('th', { scope: 'col', i18n: 'analytics.abc.col.customers' }))),
+      h(
+        'tbody',
+        {},
+        keys.map((k) => h('tr', { dataset: { [kind]: k } }, h('th', { scope: 'row' }, cell(k)), h('td', { class: 'num', text: String(counts[k] ?? 0) }))),
+      ),
+    ),
+  );
+}
+
+function xyzBadge(c) {
+  return h('span', { class: `analytics-class xyz-class-${c.toLowerCase()}`, text: c });
+}
+
+function rowsTable(rows) {
+  const columns = ['customer', 'counterparty', 'stage', 'class', 'coefficient', 'mean', 'total', 'values', 'active'];
+  const decimal = (value) => (value === null ? '—' : formatDecimal(value));
+  return scrollable(
+    h(
+      'table',
+      { class: 'data-table analytics-rows xyz-rows' },
+      h('caption', { class: 'visually-hidden', i18n: 'analytics.abc.customers' }),
+      h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', i18n: `analytics.xyz.col.${c}` })))),
+      h(
+        'tbody',
+        {},
+        rows.map((row) =>
+          h(
+            'tr',
+            { dataset: { customer: row.customer, stage: row.stage } },
+            h('td', {}, h('code', { text: row.customer })),
+            h('td', {}, counterpartyCell(row)),
+            h('td', { i18n: `analytics.stage.${row.stage}` }),
+            h('td', {}, row.class ? xyzBadge(row.class) : '—'),
+            h('td', { class: 'num', text: row.coefficient === null ? '—' : `${formatDecimal(row.coefficient)} %` }),
+            h('td', { class: 'num', text: decimal(row.mean) }),
+            h('td', { class: 'num', text: decimal(row.total) }),
+            h('td', { class: 'num', text: String(row.values) }),
+            h('td', { class: 'num', text: String(row.active_periods) }),
+          ),
+        ),
+      ),
+    ),
+  );
+}
