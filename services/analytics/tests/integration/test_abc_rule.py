@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from crm_analytics.application.abc import AbcQuery, AbcReport, WithoutRate
 from crm_analytics.domain.abc import Measure, Period, Shares
-from crm_analytics.domain.currency_rate import CurrencyRate
+from crm_analytics.domain.currency_rate import Rate
 from crm_analytics.domain.trade_fact import TradeFact
 from crm_analytics.projections.tables import prepare, write_facts, write_rates
 from crm_shared.analytics import AnalyticsStore
@@ -195,7 +195,7 @@ CENT = Decimal("0.01")
 START = date(2026, 1, 1)
 
 
-def rate_on(rates: list[CurrencyRate], currency: str, day: date, reporting: str = "EUR") -> Decimal | None:
+def rate_on(rates: list[Rate], currency: str, day: date, reporting: str = "EUR") -> Decimal | None:
     """The rate in force on ``day``: the latest of ``currency`` dated on or before it (the last sent wins)."""
     if currency == reporting:
         return Decimal(1)
@@ -208,7 +208,7 @@ def rate_on(rates: list[CurrencyRate], currency: str, day: date, reporting: str 
     return latest[days[at - 1]] if at else None
 
 
-def fact_rate(rates: list[CurrencyRate], f: TradeFact) -> Decimal | None:
+def fact_rate(rates: list[Rate], f: TradeFact) -> Decimal | None:
     return rate_on(rates, f.currency, f.date)
 
 
@@ -237,16 +237,16 @@ def generate_facts(rng: random.Random, count: int, customers: int = 12) -> list[
     return facts
 
 
-def generate_rates(rng: random.Random) -> list[CurrencyRate]:
+def generate_rates(rng: random.Random) -> list[Rate]:
     """USD from the start (changing every ~10 days), BGN only from day 30 on (earlier BGN facts have
     no rate), GBP never (no rate at all); then a few USD rates corrected (sent again)."""
     rates = []
     for currency, first, every in (("USD", 0, 10), ("BGN", 30, 25)):
         day = START + timedelta(days=first)
         while day <= START + timedelta(days=100):
-            rates.append(CurrencyRate(currency, day, Decimal(rng.randint(400_000, 1_200_000)) / 1_000_000))
+            rates.append(Rate(currency, day, Decimal(rng.randint(400_000, 1_200_000)) / 1_000_000))
             day += timedelta(days=rng.randint(1, every))
-    corrections = [CurrencyRate(r.currency, r.date, r.rate + Decimal("0.012345")) for r in rng.sample(rates, 3)]
+    corrections = [Rate(r.currency, r.date, r.rate + Decimal("0.012345")) for r in rng.sample(rates, 3)]
     return rates + corrections
 
 
@@ -259,7 +259,7 @@ async def test_facts_converted_matches_a_plain_calculation(tables: AnalyticsStor
     await write_rates(tables, rates[-3:])
     await write_facts(tables, facts)
     # Hand cases: exactly on a rate's day, half a cent (rounded half-up), a return dated before any rate.
-    await write_rates(tables, [CurrencyRate("CHF", date(2026, 2, 1), Decimal("1.5"))])
+    await write_rates(tables, [Rate("CHF", date(2026, 2, 1), Decimal("1.5"))])
     one, zero = Decimal(1), Decimal(0)
     hand = [
         TradeFact("H1", date(2026, 2, 1), "C99", one, Decimal("0.01"), Decimal("0.01"), zero, "CHF"),
@@ -268,7 +268,7 @@ async def test_facts_converted_matches_a_plain_calculation(tables: AnalyticsStor
     ]
     await write_facts(tables, hand)
     facts += hand
-    rates.append(CurrencyRate("CHF", date(2026, 2, 1), Decimal("1.5")))
+    rates.append(Rate("CHF", date(2026, 2, 1), Decimal("1.5")))
 
     rows = {row["id"]: row for row in await tables.query("SELECT * FROM facts_converted")}
     assert len(rows) == len(facts)
@@ -295,14 +295,14 @@ async def test_facts_converted_matches_a_plain_calculation(tables: AnalyticsStor
 async def test_a_corrected_rate_changes_the_conversion(tables: AnalyticsStore) -> None:
     fact = TradeFact("F", date(2026, 1, 10), "C", Decimal(1), Decimal("100.00"), Decimal("100.00"), Decimal(0), "USD")
     await write_facts(tables, [fact])
-    await write_rates(tables, [CurrencyRate("USD", date(2026, 1, 1), Decimal("0.9"))])
+    await write_rates(tables, [Rate("USD", date(2026, 1, 1), Decimal("0.9"))])
     [row] = await tables.query("SELECT rate, revenue_rc FROM facts_converted")
     assert row == {"rate": Decimal("0.900000"), "revenue_rc": Decimal("90.00")}
-    await write_rates(tables, [CurrencyRate("USD", date(2026, 1, 1), Decimal("0.95"))])
+    await write_rates(tables, [Rate("USD", date(2026, 1, 1), Decimal("0.95"))])
     [row] = await tables.query("SELECT rate, revenue_rc FROM facts_converted")
     assert row == {"rate": Decimal("0.950000"), "revenue_rc": Decimal("95.00")}
     # A rate dated after the fact does not apply to it.
-    await write_rates(tables, [CurrencyRate("USD", date(2026, 1, 11), Decimal("2"))])
+    await write_rates(tables, [Rate("USD", date(2026, 1, 11), Decimal("2"))])
     [row] = await tables.query("SELECT rate, revenue_rc FROM facts_converted")
     assert row["revenue_rc"] == Decimal("95.00")
 
@@ -352,7 +352,7 @@ async def test_a_fact_before_the_first_rate_is_reported_not_summed(tables: Analy
         a = Decimal(revenue)
         return TradeFact(f"F{n}", day, "K", Decimal(1), a, a, Decimal(0), currency, kind)  # type: ignore[arg-type]
 
-    await write_rates(tables, [CurrencyRate("USD", date(2026, 1, 10), Decimal("0.5"))])
+    await write_rates(tables, [Rate("USD", date(2026, 1, 10), Decimal("0.5"))])
     await write_facts(
         tables,
         [
@@ -366,7 +366,7 @@ async def test_a_fact_before_the_first_rate_is_reported_not_summed(tables: Analy
     assert [(r.customer, r.value) for r in result.rows] == [("K", Decimal("42.00"))]
     assert result.without_rate == [WithoutRate("USD", 1, date(2026, 1, 9))]
     # The rate that was missing arrives: the fact is converted and summed, nothing is reported.
-    await write_rates(tables, [CurrencyRate("USD", date(2026, 1, 1), Decimal("0.4"))])
+    await write_rates(tables, [Rate("USD", date(2026, 1, 1), Decimal("0.4"))])
     result = await AbcReport(tables).classify(ADMIN, AbcQuery(Period(date(2026, 1, 1), date(2026, 1, 31))))
     assert [(r.customer, r.value) for r in result.rows] == [("K", Decimal("442.00"))]
     assert result.without_rate == []

@@ -14,8 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from crm_analytics.domain.trade_fact import FactRejected, currency, fact_date
+from crm_shared.contracts.erp.trade_fact import Currency, FactDate
 
 RATE_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,6})?$"
 """A rate as text: up to 12 digits, a point and up to 6 decimals (what ``Decimal(18, 6)`` holds); > 0."""
@@ -26,7 +30,7 @@ COLUMNS = ("currency", "date", "rate")
 
 
 @dataclass(frozen=True, slots=True)
-class CurrencyRate:
+class Rate:
     """One unit of ``currency`` is worth ``rate`` units of the reporting currency from ``date`` on."""
 
     currency: str
@@ -43,13 +47,36 @@ def rate(text: str, column: str = "rate") -> Decimal:
     return Decimal(text)
 
 
-def rate_of_cells(cells: Mapping[str, str], reporting_currency: str) -> CurrencyRate:
-    """A rate from the cells of a CSV row or the fields of a batch item (text by column), or
-    :class:`FactRejected` naming the first wrong column. The reporting currency has no rate (it is 1)."""
+def rate_of_cells(cells: Mapping[str, str], reporting_currency: str = "") -> Rate:
+    """A rate from the cells of a CSV row (text by column), or :class:`FactRejected` naming the first
+    wrong column. (A rate of the reporting currency is kept but never used: its rate is always 1.)"""
     for column in COLUMNS:
         if not cells.get(column, ""):
             raise FactRejected(column, "is required")
-    code = currency(cells["currency"])
-    if code == reporting_currency:
-        raise FactRejected("currency", f"must not be the reporting currency {reporting_currency} (its rate is 1)")
-    return CurrencyRate(currency=code, date=fact_date(cells["date"]), rate=rate(cells["rate"]))
+    return Rate(currency=currency(cells["currency"]), date=fact_date(cells["date"]), rate=rate(cells["rate"]))
+
+
+def _positive(text: str) -> str:
+    if Decimal(text) == 0:
+        raise ValueError("must be greater than 0")
+    return text
+
+
+class CurrencyRate(BaseModel):
+    """A currency's rate from a day on: one unit of `currency` is worth `rate` units of the reporting
+    currency (CRM_ANALYTICS_REPORTING_CURRENCY) from `date` until the currency's next rate. A rate sent
+    again for the same currency and date replaces the one before. (A rate of the reporting currency
+    itself is kept but never used: its rate is always 1.)"""
+
+    model_config = ConfigDict(extra="forbid")
+    currency: Currency = Field(description="ISO 4217 code in capitals, e.g. USD")
+    date: FactDate = Field(description="The first day the rate is in force (YYYY-MM-DD, 1970-2148)")
+    rate: Annotated[str, StringConstraints(pattern=RATE_PATTERN), AfterValidator(_positive)] = Field(
+        description="Decimal text > 0: up to 12 digits, a point and up to 6 decimals (e.g. 1.955830); "
+        "units of the reporting currency for 1 unit of `currency`"
+    )
+
+
+def rate_of_message(message: CurrencyRate, reporting_currency: str = "") -> Rate:
+    """The rate of a validated batch item."""
+    return Rate(currency=message.currency, date=message.date, rate=Decimal(message.rate))

@@ -1,4 +1,5 @@
-"""The kinds of record the ERP sends (trade facts, orders, payments), each described once.
+"""The kinds of record the ERP sends (trade facts, orders, payments) and the currency rates facts are
+converted with, each described once.
 
 Every kind comes in the same ways — a batch over HTTP, a CSV file as a kernel job (and ``crm import``),
 and the ERP's Kafka topic — and is kept the same way: the latest record received under its key
@@ -17,7 +18,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from crm_analytics.domain import order, payment, trade_fact
+from crm_analytics.domain import currency_rate, order, payment, trade_fact
 from crm_shared.contracts.erp import order as order_contract
 from crm_shared.contracts.erp import payment as payment_contract
 from crm_shared.contracts.erp import trade_fact as trade_fact_contract
@@ -57,6 +58,10 @@ class RecordKind(Generic[R]):
     """The ERP's Kafka topic of the kind (key = the contract's ``KAFKA_KEY``), if it has one."""
     permission: Permission = Permission.TRADE_FACTS_WRITE
     """What a caller needs to send records of the kind."""
+    key: str = "`id`"
+    """What identifies a record: one received again with the same replaces the one before."""
+    max_batch: int = 5000
+    """The most records one HTTP batch may hold."""
 
     @property
     def csv_columns(self) -> tuple[str, ...]:
@@ -133,6 +138,22 @@ PAYMENTS: RecordKind[payment.Payment] = RecordKind(
     topic=payment_contract.TOPIC,
 )
 
-KINDS: tuple[RecordKind[Any], ...] = (TRADE_FACTS, ORDERS, PAYMENTS)
+CURRENCY_RATES: RecordKind[currency_rate.Rate] = RecordKind(
+    slug="currency-rates",
+    name="currency rate",
+    noun="rate",
+    items="rates",
+    contract=currency_rate.CurrencyRate,
+    of_message=currency_rate.rate_of_message,
+    required_columns=currency_rate.COLUMNS,
+    optional_columns=(),
+    of_cells=currency_rate.rate_of_cells,
+    table="currency_rates",
+    columns=("currency", "date", "rate"),
+    key="`currency` and `date`",
+    max_batch=10_000,
+)
+
+KINDS: tuple[RecordKind[Any], ...] = (TRADE_FACTS, ORDERS, PAYMENTS, CURRENCY_RATES)
 """Every kind, in the order routes and commands list them."""
 BY_SLUG: dict[str, RecordKind[Any]] = {kind.slug: kind for kind in KINDS}

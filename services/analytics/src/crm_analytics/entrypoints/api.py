@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from crm_analytics.bootstrap import AnalyticsService
-from crm_analytics.entrypoints import abc, exports, facts, xyz
+from crm_analytics.entrypoints import abc, exports, facts, rates, xyz
 from crm_shared.http import caller_dependency
 from crm_shared.identity import Caller, CallerTokens
 
@@ -29,6 +29,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         return AnalyticsIndex(reporting_currency=service.settings.reporting_currency, reports=["abc", "xyz"])
 
     router.include_router(facts.build_router(service, tokens))
+    router.include_router(rates.build_router(service, tokens))
     router.include_router(abc.build_router(service, tokens))
     router.include_router(exports.build_router(service, tokens))
     router.include_router(xyz.build_router(service, tokens))

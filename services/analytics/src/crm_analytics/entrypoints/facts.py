@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from crm_analytics.application.facts import require_writer
 from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.domain.records import KINDS, RecordKind
-from crm_analytics.entrypoints.facts_models import BATCHES, MAX_BATCH, BatchOut
+from crm_analytics.entrypoints.facts_models import BATCHES, BatchOut
 from crm_shared.http import caller_dependency
 from crm_shared.identity import Caller, CallerTokens
 from crm_shared.jobs import Control, Job
@@ -37,22 +37,24 @@ def result_media(job: Job) -> str:
 
 
 def _record_doc(kind: RecordKind[Any]) -> str:
+    each = f"the message of the ERP's topic `{kind.topic}` (the same fields and rules)" if kind.topic else "as below"
     return (
-        f"Record a batch of {kind.what} (at most {MAX_BATCH:,}, all or none) as `{{{kind.items}: [...]}}`, each "
-        f"the message of the ERP's topic `{kind.topic}` (the same fields and rules). A {kind.noun} whose `id` was "
-        f"recorded before replaces it, so sending a batch again, or a corrected {kind.noun}, counts once. Amounts "
+        f"Record a batch of {kind.what} (at most {kind.max_batch:,}, all or none) as `{{{kind.items}: [...]}}`, "
+        f"each {each}. A {kind.noun} with the {kind.key} of one recorded before replaces it, so sending a "
+        f"batch again, or a corrected {kind.noun}, counts once. Amounts "
         f"are decimal strings; a wrong {kind.noun} answers 422 naming `{kind.items}.<index>.<field>`. Needs "
         f"`{kind.permission}`."
     )
 
 
 def _import_doc(kind: RecordKind[Any]) -> str:
+    optional = f" and optionally `{','.join(kind.optional_columns)}`" if kind.optional_columns else ""
     return (
         f"Upload a CSV file of {kind.what} (`multipart/form-data` field `file`, or the raw `text/csv` body; "
-        f"UTF-8; columns `{','.join(kind.required_columns)}` and optionally `{','.join(kind.optional_columns)}`, "
-        "any order and case, separated by `,`, `;` or a tab) and import it as a job: 202 with `Location` of the "
-        "job, whose progress, rejected rows (line, column, reason) and cancel are under "
-        f"`/api/v1/analytics/jobs/{{id}}`. The same `id` again replaces the {kind.noun} before. Needs "
+        f"UTF-8; columns `{','.join(kind.required_columns)}`{optional}, any order and case, separated by `,`, "
+        "`;` or a tab) and import it as a job: 202 with `Location` of the job, whose progress, rejected rows "
+        "(line, column, reason) and cancel are under "
+        f"`/api/v1/analytics/jobs/{{id}}`. The same {kind.key} again replaces the {kind.noun} before. Needs "
         f"`{kind.permission}`."
     )
 

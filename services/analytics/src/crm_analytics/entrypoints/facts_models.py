@@ -14,19 +14,17 @@ from crm_shared.contracts.erp import trade_fact as contract
 FactDate = contract.FactDate
 """An ISO 8601 date of the years 1970–2148 (what the analytics tables store)."""
 
-MAX_BATCH = 5000
-
 
 def batch_model(kind: RecordKind[Any]) -> type[BaseModel]:
-    """The body of ``POST /api/v1/analytics/<slug>``: ``{<items>: [1 to 5,000 of the kind's contract]}``
+    """The body of ``POST /api/v1/analytics/<slug>``: ``{<items>: [1 to max_batch of the kind's contract]}``
     (``TradeFactBatch`` of ``TradeFactIn``…), all or none; a wrong item answers 422 naming
     ``<items>.<index>.<field>``."""
     name = kind.contract.__name__
     item: Any = create_model(f"{name}In", __base__=kind.contract, __doc__=kind.contract.__doc__)
     field = Field(
         min_length=1,
-        max_length=MAX_BATCH,
-        description=f"1 to {MAX_BATCH:,} {kind.what}; one with an `id` recorded before replaces it",
+        max_length=kind.max_batch,
+        description=f"1 to {kind.max_batch:,} {kind.what}; one with the {kind.key} of one recorded before replaces it",
     )
     fields: dict[str, Any] = {kind.items: (list[item], field)}
     batch: type[BaseModel] = create_model(
