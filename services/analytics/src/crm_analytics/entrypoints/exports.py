@@ -117,6 +117,26 @@ def exact_number(value: Decimal) -> Decimal | None:
     return value
 
 
+def number(sheet: Any, row: int, col: int, value: Decimal | None, style: Any) -> None:
+    """Write ``value`` to a cell exactly: a numeric cell with ``style`` (its number format) when it
+    holds the value (:func:`exact_number`), else the decimal text; a blank cell for None."""
+    if value is None:
+        sheet.write_blank(row, col, None, style)
+        return
+    exact = exact_number(value)
+    if exact is None:
+        sheet.write_string(row, col, format(value, "f"))
+    else:
+        sheet.write_number(row, col, exact, style)  # a Decimal: see exact_number
+
+
+def new_workbook() -> tuple[Any, io.BytesIO]:
+    """An in-memory XlsxWriter workbook that writes strings as strings (never as numbers or links)."""
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_urls": False})
+    return book, buffer
+
+
 @dataclass(frozen=True, slots=True)
 class _Report:
     asked: AbcQuery
@@ -132,24 +152,12 @@ def workbook(report: _Report, language: str = "en") -> bytes:
     """The classification as an .xlsx workbook: a sheet of rows (a header row, frozen, with a filter)
     and a sheet of the parameters and the summary per class."""
     text = HEADINGS[language]
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_urls": False})
+    book, buffer = new_workbook()
     bold = book.add_format({"bold": True, "bottom": 1})
     money = book.add_format({"num_format": "#,##0.00"})
     percent = book.add_format({"num_format": "0.0000"})
     integer = book.add_format({"num_format": "0"})
     total = report.summary.total
-
-    def number(sheet: Any, row: int, col: int, value: Decimal | None, style: Any) -> None:
-        if value is None:
-            sheet.write_blank(row, col, None, style)
-            return
-        exact = exact_number(value)
-        if exact is None:
-            sheet.write_string(row, col, format(value, "f"))
-        else:
-            sheet.write_number(row, col, exact, style)  # a Decimal: see exact_number
-
     rows = book.add_worksheet(text["sheet"])
     columns = CSV_COLUMNS
     widths = {"place": 8, "customer": 18, "counterparty_id": 34, "class": 8}
@@ -205,7 +213,8 @@ def workbook(report: _Report, language: str = "en") -> bytes:
     return buffer.getvalue()
 
 
-def _csv_line(values: tuple[object, ...]) -> str:
+def csv_line(values: tuple[object, ...]) -> str:
+    """One CSV line (RFC 4180 quoting, CRLF)."""
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerow(values)
     return out.getvalue()
@@ -260,7 +269,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         summary = await service.abc.classify(caller, asked, limit=1)
 
         async def lines() -> AsyncIterator[bytes]:
-            yield ("\ufeff" + _csv_line(CSV_COLUMNS)).encode()
+            yield ("\ufeff" + csv_line(CSV_COLUMNS)).encode()
             async for row in service.abc.every_row(caller, asked):
                 share = share_of(row.value, summary.total)
                 values = (
@@ -273,7 +282,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
                     "" if row.cumulative_share is None else format(row.cumulative_share, "f"),
                     row.abc_class,
                 )
-                yield _csv_line(values).encode()
+                yield csv_line(values).encode()
 
         disposition = f'attachment; filename="{_filename(asked, "csv")}"'
         return StreamingResponse(
