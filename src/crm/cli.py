@@ -6,11 +6,12 @@
     crm serve contacts-relay | contacts-projector      distributed mode: a background role
     crm serve <service>-api | -relay | -projector      the same for each service of crm.services
     crm import counterparties FILE [--data-dir DIR]    import a CSV file (see crm_contacts.application.csv_columns)
-    crm import trade-facts FILE [--data-dir DIR]       import the ERP's sales and returns from a CSV file
+    crm import trade-facts|orders|payments FILE [--data-dir DIR]   the ERP's sales and returns, orders or payments
     crm report abc --from D --to D [--by ...] [--shares 70/20/10] [--format csv|json]   the ABC classification
     crm report xyz --to D [--periodicity month] [--periods 6] [--by ...] [--format csv|json]   stages and XYZ
     crm export counterparties FILE [--format csv|vcard] [--q ...] export the register (or its persons as vCard)
     crm republish SERVICE [--after POSITION]           its history onto its topics again, for a new consumer
+    crm rebuild analytics [--data-dir DIR]             analytics tables that are not primary data, from the event logs
 
 Adapters come from ``CRM_*`` environment variables (see crm_shared.settings); ``up`` defaults to
 the embedded ones with data under ``./var``.
@@ -30,14 +31,16 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
-from crm import report_xyz, services, system
+from crm import rebuild, report_xyz, services, system
 from crm_analytics import bootstrap as analytics
 from crm_analytics.application.abc import AbcQuery
 from crm_analytics.domain.abc import Period, Shares
+from crm_analytics.domain.records import BY_SLUG, RecordKind
 from crm_analytics.settings import AnalyticsSettings
 from crm_contacts import bootstrap as contacts
 from crm_contacts.application.counterparties.queries import Filters
@@ -201,11 +204,11 @@ def _export_counterparties(settings: KernelSettings, file: Path, args: argparse.
     return 0
 
 
-# -- crm import trade-facts / crm report abc: analytics on the data directory `crm up` uses ----------
+# -- crm import trade-facts|orders|payments / crm report abc: analytics on the data directory `crm up` uses
 # chDB locks its directory for one process: while `crm up` runs on it, use the HTTP API instead.
 
 
-def _import_trade_facts(settings: KernelSettings, file: Path) -> int:
+def _import_records(settings: KernelSettings, file: Path, kind: RecordKind[Any]) -> int:
     if not file.is_file():
         print(f"crm import: no file {file}", file=sys.stderr)
         return 2
@@ -214,11 +217,11 @@ def _import_trade_facts(settings: KernelSettings, file: Path) -> int:
         service = await analytics.build(settings)
         caller = caller_of(_operator(), ["administrator"], name="command line")
         try:
-            job = await service.jobs.create("import", caller, {"filename": file.name, "what": "trade-facts"})
+            job = await service.jobs.create("import", caller, {"filename": file.name, "what": kind.slug})
             started = time.monotonic()
             shown = asyncio.create_task(_show_progress(job.progress, "imported", started))
             try:
-                job = await service.jobs.run(job, lambda control: service.importer.run(control, file, caller))
+                job = await service.jobs.run(job, lambda control: service.importer.run(control, file, caller, kind))
             finally:
                 shown.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -353,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for verb, doing in (("import", "import from a CSV file"), ("export", "export to a CSV (or vCard) file")):
         sub = commands.add_parser(verb, help=f"{doing}, on the embedded data directory (as `crm up`)")
-        sub.add_argument("what", choices=["counterparties", "trade-facts"] if verb == "import" else ["counterparties"])
+        sub.add_argument("what", choices=["counterparties", *BY_SLUG] if verb == "import" else ["counterparties"])
         sub.add_argument("file", type=Path)
         sub.add_argument(
             "--data-dir", type=Path, default=None, help="where data is kept (default ./var or CRM_DATA_DIR)"
@@ -395,8 +398,19 @@ def main(argv: list[str] | None = None) -> int:
         "--data-dir", type=Path, default=None, help="where data is kept (default ./var or CRM_DATA_DIR)"
     )
 
+    rebuild_of = commands.add_parser("rebuild", help="rebuild a service's derived tables from the event logs")
+    rebuild_of.add_argument("what", choices=["analytics"])
+    rebuild_of.add_argument(
+        "--data-dir", type=Path, default=None, help="where data is kept (default ./var or CRM_DATA_DIR)"
+    )
+
     args = parser.parse_args(argv)
     settings = KernelSettings()
+    if args.command == "rebuild":
+        if args.data_dir is not None:
+            settings = settings.model_copy(update={"data_dir": args.data_dir})
+        asyncio.run(rebuild.rebuild_analytics(settings))
+        return 0
     if args.command == "republish":
         if args.data_dir is not None:
             settings = settings.model_copy(update={"data_dir": args.data_dir})
@@ -406,8 +420,8 @@ def main(argv: list[str] | None = None) -> int:
             settings = settings.model_copy(update={"data_dir": args.data_dir})
         if args.command == "report":
             return report_xyz.report_xyz(settings, args) if args.what == "xyz" else _report_abc(settings, args)
-        if args.command == "import" and args.what == "trade-facts":
-            return _import_trade_facts(settings, args.file)
+        if args.command == "import" and args.what in BY_SLUG:
+            return _import_records(settings, args.file, BY_SLUG[args.what])
         if args.command == "import":
             return _import_counterparties(settings, args.file)
         return _export_counterparties(settings, args.file, args)

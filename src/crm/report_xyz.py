@@ -101,7 +101,7 @@ def report_xyz(settings: KernelSettings, args: argparse.Namespace) -> int:
     async def run() -> int:
         service = await analytics.build(settings)
         caller = caller_of(f"cli:{getpass.getuser()}", ["administrator"], name="command line")
-        report = XyzReport(service.analytics, CounterpartyLinks(service.views, service.codes_runner))
+        report = XyzReport(service.analytics, CounterpartyLinks(service.analytics))
         count = 0
         try:
             writer = csv.writer(sys.stdout, lineterminator="\n") if args.format == "csv" else None

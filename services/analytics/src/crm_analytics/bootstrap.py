@@ -17,7 +17,6 @@ from crm_analytics.application.runs import AbcRuns
 from crm_analytics.application.schedule import Scheduler
 from crm_analytics.domain.abc import Shares
 from crm_analytics.domain.records import KINDS, TRADE_FACTS
-from crm_analytics.projections.counterparties import CounterpartyCodesView
 from crm_analytics.projections.crm_events import CrmEventsFeed
 from crm_analytics.projections.runs import RunsView
 from crm_analytics.projections.tables import prepare
@@ -50,7 +49,7 @@ class AnalyticsService:
     store: EventStore
     """Its own event log: ABC classification runs (the relay publishes from it)."""
     views: ReadStore
-    """The runs view, the local copy of contacts' ERP codes, the relay's checkpoints."""
+    """The runs view, the relay's checkpoints."""
     analytics: LazyAnalyticsStore
     """The analytics tables (chDB or ClickHouse), opened on first use; trade facts are primary data here."""
     state: StateStore
@@ -71,8 +70,6 @@ class AnalyticsService:
     runs: AbcRuns
     runner: ProjectionRunner
     """The runs view, built from this service's own log."""
-    codes_runner: ProjectionRunner
-    """The local copy of contacts' ERP codes, fed from contacts' topic."""
     scheduler: Scheduler
     settings: AnalyticsSettings
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -96,11 +93,10 @@ class AnalyticsService:
         return relay
 
     async def start_projector(self, bus: Bus) -> None:
-        """Follow contacts' counterparty topic into the local copy of ERP codes, consume the ERP's
-        topics of trade facts, orders and payments into the analytics tables, build the runs view from
+        """Consume the ERP's topics of trade facts, orders and payments and contacts' and interactions'
+        topics (``crm_events``) into the analytics tables, build the runs view from
         this service's own log and keep it following, and start the ABC schedule (its first check
         comes a few minutes after the start)."""
-        await self.codes_runner.follow(bus)
         for feed in self.feeds:
             await feed.follow(bus)
         await self.events.follow(bus)
@@ -113,8 +109,7 @@ class AnalyticsService:
         for feed in self.feeds:
             await feed.stop()
         await self.events.stop()
-        for runner in (self.codes_runner, self.runner):
-            await runner.stop()
+        await self.runner.stop()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -141,11 +136,7 @@ async def build(settings: KernelSettings, analytics_settings: AnalyticsSettings 
     await jobs.prepare()
     runner = ProjectionRunner(RunsView(), views, service=SERVICE)
     await runner.prepare()
-    codes_runner = ProjectionRunner(CounterpartyCodesView(), views, service=SERVICE)
-    # Fed only from the bus (nothing of it is in this log), so there is no rebuild to wait for.
-    for base, indexes in codes_runner.projection.collections.items():
-        await views.ensure_indexes(codes_runner.collection(base), indexes)
-    links = CounterpartyLinks(views, codes_runner)
+    links = CounterpartyLinks(analytics)
     abc = AbcReport(analytics, links)
     runs = AbcRuns(store, views, runner, abc, links)
     scheduler = Scheduler(
@@ -172,7 +163,6 @@ async def build(settings: KernelSettings, analytics_settings: AnalyticsSettings 
         abc=abc,
         runs=runs,
         runner=runner,
-        codes_runner=codes_runner,
         scheduler=scheduler,
         settings=analytics_settings,
     )

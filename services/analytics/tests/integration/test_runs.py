@@ -2,7 +2,7 @@
 confirmed, its classes, previous classes and markers checked against a plain calculation; overrides
 (a reason required, both classes shown, in the history, published); the public events of a run; the
 schedule making exactly one run per period across two starts; bad input answered 422 naming the
-field; the local copy of contacts' ERP codes linking customers."""
+field; contacts' ERP codes (in crm_events) linking customers."""
 
 from __future__ import annotations
 
@@ -312,9 +312,9 @@ async def test_customers_link_to_counterparties_by_their_erp_code(service: Analy
             return envelope.to_message()
 
         # K1 on counterparty a, then moved to b by a merge (b's event delivered first).
-        await service.codes_runner.handle_batch([codes(1, "a", "K1")])
-        await service.codes_runner.handle_batch([codes(3, "b", "K1")])
-        await service.codes_runner.handle_batch([codes(2, "a")])
+        await service.events.handle([codes(1, "a", "K1")])
+        await service.events.handle([codes(3, "b", "K1")])
+        await service.events.handle([codes(2, "a")])
         body = (await http.get("/api/v1/analytics/abc", params={"from": "2026-02-01", "to": "2026-02-28"})).json()
         assert {r["customer"]: r["counterparty_id"] for r in body["rows"]} == {"K1": "b", "K2": None}
         unlinked = await http.get("/api/v1/analytics/abc/unlinked")
@@ -322,6 +322,6 @@ async def test_customers_link_to_counterparties_by_their_erp_code(service: Analy
         created = (await http.post(RUNS, json={"from": "2026-02-01", "to": "2026-02-28"})).json()
         confirmed = await http.post(f"{RUNS}/{created['run_id']}/confirm")
         # K2 links by itself once a counterparty carries its code, in the run's rows too.
-        await service.codes_runner.handle_batch([codes(4, "c", "K2")])
+        await service.events.handle([codes(4, "c", "K2")])
         rows = await every_row(http, created["run_id"], min_position=confirmed.headers["X-Commit-Position"])
         assert {r["customer"]: r["counterparty_id"] for r in rows} == {"K1": "b", "K2": "c"}

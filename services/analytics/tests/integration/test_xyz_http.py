@@ -87,7 +87,7 @@ def codes(position: int, cid: str, *erp: str) -> Message:
 async def test_stages_classes_and_links(app: FastAPI, service: AnalyticsService) -> None:
     async with client(app) as http:
         assert (await http.post(FACTS, json={"facts": FACT_ROWS})).status_code == 200
-        await service.codes_runner.handle_batch([codes(1, "cp-1", "K1")])
+        await service.events.handle([codes(1, "cp-1", "K1")])
         answer = await http.get(XYZ, params={"to": "2026-03-31", "periods": "3"})
         assert answer.status_code == 200, answer.text
         body = answer.json()

@@ -75,7 +75,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
     """The XYZ route; it needs a verified caller with ``analytics:read``."""
     router = APIRouter(prefix="/api/v1/analytics", tags=["analytics: segmentation"])
     authenticated = caller_dependency(tokens)
-    report = XyzReport(service.analytics, CounterpartyLinks(service.views, service.codes_runner))
+    report = XyzReport(service.analytics, CounterpartyLinks(service.analytics))
 
     @router.get("/xyz", response_model=XyzOut, response_model_by_alias=True)
     async def xyz(
