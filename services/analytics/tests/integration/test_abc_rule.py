@@ -19,8 +19,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from crm_analytics.application.abc import AbcQuery, AbcReport, WithoutRate
 from crm_analytics.domain.abc import Measure, Period, Shares
 from crm_analytics.domain.currency_rate import Rate
+from crm_analytics.domain.order import Order
+from crm_analytics.domain.payment import Payment
+from crm_analytics.domain.records import ORDERS, PAYMENTS
 from crm_analytics.domain.trade_fact import TradeFact
-from crm_analytics.projections.tables import prepare, write_facts, write_rates
+from crm_analytics.projections.tables import prepare, write_facts, write_rates, write_records
 from crm_shared.analytics import AnalyticsStore
 from crm_shared.errors import Forbidden
 from crm_shared.identity import caller_of
@@ -370,3 +373,25 @@ async def test_a_fact_before_the_first_rate_is_reported_not_summed(tables: Analy
     result = await AbcReport(tables).classify(ADMIN, AbcQuery(Period(date(2026, 1, 1), date(2026, 1, 31))))
     assert [(r.customer, r.value) for r in result.rows] == [("K", Decimal("442.00"))]
     assert result.without_rate == []
+
+
+async def test_orders_and_payments_converted_match_a_plain_calculation(tables: AnalyticsStore) -> None:
+    rng = random.Random(18)
+    rates = generate_rates(rng)
+    await write_rates(tables, rates)
+    orders, payments = [], []
+    for n in range(150):
+        day = START + timedelta(days=rng.randint(-20, 100))
+        amount = Decimal(rng.randint(0, 10_000_000)) / 100
+        currency = rng.choice(["EUR", "USD", "BGN", "GBP"])
+        orders.append(Order(f"O{n}", day, f"C{n % 7}", amount, currency, day + timedelta(days=30)))
+        payments.append(Payment(f"P{n}", day, f"C{n % 7}", amount, currency, f"O{n}" if n % 2 else ""))
+    await write_records(tables, ORDERS, orders)
+    await write_records(tables, PAYMENTS, payments)
+    for view, records in (("orders_converted", orders), ("payments_converted", payments)):
+        rows = {r["id"]: r for r in await tables.query(f"SELECT id, amount, rate, amount_rc FROM {view}")}
+        assert len(rows) == len(records)
+        for record in records:
+            rate = rate_on(rates, record.currency, record.date)
+            assert (rows[record.id]["rate"], rows[record.id]["amount_rc"]) == (rate, converted(record.amount, rate))
+        assert any(r["rate"] is None for r in rows.values()) and any(r["rate"] not in (None, 1) for r in rows.values())

@@ -40,3 +40,42 @@ SELECT
 FROM (__TRADE_FACTS__) AS f
 ASOF LEFT JOIN (SELECT currency, date, rate FROM currency_rates FINAL) AS r
     ON f.currency = r.currency AND f.date >= r.date;
+
+-- The ERP's orders and payments in the reporting currency, by the same rule as facts_converted: `rate`
+-- is 1 in the reporting currency, else the latest rate of the currency on or before the record's
+-- date (an order's issue date, a payment's date), NULL when there is none; `amount_rc` the amount
+-- times the rate rounded to cents half away from zero, NULL without a rate.
+CREATE OR REPLACE VIEW orders_converted AS
+SELECT
+    o.id AS id,
+    o.date AS date,
+    o.customer AS customer,
+    o.manager AS manager,
+    o.amount AS amount,
+    o.currency AS currency,
+    o.due_date AS due_date,
+    o.version AS version,
+    CAST(
+        if(o.currency = '__REPORTING_CURRENCY__', toDecimal64(1, 6), if(r.currency = '', NULL, r.rate)),
+        'Nullable(Decimal(18, 6))') AS rate,
+    CAST(round(toDecimal128(o.amount, 2) * rate, 2), 'Nullable(Decimal(38, 2))') AS amount_rc
+FROM (SELECT * FROM orders FINAL) AS o
+ASOF LEFT JOIN (SELECT currency, date, rate FROM currency_rates FINAL) AS r
+    ON o.currency = r.currency AND o.date >= r.date;
+
+CREATE OR REPLACE VIEW payments_converted AS
+SELECT
+    p.id AS id,
+    p.date AS date,
+    p.customer AS customer,
+    p.order_id AS order_id,
+    p.amount AS amount,
+    p.currency AS currency,
+    p.version AS version,
+    CAST(
+        if(p.currency = '__REPORTING_CURRENCY__', toDecimal64(1, 6), if(r.currency = '', NULL, r.rate)),
+        'Nullable(Decimal(18, 6))') AS rate,
+    CAST(round(toDecimal128(p.amount, 2) * rate, 2), 'Nullable(Decimal(38, 2))') AS amount_rc
+FROM (SELECT * FROM payments FINAL) AS p
+ASOF LEFT JOIN (SELECT currency, date, rate FROM currency_rates FINAL) AS r
+    ON p.currency = r.currency AND p.date >= r.date;
