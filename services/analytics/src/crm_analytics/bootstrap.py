@@ -148,6 +148,7 @@ async def build(settings: KernelSettings, analytics_settings: AnalyticsSettings 
         day=analytics_settings.abc_schedule_day,
         every_seconds=analytics_settings.abc_schedule_check_seconds,
         first_after_seconds=analytics_settings.abc_schedule_first_check_seconds,
+        time_zone=analytics_settings.time_zone,
     )
     return AnalyticsService(
         store=store,

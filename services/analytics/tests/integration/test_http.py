@@ -203,7 +203,11 @@ async def test_no_caller_token_is_401(app: FastAPI) -> None:
         assert (await http.get(ABC, params={"from": "2026-01-01", "to": "2026-03-31"})).status_code == 401
         assert (await http.get("/api/v1/analytics")).status_code == 401
     async with client(app, "read_only") as http:
-        assert (await http.get("/api/v1/analytics")).json() == {"reporting_currency": "EUR", "reports": ["abc", "xyz"]}
+        assert (await http.get("/api/v1/analytics")).json() == {
+            "reporting_currency": "EUR",
+            "time_zone": "UTC",
+            "reports": ["abc", "xyz"],
+        }
 
 
 async def finished(http: httpx.AsyncClient, location: str) -> dict[str, Any]:

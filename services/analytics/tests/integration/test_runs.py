@@ -288,6 +288,52 @@ async def test_the_schedule_makes_one_run_per_period_across_restarts(tmp_path: P
         await wired.close()
 
 
+async def test_the_schedules_today_is_the_organisations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 00:30 on 1 March in Sofia (UTC+2 in winter) is still 22:30 on 28 February in UTC.
+    moment = datetime(2026, 2, 28, 22, 30, tzinfo=UTC)
+    assert AnalyticsSettings(time_zone="Europe/Sofia").today(moment) == date(2026, 3, 1)
+    assert AnalyticsSettings().today(moment) == date(2026, 2, 28)
+    # In summer Sofia is UTC+3: 21:30 UTC on 30 June is already 1 July there (a new quarter).
+    assert AnalyticsSettings(time_zone="Europe/Sofia").today(datetime(2026, 6, 30, 21, 30, tzinfo=UTC)) == date(
+        2026, 7, 1
+    )
+    assert AnalyticsSettings(time_zone="Europe/Sofia").today(datetime(2026, 6, 30, 20, 59, tzinfo=UTC)) == date(
+        2026, 6, 30
+    )
+    monkeypatch.setenv("CRM_ANALYTICS_TIME_ZONE", "Europe/Sofia")
+    assert AnalyticsSettings().time_zone == "Europe/Sofia"
+    for wrong in ("Europe/Sofa", "", "../../etc/passwd", "sofia", "+02:00"):
+        monkeypatch.setenv("CRM_ANALYTICS_TIME_ZONE", wrong)
+        with pytest.raises(ValueError, match="IANA"):
+            AnalyticsSettings()
+    monkeypatch.delenv("CRM_ANALYTICS_TIME_ZONE")
+
+    wired = await bootstrap.build(KernelSettings(data_dir=tmp_path), OFF)
+    try:
+        due = {}
+        for zone in ("UTC", "Europe/Sofia"):
+            scheduler = Scheduler(
+                wired.runs,
+                schedule="monthly",
+                measure="revenue",
+                shares=Shares(),
+                currency="EUR",
+                time_zone=zone,
+                clock=lambda: moment,
+            )
+            due[zone] = await scheduler.run_due()
+        await wired.runner.sync(wired.store, stored)
+        page = await wired.runs.list(caller_of("x", ["marketer"]))
+        periods = {d["run_id"]: (d["period_from"], d["period_to"]) for d in page.items}
+        # In UTC February is not over yet: January is the last completed month; in Sofia it is February.
+        assert periods[due["UTC"]] == ("2026-01-01", "2026-01-31")
+        assert periods[due["Europe/Sofia"]] == ("2026-02-01", "2026-02-28")
+        async with client(app_of(wired)) as http:
+            assert (await http.get("/api/v1/analytics")).json()["time_zone"] == "UTC"
+    finally:
+        await wired.close()
+
+
 async def test_customers_link_to_counterparties_by_their_erp_code(service: AnalyticsService) -> None:
     async with client(app_of(service)) as http:
         sale = {"date": "2026-02-10", "quantity": "1", "revenue": "10.00"}

@@ -2,7 +2,9 @@
 
 On start and then every ``schedule_check_seconds`` the scheduler works out the period that is due —
 with ``monthly`` the previous calendar month, with ``quarterly`` the previous calendar quarter,
-once the current period's ``schedule_day``-th day has begun (UTC) — and, unless its run is confirmed
+once the current period's ``schedule_day``-th day has begun in the organisation's time zone
+(``CRM_ANALYTICS_TIME_ZONE``: just after midnight on the 1st in Sofia it is still the last day of the
+month in UTC, and the month is already complete) — and, unless its run is confirmed
 already, creates and confirms it. The run's id is derived from the schedule, the period and the
 scheme (:func:`~crm_analytics.application.runs.scheduled_run_id`), and creating or confirming a run
 that exists or is confirmed records nothing, so a period gets exactly one run however many times
@@ -21,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from crm_analytics.application.runs import AbcRuns, scheduled_run_id
 from crm_analytics.domain import abc_run as run
+from crm_analytics.domain import days
 from crm_analytics.domain.abc import Measure, Period, Shares
 from crm_shared.eventstore import WrongExpectedVersion
 from crm_shared.identity import Caller, caller_of
@@ -63,6 +66,7 @@ class Scheduler:
         day: int = 1,
         every_seconds: float = 3600.0,
         first_after_seconds: float = 300.0,
+        time_zone: str = "UTC",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._runs = runs
@@ -74,11 +78,12 @@ class Scheduler:
         self._every = every_seconds
         self._first_after = first_after_seconds
         self._clock = clock
+        self._zone = days.check_time_zone(time_zone)
         self._task: asyncio.Task[None] | None = None
 
     async def run_due(self) -> str | None:
         """Create and confirm the due period's run unless it is confirmed; its id (None: none due)."""
-        period = due_period(self._clock().astimezone(UTC).date(), self.schedule, self._day)
+        period = due_period(days.today(self._zone, self._clock()), self.schedule, self._day)
         if period is None:
             return None
         scheme = run.scheme_of(self._measure, self._shares, self._currency)

@@ -15,6 +15,10 @@ class AnalyticsIndex(BaseModel):
     """What analytics offers here."""
 
     reporting_currency: str = Field(description="The currency reports sum, and of facts that name none")
+    time_zone: str = Field(
+        description="The organisation's IANA time zone (CRM_ANALYTICS_TIME_ZONE): the day of a moment in reports "
+        "and the ABC schedule's today"
+    )
     reports: list[str] = Field(description="The reports and segmentations under /api/v1/analytics/")
 
 
@@ -25,8 +29,12 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
 
     @router.get("/api/v1/analytics", response_model=AnalyticsIndex, tags=["analytics: segmentation"])
     async def index(caller: Caller = authenticated) -> AnalyticsIndex:
-        """The reporting currency and the reports there are."""
-        return AnalyticsIndex(reporting_currency=service.settings.reporting_currency, reports=["abc", "xyz"])
+        """The reporting currency, the organisation's time zone and the reports there are."""
+        return AnalyticsIndex(
+            reporting_currency=service.settings.reporting_currency,
+            time_zone=service.settings.time_zone,
+            reports=["abc", "xyz"],
+        )
 
     router.include_router(facts.build_router(service, tokens))
     router.include_router(rates.build_router(service, tokens))
