@@ -9,20 +9,31 @@ sales manager sees only their groups' rows; a caller without counterparty:read g
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import random
 import uuid
+import zipfile
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
+from fastapi import FastAPI
 
+from crm_analytics import bootstrap
 from crm_analytics.application.sources import CounterpartyRow, SourcesQuery, SourcesReport, SourcesResult
+from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.domain.currency_rate import Rate
 from crm_analytics.domain.trade_fact import TradeFact
+from crm_analytics.entrypoints import sources as sources_routes
 from crm_analytics.projections.crm_events import CrmEventsFeed
 from crm_analytics.projections.tables import write_facts, write_rates
 from crm_shared.analytics import AnalyticsStore
@@ -31,7 +42,9 @@ from crm_shared.contracts.contacts import counterparty as cp
 from crm_shared.contracts.contacts import reference as ref
 from crm_shared.contracts.interactions import interaction as ix
 from crm_shared.errors import Forbidden
-from crm_shared.identity import Caller, caller_of
+from crm_shared.http import install
+from crm_shared.identity import CALLER_HEADER, Caller, CallerTokens, caller_of
+from crm_shared.settings import KernelSettings
 
 from .test_crm_events import message, registered
 
@@ -105,6 +118,7 @@ def expected(
     groups: set[str] | None = None,
     by: str | None = "item",
     period: tuple[date, date] = (START, END),
+    tz: str = TZ,
 ) -> dict[str, Any]:
     """{source: (sums, {(cid, customer): (sums, {detail: sums})})}, the facts without a rate and the
     sources with facts in the period."""
@@ -145,7 +159,7 @@ def expected(
             sums.quantity += sign * fact.quantity
             sums.facts += 1
     for cid, start, named in world.incoming:
-        day = start.astimezone(ZoneInfo(TZ)).date()
+        day = start.astimezone(ZoneInfo(tz)).date()
         if not period[0] <= day <= period[1] or not visible(cid):
             continue
         source = named or (world.source(cid, day, as_of) if cid else "")
@@ -435,3 +449,136 @@ async def test_revenue_by_source_per_month_and_quarter(story: tuple[AnalyticsSto
     quarters = await report.history(ADMIN, SourcesQuery(START, END, as_of=as_of), "quarter")
     assert quarters.buckets == [date(2026, 1, 1), date(2026, 4, 1)]
     assert {s.source: sum(s.values) for s in quarters.series} == {s.source: sum(s.values) for s in history.series}
+
+
+# --- over HTTP ---------------------------------------------------------------------------------
+
+TOKENS = CallerTokens(b"0123456789abcdef0123456789abcdef")
+SOURCES = "/api/v1/analytics/sources"
+PERIOD = {"from": START.isoformat(), "to": END.isoformat()}
+
+
+@pytest.fixture
+async def service(tmp_path: Path) -> AsyncIterator[AnalyticsService]:
+    wired = await bootstrap.build(KernelSettings(data_dir=tmp_path))
+    try:
+        yield wired
+    finally:
+        await wired.close()
+
+
+@pytest.fixture
+async def app(service: AnalyticsService) -> FastAPI:
+    app = FastAPI()
+    install(app)
+    app.include_router(sources_routes.build_router(service, TOKENS))
+    return app
+
+
+def client(
+    app: FastAPI, roles: tuple[str, ...] = ("administrator",), groups: tuple[str, ...] = ()
+) -> httpx.AsyncClient:
+    token = TOKENS.issue(caller_of("ana", roles, groups))  # type: ignore[arg-type]
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://crm", headers={CALLER_HEADER: token}
+    )
+
+
+def measures_of(body: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        Decimal(body["revenue"]),
+        Decimal(body["revenue_without_vat"]),
+        Decimal(body["profit"]),
+        body["sales"],
+        Decimal(body["quantity"]),
+        body["incoming"],
+    )
+
+
+def found_json(body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "rows": {
+            r["source"]: (
+                measures_of(r["measures"]),
+                {
+                    (c["counterparty_id"] or "", c["customer"] or ""): (
+                        measures_of(c["measures"]),
+                        {d["detail"]: measures_of(d["measures"]) for d in c["details"]},
+                    )
+                    for c in r["counterparty_rows"]
+                },
+            )
+            for r in body["rows"]
+        },
+        "without_rate": {w["currency"]: (w["facts"], date.fromisoformat(w["earliest"])) for w in body["without_rate"]},
+    }
+
+
+async def test_the_route_its_more_links_files_and_history(app: FastAPI, service: AnalyticsService) -> None:
+    world, _ = await generate(service.analytics)
+    as_of = (datetime.now(UTC) + timedelta(seconds=5)).isoformat()
+    tz = getattr(service.settings, "time_zone", "UTC")
+    want = without_history(expected(world, datetime.fromisoformat(as_of), tz=tz))
+    async with client(app) as http:
+        answer = await http.get(SOURCES, params={**PERIOD, "by": "item", "as_of": as_of, "counterparties": 1000})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert found_json(body) == want
+        assert body["next_after"] is None and all(r["more"] is None for r in body["rows"])
+        # Two counterparties at a time: each source's "more" link reads the rest.
+        answer = await http.get(SOURCES, params={**PERIOD, "as_of": as_of, "counterparties": 2})
+        for row in answer.json()["rows"]:
+            seen = [(c["counterparty_id"], c["customer"]) for c in row["counterparty_rows"]]
+            more = row["more"]
+            while more:
+                [next_row] = (await http.get(more)).json()["rows"]
+                seen += [(c["counterparty_id"], c["customer"]) for c in next_row["counterparty_rows"]]
+                more = next_row["more"]
+            assert len(seen) == row["counterparties"] == len(want["rows"][row["source"]][1])
+        # The CSV: every row of the JSON, each source then its counterparties.
+        answer = await http.get(SOURCES + ".csv", params={**PERIOD, "as_of": as_of})
+        assert answer.status_code == 200
+        lines = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
+        by_source = {r["source"]: r for r in lines if r["level"] == "source"}
+        assert {s: Decimal(r["revenue"]) for s, r in by_source.items()} == {s: v[0][0] for s, v in want["rows"].items()}
+        assert len([r for r in lines if r["level"] == "counterparty"]) == sum(len(v[1]) for v in want["rows"].values())
+        # The workbook: a header row and the same lines.
+        answer = await http.get(SOURCES + ".xlsx", params={**PERIOD, "as_of": as_of, "lang": "bg"})
+        assert answer.status_code == 200
+        with zipfile.ZipFile(io.BytesIO(answer.content)) as book:
+            rows = ElementTree.fromstring(book.read("xl/worksheets/sheet1.xml")).iter(
+                "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}row"
+            )
+            assert len(list(rows)) == 1 + len(lines)
+        answer = await http.get(SOURCES + "/history", params={**PERIOD, "as_of": as_of, "bucket": "quarter"})
+        assert answer.status_code == 200, answer.text
+        history = answer.json()
+        assert history["buckets"] == ["2026-01-01", "2026-04-01"]
+        total = sum(Decimal(v) for s in history["series"] for v in s["values"])
+        assert total == sum(v[0][0] for v in want["rows"].values())
+
+
+async def test_parameters_are_checked_and_roles(app: FastAPI, service: AnalyticsService) -> None:
+    async with client(app) as http:
+        for params, field in (
+            ({"from": "2026-06-01"}, "to"),
+            ({"as_of": "1900-01-01T00:00:00Z"}, "as_of"),
+            ({"as_of": "yesterday"}, "as_of"),
+            ({"by": "manager"}, "by"),
+            ({"sort": "name"}, "sort"),
+            ({"limit": "0"}, "limit"),
+            ({"after": "-1"}, "after"),
+            ({"counterparties": "1001"}, "counterparties"),
+        ):
+            answer = await http.get(SOURCES, params={**PERIOD, **params})
+            assert answer.status_code == 422, (params, answer.text)
+            assert field in [e["field"] for e in answer.json()["errors"]], (params, answer.text)
+    await generate(service.analytics)
+    async with client(app, ("sales_manager",), ("north",)) as http:
+        answer = await http.get(SOURCES, params={**PERIOD, "counterparties": 1000})
+        assert answer.status_code == 200
+        rows = answer.json()["rows"]
+        assert rows and all(c["counterparty_id"] for r in rows for c in r["counterparty_rows"])  # no unlinked
+    async with client(app, ()) as http:
+        for path in (SOURCES, SOURCES + ".csv", SOURCES + ".xlsx", SOURCES + "/history"):
+            assert (await http.get(path, params=PERIOD)).status_code == 403

@@ -29,8 +29,8 @@ Rows: information source → counterparty (→ item or division, optional). The 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -39,6 +39,7 @@ from crm_analytics.application.abc import WithoutRate
 from crm_analytics.application.scope import SCOPE_SQL, scope_of
 from crm_analytics.projections.tables import query
 from crm_shared.analytics import AnalyticsStore
+from crm_shared.errors import DomainError
 from crm_shared.identity import Caller
 
 Detail = Literal["item", "division"]
@@ -47,6 +48,8 @@ Bucket = Literal["month", "quarter"]
 MEASURES: tuple[Sort, ...] = ("revenue", "revenue_without_vat", "profit", "sales", "quantity", "incoming")
 PERCENT = Decimal("0.01")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2262, 1, 1, tzinfo=UTC)
+"""as_of is before it: its nanoseconds since the epoch fit a fact version (UInt64) and DateTime64(6)."""
 
 _BASE = query("sources")
 _SCOPED = f"SELECT * FROM ({_BASE}) WHERE {SCOPE_SQL} AND (NOT {{one:Bool}} OR source = {{source:String}})"
@@ -108,6 +111,14 @@ class SourcesQuery:
     source: str | None = None
     as_of: datetime = field(default_factory=lambda: datetime.now(UTC))
     sort: Sort = "revenue"
+
+    def __post_init__(self) -> None:
+        if self.sort not in MEASURES:  # written into the SQL as a column name: only a measure's
+            raise ValueError(f"unknown sort {self.sort!r}")
+        if self.end < self.start:
+            raise DomainError("the period must not end before it starts", field="to")
+        if not EPOCH <= self.as_of < LATEST:
+            raise DomainError("as_of must be from 1970 to 2261", field="as_of")
 
     def parameters(self) -> dict[str, Any]:
         """The SQL parameters of ``sources.sql`` and the source filter."""
@@ -255,6 +266,10 @@ class SourcesReport:
         scope = scope_of(caller)
         return {**asked.parameters(), **scope.parameters(), "tz": self._tz}, _SCOPED
 
+    def authorize(self, caller: Caller) -> None:
+        """:class:`Forbidden` unless the caller may read reports over some scope."""
+        scope_of(caller)
+
     async def names(self, as_of: datetime, codes: Iterable[str]) -> dict[str, str]:
         """The catalog names of source ``codes`` as of ``as_of``."""
         wanted = sorted({c for c in codes if c})
@@ -317,7 +332,7 @@ class SourcesReport:
                     CounterpartyRow(
                         place=int(c["place"]),
                         counterparty_id=key[1] or None,
-                        customer=key[2] or None if not key[1] else None,
+                        customer=None if key[1] else key[2] or None,
                         measures=child,
                         shares=child.shares(measures),
                         details=[
@@ -359,6 +374,27 @@ class SourcesReport:
             measures = Measures.of(d, incoming=False)
             details.setdefault(key, []).append(DetailRow(str(d["detail"]), measures, {}))
         return details
+
+    async def every_row(
+        self, caller: Caller, asked: SourcesQuery, *, page: int = 1000
+    ) -> AsyncIterator[tuple[SourceRow, CounterpartyRow | None]]:
+        """Every source row (with no counterparty), each followed by every one of its counterparty
+        rows (with details when ``asked.by`` is set), a page at a time (for files)."""
+        after: int | None = 0
+        while after is not None:
+            found = await self.report(caller, asked, after=after, limit=page, counterparties=0)
+            for row in found.rows:
+                yield row, None
+                one = replace(asked, source=row.source)
+                done = 0
+                while done < row.counterparties:
+                    [part] = (await self.report(caller, one, counterparties_after=done, counterparties=page)).rows
+                    for child in part.counterparty_rows:
+                        yield row, child
+                    done += len(part.counterparty_rows)
+                    if not part.counterparty_rows:
+                        break
+            after = found.last_place
 
     async def history(self, caller: Caller, asked: SourcesQuery, bucket: Bucket = "month") -> History:
         """Revenue per source per bucket of the period (the sources in order of their revenue over
