@@ -40,7 +40,7 @@ from bench.loop import run as run_on_loop
 from bench.result import Result, emit, fields_of
 from crm_analytics.application.abc import AbcQuery, AbcReport
 from crm_analytics.domain.abc import Period
-from crm_analytics.domain.currency_rate import CurrencyRate
+from crm_analytics.domain.currency_rate import Rate
 from crm_analytics.projections.tables import TRADE_FACTS, prepare, write_rates
 from crm_shared.analytics.chdb import ChdbAnalyticsStore
 from crm_shared.identity import Caller
@@ -88,12 +88,12 @@ BASELINE_SUMMARY = BASELINE + "SELECT class, count() AS customers, sum(value) AS
 BASELINE_CLASSES = BASELINE + "SELECT customer, class FROM classified"
 
 
-def usd_rates() -> list[CurrencyRate]:
+def usd_rates() -> list[Rate]:
     """One USD rate on the first of every month of the data, from its first day."""
     rates, day = [], sales.FIRST_DAY
     while day <= sales.last_day():
         step = (day.year - sales.FIRST_DAY.year) * 12 + day.month
-        rates.append(CurrencyRate("USD", day, Decimal("0.90") + Decimal(step % 7) / 100 + Decimal("0.000123")))
+        rates.append(Rate("USD", day, Decimal("0.90") + Decimal(step % 7) / 100 + Decimal("0.000123")))
         day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
     return rates
 
