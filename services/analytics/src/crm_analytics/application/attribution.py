@@ -24,6 +24,7 @@ from crm_analytics.application.abc import WithoutRate
 from crm_analytics.application.scope import scope_of
 from crm_analytics.application.touches import Knowledge, moment, with_touches_and_sales, without_rate
 from crm_analytics.domain.attribution import AttributionQuery, split, weights
+from crm_analytics.domain.trade_fact import EARLIEST
 from crm_analytics.projections.tables import query
 from crm_shared.analytics import AnalyticsStore
 from crm_shared.identity import Caller
@@ -89,7 +90,8 @@ class AttributionReport:
         knowledge = Knowledge(known, self._tz, scope_of(caller))
         parameters = {
             **knowledge.parameters(
-                (period.start - timedelta(days=asked.lookback_days), period.end), (period.start, period.end)
+                (max(period.start - timedelta(days=asked.lookback_days), EARLIEST), period.end),
+                (period.start, period.end),
             ),
             "from": period.start,
             "to": period.end,

@@ -21,6 +21,7 @@ from crm_analytics.application.abc import WithoutRate
 from crm_analytics.application.scope import scope_of
 from crm_analytics.application.touches import Knowledge, moment, with_touches_and_sales, without_rate
 from crm_analytics.domain.attribution import EffectivenessQuery
+from crm_analytics.domain.trade_fact import LATEST
 from crm_analytics.projections.tables import query
 from crm_shared.analytics import AnalyticsStore
 from crm_shared.identity import Caller
@@ -35,7 +36,7 @@ _TOTAL = (
 _WITHOUT_RATE = with_touches_and_sales(
     "SELECT s.currency AS currency, uniqExact(s.id) AS facts, min(s.date) AS earliest"
     " FROM touches AS t INNER JOIN sales AS s ON s.counterparty_id = t.counterparty_id"
-    " WHERE NOT s.converted AND s.date BETWEEN t.day AND t.day + {window_days:UInt32}"
+    " WHERE NOT s.converted AND s.date BETWEEN t.day AND toDate32(t.day) + {window_days:UInt32}"
     " GROUP BY currency ORDER BY currency"
 )
 PERCENT = Decimal("0.01")
@@ -100,7 +101,7 @@ class EffectivenessReport:
     def _parameters(self, caller: Caller, asked: EffectivenessQuery, as_of: datetime) -> dict[str, object]:
         period = asked.period
         knowledge = Knowledge(as_of, self._tz, scope_of(caller))
-        last_fact = period.end + timedelta(days=asked.window_days)
+        last_fact = min(period.end + timedelta(days=asked.window_days), LATEST)
         return {
             **knowledge.parameters((period.start, period.end), (period.start, last_fact)),
             "window_days": asked.window_days,

@@ -23,7 +23,7 @@ FROM
         any(s.profit) AS profit,
         arraySort(groupArrayIf(
             (t.end, t.interaction_id, t.day, t.kind, t.manager, t.source),
-            t.interaction_id != '' AND t.day BETWEEN s.date - {lookback_days:UInt32} AND s.date)) AS touched
+            t.interaction_id != '' AND t.day BETWEEN toDate32(s.date) - {lookback_days:UInt32} AND s.date)) AS touched
     FROM sales AS s
     LEFT JOIN touches AS t ON t.counterparty_id = s.counterparty_id
     WHERE s.converted AND s.date BETWEEN {from:Date} AND {to:Date}

@@ -16,9 +16,9 @@ FROM
     SELECT
         t.interaction_id AS interaction_id,
         any(multiIf({by:String} = 'kind', t.kind, {by:String} = 'manager', t.manager, t.source)) AS key,
-        countIf(s.kind = 'sale' AND s.date BETWEEN t.day AND t.day + {window_days:UInt32}) > 0 AS sold,
-        sumIf(s.revenue, s.converted AND s.date BETWEEN t.day AND t.day + {window_days:UInt32}) AS revenue_after,
-        sumIf(s.profit, s.converted AND s.date BETWEEN t.day AND t.day + {window_days:UInt32}) AS profit_after
+        countIf(s.kind = 'sale' AND s.date BETWEEN t.day AND toDate32(t.day) + {window_days:UInt32}) > 0 AS sold,
+        sumIf(s.revenue, s.converted AND s.date BETWEEN t.day AND toDate32(t.day) + {window_days:UInt32}) AS revenue_after,
+        sumIf(s.profit, s.converted AND s.date BETWEEN t.day AND toDate32(t.day) + {window_days:UInt32}) AS profit_after
     FROM touches AS t
     LEFT JOIN sales AS s ON s.counterparty_id = t.counterparty_id
     GROUP BY t.interaction_id
