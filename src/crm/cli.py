@@ -9,6 +9,7 @@
     crm import trade-facts|orders|payments FILE [--data-dir DIR]   the ERP's sales and returns, orders or payments
     crm report abc --from D --to D [--by ...] [--shares 70/20/10] [--format csv|json]   the ABC classification
     crm report xyz --to D [--periodicity month] [--periods 6] [--by ...] [--format csv|json]   stages and XYZ
+    crm report sources --from D --to D [--by item|division] [--as-of T] [--format csv|json]   sources report
     crm export counterparties FILE [--format csv|vcard] [--q ...] export the register (or its persons as vCard)
     crm republish SERVICE [--after POSITION]           its history onto its topics again, for a new consumer
     crm rebuild analytics [--data-dir DIR]             analytics tables that are not primary data, from the event logs
@@ -36,7 +37,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from crm import rebuild, report_xyz, services, system
+from crm import rebuild, report_sources, report_xyz, services, system
 from crm_analytics import bootstrap as analytics
 from crm_analytics.application.abc import AbcQuery
 from crm_analytics.domain.abc import Period, Shares
@@ -372,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     report_of = commands.add_parser("report", help="an analytics report on stdout, on the embedded data directory")
     reports = report_of.add_subparsers(dest="what", required=True)
     report_xyz.add_arguments(reports.add_parser("xyz", help="relationship stages and XYZ classes of customers"))
+    report_sources.add_arguments(reports.add_parser("sources", help="analysis of interactions and information sources"))
     report = reports.add_parser("abc", help="the ABC classification of customers")
     report.add_argument("--from", dest="start", type=date.fromisoformat, required=True, help="first day, YYYY-MM-DD")
     report.add_argument("--to", dest="end", type=date.fromisoformat, required=True, help="last day (included)")
@@ -419,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.data_dir is not None:
             settings = settings.model_copy(update={"data_dir": args.data_dir})
         if args.command == "report":
+            if args.what == "sources":
+                return report_sources.report_sources(settings, args)
             return report_xyz.report_xyz(settings, args) if args.what == "xyz" else _report_abc(settings, args)
         if args.command == "import" and args.what in BY_SLUG:
             return _import_records(settings, args.file, BY_SLUG[args.what])

@@ -254,6 +254,47 @@ def buckets(start: date, end: date, bucket: Bucket) -> list[date]:
     return found
 
 
+CSV_COLUMNS = (
+    "level",
+    "source",
+    "source_name",
+    "counterparty_id",
+    "customer",
+    "detail",
+    *(f"{name}{suffix}" for name in MEASURES for suffix in ("", "_share")),
+)
+"""The columns of the report as flat lines (files, the command line)."""
+Line = tuple[str, str, str, str, str, str, list[Decimal | int | None]]
+"""level (source, counterparty, detail), source, its name, counterparty id, unlinked customer code,
+detail, then each measure followed by its percent of the parent row."""
+
+
+def _values(m: Measures, shares: dict[str, Decimal | None]) -> list[Decimal | int | None]:
+    values: list[Decimal | int | None] = []
+    for name in MEASURES:
+        values += [getattr(m, name), shares.get(name)]
+    return values
+
+
+def lines_of(row: SourceRow, child: CounterpartyRow | None) -> list[Line]:
+    """The flat lines of one item of :meth:`SourcesReport.every_row`: a source's line, or a
+    counterparty's followed by its details'."""
+    name = row.name or ""
+    if child is None:
+        return [("source", row.source, name, "", "", "", _values(row.measures, row.shares))]
+    cid, customer = child.counterparty_id or "", child.customer or ""
+    lines: list[Line] = [("counterparty", row.source, name, cid, customer, "", _values(child.measures, child.shares))]
+    for d in child.details:
+        lines.append(("detail", row.source, name, cid, customer, d.detail, _values(d.measures, d.shares)))
+    return lines
+
+
+def text_of(line: Line) -> tuple[str, ...]:
+    """A line as text: decimals as their digits, None as empty."""
+    *codes, values = line
+    return (*codes, *("" if v is None else format(v, "f") if isinstance(v, Decimal) else str(v) for v in values))
+
+
 class SourcesReport:
     """Reads the report for a caller, within their scope (``application.scope``)."""
 

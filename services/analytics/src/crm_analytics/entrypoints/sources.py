@@ -14,14 +14,16 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 
 from crm_analytics.application.sources import (
+    CSV_COLUMNS,
     MEASURES,
     CounterpartyRow,
     Detail,
-    Measures,
     Sort,
     SourceRow,
     SourcesQuery,
     SourcesReport,
+    lines_of,
+    text_of,
 )
 from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.entrypoints.abc import reporting_currency
@@ -47,15 +49,6 @@ MAX_PLACE = 1_000_000_000
 ACCESS = (
     " Administrators, heads of sales and marketers read every row; sales managers and read-only users the "
     "rows of their access groups' counterparties (totals and percentages of those only); 403 for others."
-)
-CSV_COLUMNS = (
-    "level",
-    "source",
-    "source_name",
-    "counterparty_id",
-    "customer",
-    "detail",
-    *(f"{name}{suffix}" for name in MEASURES for suffix in ("", "_share")),
 )
 HEADINGS: dict[str, dict[str, str]] = {
     "en": {
@@ -162,41 +155,6 @@ def _counterparty(c: CounterpartyRow) -> CounterpartyRowOut:
     )
 
 
-def _values(m: Measures, shares: dict[str, Decimal | None]) -> list[Decimal | int | None]:
-    values: list[Decimal | int | None] = []
-    for name in MEASURES:
-        values += [getattr(m, name), shares.get(name)]
-    return values
-
-
-def _lines(row: SourceRow, child: CounterpartyRow | None) -> list[tuple[str, str, str, str, str, list[Any]]]:
-    """(level, counterparty id, customer, detail, values) lines of one row of ``every_row``."""
-    if child is None:
-        return [("source", row.source, "", "", "", _values(row.measures, row.shares))]
-    lines = [
-        (
-            "counterparty",
-            row.source,
-            child.counterparty_id or "",
-            child.customer or "",
-            "",
-            _values(child.measures, child.shares),
-        )
-    ]
-    for d in child.details:
-        lines.append(
-            (
-                "detail",
-                row.source,
-                child.counterparty_id or "",
-                child.customer or "",
-                d.detail,
-                _values(d.measures, d.shares),
-            )
-        )
-    return lines
-
-
 def _filename(asked: SourcesQuery, suffix: str) -> str:
     return f"sources-{asked.start}-{asked.end}.{suffix}"
 
@@ -205,7 +163,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
     """The report's routes; every route needs a verified caller."""
     router = APIRouter(prefix="/api/v1/analytics", tags=["analytics: reports"])
     authenticated = caller_dependency(tokens)
-    report = SourcesReport(service.analytics, tz=getattr(service.settings, "time_zone", "UTC"))
+    report = SourcesReport(service.analytics, tz=service.settings.time_zone)
     parameters = Depends(sources_parameters(service))
     currency = service.settings.reporting_currency
 
@@ -314,9 +272,8 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         async def lines() -> AsyncIterator[bytes]:
             yield ("\ufeff" + csv_line(CSV_COLUMNS)).encode()
             async for row, child in rows:
-                for level, code, cid, customer, detail, values in _lines(row, child):
-                    cells = ["" if v is None else format(v, "f") if isinstance(v, Decimal) else str(v) for v in values]
-                    yield csv_line((level, code, row.name or "", cid, customer, detail, *cells)).encode()
+                for line in lines_of(row, child):
+                    yield csv_line(text_of(line)).encode()
 
         disposition = f'attachment; filename="{_filename(asked, "csv")}"'
         return StreamingResponse(
@@ -367,9 +324,9 @@ def _workbook(found: list[tuple[SourceRow, CounterpartyRow | None]], language: s
     styles = {"sales": "integer", "incoming": "integer", "quantity": "quantity"}
     line = 0
     for row, child in found:
-        for level, code, cid, customer, detail, values in _lines(row, child):
+        for level, code, source_name, cid, customer, detail, values in lines_of(row, child):
             line += 1
-            label = row.name or (text["none"] if not code else "")
+            label = source_name or (text["none"] if not code else "")
             for col, cell in enumerate((level, code, label, cid, customer, detail)):
                 if cell:
                     sheet.write_string(line, col, cell)
