@@ -6,7 +6,7 @@
     crm serve contacts-relay | contacts-projector      distributed mode: a background role
     crm serve <service>-api | -relay | -projector      the same for each service of crm.services
     crm import counterparties FILE [--data-dir DIR]    import a CSV file (see crm_contacts.application.csv_columns)
-    crm import trade-facts|orders|payments FILE [--data-dir DIR]   the ERP's sales and returns, orders or payments
+    crm import trade-facts|orders|payments|currency-rates FILE [--data-dir DIR]   the ERP's records, or rates
     crm report abc --from D --to D [--by ...] [--shares 70/20/10] [--format csv|json]   the ABC classification
     crm report xyz --to D [--periodicity month] [--periods 6] [--by ...] [--format csv|json]   stages and XYZ
     crm report sources --from D --to D [--by item|division] [--as-of T] [--format csv|json]   sources report
@@ -205,7 +205,7 @@ def _export_counterparties(settings: KernelSettings, file: Path, args: argparse.
     return 0
 
 
-# -- crm import trade-facts|orders|payments / crm report abc: analytics on the data directory `crm up` uses
+# -- crm import <kind of record> / crm report abc: analytics on the data directory `crm up` uses --------
 # chDB locks its directory for one process: while `crm up` runs on it, use the HTTP API instead.
 
 

@@ -66,3 +66,30 @@ def test_bad_arguments_and_a_missing_file(tmp_path: Path, capsys: pytest.Capture
     assert main(["import", "trade-facts", str(tmp_path / "none.csv"), "--data-dir", str(tmp_path)]) == 2
     with pytest.raises(SystemExit):
         main([*base, "--by", "margin"])
+
+
+def test_import_currency_rates_converts_facts_in_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data, rates, facts = tmp_path / "var", tmp_path / "rates.csv", tmp_path / "sales.csv"
+    rates.write_text(
+        "currency,date,rate\nUSD,2026-01-01,0.9\nUSD,2026-01-10,0\nUSD,2026-01-15,0.95\n", encoding="utf-8"
+    )
+    facts.write_text(
+        "id,date,customer,quantity,revenue,currency\n"
+        "S-1,2026-01-05,C1,1,100.00,USD\n"  # 90.00
+        "S-2,2026-01-20,C2,1,100.00,USD\n"  # 95.00
+        "S-3,2026-01-20,C3,1,94.00,EUR\n",
+        encoding="utf-8",
+    )
+    assert main(["import", "currency-rates", str(rates), "--data-dir", str(data)]) == 1
+    err = capsys.readouterr().err
+    assert "imported 3/3 rows: 2 accepted, 1 rejected" in err
+    report = Path(err.split("see ")[-1].strip())
+    assert report.read_text(encoding="utf-8-sig").splitlines()[1].startswith("3,rate,")
+    assert main(["import", "trade-facts", str(facts), "--data-dir", str(data)]) == 0
+    capsys.readouterr()
+    args = ["report", "abc", "--from", "2026-01-01", "--to", "2026-01-31", "--data-dir", str(data)]
+    assert main([*args, "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["customer"], r["value"]) for r in rows] == [("C2", "95.00"), ("C3", "94.00"), ("C1", "90.00")]
+    assert main([*args, "--currency", "USD"]) == 2
+    assert "--currency: must be the reporting currency EUR" in capsys.readouterr().err
