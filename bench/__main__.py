@@ -38,7 +38,7 @@ QUICK_ARGS = {
     "p2": ["--rows", "3000", "--catch-up-timeout", "3"],
     "p3": ["--seconds", "3"],
     "p4": ["--events", "10000"],
-    "p5": ["--lines", "1000000", "--runs", "5"],
+    "p5": ["--lines", "1000000", "--runs", "3"],
     "p6": ["--rows", "200000"],
     "p9": ["--counterparties", "5000", "--searches", "40"],
 }
