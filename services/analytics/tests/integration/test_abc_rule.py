@@ -16,6 +16,8 @@ from dataclasses import replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+import pytest
+
 from crm_analytics.application.abc import AbcQuery, AbcReport, WithoutRate
 from crm_analytics.domain.abc import Measure, Period, Shares
 from crm_analytics.domain.currency_rate import Rate
@@ -180,16 +182,18 @@ async def test_profit_is_revenue_without_vat_less_cost(tables: AnalyticsStore) -
     assert (await rows_of(tables, "revenue_without_vat"))[0][1] == "100.00"
 
 
-async def test_only_callers_who_see_the_whole_read_it(tables: AnalyticsStore) -> None:
+async def test_the_whole_for_analytics_readers_their_groups_for_others_nothing_without_a_role(
+    tables: AnalyticsStore,
+) -> None:
+    await write_facts(tables, [fact(1, "A", "120.00")])  # no counterparty carries A
     report = AbcReport(tables)
     for role in ("head_of_sales", "marketer"):
-        await report.classify(caller_of("u", [role]), AbcQuery(PERIOD))
+        assert len((await report.classify(caller_of("u", [role]), AbcQuery(PERIOD))).rows) == 1
     for role in ("sales_manager", "read_only"):
-        try:
-            await report.classify(caller_of("u", [role], ["general"]), AbcQuery(PERIOD))
-        except Forbidden:
-            continue
-        raise AssertionError(f"{role} read the ABC classification")
+        mine = await report.classify(caller_of("u", [role], ["general"]), AbcQuery(PERIOD))
+        assert (mine.rows, mine.customers, mine.total) == ([], 0, Decimal("0.00"))
+    with pytest.raises(Forbidden):
+        await report.classify(caller_of("u", []), AbcQuery(PERIOD))
 
 
 # -- Conversion to the reporting currency -----------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,13 @@ from fastapi import FastAPI
 from crm_analytics import bootstrap
 from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.entrypoints.api import build_router
+from crm_shared.bus import Message
+from crm_shared.contracts.contacts import counterparty as cp
 from crm_shared.http import install
 from crm_shared.identity import CALLER_HEADER, CallerTokens, caller_of
 from crm_shared.settings import KernelSettings
+
+from .test_crm_events import message, registered
 
 TOKENS = CallerTokens(b"0123456789abcdef0123456789abcdef")
 ABC = "/api/v1/analytics/abc"
@@ -47,6 +52,13 @@ def client(app: FastAPI, role: str = "administrator", user: str = "ana") -> http
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://crm", headers={CALLER_HEADER: token}
     )
+
+
+def codes(cid: str, *erp: str) -> Message:
+    changed = cp.CounterpartyExternalCodesChanged(
+        counterparty_id=cid, external_codes=[cp.ExternalCode(system="erp", code=c) for c in erp]
+    )
+    return message(changed, datetime.now(UTC))
 
 
 def sale(n: int | str, customer: str, revenue: str, **extra: Any) -> dict[str, Any]:
@@ -185,17 +197,79 @@ async def test_abc_pages_in_place_order_with_its_parameters(app: FastAPI) -> Non
 
 
 @pytest.mark.parametrize("role", ["sales_manager", "read_only"])
-async def test_roles_that_do_not_see_the_whole_get_403(app: FastAPI, role: str) -> None:
+async def test_roles_that_do_not_see_the_whole_see_their_groups_rows_and_send_no_facts(
+    app: FastAPI, service: AnalyticsService, role: str
+) -> None:
+    async with client(app) as http:
+        facts = [sale(1, "G1", "600.00"), sale(2, "G2", "300.00"), sale(3, "S1", "100.00"), sale(4, "X9", "50.00")]
+        assert (await http.post(FACTS, json={"facts": facts})).status_code == 200
+        whole = await abc(http)
+    # G1, G2 are counterparties of the caller's group; S1 of another; X9 is carried by none.
+    await service.events.handle(
+        [
+            registered("g-1", "ana", group="general"),
+            registered("g-2", "ana", group="general"),
+            registered("s-1", "ana", group="south"),
+            *(codes(c, k) for c, k in (("g-1", "G1"), ("g-2", "G2"), ("s-1", "S1"))),
+        ]
+    )
     async with client(app, role) as http:
-        assert (await http.get(ABC, params={"from": "2026-01-01", "to": "2026-03-31"})).status_code == 403
+        mine = await abc(http)
+        assert [(r["customer"], r["counterparty_id"]) for r in mine["rows"]] == [("G1", "g-1"), ("G2", "g-2")]
+        classes = {r["customer"]: r["class"] for r in whole["rows"]}
+        assert [r["class"] for r in mine["rows"]] == [classes["G1"], classes["G2"]]  # classes among everybody
+        # Cumulative values and totals of their rows only: nothing of the others' revenue shows.
+        assert [(r["value"], r["cumulative_value"]) for r in mine["rows"]] == [
+            ("600.00", "900.00"),
+            ("300.00", "300.00"),
+        ]
+        assert (mine["total"], mine["customers"]) == ("900.00", 2)
         assert (await http.post(FACTS, json={"facts": [sale(1, "C", "1")]})).status_code == 403
         upload = await http.post(
             "/api/v1/analytics/imports/trade-facts", content=b"id\n", headers={"content-type": "text/csv"}
         )
         assert upload.status_code == 403
+        assert (await http.get("/api/v1/analytics/abc/unlinked")).status_code == 403
     async with client(app, "marketer") as http:
-        assert (await http.get(ABC, params={"from": "2026-01-01", "to": "2026-03-31"})).status_code == 200
+        assert len((await abc(http))["rows"]) == 4
         assert (await http.post(FACTS, json={"facts": [sale(1, "C", "1")]})).status_code == 403
+
+
+async def test_a_caller_with_no_role_gets_403(app: FastAPI) -> None:
+    token = TOKENS.issue(caller_of("nobody", [], []))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://crm", headers={CALLER_HEADER: token}
+    ) as http:
+        assert (await http.get(ABC, params={"from": "2026-01-01", "to": "2026-03-31"})).status_code == 403
+
+
+async def test_as_of_a_moment_the_report_is_what_the_crm_knew_then(app: FastAPI, service: AnalyticsService) -> None:
+    async with client(app) as http:
+        assert (
+            await http.post(FACTS, json={"facts": [sale(1, "K1", "100.00"), sale(2, "K2", "50.00")]})
+        ).status_code == 200
+        before = datetime.now(UTC)
+        await asyncio.sleep(0.01)
+        # Later: K1 corrected, K3 arrives, and K1 is linked to a counterparty.
+        assert (
+            await http.post(FACTS, json={"facts": [sale(1, "K1", "10.00"), sale(3, "K3", "70.00")]})
+        ).status_code == 200
+        await service.events.handle([registered("k-1", "ana"), codes("k-1", "K1")])
+        then = await abc(http, as_of=before.isoformat())
+        now = await abc(http)
+        assert [(r["customer"], r["value"], r["counterparty_id"]) for r in then["rows"]] == [
+            ("K1", "100.00", None),
+            ("K2", "50.00", None),
+        ]
+        assert [(r["customer"], r["value"], r["counterparty_id"]) for r in now["rows"]] == [
+            ("K3", "70.00", None),
+            ("K2", "50.00", None),
+            ("K1", "10.00", "k-1"),
+        ]
+        for wrong in ("2026-03-01T00:00:00", "1969-12-31T23:00:00Z", "yesterday"):
+            refused = await http.get(ABC, params={"from": "2026-01-01", "to": "2026-03-31", "as_of": wrong})
+            assert refused.status_code == 422, wrong
+            assert "as_of" in refused.text
 
 
 async def test_no_caller_token_is_401(app: FastAPI) -> None:
@@ -206,7 +280,7 @@ async def test_no_caller_token_is_401(app: FastAPI) -> None:
         assert (await http.get("/api/v1/analytics")).json() == {
             "reporting_currency": "EUR",
             "time_zone": "UTC",
-            "reports": ["abc", "xyz"],
+            "reports": ["abc", "xyz", "sources", "effectiveness", "attribution"],
         }
 
 

@@ -1,23 +1,25 @@
 """The ABC classification of customers over a period, read from the analytics tables.
 
 The rule (``domain.abc``) runs in ClickHouse over every customer known by the end of the period; the
-answer is a page of rows in place order (1 = the greatest value) and a summary per class. Only
-callers who may see the whole (``analytics:read``: administrators, heads of sales, marketers) read it:
-rows cannot yet be limited to a sales manager's access groups (the counterparties' groups are not
-in analytics' local copy yet), so others get 403.
+answer is a page of rows in place order (1 = the greatest value) and a summary per class, as of any
+moment (the facts received and the events that happened by then). Callers who may see the whole
+(``analytics:read``: administrators, heads of sales, marketers) read every row; a sales manager the
+rows of their access groups' counterparties (``application.scope``): the class is the one the rule
+gives among every customer, the cumulative values, total and summary are of their rows only.
 
-Each row's ``counterparty_id`` is looked up when read in the local copy of contacts' ERP codes
-(``application.links``), so customers link by themselves once a counterparty carries their code.
+Each row's ``counterparty_id`` comes from ``customer_links`` (contacts' ERP codes in ``crm_events``),
+so customers link by themselves once a counterparty carries their code.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from crm_analytics.application.links import CounterpartyLinks
+from crm_analytics.application.scope import SCOPE_SQL, Scope, scope_of
 from crm_analytics.domain.abc import CLASSES, AbcClass, Measure, Period, Shares, cumulative_share
 from crm_analytics.projections.tables import query
 from crm_shared.analytics import AnalyticsStore
@@ -25,8 +27,32 @@ from crm_shared.errors import Forbidden
 from crm_shared.identity import Caller, Permission
 
 _ABC = query("abc")
-_PAGE = f"SELECT * FROM ({_ABC}) WHERE place > {{after:UInt64}} ORDER BY place LIMIT {{limit:UInt32}}"
-_SUMMARY = f"SELECT class, count() AS customers, sum(value) AS value, any(total) AS total FROM ({_ABC}) GROUP BY class"
+_KNOWN_FACTS = "FROM facts_converted_as_of(known = {known:UInt64})"
+
+
+def _seen(abc: str) -> str:
+    """The rows of the caller's scope, linked to counterparties as of ``as_of``, with the cumulative
+    values and the total of those rows (for the whole, the same as the rule's own)."""
+    return f"""
+    SELECT place, a.customer AS customer, value, class, l.counterparty_id AS counterparty_id,
+        sum(value) OVER (ORDER BY value ASC, customer ASC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+            AS cumulative,
+        sum(value) OVER () AS total
+    FROM ({abc}) AS a
+    LEFT JOIN customer_links(as_of = {{as_of:DateTime64(6, 'UTC')}}) AS l ON a.customer = l.customer
+    WHERE {SCOPE_SQL}"""
+
+
+_SEEN = {False: _seen(_ABC), True: _seen(_ABC.replace("FROM facts_converted\n", _KNOWN_FACTS + "\n"))}
+"""By whether the facts are read as known at a past moment (``as_of``) or as they are now."""
+assert _KNOWN_FACTS in _SEEN[True], "abc.sql no longer reads `FROM facts_converted` on a line of its own"
+_PAGE = {
+    k: f"SELECT * FROM ({v}) WHERE place > {{after:UInt64}} ORDER BY place LIMIT {{limit:UInt32}}"
+    for k, v in _SEEN.items()
+}
+_SUMMARY = {
+    k: f"SELECT class, count() AS customers, sum(value) AS value FROM ({v}) GROUP BY class" for k, v in _SEEN.items()
+}
 _WITHOUT_RATE = query("facts_without_rate")
 _CUSTOMERS = query("customers")
 
@@ -40,15 +66,20 @@ class AbcQuery:
     measure: Measure = "revenue"
     shares: Shares = field(default_factory=Shares)
     currency: str = "EUR"
+    as_of: datetime | None = None
+    """What the CRM knew at this moment: facts received and events that happened by then (None: now)."""
 
     def parameters(self) -> dict[str, object]:
-        """The SQL parameters of ``abc.sql``."""
+        """The SQL parameters of ``abc.sql``, the links and the facts known ``as_of``."""
+        moment = self.as_of or datetime.now(UTC)
         return {
             "from": self.period.start,
             "to": self.period.end,
             "measure": self.measure,
             "c_share": self.shares.c,
             "cb_share": self.shares.c + self.shares.b,
+            "as_of": moment,
+            "known": int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000,
         }
 
 
@@ -116,7 +147,7 @@ def _row(found: dict[str, object]) -> AbcRow:
     return AbcRow(
         place=place,
         customer=str(found["customer"]),
-        counterparty_id=None,
+        counterparty_id=str(found["counterparty_id"]) or None,
         value=value,
         cumulative_value=cumulative,
         cumulative_share=cumulative_share(cumulative, total),
@@ -134,17 +165,13 @@ class Unlinked:
 
 
 class AbcReport:
-    """Reads the ABC classification for callers who may see the whole."""
+    """Reads the ABC classification: the whole for analytics readers; for a sales manager the rows of
+    their access groups' counterparties (``application.scope``), each with the class the rule gives it
+    among every customer, and the cumulative values, totals and summary of those rows only."""
 
     def __init__(self, store: AnalyticsStore, links: CounterpartyLinks | None = None) -> None:
         self._store = store
         self._links = links
-
-    async def _linked(self, rows: list[AbcRow]) -> list[AbcRow]:
-        if self._links is None or not rows:
-            return rows
-        found = await self._links.counterparties(row.customer for row in rows)
-        return [replace(row, counterparty_id=found.get(row.customer)) for row in rows]
 
     async def unlinked(self, caller: Caller, *, after: str = "", limit: int = 100) -> tuple[list[Unlinked], str | None]:
         """Customers (in code order after ``after``) whose code no counterparty carries, at most
@@ -174,35 +201,34 @@ class AbcReport:
 
     async def classify(self, caller: Caller, asked: AbcQuery, *, after: int = 0, limit: int = 100) -> AbcResult:
         """The rows after place ``after`` (at most ``limit``), and the summary."""
-        self.authorize(caller)
-        rows, last_place = await self._page(asked, after, limit)
-        parameters = asked.parameters()
-        summary = await self._store.query(_SUMMARY, parameters)
+        scope = scope_of(caller)
+        rows, last_place = await self._page(asked, scope, after, limit)
+        parameters = {**asked.parameters(), **scope.parameters()}
+        summary = await self._store.query(_SUMMARY[asked.as_of is not None], parameters)
         without_rate = await facts_without_rate(self._store, asked.period.start, asked.period.end)
         classes = {c: ClassSummary(0, Decimal("0.00")) for c in CLASSES}
-        total = Decimal("0.00")
         for entry in summary:
             classes[entry["class"]] = ClassSummary(int(entry["customers"]), Decimal(str(entry["value"])))
-            total = Decimal(str(entry["total"]))
         return AbcResult(
             rows=rows,
             last_place=last_place,
             customers=sum(s.customers for s in classes.values()),
-            total=total,
+            total=sum((s.value for s in classes.values()), Decimal("0.00")),
             classes=classes,
             without_rate=without_rate,
         )
 
     async def every_row(self, caller: Caller, asked: AbcQuery, *, page: int = 10_000) -> AsyncIterator[AbcRow]:
-        """Every row in place order, a page at a time (for files)."""
-        self.authorize(caller)
+        """Every row of the caller's scope in place order, a page at a time (for files)."""
+        scope = scope_of(caller)
         after: int | None = 0
         while after is not None:
-            rows, after = await self._page(asked, after, page)
+            rows, after = await self._page(asked, scope, after, page)
             for row in rows:
                 yield row
 
-    async def _page(self, asked: AbcQuery, after: int, limit: int) -> tuple[list[AbcRow], int | None]:
-        found = await self._store.query(_PAGE, {**asked.parameters(), "after": after, "limit": limit + 1})
-        rows = await self._linked([_row(r) for r in found[:limit]])
+    async def _page(self, asked: AbcQuery, scope: Scope, after: int, limit: int) -> tuple[list[AbcRow], int | None]:
+        parameters = {**asked.parameters(), **scope.parameters(), "after": after, "limit": limit + 1}
+        found = await self._store.query(_PAGE[asked.as_of is not None], parameters)
+        rows = [_row(r) for r in found[:limit]]
         return rows, rows[-1].place if len(found) > limit and rows else None

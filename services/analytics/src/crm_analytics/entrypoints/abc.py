@@ -8,11 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from crm_analytics.application.abc import AbcQuery
+from crm_analytics.application.scope import scope_of
 from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.domain.abc import SHARES_PATTERN, Period, Shares
 from crm_analytics.entrypoints import runs
 from crm_analytics.entrypoints.abc_models import AbcOut, AbcRowOut, ClassOut, WithoutRateOut
 from crm_analytics.entrypoints.facts_models import FactDate
+from crm_analytics.entrypoints.reports import AsOf
 from crm_shared.http import Cursor, HttpProblem, caller_dependency
 from crm_shared.identity import Caller, CallerTokens
 from crm_shared.readstore.cursor import BadCursor, decode_cursor, encode_cursor
@@ -49,12 +51,14 @@ def abc_parameters(service: AnalyticsService) -> Callable[..., AbcQuery]:
             str, Query(pattern=SHARES_PATTERN, description="A/B/C in percent, summing to 100")
         ] = "70/20/10",
         currency: str | None = reporting_currency(service),
+        as_of: AsOf = None,
     ) -> AbcQuery:
         return AbcQuery(
             period=Period(start, end),
             measure=by,
             shares=Shares.parse(shares),
             currency=currency or service.settings.reporting_currency,
+            as_of=as_of,
         )
 
     return asked_of
@@ -76,9 +80,11 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         """The ABC classification of customers (1C's rule): each customer's value in the period, sorted
         ascending (ties by customer code) and accumulated; cumulative share ≤ C → C, ≤ C + B → B,
         else A. Returns subtract; customers with no sales in the period are C. Rows in place order
-        (the greatest value first), a page at a time. Administrators, heads of sales and marketers
-        only (403 for other roles)."""
-        service.abc.authorize(caller)
+        (the greatest value first), a page at a time, as of any moment (`as_of`). Administrators,
+        heads of sales and marketers see every customer; sales managers and read-only users the
+        customers of their access groups' counterparties, each with the class the rule gives it among
+        every customer, and cumulative values, total and summary over their rows only."""
+        scope_of(caller)
         try:
             after = decode_cursor(cursor)
         except BadCursor as exc:

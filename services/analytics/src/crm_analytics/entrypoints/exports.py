@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 
 from crm_analytics.application.abc import AbcQuery, AbcResult, AbcRow
+from crm_analytics.application.scope import scope_of
 from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.domain.abc import CLASSES
 from crm_analytics.entrypoints.abc import abc_parameters
@@ -228,7 +229,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
     parameters = Depends(abc_parameters(service))
 
     async def report(caller: Caller, asked: AbcQuery) -> _Report:
-        service.abc.authorize(caller)
+        scope_of(caller)
         summary = await service.abc.classify(caller, asked, limit=1)
         rows = [row async for row in service.abc.every_row(caller, asked)]
         return _Report(asked, summary, rows)
@@ -265,7 +266,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         with a byte order mark: ``place,customer,counterparty_id,value,share,cumulative_value,
         cumulative_share,class``, amounts as decimal text, shares in percent (4 decimals; empty when
         the total is not positive). Administrators, heads of sales and marketers only."""
-        service.abc.authorize(caller)
+        scope_of(caller)
         summary = await service.abc.classify(caller, asked, limit=1)
 
         async def lines() -> AsyncIterator[bytes]:
