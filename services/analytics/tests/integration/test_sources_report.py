@@ -33,9 +33,10 @@ from crm_analytics.application.sources import CounterpartyRow, SourcesQuery, Sou
 from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.domain.currency_rate import Rate
 from crm_analytics.domain.trade_fact import TradeFact
-from crm_analytics.entrypoints import sources as sources_routes
+from crm_analytics.entrypoints.api import build_router
 from crm_analytics.projections.crm_events import CrmEventsFeed
 from crm_analytics.projections.tables import write_facts, write_rates
+from crm_analytics.settings import AnalyticsSettings
 from crm_shared.analytics import AnalyticsStore
 from crm_shared.bus import Message
 from crm_shared.contracts.contacts import counterparty as cp
@@ -460,7 +461,7 @@ PERIOD = {"from": START.isoformat(), "to": END.isoformat()}
 
 @pytest.fixture
 async def service(tmp_path: Path) -> AsyncIterator[AnalyticsService]:
-    wired = await bootstrap.build(KernelSettings(data_dir=tmp_path))
+    wired = await bootstrap.build(KernelSettings(data_dir=tmp_path), AnalyticsSettings(time_zone=TZ))
     try:
         yield wired
     finally:
@@ -471,7 +472,7 @@ async def service(tmp_path: Path) -> AsyncIterator[AnalyticsService]:
 async def app(service: AnalyticsService) -> FastAPI:
     app = FastAPI()
     install(app)
-    app.include_router(sources_routes.build_router(service, TOKENS))
+    app.include_router(build_router(service, TOKENS))
     return app
 
 
@@ -517,7 +518,7 @@ def found_json(body: dict[str, Any]) -> dict[str, Any]:
 async def test_the_route_its_more_links_files_and_history(app: FastAPI, service: AnalyticsService) -> None:
     world, _ = await generate(service.analytics)
     as_of = (datetime.now(UTC) + timedelta(seconds=5)).isoformat()
-    tz = getattr(service.settings, "time_zone", "UTC")
+    tz = service.settings.time_zone
     want = without_history(expected(world, datetime.fromisoformat(as_of), tz=tz))
     async with client(app) as http:
         answer = await http.get(SOURCES, params={**PERIOD, "by": "item", "as_of": as_of, "counterparties": 1000})
@@ -573,6 +574,14 @@ async def test_parameters_are_checked_and_roles(app: FastAPI, service: Analytics
             answer = await http.get(SOURCES, params={**PERIOD, **params})
             assert answer.status_code == 422, (params, answer.text)
             assert field in [e["field"] for e in answer.json()["errors"]], (params, answer.text)
+        for moment in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2262-01-01T00:00:00Z"):
+            answer = await http.get(SOURCES, params={**PERIOD, "as_of": moment})
+            assert answer.status_code == 422, (moment, answer.text)
+        # Edges of what the schema allows answer, never a 5xx.
+        widest = {"from": "1970-01-01", "to": "2148-12-31", "as_of": "2261-12-31T23:59:59Z"}
+        for path, extra in ((SOURCES, {"source": "\x00'\\\"`", "counterparties": "0"}), (SOURCES + "/history", {})):
+            answer = await http.get(path, params={**widest, **extra})
+            assert answer.status_code == 200, answer.text
     await generate(service.analytics)
     async with client(app, ("sales_manager",), ("north",)) as http:
         answer = await http.get(SOURCES, params={**PERIOD, "counterparties": 1000})
