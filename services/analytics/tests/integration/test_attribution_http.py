@@ -65,6 +65,10 @@ async def test_the_reports_over_http(service: AnalyticsService, app: FastAPI) ->
             (EFFECTIVENESS, {"from": "1970-01-01", "to": "2148-12-31"}, "to"),
             (EFFECTIVENESS, {"as_of": "yesterday"}, "as_of"),
             (EFFECTIVENESS, {"as_of": "2300-01-01T00:00:00Z"}, "as_of"),
+            # The bounds every report shares (entrypoints/reports.AsOf): the facts' years, and an offset.
+            (EFFECTIVENESS, {"as_of": "2200-01-01T00:00:00Z"}, "as_of"),
+            (ATTRIBUTION, {"as_of": "2149-01-01T00:00:00+00:00"}, "as_of"),
+            (ATTRIBUTION, {"as_of": "2026-04-01T00:00:00"}, "as_of"),
         ]
         for path, params, field in cases:
             bad = await http.get(path, params={**period, **params})

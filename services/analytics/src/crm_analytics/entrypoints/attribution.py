@@ -34,7 +34,7 @@ from crm_analytics.domain.attribution import (
 from crm_analytics.entrypoints.abc_models import WithoutRateOut
 from crm_analytics.entrypoints.exports import csv_line
 from crm_analytics.entrypoints.facts_models import FactDate
-from crm_shared.errors import DomainError
+from crm_analytics.entrypoints.reports import AsOf
 from crm_shared.http import Cursor, HttpProblem, caller_dependency
 from crm_shared.identity import Caller, CallerTokens
 from crm_shared.readstore.cursor import BadCursor, decode_cursor, encode_cursor
@@ -118,24 +118,10 @@ class AttributionOut(BaseModel):
 
 
 def _moment(as_of: datetime | None) -> datetime:
-    if as_of is None:
-        return datetime.now(UTC)
-    try:
-        moment = (as_of.replace(tzinfo=UTC) if as_of.tzinfo is None else as_of).astimezone(UTC)
-    except (OverflowError, ValueError):
-        moment = None
-    if moment is None or not 1970 <= moment.year <= 2261:
-        raise DomainError("as_of must be a moment from 1970 to 2261", field="as_of")
-    return moment
+    """The moment a report is read as of: ``as_of`` (already checked by ``AsOf``) or now."""
+    return datetime.now(UTC) if as_of is None else as_of
 
 
-AsOf = Annotated[
-    datetime | None,
-    Query(
-        description="ISO 8601 moment (UTC when no offset), 1970 to 2261: what the CRM knew then — events that "
-        "happened by then and trade facts received by then, each as it was then. Default: now"
-    ),
-]
 From = Annotated[FactDate, Query(alias="from", description="First day of the period")]
 To = Annotated[
     FactDate,
