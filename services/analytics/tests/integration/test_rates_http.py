@@ -109,6 +109,7 @@ async def test_rates_sent_again_replace_and_read_back_in_order(app: FastAPI) -> 
         ({"rate": "1.1234567"}, "rates.1.rate"),
         ({"rate": "1,5"}, "rates.1.rate"),
         ({"rate": "1234567890123.5"}, "rates.1.rate"),
+        ({"rate": "12345678"}, "rates.1.rate"),  # 8 digits: more than the reports' decimals hold
         ({"rate": 1.5}, "rates.1.rate"),
         ({"currency": "usd"}, "rates.1.currency"),
         ({"date": "2026-02-30"}, "rates.1.date"),
@@ -261,3 +262,34 @@ async def test_the_abc_report_converts_with_the_rates_sent(app: FastAPI) -> None
     assert {r["customer"]: Decimal(r["value"]) for r in body["rows"]} == want
     assert Decimal(body["total"]) == sum(want.values())
     assert body["without_rate"] == [{"currency": "USD", "facts": 1, "earliest": "2026-01-03"}]
+
+
+async def test_the_largest_amounts_at_the_largest_rate_do_not_overflow_the_reports(app: FastAPI) -> None:
+    most = "9999999999999999.99"
+    facts = [
+        {
+            "id": f"S-{n}",
+            "date": f"2026-0{1 + n % 6}-01",
+            "customer": "K",
+            "quantity": "1",
+            "revenue": most,
+            "cost": "0",
+            "currency": "USD",
+            "kind": "return" if n == 3 else "sale",
+        }
+        for n in range(12)
+    ]
+    async with client(app) as http:
+        assert (await http.post("/api/v1/analytics/trade-facts", json={"facts": facts})).status_code == 200
+        assert (
+            await http.post(RATES, json={"rates": [rate("USD", "1970-01-01", "9999999.999999")]})
+        ).status_code == 200
+        value = (Decimal(most) * Decimal("9999999.999999")).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        answer = await http.get("/api/v1/analytics/abc", params={"from": "2026-01-01", "to": "2026-12-31"})
+        assert answer.status_code == 200, answer.text
+        assert Decimal(answer.json()["total"]) == 10 * value
+        for by in ("revenue", "profit"):
+            for periodicity, periods in (("month", "6"), ("day", "1000")):
+                params = {"to": "2026-06-30", "by": by, "periodicity": periodicity, "periods": periods, "x": "0"}
+                answer = await http.get("/api/v1/analytics/xyz", params=params)
+                assert answer.status_code == 200, answer.text

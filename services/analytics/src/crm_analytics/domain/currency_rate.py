@@ -21,8 +21,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from crm_analytics.domain.trade_fact import FactRejected, currency, fact_date
 from crm_shared.contracts.erp.trade_fact import Currency, FactDate
 
-RATE_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,6})?$"
-"""A rate as text: up to 12 digits, a point and up to 6 decimals (what ``Decimal(18, 6)`` holds); > 0."""
+RATE_PATTERN = r"^[0-9]{1,7}(\.[0-9]{1,6})?$"
+"""A rate as text: up to 7 digits, a point and up to 6 decimals; > 0. (``Decimal(18, 6)`` would hold 12
+digits; 7 keep a 16-digit amount times its rate, and the XYZ report's sums of squares of such amounts,
+within the decimal types the reports compute in: a larger rate made the XYZ query overflow.)"""
 _RATE = re.compile(RATE_PATTERN)
 
 COLUMNS = ("currency", "date", "rate")
@@ -42,7 +44,7 @@ def rate(text: str, column: str = "rate") -> Decimal:
     """A rate from its text (:data:`RATE_PATTERN`, greater than 0), or :class:`FactRejected`."""
     if not _RATE.fullmatch(text) or Decimal(text) == 0:
         raise FactRejected(
-            column, "must be a decimal > 0 with at most 12 digits, a point and 6 decimals, e.g. 1.955830"
+            column, "must be a decimal > 0 with at most 7 digits, a point and 6 decimals, e.g. 1.955830"
         )
     return Decimal(text)
 
@@ -72,7 +74,7 @@ class CurrencyRate(BaseModel):
     currency: Currency = Field(description="ISO 4217 code in capitals, e.g. USD")
     date: FactDate = Field(description="The first day the rate is in force (YYYY-MM-DD, 1970-2148)")
     rate: Annotated[str, StringConstraints(pattern=RATE_PATTERN), AfterValidator(_positive)] = Field(
-        description="Decimal text > 0: up to 12 digits, a point and up to 6 decimals (e.g. 1.955830); "
+        description="Decimal text > 0: up to 7 digits, a point and up to 6 decimals (e.g. 1.955830); "
         "units of the reporting currency for 1 unit of `currency`"
     )
 
