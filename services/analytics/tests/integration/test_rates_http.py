@@ -290,6 +290,8 @@ async def test_the_largest_amounts_at_the_largest_rate_do_not_overflow_the_repor
         assert Decimal(answer.json()["total"]) == 10 * value
         for by in ("revenue", "profit"):
             for periodicity, periods in (("month", "6"), ("day", "1000")):
-                params = {"to": "2026-06-30", "by": by, "periodicity": periodicity, "periods": periods, "x": "0"}
-                answer = await http.get("/api/v1/analytics/xyz", params=params)
-                assert answer.status_code == 200, answer.text
+                for x, y in (("0", "999.99"), ("999.99", "999.99")):  # the bands' bounds squared too
+                    params = {"to": "2026-06-30", "by": by, "periodicity": periodicity, "periods": periods}
+                    answer = await http.get("/api/v1/analytics/xyz", params={**params, "x": x, "y": y})
+                    assert answer.status_code == 200, answer.text
+                    assert answer.json()["rows"][0]["stage"] == "regular"

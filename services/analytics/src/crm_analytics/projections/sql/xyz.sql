@@ -104,7 +104,7 @@ SELECT
         NULL,
         multiIf(
             n = 0 OR total <= 0, 'Z',
-            (n * squares - total * total) * 10000 <= {x:Decimal(7, 2)} * {x:Decimal(7, 2)} * total * total, 'X',
-            (n * squares - total * total) * 10000 <= {y:Decimal(7, 2)} * {y:Decimal(7, 2)} * total * total, 'Y',
+            (n * squares - total * total) * 10000 <= toDecimal256({x:Decimal(7, 2)}, 2) * {x:Decimal(7, 2)} * total * total, 'X',
+            (n * squares - total * total) * 10000 <= toDecimal256({y:Decimal(7, 2)}, 2) * {y:Decimal(7, 2)} * total * total, 'Y',
             'Z')) AS xyz_class
 FROM staged
