@@ -8,11 +8,20 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from crm_analytics.application.abc import AbcQuery
+from crm_analytics.application.backtest import MAX_PERIODS, BacktestQuery, backtest
 from crm_analytics.application.scope import scope_of
 from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.domain.abc import SHARES_PATTERN, Period, Shares
 from crm_analytics.entrypoints import runs
-from crm_analytics.entrypoints.abc_models import AbcOut, AbcRowOut, ClassOut, WithoutRateOut
+from crm_analytics.entrypoints.abc_models import (
+    AbcOut,
+    AbcRowOut,
+    BacktestOut,
+    BacktestPeriodOut,
+    ClassOut,
+    MoveOut,
+    WithoutRateOut,
+)
 from crm_analytics.entrypoints.facts_models import FactDate
 from crm_analytics.entrypoints.reports import AsOf
 from crm_shared.http import Cursor, HttpProblem, caller_dependency
@@ -118,6 +127,70 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
             next_cursor=None
             if result.last_place is None or last is None
             else encode_cursor((result.last_place, last.customer)),
+        )
+
+    @router.get("/abc/backtest", response_model=BacktestOut, response_model_by_alias=True)
+    async def abc_backtest(
+        to: Annotated[FactDate, Query(description="A day of the last period")],
+        periodicity: Annotated[Literal["month", "quarter", "half-year", "year"], Query()] = "month",
+        periods: Annotated[int, Query(ge=2, le=MAX_PERIODS, description="How many consecutive periods")] = 12,
+        by: Annotated[
+            Literal["revenue", "revenue_without_vat", "profit"],
+            Query(description="profit = revenue without VAT - cost"),
+        ] = "revenue",
+        shares: Annotated[
+            str, Query(pattern=SHARES_PATTERN, description="A/B/C in percent, summing to 100")
+        ] = "70/20/10",
+        currency: str | None = reporting_currency(service),
+        as_known: Annotated[
+            Literal["now", "then"],
+            Query(
+                description="now: every period with what is known today; then: each with what the CRM knew at "
+                "the end of its last day in the organisation's time zone (what a run then would have said)"
+            ),
+        ] = "now",
+        caller: Caller = authenticated,
+    ) -> BacktestOut:
+        """Back-testing: the ABC rule run over consecutive past periods (oldest first) and compared —
+        each period's classes, the movement from the period before and the share of customers keeping
+        their class, and which part of the next period's value came from this period's A, B and C
+        customers (how well the classes foretold the money). In the caller's scope, like the report."""
+        scope_of(caller)
+        asked = BacktestQuery(
+            to=to,
+            periodicity=periodicity,
+            periods=periods,
+            measure=by,
+            shares=Shares.parse(shares),
+            currency=currency or service.settings.reporting_currency,
+            as_known=as_known,
+        )
+        found = await backtest(service.abc, caller, asked, service.settings.time_zone)
+        return BacktestOut(
+            to=to,
+            periodicity=periodicity,
+            periods=periods,
+            by=by,
+            shares=str(asked.shares),
+            currency=asked.currency,
+            as_known=as_known,
+            time_zone=service.settings.time_zone,
+            items=[
+                BacktestPeriodOut(
+                    start=p.period.start,
+                    end=p.period.end,
+                    as_of=p.as_of,
+                    classes={c: ClassOut(customers=p.customers[c], value=_money(p.values[c])) for c in p.customers},
+                    movement=None
+                    if p.movement is None
+                    else [MoveOut(previous=f, abc_class=t, customers=n) for (f, t), n in p.movement.items()],
+                    kept_share=None if p.kept_share is None else _money(p.kept_share),
+                    next_share=None
+                    if p.next_share is None
+                    else {k: None if v is None else _money(v) for k, v in p.next_share.items()},
+                )
+                for p in found
+            ],
         )
 
     routes = APIRouter()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -68,3 +68,42 @@ class AbcOut(BaseModel):
     without_rate: list[WithoutRateOut] = Field(description=WITHOUT_RATE)
     rows: list[AbcRowOut]
     next_cursor: str | None
+
+
+class MoveOut(BaseModel):
+    """How many customers went from a previous class (or none: ``new``) to a class."""
+
+    previous: Literal["A", "B", "C", "new"]
+    abc_class: Literal["A", "B", "C"] = Field(serialization_alias="class")
+    customers: int
+
+
+class BacktestPeriodOut(BaseModel):
+    """One period of a back-test: its classes and how they compare with the periods around it."""
+
+    start: date = Field(serialization_alias="from")
+    end: date = Field(serialization_alias="to")
+    as_of: datetime | None = Field(description="The moment whose knowledge classified it; null: now")
+    classes: dict[Literal["A", "B", "C"], ClassOut]
+    movement: list[MoveOut] | None = Field(description="From the period before (every pair, zeros too); null first")
+    kept_share: str | None = Field(
+        description="Decimal text: customers of both periods keeping their class, in percent of them; null first"
+    )
+    next_share: dict[Literal["A", "B", "C", "new"], str | None] | None = Field(
+        description="Decimal text: the next period's total value by this period's class of its customers (new: "
+        "customers unknown in this period), in percent; null for the last period or a total that is not positive"
+    )
+
+
+class BacktestOut(BaseModel):
+    """An ABC rule run over consecutive past periods and compared."""
+
+    to: date
+    periodicity: str
+    periods: int
+    by: str
+    shares: str
+    currency: str
+    as_known: str
+    time_zone: str
+    items: list[BacktestPeriodOut] = Field(description="Oldest first")

@@ -21,9 +21,17 @@ SCHEMA = SQL / "schema.sql"
 VIEWS = SQL / "views.sql"
 _CURRENCY_MARK = "__REPORTING_CURRENCY__"
 _FACTS_MARK = "__TRADE_FACTS__"
-FACTS_KNOWN = "SELECT * FROM trade_facts WHERE version <= {known:UInt64} ORDER BY version DESC LIMIT 1 BY id"
+FACTS_KNOWN = (
+    "SELECT * FROM trade_fact_versions WHERE version <= {known:UInt64} ORDER BY version DESC LIMIT 1 BY id"
+)
 """The trade facts as the CRM knew them when its clock read ``known`` nanoseconds since the epoch: per id
-the latest version received by then (``views.sql``'s ``*_as_of`` twins take it as ``known``)."""
+the latest version received by then, from the history of every version received (``trade_fact_versions``;
+``views.sql``'s ``*_as_of`` twins take it as ``known``)."""
+_BACKFILL = (
+    "INSERT INTO trade_fact_versions SELECT * FROM trade_facts FINAL"
+    " WHERE (SELECT count() FROM trade_fact_versions) = 0"
+)
+"""Facts stored before the history existed enter it once, as their latest versions."""
 TRADE_FACTS = kinds.TRADE_FACTS.table
 FACT_COLUMNS = (*kinds.TRADE_FACTS.columns, "version")
 
@@ -41,6 +49,7 @@ async def prepare(store: AnalyticsStore, reporting_currency: str = "EUR") -> Non
         # Written into the views as a literal: three capital letters only.
         raise ValueError(f"the reporting currency must be three capital letters, not {reporting_currency!r}")
     await store.run_script(SCHEMA)
+    await store.execute(_BACKFILL)
     await store.run_script(crm_events.SCRIPT)
     for statement in load_script(VIEWS):
         statement = statement.replace(_CURRENCY_MARK, reporting_currency)

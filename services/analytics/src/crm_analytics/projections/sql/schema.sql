@@ -69,3 +69,14 @@ CREATE TABLE IF NOT EXISTS currency_rates
 )
 ENGINE = ReplacingMergeTree(version)
 ORDER BY (currency, date);
+
+-- Every version of every trade fact as it was received: trade_facts keeps only the latest per id (and
+-- ClickHouse collapses the older ones at insert and at merges), so what the CRM knew at a past moment
+-- (reports `as_of`) is read here. Filled by the materialized view below from each insert into
+-- trade_facts (the inserted block as sent, before any collapsing); append-only, never merged away.
+CREATE TABLE IF NOT EXISTS trade_fact_versions AS trade_facts
+ENGINE = MergeTree
+ORDER BY (id, version);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS trade_fact_versions_feed TO trade_fact_versions
+AS SELECT * FROM trade_facts;
