@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from crm_analytics.bootstrap import AnalyticsService
-from crm_analytics.entrypoints import abc, attribution, exports, facts, rates, sources, xyz
+from crm_analytics.entrypoints import abc, attribution, exports, facts, managers, rates, sources, xyz
 from crm_shared.http import caller_dependency
 from crm_shared.identity import Caller, CallerTokens
 
@@ -33,7 +33,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         return AnalyticsIndex(
             reporting_currency=service.settings.reporting_currency,
             time_zone=service.settings.time_zone,
-            reports=["abc", "xyz", "sources", "effectiveness", "attribution"],
+            reports=["abc", "xyz", "sources", "effectiveness", "attribution", "managers"],
         )
 
     router.include_router(facts.build_router(service, tokens))
@@ -43,4 +43,5 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
     router.include_router(xyz.build_router(service, tokens))
     router.include_router(sources.build_router(service, tokens))
     router.include_router(attribution.build_router(service, tokens))
+    router.include_router(managers.build_router(service, tokens))
     return router
