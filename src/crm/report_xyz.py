@@ -15,7 +15,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from crm_analytics import bootstrap as analytics
-from crm_analytics.application.links import CounterpartyLinks
 from crm_analytics.application.xyz import XyzReport
 from crm_analytics.domain.xyz import (
     BAND_PATTERN,
@@ -101,7 +100,7 @@ def report_xyz(settings: KernelSettings, args: argparse.Namespace) -> int:
     async def run() -> int:
         service = await analytics.build(settings)
         caller = caller_of(f"cli:{getpass.getuser()}", ["administrator"], name="command line")
-        report = XyzReport(service.analytics, CounterpartyLinks(service.analytics))
+        report = XyzReport(service.analytics)
         count = 0
         try:
             writer = csv.writer(sys.stdout, lineterminator="\n") if args.format == "csv" else None

@@ -22,6 +22,8 @@ from crm_shared.integration import Envelope
 from crm_shared.readstore.cursor import encode_cursor
 from crm_shared.settings import KernelSettings
 
+from .test_crm_events import registered
+
 TOKENS = CallerTokens(b"0123456789abcdef0123456789abcdef")
 XYZ = "/api/v1/analytics/xyz"
 FACTS = "/api/v1/analytics/trade-facts"
@@ -169,13 +171,40 @@ async def test_bad_parameters_are_422_naming_the_field(app: FastAPI, params: dic
     assert field in [e["field"] for e in answer.json()["errors"]], answer.text
 
 
+async def test_a_sales_manager_sees_the_rows_of_their_groups_and_as_of_hides_later_facts(
+    app: FastAPI, service: AnalyticsService
+) -> None:
+    async with client(app) as http:
+        assert (await http.post(FACTS, json={"facts": FACT_ROWS})).status_code == 200
+        before = datetime.now(UTC)
+        late = [fact(20, "K9", "2026-03-02", "10.00")]
+        assert (await http.post(FACTS, json={"facts": late})).status_code == 200
+        whole = (await http.get(XYZ, params={"to": "2026-03-31", "periods": "3"})).json()
+        then = (await http.get(XYZ, params={"to": "2026-03-31", "periods": "3", "as_of": before.isoformat()})).json()
+        assert {r["customer"] for r in whole["rows"]} - {r["customer"] for r in then["rows"]} == {"K9"}
+        assert then["customers"] == whole["customers"] - 1
+    await service.events.handle([registered("cp-1", "ana", group="general"), codes(2, "cp-1", "K1")])
+    await service.events.handle([registered("cp-2", "ana", group="south"), codes(3, "cp-2", "K2")])
+    async with client(app, "sales_manager") as http:  # of the general group
+        mine = (await http.get(XYZ, params={"to": "2026-03-31", "periods": "3"})).json()
+        assert [(r["customer"], r["counterparty_id"]) for r in mine["rows"]] == [("K1", "cp-1")]
+        k1 = next(r for r in whole["rows"] if r["customer"] == "K1")
+        assert (mine["rows"][0]["stage"], mine["rows"][0]["class"]) == (k1["stage"], k1["class"])
+        assert (mine["customers"], sum(mine["stages"].values())) == (1, 1)
+
+
 async def test_a_foreign_cursor_is_400_and_roles_are_the_abc_reports(app: FastAPI) -> None:
     async with client(app) as http:
         for foreign in ("bm9wZQ", encode_cursor((1, "K1")), encode_cursor(("xyz", 5))):  # type: ignore[arg-type]
             answer = await http.get(XYZ, params={"to": "2026-03-31", "cursor": foreign})
             assert answer.status_code == 400, foreign
-    for role, status in (("marketer", 200), ("head_of_sales", 200), ("sales_manager", 403), ("read_only", 403)):
+    for role in ("marketer", "head_of_sales", "sales_manager", "read_only"):
         async with client(app, role) as http:
-            assert (await http.get(XYZ, params={"to": "2026-03-31"})).status_code == status, role
+            assert (await http.get(XYZ, params={"to": "2026-03-31"})).status_code == 200, role
+    token = TOKENS.issue(caller_of("nobody", [], []))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://crm", headers={CALLER_HEADER: token}
+    ) as http:
+        assert (await http.get(XYZ, params={"to": "2026-03-31"})).status_code == 403
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://crm") as http:
         assert (await http.get(XYZ, params={"to": "2026-03-31"})).status_code == 401

@@ -290,8 +290,12 @@ def test_period_numbers_and_bounds_agree_with_the_calendar() -> None:
         day += timedelta(days=3)
 
 
-async def test_only_callers_who_see_the_whole_read_it(tables: AnalyticsStore) -> None:
+async def test_the_whole_for_analytics_readers_their_groups_for_others_nothing_without_a_role(
+    tables: AnalyticsStore,
+) -> None:
     report = XyzReport(tables)
     await report.classify(caller_of("u", ["marketer"]), XyzParameters(to=date(2026, 1, 31)))
+    mine = await report.classify(caller_of("u", ["sales_manager"], ["general"]), XyzParameters(to=date(2026, 1, 31)))
+    assert (mine.rows, mine.customers) == ([], 0)
     with pytest.raises(Forbidden):
-        await report.classify(caller_of("u", ["sales_manager"], ["general"]), XyzParameters(to=date(2026, 1, 31)))
+        await report.classify(caller_of("u", []), XyzParameters(to=date(2026, 1, 31)))

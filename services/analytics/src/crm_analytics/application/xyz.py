@@ -2,19 +2,21 @@
 
 The rule (``domain.xyz``) runs in ClickHouse (``projections/sql/xyz.sql``) over every customer with a
 fact dated up to ``to``; the answer is a page of rows in customer code order and a summary per stage
-and class. Access is the ABC report's: ``analytics:read`` (the whole), 403 for others. Each row's
-``counterparty_id`` is looked up when read in the local copy of contacts' ERP codes.
+and class, as of any moment. Access is the ABC report's (``application.scope``): the whole for
+``analytics:read``, the customers of their access groups' counterparties for a sales manager, 403 for
+a caller with no role. Each row's ``counterparty_id`` comes from ``customer_links``.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 
-from crm_analytics.application.abc import AbcReport, WithoutRate, facts_without_rate
-from crm_analytics.application.links import CounterpartyLinks
+from crm_analytics.application.abc import WithoutRate, facts_without_rate
+from crm_analytics.application.reading import known_at, linked_in_scope, moment
+from crm_analytics.application.scope import Scope, scope_of
 from crm_analytics.domain.trade_fact import EARLIEST
 from crm_analytics.domain.xyz import (
     SCALES,
@@ -31,8 +33,16 @@ from crm_shared.analytics import AnalyticsStore
 from crm_shared.identity import Caller
 
 _XYZ = query("xyz")
-_PAGE = f"SELECT * FROM ({_XYZ}) WHERE customer > {{after:String}} ORDER BY customer LIMIT {{limit:UInt32}}"
-_SUMMARY = f"SELECT stage, xyz_class, count() AS customers FROM ({_XYZ}) GROUP BY stage, xyz_class"
+_SEEN = {False: linked_in_scope(_XYZ), True: linked_in_scope(known_at(_XYZ))}
+"""By whether the facts are read as known at a past moment (``as_of``) or as they are now."""
+_PAGE = {
+    known: f"SELECT * FROM ({seen}) WHERE customer > {{after:String}} ORDER BY customer LIMIT {{limit:UInt32}}"
+    for known, seen in _SEEN.items()
+}
+_SUMMARY = {
+    known: f"SELECT stage, xyz_class, count() AS customers FROM ({seen}) GROUP BY stage, xyz_class"
+    for known, seen in _SEEN.items()
+}
 _MONEY = ("revenue", "revenue_without_vat", "profit")
 
 
@@ -98,7 +108,7 @@ def _row(found: dict[str, object], asked: XyzParameters) -> XyzRow:
     assert isinstance(active, int)
     return XyzRow(
         customer=str(found["customer"]),
-        counterparty_id=None,
+        counterparty_id=str(found["counterparty_id"]) or None,
         stage=stage,
         xyz_class=grade,
         coefficient=coefficient(count, total, squares),
@@ -110,19 +120,21 @@ def _row(found: dict[str, object], asked: XyzParameters) -> XyzRow:
 
 
 class XyzReport:
-    """Reads relationship stages and XYZ classes for callers who may see the whole."""
+    """Reads relationship stages and XYZ classes, as of any moment (``as_of``): every customer for
+    analytics readers, the customers of their access groups' counterparties for a sales manager
+    (``application.scope``; the stages and classes are each customer's own, the counts of their rows)."""
 
-    def __init__(self, store: AnalyticsStore, links: CounterpartyLinks | None = None) -> None:
+    def __init__(self, store: AnalyticsStore) -> None:
         self._store = store
-        self._links = links
 
-    authorize = staticmethod(AbcReport.authorize)
-
-    async def classify(self, caller: Caller, asked: XyzParameters, *, after: str = "", limit: int = 100) -> XyzResult:
+    async def classify(
+        self, caller: Caller, asked: XyzParameters, *, after: str = "", limit: int = 100, as_of: datetime | None = None
+    ) -> XyzResult:
         """The rows after customer code ``after`` (at most ``limit``), and the summary."""
-        self.authorize(caller)
-        rows, last = await self._page(asked, after, limit)
-        summary = await self._store.query(_SUMMARY, _parameters(asked))
+        scope = scope_of(caller)
+        rows, last = await self._page(asked, scope, as_of, after, limit)
+        parameters = {**_parameters(asked), **moment(as_of), **scope.parameters()}
+        summary = await self._store.query(_SUMMARY[as_of is not None], parameters)
         stages = dict.fromkeys(STAGES, 0)
         classes = dict.fromkeys(XYZ_CLASSES, 0)
         for entry in summary:
@@ -142,19 +154,21 @@ class XyzReport:
             without_rate=without_rate,
         )
 
-    async def every_row(self, caller: Caller, asked: XyzParameters, *, page: int = 10_000) -> AsyncIterator[XyzRow]:
-        """Every row in customer code order, a page at a time (for files)."""
-        self.authorize(caller)
+    async def every_row(
+        self, caller: Caller, asked: XyzParameters, *, page: int = 10_000, as_of: datetime | None = None
+    ) -> AsyncIterator[XyzRow]:
+        """Every row of the caller's scope in customer code order, a page at a time (for files)."""
+        scope = scope_of(caller)
         after: str | None = ""
         while after is not None:
-            rows, after = await self._page(asked, after, page)
+            rows, after = await self._page(asked, scope, as_of, after, page)
             for row in rows:
                 yield row
 
-    async def _page(self, asked: XyzParameters, after: str, limit: int) -> tuple[list[XyzRow], str | None]:
-        found = await self._store.query(_PAGE, {**_parameters(asked), "after": after, "limit": limit + 1})
+    async def _page(
+        self, asked: XyzParameters, scope: Scope, as_of: datetime | None, after: str, limit: int
+    ) -> tuple[list[XyzRow], str | None]:
+        parameters = {**_parameters(asked), **moment(as_of), **scope.parameters(), "after": after, "limit": limit + 1}
+        found = await self._store.query(_PAGE[as_of is not None], parameters)
         rows = [_row(r, asked) for r in found[:limit]]
-        if self._links is not None and rows:
-            linked = await self._links.counterparties(row.customer for row in rows)
-            rows = [replace(row, counterparty_id=linked.get(row.customer)) for row in rows]
         return rows, rows[-1].customer if len(found) > limit and rows else None

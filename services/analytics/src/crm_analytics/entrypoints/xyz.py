@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from crm_analytics.application.links import CounterpartyLinks
+from crm_analytics.application.scope import scope_of
 from crm_analytics.application.xyz import XyzReport
 from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.domain.xyz import (
@@ -25,6 +25,7 @@ from crm_analytics.domain.xyz import (
 from crm_analytics.entrypoints.abc import reporting_currency
 from crm_analytics.entrypoints.abc_models import CURRENCY, WITHOUT_RATE, WithoutRateOut
 from crm_analytics.entrypoints.facts_models import FactDate
+from crm_analytics.entrypoints.reports import AsOf
 from crm_shared.http import Cursor, HttpProblem, caller_dependency
 from crm_shared.identity import Caller, CallerTokens
 from crm_shared.readstore.cursor import BadCursor, decode_cursor, encode_cursor
@@ -75,7 +76,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
     """The XYZ route; it needs a verified caller with ``analytics:read``."""
     router = APIRouter(prefix="/api/v1/analytics", tags=["analytics: segmentation"])
     authenticated = caller_dependency(tokens)
-    report = XyzReport(service.analytics, CounterpartyLinks(service.analytics))
+    report = XyzReport(service.analytics)
 
     @router.get("/xyz", response_model=XyzOut, response_model_by_alias=True)
     async def xyz(
@@ -94,6 +95,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
             int, Query(ge=2, le=MAX_PERIODS, description="Active periods from which a customer is regular")
         ] = DEFAULT_REGULAR_PERIODS,
         currency: str | None = reporting_currency(service),
+        as_of: AsOf = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         cursor: Cursor = None,
         caller: Caller = authenticated,
@@ -101,8 +103,10 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         """Relationship stages (potential, one-time, regular, lost; 1C's transitions) and, for regular
         customers, the XYZ class by the coefficient of variation (population standard deviation / mean)
         of the measure over the periods of the window (periods without facts count as zero). Rows in
-        customer code order, a page at a time. Administrators, heads of sales and marketers only."""
-        report.authorize(caller)
+        customer code order, a page at a time, as of any moment (`as_of`). Administrators, heads of
+        sales and marketers see every customer; sales managers and read-only users the customers of
+        their access groups' counterparties (the counts are of those rows)."""
+        scope_of(caller)
         asked = XyzParameters(
             to=to,
             periodicity=periodicity,
@@ -119,7 +123,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
             raise HttpProblem(400, "Bad cursor", str(exc), "cursor") from exc
         if after is not None and (after[0] != "xyz" or not isinstance(after[1], str)):
             raise HttpProblem(400, "Bad cursor", "cursor is not one this API returned", "cursor")
-        result = await report.classify(caller, asked, after="" if after is None else after[1], limit=limit)
+        result = await report.classify(caller, asked, after="" if after is None else after[1], limit=limit, as_of=as_of)
         return XyzOut(
             start=result.first_day,
             to=to,

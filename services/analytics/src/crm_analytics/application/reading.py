@@ -1,0 +1,44 @@
+"""How a report reads the analytics tables: as of a moment, and within the caller's scope.
+
+- **As of**: a report's SQL reads the facts from ``facts_converted`` (the current state); read as of a
+  past moment it reads ``facts_converted_as_of(known)`` instead — each fact as received by then, from
+  the history of every version (``trade_fact_versions``) — and the CRM's events that happened by then
+  (the views of ``crm_events.sql`` take ``as_of``). :func:`known_at` turns the one into the other,
+  :func:`moment` gives both parameters.
+- **Scope**: :func:`linked_in_scope` wraps a report's rows (with a ``customer`` column) with the
+  counterparty carrying each customer code as of the moment and keeps the rows of the caller's scope
+  (:mod:`~crm_analytics.application.scope`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from crm_analytics.application.scope import SCOPE_SQL
+
+_CURRENT = "FROM facts_converted\n"
+_KNOWN = "FROM facts_converted_as_of(known = {known:UInt64})\n"
+
+
+def known_at(sql: str) -> str:
+    """``sql`` reading the facts as known at the moment of :func:`moment` instead of as they are now."""
+    if _CURRENT not in sql:
+        raise ValueError("the report's SQL must read `FROM facts_converted` at the end of a line")
+    return sql.replace(_CURRENT, _KNOWN)
+
+
+def moment(as_of: datetime | None) -> dict[str, object]:
+    """The parameters of a read as of ``as_of`` (None: now): ``as_of`` for the events' views and
+    ``known``, the nanosecond since the epoch, for the facts."""
+    at = as_of or datetime.now(UTC)
+    return {"as_of": at, "known": int(at.timestamp()) * 1_000_000_000 + at.microsecond * 1000}
+
+
+def linked_in_scope(rows: str) -> str:
+    """The rows of ``rows`` (SQL with a ``customer`` column) in the caller's scope, each with the
+    ``counterparty_id`` carrying its customer code as of ``as_of`` ('' when none)."""
+    return f"""
+    SELECT r.*, l.counterparty_id AS counterparty_id
+    FROM ({rows}) AS r
+    LEFT JOIN customer_links(as_of = {{as_of:DateTime64(6, 'UTC')}}) AS l ON r.customer = l.customer
+    WHERE {SCOPE_SQL}"""
