@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -21,9 +23,7 @@ SCHEMA = SQL / "schema.sql"
 VIEWS = SQL / "views.sql"
 _CURRENCY_MARK = "__REPORTING_CURRENCY__"
 _FACTS_MARK = "__TRADE_FACTS__"
-FACTS_KNOWN = (
-    "SELECT * FROM trade_fact_versions WHERE version <= {known:UInt64} ORDER BY version DESC LIMIT 1 BY id"
-)
+FACTS_KNOWN = "SELECT * FROM trade_fact_versions WHERE version <= {known:UInt64} ORDER BY version DESC LIMIT 1 BY id"
 """The trade facts as the CRM knew them when its clock read ``known`` nanoseconds since the epoch: per id
 the latest version received by then, from the history of every version received (``trade_fact_versions``;
 ``views.sql``'s ``*_as_of`` twins take it as ``known``)."""
@@ -32,6 +32,16 @@ _BACKFILL = (
     " WHERE (SELECT count() FROM trade_fact_versions) = 0"
 )
 """Facts stored before the history existed enter it once, as their latest versions."""
+TRADE_SUMS = ("trade_sums_month", "trade_sums_day", "trade_lines")
+"""The sums the ABC report reads for the current state (``schema.sql``, ADR 19), fed through
+``trade_fact_changes``: every fact received counted once, the version it replaces taken back."""
+_COUNT_FACTS = (
+    "INSERT INTO trade_fact_changes SELECT id, date, customer, currency, toInt8(if(kind = 'return', -1, 1)),"
+    " revenue, revenue_without_vat, cost, toInt8({weight:Int8}) FROM trade_facts FINAL"
+)
+_TAKE_BACK = _COUNT_FACTS + " WHERE id IN {ids:Array(String)}"
+"""The stored versions of a batch's ids, taken back from the sums (weight -1) before the batch replaces them."""
+_SUMS_EMPTY = " WHERE (SELECT count() FROM trade_sums_month) = 0"
 TRADE_FACTS = kinds.TRADE_FACTS.table
 FACT_COLUMNS = (*kinds.TRADE_FACTS.columns, "version")
 
@@ -50,6 +60,8 @@ async def prepare(store: AnalyticsStore, reporting_currency: str = "EUR") -> Non
         raise ValueError(f"the reporting currency must be three capital letters, not {reporting_currency!r}")
     await store.run_script(SCHEMA)
     await store.execute(_BACKFILL)
+    async with _fact_writes():  # the sums of facts stored before they existed (or after a crash left them empty)
+        await store.execute(_COUNT_FACTS + _SUMS_EMPTY, {"weight": 1})
     await store.run_script(crm_events.SCRIPT)
     for statement in load_script(VIEWS):
         statement = statement.replace(_CURRENCY_MARK, reporting_currency)
@@ -77,6 +89,26 @@ class Versions:
 
 VERSIONS = Versions()
 R = TypeVar("R")
+_FACT_WRITE_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _fact_writes() -> asyncio.Lock:
+    """The lock of this process's (event loop's) writes of trade facts: between looking up the versions
+    a batch replaces and inserting it, no other batch may replace them too (each would take them back)."""
+    loop = asyncio.get_running_loop()
+    lock = _FACT_WRITE_LOCKS.get(loop)
+    if lock is None:
+        lock = _FACT_WRITE_LOCKS[loop] = asyncio.Lock()
+    return lock
+
+
+async def rebuild_trade_sums(store: AnalyticsStore) -> None:
+    """Empty the ABC report's sums and count every stored fact into them again (``crm rebuild
+    analytics``; after a crash between a batch's two statements in :func:`write_records`)."""
+    async with _fact_writes():
+        for table in TRADE_SUMS:
+            await store.execute(f"TRUNCATE TABLE {table}")
+        await store.execute(_COUNT_FACTS, {"weight": 1})
 
 
 async def write_records(store: AnalyticsStore, kind: RecordKind[R], records: Sequence[R]) -> int:
@@ -85,9 +117,19 @@ async def write_records(store: AnalyticsStore, kind: RecordKind[R], records: Seq
     read with ``FINAL``)."""
     if not records:
         return 0
-    first = VERSIONS.take(len(records))
-    rows = [(*kind.row(record), first + i) for i, record in enumerate(records)]
-    return await store.insert(kind.table, (*kind.columns, "version"), rows)
+    if kind is not kinds.TRADE_FACTS:
+        first = VERSIONS.take(len(records))
+        rows = [(*kind.row(record), first + i) for i, record in enumerate(records)]
+        return await store.insert(kind.table, (*kind.columns, "version"), rows)
+    # Trade facts also feed the ABC report's sums (TRADE_SUMS): the versions the batch replaces are
+    # taken back first, then the insert counts the batch (trade_fact_changes_feed).
+    async with _fact_writes():
+        first = VERSIONS.take(len(records))
+        rows = [(*kind.row(record), first + i) for i, record in enumerate(records)]
+        at = kind.columns.index("id")
+        ids = sorted({str(row[at]) for row in rows})
+        await store.execute(_TAKE_BACK, {"weight": -1, "ids": ids})
+        return await store.insert(kind.table, (*kind.columns, "version"), rows)
 
 
 async def write_facts(store: AnalyticsStore, facts: Sequence[TradeFact]) -> int:
