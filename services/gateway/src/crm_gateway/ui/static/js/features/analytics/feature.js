@@ -2,9 +2,11 @@
 // Pages: the ABC analysis (parameters, the class distribution as a chart, the customers, CSV and
 // XLSX), the classification runs (start, preview, confirm, movement, overrides) and the stages and
 // XYZ classes for roles with analytics:read, the analysis of interactions and information sources
-// (a sales manager sees their access groups' rows), and the import of trade facts from CSV for roles with
+// (a sales manager sees their access groups' rows), contact effectiveness and multi-touch attribution,
+// and the import of trade facts from CSV for roles with
 // trade-facts:write; the names of its permissions for the users page. See ../README.md.
 import * as abc from './abc.js';
+import * as attribution from './attribution.js';
 import * as importPage from './import.js';
 import * as runs from './runs.js';
 import * as sources from './sources.js';
@@ -14,12 +16,13 @@ import en from './i18n/en.js';
 
 export default {
   name: 'analytics',
-  pages: [abc, runs, xyz, sources, importPage],
+  pages: [abc, runs, xyz, sources, attribution, importPage],
   nav: [
     { path: '/analytics/abc', key: 'nav.analyticsAbc', order: 45 },
     { path: '/analytics/runs', key: 'nav.analyticsRuns', order: 46 },
     { path: '/analytics/xyz', key: 'nav.analyticsXyz', order: 47 },
     { path: '/analytics/sources', key: 'nav.analyticsSources', order: 48 },
+    { path: '/analytics/attribution', key: 'nav.analyticsAttribution', order: 49 },
     { path: '/analytics/import', key: 'nav.analyticsImport', order: 75 },
   ],
   messages: { bg, en },
