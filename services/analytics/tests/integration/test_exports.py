@@ -220,3 +220,33 @@ async def test_parameters_and_access_are_those_of_the_report(app: FastAPI, suffi
 def test_a_value_a_double_cannot_hold_is_not_rounded_silently() -> None:
     assert exact_number(Decimal("9999999999999.99")) == Decimal("9999999999999.99")  # 15 digits: exact
     assert exact_number(Decimal("1234567890123456.78")) is None  # 18 digits: written as text
+
+
+async def test_the_workbook_lists_the_facts_without_a_rate(app: FastAPI) -> None:
+    await record(app)
+    foreign = [
+        sale(10, "MID", "50.00", currency="USD", date="2026-02-03"),
+        sale(11, "SMALL", "60.00", currency="USD", date="2026-01-20"),
+        sale(12, "SMALL", "70.00", currency="GBP", date="2026-03-01"),
+    ]
+    async with client(app, "administrator") as http:
+        assert (await http.post("/api/v1/analytics/trade-facts", json={"facts": foreign})).status_code == 200
+        for lang, label, value in (
+            ("en", "Without a rate, {c} (left out)", "{n} facts from {d}"),
+            ("bg", "Без курс, {c} (не са включени)", "{n} факта от {d}"),
+        ):
+            answer = await http.get("/api/v1/analytics/abc.xlsx", params={**PERIOD, "lang": lang})
+            assert answer.status_code == 200, answer.text
+            book = zipfile.ZipFile(io.BytesIO(answer.content))
+            strings = shared_strings(book)
+            summary = sheet_cells(book, "xl/worksheets/sheet2.xml")
+            rows = {
+                text_of(summary[f"A{n}"], strings): text_of(summary[f"B{n}"], strings)
+                for n in range(1, 20)
+                if f"B{n}" in summary and summary[f"B{n}"].attrib.get("t") == "s"
+            }
+            assert rows[label.format(c="GBP")] == value.format(n=1, d="2026-03-01")
+            assert rows[label.format(c="USD")] == value.format(n=2, d="2026-01-20")
+            # Left out of the sums: the total is the EUR facts' alone.
+            labels = {text_of(summary[f"A{n}"], strings): summary[f"B{n}"] for n in range(1, 14)}
+            assert number_of(labels["Total" if lang == "en" else "Общо"]) == Decimal("1534568.02")
