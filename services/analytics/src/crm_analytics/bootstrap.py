@@ -15,6 +15,8 @@ from crm_analytics.application.links import CounterpartyLinks
 from crm_analytics.application.publishing import stored, translate
 from crm_analytics.application.runs import AbcRuns
 from crm_analytics.application.schedule import Scheduler
+from crm_analytics.application.stage_runs import StageRuns
+from crm_analytics.application.xyz import XyzReport
 from crm_analytics.domain.abc import Shares
 from crm_analytics.domain.records import KINDS, TRADE_FACTS
 from crm_analytics.projections.crm_events import CrmEventsFeed
@@ -68,8 +70,10 @@ class AnalyticsService:
     """The consumer of contacts' and interactions' topics into the analytics store (``crm_events``)."""
     abc: AbcReport
     runs: AbcRuns
+    stage_runs: StageRuns
+    """Stage runs: relationship stages and XYZ classes recorded and published."""
     runner: ProjectionRunner
-    """The runs view, built from this service's own log."""
+    """The runs view (ABC and stage runs), built from this service's own log."""
     scheduler: Scheduler
     settings: AnalyticsSettings
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -139,6 +143,7 @@ async def build(settings: KernelSettings, analytics_settings: AnalyticsSettings 
     links = CounterpartyLinks(analytics)
     abc = AbcReport(analytics, links)
     runs = AbcRuns(store, views, runner, abc, links)
+    stage_runs = StageRuns(store, views, runner, XyzReport(analytics), links)
     scheduler = Scheduler(
         runs,
         schedule=analytics_settings.abc_schedule,
@@ -163,6 +168,7 @@ async def build(settings: KernelSettings, analytics_settings: AnalyticsSettings 
         feeds=[FactFeed(analytics, analytics_settings.reporting_currency, kind=kind) for kind in KINDS if kind.topic],
         abc=abc,
         runs=runs,
+        stage_runs=stage_runs,
         runner=runner,
         scheduler=scheduler,
         settings=analytics_settings,

@@ -27,6 +27,7 @@ from crm_contacts.projections.abc_classes import ABC_CLASSES, AbcClassesView
 from crm_contacts.projections.counterparties import CounterpartiesView
 from crm_contacts.projections.persons import PersonsView
 from crm_contacts.projections.reference import ReferenceView
+from crm_contacts.projections.stages import STAGES_COLLECTION, StagesView
 from crm_contacts.settings import ContactsSettings
 from crm_shared.adapters import open_blob_store, open_event_store, open_read_store, open_state_store
 from crm_shared.blobstore import BlobStore
@@ -80,6 +81,8 @@ class ContactsService:
     """The local copy of the gateway's directory: users (managers) and access groups."""
     abc_runner: ProjectionRunner
     """The local copy of analytics' ABC classes, by counterparty (fed from the bus only)."""
+    stage_runner: ProjectionRunner
+    """The local copy of analytics' relationship stages and XYZ classes, by counterparty (bus only)."""
     translate: Translation = field(default_factory=Translation)
     """The translation of stored events into public ones, shared by the relay and the views."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -130,6 +133,7 @@ class ContactsService:
         and follow the gateway's directory into its local copy."""
         await self.directory.runner.follow(bus)
         await self.abc_runner.follow(bus)
+        await self.stage_runner.follow(bus)
         for runner in self.runners:  # its own views follow its own log, never its public topics (ADR 14)
             await runner.follow_log(self.store, self.translate)
         self._subscriptions.append(await SourcesFromInteractions(self.commands).subscribe(bus))
@@ -148,6 +152,7 @@ class ContactsService:
             await runner.stop()
         await self.directory.runner.stop()
         await self.abc_runner.stop()
+        await self.stage_runner.stop()
         for subscription in self._subscriptions:
             await subscription.stop()
         for task in self._tasks:
@@ -185,8 +190,10 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
     directory = LocalDirectory(views, ProjectionRunner(DirectoryView(), views, service=SERVICE))
     await directory.prepare()
     abc_runner = ProjectionRunner(AbcClassesView(), views, service=SERVICE)
-    for base, indexes in abc_runner.projection.collections.items():  # fed from the bus: no rebuild to wait for
-        await views.ensure_indexes(abc_runner.collection(base), indexes)
+    stage_runner = ProjectionRunner(StagesView(), views, service=SERVICE)
+    for copy in (abc_runner, stage_runner):
+        for base, indexes in copy.projection.collections.items():  # fed from the bus: no rebuild to wait for
+            await views.ensure_indexes(copy.collection(base), indexes)
     rules = CounterpartyRules(reference, commands.load_state, country, directory)
     commands.validate = rules
     reviews = DuplicateReviews(state, views, runner.collection("counterparties"))
@@ -206,7 +213,14 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
         state=state,
         blobs=blobs,
         commands=commands,
-        queries=CounterpartyQueries(views, runner, store, country, abc_runner.collection(ABC_CLASSES)),
+        queries=CounterpartyQueries(
+            views,
+            runner,
+            store,
+            country,
+            abc_runner.collection(ABC_CLASSES),
+            stage_runner.collection(STAGES_COLLECTION),
+        ),
         history=counterparty_history(commands),
         runner=runner,
         runners=runners,
@@ -221,6 +235,7 @@ async def build(settings: KernelSettings, contacts_settings: ContactsSettings | 
         jobs=jobs,
         directory=directory,
         abc_runner=abc_runner,
+        stage_runner=stage_runner,
         duplicates=Duplicates(views, runner, commands, commands.tax_ids.release, persons.move_links, reviews),
         reviews=reviews,
     )

@@ -16,7 +16,6 @@ could; the scheduled run is made by one process.)
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -26,14 +25,14 @@ from typing import Any
 
 from crm_analytics.application.abc import AbcQuery, AbcReport, AbcResult, AbcRow
 from crm_analytics.application.links import CounterpartyLinks
-from crm_analytics.application.publishing import stored
+from crm_analytics.application.run_log import RunCommands, RunViews, require_classify, require_read
 from crm_analytics.domain import abc_run as run
 from crm_analytics.domain.abc import HUNDRED, SHARE_PLACES, AbcClass, Measure, Period, Shares
 from crm_analytics.projections.runs import ROWS, RUNS, order_of, row_id
-from crm_shared.commands import CommandHandler, CommandResult, Decider
-from crm_shared.errors import Forbidden, NotFound
+from crm_shared.commands import CommandResult, Decider
+from crm_shared.errors import NotFound
 from crm_shared.eventstore import EventStore
-from crm_shared.identity import Caller, Permission
+from crm_shared.identity import Caller
 from crm_shared.projections import ProjectionRunner
 from crm_shared.readstore import Document, Page, Query, ReadStore
 
@@ -60,31 +59,6 @@ def new_run_id(idempotency_key: str | None) -> str:
 def scheduled_run_id(schedule: str, period: Period, scheme: str) -> str:
     """The one id of the scheduled run of a period: a second start in the period finds it."""
     return str(uuid.uuid5(_ID_NAMESPACE, f"schedule:{schedule}:{period.start}:{period.end}:{scheme}"))
-
-
-def require_read(caller: Caller) -> None:
-    """:class:`Forbidden` unless the caller may read analytics over every customer."""
-    if not caller.can(Permission.ANALYTICS_READ):
-        raise Forbidden("your roles do not allow reading analytics reports")
-
-
-def require_classify(caller: Caller) -> None:
-    """:class:`Forbidden` unless the caller may run, confirm and override classifications."""
-    if not caller.can(Permission.ANALYTICS_CLASSIFY):
-        raise Forbidden("your roles do not allow running ABC classifications")
-
-
-class RunCommands(CommandHandler[run.Command, run.AbcRun]):
-    """Run commands against the service's event store."""
-
-    def __init__(self, store: EventStore, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        super().__init__(store, DECIDER, clock)
-
-    async def authorize(self, command: run.Command, caller: Caller) -> None:
-        require_classify(caller)
-
-    def creates(self, command: run.Command) -> bool:
-        return isinstance(command, run.CreateRun)
 
 
 def share_of(value: Decimal, total: Decimal) -> Decimal | None:
@@ -163,13 +137,12 @@ class AbcRuns:
         links: CounterpartyLinks,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.commands = RunCommands(store, clock)
+        self.commands: RunCommands[run.Command, run.AbcRun] = RunCommands(store, DECIDER, (run.CreateRun,), clock)
         self._store = store
         self._views = views
         self.runner = runner
         self._report = report
-        self._links = links
-        self._locks: dict[str, asyncio.Lock] = {}
+        self.log = RunViews(store, views, runner, links)
 
     # -- commands ---------------------------------------------------------------------------------
 
@@ -217,8 +190,8 @@ class AbcRuns:
             raise self.commands.not_found(loaded.stream)
         if state.confirmed:
             return loaded.current()
-        async with self._locks.setdefault(state.scheme, asyncio.Lock()):
-            await self.runner.sync(self._store, stored)
+        async with self.log.lock(state.scheme):
+            await self.log.sync()
             now = self.commands.now()
             previous_id = await self._previous_run(
                 state.scheme, order_of(state.period.end.isoformat(), now.isoformat())
@@ -269,8 +242,7 @@ class AbcRuns:
     # -- reads ------------------------------------------------------------------------------------
 
     async def _wait(self, min_position: int | None) -> None:
-        if min_position:
-            await self.runner.wait_for(self._store, min_position, translate=stored)
+        await self.log.wait(min_position)
 
     async def get(self, caller: Caller, run_id: str, *, min_position: int | None = None) -> Document:
         """A run: from the view, or from its own stream while the view has not caught up."""
@@ -320,23 +292,9 @@ class AbcRuns:
             equals["abc_class"] = abc_class
         if marker is not None:
             equals["marker"] = marker
-        return await self._linked(
+        return await self.log.linked(
             await self._views.find(self.runner.collection(ROWS), Query(equals, None, "place", after, limit))
         )
-
-    async def _linked(self, page: Page) -> Page:
-        """Rows recorded before their customer was linked get the counterparty carrying the code now."""
-        missing = [str(doc["customer"]) for doc in page.items if doc.get("counterparty_id") is None]
-        if not missing:
-            return page
-        found = await self._links.counterparties(missing)
-        items = [
-            doc
-            if doc.get("counterparty_id") is not None
-            else {**doc, "counterparty_id": found.get(str(doc["customer"]))}
-            for doc in page.items
-        ]
-        return Page(items, page.next_after)
 
     async def history(
         self,
@@ -355,7 +313,7 @@ class AbcRuns:
         equals: dict[str, Any] = {"customer": customer}
         if scheme is not None:
             equals["scheme"] = scheme
-        return await self._linked(
+        return await self.log.linked(
             await self._views.find(self.runner.collection(ROWS), Query(equals, None, "order", after, limit))
         )
 
@@ -369,7 +327,7 @@ class AbcRuns:
         loaded = await self.commands.load(run.stream_of(run_id))
         assert loaded.state is not None
         state = loaded.state
-        await self.runner.sync(self._store, stored)
+        await self.log.sync()
         previous_id = await self._previous_run(
             state.scheme, order_of(state.period.end.isoformat(), self.commands.now().isoformat())
         )
@@ -393,7 +351,7 @@ class AbcRuns:
         if state.confirmed:
             pairs = ((s.previous, s.current) for s in state.standings.values())
             return Movement(document, state.previous_run_id, movement_of(pairs))
-        await self.runner.sync(self._store, stored)
+        await self.log.sync()
         previous_id = await self._previous_run(
             state.scheme, order_of(state.period.end.isoformat(), self.commands.now().isoformat())
         )
@@ -411,28 +369,8 @@ class AbcRuns:
 
     async def _previous_run(self, scheme: str, before: str) -> str | None:
         """The confirmed run of ``scheme`` just before the order ``before``, if any."""
-        target = self.runner.collection(RUNS)
-        after: tuple[Any, str] | None = None
-        previous: str | None = None
-        while True:
-            page = await self._views.find(
-                target, Query({"scheme": scheme, "status": "confirmed"}, None, "order", after, 500)
-            )
-            for doc in page.items:
-                if str(doc["order"]) < before:
-                    previous = str(doc["run_id"])
-            if page.next_after is None:
-                return previous
-            after = page.next_after
+        return await self.log.previous_run(RUNS, scheme, before, {"status": "confirmed"})
 
     async def _classes_of(self, run_id: str) -> dict[str, AbcClass]:
         """Each customer's class in force in a confirmed run."""
-        target = self.runner.collection(ROWS)
-        classes: dict[str, AbcClass] = {}
-        after: tuple[Any, str] | None = None
-        while True:
-            page = await self._views.find(target, Query({"run_id": run_id}, None, "place", after, 1000))
-            classes.update({str(doc["customer"]): doc["abc_class"] for doc in page.items})
-            if page.next_after is None:
-                return classes
-            after = page.next_after
+        return {str(doc["customer"]): doc["abc_class"] async for doc in self.log.rows_of(ROWS, run_id, "place")}

@@ -1,11 +1,14 @@
-"""The views of ABC classification runs, built from this service's own event log (never its topics):
+"""The views of classification runs (ABC, and stage runs), built from this service's own event log
+(never its topics):
 
 - ``abc_runs``: one document per run (parameters, status, summary, how many overrides), listed
   newest first;
 - ``abc_rows``: one document per customer of a confirmed run (``<run id>:<customer>``): value,
   share, cumulative share, the computed class, the class in force, the previous class, the marker and
   the last override — paged by place within a run, filtered by class or marker, and by customer for
-  the history of its classes.
+  the history of its classes;
+- ``stage_runs``, ``stage_rows``: the same for stage runs (relationship stages and XYZ classes), rows
+  in customer code order within a run, and by customer for its history.
 
 The service's private translation (``application.runs.publishing.stored``) hands each stored row
 over as an envelope of its own, so every document here has one effect per event.
@@ -33,6 +36,13 @@ CREATED = "analytics.AbcRunCreated"
 CONFIRMED = "analytics.AbcRunConfirmed"
 ROW = "analytics.AbcRunRow"
 OVERRIDDEN = "analytics.AbcClassOverridden"
+
+STAGE_RUNS = "stage_runs"
+STAGE_ROWS = "stage_rows"
+STAGE_RUNS_TOPIC = "analytics.private.stage-runs"
+STAGE_ROWS_TOPIC = "analytics.private.stage-rows"
+STAGE_RECORDED = "analytics.StageRunRecorded"
+STAGE_ROW = "analytics.StageRunRow"
 
 _FAR = 10**13
 
@@ -150,6 +160,20 @@ def _overridden(before: Document | None, fact: Fact[Any]) -> Document | None:
     }
 
 
+def _stage_run(before: Document | None, fact: Fact[Any]) -> Document | None:
+    data = fact.data
+    return {
+        **{k: v for k, v in data.items() if k != "rows"},
+        "newest": newest_first(data["recorded_at"]),
+        "order": order_of(data["as_of"], data["recorded_at"]),
+    }
+
+
+def _stage_row(before: Document | None, fact: Fact[Any]) -> Document | None:
+    data = fact.data
+    return {**data, "order": order_of(data["as_of"], data["recorded_at"])}
+
+
 def _run_key(fact: Fact[Any]) -> str:
     return str(fact.data["run_id"])
 
@@ -159,11 +183,12 @@ def _row_key(fact: Fact[Any]) -> str:
 
 
 class RunsView(View):
-    """Projection of the service's run events into ``abc_runs`` and ``abc_rows``."""
+    """Projection of the service's run events into ``abc_runs``, ``abc_rows``, ``stage_runs`` and
+    ``stage_rows``."""
 
     name = "abc_runs"
-    version = 1
-    topics: Sequence[str] = (RUNS_TOPIC, ROWS_TOPIC)
+    version = 2
+    topics: Sequence[str] = (RUNS_TOPIC, ROWS_TOPIC, STAGE_RUNS_TOPIC, STAGE_ROWS_TOPIC)
     collections: Mapping[str, Sequence[Index]] = {
         RUNS: (Index(("newest",)), Index(("scheme", "status", "order"))),
         ROWS: (
@@ -173,11 +198,17 @@ class RunsView(View):
             Index(("run_id", "abc_class", "marker", "place")),
             Index(("customer", "order")),
         ),
+        STAGE_RUNS: (Index(("newest",)), Index(("scheme", "order"))),
+        STAGE_ROWS: (Index(("run_id", "customer")), Index(("customer", "order"))),
     }
-    contracts: Mapping[str, type[BaseModel]] = {t: Stored for t in (CREATED, CONFIRMED, ROW, OVERRIDDEN)}
+    contracts: Mapping[str, type[BaseModel]] = {
+        t: Stored for t in (CREATED, CONFIRMED, ROW, OVERRIDDEN, STAGE_RECORDED, STAGE_ROW)
+    }
     handlers: Mapping[str, Sequence[On]] = {
         CREATED: (On(RUNS, _run_key, _created),),
         CONFIRMED: (On(RUNS, _run_key, _confirmed),),
         ROW: (On(ROWS, _row_key, _row),),
         OVERRIDDEN: (On(RUNS, _run_key, _counted), On(ROWS, _row_key, _overridden)),
+        STAGE_RECORDED: (On(STAGE_RUNS, _run_key, _stage_run),),
+        STAGE_ROW: (On(STAGE_ROWS, _row_key, _stage_row),),
     }

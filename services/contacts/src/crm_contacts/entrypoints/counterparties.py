@@ -34,7 +34,7 @@ from crm_contacts.entrypoints.counterparties_models import (
     UpdateCounterpartyBody,
     from_state,
     from_view,
-    with_abc,
+    with_analytics,
 )
 from crm_shared import inputs
 from crm_shared.commands import fingerprint
@@ -218,9 +218,10 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     ) -> CounterpartyOut:
         """One counterparty. ``ETag`` is its version, to send back as ``If-Match``. With ``as_of``
         the card is rebuilt from its events as they stood at that moment. ``abc_class`` and ``abc``:
-        its ABC class in force now (analytics' latest classification), also with ``as_of``."""
-        classes = await service.queries.abc_of([counterparty_id])
-        abc = classes.get(counterparty_id)
+        its ABC class in force now (analytics' latest classification), also with ``as_of``; ``stage``,
+        ``xyz_class`` and ``relationship`` likewise from analytics' latest stage run."""
+        abc = (await service.queries.abc_of([counterparty_id])).get(counterparty_id)
+        stage = (await service.queries.stage_of([counterparty_id])).get(counterparty_id)
         if as_of is not None:
             if as_of.tzinfo is None:
                 raise HttpProblem(422, "Invalid request", "as_of needs a time zone, e.g. 2026-01-31T12:00:00Z", "as_of")
@@ -228,16 +229,16 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             if past is None:
                 raise HttpProblem(404, "Not found", f"no counterparty {counterparty_id} at {as_of.isoformat()}")
             response.headers["ETag"] = etag(past.version)
-            return with_abc(from_state(past.state, past.version), abc)
+            return with_analytics(from_state(past.state, past.version), abc, stage)
         doc = await service.queries.get(counterparty_id, caller, min_position=min_position)
         if doc is None:
             fresh = await service.commands.current(cp.stream_of(counterparty_id), caller)
             if fresh is None:
                 raise HttpProblem(404, "Not found", f"no counterparty {counterparty_id}")
             response.headers["ETag"] = etag(fresh.version)
-            return with_abc(from_state(fresh.state, fresh.version), abc)
+            return with_analytics(from_state(fresh.state, fresh.version), abc, stage)
         response.headers["ETag"] = etag(int(doc["_version"]))
-        return from_view(doc, abc)
+        return from_view(doc, abc, stage)
 
     @router.get("/counterparties/{counterparty_id}/history", response_model=HistoryOut)
     async def counterparty_history(counterparty_id: CounterpartyId, caller: Caller = authenticated) -> HistoryOut:
@@ -341,6 +342,13 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
                 " shorter than limit, with a cursor to go on)"
             ),
         ] = None,
+        stage: Annotated[
+            Literal["potential", "one-time", "regular", "lost"] | None,
+            Query(description="The relationship stage in force (checked like abc_class)"),
+        ] = None,
+        xyz_class: Annotated[
+            Literal["X", "Y", "Z"] | None, Query(description="The XYZ class in force (checked like abc_class)")
+        ] = None,
         sort: Annotated[Literal["name", "registered_at"], Query()] = "name",
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: Cursor = None,
@@ -368,6 +376,8 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             archived=None if archived == "any" else archived == "true",
             external_code=external_code,
             abc_class=abc_class,
+            stage=stage,
+            xyz_class=xyz_class,
         )
         try:
             page = await service.queries.list(
@@ -375,9 +385,10 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
             )
         except BadCursor as exc:
             raise HttpProblem(400, "Bad cursor", str(exc), "cursor") from exc
-        classes = await service.queries.abc_of([str(d["_id"]) for d in page.items])
+        ids = [str(d["_id"]) for d in page.items]
+        classes, stages = await service.queries.abc_of(ids), await service.queries.stage_of(ids)
         return CounterpartyPage(
-            items=[from_view(d, classes.get(str(d["_id"]))) for d in page.items],
+            items=[from_view(d, classes.get(str(d["_id"])), stages.get(str(d["_id"]))) for d in page.items],
             next_cursor=None if page.next_after is None else encode_cursor(page.next_after),
         )
 

@@ -157,6 +157,27 @@ class AbcOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
 
+Stage = Literal["potential", "one-time", "regular", "lost"]
+XyzClass = Literal["X", "Y", "Z"]
+
+
+class StageOut(BaseModel):
+    """The counterparty's relationship stage and XYZ class in force, from analytics' latest stage run of
+    its ERP code (the run of the latest day)."""
+
+    stage: Stage
+    xyz_class: XyzClass | None = Field(alias="class", description="Regular customers only")
+    previous_stage: Stage | None = Field(description="The stage in the scheme's previous run; null: new")
+    previous_class: XyzClass | None
+    customer: str = Field(description="The ERP's customer code")
+    run_id: str
+    scheme: str = Field(description="Periodicity, periods, measure, bands, regular periods and currency of the run")
+    as_of: date = Field(description="The last day the run counted")
+    recorded_at: datetime
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
 class CounterpartyOut(BaseModel):
     """A counterparty as the API shows it."""
 
@@ -186,6 +207,11 @@ class CounterpartyOut(BaseModel):
         default=None, description="The ABC class in force (from analytics; null: never classified)"
     )
     abc: AbcOut | None = Field(default=None, description="The classification the class comes from")
+    stage: Stage | None = Field(
+        default=None, description="The relationship stage in force (from analytics; null: never staged)"
+    )
+    xyz_class: XyzClass | None = Field(default=None, description="The XYZ class in force (regular customers only)")
+    relationship: StageOut | None = Field(default=None, description="The stage run the stage and class come from")
     version: int
 
 
@@ -272,14 +298,19 @@ def from_state(state: cp.Counterparty, version: int) -> CounterpartyOut:
     return CounterpartyOut.model_validate({**card, "id": state.id, "version": version})
 
 
-def from_view(doc: Document, abc: Document | None = None) -> CounterpartyOut:
+def from_view(doc: Document, abc: Document | None = None, stage: Document | None = None) -> CounterpartyOut:
     out = CounterpartyOut.model_validate({**doc, "id": str(doc["_id"]), "version": int(doc["_version"])})
-    return with_abc(out, abc)
+    return with_analytics(out, abc, stage)
 
 
-def with_abc(out: CounterpartyOut, abc: Document | None) -> CounterpartyOut:
-    """The card with its ABC class (a document of the ``abc_classes`` copy), if it has one."""
-    if abc is None:
-        return out
-    classified = AbcOut.model_validate({**abc, "class": abc["abc_class"]})
-    return out.model_copy(update={"abc_class": classified.abc_class, "abc": classified})
+def with_analytics(out: CounterpartyOut, abc: Document | None, stage: Document | None = None) -> CounterpartyOut:
+    """The card with its ABC class (a document of the ``abc_classes`` copy) and its stage and XYZ class
+    (of the ``stages`` copy), where it has them."""
+    update: dict[str, Any] = {}
+    if abc is not None:
+        classified = AbcOut.model_validate({**abc, "class": abc["abc_class"]})
+        update.update(abc_class=classified.abc_class, abc=classified)
+    if stage is not None:
+        staged = StageOut.model_validate({**stage, "class": stage["xyz_class"]})
+        update.update(stage=staged.stage, xyz_class=staged.xyz_class, relationship=staged)
+    return out.model_copy(update=update) if update else out

@@ -21,7 +21,7 @@ period is later.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from crm_shared.contracts import analytics as public
@@ -34,13 +34,24 @@ CLASSES = ("A", "B", "C")
 _CHANGED = "crm.analytics.CustomerClassChanged"
 
 
-def _position(envelope: Envelope) -> int:
+def position_of(envelope: Envelope) -> int:
+    """The guard of a copy of analytics' data: analytics' log position."""
     return int(envelope.position)
 
 
-def _counterparty(fact: Fact[Any]) -> str | None:
+def counterparty_of(fact: Fact[Any]) -> str | None:
+    """The counterparty an analytics event is about (None: unlinked, ignored)."""
     cid = fact.data.get("counterparty_id")
     return str(cid) if cid else None
+
+
+def in_force(
+    before: Document | None, after: Document, order: Callable[[Mapping[str, Any]], tuple[str, str, int]]
+) -> Document | None:
+    """``after`` unless ``before`` comes later in ``order`` (an older run arriving late: no change)."""
+    if before is not None and order(before) >= order(after):
+        return None
+    return after
 
 
 def order_of(doc: Mapping[str, Any]) -> tuple[str, str, int]:
@@ -65,9 +76,7 @@ def _classified(before: Document | None, fact: Fact[Any]) -> Document | None:
         "confirmed_at": data["confirmed_at"],
         "position": fact.envelope.position,
     }
-    if before is not None and order_of(before) >= order_of(after):
-        return None  # an older classification arriving late
-    return after
+    return in_force(before, after, order_of)
 
 
 class AbcClassesView(View):
@@ -79,4 +88,6 @@ class AbcClassesView(View):
     collections: Mapping[str, Sequence[Index]] = {ABC_CLASSES: (Index(("abc_class",)),)}
     contracts = public.EVENT_TYPES
     tracks_streams = False  # analytics' events: positions of this service's log never point at them
-    handlers: Mapping[str, Sequence[On]] = {_CHANGED: (On(ABC_CLASSES, _counterparty, _classified, version=_position),)}
+    handlers: Mapping[str, Sequence[On]] = {
+        _CHANGED: (On(ABC_CLASSES, counterparty_of, _classified, version=position_of),)
+    }

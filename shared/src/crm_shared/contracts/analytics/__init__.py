@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from crm_shared.contracts.analytics import abc_run, customer_class
+from crm_shared.contracts.analytics import abc_run, customer_class, customer_stage
 from crm_shared.contracts.analytics.abc_run import SOURCE
 from crm_shared.contracts.analytics.abc_run import TOPIC as ABC_RUN_TOPIC
 from crm_shared.contracts.analytics.customer_class import TOPIC as CUSTOMER_CLASS_TOPIC
+from crm_shared.contracts.analytics.customer_stage import TOPIC as CUSTOMER_STAGE_TOPIC
 from crm_shared.integration import IntegrationEvent
 
-_MODULES: tuple[ModuleType, ...] = (abc_run, customer_class)
+_MODULES: tuple[ModuleType, ...] = (abc_run, customer_class, customer_stage)
 
 TOPICS: dict[str, dict[str, type[IntegrationEvent]]] = {m.TOPIC: m.EVENT_TYPES for m in _MODULES}
 """Every topic of the context and the event types published on it."""
@@ -22,4 +23,12 @@ EVENT_TYPES: dict[str, type[IntegrationEvent]] = {t: model for types in TOPICS.v
 TOPIC_OF: dict[str, str] = {t: topic for topic, types in TOPICS.items() for t in types}
 """The topic each event type is published on."""
 
-__all__ = ["ABC_RUN_TOPIC", "CUSTOMER_CLASS_TOPIC", "EVENT_TYPES", "SOURCE", "TOPICS", "TOPIC_OF"]
+__all__ = [
+    "ABC_RUN_TOPIC",
+    "CUSTOMER_CLASS_TOPIC",
+    "CUSTOMER_STAGE_TOPIC",
+    "EVENT_TYPES",
+    "SOURCE",
+    "TOPICS",
+    "TOPIC_OF",
+]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -31,6 +31,7 @@ from crm_contacts.projections.counterparties import (
     property_key,
     words_of,
 )
+from crm_contacts.projections.stages import STAGES, XYZ_CLASSES
 from crm_shared.errors import DomainError, Forbidden
 from crm_shared.eventstore import EventStore
 from crm_shared.identity import Caller, Permission
@@ -47,7 +48,7 @@ MAX_SCAN = 2000
 """Lookups a search by several words reads for one page at most (it then answers a shorter page
 with a cursor to go on)."""
 MAX_TRIPS = 40
-"""List pages a page filtered by ABC class reads at most."""
+"""List pages a page filtered by ABC class, stage or XYZ class reads at most."""
 PROBE = 200
 """Lookups read per word to find the rarest word of a search by several words."""
 _ANY_WORD = re.compile(r"[^\W_]+")
@@ -103,6 +104,10 @@ class Filters:
     external_code: str | None = None
     abc_class: str | None = None
     """The ABC class in force (the local copy of analytics' classes, :mod:`..projections.abc_classes`)."""
+    stage: str | None = None
+    """The relationship stage in force (the local copy of analytics' stages, :mod:`..projections.stages`)."""
+    xyz_class: str | None = None
+    """The XYZ class in force (the same copy)."""
 
 
 class CounterpartyQueries:
@@ -115,12 +120,15 @@ class CounterpartyQueries:
         store: EventStore,
         default_country: str,
         abc_classes: str | None = None,
+        stages: str | None = None,
     ) -> None:
         self._views = views
         self._runner = runner
         self._store = store
         self._abc_classes = abc_classes
         """The collection of the counterparties' ABC classes (None: not kept, the cards have none)."""
+        self._stages = stages
+        """The collection of the counterparties' stages and XYZ classes (None: not kept)."""
         self._calling_code = str(phonenumbers.country_code_for_region(default_country.upper()))
 
     async def _wait(self, min_position: int | None) -> None:
@@ -149,35 +157,62 @@ class CounterpartyQueries:
     ) -> Page:
         """A page of the counterparties the caller may see that match ``filters``.
 
-        ``abc_class`` is checked on each card of the list the other filters give (the classes are
-        a local copy of another service's, kept apart from the cards), at most :data:`MAX_SCAN`
-        cards and :data:`MAX_TRIPS` reads a page: a page may come shorter than ``limit``, with a
-        cursor to go on."""
+        ``abc_class``, ``stage`` and ``xyz_class`` are checked on each card of the list the other
+        filters give (they are local copies of another service's data, kept apart from the cards), at
+        most :data:`MAX_SCAN` cards and :data:`MAX_TRIPS` reads a page: a page may come shorter than
+        ``limit``, with a cursor to go on."""
         if not caller.can(Permission.COUNTERPARTY_READ):
             raise Forbidden("your roles do not allow reading counterparties")
+        checks = self._copy_checks(filters)
         await self._wait(min_position)
         after = None if cursor is None else decode_cursor(cursor)
-        if not filters.abc_class:
+        if not checks:
             return await self._page(caller, filters, sort, limit, after)
-        if filters.abc_class not in CLASSES:
-            raise DomainError(f"abc_class is one of {', '.join(CLASSES)}", field="abc_class")
         found: builtins.list[Document] = []
         scanned = trips = 0
         while True:
             # Never more cards than the page still needs, so the next page starts where this one's
             # last list page ended, whichever collection that list pages through.
             page = await self._page(caller, filters, sort, limit - len(found), after)
-            classes = await self.abc_of([str(d["_id"]) for d in page.items])
-            found += [d for d in page.items if classes.get(str(d["_id"]), {}).get("abc_class") == filters.abc_class]
+            kept = page.items
+            for read, name, value in checks:
+                copies = await read([str(d["_id"]) for d in kept])
+                kept = [d for d in kept if copies.get(str(d["_id"]), {}).get(name) == value]
+            found += kept
             scanned, trips, after = scanned + len(page.items), trips + 1, page.next_after
             if after is None or len(found) >= limit or scanned >= MAX_SCAN or trips >= MAX_TRIPS:
                 return Page(items=found, next_after=after)
 
+    def _copy_checks(
+        self, filters: Filters
+    ) -> builtins.list[tuple[Callable[[builtins.list[str]], Awaitable[dict[str, Document]]], str, str]]:
+        """The filters on the local copies of analytics' data: (read of the copy, field, value); a value
+        outside its choices is a :class:`DomainError` naming the filter."""
+        checks: builtins.list[tuple[Callable[[builtins.list[str]], Awaitable[dict[str, Document]]], str, str]] = []
+        for name, value, choices, read in (
+            ("abc_class", filters.abc_class, CLASSES, self.abc_of),
+            ("stage", filters.stage, STAGES, self.stage_of),
+            ("xyz_class", filters.xyz_class, XYZ_CLASSES, self.stage_of),
+        ):
+            if not value:
+                continue
+            if value not in choices:
+                raise DomainError(f"{name} is one of {', '.join(choices)}", field=name)
+            checks.append((read, name, value))
+        return checks
+
     async def abc_of(self, ids: builtins.list[str]) -> dict[str, Document]:
         """The ABC classes in force of these counterparties (those never classified left out)."""
-        if self._abc_classes is None or not ids:
+        return await self._copy_of(self._abc_classes, ids)
+
+    async def stage_of(self, ids: builtins.list[str]) -> dict[str, Document]:
+        """The stages and XYZ classes in force of these counterparties (those never staged left out)."""
+        return await self._copy_of(self._stages, ids)
+
+    async def _copy_of(self, collection: str | None, ids: builtins.list[str]) -> dict[str, Document]:
+        if collection is None or not ids:
             return {}
-        return await self._views.get_many(self._abc_classes, ids)
+        return await self._views.get_many(collection, ids)
 
     async def _page(
         self, caller: Caller, filters: Filters, sort: Sort, limit: int, after: tuple[Any, str] | None
