@@ -43,9 +43,7 @@ class Rate:
 def rate(text: str, column: str = "rate") -> Decimal:
     """A rate from its text (:data:`RATE_PATTERN`, greater than 0), or :class:`FactRejected`."""
     if not _RATE.fullmatch(text) or Decimal(text) == 0:
-        raise FactRejected(
-            column, "must be a decimal > 0 with at most 7 digits, a point and 6 decimals, e.g. 1.955830"
-        )
+        raise FactRejected(column, "must be a decimal > 0 with at most 7 digits, a point and 6 decimals, e.g. 1.955830")
     return Decimal(text)
 
 
