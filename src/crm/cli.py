@@ -7,9 +7,14 @@
     crm serve <service>-api | -relay | -projector      the same for each service of crm.services
     crm import counterparties FILE [--data-dir DIR]    import a CSV file (see crm_contacts.application.csv_columns)
     crm import trade-facts|orders|payments|currency-rates FILE [--data-dir DIR]   the ERP's records, or rates
-    crm report abc --from D --to D [--by ...] [--shares 70/20/10] [--format csv|json]   the ABC classification
-    crm report xyz --to D [--periodicity month] [--periods 6] [--by ...] [--format csv|json]   stages and XYZ
-    crm report sources --from D --to D [--by item|division] [--as-of T] [--format csv|json]   sources report
+    crm report abc --from D --to D [--by ...] [--shares 70/20/10]          the ABC classification
+    crm report xyz --to D [--periodicity month] [--periods 6] [--by ...]   relationship stages and XYZ
+    crm report sources --from D --to D [--by item|division] [--as-of T]    interactions and information sources
+    crm report managers --from D --to D [--credit at_the_time|current] [--as-of T]   the sales-manager comparison
+    crm report effectiveness --from D --to D [--window-days 30] [--by kind|manager|source] [--as-of T]
+    crm report attribution --from D --to D [--model linear] [--lookback-days 90] [--half-life-days 7] [--by ...]
+                                                       every report: [--format csv|json] [--data-dir DIR], rows on
+                                                       stdout, a summary on stderr, exit 2 naming a bad option
     crm export counterparties FILE [--format csv|vcard] [--q ...] export the register (or its persons as vCard)
     crm republish SERVICE [--after POSITION]           its history onto its topics again, for a new consumer
     crm rebuild analytics [--data-dir DIR]             analytics tables that are not primary data, from the event logs
@@ -23,33 +28,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import csv
 import getpass
-import json
 import shutil
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
-from crm import rebuild, report_sources, report_xyz, services, system
+from crm import rebuild, report_abc, report_attribution, report_managers, report_sources, report_xyz, services, system
 from crm_analytics import bootstrap as analytics
-from crm_analytics.application.abc import AbcQuery
-from crm_analytics.domain.abc import Period, Shares
 from crm_analytics.domain.records import BY_SLUG, RecordKind
-from crm_analytics.settings import AnalyticsSettings
 from crm_contacts import bootstrap as contacts
 from crm_contacts.application.counterparties.queries import Filters
 from crm_contacts.application.exports import CounterpartyExport
 from crm_contacts.projections.counterparties import COLLECTION
 from crm_gateway.application.publishing import translate as gateway_directory
 from crm_shared.adapters import open_blob_store, open_bus
-from crm_shared.errors import DomainError
 from crm_shared.identity import Caller, caller_of
 from crm_shared.jobs import REPORT, Control, Job, JobKind, Progress, blob_key
 from crm_shared.settings import KernelSettings
@@ -205,7 +203,21 @@ def _export_counterparties(settings: KernelSettings, file: Path, args: argparse.
     return 0
 
 
-# -- crm import <kind of record> / crm report abc: analytics on the data directory `crm up` uses --------
+REPORTS = {
+    command.name: command
+    for command in (
+        report_abc.COMMAND,
+        report_xyz.COMMAND,
+        report_sources.COMMAND,
+        report_managers.COMMAND,
+        report_attribution.EFFECTIVENESS,
+        report_attribution.ATTRIBUTION,
+    )
+}
+"""``crm report <name>``: each written with ``crm.reports``."""
+
+
+# -- crm import <kind of record> / crm report: analytics on the data directory `crm up` uses --------
 # chDB locks its directory for one process: while `crm up` runs on it, use the HTTP API instead.
 
 
@@ -244,64 +256,6 @@ def _import_records(settings: KernelSettings, file: Path, kind: RecordKind[Any])
     if report is not None:
         print(f"crm import: {job.progress.rejected:,} rows rejected; see {report.resolve()}", file=sys.stderr)
         return 1
-    return 0
-
-
-_ABC_COLUMNS = ("place", "customer", "counterparty_id", "value", "cumulative_share", "class")
-
-
-def _report_abc(settings: KernelSettings, args: argparse.Namespace) -> int:
-    try:
-        asked = AbcQuery(
-            period=Period(args.start, args.end),
-            measure=args.by,
-            shares=Shares.parse(args.shares),
-            currency=args.currency or AnalyticsSettings().reporting_currency,
-        )
-    except DomainError as exc:
-        print(f"crm report abc: --{exc.field or 'shares'}: {exc}", file=sys.stderr)
-        return 2
-    reporting = AnalyticsSettings().reporting_currency
-    if asked.currency != reporting:
-        # Values are in the reporting currency (facts in others converted at their date's rate).
-        print(f"crm report abc: --currency: must be the reporting currency {reporting}", file=sys.stderr)
-        return 2
-
-    async def run() -> int:
-        service = await analytics.build(settings)
-        caller = caller_of(_operator(), ["administrator"], name="command line")
-        count = 0
-        try:
-            writer = csv.writer(sys.stdout, lineterminator="\n") if args.format == "csv" else None
-            if writer is not None:
-                writer.writerow(_ABC_COLUMNS)
-            else:
-                sys.stdout.write("[")
-            async for row in service.abc.every_row(caller, asked):
-                share = None if row.cumulative_share is None else format(row.cumulative_share, "f")
-                values = (row.place, row.customer, row.counterparty_id, format(row.value, "f"), share, row.abc_class)
-                if writer is not None:
-                    writer.writerow(["" if v is None else v for v in values])
-                else:
-                    sys.stdout.write(
-                        ("," if count else "")
-                        + "\n  "
-                        + json.dumps(dict(zip(_ABC_COLUMNS, values, strict=True)), ensure_ascii=False)
-                    )
-                count += 1
-            if writer is None:
-                sys.stdout.write("\n]\n" if count else "]\n")
-            sys.stdout.flush()
-        finally:
-            await service.close()
-        return count
-
-    count = asyncio.run(run())
-    print(
-        f"crm report abc: {count:,} customers, {asked.period.start} to {asked.period.end}, by {asked.measure},"
-        f" shares {asked.shares}, {asked.currency}",
-        file=sys.stderr,
-    )
     return 0
 
 
@@ -372,20 +326,8 @@ def main(argv: list[str] | None = None) -> int:
 
     report_of = commands.add_parser("report", help="an analytics report on stdout, on the embedded data directory")
     reports = report_of.add_subparsers(dest="what", required=True)
-    report_xyz.add_arguments(reports.add_parser("xyz", help="relationship stages and XYZ classes of customers"))
-    report_sources.add_arguments(reports.add_parser("sources", help="analysis of interactions and information sources"))
-    report = reports.add_parser("abc", help="the ABC classification of customers")
-    report.add_argument("--from", dest="start", type=date.fromisoformat, required=True, help="first day, YYYY-MM-DD")
-    report.add_argument("--to", dest="end", type=date.fromisoformat, required=True, help="last day (included)")
-    report.add_argument("--by", choices=["revenue", "revenue_without_vat", "profit"], default="revenue")
-    report.add_argument("--shares", default="70/20/10", help="A/B/C in percent, summing to 100")
-    report.add_argument(
-        "--currency", default=None, help="the reporting currency, the only one (CRM_ANALYTICS_REPORTING_CURRENCY)"
-    )
-    report.add_argument("--format", choices=["csv", "json"], default="csv")
-    report.add_argument(
-        "--data-dir", type=Path, default=None, help="where data is kept (default ./var or CRM_DATA_DIR)"
-    )
+    for command in REPORTS.values():
+        command.add_arguments(reports.add_parser(command.name, help=command.help))
 
     republish = commands.add_parser(
         "republish",
@@ -421,9 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.data_dir is not None:
             settings = settings.model_copy(update={"data_dir": args.data_dir})
         if args.command == "report":
-            if args.what == "sources":
-                return report_sources.report_sources(settings, args)
-            return report_xyz.report_xyz(settings, args) if args.what == "xyz" else _report_abc(settings, args)
+            return REPORTS[args.what].run(settings, args)
         if args.command == "import" and args.what in BY_SLUG:
             return _import_records(settings, args.file, BY_SLUG[args.what])
         if args.command == "import":

@@ -1,21 +1,16 @@
-"""``crm report xyz``: relationship stages and the XYZ classification of customers on stdout, on the
-data directory ``crm up`` uses (chDB locks it for one process: while ``crm up`` runs, use the API)."""
+"""``crm report xyz``: relationship stages and the XYZ classification of customers on stdout, one row
+per customer."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import csv
-import getpass
-import json
 import re
-import sys
-from datetime import date
+from collections.abc import AsyncIterator
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
-from crm_analytics import bootstrap as analytics
+from crm import reports
 from crm_analytics.application.xyz import XyzReport
+from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.domain.xyz import (
     BAND_PATTERN,
     DEFAULT_REGULAR_PERIODS,
@@ -23,11 +18,11 @@ from crm_analytics.domain.xyz import (
     XYZ_MEASURES,
     XyzParameters,
 )
-from crm_analytics.settings import AnalyticsSettings
 from crm_shared.errors import DomainError
-from crm_shared.identity import caller_of
+from crm_shared.identity import Caller
 from crm_shared.settings import KernelSettings
 
+NAME = "xyz"
 COLUMNS = (
     "customer",
     "counterparty_id",
@@ -43,7 +38,7 @@ COLUMNS = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``crm report xyz``."""
-    parser.add_argument("--to", dest="end", type=date.fromisoformat, required=True, help="last day counted, YYYY-MM-DD")
+    reports.add_to(parser, help="last day counted, YYYY-MM-DD")
     parser.add_argument("--periodicity", choices=PERIODICITIES, default="month")
     parser.add_argument("--periods", type=int, default=6, help="periods in the window (default 6)")
     parser.add_argument("--by", choices=XYZ_MEASURES, default="revenue")
@@ -55,15 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_REGULAR_PERIODS,
         help=f"active periods from which a customer is regular (default {DEFAULT_REGULAR_PERIODS})",
     )
-    parser.add_argument(
-        "--currency",
-        default=None,
-        help="the reporting currency, the only one (CRM_ANALYTICS_REPORTING_CURRENCY)",
-    )
-    parser.add_argument("--format", choices=["csv", "json"], default="csv")
-    parser.add_argument(
-        "--data-dir", type=Path, default=None, help="where data is kept (default ./var or CRM_DATA_DIR)"
-    )
+    reports.add_currency(parser)
+    reports.add_output(parser)
 
 
 def _band(text: str, name: str) -> Decimal:
@@ -75,10 +63,12 @@ def _band(text: str, name: str) -> Decimal:
         raise DomainError("must be a percentage", field=name) from None
 
 
-def report_xyz(settings: KernelSettings, args: argparse.Namespace) -> int:
-    """Write every customer's stage and class (CSV or JSON) to stdout; 2 for bad arguments."""
-    try:
-        asked = XyzParameters(
+def run(settings: KernelSettings, args: argparse.Namespace) -> int:
+    """Write every customer's stage and class to stdout; 2 for bad options."""
+    asked = reports.checked(
+        NAME,
+        "to",
+        lambda: XyzParameters(
             to=args.end,
             periodicity=args.periodicity,
             periods=args.periods,
@@ -86,58 +76,34 @@ def report_xyz(settings: KernelSettings, args: argparse.Namespace) -> int:
             x=_band(args.x, "x"),
             y=_band(args.y, "y"),
             regular_periods=args.regular_periods,
-            currency=args.currency or AnalyticsSettings().reporting_currency,
-        )
-    except DomainError as exc:
-        print(f"crm report xyz: --{(exc.field or 'to').replace('_', '-')}: {exc}", file=sys.stderr)
-        return 2
-    reporting = AnalyticsSettings().reporting_currency
-    if asked.currency != reporting:
-        # Values are in the reporting currency (facts in others converted at their date's rate).
-        print(f"crm report xyz: --currency: must be the reporting currency {reporting}", file=sys.stderr)
-        return 2
+            currency=reports.reporting_currency(args.currency),
+        ),
+    )
+    if asked is None:
+        return reports.BAD_INPUT
 
-    async def run() -> int:
-        service = await analytics.build(settings)
-        caller = caller_of(f"cli:{getpass.getuser()}", ["administrator"], name="command line")
-        report = XyzReport(service.analytics)
-        count = 0
-        try:
-            writer = csv.writer(sys.stdout, lineterminator="\n") if args.format == "csv" else None
-            if writer is not None:
-                writer.writerow(COLUMNS)
-            else:
-                sys.stdout.write("[")
-            async for row in report.every_row(caller, asked):
-                values = (
-                    row.customer,
-                    row.counterparty_id,
-                    row.stage,
-                    row.xyz_class,
-                    None if row.coefficient is None else format(row.coefficient, "f"),
-                    None if row.mean is None else format(row.mean, "f"),
-                    format(row.total, "f"),
-                    row.values,
-                    row.active_periods,
-                )
-                if writer is not None:
-                    writer.writerow(["" if v is None else v for v in values])
-                else:
-                    item = json.dumps(dict(zip(COLUMNS, values, strict=True)), ensure_ascii=False)
-                    sys.stdout.write(("," if count else "") + "\n  " + item)
-                count += 1
-            if writer is None:
-                sys.stdout.write("\n]\n" if count else "]\n")
-            sys.stdout.flush()
-        finally:
-            await service.close()
-        return count
+    async def rows(service: AnalyticsService, caller: Caller) -> AsyncIterator[reports.Row]:
+        async for row in XyzReport(service.analytics).every_row(caller, asked):
+            yield (
+                row.customer,
+                row.counterparty_id,
+                row.stage,
+                row.xyz_class,
+                row.coefficient,
+                row.mean,
+                row.total,
+                row.values,
+                row.active_periods,
+            )
 
-    count = asyncio.run(run())
-    print(
-        f"crm report xyz: {count:,} customers, {asked.periods} {asked.periodicity} periods from {asked.first_day}"
+    count = reports.write(settings, args, COLUMNS, rows)
+    reports.tell(
+        NAME,
+        f"{count:,} customers, {asked.periods} {asked.periodicity} periods from {asked.first_day}"
         f" to {asked.to}, by {asked.measure}, X ≤ {asked.x} %, Y ≤ {asked.y} %, regular from"
         f" {asked.regular_periods} active periods, {asked.currency}",
-        file=sys.stderr,
     )
     return 0
+
+
+COMMAND = reports.Command(NAME, "relationship stages and XYZ classes of customers", add_arguments, run)
