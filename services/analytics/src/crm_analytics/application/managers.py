@@ -64,8 +64,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal, get_args
 
+from crm_analytics.application.reading import moment
 from crm_analytics.application.scope import SCOPE_SQL, scope_of
-from crm_analytics.application.touches import known_version
 from crm_analytics.domain.abc import Period
 from crm_analytics.projections.tables import query
 from crm_shared.analytics import AnalyticsStore
@@ -250,6 +250,8 @@ class ManagersResult:
     total: ManagerRow
     """Every row summed (manager ``"*"``): counts of distinct customers are summed too, so a customer
     credited to two managers counts twice there."""
+    as_of: datetime
+    """The moment read as of (UTC)."""
 
 
 class ManagersReport:
@@ -259,13 +261,11 @@ class ManagersReport:
         self._store = store
         self._tz = tz
 
-    def _parameters(self, caller: Caller, asked: ManagersQuery) -> dict[str, object]:
-        moment = asked.moment()
+    def _parameters(self, caller: Caller, asked: ManagersQuery, at: datetime) -> dict[str, object]:
         return {
             "from": asked.period.start,
             "to": asked.period.end,
-            "as_of": moment,
-            "known": known_version(moment),
+            **moment(at),
             "tz": self._tz,
             "credit": asked.credit,
             **scope_of(caller).parameters(),
@@ -275,7 +275,8 @@ class ManagersReport:
         self, caller: Caller, asked: ManagersQuery, *, sort: str = "revenue", descending: bool = True
     ) -> ManagersResult:
         """One row per manager, ordered by ``sort`` (an :data:`INDICATORS` name or ``manager``)."""
-        found = await self._store.query(_SUMMARY, self._parameters(caller, asked))
+        at = asked.moment()
+        found = await self._store.query(_SUMMARY, self._parameters(caller, asked, at))
         rows = ordered([_manager_row(r) for r in found], sort, descending=descending)
         totals: dict[str, Any] = {name: sum(_count(r, name) for r in found) for name in _SUMS}
         for name in ("revenue", "cost", "orders_amount", "receivables", "overdue", "advances"):
@@ -283,14 +284,19 @@ class ManagersReport:
         for name in ("clients", "debtors", "overdue_debtors"):
             totals[name] = sum(_count(r, name) for r in found)
         totals["max_overdue_days"] = max((_count(r, "max_overdue_days") for r in found), default=0)
-        return ManagersResult(rows=rows, total=_manager_row({"manager": "*", **totals}))
+        return ManagersResult(rows=rows, total=_manager_row({"manager": "*", **totals}), as_of=at)
 
     async def customers(
         self, caller: Caller, asked: ManagersQuery, manager: str, *, offset: int = 0, limit: int = 100
     ) -> tuple[list[CustomerRow], bool]:
         """The customers credited to ``manager`` by revenue (greatest first, ties by code), at most
         ``limit`` from ``offset``, and whether more follow."""
-        parameters = {**self._parameters(caller, asked), "manager": manager, "offset": offset, "limit": limit + 1}
+        parameters = {
+            **self._parameters(caller, asked, asked.moment()),
+            "manager": manager,
+            "offset": offset,
+            "limit": limit + 1,
+        }
         found = await self._store.query(_CUSTOMERS, parameters)
         rows = [
             CustomerRow(

@@ -4,10 +4,10 @@ effectiveness and multi-touch attribution — see ``application.effectiveness`` 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
@@ -32,9 +32,8 @@ from crm_analytics.domain.attribution import (
     checked_period,
 )
 from crm_analytics.entrypoints.abc_models import WithoutRateOut
-from crm_analytics.entrypoints.exports import csv_line
 from crm_analytics.entrypoints.facts_models import FactDate
-from crm_analytics.entrypoints.reports import AsOf
+from crm_analytics.entrypoints.reports import CSV_RESPONSE, AsOf, csv_response
 from crm_shared.http import Cursor, HttpProblem, caller_dependency
 from crm_shared.identity import Caller, CallerTokens
 from crm_shared.readstore.cursor import BadCursor, decode_cursor, encode_cursor
@@ -117,11 +116,6 @@ class AttributionOut(BaseModel):
     next_cursor: str | None
 
 
-def _moment(as_of: datetime | None) -> datetime:
-    """The moment a report is read as of: ``as_of`` (already checked by ``AsOf``) or now."""
-    return datetime.now(UTC) if as_of is None else as_of
-
-
 From = Annotated[FactDate, Query(alias="from", description="First day of the period")]
 To = Annotated[
     FactDate,
@@ -132,7 +126,7 @@ To = Annotated[
 By = Annotated[Grouping, Query(description="Group by the interaction's kind, its responsible manager or the source")]
 
 
-def effectiveness_parameters() -> Callable[..., tuple[EffectivenessQuery, datetime]]:
+def effectiveness_parameters() -> Callable[..., tuple[EffectivenessQuery, datetime | None]]:
     """The report's query parameters as a dependency (the report and its file)."""
 
     def asked_of(
@@ -146,13 +140,13 @@ def effectiveness_parameters() -> Callable[..., tuple[EffectivenessQuery, dateti
         ] = DEFAULT_WINDOW_DAYS,
         by: By = "kind",
         as_of: AsOf = None,
-    ) -> tuple[EffectivenessQuery, datetime]:
-        return EffectivenessQuery(checked_period(start, end), window_days, by), _moment(as_of)
+    ) -> tuple[EffectivenessQuery, datetime | None]:
+        return EffectivenessQuery(checked_period(start, end), window_days, by), as_of
 
     return asked_of
 
 
-def attribution_parameters() -> Callable[..., tuple[AttributionQuery, datetime]]:
+def attribution_parameters() -> Callable[..., tuple[AttributionQuery, datetime | None]]:
     """The report's query parameters as a dependency (the report and its file)."""
 
     def asked_of(
@@ -177,9 +171,9 @@ def attribution_parameters() -> Callable[..., tuple[AttributionQuery, datetime]]
         ] = DEFAULT_HALF_LIFE_DAYS,
         by: By = "kind",
         as_of: AsOf = None,
-    ) -> tuple[AttributionQuery, datetime]:
+    ) -> tuple[AttributionQuery, datetime | None]:
         asked = AttributionQuery(checked_period(start, end), model, lookback_days, half_life_days, by)
-        return asked, _moment(as_of)
+        return asked, as_of
 
     return asked_of
 
@@ -226,19 +220,6 @@ def _attribution_rows(result: AttributionResult) -> list[AttributionRowOut]:
     ]
 
 
-def _csv(lines: Iterable[tuple[object, ...]], columns: tuple[str, ...], filename: str) -> StreamingResponse:
-    async def body() -> AsyncIterator[bytes]:
-        yield ("\ufeff" + csv_line(columns)).encode()
-        for values in lines:
-            yield csv_line(tuple("" if v is None else v for v in values)).encode()
-
-    disposition = f'attachment; filename="{filename}"'
-    return StreamingResponse(body(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
-
-
-CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
-
-
 def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
     """The two reports' routes; every route needs a verified caller."""
     router = APIRouter(prefix="/api/v1/analytics", tags=["analytics: reports"])
@@ -252,7 +233,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
 
     @router.get("/effectiveness", response_model=EffectivenessOut, response_model_by_alias=True)
     async def effectiveness(
-        asked: tuple[EffectivenessQuery, datetime] = effectiveness_asked,
+        asked: tuple[EffectivenessQuery, datetime | None] = effectiveness_asked,
         limit: Annotated[int, Query(ge=1, le=1000, description="Groups per page")] = 100,
         cursor: Cursor = None,
         caller: Caller = authenticated,
@@ -287,7 +268,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
 
     @router.get("/effectiveness.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
     async def effectiveness_csv(
-        asked: tuple[EffectivenessQuery, datetime] = effectiveness_asked, caller: Caller = authenticated
+        asked: tuple[EffectivenessQuery, datetime | None] = effectiveness_asked, caller: Caller = authenticated
     ) -> StreamingResponse:
         (
             """The whole report (the parameters of `GET /api/v1/analytics/effectiveness`) as CSV, UTF-8
@@ -300,11 +281,11 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         rows = _effectiveness_rows(result)[:-1]
         lines = ((r.key, r.interactions, r.followed, r.conversion, r.revenue, r.profit) for r in rows)
         name = f"effectiveness-{query.period.start}-{query.period.end}-{query.by}.csv"
-        return _csv(lines, EFFECTIVENESS_COLUMNS, name)
+        return csv_response(lines, EFFECTIVENESS_COLUMNS, name)
 
     @router.get("/attribution", response_model=AttributionOut, response_model_by_alias=True)
     async def attribution(
-        asked: tuple[AttributionQuery, datetime] = attribution_asked,
+        asked: tuple[AttributionQuery, datetime | None] = attribution_asked,
         limit: Annotated[int, Query(ge=1, le=1000, description="Rows per page")] = 100,
         cursor: Cursor = None,
         caller: Caller = authenticated,
@@ -346,7 +327,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
 
     @router.get("/attribution.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
     async def attribution_csv(
-        asked: tuple[AttributionQuery, datetime] = attribution_asked, caller: Caller = authenticated
+        asked: tuple[AttributionQuery, datetime | None] = attribution_asked, caller: Caller = authenticated
     ) -> StreamingResponse:
         (
             """The whole attribution (the parameters of `GET /api/v1/analytics/attribution`) as CSV, UTF-8
@@ -361,6 +342,6 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
             for r in _attribution_rows(result)
         )
         name = f"attribution-{query.period.start}-{query.period.end}-{query.model}-{query.by}.csv"
-        return _csv(lines, ATTRIBUTION_COLUMNS, name)
+        return csv_response(lines, ATTRIBUTION_COLUMNS, name)
 
     return router

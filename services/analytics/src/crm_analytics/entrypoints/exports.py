@@ -10,7 +10,6 @@ with more digits than that is written as its decimal text, never rounded silentl
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from crm_analytics.application.scope import scope_of
 from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.domain.abc import CLASSES
 from crm_analytics.entrypoints.abc import abc_parameters
+from crm_analytics.entrypoints.reports import CSV_RESPONSE, csv_response
 from crm_shared.http import caller_dependency
 from crm_shared.identity import Caller, CallerTokens
 
@@ -214,13 +214,6 @@ def workbook(report: _Report, language: str = "en") -> bytes:
     return buffer.getvalue()
 
 
-def csv_line(values: tuple[object, ...]) -> str:
-    """One CSV line (RFC 4180 quoting, CRLF)."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(values)
-    return out.getvalue()
-
-
 def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
     """The file routes of the classification; every route needs a verified caller."""
     router = APIRouter(prefix="/api/v1/analytics", tags=["analytics: segmentation"])
@@ -256,7 +249,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
     @router.get(
         "/abc.csv",
         response_class=StreamingResponse,
-        responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+        responses=CSV_RESPONSE,
     )
     async def abc_csv(
         asked: AbcQuery = parameters,
@@ -269,8 +262,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         scope_of(caller)
         summary = await service.abc.classify(caller, asked, limit=1)
 
-        async def lines() -> AsyncIterator[bytes]:
-            yield ("\ufeff" + csv_line(CSV_COLUMNS)).encode()
+        async def lines() -> AsyncIterator[tuple[object, ...]]:
             async for row in service.abc.every_row(caller, asked):
                 share = share_of(row.value, summary.total)
                 values = (
@@ -283,11 +275,8 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
                     "" if row.cumulative_share is None else format(row.cumulative_share, "f"),
                     row.abc_class,
                 )
-                yield csv_line(values).encode()
+                yield values
 
-        disposition = f'attachment; filename="{_filename(asked, "csv")}"'
-        return StreamingResponse(
-            lines(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition}
-        )
+        return csv_response(lines(), CSV_COLUMNS, _filename(asked, "csv"))
 
     return router

@@ -21,12 +21,13 @@ from crm_analytics.application.managers import (
     ManagerRow,
     ManagersQuery,
     ManagersReport,
+    ManagersResult,
 )
 from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.domain.attribution import checked_period
-from crm_analytics.entrypoints.attribution import CSV_RESPONSE, From, To, _csv, _moment
+from crm_analytics.entrypoints.attribution import From, To
 from crm_analytics.entrypoints.exports import XLSX, new_workbook, number
-from crm_analytics.entrypoints.reports import AsOf
+from crm_analytics.entrypoints.reports import CSV_RESPONSE, AsOf, csv_response
 from crm_shared.http import Cursor, HttpProblem, caller_dependency
 from crm_shared.identity import Caller, CallerTokens
 from crm_shared.readstore.cursor import BadCursor, decode_cursor, encode_cursor
@@ -138,7 +139,7 @@ def managers_parameters() -> Callable[..., ManagersQuery]:
     """The report's query parameters as a dependency (the report, its files and the drill-down)."""
 
     def asked_of(start: From, end: To, credit: CreditParam = "at_the_time", as_of: AsOf = None) -> ManagersQuery:
-        return ManagersQuery(checked_period(start, end), credit, _moment(as_of))
+        return ManagersQuery(checked_period(start, end), credit, as_of)
 
     return asked_of
 
@@ -208,7 +209,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
     report = ManagersReport(service.analytics, tz=getattr(service.settings, "time_zone", "UTC"))
     parameters = Depends(managers_parameters())
 
-    async def compared(caller: Caller, asked: ManagersQuery, sort: str, order: str) -> Any:
+    async def compared(caller: Caller, asked: ManagersQuery, sort: str, order: str) -> ManagersResult:
         return await report.compare(caller, asked, sort=sort, descending=order == "desc")
 
     @router.get("/managers", response_model=ManagersOut, response_model_by_alias=True)
@@ -228,7 +229,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
             start=asked.period.start,
             to=asked.period.end,
             credit=asked.credit,
-            as_of=asked.moment(),
+            as_of=result.as_of,
             currency=service.settings.reporting_currency,
             sort=sort,
             order=order,
@@ -248,7 +249,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         result = await compared(caller, asked, sort, order)
         names = ("manager", *INDICATORS)
         lines = [tuple(_out(r)[name] for name in names) for r in result.rows]
-        return _csv(lines, names, f"managers-{asked.period.start}-{asked.period.end}.csv")
+        return csv_response(lines, names, f"managers-{asked.period.start}-{asked.period.end}.csv")
 
     @router.get(
         "/managers.xlsx",

@@ -1,11 +1,16 @@
-"""What the routes of every analytics report share: the moment it is read as of (``?as_of=``)."""
+"""What the routes of every analytics report share: the moment it is read as of (``?as_of=``) and
+the CSV file (:func:`csv_response`)."""
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query
+from fastapi.responses import StreamingResponse
 from pydantic import AfterValidator
 
 from crm_analytics.domain.trade_fact import EARLIEST, LATEST
@@ -34,3 +39,32 @@ AsOf = Annotated[
     ),
 ]
 """The ``as_of`` query parameter of a report."""
+
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
+"""The ``responses`` of a route answering :func:`csv_response`."""
+
+
+def csv_line(values: tuple[object, ...]) -> str:
+    """One CSV line (RFC 4180 quoting, CRLF; None is empty)."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(values)
+    return out.getvalue()
+
+
+def csv_response(
+    lines: Iterable[tuple[object, ...]] | AsyncIterable[tuple[object, ...]], columns: tuple[str, ...], filename: str
+) -> StreamingResponse:
+    """A report as a CSV file, streamed as ``lines`` come: UTF-8 with a byte order mark, the header
+    ``columns``, then one line per tuple of ``lines`` (values as :func:`csv_line` writes them)."""
+
+    async def body() -> AsyncIterator[bytes]:
+        yield ("\ufeff" + csv_line(columns)).encode()
+        if isinstance(lines, AsyncIterable):
+            async for values in lines:
+                yield csv_line(values).encode()
+        else:
+            for values in lines:
+                yield csv_line(values).encode()
+
+    disposition = f'attachment; filename="{filename}"'
+    return StreamingResponse(body(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})

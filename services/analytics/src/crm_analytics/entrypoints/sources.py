@@ -28,8 +28,9 @@ from crm_analytics.application.sources import (
 from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.entrypoints.abc import reporting_currency
 from crm_analytics.entrypoints.abc_models import WithoutRateOut
-from crm_analytics.entrypoints.exports import XLSX, csv_line, new_workbook, number
+from crm_analytics.entrypoints.exports import XLSX, new_workbook, number
 from crm_analytics.entrypoints.facts_models import FactDate
+from crm_analytics.entrypoints.reports import CSV_RESPONSE, csv_response
 from crm_analytics.entrypoints.sources_models import (
     CounterpartyRowOut,
     DetailRowOut,
@@ -255,7 +256,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
     @router.get(
         "/sources.csv",
         response_class=StreamingResponse,
-        responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+        responses=CSV_RESPONSE,
     )
     async def sources_csv(asked: SourcesQuery = parameters, caller: Caller = authenticated) -> StreamingResponse:
         (
@@ -269,16 +270,12 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         report.authorize(caller)
         rows = report.every_row(caller, asked)
 
-        async def lines() -> AsyncIterator[bytes]:
-            yield ("\ufeff" + csv_line(CSV_COLUMNS)).encode()
+        async def lines() -> AsyncIterator[tuple[object, ...]]:
             async for row, child in rows:
                 for line in lines_of(row, child):
-                    yield csv_line(text_of(line)).encode()
+                    yield text_of(line)
 
-        disposition = f'attachment; filename="{_filename(asked, "csv")}"'
-        return StreamingResponse(
-            lines(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition}
-        )
+        return csv_response(lines(), CSV_COLUMNS, _filename(asked, "csv"))
 
     @router.get(
         "/sources.xlsx",
