@@ -28,7 +28,7 @@ from crm_shared.settings import KernelSettings
 TOKENS = CallerTokens(b"0123456789abcdef0123456789abcdef")
 RUNS = "/api/v1/analytics/xyz/runs"
 FACTS = "/api/v1/analytics/trade-facts"
-WINDOW = {"periodicity": "month", "periods": 3, "regular_periods": 2}
+WINDOW: dict[str, Any] = {"periodicity": "month", "periods": 3, "regular_periods": 2}
 
 
 @pytest.fixture
@@ -125,11 +125,11 @@ async def test_a_run_records_stages_publishes_changes_only_and_a_repeat_records_
         assert by_code["N1"]["scheme"] == march["scheme"]
 
         # Reads: newest first; the run; its rows with the previous ones.
-        position = made.headers["X-Commit-Position"]
-        listed = (await http.get(RUNS, params={"min_position": position})).json()
+        commit = made.headers["X-Commit-Position"]
+        listed = (await http.get(RUNS, params={"min_position": commit})).json()
         assert [r["run_id"] for r in listed["items"]] == [april["run_id"], march["run_id"]]
         assert (await http.get(f"{RUNS}/{april['run_id']}")).json() == april
-        rows = (await http.get(f"{RUNS}/{april['run_id']}/rows", params={"min_position": position})).json()["items"]
+        rows = (await http.get(f"{RUNS}/{april['run_id']}/rows", params={"min_position": commit})).json()["items"]
         assert {r["customer"]: (r["stage"], r["class"]) for r in rows} == expected_april
         assert [r["customer"] for r in rows if r["changed"]] == ["N1", "R2"]
         assert {r["customer"]: r["previous_stage"] for r in rows}["R1"] == "regular"
