@@ -2,7 +2,8 @@
 from the event logs, with one command, giving the same results.
 
 The ERP's facts and the currency rates are primary data (ADR 16): nothing rebuilds them, and every
-report is computed from them and from ``crm_events``. ``crm_events`` (the other services' public
+report is computed from them and from ``crm_events``. The sums the ABC report keeps of the facts
+(ADR 21) are counted again from ``trade_facts``. ``crm_events`` (the other services' public
 events) is refilled from the producing services' own event logs, read through their relays exactly
 as they publish (:meth:`crm_shared.relay.Relay.replay`), into a twin table that then replaces the
 live one in one step. Safe while the CRM runs: the live feed keeps adding events, and every event it
@@ -17,6 +18,7 @@ from typing import Any
 
 from crm import services
 from crm_analytics.projections import crm_events
+from crm_analytics.projections.tables import rebuild_trade_sums
 from crm_analytics.service import ANALYTICS
 from crm_shared.adapters import open_bus
 from crm_shared.settings import KernelSettings
@@ -52,6 +54,11 @@ async def rebuild_analytics(settings: KernelSettings) -> int:
 
             return replay
 
+        await rebuild_trade_sums(analytics.analytics)
+        print(
+            f"crm rebuild analytics: the ABC sums rebuilt from trade_facts in {time.monotonic() - started:.1f} s",
+            file=sys.stderr,
+        )
         kept = await crm_events.rebuild(analytics.analytics, [history(p) for p in wired[1:]])
         print(
             f"\ncrm rebuild analytics: crm_events rebuilt with {kept:,} events in {time.monotonic() - started:.1f} s",

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from crm_analytics.application.links import CounterpartyLinks
 from crm_analytics.application.scope import SCOPE_SQL, Scope, scope_of
@@ -26,8 +27,18 @@ from crm_shared.analytics import AnalyticsStore
 from crm_shared.errors import Forbidden
 from crm_shared.identity import Caller, Permission
 
-_ABC = query("abc")
+_PER_CUSTOMER = "__PER_CUSTOMER__"
+_FACTS = query("abc_facts")
 _KNOWN_FACTS = "FROM facts_converted_as_of(known = {known:UInt64})"
+assert "FROM facts_converted\n" in _FACTS, "abc_facts.sql no longer reads `FROM facts_converted` on a line of its own"
+CLASSIFIED = {
+    "sums": query("abc").replace(_PER_CUSTOMER, query("abc_sums")),
+    "facts": query("abc").replace(_PER_CUSTOMER, _FACTS),
+    "known": query("abc").replace(_PER_CUSTOMER, _FACTS.replace("FROM facts_converted\n", _KNOWN_FACTS + "\n")),
+}
+"""``abc.sql`` over each source of the customers' values: the sums kept for the facts as they are now
+(``abc_sums.sql``, what :meth:`AbcReport.classify` reads), every fact as it is now (``facts_converted``:
+the same rows, from a scan) and the facts known at a moment (``as_of``)."""
 
 
 def _seen(abc: str) -> str:
@@ -43,17 +54,25 @@ def _seen(abc: str) -> str:
     WHERE {SCOPE_SQL}"""
 
 
-_SEEN = {False: _seen(_ABC), True: _seen(_ABC.replace("FROM facts_converted\n", _KNOWN_FACTS + "\n"))}
+def _page_and_summary(seen: str) -> str:
+    """One classification: the rows after place ``after`` (at most ``limit``), each with the summary of
+    every row seen (customers and value per class), and the last row seen even when the page is empty
+    (so the summary comes too; it is no row of the page)."""
+    summary = ", ".join(
+        f"countIf(class = '{c}') OVER () AS customers_{c}, sumIf(value, class = '{c}') OVER () AS value_{c}"
+        for c in CLASSES
+    )
+    return f"""
+    SELECT * FROM (SELECT *, {summary}, max(place) OVER () AS last_place FROM ({seen}))
+    WHERE place > {{after:UInt64}} OR place = last_place
+    ORDER BY place > {{after:UInt64}} DESC, place
+    LIMIT {{limit:UInt32}}"""
+
+
+_PAGE = {known: _page_and_summary(_seen(CLASSIFIED["known" if known else "sums"])) for known in (False, True)}
 """By whether the facts are read as known at a past moment (``as_of``) or as they are now."""
-assert _KNOWN_FACTS in _SEEN[True], "abc.sql no longer reads `FROM facts_converted` on a line of its own"
-_PAGE = {
-    k: f"SELECT * FROM ({v}) WHERE place > {{after:UInt64}} ORDER BY place LIMIT {{limit:UInt32}}"
-    for k, v in _SEEN.items()
-}
-_SUMMARY = {
-    k: f"SELECT class, count() AS customers, sum(value) AS value FROM ({v}) GROUP BY class" for k, v in _SEEN.items()
-}
 _WITHOUT_RATE = query("facts_without_rate")
+_LINES_WITHOUT_RATE = query("lines_without_rate")
 _CUSTOMERS = query("customers")
 
 
@@ -118,9 +137,12 @@ class WithoutRate:
     """The earliest date of those facts: rates from then on would convert them all."""
 
 
-async def facts_without_rate(store: AnalyticsStore, start: date, end: date) -> list[WithoutRate]:
-    """The facts dated ``start`` … ``end`` without a rate, by currency (``facts_without_rate.sql``)."""
-    found = await store.query(_WITHOUT_RATE, {"from": start, "to": end})
+async def facts_without_rate(
+    store: AnalyticsStore, start: date, end: date, *, from_sums: bool = False
+) -> list[WithoutRate]:
+    """The facts dated ``start`` … ``end`` without a rate, by currency (``facts_without_rate.sql``;
+    ``from_sums``: the same from the sums kept for the ABC report, ``lines_without_rate.sql``)."""
+    found = await store.query(_LINES_WITHOUT_RATE if from_sums else _WITHOUT_RATE, {"from": start, "to": end})
     return [WithoutRate(str(r["currency"]), int(str(r["facts"])), r["earliest"]) for r in found]
 
 
@@ -200,15 +222,14 @@ class AbcReport:
             raise Forbidden("your roles do not allow reading analytics reports")
 
     async def classify(self, caller: Caller, asked: AbcQuery, *, after: int = 0, limit: int = 100) -> AbcResult:
-        """The rows after place ``after`` (at most ``limit``), and the summary."""
+        """The rows after place ``after`` (at most ``limit``), and the summary: one classification."""
         scope = scope_of(caller)
-        rows, last_place = await self._page(asked, scope, after, limit)
-        parameters = {**asked.parameters(), **scope.parameters()}
-        summary = await self._store.query(_SUMMARY[asked.as_of is not None], parameters)
-        without_rate = await facts_without_rate(self._store, asked.period.start, asked.period.end)
+        rows, last_place, found = await self._page(asked, scope, after, limit)
+        without_rate = await facts_without_rate(self._store, asked.period.start, asked.period.end, from_sums=True)
         classes = {c: ClassSummary(0, Decimal("0.00")) for c in CLASSES}
-        for entry in summary:
-            classes[entry["class"]] = ClassSummary(int(entry["customers"]), Decimal(str(entry["value"])))
+        if found:
+            for c in CLASSES:
+                classes[c] = ClassSummary(int(str(found[0][f"customers_{c}"])), Decimal(str(found[0][f"value_{c}"])))
         return AbcResult(
             rows=rows,
             last_place=last_place,
@@ -223,12 +244,14 @@ class AbcReport:
         scope = scope_of(caller)
         after: int | None = 0
         while after is not None:
-            rows, after = await self._page(asked, scope, after, page)
+            rows, after, _ = await self._page(asked, scope, after, page)
             for row in rows:
                 yield row
 
-    async def _page(self, asked: AbcQuery, scope: Scope, after: int, limit: int) -> tuple[list[AbcRow], int | None]:
+    async def _page(
+        self, asked: AbcQuery, scope: Scope, after: int, limit: int
+    ) -> tuple[list[AbcRow], int | None, list[dict[str, Any]]]:
         parameters = {**asked.parameters(), **scope.parameters(), "after": after, "limit": limit + 1}
         found = await self._store.query(_PAGE[asked.as_of is not None], parameters)
-        rows = [_row(r) for r in found[:limit]]
-        return rows, rows[-1].place if len(found) > limit and rows else None
+        rows = [_row(r) for r in found if int(str(r["place"])) > after][:limit]
+        return rows, rows[-1].place if len(found) > limit and rows else None, found

@@ -33,7 +33,7 @@ _BACKFILL = (
 )
 """Facts stored before the history existed enter it once, as their latest versions."""
 TRADE_SUMS = ("trade_sums_month", "trade_sums_day", "trade_lines")
-"""The sums the ABC report reads for the current state (``schema.sql``, ADR 19), fed through
+"""The sums the ABC report reads for the current state (``schema.sql``, ADR 21), fed through
 ``trade_fact_changes``: every fact received counted once, the version it replaces taken back."""
 _COUNT_FACTS = (
     "INSERT INTO trade_fact_changes SELECT id, date, customer, currency, toInt8(if(kind = 'return', -1, 1)),"
@@ -60,8 +60,9 @@ async def prepare(store: AnalyticsStore, reporting_currency: str = "EUR") -> Non
         raise ValueError(f"the reporting currency must be three capital letters, not {reporting_currency!r}")
     await store.run_script(SCHEMA)
     await store.execute(_BACKFILL)
-    async with _fact_writes():  # the sums of facts stored before they existed (or after a crash left them empty)
-        await store.execute(_COUNT_FACTS + _SUMS_EMPTY, {"weight": 1})
+    # The sums of facts stored before they existed. Not under the writes' lock: prepare runs as the store
+    # opens (LazyAnalyticsStore: inside the first write's own statement), before anything is written.
+    await store.execute(_COUNT_FACTS + _SUMS_EMPTY, {"weight": 1})
     await store.run_script(crm_events.SCRIPT)
     for statement in load_script(VIEWS):
         statement = statement.replace(_CURRENCY_MARK, reporting_currency)

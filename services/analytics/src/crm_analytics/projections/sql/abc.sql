@@ -5,22 +5,14 @@
 -- Values are in the reporting currency: facts_converted's `_rc` amounts (each fact converted at the
 -- rate of its date, see views.sql). A fact without a rate is never summed (facts_without_rate.sql
 -- reports them); profit is revenue_without_vat_rc - cost_rc.
+-- __PER_CUSTOMER__ is the query of each customer's value (columns customer, value), put in by
+-- application/abc.py: abc_sums.sql for the facts as they are now (the sums kept at each write),
+-- abc_facts.sql over facts_converted_as_of for the facts known at a past moment; both give the same.
 --   {c_share:Decimal(5, 2)}     the share of C in percent; {cb_share:Decimal(5, 2)}: of C and B
 WITH
     per_customer AS
     (
-        SELECT
-            customer,
-            sumIf(
-                ifNull(sign * multiIf(
-                    {measure:String} = 'revenue', revenue_rc,
-                    {measure:String} = 'revenue_without_vat', revenue_without_vat_rc,
-                    revenue_without_vat_rc - cost_rc), 0),
-                date >= {from:Date} AND rate IS NOT NULL
-            ) AS value
-        FROM facts_converted
-        WHERE date <= {to:Date}
-        GROUP BY customer
+        __PER_CUSTOMER__
     ),
     accumulated AS
     (

@@ -80,3 +80,116 @@ ORDER BY (id, version);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS trade_fact_versions_feed TO trade_fact_versions
 AS SELECT * FROM trade_facts;
+
+-- The sums the ABC report reads for the current state instead of every fact (issue 14, ADR 21). A
+-- fact enters them as a change: weight 1 for the version received, and -1 for the version it
+-- replaces, which write_records looks up in trade_facts FINAL and writes here before inserting the
+-- new one (under one lock per process), so a correction that moves a fact to another customer, day
+-- or currency leaves nothing behind. trade_fact_changes keeps nothing (Null): the materialized views
+-- below sum what passes through it. Amounts are signed by the kind (a return is -1) and the weight.
+CREATE TABLE IF NOT EXISTS trade_fact_changes
+(
+    id                  String,
+    date                Date,
+    customer            String,
+    currency            LowCardinality(String),
+    sign                Int8,
+    revenue             Decimal(18, 2),
+    revenue_without_vat Decimal(18, 2),
+    cost                Decimal(18, 2),
+    weight              Int8
+)
+ENGINE = Null;
+
+-- Per customer, month and currency (in the fact's currency, unconverted): the sums of the signed
+-- amounts and how many facts; summed at read (no FINAL), a row whose sums all cancel is dropped at
+-- merges. Whole months of a period come from here.
+CREATE TABLE IF NOT EXISTS trade_sums_month
+(
+    month               Date,
+    customer            String,
+    currency            LowCardinality(String),
+    revenue             Decimal(38, 2),
+    revenue_without_vat Decimal(38, 2),
+    cost                Decimal(38, 2),
+    facts               Int64
+)
+ENGINE = SummingMergeTree
+ORDER BY (month, customer, currency);
+
+-- The same per day: the partial months at a period's edges come from here.
+CREATE TABLE IF NOT EXISTS trade_sums_day
+(
+    date                Date,
+    customer            String,
+    currency            LowCardinality(String),
+    revenue             Decimal(38, 2),
+    revenue_without_vat Decimal(38, 2),
+    cost                Decimal(38, 2),
+    facts               Int64
+)
+ENGINE = SummingMergeTree
+ORDER BY (date, customer, currency);
+
+-- Every fact's line, unsummed, ordered by currency and date: a line in another currency than the
+-- reporting one is converted and rounded one by one, exactly as views.sql does. `weight` sums the
+-- versions counted (1) and replaced (-1); a line whose weight sums to 0 is dropped at merges.
+CREATE TABLE IF NOT EXISTS trade_lines
+(
+    currency            LowCardinality(String),
+    date                Date,
+    customer            String,
+    id                  String,
+    sign                Int8,
+    revenue             Decimal(18, 2),
+    revenue_without_vat Decimal(18, 2),
+    cost                Decimal(18, 2),
+    weight              Int64
+)
+ENGINE = SummingMergeTree(weight)
+ORDER BY (currency, date, customer, id, sign, revenue, revenue_without_vat, cost);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS trade_sums_month_feed TO trade_sums_month
+AS SELECT
+    toStartOfMonth(date) AS month,
+    customer,
+    currency,
+    sum(toDecimal128(revenue, 2) * (sign * weight)) AS revenue,
+    sum(toDecimal128(revenue_without_vat, 2) * (sign * weight)) AS revenue_without_vat,
+    sum(toDecimal128(cost, 2) * (sign * weight)) AS cost,
+    sum(toInt64(weight)) AS facts
+FROM trade_fact_changes
+GROUP BY month, customer, currency;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS trade_sums_day_feed TO trade_sums_day
+AS SELECT
+    date,
+    customer,
+    currency,
+    sum(toDecimal128(revenue, 2) * (sign * weight)) AS revenue,
+    sum(toDecimal128(revenue_without_vat, 2) * (sign * weight)) AS revenue_without_vat,
+    sum(toDecimal128(cost, 2) * (sign * weight)) AS cost,
+    sum(toInt64(weight)) AS facts
+FROM trade_fact_changes
+GROUP BY date, customer, currency;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS trade_lines_feed TO trade_lines
+AS SELECT currency, date, customer, id, sign, revenue, revenue_without_vat, cost, toInt64(weight) AS weight
+FROM trade_fact_changes;
+
+-- Each insert into trade_facts counts its facts, the latest of each id in the insert only (a later
+-- one of a batch replaces an earlier one, as in trade_facts).
+CREATE MATERIALIZED VIEW IF NOT EXISTS trade_fact_changes_feed TO trade_fact_changes
+AS SELECT
+    id,
+    date,
+    customer,
+    currency,
+    toInt8(if(kind = 'return', -1, 1)) AS sign,
+    revenue,
+    revenue_without_vat,
+    cost,
+    toInt8(1) AS weight
+FROM trade_facts
+ORDER BY version DESC
+LIMIT 1 BY id;

@@ -79,3 +79,7 @@ SELECT
 FROM (SELECT * FROM payments FINAL) AS p
 ASOF LEFT JOIN (SELECT currency, date, rate FROM currency_rates FINAL) AS r
     ON p.currency = r.currency AND p.date >= r.date;
+
+-- The reporting currency itself, for the queries over the sums kept per currency (abc_sums.sql,
+-- lines_without_rate.sql; ADR 21).
+CREATE OR REPLACE VIEW reporting_currency AS SELECT '__REPORTING_CURRENCY__' AS currency;
