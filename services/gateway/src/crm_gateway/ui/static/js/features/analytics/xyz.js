@@ -3,15 +3,19 @@
 // from which a customer is regular and the currency; then customers per stage and per class as charts
 // beside the same numbers as tables, and the customers a page at a time in code order (the API's
 // only order) with their counterparty's card linked. The parameters are kept in the address. The API
-// has no file of this report, so there is no download.
+// has no file of this report, so there is no download. Roles with analytics:classify record the
+// parameters as a stage run (POST /xyz/runs: the stages and classes go to the counterparties); the
+// latest recorded runs are listed below.
 import * as api from '../../core/api.js';
 import { chart } from '../../core/charts.js';
-import { h } from '../../core/dom.js';
+import { date, dateTime, h } from '../../core/dom.js';
 import { busy, clearErrors, field, formAlert, input, select, setFieldError, showErrors } from '../../core/forms.js';
 import { formatDecimal, onLanguageChange, t } from '../../core/i18n.js';
 import { today } from '../../core/dates.js';
+import { userName } from '../../core/people.js';
 import { replaceQuery } from '../../core/router.js';
-import { errorBox, heading, scrollable } from '../../core/widgets.js';
+import * as session from '../../core/session.js';
+import { errorBox, heading, loading, scrollable } from '../../core/widgets.js';
 import { chartOptions, counterpartyCell, pager } from './abc-parts.js';
 
 export const path = '/analytics/xyz';
@@ -19,7 +23,10 @@ export const titleKey = 'analytics.xyz.title';
 export const permission = 'analytics:read';
 
 const API = '/api/v1/analytics';
+const RUNS = `${API}/xyz/runs`;
 const PAGE_SIZE = 50;
+const RECENT_RUNS = 10;
+const WHOLE_NUMBERS = ['periods', 'regular_periods'];
 const PERIODICITIES = ['day', 'week', 'decade', 'month', 'quarter', 'half-year', 'year'];
 const MEASURES = ['revenue', 'revenue_without_vat', 'profit', 'quantity', 'sales', 'intervals'];
 const STAGES = ['potential', 'one-time', 'regular', 'lost'];
@@ -67,10 +74,57 @@ export async function render(ctx) {
       field({ name: 'regular_periods', label: 'analytics.xyz.regularPeriods', control: regular }),
     ),
     h('p', { class: 'field-hint', i18n: 'analytics.xyz.bandsHint' }),
-    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'button primary', i18n: 'analytics.abc.show' })),
+    h(
+      'div',
+      { class: 'form-actions' },
+      h('button', { type: 'submit', class: 'button primary', i18n: 'analytics.abc.show' }),
+      session.can('analytics:classify')
+        ? h('button', { type: 'button', class: 'button xyz-record', i18n: 'analytics.xyz.record', on: { click: () => record() } })
+        : null,
+    ),
   );
+  const recorded = h('div', { class: 'xyz-recorded', 'aria-live': 'polite' });
+  const runs = h('div', { class: 'xyz-runs', 'aria-live': 'polite' }, loading());
   const results = h('div', { class: 'analytics-results', 'aria-live': 'polite' });
   let shown = null; // { params, controller }
+
+  // Stage runs: the parameters on the form recorded as they are (the report need not be shown first).
+  async function record() {
+    clearErrors(form);
+    recorded.replaceChildren();
+    if (!to.value) {
+      setFieldError(form, 'to', 'analytics.abc.dateNeeded');
+      to.focus();
+      return;
+    }
+    const params = parameters();
+    replaceQuery(path, params);
+    const body = {};
+    for (const [name, value] of Object.entries(params)) {
+      if (value !== '') body[name] = WHOLE_NUMBERS.includes(name) && /^\d+$/.test(value) ? Number(value) : value;
+    }
+    busy(form, true);
+    try {
+      const { status, data } = await api.post(RUNS, body, { signal: ctx.signal });
+      recorded.replaceChildren(recordedNote(data, status === 201));
+      showRuns(data.run_id);
+    } catch (error) {
+      if (error.name === 'AbortError') return;
+      if (error instanceof api.ApiError && error.status === 422) showErrors(form, error);
+      else recorded.replaceChildren(errorBox(error));
+    } finally {
+      busy(form, false);
+    }
+  }
+
+  async function showRuns(latest = null) {
+    try {
+      const { data } = await api.get(RUNS, { query: { limit: RECENT_RUNS }, signal: ctx.signal });
+      runs.replaceChildren(data.items.length ? runsTable(data.items, latest) : h('p', { class: 'empty', i18n: 'analytics.xyz.runsEmpty' }));
+    } catch (error) {
+      if (error.name !== 'AbortError') runs.replaceChildren(errorBox(error));
+    }
+  }
 
   function parameters() {
     const params = {};
@@ -168,6 +222,7 @@ export async function render(ctx) {
   });
   ctx.signal.addEventListener('abort', stop);
   if (ctx.query.get('to')) show();
+  showRuns();
 
   return h(
     'section',
@@ -175,7 +230,47 @@ export async function render(ctx) {
     h('div', { class: 'page-head' }, heading('analytics.xyz.title')),
     h('p', { class: 'muted', i18n: 'analytics.xyz.intro' }),
     form,
+    recorded,
     results,
+    h('h2', { i18n: 'analytics.xyz.runs' }),
+    runs,
+  );
+}
+
+// What recording answered: a new run (201) or the run these parameters recorded before (200).
+function recordedNote(run, created) {
+  const args = { as_of: run.as_of, scheme: run.scheme, customers: run.customers, changed: run.changed };
+  return h(
+    'p',
+    { class: 'alert alert-success', role: 'status', dataset: { runId: run.run_id, recorded: created ? 'new' : 'before' } },
+    h('span', { i18n: created ? 'analytics.xyz.recordedNew' : 'analytics.xyz.recordedBefore', i18nArgs: args }),
+  );
+}
+
+function runsTable(items, latest) {
+  const columns = ['asOf', 'scheme', 'customers', 'changed', 'recorded'];
+  return scrollable(
+    h(
+      'table',
+      { class: 'data-table xyz-runs-table' },
+      h('caption', { class: 'visually-hidden', i18n: 'analytics.xyz.runs' }),
+      h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', i18n: `analytics.xyz.runCol.${c}` })))),
+      h(
+        'tbody',
+        {},
+        items.map((run) =>
+          h(
+            'tr',
+            { dataset: { runId: run.run_id }, 'aria-current': run.run_id === latest ? 'true' : null },
+            h('td', {}, date(run.as_of)),
+            h('td', {}, h('code', { text: run.scheme })),
+            h('td', { class: 'num', text: String(run.customers) }),
+            h('td', { class: 'num', text: String(run.changed) }),
+            h('td', {}, userName(run.recorded_by), h('br'), dateTime(run.recorded_at)),
+          ),
+        ),
+      ),
+    ),
   );
 }
 

@@ -11,7 +11,7 @@ import { slot } from '../../core/features.js';
 import * as ref from '../../core/reference-cache.js';
 import * as session from '../../core/session.js';
 import { errorBox, linkButton, loading } from '../../core/widgets.js';
-import { API, abcBadge } from './counterparty-fields.js';
+import { API, abcBadge, stageBadge, xyzBadge } from './counterparty-fields.js';
 import * as contactsTab from './counterparty-tabs/contacts.js';
 import * as generalTab from './counterparty-tabs/general.js';
 import * as historyTab from './counterparty-tabs/history.js';
@@ -154,6 +154,8 @@ export async function renderCard(ctx, tab) {
       { class: 'page-head' },
       h('h1', { tabindex: '-1', text: data.name }),
       abcBadge(data),
+      stageBadge(data),
+      xyzBadge(data),
       data.archived ? h('span', { class: 'badge badge-warn cp-archived-badge', i18n: 'cp.archived.badge' }) : null,
       canWrite && !data.archived ? linkButton(`#${base}/edit`, 'counterparty.edit', 'button primary') : null,
     ),

@@ -67,6 +67,23 @@ export function groupPath(groups, code) {
 
 /** The ABC classes analytics gives (the list filters by them). */
 export const ABC_CLASSES = ['A', 'B', 'C'];
+/** The relationship stages and XYZ classes analytics gives (the list filters by them too). */
+export const STAGES = ['potential', 'one-time', 'regular', 'lost'];
+export const XYZ_CLASSES = ['X', 'Y', 'Z'];
+
+/**
+ * What analytics says of a counterparty as a badge: `content` (`{ text }` or `{ i18n }`), with the
+ * run it comes from in its tooltip (`title`, filled from `args`) and an accessible name.
+ */
+function analyticsBadge(className, content, { title, label, args, dataset }) {
+  return h('span', {
+    class: className,
+    ...content,
+    i18nArgs: args,
+    i18nAttrs: label ? { title, 'aria-label': label } : { title },
+    dataset,
+  });
+}
 
 /**
  * The counterparty's ABC class in force as a badge (null when never classified): the class, with
@@ -77,15 +94,40 @@ export function abcBadge(record) {
   if (!record.abc_class || !abc) return null;
   const args = { class: abc.class, previous: abc.previous_class || '', from: abc.period_from, to: abc.period_to };
   const title = abc.previous_class ? 'cp.abc.title' : 'cp.abc.titleNew';
-  return h(
-    'span',
-    {
-      class: `analytics-class analytics-class-${record.abc_class.toLowerCase()} cp-abc-badge`,
-      text: record.abc_class,
-      i18nArgs: args,
-      i18nAttrs: { title: abc.overridden ? `${title}Overridden` : title, 'aria-label': 'cp.abc.label' },
-      dataset: { abcClass: record.abc_class },
-    },
+  return analyticsBadge(
+    `analytics-class analytics-class-${record.abc_class.toLowerCase()} cp-abc-badge`,
+    { text: record.abc_class },
+    { title: abc.overridden ? `${title}Overridden` : title, label: 'cp.abc.label', args, dataset: { abcClass: record.abc_class } },
+  );
+}
+
+// The stage run a stage or XYZ class comes from, for their tooltips: its date and scheme, and
+// whether the customer is new in it.
+function relationshipTitle(record) {
+  const run = record.relationship;
+  return {
+    title: run.previous_stage ? 'cp.relationship.title' : 'cp.relationship.titleNew',
+    args: { as_of: run.as_of, scheme: run.scheme, class: record.xyz_class || '' },
+  };
+}
+
+/** The counterparty's relationship stage in force as a badge (null when never staged). */
+export function stageBadge(record) {
+  if (!record.stage || !record.relationship) return null;
+  return analyticsBadge(
+    `badge cp-stage-badge cp-stage-${record.stage}`,
+    { i18n: `cp.stage.${record.stage}` },
+    { ...relationshipTitle(record), dataset: { stage: record.stage } },
+  );
+}
+
+/** The counterparty's XYZ class in force as a badge (null when not a regular customer). */
+export function xyzBadge(record) {
+  if (!record.xyz_class || !record.relationship) return null;
+  return analyticsBadge(
+    `analytics-class xyz-class-${record.xyz_class.toLowerCase()} cp-xyz-badge`,
+    { text: record.xyz_class },
+    { ...relationshipTitle(record), label: 'cp.xyz.label', dataset: { xyzClass: record.xyz_class } },
   );
 }
 

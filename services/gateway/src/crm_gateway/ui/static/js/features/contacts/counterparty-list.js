@@ -1,9 +1,23 @@
 // The counterparty register: one search box (a word of the name, an e-mail, a phone or a tax id),
-// filters (relation, group, manager, category, ABC class, archived), sorting, and "more" pagination over the
-// API's keyset cursor. Everything is kept in the address (#/counterparties?q=…&relation=…) so a
+// filters (relation, group, manager, category, ABC class, relationship stage, XYZ class, archived),
+// sorting, and "more" pagination over the API's keyset cursor. Everything is kept in the address (#/counterparties?q=…&relation=…) so a
 // reload or the back button shows the same list.
 import * as api from '../../core/api.js';
-import { ABC_CLASSES, API, RELATIONS, abcBadge, codesText, groupPath, groupTree, mainContact, relationsText } from './counterparty-fields.js';
+import {
+  ABC_CLASSES,
+  API,
+  RELATIONS,
+  STAGES,
+  XYZ_CLASSES,
+  abcBadge,
+  codesText,
+  groupPath,
+  groupTree,
+  mainContact,
+  relationsText,
+  stageBadge,
+  xyzBadge,
+} from './counterparty-fields.js';
 import { h } from '../../core/dom.js';
 import { field, input, select } from '../../core/forms.js';
 import * as ref from '../../core/reference-cache.js';
@@ -50,20 +64,24 @@ export async function render(ctx) {
     ref.applying(catalogs.categories, 'counterparty').map((e) => h('option', { value: e.code, text: e.name })),
   );
   const manager = userPicker({ name: 'manager', labelKey: 'cp.list.manager', anyKey: 'cp.list.anyManager' });
-  const abcClass = select([
-    { value: '', label: 'cp.list.allAbcClasses' },
-    ...ABC_CLASSES.map((c) => ({ value: c, label: `cp.abc.class.${c}` })),
-  ]);
+  // What analytics gives a counterparty: "all" or one of the values, as the address says.
+  const analyticsChoice = (name, allKey, values, labelKey) => {
+    const control = select([{ value: '', label: allKey }, ...values.map((v) => ({ value: v, label: labelKey(v) }))]);
+    control.value = values.includes(wanted(name)) ? wanted(name) : '';
+    return control;
+  };
+  const abcClass = analyticsChoice('abc_class', 'cp.list.allAbcClasses', ABC_CLASSES, (c) => `cp.abc.class.${c}`);
+  const stage = analyticsChoice('stage', 'cp.list.allStages', STAGES, (s) => `cp.stage.${s}`);
+  const xyzClass = analyticsChoice('xyz_class', 'cp.list.allXyzClasses', XYZ_CLASSES, (c) => `cp.xyz.class.${c}`);
   const archived = select(ARCHIVED.map((a) => ({ value: a, label: `cp.list.archived.${a}` })));
   const sort = select(SORTS.map((s) => ({ value: s, label: `cp.list.sort.${s}` })));
   relation.value = RELATIONS.includes(wanted('relation')) ? wanted('relation') : '';
   group.value = wanted('group');
   category.value = wanted('category');
-  abcClass.value = ABC_CLASSES.includes(wanted('abc_class')) ? wanted('abc_class') : '';
   manager.fill(wanted('manager'));
   archived.value = ARCHIVED.includes(wanted('archived')) ? wanted('archived') : 'false';
   sort.value = SORTS.includes(wanted('sort')) ? wanted('sort') : 'name';
-  const filters = { relation, group, category, abc_class: abcClass, archived, sort };
+  const filters = { relation, group, category, abc_class: abcClass, stage, xyz_class: xyzClass, archived, sort };
 
   const status = h('div', { class: 'list-status', 'aria-live': 'polite' });
   const rows = h('tbody');
@@ -83,6 +101,8 @@ export async function render(ctx) {
           'field.tax_id',
           'cp.field.external_codes',
           'cp.field.abc_class',
+          'cp.field.stage',
+          'cp.field.xyz_class',
           'cp.list.phone',
           'cp.list.email',
           'cp.field.group',
@@ -157,7 +177,7 @@ export async function render(ctx) {
   };
   q.addEventListener('input', typed);
   manager.onChange(() => load(false));
-  for (const control of [relation, group, category, abcClass, archived, sort]) {
+  for (const control of [relation, group, category, abcClass, stage, xyzClass, archived, sort]) {
     control.addEventListener('change', () => load(false));
   }
   more.addEventListener('click', () => load(true));
@@ -186,6 +206,8 @@ export async function render(ctx) {
     manager.wrapper,
     field({ name: 'category', label: 'cp.list.category', control: category }),
     field({ name: 'abc_class', label: 'cp.field.abc_class', control: abcClass }),
+    field({ name: 'stage', label: 'cp.field.stage', control: stage }),
+    field({ name: 'xyz_class', label: 'cp.field.xyz_class', control: xyzClass }),
     field({ name: 'archived', label: 'cp.list.archived', control: archived }),
     field({ name: 'sort', label: 'cp.list.sortBy', control: sort }),
   );
@@ -225,6 +247,8 @@ function row(item, catalogs) {
     h('td', { text: item.tax_id || '—' }),
     h('td', { class: 'cp-codes', text: codesText(item.external_codes) || '—' }),
     h('td', { class: 'cp-abc' }, abcBadge(item) || '—'),
+    h('td', { class: 'cp-stage' }, stageBadge(item) || '—'),
+    h('td', { class: 'cp-xyz' }, xyzBadge(item) || '—'),
     h('td', { class: 'cp-phone', text: phone?.value || '—' }),
     h('td', { class: 'cp-email', text: email?.value || '—' }),
     h('td', { text: groupPath(catalogs.groups, item.group) || '—' }),

@@ -174,6 +174,19 @@ export default {
   'analytics.xyz.col.total': 'Общо',
   'analytics.xyz.col.values': 'Стойности',
   'analytics.xyz.col.active': 'Активни периоди',
+  'analytics.xyz.record': 'Запиши като изпълнение',
+  'analytics.xyz.recordedNew':
+    'Записано е ново изпълнение на етапите към {as_of} (схема {scheme}): {customers} клиента, {changed} нови или променени. Етапите и класовете им се отразяват при контрагентите.',
+  'analytics.xyz.recordedBefore':
+    'Тези параметри вече са записани, затова не е записано нищо ново. Изпълнението към {as_of} (схема {scheme}): {customers} клиента, {changed} нови или променени.',
+  'analytics.xyz.runs': 'Записани изпълнения на етапите',
+  'analytics.xyz.runsEmpty':
+    'Все още няма записани изпълнения на етапите. Администраторите и ръководителите на продажбите ги записват от тази страница.',
+  'analytics.xyz.runCol.asOf': 'Към',
+  'analytics.xyz.runCol.scheme': 'Схема',
+  'analytics.xyz.runCol.customers': 'Клиенти',
+  'analytics.xyz.runCol.changed': 'Нови или променени',
+  'analytics.xyz.runCol.recorded': 'Записано',
   'analytics.stage.potential': 'Потенциален',
   'analytics.stage.one-time': 'Еднократен',
   'analytics.stage.regular': 'Постоянен',

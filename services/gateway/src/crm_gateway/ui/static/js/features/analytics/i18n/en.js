@@ -174,6 +174,19 @@ export default {
   'analytics.xyz.col.total': 'Total',
   'analytics.xyz.col.values': 'Values',
   'analytics.xyz.col.active': 'Active periods',
+  'analytics.xyz.record': 'Record as a run',
+  'analytics.xyz.recordedNew':
+    'Recorded as a new stage run as of {as_of} (scheme {scheme}): {customers} customers, {changed} new or changed. Their stages and classes go to the counterparties.',
+  'analytics.xyz.recordedBefore':
+    'These parameters were recorded before, so nothing new was recorded. The run as of {as_of} (scheme {scheme}): {customers} customers, {changed} new or changed.',
+  'analytics.xyz.runs': 'Recorded stage runs',
+  'analytics.xyz.runsEmpty':
+    'No stage runs recorded yet. Administrators and heads of sales record them from this page.',
+  'analytics.xyz.runCol.asOf': 'As of',
+  'analytics.xyz.runCol.scheme': 'Scheme',
+  'analytics.xyz.runCol.customers': 'Customers',
+  'analytics.xyz.runCol.changed': 'New or changed',
+  'analytics.xyz.runCol.recorded': 'Recorded',
   'analytics.stage.potential': 'Potential',
   'analytics.stage.one-time': 'One-time',
   'analytics.stage.regular': 'Regular',
