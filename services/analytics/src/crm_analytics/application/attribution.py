@@ -21,8 +21,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from crm_analytics.application.abc import WithoutRate
+from crm_analytics.application.reading import at
 from crm_analytics.application.scope import scope_of
-from crm_analytics.application.touches import Knowledge, moment, with_touches_and_sales, without_rate
+from crm_analytics.application.touches import Knowledge, with_touches_and_sales, without_rate
 from crm_analytics.domain.attribution import AttributionQuery, split, weights
 from crm_analytics.domain.trade_fact import EARLIEST
 from crm_analytics.projections.tables import query
@@ -85,7 +86,7 @@ class AttributionReport:
         self, caller: Caller, asked: AttributionQuery, *, as_of: datetime | None = None
     ) -> AttributionResult:
         """Every group, keys in order and the no-touch row last (rows with nothing credited left out)."""
-        known = moment(as_of)
+        known = at(as_of)
         period = asked.period
         knowledge = Knowledge(known, self._tz, scope_of(caller))
         parameters = {

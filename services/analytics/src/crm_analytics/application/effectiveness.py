@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from crm_analytics.application.abc import WithoutRate
+from crm_analytics.application.reading import at
 from crm_analytics.application.scope import scope_of
-from crm_analytics.application.touches import Knowledge, moment, with_touches_and_sales, without_rate
+from crm_analytics.application.touches import Knowledge, with_touches_and_sales, without_rate
 from crm_analytics.domain.attribution import EffectivenessQuery
 from crm_analytics.domain.trade_fact import LATEST
 from crm_analytics.projections.tables import query
@@ -118,7 +119,7 @@ class EffectivenessReport:
         limit: int = 100,
     ) -> EffectivenessResult:
         """The groups with a key after ``after`` (all: None), at most ``limit``, in key order, and the totals."""
-        known = moment(as_of)
+        known = at(as_of)
         parameters = self._parameters(caller, asked, known)
         found = await self._store.query(
             _FIRST if after is None else _PAGE, {**parameters, "after": after or "", "limit": limit + 1}

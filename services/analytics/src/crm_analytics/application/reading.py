@@ -12,10 +12,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from crm_analytics.application.scope import SCOPE_SQL
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CURRENT = "FROM facts_converted\n"
 _KNOWN = "FROM facts_converted_as_of(known = {known:UInt64})\n"
 
@@ -27,11 +28,24 @@ def known_at(sql: str) -> str:
     return sql.replace(_CURRENT, _KNOWN)
 
 
+def at(as_of: datetime | None) -> datetime:
+    """The moment of a read: ``as_of`` in UTC (a naive one taken as UTC), or now."""
+    if as_of is None:
+        return datetime.now(UTC)
+    return as_of.replace(tzinfo=UTC) if as_of.tzinfo is None else as_of.astimezone(UTC)
+
+
+def known_version(moment: datetime) -> int:
+    """The greatest fact version known at ``moment``: the last nanosecond of its microsecond since the
+    epoch (a fact's version is the nanosecond it was received; a moment has microseconds)."""
+    return (moment - _EPOCH) // timedelta(microseconds=1) * 1000 + 999
+
+
 def moment(as_of: datetime | None) -> dict[str, object]:
     """The parameters of a read as of ``as_of`` (None: now): ``as_of`` for the events' views and
-    ``known``, the nanosecond since the epoch, for the facts."""
-    at = as_of or datetime.now(UTC)
-    return {"as_of": at, "known": int(at.timestamp()) * 1_000_000_000 + at.microsecond * 1000}
+    ``known`` for the facts."""
+    when = at(as_of)
+    return {"as_of": when, "known": known_version(when)}
 
 
 def linked_in_scope(rows: str) -> str:

@@ -31,11 +31,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from crm_analytics.application.abc import WithoutRate
+from crm_analytics.application.reading import known_version
 from crm_analytics.application.scope import SCOPE_SQL, scope_of
 from crm_analytics.projections.tables import query
 from crm_shared.analytics import AnalyticsStore
@@ -94,12 +95,6 @@ _NAMES = (
 _BUCKETS: dict[Bucket, str] = {"month": "toStartOfMonth", "quarter": "toStartOfQuarter"}
 
 
-def known_at(as_of: datetime) -> int:
-    """The last fact version (nanoseconds since the epoch) known at ``as_of``: every fact received
-    up to the end of its microsecond, as events are compared with ``as_of`` to the microsecond."""
-    return (as_of - EPOCH) // timedelta(microseconds=1) * 1000 + 999
-
-
 @dataclass(frozen=True, slots=True)
 class SourcesQuery:
     """What to report: the period, the optional detail level, one source only (``source`` set; ``""``:
@@ -127,7 +122,7 @@ class SourcesQuery:
             "to": self.end,
             "by": self.by or "",
             "as_of": self.as_of,
-            "known": known_at(self.as_of),
+            "known": known_version(self.as_of),
             "one": self.source is not None,
             "source": self.source or "",
         }

@@ -10,15 +10,15 @@ nanosecond it was received); rates as they are now.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from crm_analytics.application.abc import WithoutRate
+from crm_analytics.application.reading import known_version
 from crm_analytics.application.scope import SCOPE_SQL, Scope
 from crm_analytics.projections.tables import query
 
 _SCOPE_MARK = "__SCOPE__"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TOUCHES = query("touches").replace(_SCOPE_MARK, SCOPE_SQL)
 _SALES = query("sales").replace(_SCOPE_MARK, SCOPE_SQL)
 
@@ -26,11 +26,6 @@ _SALES = query("sales").replace(_SCOPE_MARK, SCOPE_SQL)
 def with_touches_and_sales(body: str) -> str:
     """``body`` (a query reading the common tables ``touches`` and ``sales``) with both defined."""
     return f"WITH touches AS ({_TOUCHES}), sales AS ({_SALES}) {body}"
-
-
-def known_version(moment: datetime) -> int:
-    """The greatest fact version known at ``moment``: its nanoseconds since the epoch."""
-    return (moment - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +54,3 @@ class Knowledge:
 def without_rate(found: list[dict[str, Any]]) -> list[WithoutRate]:
     """Rows ``currency, facts, earliest`` as :class:`WithoutRate`."""
     return [WithoutRate(str(r["currency"]), int(str(r["facts"])), r["earliest"]) for r in found]
-
-
-def moment(as_of: datetime | None) -> datetime:
-    """``as_of`` in UTC (naive: UTC), or now."""
-    if as_of is None:
-        return datetime.now(UTC)
-    return as_of.replace(tzinfo=UTC) if as_of.tzinfo is None else as_of.astimezone(UTC)

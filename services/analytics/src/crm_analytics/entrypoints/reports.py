@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import Query
 from fastapi.responses import StreamingResponse
 from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
 
 from crm_analytics.domain.trade_fact import EARLIEST, LATEST
 from crm_shared import inputs
@@ -24,7 +25,7 @@ AS_OF_PATTERN = r"^(19[7-9][0-9]|20[0-9]{2}|21[0-4][0-9])-"
 
 def _in_range(value: datetime) -> datetime:
     if not _EARLIEST <= value <= _LATEST:
-        raise ValueError(f"must be between {_EARLIEST:%Y-%m-%d} and {_LATEST:%Y-%m-%d}")
+        raise PydanticCustomError("as_of_range", f"must be between {_EARLIEST:%Y-%m-%d} and {_LATEST:%Y-%m-%d}")
     return value.astimezone(UTC)
 
 

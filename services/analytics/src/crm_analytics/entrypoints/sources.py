@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -13,6 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 
+from crm_analytics.application.reading import at
 from crm_analytics.application.sources import (
     CSV_COLUMNS,
     MEASURES,
@@ -30,7 +30,7 @@ from crm_analytics.entrypoints.abc import reporting_currency
 from crm_analytics.entrypoints.abc_models import WithoutRateOut
 from crm_analytics.entrypoints.exports import XLSX, new_workbook, number
 from crm_analytics.entrypoints.facts_models import FactDate
-from crm_analytics.entrypoints.reports import CSV_RESPONSE, csv_response
+from crm_analytics.entrypoints.reports import CSV_RESPONSE, AsOf, csv_response
 from crm_analytics.entrypoints.sources_models import (
     CounterpartyRowOut,
     DetailRowOut,
@@ -41,7 +41,6 @@ from crm_analytics.entrypoints.sources_models import (
     SourceRowOut,
     SourcesOut,
 )
-from crm_shared.errors import DomainError
 from crm_shared.http import caller_dependency
 from crm_shared.identity import Caller, CallerTokens
 
@@ -98,13 +97,7 @@ def sources_parameters(service: AnalyticsService) -> Callable[..., SourcesQuery]
         by: Annotated[
             Detail | None, Query(description="A third level under each counterparty: its facts by item or division")
         ] = None,
-        as_of: Annotated[
-            datetime | None,
-            Query(
-                description="ISO 8601 moment (UTC when no offset), 1970 to 2261: what the CRM knew then — events "
-                "that happened by then and trade facts received by then. Default: now"
-            ),
-        ] = None,
+        as_of: AsOf = None,
         source: Annotated[
             str | None,
             Query(max_length=200, description="Only this source's row (its code; empty: the rows without a source)"),
@@ -114,14 +107,7 @@ def sources_parameters(service: AnalyticsService) -> Callable[..., SourcesQuery]
         ] = "revenue",
         currency: str | None = reporting_currency(service),
     ) -> SourcesQuery:
-        moment = datetime.now(UTC) if as_of is None else as_of
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        try:
-            moment = moment.astimezone(UTC)
-        except (OverflowError, ValueError) as exc:
-            raise DomainError("as_of must be from 1970 to 2261", field="as_of") from exc
-        return SourcesQuery(start, end, by=by, source=source, as_of=moment, sort=sort)
+        return SourcesQuery(start, end, by=by, source=source, as_of=at(as_of), sort=sort)
 
     return asked_of
 
