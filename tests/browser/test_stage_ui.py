@@ -95,7 +95,7 @@ async def test_a_stage_run_recorded_on_the_xyz_page_shows_on_the_card_and_the_li
     try:
         await page.locator("#language").select_option("bg")
         await expect(page.get_by_label("XYZ клас", exact=True)).to_have_value("X")
-        await expect(rows.first.locator("td.cp-stage")).to_have_text("Редовен")
+        await expect(rows.first.locator("td.cp-stage")).to_have_text("Постоянен")
         await ui.goto(f"/counterparties?stage=one-time&q=Етап {tag}")
         await expect(page.get_by_label("Етап", exact=True)).to_have_value("one-time")
         await expect(rows).to_have_count(1)

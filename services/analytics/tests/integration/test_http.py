@@ -280,7 +280,7 @@ async def test_no_caller_token_is_401(app: FastAPI) -> None:
         assert (await http.get("/api/v1/analytics")).json() == {
             "reporting_currency": "EUR",
             "time_zone": "UTC",
-            "reports": ["abc", "xyz", "sources", "effectiveness", "attribution"],
+            "reports": ["abc", "xyz", "sources", "effectiveness", "attribution", "managers"],
         }
 
 

@@ -32,6 +32,7 @@ from crm_analytics.application.managers import (
     ManagersReport,
     ordered,
 )
+from crm_analytics.application.reading import known_version
 from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.domain.abc import Period
 from crm_analytics.entrypoints.api import build_router
@@ -491,6 +492,23 @@ async def test_as_of_hides_what_was_not_known_yet(tables: AnalyticsStore, story:
     assert after.total.interactions == before.total.interactions + 1
     # The same question again, the same answer (a join chDB mishandled once emptied the facts).
     assert await report.compare(caller("administrator"), ManagersQuery(Period(FROM, TO), as_of=AS_OF)) == before
+
+
+async def test_an_order_corrected_after_as_of_counts_as_it_was_then(tables: AnalyticsStore, story: Story) -> None:
+    report = ManagersReport(tables)
+    asked = ManagersQuery(Period(FROM, TO), as_of=AS_OF)
+    before = await report.compare(caller("administrator"), asked)
+    order = next(o for o in story.orders if o["version"] <= known_version(AS_OF) and o["date"] <= TO)
+    corrected = (*(order[k] for k in ("id", "date", "customer")), "", order["amount"] * 3, order["currency"])
+    await tables.insert(
+        "orders",
+        ("id", "date", "customer", "manager", "amount", "currency", "due_date", "version"),
+        [(*corrected, order["due_date"], known_version(LATE))],
+    )
+    assert await report.compare(caller("administrator"), asked) == before  # as known then: unchanged
+    later = await report.compare(caller("administrator"), ManagersQuery(Period(FROM, TO), as_of=LATE))
+    assert later.total.orders_issued == before.total.orders_issued
+    assert later.total.orders_amount > before.total.orders_amount
 
 
 async def test_sorted_by_any_indicator(tables: AnalyticsStore, story: Story) -> None:

@@ -49,9 +49,8 @@ phone, an e-mail and an address (2 decimals; null without counterparties).
 ``interaction_minutes`` (total) and ``average_interaction_minutes`` (2 decimals) from start to end.
 
 **As of**: events with a time up to ``as_of``; each fact as the CRM knew it then
-(``facts_converted_as_of``: its latest version received by then); orders and payments whose latest
-version was received by then (``orders_converted``/``payments_converted`` read the latest version
-only, so an order or payment corrected after ``as_of`` is left out of a report as of before it).
+(``facts_converted_as_of``: its latest version received by then), and so each order and payment
+(``orders_converted_as_of``, ``payments_converted_as_of``: from the history of versions received).
 
 **Access** (``application.scope``): the whole for ``analytics:read``; a sales manager's report has
 only the counterparties of their access groups (customers no counterparty carries are outside).

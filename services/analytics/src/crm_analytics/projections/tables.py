@@ -22,16 +22,19 @@ SQL = Path(__file__).parent / "sql"
 SCHEMA = SQL / "schema.sql"
 VIEWS = SQL / "views.sql"
 _CURRENCY_MARK = "__REPORTING_CURRENCY__"
-_FACTS_MARK = "__TRADE_FACTS__"
-FACTS_KNOWN = "SELECT * FROM trade_fact_versions WHERE version <= {known:UInt64} ORDER BY version DESC LIMIT 1 BY id"
+_KNOWN = "SELECT * FROM {versions} WHERE version <= {{known:UInt64}} ORDER BY version DESC LIMIT 1 BY id"
+_MARKS = {
+    "__TRADE_FACTS__": ("trade_facts", "trade_fact_versions"),
+    "__ORDERS__": ("orders", "order_versions"),
+    "__PAYMENTS__": ("payments", "payment_versions"),
+}
+"""A mark in ``views.sql`` -> the table read now (``FINAL``) and its history of versions (as of a moment)."""
+FACTS_KNOWN = _KNOWN.format(versions="trade_fact_versions")
 """The trade facts as the CRM knew them when its clock read ``known`` nanoseconds since the epoch: per id
 the latest version received by then, from the history of every version received (``trade_fact_versions``;
 ``views.sql``'s ``*_as_of`` twins take it as ``known``)."""
-_BACKFILL = (
-    "INSERT INTO trade_fact_versions SELECT * FROM trade_facts FINAL"
-    " WHERE (SELECT count() FROM trade_fact_versions) = 0"
-)
-"""Facts stored before the history existed enter it once, as their latest versions."""
+_BACKFILL = "INSERT INTO {versions} SELECT * FROM {table} FINAL WHERE (SELECT count() FROM {versions}) = 0"
+"""Records stored before their history existed enter it once, as their latest versions."""
 TRADE_SUMS = ("trade_sums_month", "trade_sums_day", "trade_lines")
 """The sums the ABC report reads for the current state (``schema.sql``, ADR 21), fed through
 ``trade_fact_changes``: every fact received counted once, the version it replaces taken back."""
@@ -59,17 +62,24 @@ async def prepare(store: AnalyticsStore, reporting_currency: str = "EUR") -> Non
         # Written into the views as a literal: three capital letters only.
         raise ValueError(f"the reporting currency must be three capital letters, not {reporting_currency!r}")
     await store.run_script(SCHEMA)
-    await store.execute(_BACKFILL)
+    for table, versions in _MARKS.values():
+        await store.execute(_BACKFILL.format(table=table, versions=versions))
     # The sums of facts stored before they existed. Not under the writes' lock: prepare runs as the store
     # opens (LazyAnalyticsStore: inside the first write's own statement), before anything is written.
     await store.execute(_COUNT_FACTS + _SUMS_EMPTY, {"weight": 1})
     await store.run_script(crm_events.SCRIPT)
     for statement in load_script(VIEWS):
         statement = statement.replace(_CURRENCY_MARK, reporting_currency)
-        await store.execute(statement.replace(_FACTS_MARK, "SELECT * FROM trade_facts FINAL"))
-        if _FACTS_MARK in statement:  # and its twin over the facts known at a moment
+        marks = [mark for mark in _MARKS if mark in statement]
+        now = statement
+        for mark in marks:
+            now = now.replace(mark, f"SELECT * FROM {_MARKS[mark][0]} FINAL")
+        await store.execute(now)
+        if marks:  # and its twin over the records known at a moment
             twin = re.sub(r"VIEW (\w+) AS", r"VIEW \1_as_of AS", statement, count=1)
-            await store.execute(twin.replace(_FACTS_MARK, FACTS_KNOWN))
+            for mark in marks:
+                twin = twin.replace(mark, _KNOWN.format(versions=_MARKS[mark][1]))
+            await store.execute(twin)
 
 
 class Versions:

@@ -22,17 +22,17 @@ WITH
     (
         SELECT customer, min(date) AS first_date FROM facts WHERE kind = 'sale' GROUP BY customer
     ),
-    -- Orders issued up to `to` in the reporting currency at their issue day's rate (orders_converted;
-    -- the latest version, if received by as_of).
+    -- Orders issued up to `to` in the reporting currency at their issue day's rate, each as received by
+    -- as_of (orders_converted_as_of: its latest version by then, from the history of versions).
     orders_known AS
     (
         SELECT id, date, customer, amount, currency, due_date, rate, amount_rc
-        FROM orders_converted
-        WHERE version <= {known:UInt64} AND date <= {to:Date}
+        FROM orders_converted_as_of(known = {known:UInt64})
+        WHERE date <= {to:Date}
     ),
     payments_known AS
     (
-        SELECT * FROM payments_converted WHERE version <= {known:UInt64} AND date <= {to:Date}
+        SELECT * FROM payments_converted_as_of(known = {known:UInt64}) WHERE date <= {to:Date}
     ),
     -- What was paid against each order by `to`, in the order's currency.
     paid AS

@@ -193,3 +193,18 @@ AS SELECT
 FROM trade_facts
 ORDER BY version DESC
 LIMIT 1 BY id;
+
+-- The same history for orders and payments (a report as of a past moment sees each as it was then).
+CREATE TABLE IF NOT EXISTS order_versions AS orders
+ENGINE = MergeTree
+ORDER BY (id, version);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS order_versions_feed TO order_versions
+AS SELECT * FROM orders;
+
+CREATE TABLE IF NOT EXISTS payment_versions AS payments
+ENGINE = MergeTree
+ORDER BY (id, version);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS payment_versions_feed TO payment_versions
+AS SELECT * FROM payments;

@@ -9,6 +9,8 @@
 -- from zero (ClickHouse's round on decimals; amounts are >= 0, so half-up), NULL without a rate: a
 -- report sums `sign * revenue_rc` over facts `WHERE rate IS NOT NULL` and reports the others.
 --
+-- '__ORDERS__' and '__PAYMENTS__' are read the same way (orders, payments; order_versions,
+-- payment_versions), giving orders_converted_as_of and payments_converted_as_of.
 -- '__TRADE_FACTS__' is the facts read: `trade_facts FINAL` (the latest version of each id) in
 -- facts_converted; prepare() also makes facts_converted_as_of, a parameterized view of the same text
 -- over the facts as the CRM knew them at a moment: per id the latest version <= the parameter `known` (a
@@ -59,7 +61,7 @@ SELECT
         if(o.currency = '__REPORTING_CURRENCY__', toDecimal64(1, 6), if(r.currency = '', NULL, r.rate)),
         'Nullable(Decimal(18, 6))') AS rate,
     CAST(round(toDecimal128(o.amount, 2) * rate, 2), 'Nullable(Decimal(38, 2))') AS amount_rc
-FROM (SELECT * FROM orders FINAL) AS o
+FROM (__ORDERS__) AS o
 ASOF LEFT JOIN (SELECT currency, date, rate FROM currency_rates FINAL) AS r
     ON o.currency = r.currency AND o.date >= r.date;
 
@@ -76,7 +78,7 @@ SELECT
         if(p.currency = '__REPORTING_CURRENCY__', toDecimal64(1, 6), if(r.currency = '', NULL, r.rate)),
         'Nullable(Decimal(18, 6))') AS rate,
     CAST(round(toDecimal128(p.amount, 2) * rate, 2), 'Nullable(Decimal(38, 2))') AS amount_rc
-FROM (SELECT * FROM payments FINAL) AS p
+FROM (__PAYMENTS__) AS p
 ASOF LEFT JOIN (SELECT currency, date, rate FROM currency_rates FINAL) AS r
     ON p.currency = r.currency AND p.date >= r.date;
 
