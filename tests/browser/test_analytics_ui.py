@@ -101,13 +101,13 @@ async def test_abc_analysis_draws_the_classes_and_lists_the_customers(
     rows = page.locator("table.analytics-rows tbody tr")
     await expect(rows).to_have_count(4)
     await expect(rows.nth(0).locator("td")).to_have_text(
-        ["1", big, "not linked", "700.00", "70.00 %", "100.0000 %", "A"]
+        ["1", big, "not linked", "—", "700.00", "70.00 %", "100.0000 %", "A"]
     )
     await expect(rows.nth(1).locator("td")).to_have_text(
-        ["2", mid, "not linked", "200.00", "20.00 %", "30.0000 %", "B"]
+        ["2", mid, "not linked", "—", "200.00", "20.00 %", "30.0000 %", "B"]
     )
     await expect(rows.nth(3).locator("td").nth(1)).to_have_text(least)
-    await expect(rows.nth(3).locator("td").nth(6)).to_have_text("C")
+    await expect(rows.nth(3).locator("td").nth(7)).to_have_text("C")
     await expect(page.locator(".analytics-pager")).to_contain_text("1–4 of 4")
     assert "shares=70%2F20%2F10" in page.url and "from=1975-01-01" in page.url
     await ui.screenshot("analytics-abc")
@@ -130,7 +130,7 @@ async def test_abc_analysis_draws_the_classes_and_lists_the_customers(
     # Another measure answers from the server; a language switch redraws the report in Bulgarian.
     await page.locator("#language").select_option("bg")
     await expect(page.locator(".analytics-summary")).to_have_text("4 клиента, общо 1 000,00 EUR")
-    await expect(rows.nth(0).locator("td").nth(3)).to_have_text("700,00")
+    await expect(rows.nth(0).locator("td").nth(4)).to_have_text("700,00")
     await expect(page.locator(".analytics-chart")).to_have_attribute("data-drawn", "true")
     assert await page.evaluate("() => window.__cspViolations") == []
     assert not refused, refused
@@ -143,8 +143,12 @@ async def test_the_pages_follow_the_permissions(ui, crm, admin_api, open_ui, tag
     await seller.sign_in(f"abc-sm-{tag}", user_password, then=None)
     nav = seller.page.locator("#nav")
     await expect(nav.locator("a[data-path='/counterparties']")).to_have_count(1)
-    await expect(nav.locator("a[data-path^='/analytics/']")).to_have_count(0)
-    await seller.goto("/analytics/abc")
+    # A sales manager reads the reports over their access groups' customers: no runs, no import.
+    shown = await nav.locator("a[data-path^='/analytics/']").evaluate_all("(links) => links.map((a) => a.dataset.path)")
+    assert sorted(shown) == sorted(
+        ["/analytics/abc", "/analytics/xyz", "/analytics/sources", "/analytics/attribution", "/analytics/managers"]
+    )
+    await seller.goto("/analytics/runs")
     await expect(seller.heading).to_have_text("Not found")
     await seller.goto("/analytics/import")
     await expect(seller.heading).to_have_text("Not found")

@@ -216,6 +216,7 @@ async def test_roles_that_do_not_see_the_whole_see_their_groups_rows_and_send_no
     async with client(app, role) as http:
         mine = await abc(http)
         assert [(r["customer"], r["counterparty_id"]) for r in mine["rows"]] == [("G1", "g-1"), ("G2", "g-2")]
+        assert [r["manager"] for r in mine["rows"]] == ["ana", "ana"]  # the counterparty's main manager
         classes = {r["customer"]: r["class"] for r in whole["rows"]}
         assert [r["class"] for r in mine["rows"]] == [classes["G1"], classes["G2"]]  # classes among everybody
         # Cumulative values and totals of their rows only: nothing of the others' revenue shows.
@@ -257,6 +258,7 @@ async def test_as_of_a_moment_the_report_is_what_the_crm_knew_then(app: FastAPI,
         await service.events.handle([registered("k-1", "ana"), codes("k-1", "K1")])
         then = await abc(http, as_of=before.isoformat())
         now = await abc(http)
+        assert await abc(http, as_of=before.isoformat()) == then  # the same question, the same answer
         assert [(r["customer"], r["value"], r["counterparty_id"]) for r in then["rows"]] == [
             ("K1", "100.00", None),
             ("K2", "50.00", None),

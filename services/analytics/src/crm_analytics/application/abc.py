@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from crm_analytics.application.links import CounterpartyLinks
+from crm_analytics.application.reading import moment
 from crm_analytics.application.scope import SCOPE_SQL, Scope, scope_of
 from crm_analytics.domain.abc import CLASSES, AbcClass, Measure, Period, Shares, cumulative_share
 from crm_analytics.projections.tables import query
@@ -42,15 +43,18 @@ the same rows, from a scan) and the facts known at a moment (``as_of``)."""
 
 
 def _seen(abc: str) -> str:
-    """The rows of the caller's scope, linked to counterparties as of ``as_of``, with the cumulative
-    values and the total of those rows (for the whole, the same as the rule's own)."""
+    """The rows of the caller's scope, linked to counterparties as of ``as_of`` (with each one's main
+    manager then), with the cumulative values and the total of those rows (for the whole, the same as
+    the rule's own)."""
     return f"""
     SELECT place, a.customer AS customer, value, class, l.counterparty_id AS counterparty_id,
+        c.manager AS manager,
         sum(value) OVER (ORDER BY value ASC, customer ASC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
             AS cumulative,
         sum(value) OVER () AS total
     FROM ({abc}) AS a
     LEFT JOIN customer_links(as_of = {{as_of:DateTime64(6, 'UTC')}}) AS l ON a.customer = l.customer
+    LEFT JOIN counterparties_as_of(as_of = {{as_of:DateTime64(6, 'UTC')}}) AS c ON l.counterparty_id = c.counterparty_id
     WHERE {SCOPE_SQL}"""
 
 
@@ -90,15 +94,13 @@ class AbcQuery:
 
     def parameters(self) -> dict[str, object]:
         """The SQL parameters of ``abc.sql``, the links and the facts known ``as_of``."""
-        moment = self.as_of or datetime.now(UTC)
         return {
             "from": self.period.start,
             "to": self.period.end,
             "measure": self.measure,
             "c_share": self.shares.c,
             "cb_share": self.shares.c + self.shares.b,
-            "as_of": moment,
-            "known": int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000,
+            **moment(self.as_of),
         }
 
 
@@ -110,6 +112,8 @@ class AbcRow:
     customer: str
     counterparty_id: str | None
     """The counterparty carrying the customer's ERP code (None: no counterparty carries it yet)."""
+    manager: str | None
+    """The counterparty's main manager (user id) as of the report's moment; None when not linked."""
     value: Decimal
     cumulative_value: Decimal
     """The sum of the values up to this customer in ascending order (its own included)."""
@@ -170,6 +174,7 @@ def _row(found: dict[str, object]) -> AbcRow:
         place=place,
         customer=str(found["customer"]),
         counterparty_id=str(found["counterparty_id"]) or None,
+        manager=str(found["manager"]) or None,
         value=value,
         cumulative_value=cumulative,
         cumulative_share=cumulative_share(cumulative, total),

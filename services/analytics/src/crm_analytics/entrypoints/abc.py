@@ -117,6 +117,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
                     place=r.place,
                     customer=r.customer,
                     counterparty_id=r.counterparty_id,
+                    manager=r.manager,
                     value=_money(r.value),
                     cumulative_value=_money(r.cumulative_value),
                     cumulative_share=None if r.cumulative_share is None else _money(r.cumulative_share),

@@ -16,6 +16,9 @@ class AbcRowOut(BaseModel):
     place: int = Field(description="1 for the greatest value")
     customer: str = Field(description="The ERP's customer code")
     counterparty_id: str | None = Field(description="The counterparty with this code; null until linked")
+    manager: str | None = Field(
+        default=None, description="User id of the counterparty's main manager as of the report; null until linked"
+    )
     value: str = Field(description="Decimal text: the customer's value in the period (returns subtracted)")
     cumulative_value: str = Field(description="Decimal text: the values summed in ascending order up to here")
     cumulative_share: str | None = Field(

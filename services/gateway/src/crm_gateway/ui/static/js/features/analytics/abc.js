@@ -9,6 +9,7 @@ import * as api from '../../core/api.js';
 import { h } from '../../core/dom.js';
 import { busy, clearErrors, formAlert, showErrors } from '../../core/forms.js';
 import { formatDecimal, language, onLanguageChange } from '../../core/i18n.js';
+import { userName } from '../../core/people.js';
 import { replaceQuery } from '../../core/router.js';
 import { errorBox, heading, scrollable } from '../../core/widgets.js';
 import {
@@ -23,7 +24,7 @@ import {
 
 export const path = '/analytics/abc';
 export const titleKey = 'analytics.abc.title';
-export const permission = 'analytics:read';
+export const permission = 'counterparty:read';
 
 const API = '/api/v1/analytics';
 const PAGE_SIZE = 50;
@@ -134,7 +135,7 @@ export async function render(ctx) {
   }
 
   function rowsTable(data) {
-    const columns = ['place', 'customer', 'counterparty', 'value', 'share', 'cumulative', 'class'];
+    const columns = ['place', 'customer', 'counterparty', 'manager', 'value', 'share', 'cumulative', 'class'];
     return scrollable(
       h(
         'table',
@@ -151,6 +152,7 @@ export async function render(ctx) {
               h('td', { class: 'num', text: String(row.place) }),
               h('td', {}, h('code', { text: row.customer })),
               h('td', {}, counterpartyCell(row)),
+              h('td', {}, userName(row.manager)),
               h('td', { class: 'num', text: formatDecimal(row.value) }),
               h('td', { class: 'num', text: Number(data.total) > 0 ? shareText(row.value, data.total) : '—' }),
               h('td', { class: 'num', text: row.cumulative_share === null ? '—' : `${formatDecimal(row.cumulative_share)} %` }),

@@ -1,7 +1,7 @@
 // Analytics (services/analytics): the ERP's trade facts and the ABC classification of customers.
 // Pages: the ABC analysis (parameters, the class distribution as a chart, the customers, CSV and
-// XLSX), the classification runs (start, preview, confirm, movement, overrides) and the stages and
-// XYZ classes for roles with analytics:read, the analysis of interactions and information sources
+// XLSX) and the stages and XYZ classes (a sales manager sees their access groups' customers), the
+// classification runs (start, preview, confirm, movement, overrides) for roles with analytics:read, the analysis of interactions and information sources
 // (a sales manager sees their access groups' rows), contact effectiveness and multi-touch attribution,
 // the sales-manager comparison (chart, every indicator, a manager's customers),
 // and the import of trade facts from CSV for roles with

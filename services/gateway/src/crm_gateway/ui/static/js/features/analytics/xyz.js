@@ -20,7 +20,7 @@ import { chartOptions, counterpartyCell, pager } from './abc-parts.js';
 
 export const path = '/analytics/xyz';
 export const titleKey = 'analytics.xyz.title';
-export const permission = 'analytics:read';
+export const permission = 'counterparty:read';
 
 const API = '/api/v1/analytics';
 const RUNS = `${API}/xyz/runs`;
@@ -222,7 +222,9 @@ export async function render(ctx) {
   });
   ctx.signal.addEventListener('abort', stop);
   if (ctx.query.get('to')) show();
-  showRuns();
+  // Recorded runs are read with analytics:read; a sales manager sees the report of their groups only.
+  const readsRuns = session.can('analytics:read');
+  if (readsRuns) showRuns();
 
   return h(
     'section',
@@ -232,8 +234,8 @@ export async function render(ctx) {
     form,
     recorded,
     results,
-    h('h2', { i18n: 'analytics.xyz.runs' }),
-    runs,
+    readsRuns ? h('h2', { i18n: 'analytics.xyz.runs' }) : null,
+    readsRuns ? runs : null,
   );
 }
 

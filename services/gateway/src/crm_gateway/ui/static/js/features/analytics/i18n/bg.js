@@ -54,6 +54,7 @@ export default {
   'analytics.abc.col.customer': 'Код',
   'analytics.abc.col.counterparty': 'Контрагент',
   'analytics.abc.col.customers': 'Клиенти',
+  'analytics.abc.col.manager': 'Мениджър',
   'analytics.abc.col.value': 'Стойност',
   'analytics.abc.col.share': 'Дял',
   'analytics.abc.col.cumulative': 'Натрупан дял',

@@ -54,6 +54,7 @@ export default {
   'analytics.abc.col.customer': 'Code',
   'analytics.abc.col.counterparty': 'Counterparty',
   'analytics.abc.col.customers': 'Customers',
+  'analytics.abc.col.manager': 'Manager',
   'analytics.abc.col.value': 'Value',
   'analytics.abc.col.share': 'Share',
   'analytics.abc.col.cumulative': 'Cumulative share',
