@@ -105,9 +105,9 @@ export async function render(ctx) {
     }
     busy(form, true);
     try {
-      const { status, data } = await api.post(RUNS, body, { signal: ctx.signal });
+      const { status, data, position } = await api.post(RUNS, body, { signal: ctx.signal });
       recorded.replaceChildren(recordedNote(data, status === 201));
-      showRuns(data.run_id);
+      showRuns(data.run_id, position); // the list waits for its view to hold the run just recorded
     } catch (error) {
       if (error.name === 'AbortError') return;
       if (error instanceof api.ApiError && error.status === 422) showErrors(form, error);
@@ -117,9 +117,9 @@ export async function render(ctx) {
     }
   }
 
-  async function showRuns(latest = null) {
+  async function showRuns(latest = null, position = null) {
     try {
-      const { data } = await api.get(RUNS, { query: { limit: RECENT_RUNS }, signal: ctx.signal });
+      const { data } = await api.get(RUNS, { query: { limit: RECENT_RUNS, min_position: position }, signal: ctx.signal });
       runs.replaceChildren(data.items.length ? runsTable(data.items, latest) : h('p', { class: 'empty', i18n: 'analytics.xyz.runsEmpty' }));
     } catch (error) {
       if (error.name !== 'AbortError') runs.replaceChildren(errorBox(error));
