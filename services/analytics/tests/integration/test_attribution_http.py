@@ -13,14 +13,14 @@ from fastapi import FastAPI
 
 from crm_analytics.bootstrap import AnalyticsService
 
-from .test_xyz_http import app, client, service  # noqa: F401 - fixtures
+from .test_xyz_http import client
 from .touches_data import generate
 
 EFFECTIVENESS = "/api/v1/analytics/effectiveness"
 ATTRIBUTION = "/api/v1/analytics/attribution"
 
 
-async def test_the_reports_over_http(service: AnalyticsService, app: FastAPI) -> None:  # noqa: F811
+async def test_the_reports_over_http(service: AnalyticsService, app: FastAPI) -> None:
     world = await generate(service.analytics, 21)
     as_of = (world.late + timedelta(days=1)).isoformat()
     period = {"from": "2026-02-01", "to": "2026-03-31", "as_of": as_of}

@@ -23,7 +23,7 @@ from crm_shared.analytics import AnalyticsStore
 from crm_shared.errors import DomainError
 
 from .test_abc_rule import ADMIN, expected, generate
-from .test_http import app, client, sale, service  # noqa: F401  (fixtures)
+from .test_http import client, sale
 
 
 def percent(part: Decimal, whole: Decimal) -> Decimal | None:
@@ -114,7 +114,7 @@ def test_the_number_of_periods_is_bounded() -> None:
     assert quarters == [Period(date(2026, 1, 1), date(2026, 3, 31)), Period(date(2026, 4, 1), date(2026, 6, 30))]
 
 
-async def test_the_route_answers_and_names_wrong_parameters(app: FastAPI) -> None:  # noqa: F811
+async def test_the_route_answers_and_names_wrong_parameters(app: FastAPI) -> None:
     async with client(app) as http:
         facts = [sale(1, "K1", "100.00", date="2026-01-10"), sale(2, "K1", "80.00", date="2026-02-10")]
         facts.append(sale(3, "K2", "300.00", date="2026-02-11"))

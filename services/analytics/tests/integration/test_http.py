@@ -5,46 +5,23 @@ the ABC route (paging, parameters, roles)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from crm_analytics import bootstrap
 from crm_analytics.bootstrap import AnalyticsService
-from crm_analytics.entrypoints.api import build_router
 from crm_shared.bus import Message
 from crm_shared.contracts.contacts import counterparty as cp
-from crm_shared.http import install
 from crm_shared.identity import CALLER_HEADER, CallerTokens, caller_of
-from crm_shared.settings import KernelSettings
 
 from .test_crm_events import message, registered
 
 TOKENS = CallerTokens(b"0123456789abcdef0123456789abcdef")
 ABC = "/api/v1/analytics/abc"
 FACTS = "/api/v1/analytics/trade-facts"
-
-
-@pytest.fixture
-async def service(tmp_path: Path) -> AsyncIterator[AnalyticsService]:
-    wired = await bootstrap.build(KernelSettings(data_dir=tmp_path))
-    try:
-        yield wired
-    finally:
-        await wired.close()
-
-
-@pytest.fixture
-async def app(service: AnalyticsService) -> FastAPI:
-    app = FastAPI()
-    install(app)
-    app.include_router(build_router(service, TOKENS))
-    return app
 
 
 def client(app: FastAPI, role: str = "administrator", user: str = "ana") -> httpx.AsyncClient:

@@ -13,18 +13,15 @@ import io
 import random
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from crm_analytics import bootstrap
 from crm_analytics.application.managers import (
     INDICATORS,
     ManagerRow,
@@ -43,7 +40,6 @@ from crm_shared.contracts.contacts import counterparty as cp
 from crm_shared.contracts.interactions import interaction as ix
 from crm_shared.http import install
 from crm_shared.identity import CALLER_HEADER, Caller, CallerTokens, caller_of
-from crm_shared.settings import KernelSettings
 
 from .test_crm_events import message, registered
 
@@ -544,15 +540,6 @@ async def test_the_drill_down_sums_to_the_manager_row(tables: AnalyticsStore, st
 
 TOKENS = CallerTokens(b"0123456789abcdef0123456789abcdef")
 ROUTE = "/api/v1/analytics/managers"
-
-
-@pytest.fixture
-async def service(tmp_path: Path) -> AsyncIterator[AnalyticsService]:
-    wired = await bootstrap.build(KernelSettings(data_dir=tmp_path))
-    try:
-        yield wired
-    finally:
-        await wired.close()
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from crm_analytics import bootstrap
 from crm_analytics.application.facts_feed import decode
 from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.domain.records import ORDERS, PAYMENTS
@@ -102,15 +101,6 @@ async def unpaid_by_order(service: AnalyticsService) -> dict[str, Decimal]:
         "ON p.order_id = o.id ORDER BY id"
     )
     return {row["id"]: Decimal(row["unpaid"]) for row in rows}
-
-
-@pytest.fixture
-async def service(tmp_path: Path) -> AsyncIterator[AnalyticsService]:
-    wired = await bootstrap.build(KernelSettings(data_dir=tmp_path))
-    try:
-        yield wired
-    finally:
-        await wired.close()
 
 
 @pytest.fixture

@@ -33,7 +33,6 @@ from crm_analytics.application.sources import CounterpartyRow, SourcesQuery, Sou
 from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.domain.currency_rate import Rate
 from crm_analytics.domain.trade_fact import TradeFact
-from crm_analytics.entrypoints.api import build_router
 from crm_analytics.projections.crm_events import CrmEventsFeed
 from crm_analytics.projections.tables import write_facts, write_rates
 from crm_analytics.settings import AnalyticsSettings
@@ -43,7 +42,6 @@ from crm_shared.contracts.contacts import counterparty as cp
 from crm_shared.contracts.contacts import reference as ref
 from crm_shared.contracts.interactions import interaction as ix
 from crm_shared.errors import Forbidden
-from crm_shared.http import install
 from crm_shared.identity import CALLER_HEADER, Caller, CallerTokens, caller_of
 from crm_shared.settings import KernelSettings
 
@@ -466,14 +464,6 @@ async def service(tmp_path: Path) -> AsyncIterator[AnalyticsService]:
         yield wired
     finally:
         await wired.close()
-
-
-@pytest.fixture
-async def app(service: AnalyticsService) -> FastAPI:
-    app = FastAPI()
-    install(app)
-    app.include_router(build_router(service, TOKENS))
-    return app
 
 
 def client(
