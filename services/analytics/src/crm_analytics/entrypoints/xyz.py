@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from crm_analytics.application import xyz_backtest as backtest
+from crm_analytics.application.backtest import MAX_PERIODS as MAX_RUNS
+from crm_analytics.application.backtest import Known
+from crm_analytics.application.backtest import Periodicity as Step
 from crm_analytics.application.scope import scope_of
 from crm_analytics.application.xyz import XyzReport
 from crm_analytics.bootstrap import AnalyticsService
@@ -26,6 +31,7 @@ from crm_analytics.entrypoints.abc import reporting_currency
 from crm_analytics.entrypoints.abc_models import CURRENCY, WITHOUT_RATE, WithoutRateOut
 from crm_analytics.entrypoints.facts_models import FactDate
 from crm_analytics.entrypoints.reports import AsOf
+from crm_analytics.entrypoints.xyz_models import StandingMoveOut, XyzBacktestOut, XyzBacktestRunOut
 from crm_shared.http import Cursor, HttpProblem, caller_dependency
 from crm_shared.identity import Caller, CallerTokens
 from crm_shared.readstore.cursor import BadCursor, decode_cursor, encode_cursor
@@ -72,14 +78,11 @@ def _text(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
 
 
-def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
-    """The XYZ route; it needs a verified caller with ``analytics:read``."""
-    router = APIRouter(prefix="/api/v1/analytics", tags=["analytics: segmentation"])
-    authenticated = caller_dependency(tokens)
-    report = XyzReport(service.analytics)
+def xyz_parameters(service: AnalyticsService) -> Callable[..., XyzParameters]:
+    """The query parameters of the XYZ rule, as a dependency (the report and its back-test): checked
+    by :class:`XyzParameters`, a wrong one 422 naming it."""
 
-    @router.get("/xyz", response_model=XyzOut, response_model_by_alias=True)
-    async def xyz(
+    def asked_of(
         to: Annotated[FactDate, Query(description="The last day counted; its period is the window's last")],
         periodicity: Annotated[
             Periodicity, Query(description="decade: the days 1-10, 11-20, 21 to the month's end; week: Monday-Sunday")
@@ -95,6 +98,31 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
             int, Query(ge=2, le=MAX_PERIODS, description="Active periods from which a customer is regular")
         ] = DEFAULT_REGULAR_PERIODS,
         currency: str | None = reporting_currency(service),
+    ) -> XyzParameters:
+        return XyzParameters(
+            to=to,
+            periodicity=periodicity,
+            periods=periods,
+            measure=by,
+            x=Decimal(x),
+            y=Decimal(y),
+            regular_periods=regular_periods,
+            currency=currency or service.settings.reporting_currency,
+        )
+
+    return asked_of
+
+
+def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
+    """The XYZ route; it needs a verified caller with ``analytics:read``."""
+    router = APIRouter(prefix="/api/v1/analytics", tags=["analytics: segmentation"])
+    authenticated = caller_dependency(tokens)
+    report = XyzReport(service.analytics)
+    parameters = Depends(xyz_parameters(service))
+
+    @router.get("/xyz", response_model=XyzOut, response_model_by_alias=True)
+    async def xyz(
+        asked: XyzParameters = parameters,
         as_of: AsOf = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         cursor: Cursor = None,
@@ -107,16 +135,6 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         sales and marketers see every customer; sales managers and read-only users the customers of
         their access groups' counterparties (the counts are of those rows)."""
         scope_of(caller)
-        asked = XyzParameters(
-            to=to,
-            periodicity=periodicity,
-            periods=periods,
-            measure=by,
-            x=Decimal(x),
-            y=Decimal(y),
-            regular_periods=regular_periods,
-            currency=currency or service.settings.reporting_currency,
-        )
         try:
             after = decode_cursor(cursor)
         except BadCursor as exc:
@@ -126,13 +144,13 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         result = await report.classify(caller, asked, after="" if after is None else after[1], limit=limit, as_of=as_of)
         return XyzOut(
             start=result.first_day,
-            to=to,
-            periodicity=periodicity,
-            periods=periods,
-            by=by,
+            to=asked.to,
+            periodicity=asked.periodicity,
+            periods=asked.periods,
+            by=asked.measure,
             x=format(asked.x, "f"),
             y=format(asked.y, "f"),
-            regular_periods=regular_periods,
+            regular_periods=asked.regular_periods,
             currency=asked.currency,
             customers=result.customers,
             stages=result.stages,
@@ -153,6 +171,70 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
                 for r in result.rows
             ],
             next_cursor=None if result.last_customer is None else encode_cursor(("xyz", result.last_customer)),
+        )
+
+    @router.get("/xyz/backtest", response_model=XyzBacktestOut, response_model_by_alias=True)
+    async def xyz_backtest(
+        rule: XyzParameters = parameters,
+        step: Annotated[
+            Step,
+            Query(description="Between two evaluation dates: each is the last day of a step, the last step holds `to`"),
+        ] = "month",
+        runs: Annotated[int, Query(ge=2, le=MAX_RUNS, description="How many evaluation dates")] = 12,
+        as_known: Annotated[
+            Known,
+            Query(
+                description="now: every run with what is known today; then: each with what the CRM knew at the end "
+                "of its evaluation date in the organisation's time zone (what a run then would have said)"
+            ),
+        ] = "now",
+        caller: Caller = authenticated,
+    ) -> XyzBacktestOut:
+        """Back-testing: the stage and XYZ rule (the parameters of `/xyz`) evaluated at the last days of
+        `runs` consecutive steps ending with the one holding `to` (oldest first) and compared — each
+        run's stages and classes, the movement of customers between standings (stage, or XYZ class for
+        a regular customer) from the run before and the share keeping theirs, and which part of the
+        next run's window value came from this run's X, Y, Z, potential, one-time and lost customers
+        and from new ones (how well the standings foretold the money). In the caller's scope, like
+        the report."""
+        scope_of(caller)
+        asked = backtest.XyzBacktestQuery(rule, step, runs, as_known)
+        found = await backtest.xyz_backtest(report, caller, asked, service.settings.time_zone)
+        return XyzBacktestOut(
+            to=rule.to,
+            step=step,
+            runs=runs,
+            periodicity=rule.periodicity,
+            periods=rule.periods,
+            by=rule.measure,
+            x=format(rule.x, "f"),
+            y=format(rule.y, "f"),
+            regular_periods=rule.regular_periods,
+            currency=rule.currency,
+            as_known=as_known,
+            time_zone=service.settings.time_zone,
+            items=[
+                XyzBacktestRunOut(
+                    to=run.to,
+                    start=run.first_day,
+                    as_of=run.as_of,
+                    customers=run.customers,
+                    stages=run.stages,
+                    classes=run.classes,
+                    values={s: format(v, "f") for s, v in run.values.items()},
+                    movement=None
+                    if run.comparison.movement is None
+                    else [
+                        StandingMoveOut(previous=p, current=c, customers=n)
+                        for (p, c), n in run.comparison.movement.items()
+                    ],
+                    kept_share=_text(run.comparison.kept_share),
+                    next_share=None
+                    if run.comparison.next_share is None
+                    else {k: _text(v) for k, v in run.comparison.next_share.items()},
+                )
+                for run in found
+            ],
         )
 
     return router
