@@ -14,7 +14,7 @@ from crm_analytics.application.facts_import import RecordImport
 from crm_analytics.application.links import CounterpartyLinks
 from crm_analytics.application.publishing import stored, translate
 from crm_analytics.application.runs import AbcRuns
-from crm_analytics.application.schedule import Scheduler
+from crm_analytics.application.schedule import Scheduler, abc_job, stage_job
 from crm_analytics.application.stage_runs import StageRuns
 from crm_analytics.application.xyz import XyzReport
 from crm_analytics.domain.abc import Shares
@@ -99,8 +99,8 @@ class AnalyticsService:
     async def start_projector(self, bus: Bus) -> None:
         """Consume the ERP's topics of trade facts, orders and payments and contacts' and interactions'
         topics (``crm_events``) into the analytics tables, build the runs view from
-        this service's own log and keep it following, and start the ABC schedule (its first check
-        comes a few minutes after the start)."""
+        this service's own log and keep it following, and start the schedule of ABC and stage runs
+        (its first check comes a few minutes after the start)."""
         for feed in self.feeds:
             await feed.follow(bus)
         await self.events.follow(bus)
@@ -144,13 +144,22 @@ async def build(settings: KernelSettings, analytics_settings: AnalyticsSettings 
     abc = AbcReport(analytics, links)
     runs = AbcRuns(store, views, runner, abc, links)
     stage_runs = StageRuns(store, views, runner, XyzReport(analytics), links)
-    scheduler = Scheduler(
+    abc_runs = abc_job(
         runs,
         schedule=analytics_settings.abc_schedule,
         measure=analytics_settings.abc_schedule_by,
         shares=Shares.parse(analytics_settings.abc_schedule_shares),
         currency=analytics_settings.reporting_currency,
         day=analytics_settings.abc_schedule_day,
+    )
+    stages = stage_job(
+        stage_runs,
+        schedule=analytics_settings.stage_schedule,
+        rule=analytics_settings.stage_rule,
+        day=analytics_settings.stage_schedule_day,
+    )
+    scheduler = Scheduler(
+        [abc_runs, stages],
         every_seconds=analytics_settings.abc_schedule_check_seconds,
         first_after_seconds=analytics_settings.abc_schedule_first_check_seconds,
         time_zone=analytics_settings.time_zone,

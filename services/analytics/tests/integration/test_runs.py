@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from crm_analytics import bootstrap
 from crm_analytics.application.publishing import stored, translate
-from crm_analytics.application.schedule import Scheduler, due_period
+from crm_analytics.application.schedule import Scheduler, abc_job, due_period
 from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.domain.abc import Period, Shares
 from crm_analytics.entrypoints.api import build_router
@@ -262,14 +262,10 @@ async def test_the_schedule_makes_one_run_per_period_across_restarts(tmp_path: P
         wired = await bootstrap.build(settings, OFF)
         try:
             scheduler = Scheduler(
-                wired.runs,
-                schedule="monthly",
-                measure="revenue",
-                shares=Shares(),
-                currency="EUR",
+                [abc_job(wired.runs, schedule="monthly", measure="revenue", shares=Shares(), currency="EUR")],
                 clock=lambda day=day: datetime(2026, 3, day, 6, tzinfo=UTC),  # type: ignore[misc]
             )
-            ids.append(await scheduler.run_due())
+            ids += await scheduler.run_due()
             await wired.runner.sync(wired.store, stored)
             page = await wired.runs.list(caller_of("x", ["marketer"]))
             assert [(d["status"], d["schedule"], d["period_from"]) for d in page.items] == [
@@ -313,15 +309,11 @@ async def test_the_schedules_today_is_the_organisations(tmp_path: Path, monkeypa
         due = {}
         for zone in ("UTC", "Europe/Sofia"):
             scheduler = Scheduler(
-                wired.runs,
-                schedule="monthly",
-                measure="revenue",
-                shares=Shares(),
-                currency="EUR",
+                [abc_job(wired.runs, schedule="monthly", measure="revenue", shares=Shares(), currency="EUR")],
                 time_zone=zone,
                 clock=lambda: moment,
             )
-            due[zone] = await scheduler.run_due()
+            [due[zone]] = await scheduler.run_due()
         await wired.runner.sync(wired.store, stored)
         page = await wired.runs.list(caller_of("x", ["marketer"]))
         periods = {d["run_id"]: (d["period_from"], d["period_to"]) for d in page.items}

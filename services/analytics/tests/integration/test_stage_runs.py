@@ -1,12 +1,16 @@
 """Stage runs on the embedded adapters, through the HTTP API: a run records every customer's stage and
 XYZ class as the XYZ report gives them, with the previous run's; only new and changed customers are
 published; recording the same parameters again records nothing; the list, the run and its rows;
-403 without ``analytics:classify``; 422 naming the field."""
+403 without ``analytics:classify``; 422 naming the field. The schedule: the stage run of the last
+completed month recorded by the service's scheduler (beside the ABC run), exactly once across two
+schedulers at once and restarts, and published; its settings checked."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +19,14 @@ import pytest
 from fastapi import FastAPI
 
 from crm_analytics import bootstrap
+from crm_analytics.application.links import CounterpartyLinks
 from crm_analytics.application.publishing import stored, translate
+from crm_analytics.application.schedule import Scheduler, stage_job
+from crm_analytics.application.stage_runs import StageRuns
+from crm_analytics.application.xyz import XyzReport
 from crm_analytics.bootstrap import AnalyticsService
+from crm_analytics.domain import stage_run
+from crm_analytics.domain.xyz import XyzParameters
 from crm_analytics.entrypoints.api import build_router
 from crm_analytics.settings import AnalyticsSettings
 from crm_shared.contracts.analytics import CUSTOMER_STAGE_TOPIC
@@ -33,7 +43,9 @@ WINDOW: dict[str, Any] = {"periodicity": "month", "periods": 3, "regular_periods
 
 @pytest.fixture
 async def service(tmp_path: Path) -> AsyncIterator[AnalyticsService]:
-    wired = await bootstrap.build(KernelSettings(data_dir=tmp_path), AnalyticsSettings(abc_schedule="off"))
+    wired = await bootstrap.build(
+        KernelSettings(data_dir=tmp_path), AnalyticsSettings(abc_schedule="off", stage_schedule="off")
+    )
     await wired.runner.follow_log(wired.store, stored)
     try:
         yield wired
@@ -188,3 +200,82 @@ async def test_roles_and_bad_input(service: AnalyticsService) -> None:
             answer = await http.post(RUNS, json=body)
             assert answer.status_code == 422, (body, answer.text)
             assert [e["field"] for e in answer.json()["errors"]][-1].split(".")[-1] == field, answer.json()
+
+
+# -- the schedule ----------------------------------------------------------------------------------
+
+SCHEDULED = AnalyticsSettings(
+    abc_schedule="monthly", abc_schedule_day=2, stage_schedule="monthly", stage_schedule_periods=3, stage_schedule_day=2
+)
+
+
+def on(day: int) -> Callable[[], datetime]:
+    return lambda: datetime(2026, 4, day, 6, tzinfo=UTC)
+
+
+async def test_the_schedule_records_one_stage_run_per_period_across_schedulers_and_restarts(tmp_path: Path) -> None:
+    settings = KernelSettings(data_dir=tmp_path)
+    wired = await bootstrap.build(settings, SCHEDULED)
+    try:
+        march = [fact("R1-1", "2026-02-10", "R1", "100.00"), fact("R1-2", "2026-03-10", "R1", "100.00")]
+        march.append(fact("O1-1", "2026-03-20", "O1", "50.00"))
+        async with client(wired) as http:
+            assert (await http.post(FACTS, json={"facts": march})).status_code == 200
+        # The service's own jobs (ABC and stage, from its settings), on 1 April: not due before the 2nd.
+        assert await Scheduler(wired.scheduler.jobs, clock=on(1)).run_due() == [None, None]
+        # Two schedulers at once, the second with its own stage runs (as another process would have).
+        other = StageRuns(
+            wired.store, wired.views, wired.runner, XyzReport(wired.analytics), CounterpartyLinks(wired.analytics)
+        )
+        rule = SCHEDULED.stage_rule
+        second = Scheduler([stage_job(other, schedule="monthly", rule=rule, day=2)], clock=on(2))
+        first, (again,) = await asyncio.gather(Scheduler(wired.scheduler.jobs, clock=on(2)).run_due(), second.run_due())
+    finally:
+        await wired.close()
+    stage_id = stage_run.run_id_of(XyzParameters(to=date(2026, 3, 31), periods=3))
+    assert first[1] == again == stage_id and first[0] is not None
+    for day in (9, 30):  # restarts later in April
+        wired = await bootstrap.build(settings, SCHEDULED)
+        try:
+            assert await Scheduler(wired.scheduler.jobs, clock=on(day)).run_due() == first
+        finally:
+            await wired.close()
+    wired = await bootstrap.build(settings, SCHEDULED)
+    try:
+        recorded = [r for r in await wired.store.read_all(after=0, limit=10_000)]
+        assert [r.type for r in recorded].count("analytics.StageRunRecorded") == 1
+        assert [r.type for r in recorded].count("analytics.AbcRunConfirmed") == 1
+        events = [(e.type, e.subject) for e in await published(wired)]
+        assert [e for e in events if e[0].endswith("StageRunRecorded") or e[0].endswith("StageChanged")] == [
+            ("crm.analytics.StageRunRecorded", stage_id),
+            ("crm.analytics.CustomerStageChanged", "O1"),
+            ("crm.analytics.CustomerStageChanged", "R1"),
+        ]
+        await wired.runner.sync(wired.store, stored)
+        run = await wired.stage_runs.get(caller_of("x", ["marketer"]), stage_id)
+        assert (run["as_of"], run["period_from"], run["recorded_by"]) == ("2026-03-31", "2026-01-01", "system")
+        assert (run["stages"]["regular"], run["stages"]["one-time"]) == (1, 1)
+    finally:
+        await wired.close()
+
+
+async def test_the_stage_schedule_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_ANALYTICS_STAGE_SCHEDULE", "quarterly")
+    monkeypatch.setenv("CRM_ANALYTICS_STAGE_SCHEDULE_BY", "profit")
+    monkeypatch.setenv("CRM_ANALYTICS_STAGE_SCHEDULE_X", "12.5")
+    found = AnalyticsSettings()
+    assert (found.stage_schedule, found.abc_schedule) == ("quarterly", "monthly")
+    assert found.stage_rule(date(2026, 3, 31)) == XyzParameters(
+        to=date(2026, 3, 31), measure="profit", x=Decimal("12.5"), y=Decimal(25)
+    )
+    assert AnalyticsSettings().stage_schedule_periods == 6
+    monkeypatch.setenv("CRM_ANALYTICS_STAGE_SCHEDULE_X", "30")  # above Y
+    with pytest.raises(ValueError, match="CRM_ANALYTICS_STAGE_SCHEDULE_Y"):
+        AnalyticsSettings()
+    monkeypatch.delenv("CRM_ANALYTICS_STAGE_SCHEDULE_X")
+    monkeypatch.setenv("CRM_ANALYTICS_STAGE_SCHEDULE_REGULAR_PERIODS", "7")  # more than the 6 periods
+    with pytest.raises(ValueError, match="CRM_ANALYTICS_STAGE_SCHEDULE_REGULAR_PERIODS"):
+        AnalyticsSettings()
+    monkeypatch.setenv("CRM_ANALYTICS_STAGE_SCHEDULE", "weekly")
+    with pytest.raises(ValueError):
+        AnalyticsSettings()

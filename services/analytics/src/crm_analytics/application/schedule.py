@@ -1,16 +1,20 @@
-"""Scheduled ABC runs: the service classifies the last completed period by itself, once per period.
+"""Scheduled runs: the service records the run of the last completed period by itself, once per
+period — one scheduler, several jobs (:class:`Job`): the ABC run (:func:`abc_job`) and the stage run
+(:func:`stage_job`), each with its own schedule and parameters.
 
-On start and then every ``schedule_check_seconds`` the scheduler works out the period that is due —
-with ``monthly`` the previous calendar month, with ``quarterly`` the previous calendar quarter,
-once the current period's ``schedule_day``-th day has begun in the organisation's time zone
+On start and then every ``every_seconds`` the scheduler works out, for each job, the period that is
+due — with ``monthly`` the previous calendar month, with ``quarterly`` the previous calendar quarter,
+once the current period's ``day``-th day has begun in the organisation's time zone
 (``CRM_ANALYTICS_TIME_ZONE``: just after midnight on the 1st in Sofia it is still the last day of the
-month in UTC, and the month is already complete) — and, unless its run is confirmed
-already, creates and confirms it. The run's id is derived from the schedule, the period and the
-scheme (:func:`~crm_analytics.application.runs.scheduled_run_id`), and creating or confirming a run
-that exists or is confirmed records nothing, so a period gets exactly one run however many times
-the service starts or checks in it; two processes checking at once meet on the stream's expected
-version (one append wins, the other finds the run). Only the last completed period is run: periods
-missed while the service was down are not made up.
+month in UTC, and the month is already complete) — and records its run unless it is recorded
+already. A run's id is derived from the period and the parameters (the ABC run's from the schedule,
+the period and the scheme, :func:`~crm_analytics.application.runs.scheduled_run_id`; the stage run's
+from its parameters, :func:`~crm_analytics.domain.stage_run.run_id_of`), and recording a run that
+exists records nothing, so a period gets exactly one run of each job however many times the service
+starts or checks in it; two processes checking at once meet on the stream's expected version (one
+append wins, the other finds the run). Only the last completed period is run: periods missed while
+the service was down are not made up. A job that fails is logged and tried again at the next check;
+it does not keep the other jobs from running.
 """
 
 from __future__ import annotations
@@ -18,20 +22,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Literal
 
 from crm_analytics.application.runs import AbcRuns, scheduled_run_id
-from crm_analytics.domain import abc_run as run
-from crm_analytics.domain import days
+from crm_analytics.application.stage_runs import StageRuns
+from crm_analytics.domain import abc_run, days, stage_run
 from crm_analytics.domain.abc import Measure, Period, Shares
+from crm_analytics.domain.xyz import XyzParameters
 from crm_shared.eventstore import WrongExpectedVersion
 from crm_shared.identity import Caller, caller_of
 
 log = logging.getLogger(__name__)
 
-SCHEDULER: Caller = caller_of("system", ["administrator"], name="ABC schedule")
-"""Who the scheduled runs are created and confirmed by."""
+Schedule = Literal["off", "monthly", "quarterly"]
+SCHEDULER: Caller = caller_of("system", ["administrator"], name="analytics schedule")
+"""Who the scheduled runs are recorded by."""
 
 
 def due_period(today: date, schedule: str, day: int = 1) -> Period | None:
@@ -52,73 +60,109 @@ def due_period(today: date, schedule: str, day: int = 1) -> Period | None:
     return Period(first, end)
 
 
+@dataclass(frozen=True, slots=True)
+class Job:
+    """What the scheduler runs for a due period: a kind of run and its schedule."""
+
+    name: str
+    """What it records, for the log (``ABC run``, ``stage run``)."""
+    schedule: Schedule
+    run_id: Callable[[Period], str]
+    """The one id of the period's run."""
+    record: Callable[[Period], Awaitable[object]]
+    """Record the period's run (nothing when it is recorded already)."""
+    day: int = 1
+    """From which day of the current month or quarter the previous one is due."""
+
+
+def abc_job(runs: AbcRuns, *, schedule: Schedule, measure: Measure, shares: Shares, currency: str, day: int = 1) -> Job:
+    """The ABC run of the due period, created and confirmed with these parameters."""
+    scheme = abc_run.scheme_of(measure, shares, currency)
+
+    def run_id(period: Period) -> str:
+        return scheduled_run_id(schedule, period, scheme)
+
+    async def record(period: Period) -> None:
+        made = run_id(period)
+        await runs.create(SCHEDULER, period, measure, shares, currency, run_id=made, schedule=schedule)
+        await runs.confirm(SCHEDULER, made)
+
+    return Job("ABC run", schedule, run_id, record, day)
+
+
+def stage_job(runs: StageRuns, *, schedule: Schedule, rule: Callable[[date], XyzParameters], day: int = 1) -> Job:
+    """The stage run of ``rule`` (its parameters counting up to a day) counting up to the due period's
+    last day."""
+
+    def asked(period: Period) -> XyzParameters:
+        return rule(period.end)
+
+    def run_id(period: Period) -> str:
+        return stage_run.run_id_of(asked(period))
+
+    async def record(period: Period) -> None:
+        await runs.record(SCHEDULER, asked(period))
+
+    return Job("stage run", schedule, run_id, record, day)
+
+
 class Scheduler:
-    """Creates and confirms the due period's run (see the module docstring)."""
+    """Records each job's due run (see the module docstring)."""
 
     def __init__(
         self,
-        runs: AbcRuns,
+        jobs: Sequence[Job],
         *,
-        schedule: str,
-        measure: Measure,
-        shares: Shares,
-        currency: str,
-        day: int = 1,
         every_seconds: float = 3600.0,
         first_after_seconds: float = 300.0,
         time_zone: str = "UTC",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._runs = runs
-        self.schedule = schedule
-        self._measure = measure
-        self._shares = shares
-        self._currency = currency
-        self._day = day
+        self.jobs = tuple(jobs)
         self._every = every_seconds
         self._first_after = first_after_seconds
         self._clock = clock
         self._zone = days.check_time_zone(time_zone)
         self._task: asyncio.Task[None] | None = None
 
-    async def run_due(self) -> str | None:
-        """Create and confirm the due period's run unless it is confirmed; its id (None: none due)."""
-        period = due_period(days.today(self._zone, self._clock()), self.schedule, self._day)
+    async def run_due(self) -> list[str | None]:
+        """Record each job's due run unless it is recorded; per job, its run's id (None: none due).
+        A job that fails is logged and answers None; the others still run."""
+        today = days.today(self._zone, self._clock())
+        found: list[str | None] = []
+        for job in self.jobs:
+            try:
+                found.append(await self._run(job, today))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scheduled %s failed; tried again in %s s", job.name, self._every)
+                found.append(None)
+        return found
+
+    @staticmethod
+    async def _run(job: Job, today: date) -> str | None:
+        period = due_period(today, job.schedule, job.day)
         if period is None:
             return None
-        scheme = run.scheme_of(self._measure, self._shares, self._currency)
-        run_id = scheduled_run_id(self.schedule, period, scheme)
+        run_id = job.run_id(period)
         try:
-            await self._runs.create(
-                SCHEDULER,
-                period,
-                self._measure,
-                self._shares,
-                self._currency,
-                run_id=run_id,
-                schedule=self.schedule,
-            )
-            await self._runs.confirm(SCHEDULER, run_id)
+            await job.record(period)
         except WrongExpectedVersion:
-            log.info("scheduled ABC run %s: another process made it at the same moment", run_id)
+            log.info("scheduled %s %s: another process made it at the same moment", job.name, run_id)
         return run_id
 
     def start(self) -> None:
         """Check ``first_after_seconds`` after the start (not at once: a start stays quick and a short
         run of the CRM, such as a test's or a CLI's, never opens the analytics store for it), then on
-        the timer, in the background, until :meth:`stop`."""
-        if self.schedule != "off" and self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="analytics-abc-schedule")
+        the timer, in the background, until :meth:`stop`; not at all when every job is ``off``."""
+        if any(job.schedule != "off" for job in self.jobs) and self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="analytics-schedule")
 
     async def _loop(self) -> None:
         await asyncio.sleep(self._first_after)
         while True:
-            try:
-                await self.run_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("scheduled ABC run failed; tried again in %s s", self._every)
+            await self.run_due()
             await asyncio.sleep(self._every)
 
     async def stop(self) -> None:
