@@ -33,7 +33,7 @@ class AnalyticsSettings(BaseSettings):
     """The currency reports sum (``CRM_ANALYTICS_REPORTING_CURRENCY``), and of facts that name none."""
     time_zone: str = "UTC"
     """The organisation's IANA time zone (``CRM_ANALYTICS_TIME_ZONE``, e.g. ``Europe/Sofia``): the day of
-    a moment — today for the ABC schedule, an event's day in reports (``toDate(time, {tz:String})``).
+    a moment — today for the ABC and stage schedules, an event's day in reports (``toDate(time, {tz:String})``).
     Checked at start."""
     import_max_bytes: int = 1024 * 1024 * 1024
     """The largest CSV file of trade facts an upload may bring (``CRM_ANALYTICS_IMPORT_MAX_BYTES``)."""

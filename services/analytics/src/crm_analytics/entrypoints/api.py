@@ -17,7 +17,7 @@ class AnalyticsIndex(BaseModel):
     reporting_currency: str = Field(description="The currency reports sum, and of facts that name none")
     time_zone: str = Field(
         description="The organisation's IANA time zone (CRM_ANALYTICS_TIME_ZONE): the day of a moment in reports "
-        "and the ABC schedule's today"
+        "and the schedules' today"
     )
     reports: list[str] = Field(description="The reports and segmentations under /api/v1/analytics/")
 
