@@ -250,3 +250,51 @@ async def test_sqlite_append_many_is_all_or_nothing(tmp_path: Path) -> None:
         assert not isinstance(ok, BaseException) and isinstance(failed, WrongExpectedVersion)
     finally:
         await store.close()
+
+
+async def test_sqlite_lone_append_refused_midway_leaves_nothing(tmp_path: Path) -> None:
+    """An append alone in its transaction (no savepoint) that fails after its first event is written
+    takes that event back, and the store goes on."""
+    store = await SqliteEventStore.open(tmp_path / "events.db")
+    try:
+        elsewhere = event(0)
+        await store.append(stream_name(), [elsewhere], NO_STREAM)
+        head = await store.head_position()
+        s = stream_name()
+        with pytest.raises(ValueError):
+            await store.append(s, [event(1), elsewhere], NO_STREAM)  # the second id is stored elsewhere
+        assert await store.read_stream(s) == []
+        assert await store.head_position() == head
+        assert (await store.append(s, [event(2)], NO_STREAM)).stream_version == 0
+    finally:
+        await store.close()
+
+
+async def test_sqlite_polls_see_another_connections_appends(tmp_path: Path) -> None:
+    """The head and an empty poll are answered on the loop's thread: they must still see what
+    another process (here: another store on the same file) appended since."""
+    path = tmp_path / "events.db"
+    follower, writer = await SqliteEventStore.open(path), await SqliteEventStore.open(path)
+    try:
+        head = await follower.head_position()
+        assert await follower.read_all(after=head) == []
+        written = await writer.append(stream_name(), [event(7)], NO_STREAM)
+        assert await follower.head_position() == written.position
+        assert [e.data["n"] for e in await follower.read_all(after=head)] == [7]
+    finally:
+        await writer.close()
+        await follower.close()
+
+
+async def test_sqlite_close_answers_every_append_accepted_before(tmp_path: Path) -> None:
+    store = await SqliteEventStore.open(tmp_path / "events.db")
+    appends = [asyncio.ensure_future(store.append(stream_name(), [event(n)], NO_STREAM)) for n in range(50)]
+    await asyncio.sleep(0)
+    await store.close()
+    results = await asyncio.gather(*appends)
+    assert len({r.position for r in results}) == 50
+    reopened = await SqliteEventStore.open(tmp_path / "events.db")
+    try:
+        assert len(await reopened.read_all(after=0)) == 50
+    finally:
+        await reopened.close()

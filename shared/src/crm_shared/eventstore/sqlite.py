@@ -3,20 +3,27 @@
 One file in WAL mode with ``synchronous=FULL``, so an acknowledged append survives power loss.
 Optimistic concurrency is enforced by the storage key ``UNIQUE(stream, version)`` and a check of
 the expected version inside the write transaction. Concurrent appends are group-committed: one
-writer thread takes every append waiting at that moment, applies each under its own savepoint and
-commits them with one fsync, which keeps single-event appends fast under load without weakening
-durability; there is no window to wait for, so a lone append is written at once. Readers use their
-own connections (WAL lets them run beside the writer): a command's stream reads on threads apart
-from the catch-up reads of the whole log (relay, projectors). Other processes on the same file are
-seen through polling ``PRAGMA data_version``.
+writer thread of the store's own takes every append waiting at that moment, applies each under its
+own savepoint and commits them with one fsync, which keeps single-event appends fast under load
+without weakening durability; there is no window to wait for, so a lone append is written at once
+(and, alone in its transaction, without a savepoint; a new stream's first event is inserted at once
+and the storage keys find a clash, the full checks coming only then). The writer hands the outcomes
+back to the event loop in one call, with no executor or task in between. Readers use their own
+connections (WAL lets them run beside the writer): a command's stream reads on threads apart from
+the catch-up reads of the whole log (relay, projectors). The polls of those followers ask the head
+of the log first, on the event loop's thread (an index lookup of microseconds, cheaper than a trip
+to a thread), and go to a thread only when there is something to read. Other processes' appends to
+the same file are seen by the next read or poll.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -84,7 +91,16 @@ def _row(event: NewEvent, stream: str, version: int, now: str) -> tuple[object, 
     )
 
 
-def _settle(request: _Append | _AppendMany, outcome: AppendResult | list[AppendResult] | BaseException) -> None:
+_Request = _Append | _AppendMany
+_Outcome = AppendResult | list[AppendResult] | BaseException
+
+
+def _settle_all(batch: list[_Request], outcomes: Sequence[_Outcome]) -> None:
+    for request, outcome in zip(batch, outcomes, strict=True):
+        _settle(request, outcome)
+
+
+def _settle(request: _Request, outcome: _Outcome) -> None:
     if request.future.done():
         return
     if isinstance(outcome, BaseException):
@@ -118,16 +134,18 @@ class SqliteEventStore:
         self._path = str(path)
         self._poll_interval = poll_interval
         self._busy_timeout_ms = busy_timeout_ms
-        self._writer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="es-writer")
+        # The writer thread takes requests from this queue; None asks it to finish and stop.
+        self._requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._writer_thread: threading.Thread | None = None
+        self._stopped: asyncio.Future[None] | None = None
         # Commands' reads (one stream) have threads of their own, so they never queue behind the
         # relay's and the projectors' catch-up reads of the log (read_all), which have theirs.
         self._reader_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="es-reader")
         self._log_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="es-log-reader")
         self._writer: sqlite3.Connection | None = None
         self._readers = ThreadConnections(self._path, synchronous="FULL", busy_timeout_ms=busy_timeout_ms)
-        self._pending: list[_Append | _AppendMany] = []
-        self._flushing = False
-        self._flush_task: asyncio.Task[None] | None = None
+        self._probe: sqlite3.Connection | None = None
+        """Used on the event loop's thread only, for :meth:`_head_here`."""
         self._committed = asyncio.Event()
         self._closed = False
 
@@ -137,12 +155,65 @@ class SqliteEventStore:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         store = cls(path, **options)  # type: ignore[arg-type]
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(store._writer_pool, store._open_writer)
+        opened: asyncio.Future[None] = loop.create_future()
+        store._stopped = loop.create_future()
+        store._writer_thread = threading.Thread(
+            target=store._writer_main, args=(loop, opened, store._stopped), name="es-writer", daemon=True
+        )
+        store._writer_thread.start()
+        await opened
+        # No busy wait on the loop's thread: a busy file sends the probe's question to a thread.
+        store._probe = connect(store._path, synchronous="FULL", busy_timeout_ms=0)
         return store
 
-    def _open_writer(self) -> None:
-        self._writer = connect(self._path, synchronous="FULL", busy_timeout_ms=self._busy_timeout_ms)
-        self._writer.executescript(_SCHEMA)
+    # -- the writer thread ---------------------------------------------------------------------
+
+    def _writer_main(
+        self, loop: asyncio.AbstractEventLoop, opened: asyncio.Future[None], stopped: asyncio.Future[None]
+    ) -> None:
+        """Open the writer connection, then write every batch of waiting requests until asked to stop
+        (the requests accepted before that are written first); outcomes go back to the loop."""
+        try:
+            writer = self._writer = connect(self._path, synchronous="FULL", busy_timeout_ms=self._busy_timeout_ms)
+            writer.executescript(_SCHEMA)
+        except BaseException as exc:
+            _call_soon(loop, _fail, opened, exc)
+            _call_soon(loop, _done, stopped)
+            return
+        _call_soon(loop, _done, opened)
+        requests = self._requests
+        stopping = False
+        try:
+            while not stopping:
+                first = requests.get()
+                if first is None:
+                    break
+                batch: list[_Request] = [first]
+                while True:  # every append waiting now joins this group commit
+                    try:
+                        more = requests.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        stopping = True
+                        break
+                    batch.append(more)
+                try:
+                    outcomes: Sequence[_Outcome] = self._write_batch(batch)
+                except sqlite3.Error as exc:
+                    outcomes = [EventStoreUnavailable(f"event store write failed: {exc}")] * len(batch)
+                except Exception as exc:  # a bug must fail its appends, not leave them waiting for ever
+                    outcomes = [exc] * len(batch)
+                _call_soon(loop, self._settled, batch, outcomes)
+        finally:
+            writer.close()
+            _call_soon(loop, _done, stopped)
+
+    def _settled(self, batch: list[_Request], outcomes: Sequence[_Outcome]) -> None:
+        """On the loop: answer a written batch's requests and wake the subscribers."""
+        _settle_all(batch, outcomes)
+        self._committed.set()
+        self._committed = asyncio.Event()
 
     # -- appends -------------------------------------------------------------------------------
 
@@ -169,48 +240,22 @@ class SqliteEventStore:
         self._enqueue(request)
         return await request.future
 
-    def _enqueue(self, request: _Append | _AppendMany) -> None:
-        self._pending.append(request)
-        if not self._flushing:
-            self._flushing = True
-            self._flush_task = asyncio.get_running_loop().create_task(self._flush_loop())
+    def _enqueue(self, request: _Request) -> None:
+        self._requests.put(request)
 
-    async def _flush_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while self._pending:
-                batch, self._pending = self._pending, []
-                try:
-                    outcomes = await loop.run_in_executor(self._writer_pool, self._write_batch, batch)
-                except sqlite3.Error as exc:
-                    error = EventStoreUnavailable(f"event store write failed: {exc}")
-                    for request in batch:
-                        if not request.future.done():
-                            request.future.set_exception(error)
-                    continue
-                for request, outcome in zip(batch, outcomes, strict=True):
-                    _settle(request, outcome)
-                self._committed.set()
-                self._committed = asyncio.Event()
-        finally:
-            self._flushing = False
-
-    def _write_batch(
-        self, batch: list[_Append | _AppendMany]
-    ) -> list[AppendResult | list[AppendResult] | BaseException]:
+    def _write_batch(self, batch: list[_Request]) -> list[_Outcome]:
         conn = self._writer
         assert conn is not None, "store not opened"
-        outcomes: list[AppendResult | list[AppendResult] | BaseException] = []
         now = datetime.now(UTC).isoformat()
+        if len(batch) == 1:
+            return [self._write_alone(conn, batch[0], now)]
+        outcomes: list[_Outcome] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
             for request in batch:
                 conn.execute("SAVEPOINT one_append")
                 try:
-                    if isinstance(request, _AppendMany):
-                        outcomes.append([self._append_new(conn, item, now) for item in request.items])
-                    else:
-                        outcomes.append(self._append_one(conn, request, now))
+                    outcomes.append(self._apply(conn, request, now))
                     conn.execute("RELEASE one_append")
                 except (WrongExpectedVersion, ValueError) as exc:
                     conn.execute("ROLLBACK TO one_append")
@@ -222,6 +267,31 @@ class SqliteEventStore:
                 conn.execute("ROLLBACK")
             raise
         return outcomes
+
+    def _write_alone(self, conn: sqlite3.Connection, request: _Request, now: str) -> _Outcome:
+        """A request alone in its transaction: no savepoint, a refusal rolls the transaction back."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            outcome: _Outcome = self._apply(conn, request, now)
+        except (WrongExpectedVersion, ValueError) as exc:
+            conn.execute("ROLLBACK")
+            return exc
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return outcome
+
+    def _apply(self, conn: sqlite3.Connection, request: _Request, now: str) -> AppendResult | list[AppendResult]:
+        if isinstance(request, _AppendMany):
+            return [self._append_new(conn, item, now) for item in request.items]
+        return self._append_new(conn, request, now)
 
     @staticmethod
     def _append_one(conn: sqlite3.Connection, request: _Append, now: str) -> AppendResult:
@@ -246,8 +316,9 @@ class SqliteEventStore:
 
     @staticmethod
     def _append_new(conn: sqlite3.Connection, request: _Append, now: str) -> AppendResult:
-        """An item of ``append_many``. Most are new streams (an import), so a ``NO_STREAM`` item is
-        inserted at once and the storage keys find a clash; only then come the full checks."""
+        """An append, or an item of ``append_many``. A ``NO_STREAM`` one (a new record, an import) is
+        inserted at once and the storage keys find a clash (the stream exists, or the ids were
+        appended before); only then come the full checks."""
         if request.expected is not StreamState.NO_STREAM:
             return SqliteEventStore._append_one(conn, request, now)
         first, *rest = request.events
@@ -319,13 +390,33 @@ class SqliteEventStore:
         )
 
     async def read_all(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        head = self._head_here()
+        if head is not None and head <= after:
+            return []  # a follower's poll with nothing new: no trip to a thread
         return await self._read(
             f"SELECT {_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?",
             (after, limit),
             self._log_pool,
         )
 
+    def _head_here(self) -> int | None:
+        """The head of the log read on the caller's (the event loop's) thread: a lookup of the last
+        row of the table, microseconds; None when the store is closed or the file busy (a checkpoint
+        or a recovery), and then the caller asks on a thread as before."""
+        probe = self._probe
+        if probe is None or self._closed:
+            return None
+        try:
+            row = probe.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
+        except sqlite3.OperationalError:
+            return None
+        return int(row[0])
+
     async def head_position(self) -> int:
+        head = self._head_here()
+        if head is not None:
+            return head
+
         def run() -> int:
             row = self._readers.get().execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
             return int(row[0])
@@ -350,13 +441,30 @@ class SqliteEventStore:
         if self._closed:
             return
         self._closed = True
-        if self._flush_task is not None:
-            # Appends already accepted finish before the files close.
-            await asyncio.gather(self._flush_task, return_exceptions=True)
-        loop = asyncio.get_running_loop()
-        if self._writer is not None:
-            await loop.run_in_executor(self._writer_pool, self._writer.close)
-        self._writer_pool.shutdown(wait=True)
+        if self._writer_thread is not None and self._stopped is not None:
+            # Appends already accepted are written and answered before the files close.
+            self._requests.put(None)
+            await self._stopped
+            await asyncio.to_thread(self._writer_thread.join)
+        if self._probe is not None:
+            self._probe.close()
+            self._probe = None
         self._reader_pool.shutdown(wait=True)
         self._log_pool.shutdown(wait=True)
         self._readers.close_all()
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[..., object], *args: object) -> None:
+    """Run ``callback`` on ``loop`` (from another thread); a loop closed meanwhile has nobody to answer."""
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(callback, *args)
+
+
+def _done(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _fail(future: asyncio.Future[None], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
