@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -40,6 +40,9 @@ from crm_shared.observability import current_traceparent
 
 C = TypeVar("C")
 T = TypeVar("T")
+
+_NO_GUARD: contextlib.AbstractAsyncContextManager[None] = contextlib.nullcontext()
+"""The default guard: holds nothing (stateless, so one serves every command)."""
 
 IDEMPOTENCY_KEY = "idempotency_key"
 REQUEST_FINGERPRINT = "request_fingerprint"
@@ -150,7 +153,7 @@ class CommandHandler(Generic[C, T]):
 
     def guard(self, command: C, loaded: Loaded[T], caller: Caller) -> contextlib.AbstractAsyncContextManager[None]:
         """An async context held while preparing, deciding and appending (default: none)."""
-        return _nothing()
+        return _NO_GUARD
 
     async def unchanged(self, command: C, loaded: Loaded[T], caller: Caller) -> CommandResult[T]:
         """The answer when ``decide`` gave no events: the current state, or 404 when there is none."""
@@ -274,8 +277,3 @@ class CommandHandler(Generic[C, T]):
         state = self.decider.fold(loaded.decoded[: last + 1])
         assert state is not None
         return CommandResult(state, loaded.events[last].stream_version, loaded.events[last].position)
-
-
-@contextlib.asynccontextmanager
-async def _nothing() -> AsyncIterator[None]:
-    yield
