@@ -1,14 +1,15 @@
-// What the ABC analysis (abc.js) and the classification runs (runs.js) share: the parameter controls
-// (period preset or two days, measure, currency, shares A/B/C checked to sum to 100 at their field),
-// the class distribution as a chart beside the same numbers as a table, the class badge, the
-// counterparty cell linked to its card, and the pager of a cursor-paged list.
+// What the ABC analysis (abc.js), the classification runs (runs.js) and the back-test (backtest.js)
+// share: the parameter controls (period preset or two days, measure, currency, shares A/B/C checked
+// to sum to 100 at their field), the class distribution as a chart beside the same numbers as a
+// table, the movement between classes as a table, the class badge, the counterparty cell linked to
+// its card, and the pager of a cursor-paged list.
 import { chart } from '../../core/charts.js';
 import { h } from '../../core/dom.js';
 import { field, input, select, setFieldError } from '../../core/forms.js';
 import { formatDecimal, language, t } from '../../core/i18n.js';
 import { scrollable } from '../../core/widgets.js';
 import { counterpartyName } from './counterparty-names.js';
-import { DEFAULT_PRESET, PRESETS, periodOf, presetOf } from './periods.js';
+import { periodFields } from './periods.js';
 
 export const MEASURES = ['revenue', 'revenue_without_vat', 'profit'];
 export const CLASSES = ['A', 'B', 'C'];
@@ -33,19 +34,13 @@ export function sharesProblem(texts) {
 }
 
 /**
- * The ABC parameters as form controls, filled from `initial` ({ from, to, by, shares, currency }, each
- * optional; else the default preset, revenue, 70/20/10). Returns { params (the fields' row), shares
- * (their fieldset), check(form) (marks what is wrong at its field; true when all is right),
- * values() }. The fields are named as the API names them, so its 422s land beside them.
+ * The shares A/B/C as a fieldset named `shares` (as the API names it), checked as they are typed:
+ * `initial` "70/20/10" (the default). Returns { element, check(form) (shows their problem at the
+ * field; true when they are right), value() ("70/20/10" as typed) }.
  */
-export function abcParameters({ reportingCurrency, initial = {} }) {
-  const preset = select(PRESETS.map((p) => ({ value: p, label: `analytics.period.${p}` })));
-  const from = input({ type: 'date', required: true });
-  const to = input({ type: 'date', required: true });
-  const by = select(MEASURES.map((m) => ({ value: m, label: `analytics.measure.${m}` })));
-  const currency = input({ maxlength: '3', size: '4', placeholder: reportingCurrency, autocapitalize: 'characters' });
+export function sharesField(initial = '') {
   const errorId = `analytics-shares-error-${Math.random().toString(36).slice(2, 8)}`;
-  const shareInputs = CLASSES.map((c) =>
+  const inputs = CLASSES.map((c) =>
     input({
       inputmode: 'decimal',
       class: 'analytics-share',
@@ -55,91 +50,85 @@ export function abcParameters({ reportingCurrency, initial = {} }) {
       'aria-describedby': errorId,
     }),
   );
-  const sharesError = h('p', { class: 'field-error', id: errorId, hidden: true });
-  const sharesField = h(
+  const error = h('p', { class: 'field-error', id: errorId, hidden: true });
+  const element = h(
     'fieldset',
     { class: 'field analytics-shares', dataset: { field: 'shares' } },
     h('legend', { i18n: 'analytics.abc.shares' }),
     h(
       'div',
       { class: 'analytics-share-row' },
-      CLASSES.map((c, i) => h('label', { class: 'analytics-share-label' }, h('span', { text: c }), shareInputs[i])),
+      CLASSES.map((c, i) => h('label', { class: 'analytics-share-label' }, h('span', { text: c }), inputs[i])),
     ),
     h('p', { class: 'field-hint', i18n: 'analytics.abc.sharesHint' }),
-    sharesError,
+    error,
   );
-
-  const period = periodOf(DEFAULT_PRESET);
-  from.value = initial.from || period.from;
-  to.value = initial.to || period.to;
-  preset.value = presetOf(from.value, to.value);
-  by.value = MEASURES.includes(initial.by) ? initial.by : 'revenue';
-  currency.value = initial.currency || '';
-  const shares = (initial.shares || '70/20/10').split('/');
-  shareInputs.forEach((el, i) => {
+  const shares = (initial || '70/20/10').split('/');
+  inputs.forEach((el, i) => {
     el.value = shares[i] ?? '';
   });
+  for (const el of inputs) el.addEventListener('input', () => check(element.closest('form')));
 
-  preset.addEventListener('change', () => {
-    const chosen = periodOf(preset.value);
-    if (chosen) {
-      from.value = chosen.from;
-      to.value = chosen.to;
-    }
-  });
-  for (const el of [from, to]) el.addEventListener('input', () => (preset.value = presetOf(from.value, to.value)));
-  for (const el of shareInputs) el.addEventListener('input', () => checkShares(sharesField.closest('form')));
-
-  /** Show the shares' problem at their field (as they are typed, too); true when they are right. */
-  function checkShares(form) {
-    const problem = sharesProblem(shareInputs.map((el) => el.value));
-    sharesError.hidden = true;
-    sharesError.replaceChildren();
-    for (const el of shareInputs) el.removeAttribute('aria-invalid');
+  function check(form) {
+    const problem = sharesProblem(inputs.map((el) => el.value));
+    error.hidden = true;
+    error.replaceChildren();
+    for (const el of inputs) el.removeAttribute('aria-invalid');
     if (!problem) return true;
     if (form) setFieldError(form, 'shares', problem.key, problem.args);
-    for (const el of shareInputs) el.setAttribute('aria-invalid', 'true');
+    for (const el of inputs) el.setAttribute('aria-invalid', 'true');
     return false;
   }
 
+  return { element, check, value: () => inputs.map((el) => el.value.trim()).join('/') };
+}
+
+/**
+ * The ABC parameters as form controls, filled from `initial` ({ from, to, by, shares, currency }, each
+ * optional; else the default preset, revenue, 70/20/10). Returns { params (the fields' row), shares
+ * (their fieldset), check(form) (marks what is wrong at its field; true when all is right),
+ * values() }. The fields are named as the API names them, so its 422s land beside them.
+ */
+export function abcParameters({ reportingCurrency, initial = {} }) {
+  const period = periodFields({ from: initial.from, to: initial.to });
+  const by = measureSelect(initial.by);
+  const currency = currencyInput(reportingCurrency, initial.currency);
+  const shares = sharesField(initial.shares);
+
   /** Mark the days and shares that are wrong at their fields; true when every one is right. */
   function check(form) {
-    let right = true;
-    for (const [name, el] of [['from', from], ['to', to]]) {
-      if (!el.value) {
-        setFieldError(form, name, 'analytics.abc.dateNeeded');
-        right = false;
-      }
-    }
-    if (right && to.value < from.value) {
-      setFieldError(form, 'to', 'analytics.abc.toBeforeFrom');
-      right = false;
-    }
-    if (!checkShares(form)) right = false;
+    let right = period.check(form);
+    if (!shares.check(form)) right = false;
     if (!right) form.querySelector('[aria-invalid="true"]')?.focus();
     return right;
   }
 
   function values() {
-    return {
-      from: from.value,
-      to: to.value,
-      by: by.value,
-      shares: shareInputs.map((el) => el.value.trim()).join('/'),
-      currency: currency.value.trim().toUpperCase(),
-    };
+    return { ...period.values(), by: by.value, shares: shares.value(), currency: currency.value.trim().toUpperCase() };
   }
 
   const params = h(
     'div',
     { class: 'analytics-params' },
-    field({ name: 'period', label: 'analytics.abc.period', control: preset }),
-    field({ name: 'from', label: 'analytics.abc.from', control: from, required: true }),
-    field({ name: 'to', label: 'analytics.abc.to', control: to, required: true }),
+    period.fields,
     field({ name: 'by', label: 'analytics.abc.by', control: by }),
     field({ name: 'currency', label: 'analytics.abc.currency', control: currency }),
   );
-  return { params, shares: sharesField, check, values };
+  return { params, shares: shares.element, check, values };
+}
+
+/** The ABC measure as a select (revenue unless `initial` names another). */
+export function measureSelect(initial) {
+  const by = select(MEASURES.map((m) => ({ value: m, label: `analytics.measure.${m}` })));
+  by.value = MEASURES.includes(initial) ? initial : 'revenue';
+  return by;
+}
+
+/** The currency of a report: empty (the reporting currency, its placeholder) or that currency's code. */
+export function currencyInput(reportingCurrency, initial = '') {
+  const currency = input({ maxlength: '3', size: '4', placeholder: reportingCurrency, autocapitalize: 'characters' });
+  currency.value = initial || '';
+  return currency;
 }
 
 /** The class distribution ({ A|B|C: { customers, value } }) as a bar chart of customers and value. */
@@ -234,6 +223,55 @@ export function classTable(classes, total) {
       ),
     ),
   );
+}
+
+/** The classes before a movement: A, B, C and none (a customer new to the later classification). */
+export const PREVIOUS = ['A', 'B', 'C', 'new'];
+
+/**
+ * Customers moved between classes as a table: a row per class before (`rows`, 'new' for none), a
+ * column per class after (`columns`), `count(before, after)` in each cell. The cells are drawn by
+ * `rowCell` and `columnCell` (class badges unless told), so other classifications (stages) use it too.
+ */
+export function movementTable({
+  count,
+  rows = PREVIOUS,
+  columns = CLASSES,
+  rowCell = previousCell,
+  columnCell = classBadge,
+  captionKey = 'analytics.runs.movementCaption',
+  captionArgs,
+  fromKey = 'analytics.runs.movementFrom',
+}) {
+  return scrollable(
+    h(
+      'table',
+      { class: 'data-table analytics-movement-table' },
+      h('caption', { i18n: captionKey, i18nArgs: captionArgs }),
+      h(
+        'thead',
+        {},
+        h('tr', {}, h('th', { scope: 'col', i18n: fromKey }), columns.map((c) => h('th', { scope: 'col', dataset: { class: c } }, columnCell(c)))),
+      ),
+      h(
+        'tbody',
+        {},
+        rows.map((before) =>
+          h(
+            'tr',
+            { dataset: { previous: before } },
+            h('th', { scope: 'row' }, rowCell(before)),
+            columns.map((now) => h('td', { class: 'num', dataset: { class: now }, text: String(count(before, now)) })),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+/** A class before a movement: its badge, or "new". */
+export function previousCell(before) {
+  return before === 'new' ? h('span', { i18n: 'analytics.marker.new' }) : classBadge(before);
 }
 
 /** `value` in percent of `total` with 2 decimals, from their decimal texts (for display only). */

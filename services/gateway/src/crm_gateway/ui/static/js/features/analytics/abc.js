@@ -3,14 +3,15 @@
 // distribution as a chart (customers and value per class) with the same numbers as a table, and the
 // customers a page at a time in place order (the API's only order) with their counterparty's card
 // linked when the code is linked. CSV and XLSX of the whole classification with these parameters.
-// The parameters are kept in the address (#/analytics/abc?from=…&to=…), so a reload or a link shows
-// the same report.
+// Optionally as the CRM knew it at a moment (`as_of`). The parameters are kept in the address
+// (#/analytics/abc?from=…&to=…), so a reload or a link shows the same report. The rule's back-test
+// over past periods (backtest.js) is linked with the measure, shares and currency on the form.
 import * as api from '../../core/api.js';
 import { h } from '../../core/dom.js';
 import { busy, clearErrors, formAlert, showErrors } from '../../core/forms.js';
-import { formatDecimal, language, onLanguageChange } from '../../core/i18n.js';
+import { formatDecimal, onLanguageChange } from '../../core/i18n.js';
 import { userName } from '../../core/people.js';
-import { replaceQuery } from '../../core/router.js';
+import { href, replaceQuery } from '../../core/router.js';
 import { errorBox, heading, scrollable } from '../../core/widgets.js';
 import {
   abcParameters,
@@ -21,6 +22,7 @@ import {
   pager,
   shareText,
 } from './abc-parts.js';
+import { asOfField, asOfNote, downloads } from './report-form.js';
 
 export const path = '/analytics/abc';
 export const titleKey = 'analytics.abc.title';
@@ -37,6 +39,9 @@ export async function render(ctx) {
     reportingCurrency: index.reporting_currency,
     initial: Object.fromEntries(['from', 'to', 'by', 'shares', 'currency'].map((name) => [name, wanted(name)])),
   });
+  const asOf = asOfField(wanted('as_of'));
+  controls.params.append(asOf.field);
+  const values = () => ({ ...controls.values(), as_of: asOf.value() });
 
   const submit = h('button', { type: 'submit', class: 'button primary', i18n: 'analytics.abc.show' });
   const form = h(
@@ -48,6 +53,15 @@ export async function render(ctx) {
     h('div', { class: 'form-actions' }, submit),
   );
   const results = h('div', { class: 'analytics-results', 'aria-live': 'polite' });
+  // The back-test of the rule on the form, up to the end of its period.
+  const backtestLink = h('a', { class: 'analytics-backtest-link', i18n: 'analytics.backtest.link' });
+  const linkBacktest = () => {
+    const { to, by, shares, currency } = controls.values();
+    backtestLink.href = href('/analytics/abc/backtest', { to, by, shares: shares === '70/20/10' ? '' : shares, currency });
+  };
+  linkBacktest();
+  form.addEventListener('input', linkBacktest);
+  form.addEventListener('change', linkBacktest);
 
   let report = null; // the classification on screen: { params, controller }
 
@@ -55,7 +69,7 @@ export async function render(ctx) {
     event?.preventDefault();
     clearErrors(form);
     if (!controls.check(form)) return;
-    const params = controls.values();
+    const params = values();
     replaceQuery(path, params);
     report?.controller.abort();
     const controller = new AbortController();
@@ -91,7 +105,7 @@ export async function render(ctx) {
         i18nArgs: { customers: data.customers, total: formatDecimal(data.total), currency: data.currency },
       }),
     );
-    const parts = [h('h2', { i18n: 'analytics.abc.distribution' }), summary];
+    const parts = [h('h2', { i18n: 'analytics.abc.distribution' }), summary, asOfNote(params.as_of)].filter(Boolean);
     const others = data.without_rate;
     if (others.length) {
       parts.push(
@@ -129,7 +143,7 @@ export async function render(ctx) {
       h('h2', { i18n: 'analytics.abc.customers' }),
       rowsTable(data),
       rowsPager(data, params, signal, cursors),
-      downloads(params),
+      downloads(`${API}/abc`, params),
     );
     return parts;
   }
@@ -183,18 +197,6 @@ export async function render(ctx) {
     return pager({ cursors, next: data.next_cursor, turn, label });
   }
 
-  function downloads(params) {
-    const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v));
-    const xlsx = new URLSearchParams(query);
-    xlsx.set('lang', language());
-    return h(
-      'p',
-      { class: 'analytics-downloads' },
-      h('a', { class: 'button', href: `${API}/abc.csv?${query}`, download: '', i18n: 'analytics.abc.csv' }),
-      ' ',
-      h('a', { class: 'button', href: `${API}/abc.xlsx?${xlsx}`, download: '', i18n: 'analytics.abc.xlsx' }),
-    );
-  }
 
   // Numbers are formatted for the language on screen: a switch draws the report again.
   const stop = onLanguageChange(() => {
@@ -208,6 +210,7 @@ export async function render(ctx) {
     { class: 'analytics-page' },
     h('div', { class: 'page-head' }, heading('analytics.abc.title')),
     h('p', { class: 'muted', i18n: 'analytics.abc.intro' }),
+    h('p', {}, backtestLink),
     form,
     results,
   );

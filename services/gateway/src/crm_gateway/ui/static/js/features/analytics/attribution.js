@@ -9,7 +9,8 @@
 // "no touch" row stays last and is explained under the table; facts left out for lack of a currency
 // rate are a note. Groups are shown by name (kinds by their texts, managers by user name, sources by
 // their catalog names). An effectiveness row of a kind or a manager leads to those interactions,
-// and from them to the counterparties' cards. CSV of the whole report with the same parameters. The
+// and from them to the counterparties' cards. Either report optionally as the CRM knew it at a moment
+// (`as_of`, said above the figures). CSV of the whole report with the same parameters. The
 // parameters (and the tab and the sort) are kept in the address, so a reload or a link shows the same.
 import * as api from '../../core/api.js';
 import { chart } from '../../core/charts.js';
@@ -22,6 +23,7 @@ import { href, replaceQuery } from '../../core/router.js';
 import { errorBox, heading, scrollable } from '../../core/widgets.js';
 import { chartOptions, pager } from './abc-parts.js';
 import { periodFields } from './periods.js';
+import { asOfField, asOfNote, downloads } from './report-form.js';
 
 export const path = '/analytics/attribution';
 export const titleKey = 'analytics.attribution.title';
@@ -55,6 +57,7 @@ export async function render(ctx) {
   const period = periodFields({ from: wanted('from'), to: wanted('to') });
   const by = select(GROUPINGS.map((g) => ({ value: g, label: `analytics.attribution.by.${g}` })));
   by.value = GROUPINGS.includes(wanted('by')) ? wanted('by') : 'kind';
+  const asOf = asOfField(wanted('as_of'));
   const number = (name, max) => {
     const el = input({ type: 'number', min: name === 'half_life_days' ? '1' : '0', max, step: '1', inputmode: 'numeric' });
     el.value = /^\d{1,4}$/.test(wanted(name)) ? wanted(name) : DEFAULTS[name];
@@ -127,6 +130,7 @@ export async function render(ctx) {
       { class: 'analytics-params analytics-params-top' },
       period.fields,
       field({ name: 'by', label: 'analytics.attribution.byLabel', control: by }),
+      asOf.field,
       windowField,
       modelField,
       lookbackField,
@@ -191,6 +195,7 @@ export async function render(ctx) {
       set('lookback_days', lookback);
       if (model.value === 'time_decay') set('half_life_days', halfLife);
     }
+    if (asOf.value()) params.as_of = asOf.value();
     return params;
   }
 
@@ -270,7 +275,7 @@ export async function render(ctx) {
   // ---- contact effectiveness ----
 
   function effectiveness(data, params, names, signal) {
-    const parts = [withoutRate(data)];
+    const parts = [asOfNote(params.as_of), withoutRate(data)];
     if (!data.total.interactions) {
       parts.push(
         h(
@@ -312,7 +317,7 @@ export async function render(ctx) {
         h('td', { class: 'num', dataset: { column: 'profit' }, text: formatDecimal(row.profit) }),
       );
     parts.push(paged(rows, (page) => table(page.map((r) => line(r, false)), line(total, true), data.currency)));
-    parts.push(downloads('effectiveness', params));
+    parts.push(downloads(`${API}/effectiveness`, params, { xlsx: false }));
     return parts;
   }
 
@@ -365,7 +370,7 @@ export async function render(ctx) {
 
   function attribution(answers, params, names, signal) {
     const [data] = answers;
-    const parts = [withoutRate(data)];
+    const parts = [asOfNote(params.as_of), withoutRate(data)];
     if (!data.sales) {
       parts.push(
         h(
@@ -432,7 +437,7 @@ export async function render(ctx) {
         i18n: 'analytics.attribution.noTouchNote',
         i18nArgs: { lookback: data.lookback_days, untouched: data.untouched, unlinked: data.unlinked },
       }),
-      downloads('attribution', params),
+      downloads(`${API}/attribution`, params, { xlsx: false }),
     );
     return parts;
   }
@@ -561,14 +566,6 @@ export async function render(ctx) {
     return box;
   }
 
-  function downloads(which, params) {
-    const query = new URLSearchParams(params);
-    return h(
-      'p',
-      { class: 'analytics-downloads' },
-      h('a', { class: 'button', href: `${API}/${which}.csv?${query}`, download: '', i18n: 'analytics.abc.csv' }),
-    );
-  }
 
   arrange();
   // Numbers and names are in the language on screen: a switch draws the report again.

@@ -1,12 +1,13 @@
 // Analytics (services/analytics): the ERP's trade facts and the ABC classification of customers.
 // Pages: the ABC analysis (parameters, the class distribution as a chart, the customers, CSV and
-// XLSX) and the stages and XYZ classes (a sales manager sees their access groups' customers), the
+// XLSX), the back-test of the ABC rule over past periods, and the stages and XYZ classes (a sales manager sees their access groups' customers), the
 // classification runs (start, preview, confirm, movement, overrides) for roles with analytics:read, the analysis of interactions and information sources
 // (a sales manager sees their access groups' rows), contact effectiveness and multi-touch attribution,
 // the sales-manager comparison (chart, every indicator, a manager's customers),
 // and the import of trade facts from CSV for roles with
 // trade-facts:write; the names of its permissions for the users page. See ../README.md.
 import * as abc from './abc.js';
+import * as abcBacktest from './abc-backtest.js';
 import * as attribution from './attribution.js';
 import * as importPage from './import.js';
 import * as managers from './managers.js';
@@ -18,7 +19,7 @@ import en from './i18n/en.js';
 
 export default {
   name: 'analytics',
-  pages: [abc, runs, xyz, sources, attribution, managers, importPage],
+  pages: [abc, abcBacktest, runs, xyz, sources, attribution, managers, importPage],
   nav: [
     { path: '/analytics/abc', key: 'nav.analyticsAbc', order: 45 },
     { path: '/analytics/runs', key: 'nav.analyticsRuns', order: 46 },

@@ -5,19 +5,21 @@
 // the "no manager" row explained under it) with the total at its foot, sorted by the API by the
 // column whose header is chosen (again: the other way round). A manager's name opens their customers
 // (revenue, cost, deals, orders, debts), each linked to the counterparty's card. CSV and XLSX of the
-// comparison with the same parameters. Sales managers and read-only users see what concerns their
+// comparison with the same parameters; optionally as the CRM knew it at a moment (`as_of`, said above
+// the figures, the drill-down and the files too). Sales managers and read-only users see what concerns their
 // access groups (the API limits them). The parameters are kept in the address, so a reload or a link
 // shows the same comparison.
 import * as api from '../../core/api.js';
 import { chart } from '../../core/charts.js';
 import { h, uid } from '../../core/dom.js';
 import { busy, clearErrors, field, formAlert, select, showErrors } from '../../core/forms.js';
-import { formatDecimal, language, onLanguageChange, t } from '../../core/i18n.js';
+import { formatDecimal, onLanguageChange, t } from '../../core/i18n.js';
 import { displayName, users } from '../../core/people.js';
 import { replaceQuery } from '../../core/router.js';
 import { errorBox, heading, scrollable } from '../../core/widgets.js';
 import { chartOptions, counterpartyCell, pager } from './abc-parts.js';
 import { periodFields } from './periods.js';
+import { asOfField, asOfNote, downloads } from './report-form.js';
 
 export const path = '/analytics/managers';
 export const titleKey = 'analytics.managers.title';
@@ -69,6 +71,7 @@ export async function render(ctx) {
   const period = periodFields({ from: wanted('from'), to: wanted('to') });
   const credit = select(CREDITS.map((c) => ({ value: c, label: `analytics.managers.credit.${c}` })));
   credit.value = CREDITS.includes(wanted('credit')) ? wanted('credit') : 'at_the_time';
+  const asOf = asOfField(wanted('as_of'));
   const indicator = h(
     'select',
     {},
@@ -94,6 +97,7 @@ export async function render(ctx) {
       { class: 'analytics-params analytics-params-top' },
       period.fields,
       field({ name: 'credit', label: 'analytics.managers.creditLabel', control: credit, hint: 'analytics.managers.creditHint' }),
+      asOf.field,
     ),
     h('div', { class: 'form-actions' }, submit),
   );
@@ -105,6 +109,7 @@ export async function render(ctx) {
   function values() {
     const params = { ...period.values() };
     if (credit.value !== 'at_the_time') params.credit = credit.value;
+    if (asOf.value()) params.as_of = asOf.value();
     if (sort !== 'revenue') params.sort = sort;
     if (order !== 'desc') params.order = order;
     return params;
@@ -155,6 +160,7 @@ export async function render(ctx) {
     controller.signal.addEventListener('abort', () => drawing.abort());
     if (!data.rows.length) {
       results.replaceChildren(
+        ...[asOfNote(params.as_of)].filter(Boolean),
         h(
           'div',
           { class: 'empty analytics-empty' },
@@ -167,6 +173,7 @@ export async function render(ctx) {
     const noteId = uid('no-manager');
     results.replaceChildren(
       ...[
+        asOfNote(params.as_of),
         withoutRate(data),
         h('h2', { i18n: 'analytics.managers.chartTitle' }),
         indicatorField,
@@ -185,7 +192,7 @@ export async function render(ctx) {
         data.rows.some((r) => r.manager === '')
           ? h('p', { class: 'muted analytics-no-manager-note', id: noteId, i18n: 'analytics.managers.noManagerNote' })
           : null,
-        downloads(params),
+        downloads(`${API}/managers`, params),
       ].filter(Boolean),
     );
   }
@@ -286,7 +293,7 @@ export async function render(ctx) {
   /** The customers credited to `manager` with the comparison's parameters, a page at a time. */
   async function openCustomers(manager, cursors) {
     const { params, names, answer, controller } = report;
-    const query = { from: params.from, to: params.to, credit: answer.credit, limit: CUSTOMERS_PAGE };
+    const query = { from: params.from, to: params.to, credit: answer.credit, as_of: params.as_of, limit: CUSTOMERS_PAGE };
     if (cursors.length) query.cursor = cursors.at(-1);
     const where = `${API}/managers/${encodeURIComponent(manager || NO_MANAGER_PATH)}/customers`;
     try {
@@ -351,18 +358,6 @@ export async function render(ctx) {
     );
   }
 
-  function downloads(params) {
-    const query = new URLSearchParams(params);
-    const xlsx = new URLSearchParams(query);
-    xlsx.set('lang', language());
-    return h(
-      'p',
-      { class: 'analytics-downloads' },
-      h('a', { class: 'button', href: `${API}/managers.csv?${query}`, download: '', i18n: 'analytics.abc.csv' }),
-      ' ',
-      h('a', { class: 'button', href: `${API}/managers.xlsx?${xlsx}`, download: '', i18n: 'analytics.abc.xlsx' }),
-    );
-  }
 
   // Numbers, names and the XLSX headings follow the language: a switch draws the comparison again.
   const stop = onLanguageChange(() => {

@@ -24,6 +24,7 @@ import {
   classTable,
   counterpartyCell,
   distributionChart,
+  movementTable,
   pager,
   shareText,
 } from './abc-parts.js';
@@ -446,7 +447,7 @@ async function showMovement(page, box) {
         'div',
         { class: 'analytics-overview' },
         movementChart(count, page.ctx.signal).element,
-        movementTable(count),
+        movementTable({ count: (before, now) => count(before === 'new' ? null : before, now) }),
       ),
     );
   } catch (error) {
@@ -477,34 +478,6 @@ function movementChart(count, signal) {
     },
   });
   return chart({ spec, labelKey: 'analytics.runs.movementChart', className: 'chart analytics-movement-chart', signal });
-}
-
-/** The same counts as a table: a row per previous class, a column per class now. */
-function movementTable(count) {
-  return scrollable(
-    h(
-      'table',
-      { class: 'data-table analytics-movement-table' },
-      h('caption', { i18n: 'analytics.runs.movementCaption' }),
-      h(
-        'thead',
-        {},
-        h('tr', {}, h('th', { scope: 'col', i18n: 'analytics.runs.movementFrom' }), CLASSES.map((c) => h('th', { scope: 'col' }, classBadge(c)))),
-      ),
-      h(
-        'tbody',
-        {},
-        BEFORE.map((before) =>
-          h(
-            'tr',
-            { dataset: { previous: before ?? 'new' } },
-            h('th', { scope: 'row' }, before === null ? h('span', { i18n: 'analytics.marker.new' }) : classBadge(before)),
-            CLASSES.map((now) => h('td', { class: 'num', text: String(count(before, now)) })),
-          ),
-        ),
-      ),
-    ),
-  );
 }
 
 // -- a customer's history and the override ----------------------------------------------------------

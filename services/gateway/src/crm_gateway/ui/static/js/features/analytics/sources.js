@@ -5,20 +5,22 @@
 // with each measure and its % of the total, sorted by the measure whose header is chosen (greatest
 // first, as the API orders); a source row opens to its counterparties (each % of the source; more
 // loaded on demand through the answer's `more` link), a counterparty row to its items or divisions.
+// Read as of a moment (`as_of`), the report says so above its figures.
 // Counterparties link to their card, names resolved one card at a time; customer codes no
 // counterparty carries are shown as "not linked". CSV and XLSX of the whole report with these
 // parameters. Sales managers see their access groups' rows (the API limits them). The parameters
 // are kept in the address, so a reload or a link shows the same report.
 import * as api from '../../core/api.js';
 import { h } from '../../core/dom.js';
-import { busy, clearErrors, field, formAlert, input, select, setFieldError, showErrors } from '../../core/forms.js';
-import { formatDecimal, language, onLanguageChange, t } from '../../core/i18n.js';
+import { busy, clearErrors, field, formAlert, select, showErrors } from '../../core/forms.js';
+import { formatDecimal, onLanguageChange, t } from '../../core/i18n.js';
 import { replaceQuery } from '../../core/router.js';
 import { errorBox, heading, scrollable } from '../../core/widgets.js';
 import { chart } from '../../core/charts.js';
 import { chartOptions, pager } from './abc-parts.js';
 import { counterpartyName } from './counterparty-names.js';
-import { DEFAULT_PRESET, PRESETS, periodOf, presetOf } from './periods.js';
+import { periodFields } from './periods.js';
+import { asOfField, asOfNote, downloads } from './report-form.js';
 
 export const path = '/analytics/sources';
 export const titleKey = 'analytics.sources.title';
@@ -34,35 +36,20 @@ export async function render(ctx) {
   const index = await api.get(API, { signal: ctx.signal }).then(({ data }) => data);
   const wanted = (name) => ctx.query.get(name) || '';
 
-  const preset = select(PRESETS.map((p) => ({ value: p, label: `analytics.period.${p}` })));
-  const from = input({ type: 'date', required: true });
-  const to = input({ type: 'date', required: true });
+  const period = periodFields({ from: wanted('from'), to: wanted('to') });
   const by = select([
     { value: '', label: 'analytics.sources.byNone' },
     { value: 'item', label: 'analytics.sources.byItem' },
     { value: 'division', label: 'analytics.sources.byDivision' },
   ]);
-  const asOf = input({ type: 'datetime-local', step: '1' });
+  const asOf = asOfField(wanted('as_of'));
   const bucket = select([
     { value: 'month', label: 'analytics.sources.bucketMonth' },
     { value: 'quarter', label: 'analytics.sources.bucketQuarter' },
   ]);
-  const period = periodOf(DEFAULT_PRESET);
-  from.value = wanted('from') || period.from;
-  to.value = wanted('to') || period.to;
-  preset.value = presetOf(from.value, to.value);
   by.value = ['item', 'division'].includes(wanted('by')) ? wanted('by') : '';
   bucket.value = wanted('bucket') === 'quarter' ? 'quarter' : 'month';
-  if (wanted('as_of')) asOf.value = localMoment(wanted('as_of'));
   let sort = MEASURES.includes(wanted('sort')) ? wanted('sort') : 'revenue';
-  preset.addEventListener('change', () => {
-    const chosen = periodOf(preset.value);
-    if (chosen) {
-      from.value = chosen.from;
-      to.value = chosen.to;
-    }
-  });
-  for (const el of [from, to]) el.addEventListener('input', () => (preset.value = presetOf(from.value, to.value)));
 
   const submit = h('button', { type: 'submit', class: 'button primary', i18n: 'analytics.sources.show' });
   const form = h(
@@ -72,11 +59,9 @@ export async function render(ctx) {
     h(
       'div',
       { class: 'analytics-params' },
-      field({ name: 'period', label: 'analytics.abc.period', control: preset }),
-      field({ name: 'from', label: 'analytics.abc.from', control: from, required: true }),
-      field({ name: 'to', label: 'analytics.abc.to', control: to, required: true }),
+      period.fields,
       field({ name: 'by', label: 'analytics.sources.by', control: by }),
-      field({ name: 'as_of', label: 'analytics.sources.asOf', control: asOf, hint: 'analytics.sources.asOfHint' }),
+      asOf.field,
       field({ name: 'bucket', label: 'analytics.sources.bucket', control: bucket }),
     ),
     h('div', { class: 'form-actions' }, submit),
@@ -84,27 +69,10 @@ export async function render(ctx) {
   const results = h('div', { class: 'analytics-results', 'aria-live': 'polite' });
   let report = null; // { params, controller }
 
-  function check() {
-    let right = true;
-    for (const [name, el] of [['from', from], ['to', to]]) {
-      if (!el.value) {
-        setFieldError(form, name, 'analytics.abc.dateNeeded');
-        right = false;
-      }
-    }
-    if (right && to.value < from.value) {
-      setFieldError(form, 'to', 'analytics.abc.toBeforeFrom');
-      right = false;
-    }
-    if (!right) form.querySelector('[aria-invalid="true"]')?.focus();
-    return right;
-  }
-
   function values() {
-    const params = { from: from.value, to: to.value };
+    const params = period.values();
     if (by.value) params.by = by.value;
-    // A moment typed in the browser's time zone, sent with its offset (UTC); empty: now.
-    if (asOf.value) params.as_of = new Date(asOf.value).toISOString();
+    if (asOf.value()) params.as_of = asOf.value();
     if (sort !== 'revenue') params.sort = sort;
     return params;
   }
@@ -112,7 +80,10 @@ export async function render(ctx) {
   async function show(event) {
     event?.preventDefault();
     clearErrors(form);
-    if (!check()) return;
+    if (!period.check(form)) {
+      form.querySelector('[aria-invalid="true"]')?.focus();
+      return;
+    }
     const params = values();
     replaceQuery(path, { ...params, bucket: bucket.value });
     report?.controller.abort();
@@ -141,7 +112,7 @@ export async function render(ctx) {
   }
 
   function drawn(history, data, params, signal, afters) {
-    const parts = [];
+    const parts = [asOfNote(params.as_of)].filter(Boolean);
     if (data.without_rate.length) {
       parts.push(
         h(
@@ -186,7 +157,7 @@ export async function render(ctx) {
       }),
       sourcesTable(data, params, signal),
       sourcesPager(data, params, signal, afters, history),
-      downloads(params),
+      downloads(`${API}/sources`, params),
     );
     return parts;
   }
@@ -422,18 +393,6 @@ export async function render(ctx) {
     return pager({ cursors: afters, next: data.next_after, turn, label });
   }
 
-  function downloads(params) {
-    const query = new URLSearchParams(params);
-    const xlsx = new URLSearchParams(query);
-    xlsx.set('lang', language());
-    return h(
-      'p',
-      { class: 'analytics-downloads' },
-      h('a', { class: 'button', href: `${API}/sources.csv?${query}`, download: '', i18n: 'analytics.abc.csv' }),
-      ' ',
-      h('a', { class: 'button', href: `${API}/sources.xlsx?${xlsx}`, download: '', i18n: 'analytics.abc.xlsx' }),
-    );
-  }
 
   const stop = onLanguageChange(() => {
     if (report && !report.controller.signal.aborted && results.childElementCount) show();
@@ -455,12 +414,4 @@ export async function render(ctx) {
 function bucketLabel(day, bucket) {
   const [year, month] = day.split('-');
   return bucket === 'quarter' ? `${year} Q${Math.floor((Number(month) - 1) / 3) + 1}` : `${year}-${month}`;
-}
-
-/** A moment from the address as the value of a datetime-local input (the browser's time zone). */
-function localMoment(text) {
-  const moment = new Date(text);
-  if (Number.isNaN(moment.getTime())) return '';
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${moment.getFullYear()}-${pad(moment.getMonth() + 1)}-${pad(moment.getDate())}T${pad(moment.getHours())}:${pad(moment.getMinutes())}:${pad(moment.getSeconds())}`;
 }

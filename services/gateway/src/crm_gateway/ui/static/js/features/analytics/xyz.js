@@ -2,10 +2,11 @@
 // day, the periodicity and the number of periods), the measure, the X and Y bands, the active periods
 // from which a customer is regular and the currency; then customers per stage and per class as charts
 // beside the same numbers as tables, and the customers a page at a time in code order (the API's
-// only order) with their counterparty's card linked. The parameters are kept in the address. The API
+// only order) with their counterparty's card linked; optionally as the CRM knew it at a moment
+// (`as_of`, shown in the summary). The parameters are kept in the address. The API
 // has no file of this report, so there is no download. Roles with analytics:classify record the
-// parameters as a stage run (POST /xyz/runs: the stages and classes go to the counterparties); the
-// latest recorded runs are listed below.
+// parameters as a stage run (POST /xyz/runs: the stages and classes go to the counterparties; a run
+// is the CRM's knowledge now, so `as_of` is not part of it); the latest recorded runs are listed below.
 import * as api from '../../core/api.js';
 import { chart } from '../../core/charts.js';
 import { date, dateTime, h } from '../../core/dom.js';
@@ -17,6 +18,7 @@ import { replaceQuery } from '../../core/router.js';
 import * as session from '../../core/session.js';
 import { errorBox, heading, loading, scrollable } from '../../core/widgets.js';
 import { chartOptions, counterpartyCell, pager } from './abc-parts.js';
+import { asOfField, asOfNote } from './report-form.js';
 
 export const path = '/analytics/xyz';
 export const titleKey = 'analytics.xyz.title';
@@ -52,6 +54,7 @@ export async function render(ctx) {
   for (const [name, el] of Object.entries(controls)) if (name !== 'to') el.value = wanted(name);
   if (!PERIODICITIES.includes(periodicity.value)) periodicity.value = DEFAULTS.periodicity;
   if (!MEASURES.includes(by.value)) by.value = DEFAULTS.by;
+  const asOf = asOfField(ctx.query.get('as_of') || '');
 
   const form = h(
     'form',
@@ -72,6 +75,7 @@ export async function render(ctx) {
       field({ name: 'x', label: 'analytics.xyz.x', control: x }),
       field({ name: 'y', label: 'analytics.xyz.y', control: y }),
       field({ name: 'regular_periods', label: 'analytics.xyz.regularPeriods', control: regular }),
+      asOf.field,
     ),
     h('p', { class: 'field-hint', i18n: 'analytics.xyz.bandsHint' }),
     h(
@@ -98,7 +102,7 @@ export async function render(ctx) {
       return;
     }
     const params = parameters();
-    replaceQuery(path, params);
+    replaceQuery(path, { ...params, as_of: asOf.value() });
     const body = {};
     for (const [name, value] of Object.entries(params)) {
       if (value !== '') body[name] = WHOLE_NUMBERS.includes(name) && /^\d+$/.test(value) ? Number(value) : value;
@@ -141,7 +145,7 @@ export async function render(ctx) {
       to.focus();
       return;
     }
-    const params = parameters();
+    const params = { ...parameters(), as_of: asOf.value() };
     replaceQuery(path, params);
     shown?.controller.abort();
     const controller = new AbortController();
@@ -173,7 +177,8 @@ export async function render(ctx) {
     const parts = [
       h('h2', { i18n: 'analytics.xyz.stagesAndClasses' }),
       h('p', { class: 'analytics-summary' }, h('span', { i18n: 'analytics.xyz.summary', i18nArgs: { customers: data.customers, from: data.from, to: data.to } })),
-    ];
+      asOfNote(params.as_of),
+    ].filter(Boolean);
     if (!data.customers) {
       parts.push(
         h(
