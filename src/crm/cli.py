@@ -8,7 +8,9 @@
     crm import counterparties FILE [--data-dir DIR]    import a CSV file (see crm_contacts.application.csv_columns)
     crm import trade-facts|orders|payments|currency-rates FILE [--data-dir DIR]   the ERP's records, or rates
     crm report abc --from D --to D [--by ...] [--shares 70/20/10]          the ABC classification
+    crm report abc-backtest --to D [--periodicity month] [--periods 12] [--as-known now|then] [--by ...]
     crm report xyz --to D [--periodicity month] [--periods 6] [--by ...]   relationship stages and XYZ
+    crm report xyz-backtest --to D [--step month] [--runs 12] [--as-known now|then] [xyz's options]
     crm report sources --from D --to D [--by item|division] [--as-of T]    interactions and information sources
     crm report managers --from D --to D [--credit at_the_time|current] [--as-of T]   the sales-manager comparison
     crm report effectiveness --from D --to D [--window-days 30] [--by kind|manager|source] [--as-of T]
@@ -39,7 +41,17 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from crm import rebuild, report_abc, report_attribution, report_managers, report_sources, report_xyz, services, system
+from crm import (
+    rebuild,
+    report_abc,
+    report_attribution,
+    report_backtest,
+    report_managers,
+    report_sources,
+    report_xyz,
+    services,
+    system,
+)
 from crm_analytics import bootstrap as analytics
 from crm_analytics.domain.records import BY_SLUG, RecordKind
 from crm_contacts import bootstrap as contacts
@@ -207,7 +219,9 @@ REPORTS = {
     command.name: command
     for command in (
         report_abc.COMMAND,
+        report_backtest.ABC_COMMAND,
         report_xyz.COMMAND,
+        report_backtest.XYZ_COMMAND,
         report_sources.COMMAND,
         report_managers.COMMAND,
         report_attribution.EFFECTIVENESS,

@@ -16,12 +16,17 @@ NAME = "abc"
 COLUMNS = ("place", "customer", "counterparty_id", "value", "cumulative_share", "class")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``crm report abc``."""
-    reports.add_period(parser)
+def add_rule_arguments(parser: argparse.ArgumentParser) -> None:
+    """The rule's options but its period (``crm report abc`` and ``crm report abc-backtest``)."""
     parser.add_argument("--by", choices=["revenue", "revenue_without_vat", "profit"], default="revenue")
     parser.add_argument("--shares", default="70/20/10", help="A/B/C in percent, summing to 100")
     reports.add_currency(parser)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``crm report abc``."""
+    reports.add_period(parser)
+    add_rule_arguments(parser)
     reports.add_output(parser)
 
 

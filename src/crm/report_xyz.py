@@ -36,8 +36,8 @@ COLUMNS = (
 )
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``crm report xyz``."""
+def add_rule_arguments(parser: argparse.ArgumentParser) -> None:
+    """The rule's options (``crm report xyz`` and ``crm report xyz-backtest``): see :func:`rule_of`."""
     reports.add_to(parser, help="last day counted, YYYY-MM-DD")
     parser.add_argument("--periodicity", choices=PERIODICITIES, default="month")
     parser.add_argument("--periods", type=int, default=6, help="periods in the window (default 6)")
@@ -51,6 +51,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"active periods from which a customer is regular (default {DEFAULT_REGULAR_PERIODS})",
     )
     reports.add_currency(parser)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``crm report xyz``."""
+    add_rule_arguments(parser)
     reports.add_output(parser)
 
 
@@ -63,22 +68,23 @@ def _band(text: str, name: str) -> Decimal:
         raise DomainError("must be a percentage", field=name) from None
 
 
+def rule_of(args: argparse.Namespace) -> XyzParameters:
+    """The rule the options of :func:`add_rule_arguments` ask for (:class:`DomainError` naming a wrong one)."""
+    return XyzParameters(
+        to=args.end,
+        periodicity=args.periodicity,
+        periods=args.periods,
+        measure=args.by,
+        x=_band(args.x, "x"),
+        y=_band(args.y, "y"),
+        regular_periods=args.regular_periods,
+        currency=reports.reporting_currency(args.currency),
+    )
+
+
 def run(settings: KernelSettings, args: argparse.Namespace) -> int:
     """Write every customer's stage and class to stdout; 2 for bad options."""
-    asked = reports.checked(
-        NAME,
-        "to",
-        lambda: XyzParameters(
-            to=args.end,
-            periodicity=args.periodicity,
-            periods=args.periods,
-            measure=args.by,
-            x=_band(args.x, "x"),
-            y=_band(args.y, "y"),
-            regular_periods=args.regular_periods,
-            currency=reports.reporting_currency(args.currency),
-        ),
-    )
+    asked = reports.checked(NAME, "to", lambda: rule_of(args))
     if asked is None:
         return reports.BAD_INPUT
 
