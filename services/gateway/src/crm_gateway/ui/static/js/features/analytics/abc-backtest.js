@@ -15,7 +15,7 @@ const RULE = {
   path,
   url: '/api/v1/analytics/abc/backtest',
   titleKey,
-  texts: 'analytics.backtest.abc',
+  text: (name) => `analytics.backtest.abc.${name}`,
   backPath: '/analytics/abc',
   stepName: 'periodicity',
   countName: 'periods',

@@ -27,8 +27,8 @@ const MAX_COUNT = '36';
 /**
  * The back-test page of `rule`:
  * {
- *   path, url (the API's), titleKey, texts (the prefix of the rule's own texts: intro, back, step,
- *   count, summary.now|then, the titles and captions that name its classes), backPath (its report),
+ *   path, url (the API's), titleKey, text(name) (the key of the rule's own text `name`: intro, back,
+ *   step, count, summary.now|then, the titles and captions that name its classes), backPath (its report),
  *   stepName, countName (the API's names of the periodicity and of the number of periods),
  *   categories (the classes, in order), colors ({ class: colour }), cell(c) (a class as a node),
  *   label(c) (a class as text),
@@ -60,8 +60,8 @@ export async function backtestPage(ctx, rule) {
       'div',
       { class: 'analytics-params' },
       field({ name: 'to', label: 'analytics.backtest.to', control: to, required: true, hint: 'analytics.backtest.toHint' }),
-      field({ name: rule.stepName, label: `${rule.texts}.step`, control: step }),
-      field({ name: rule.countName, label: `${rule.texts}.count`, control: count, hint: 'analytics.backtest.countHint' }),
+      field({ name: rule.stepName, label: rule.text('step'), control: step }),
+      field({ name: rule.countName, label: rule.text('count'), control: count, hint: 'analytics.backtest.countHint' }),
       field({ name: 'as_known', label: 'analytics.backtest.knownLabel', control: known, hint: 'analytics.backtest.knownHint' }),
     ),
     own.elements,
@@ -127,7 +127,7 @@ export async function backtestPage(ctx, rule) {
     const label = (item) => periodLabel(item.to, data[rule.stepName]);
     const summary = h('p', {
       class: 'analytics-summary',
-      i18n: `${rule.texts}.summary.${data.as_known}`,
+      i18n: rule.text(`summary.${data.as_known}`),
       i18nArgs: { periods: items.length, first: label(items[0]), last: label(items.at(-1)), zone: data.time_zone },
     });
     const anyone = items.some((item) => rule.categories.some((c) => rule.customers(item, c) > 0));
@@ -171,12 +171,12 @@ export async function backtestPage(ctx, rule) {
     const from = items[items.indexOf(into) - 1];
     results.replaceChildren(
       summary,
-      h('h2', { i18n: `${rule.texts}.classesTitle` }),
+      h('h2', { i18n: rule.text('classesTitle') }),
       h('div', { class: 'analytics-backtest-chart-measure' }, field({ name: 'chart', label: 'analytics.backtest.chartLabel', control: chartMeasure })),
       periodsChart(items, label, data.currency, drawing.signal).element,
       classesTable(items, label, data.currency),
-      h('h2', { i18n: `${rule.texts}.heldTitle` }),
-      h('p', { class: 'muted', i18n: `${rule.texts}.heldIntro` }),
+      h('h2', { i18n: rule.text('heldTitle') }),
+      h('p', { class: 'muted', i18n: rule.text('heldIntro') }),
       heldTable(items, label),
       h('h2', { i18n: 'analytics.backtest.movementTitle' }),
       h('div', { class: 'analytics-backtest-movement-period' }, field({ name: 'movement', label: 'analytics.backtest.movementPeriod', control: movementPeriod })),
@@ -186,13 +186,13 @@ export async function backtestPage(ctx, rule) {
         columns: rule.categories,
         rowCell: (c) => (c === 'new' ? h('span', { i18n: 'analytics.marker.new' }) : rule.cell(c)),
         columnCell: rule.cell,
-        captionKey: `${rule.texts}.movementCaption`,
+        captionKey: rule.text('movementCaption'),
         captionArgs: { from: label(from), to: label(into) },
-        fromKey: `${rule.texts}.movementFrom`,
+        fromKey: rule.text('movementFrom'),
       }),
       h('p', {
         class: 'analytics-backtest-kept',
-        i18n: into.kept_share === null ? `${rule.texts}.keptNone` : `${rule.texts}.kept`,
+        i18n: into.kept_share === null ? rule.text('keptNone') : rule.text('kept'),
         i18nArgs: { share: percent(into.kept_share), earlier: label(from), later: label(into) },
       }),
     );
@@ -222,7 +222,7 @@ export async function backtestPage(ctx, rule) {
     });
     return chart({
       spec,
-      labelKey: `${rule.texts}.chartTitle.${measure}`,
+      labelKey: rule.text(`chartTitle.${measure}`),
       labelArgs: { currency },
       className: 'chart analytics-chart analytics-backtest-chart',
       signal,
@@ -235,7 +235,7 @@ export async function backtestPage(ctx, rule) {
       h(
         'table',
         { class: 'data-table analytics-backtest-classes' },
-        h('caption', { i18n: `${rule.texts}.classesCaption`, i18nArgs: { currency } }),
+        h('caption', { i18n: rule.text('classesCaption'), i18nArgs: { currency } }),
         h(
           'thead',
           {},
@@ -280,7 +280,7 @@ export async function backtestPage(ctx, rule) {
       h(
         'table',
         { class: 'data-table analytics-backtest-held' },
-        h('caption', { i18n: `${rule.texts}.heldCaption` }),
+        h('caption', { i18n: rule.text('heldCaption') }),
         h(
           'thead',
           {},
@@ -288,8 +288,8 @@ export async function backtestPage(ctx, rule) {
             'tr',
             {},
             h('th', { scope: 'col', rowspan: '2', i18n: 'analytics.backtest.col.period' }),
-            h('th', { scope: 'col', rowspan: '2', class: 'num', i18n: `${rule.texts}.col.kept` }),
-            h('th', { scope: 'colgroup', colspan: String(shares.length), class: 'num', i18n: `${rule.texts}.col.next` }),
+            h('th', { scope: 'col', rowspan: '2', class: 'num', i18n: rule.text('col.kept') }),
+            h('th', { scope: 'colgroup', colspan: String(shares.length), class: 'num', i18n: rule.text('col.next') }),
           ),
           h(
             'tr',
@@ -327,8 +327,8 @@ export async function backtestPage(ctx, rule) {
     'section',
     { class: 'analytics-page analytics-backtest' },
     h('div', { class: 'page-head' }, heading(rule.titleKey)),
-    h('p', { class: 'muted', i18n: `${rule.texts}.intro` }),
-    h('p', {}, h('a', { href: `#${rule.backPath}`, i18n: `${rule.texts}.back` })),
+    h('p', { class: 'muted', i18n: rule.text('intro') }),
+    h('p', {}, h('a', { href: `#${rule.backPath}`, i18n: rule.text('back') })),
     form,
     results,
   );

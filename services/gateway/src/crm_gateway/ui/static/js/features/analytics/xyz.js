@@ -7,18 +7,20 @@
 // has no file of this report, so there is no download. Roles with analytics:classify record the
 // parameters as a stage run (POST /xyz/runs: the stages and classes go to the counterparties; a run
 // is the CRM's knowledge now, so `as_of` is not part of it); the latest recorded runs are listed below.
+// The rule's back-test over past periods (xyz-backtest.js) is linked with the parameters on the form.
 import * as api from '../../core/api.js';
 import { chart } from '../../core/charts.js';
 import { date, dateTime, h } from '../../core/dom.js';
-import { busy, clearErrors, field, formAlert, input, select, setFieldError, showErrors } from '../../core/forms.js';
+import { busy, clearErrors, field, formAlert, input, setFieldError, showErrors } from '../../core/forms.js';
 import { formatDecimal, onLanguageChange, t } from '../../core/i18n.js';
 import { today } from '../../core/dates.js';
 import { userName } from '../../core/people.js';
-import { replaceQuery } from '../../core/router.js';
+import { href, replaceQuery } from '../../core/router.js';
 import * as session from '../../core/session.js';
 import { errorBox, heading, loading, scrollable } from '../../core/widgets.js';
 import { chartOptions, counterpartyCell, pager } from './abc-parts.js';
 import { asOfField, asOfNote } from './report-form.js';
+import { STAGES, STAGE_COLORS, XYZ, XYZ_COLORS, xyzBadge, xyzRuleFields } from './xyz-parts.js';
 
 export const path = '/analytics/xyz';
 export const titleKey = 'analytics.xyz.title';
@@ -28,56 +30,25 @@ const API = '/api/v1/analytics';
 const RUNS = `${API}/xyz/runs`;
 const PAGE_SIZE = 50;
 const RECENT_RUNS = 10;
-const WHOLE_NUMBERS = ['periods', 'regular_periods'];
-const PERIODICITIES = ['day', 'week', 'decade', 'month', 'quarter', 'half-year', 'year'];
-const MEASURES = ['revenue', 'revenue_without_vat', 'profit', 'quantity', 'sales', 'intervals'];
-const STAGES = ['potential', 'one-time', 'regular', 'lost'];
-const XYZ = ['X', 'Y', 'Z'];
-const STAGE_COLORS = { potential: '#8a94a6', 'one-time': '#9a6c00', regular: '#1f7a4d', lost: '#a23b3b' };
-const XYZ_COLORS = { X: '#1f7a4d', Y: '#9a6c00', Z: '#5f6b78' };
-const DEFAULTS = { periodicity: 'month', periods: '6', by: 'revenue', x: '10', y: '25', regular_periods: '2' };
-
 export async function render(ctx) {
   const index = await api.get(API, { signal: ctx.signal }).then(({ data }) => data);
-  const wanted = (name) => ctx.query.get(name) || DEFAULTS[name] || '';
-
   const to = input({ type: 'date', required: true });
-  const periodicity = select(PERIODICITIES.map((p) => ({ value: p, label: `analytics.periodicity.${p}` })));
-  const periods = input({ type: 'number', min: '2', max: '1000', step: '1', inputmode: 'numeric' });
-  const by = select(MEASURES.map((m) => ({ value: m, label: `analytics.measure.${m}` })));
-  const x = input({ inputmode: 'decimal', size: '6' });
-  const y = input({ inputmode: 'decimal', size: '6' });
-  const regular = input({ type: 'number', min: '2', max: '1000', step: '1', inputmode: 'numeric' });
-  const currency = input({ maxlength: '3', size: '4', placeholder: index.reporting_currency, autocapitalize: 'characters' });
-  const controls = { to, periodicity, periods, by, x, y, regular_periods: regular, currency };
   to.value = ctx.query.get('to') || today();
-  for (const [name, el] of Object.entries(controls)) if (name !== 'to') el.value = wanted(name);
-  if (!PERIODICITIES.includes(periodicity.value)) periodicity.value = DEFAULTS.periodicity;
-  if (!MEASURES.includes(by.value)) by.value = DEFAULTS.by;
+  const rule = xyzRuleFields(ctx.query, index.reporting_currency);
+  rule.rows[0].prepend(field({ name: 'to', label: 'analytics.xyz.to', control: to, required: true, hint: 'analytics.xyz.toHint' }));
   const asOf = asOfField(ctx.query.get('as_of') || '');
+  rule.rows[1].append(asOf.field);
+  // The back-test of the rule on the form, up to its day.
+  const backtestLink = h('a', { class: 'analytics-backtest-link', i18n: 'analytics.backtest.link' });
+  const linkBacktest = () => {
+    backtestLink.href = href('/analytics/xyz/backtest', { to: to.value, ...rule.values() });
+  };
 
   const form = h(
     'form',
     { class: 'analytics-form xyz-form', novalidate: true, on: { submit: (e) => show(e) } },
     formAlert(),
-    h(
-      'div',
-      { class: 'analytics-params' },
-      field({ name: 'to', label: 'analytics.xyz.to', control: to, required: true, hint: 'analytics.xyz.toHint' }),
-      field({ name: 'periodicity', label: 'analytics.xyz.periodicity', control: periodicity }),
-      field({ name: 'periods', label: 'analytics.xyz.periods', control: periods }),
-      field({ name: 'by', label: 'analytics.abc.by', control: by }),
-      field({ name: 'currency', label: 'analytics.abc.currency', control: currency }),
-    ),
-    h(
-      'div',
-      { class: 'analytics-params' },
-      field({ name: 'x', label: 'analytics.xyz.x', control: x }),
-      field({ name: 'y', label: 'analytics.xyz.y', control: y }),
-      field({ name: 'regular_periods', label: 'analytics.xyz.regularPeriods', control: regular }),
-      asOf.field,
-    ),
-    h('p', { class: 'field-hint', i18n: 'analytics.xyz.bandsHint' }),
+    rule.rows,
     h(
       'div',
       { class: 'form-actions' },
@@ -91,6 +62,9 @@ export async function render(ctx) {
   const runs = h('div', { class: 'xyz-runs', 'aria-live': 'polite' }, loading());
   const results = h('div', { class: 'analytics-results', 'aria-live': 'polite' });
   let shown = null; // { params, controller }
+  linkBacktest();
+  form.addEventListener('input', linkBacktest);
+  form.addEventListener('change', linkBacktest);
 
   // Stage runs: the parameters on the form recorded as they are (the report need not be shown first).
   async function record() {
@@ -101,12 +75,8 @@ export async function render(ctx) {
       to.focus();
       return;
     }
-    const params = parameters();
-    replaceQuery(path, { ...params, as_of: asOf.value() });
-    const body = {};
-    for (const [name, value] of Object.entries(params)) {
-      if (value !== '') body[name] = WHOLE_NUMBERS.includes(name) && /^\d+$/.test(value) ? Number(value) : value;
-    }
+    replaceQuery(path, { ...parameters(), as_of: asOf.value() });
+    const body = { to: to.value, ...rule.body() };
     busy(form, true);
     try {
       const { status, data, position } = await api.post(RUNS, body, { signal: ctx.signal });
@@ -131,10 +101,7 @@ export async function render(ctx) {
   }
 
   function parameters() {
-    const params = {};
-    for (const [name, el] of Object.entries(controls)) params[name] = el.value.trim();
-    params.currency = params.currency.toUpperCase();
-    return params;
+    return { to: to.value, ...rule.values() };
   }
 
   async function show(event) {
@@ -236,6 +203,7 @@ export async function render(ctx) {
     { class: 'analytics-page analytics-xyz' },
     h('div', { class: 'page-head' }, heading('analytics.xyz.title')),
     h('p', { class: 'muted', i18n: 'analytics.xyz.intro' }),
+    h('p', {}, backtestLink),
     form,
     recorded,
     results,
@@ -311,10 +279,6 @@ function countTable(caption, column, keys, cell, counts, kind) {
       ),
     ),
   );
-}
-
-function xyzBadge(c) {
-  return h('span', { class: `analytics-class xyz-class-${c.toLowerCase()}`, text: c });
 }
 
 function rowsTable(rows) {
