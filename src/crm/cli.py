@@ -30,8 +30,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import getpass
 import shutil
+import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -65,9 +67,20 @@ from crm_shared.jobs import REPORT, Control, Job, JobKind, Progress, blob_key
 from crm_shared.settings import KernelSettings
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server; once the app has started, what the start made (modules, routes, schemas,
+    the services: most of the heap, kept as long as the process) is frozen out of the garbage
+    collector's full passes, which otherwise walk all of it every so often and hold up the requests
+    of that moment for tens of milliseconds (P9's search p99)."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        gc.freeze()
+
+
 def _serve(app: FastAPI, host: str, port: int) -> None:
     config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on", access_log=False)
-    server = uvicorn.Server(config)
+    server = _Server(config)
     # uvicorn handles Ctrl-C (SIGINT) and SIGTERM: it stops accepting, then runs the lifespan's
     # shutdown, which stops the background roles and closes the stores, so the data is kept. It then
     # re-raises the signal's KeyboardInterrupt, which here is the normal way to stop.
