@@ -182,3 +182,21 @@ async def test_concurrent_redeliveries_apply_each_version_once(store: ReadStore)
     results = await asyncio.gather(*(store.apply([c]) for c in changes + changes))
     assert sum(results) <= 20
     assert (await store.get("people", "a")) == doc("a", 20, name="v20")
+
+
+async def test_sqlite_checkpoint_read_on_the_loop_sees_another_connections_writes(tmp_path: Path) -> None:
+    """A checkpoint is read on the loop's thread (projectors poll it): it must see what another
+    process (here: another store on the same file) has written since, never an older answer."""
+    reader, writer = (
+        await SqliteReadStore.open(tmp_path / "views.db"),
+        await SqliteReadStore.open(tmp_path / "views.db"),
+    )
+    try:
+        assert await reader.checkpoint("proj") is None
+        await writer.apply([], checkpoint=("proj", 5))
+        assert await reader.checkpoint("proj") == 5
+        await writer.apply([Put("people", doc("a", 1))], checkpoint=("proj", 6))
+        assert await reader.checkpoint("proj") == 6
+    finally:
+        await writer.close()
+        await reader.close()

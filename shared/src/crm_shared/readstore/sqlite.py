@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from crm_shared import jsoncodec
 from crm_shared.readstore.port import Change, Delete, Document, Index, Page, Put, Query
-from crm_shared.sqlite import ThreadConnections
+from crm_shared.sqlite import ThreadConnections, connect
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 T = TypeVar("T")
@@ -33,6 +33,8 @@ def _checked(name: str, what: str) -> str:
 
 _CACHE_KIB = 64 * 1024
 """Page cache of each connection, in KiB."""
+
+_CHECKPOINT = "SELECT position FROM checkpoints WHERE name = ?"
 
 _IN_CHUNK = 500
 """Ids per ``IN (...)`` query: well under SQLite's limit of bound parameters."""
@@ -56,6 +58,8 @@ class SqliteReadStore:
         self._connections = ThreadConnections(path, synchronous="NORMAL", busy_timeout_ms=5000)
         self._tuned: set[int] = set()
         self._tables: set[str] = set()
+        self._probe: sqlite3.Connection | None = None
+        """Used on the event loop's thread only, for :meth:`checkpoint`."""
 
     @classmethod
     async def open(cls, path: str | Path) -> SqliteReadStore:
@@ -65,6 +69,8 @@ class SqliteReadStore:
         await store._write(
             lambda c: c.execute("CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position INTEGER)")
         )
+        # No busy wait on the loop's thread: a busy file sends the question to a thread.
+        store._probe = connect(str(path), synchronous="NORMAL", busy_timeout_ms=0)
         return store
 
     def _connection(self) -> sqlite3.Connection:
@@ -248,8 +254,19 @@ class SqliteReadStore:
         return await self._read(work)
 
     async def checkpoint(self, name: str) -> int | None:
+        probe = self._probe
+        if probe is not None:
+            # A primary-key lookup of microseconds, asked on the event loop's thread: the projectors
+            # poll their checkpoints many times a second, and a trip to a thread costs more.
+            try:
+                row = probe.execute(_CHECKPOINT, (name,)).fetchone()
+            except sqlite3.OperationalError:
+                pass  # the file is busy (e.g. a checkpoint of the WAL): ask on a thread, which may wait
+            else:
+                return None if row is None else int(row[0])
+
         def work(conn: sqlite3.Connection) -> int | None:
-            row = conn.execute("SELECT position FROM checkpoints WHERE name = ?", (name,)).fetchone()
+            row = conn.execute(_CHECKPOINT, (name,)).fetchone()
             return None if row is None else int(row[0])
 
         return await self._read(work)
@@ -264,6 +281,9 @@ class SqliteReadStore:
         await self._write(work)
 
     async def close(self) -> None:
+        if self._probe is not None:
+            self._probe.close()
+            self._probe = None
         self._writer_pool.shutdown(wait=True)
         self._reader_pool.shutdown(wait=True)
         self._connections.close_all()
