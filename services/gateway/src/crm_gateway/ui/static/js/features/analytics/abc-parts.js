@@ -251,7 +251,7 @@ export function movementTable({
       h(
         'thead',
         {},
-        h('tr', {}, h('th', { scope: 'col', i18n: fromKey }), columns.map((c) => h('th', { scope: 'col', dataset: { class: c } }, columnCell(c)))),
+        h('tr', {}, h('th', { scope: 'col', i18n: fromKey }), columns.map((c) => h('th', { scope: 'col', class: 'num', dataset: { class: c } }, columnCell(c)))),
       ),
       h(
         'tbody',

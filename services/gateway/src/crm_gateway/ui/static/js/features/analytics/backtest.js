@@ -58,7 +58,7 @@ export async function backtestPage(ctx, rule) {
     formAlert(),
     h(
       'div',
-      { class: 'analytics-params' },
+      { class: 'analytics-params analytics-params-top' },
       field({ name: 'to', label: 'analytics.backtest.to', control: to, required: true, hint: 'analytics.backtest.toHint' }),
       field({ name: rule.stepName, label: rule.text('step'), control: step }),
       field({ name: rule.countName, label: rule.text('count'), control: count, hint: 'analytics.backtest.countHint' }),
