@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from crm_analytics.projections.crm_events import GROUP, TOPICS, CrmEventsFeed, r
 from crm_shared.adapters import open_bus
 from crm_shared.analytics import AnalyticsStore
 from crm_shared.bus import Message, PoisonMessage
+from crm_shared.bus.port import DEAD_LETTER_SUFFIX
 from crm_shared.contracts.contacts import counterparty as cp
 from crm_shared.contracts.contacts import reference as ref
 from crm_shared.contracts.interactions import interaction as ix
@@ -256,3 +258,122 @@ async def test_the_feed_follows_the_embedded_bus(store: AnalyticsStore, tmp_path
     finally:
         await feed.stop()
         await bus.stop()
+
+
+class CountedInserts:
+    """The real store, counting the inserts it is asked for."""
+
+    def __init__(self, store: AnalyticsStore) -> None:
+        self._store = store
+        self.inserts = 0
+
+    async def execute(self, sql: str, parameters: Mapping[str, Any] | None = None) -> None:
+        await self._store.execute(sql, parameters)
+
+    async def query(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        return await self._store.query(sql, parameters)
+
+    async def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+        self.inserts += 1
+        return await self._store.insert(table, columns, rows)
+
+    async def run_script(self, path: Path, parameters: Mapping[str, Any] | None = None) -> None:
+        await self._store.run_script(path, parameters)
+
+    async def close(self) -> None:
+        await self._store.close()
+
+
+async def _stored(store: AnalyticsStore, expected: int, within: float = 10.0) -> dict[str, int]:
+    """Once ``crm_events`` holds ``expected`` events (FINAL): how many rows each id has without FINAL."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        [found] = await store.query("SELECT count() AS n FROM crm_events FINAL")
+        if found["n"] >= expected or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.02)
+    assert found["n"] == expected
+    rows = await store.query("SELECT id, count() AS n FROM crm_events GROUP BY id")
+    return {str(r["id"]): int(r["n"]) for r in rows}
+
+
+async def test_the_live_feed_inserts_at_most_once_per_pace_and_keeps_every_event(
+    store: AnalyticsStore, tmp_path: Path
+) -> None:
+    counted = CountedInserts(store)
+    bus = await open_bus(KernelSettings(data_dir=tmp_path / "data"), "analytics-test")
+    feed = CrmEventsFeed(counted, pace=0.4)
+    await feed.follow(bus)
+    try:
+        started = asyncio.get_running_loop().time()
+        # A steady stream of one-event publishes (as a relay under load): each one wakes the feed.
+        for _ in range(40):
+            await bus.publish([registered(str(uuid.uuid4()), "ana")])
+            await asyncio.sleep(0.025)
+        stored = await _stored(store, 40)
+        took = asyncio.get_running_loop().time() - started
+    finally:
+        await feed.stop()
+        await bus.stop()
+    assert sorted(stored.values()) == [1] * 40  # each event stored once
+    assert counted.inserts <= 2 + took / 0.4, (counted.inserts, took)  # not one insert per publish
+
+
+async def test_a_batch_redelivered_after_a_crash_is_stored_once(store: AnalyticsStore, tmp_path: Path) -> None:
+    settings = KernelSettings(data_dir=tmp_path / "data")
+    bus = await open_bus(settings, "analytics-test")
+    first, second, third = ([registered(str(uuid.uuid4()), "ana") for _ in range(5)] for _ in range(3))
+    feed = CrmEventsFeed(store, pace=60)
+    await feed.follow(bus)
+    try:
+        await bus.publish(first)
+        await _stored(store, 5)  # the first insert does not wait
+        await bus.publish(second)  # fetched, then held: the last insert was less than `pace` ago
+        await asyncio.sleep(0.3)
+        await feed.stop()  # the process dies while the batch waits: nothing of it was acknowledged
+        await CrmEventsFeed(store).handle(third)  # and another one was written but not acknowledged
+        await bus.publish(third)
+    finally:
+        await feed.stop()
+        await bus.stop()
+    # The next process of the service takes the same group on: both batches come again.
+    bus = await open_bus(settings, "analytics-test")
+    feed = CrmEventsFeed(store, pace=60)
+    await feed.follow(bus)
+    try:
+        await _stored(store, 15)
+    finally:
+        await feed.stop()
+        await bus.stop()
+    [kept] = await store.query("SELECT count() AS n, uniqExact(id) AS ids FROM crm_events FINAL")
+    assert (kept["n"], kept["ids"]) == (15, 15)
+
+
+async def test_a_poison_message_does_not_hold_its_neighbours_up(store: AnalyticsStore, tmp_path: Path) -> None:
+    bus = await open_bus(KernelSettings(data_dir=tmp_path / "data"), "analytics-test")
+    feed = CrmEventsFeed(store, pace=60)
+    letters: list[Message] = []
+
+    async def dead(messages: Sequence[Message]) -> None:
+        letters.extend(messages)
+
+    await feed.follow(bus)
+    watch = await bus.subscribe_batches([TOPICS[0] + DEAD_LETTER_SUFFIX], "test-dead-letters", dead)
+    try:
+        await bus.publish([registered(str(uuid.uuid4()), "ana")])
+        await _stored(store, 1)
+        good = [registered(str(uuid.uuid4()), "ana") for _ in range(6)]
+        poison = Message(TOPICS[0], "k", b'{"counterparty_id": "x"}', {})
+        await bus.publish([*good[:3], poison, *good[3:]])
+        # The batch fails on the poison and comes one message at a time, none of them waiting `pace`.
+        stored = await _stored(store, 7, within=5.0)
+        for _ in range(100):
+            if letters:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await watch.stop()
+        await feed.stop()
+        await bus.stop()
+    assert sorted(stored.values()) == [1] * 7
+    assert [m.key for m in letters] == ["k"]
