@@ -200,3 +200,24 @@ async def test_sqlite_checkpoint_read_on_the_loop_sees_another_connections_write
     finally:
         await writer.close()
         await reader.close()
+
+
+async def test_sqlite_reads_by_id_here_and_on_a_thread_agree(tmp_path: Path) -> None:
+    """A few ids are read on the loop's thread, many on a thread: the same documents either way,
+    and what another connection wrote just before is seen."""
+    reader, writer = (
+        await SqliteReadStore.open(tmp_path / "views.db"),
+        await SqliteReadStore.open(tmp_path / "views.db"),
+    )
+    try:
+        await writer.apply([Put("people", doc(f"p{i:03d}", 1, n=i)) for i in range(150)])
+        many = await reader.get_many("people", [f"p{i:03d}" for i in range(150)] + ["nobody"])
+        few = await reader.get_many("people", ["p007", "nobody", "p149"])
+        assert len(many) == 150 and few == {"p007": many["p007"], "p149": many["p149"]}
+        await writer.apply([Put("people", doc("p007", 2, n=-7)), Delete("people", "p149", 2)])
+        assert await reader.get_many("people", ["p007", "p149"]) == {"p007": doc("p007", 2, n=-7)}
+        assert await reader.get("people", "p007") == doc("p007", 2, n=-7)
+        assert await reader.get("people", "p149") is None
+    finally:
+        await writer.close()
+        await reader.close()

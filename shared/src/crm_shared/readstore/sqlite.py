@@ -36,6 +36,9 @@ _CACHE_KIB = 64 * 1024
 
 _CHECKPOINT = "SELECT position FROM checkpoints WHERE name = ?"
 
+_IDS_HERE = 100
+"""A ``get_many`` of up to this many ids reads on the event loop's thread (a page of cards)."""
+
 _IN_CHUNK = 500
 """Ids per ``IN (...)`` query: well under SQLite's limit of bound parameters."""
 
@@ -59,7 +62,7 @@ class SqliteReadStore:
         self._tuned: set[int] = set()
         self._tables: set[str] = set()
         self._probe: sqlite3.Connection | None = None
-        """Used on the event loop's thread only, for :meth:`checkpoint`."""
+        """Used on the event loop's thread only: :meth:`checkpoint`, and reads by id (:meth:`_read_here`)."""
 
     @classmethod
     async def open(cls, path: str | Path) -> SqliteReadStore:
@@ -70,7 +73,9 @@ class SqliteReadStore:
             lambda c: c.execute("CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position INTEGER)")
         )
         # No busy wait on the loop's thread: a busy file sends the question to a thread.
-        store._probe = connect(str(path), synchronous="NORMAL", busy_timeout_ms=0)
+        store._probe = connect(
+            str(path), synchronous="NORMAL", busy_timeout_ms=0, pragmas=(f"cache_size=-{_CACHE_KIB}",)
+        )
         return store
 
     def _connection(self) -> sqlite3.Connection:
@@ -88,6 +93,19 @@ class SqliteReadStore:
 
     async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._reader_pool, lambda: work(self._connection()))
+
+    async def _read_here(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """A read of a few documents by id, on the event loop's thread: its cost is bounded (a few
+        primary-key lookups and their JSON, which holds the GIL on any thread) and smaller than a
+        trip to a thread and back, whose wait for the GIL is what a busy process's requests queue
+        on. A busy file (e.g. a checkpoint of the WAL) sends it to a thread, which may wait."""
+        probe = self._probe
+        if probe is not None:
+            try:
+                return work(probe)
+            except sqlite3.OperationalError:
+                pass
+        return await self._read(work)
 
     def _ensure_table(self, conn: sqlite3.Connection, collection: str) -> str:
         table = _table(collection)
@@ -171,7 +189,7 @@ class SqliteReadStore:
             row = conn.execute(f"SELECT doc FROM {table} WHERE id = ? AND doc IS NOT NULL", (id,)).fetchone()
             return None if row is None else dict(jsoncodec.loads(row[0]))
 
-        return await self._read(work)
+        return await self._read_here(work)
 
     async def get_many(self, collection: str, ids: Sequence[str]) -> dict[str, Document]:
         table = _table(collection)
@@ -185,10 +203,10 @@ class SqliteReadStore:
                 chunk = wanted[start : start + _IN_CHUNK]
                 marks = ", ".join("?" * len(chunk))
                 sql = f"SELECT id, doc FROM {table} WHERE id IN ({marks}) AND doc IS NOT NULL"
-                found.update((row[0], dict(jsoncodec.loads(row[1]))) for row in conn.execute(sql, chunk))
+                found.update((row[0], dict(jsoncodec.loads(row[1]))) for row in conn.execute(sql, chunk).fetchall())
             return found
 
-        return await self._read(work)
+        return await (self._read_here(work) if len(wanted) <= _IDS_HERE else self._read(work))
 
     def _exists(self, conn: sqlite3.Connection, table: str) -> bool:
         if table in self._tables:
