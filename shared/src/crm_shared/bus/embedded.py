@@ -7,6 +7,12 @@ subscription per (group, topic) at a time: that is all one machine needs, and it
 total. Publishers in this process wake subscribers at once; other processes on the same file are
 seen by polling. A batch subscription gets each fetched batch (up to ``batch_size`` messages of a
 topic) in one call.
+
+A publish wakes every subscription of this process, but each reads only the topics that may have
+something new: one this process published to since its last read found it empty, one whose last
+read brought messages (there may be more), or one not read for ``poll_interval`` (what other
+processes publish). So a command's event costs a read of its topic by each of its consumers, not a
+read of every topic of every consumer.
 """
 
 from __future__ import annotations
@@ -64,6 +70,8 @@ class EmbeddedBus:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bus")
         self._connections = ThreadConnections(self._path, synchronous="FULL", busy_timeout_ms=2000)
         self._published = asyncio.Event()
+        self._marks: dict[str, int] = {}
+        """Per topic, how many publishes of this process have reached it (see the module docstring)."""
         self._subscriptions: list[_EmbeddedSubscription] = []
         self._started = False
 
@@ -97,6 +105,8 @@ class EmbeddedBus:
             await self._run(work)
         except sqlite3.Error as exc:
             raise BusUnavailable(f"embedded bus publish failed: {exc}") from exc
+        for topic in {m.topic for m in messages}:
+            self._marks[topic] = self._marks.get(topic, 0) + 1
         self._published.set()
         self._published = asyncio.Event()
 
@@ -204,6 +214,8 @@ class _EmbeddedSubscription:
         self._max_attempts = max_attempts
         self._from_beginning = from_beginning
         self._offsets: dict[str, int] = {}
+        self._empty_at: dict[str, tuple[int, float]] = {}
+        """Per topic whose last read found nothing: the publish mark and the time of that read."""
         self._task: asyncio.Task[None] | None = None
 
     async def begin(self) -> None:
@@ -213,12 +225,26 @@ class _EmbeddedSubscription:
             await self._bus._commit(self._group, topic, self._offsets[topic])
         self._task = asyncio.create_task(self._run(), name=f"bus-{self._group}")
 
+    def _may_have_news(self, topic: str, mark: int, now: float) -> bool:
+        """Whether ``topic`` is worth a read now (see the module docstring)."""
+        empty = self._empty_at.get(topic)
+        # 0.9: a poll timer may fire a little early (uvloop rounds to milliseconds); it must still read.
+        return empty is None or empty[0] != mark or now - empty[1] >= 0.9 * self._bus._poll_interval
+
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             wake = self._bus._published
             handled = 0
             for topic in self._topics:
+                mark, now = self._bus._marks.get(topic, 0), loop.time()
+                if not self._may_have_news(topic, mark, now):
+                    continue
                 fetched = await self._bus._fetch(topic, self._offsets[topic])
+                if fetched:
+                    self._empty_at.pop(topic, None)
+                else:
+                    self._empty_at[topic] = (mark, now)
                 if fetched and self._batches and await self._deliver_batch([m for _, m in fetched]):
                     self._offsets[topic] = fetched[-1][0]
                     handled += len(fetched)

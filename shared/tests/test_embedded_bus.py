@@ -1,0 +1,103 @@
+"""What the embedded bus reads when it is woken: a publish makes each subscription read the topics it
+published to, not all of its topics; what another process publishes still arrives by polling."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from crm_shared.bus import Message
+from crm_shared.bus.embedded import EmbeddedBus
+
+
+class CountedReads(EmbeddedBus):
+    """The embedded bus, counting its reads of each topic."""
+
+    def __init__(self, path: Path, *, poll_interval: float) -> None:
+        super().__init__(path, poll_interval=poll_interval)
+        self.reads: dict[str, int] = {}
+
+    async def _fetch(self, topic: str, after: int) -> list[tuple[int, Message]]:
+        self.reads[topic] = self.reads.get(topic, 0) + 1
+        return await super()._fetch(topic, after)
+
+
+def _msg(topic: str, n: int) -> Message:
+    return Message(topic, "k", f'{{"n": {n}}}'.encode(), {"ce_id": str(uuid.uuid4())})
+
+
+async def _until(got: list[Message], count: int, within: float) -> float:
+    started = asyncio.get_running_loop().time()
+    while len(got) < count:
+        assert asyncio.get_running_loop().time() - started < within, f"{len(got)} of {count} after {within} s"
+        await asyncio.sleep(0.005)
+    return asyncio.get_running_loop().time() - started
+
+
+async def test_a_publish_makes_subscribers_read_its_topic_only(tmp_path: Path) -> None:
+    bus = CountedReads(tmp_path / "bus.db", poll_interval=0.2)
+    await bus.start()
+    busy, quiet = "test.busy", "test.quiet"
+    got: list[Message] = []
+
+    async def handler(messages: Sequence[Message]) -> None:
+        got.extend(messages)
+
+    subscription = await bus.subscribe_batches([busy, quiet], "g", handler)
+    try:
+        await asyncio.sleep(0.05)
+        before = dict(bus.reads)
+        started = asyncio.get_running_loop().time()
+        for n in range(40):
+            await bus.publish([_msg(busy, n)])
+            await _until(got, n + 1, 5.0)  # each one arrives at once, without waiting for a poll
+        took = asyncio.get_running_loop().time() - started
+        await bus.publish([_msg(quiet, 99)])
+        await _until(got, 41, 1.0)
+    finally:
+        await subscription.stop()
+        await bus.stop()
+    assert [m.value for m in got] == [f'{{"n": {n}}}'.encode() for n in (*range(40), 99)]
+    quiet_reads = bus.reads[quiet] - before.get(quiet, 0)
+    # Woken 40 times by the busy topic, the quiet one is read only when its poll is due (and for its message).
+    assert quiet_reads <= 3 + took / (0.9 * 0.2), (quiet_reads, took)
+    assert bus.reads[busy] - before.get(busy, 0) >= 40
+
+
+async def test_what_another_process_publishes_arrives_by_polling_while_this_one_publishes_elsewhere(
+    tmp_path: Path,
+) -> None:
+    here = EmbeddedBus(tmp_path / "bus.db", poll_interval=0.05)
+    there = EmbeddedBus(tmp_path / "bus.db", poll_interval=0.05)  # another process on the same file
+    await here.start()
+    await there.start()
+    got: list[Message] = []
+
+    async def handler(messages: Sequence[Message]) -> None:
+        got.extend(m for m in messages if m.topic == "test.remote")
+
+    subscription = await here.subscribe_batches(["test.local", "test.remote"], "g", handler)
+    stop = asyncio.Event()
+
+    async def chatter() -> None:  # keeps waking the subscription with publishes of this process
+        n = 0
+        while not stop.is_set():
+            await here.publish([_msg("test.local", n)])
+            n += 1
+            await asyncio.sleep(0.01)
+
+    talking = asyncio.create_task(chatter())
+    try:
+        await asyncio.sleep(0.1)
+        for n in range(5):
+            await there.publish([_msg("test.remote", n)])
+            took = await _until(got, n + 1, 1.0)
+            assert took < 0.5, took  # within a few polls of 50 ms
+    finally:
+        stop.set()
+        await talking
+        await subscription.stop()
+        await here.stop()
+        await there.stop()
