@@ -1,5 +1,5 @@
-"""The sums the ABC report reads for the facts as they are now (``trade_sums_month``, ``trade_sums_day``,
-``trade_lines``; ADR 21) against every fact read through ``facts_converted``, and against the plain
+"""The sums the ABC report reads for the facts as they are now (``trade_sums_month``, ``trade_lines``;
+ADR 21) against every fact read through ``facts_converted``, and against the plain
 calculation of the rule over the latest version of each fact: generated facts in several currencies with
 returns and rates that change, then corrections sent again under their ids that move facts to another
 customer, day, currency or kind (some twice in one batch, some in batches written at the same time),
@@ -16,10 +16,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from crm_analytics.application.abc import CLASSIFIED, AbcQuery, AbcReport, facts_without_rate
 from crm_analytics.domain.abc import Measure, Period, Shares
 from crm_analytics.domain.trade_fact import TradeFact
-from crm_analytics.projections.tables import prepare, rebuild_trade_sums, write_facts, write_rates
+from crm_analytics.projections.tables import TRADE_SUMS, prepare, rebuild_trade_sums, write_facts, write_rates
 from crm_shared.analytics import AnalyticsStore
 
 from .test_abc_rule import ADMIN, START, expected, fact_rate, generate_facts, generate_rates
@@ -122,7 +124,7 @@ async def test_the_sums_give_what_every_fact_gives_through_corrections(tables: A
     before = await rows_of(tables, "sums", asked)
     await rebuild_trade_sums(tables)
     assert await rows_of(tables, "sums", asked) == before
-    for table in ("trade_sums_month", "trade_sums_day", "trade_lines"):
+    for table in TRADE_SUMS:
         await tables.execute(f"TRUNCATE TABLE {table}")
     assert await rows_of(tables, "sums", asked) == []
     await prepare(tables)
@@ -133,3 +135,67 @@ async def test_the_sums_give_what_every_fact_gives_through_corrections(tables: A
         (r["customer"], r["value"], r["class"]) for r in before
     ]
     assert result.total == sum((r["value"] for r in before), Decimal(0))
+
+
+async def month_sums(store: AnalyticsStore) -> tuple[Decimal, Decimal, int]:
+    """The month sums of EUR revenue and cost over every month, and of facts in every currency."""
+    [row] = await store.query(
+        "SELECT sumIf(revenue, currency = 'EUR') AS revenue, sumIf(cost, currency = 'EUR') AS cost,"
+        " sum(facts) AS facts FROM trade_sums_month"
+    )
+    return row["revenue"], row["cost"], row["facts"]
+
+
+def plain_sums(facts: list[TradeFact]) -> tuple[Decimal, Decimal, int]:
+    """The same, by hand over the latest version of each id: a return subtracts."""
+    now = latest(facts)
+    eur = [f for f in now if f.currency == "EUR"]
+    return (
+        sum((f.sign * f.revenue for f in eur), Decimal(0)),
+        sum((f.sign * f.cost for f in eur), Decimal(0)),
+        len(now),
+    )
+
+
+async def test_new_resent_and_corrected_facts_in_one_batch_count_once(tables: AnalyticsStore) -> None:
+    """P6's write path: a batch of ids never seen, the same batch sent again, and a batch mixing new ids
+    with corrections of stored ones (one of them twice): the sums equal the plain Decimal calculation
+    over the latest version of each id, and the history keeps every version sent."""
+    rng = random.Random(14)
+    rates = generate_rates(rng)
+    await write_rates(tables, rates)
+    facts = generate_facts(rng, 400, customers=15)
+    new, later = facts[:300], facts[300:]
+    sent: list[TradeFact] = []
+
+    await write_facts(tables, new)  # every id new
+    sent += new
+    assert await month_sums(tables) == plain_sums(sent)
+
+    await write_facts(tables, new)  # the same batch again: nothing counts twice
+    sent += new
+    assert await month_sums(tables) == plain_sums(sent)
+
+    fixes = [corrected(rng, f) for f in rng.sample(new, 50)]
+    mixed = later[:50] + fixes + later[50:] + [corrected(rng, fixes[0])]
+    rng.shuffle(mixed)
+    await write_facts(tables, mixed)
+    # The last of the batch under an id wins: the shuffled order is the order sent.
+    sent += mixed
+    assert await month_sums(tables) == plain_sums(sent)
+    await assert_sums_match(tables, sent, rng, rates)
+
+    [versions] = await tables.query("SELECT count() AS rows FROM trade_fact_versions")
+    assert versions["rows"] == len(sent)
+    [stored] = await tables.query("SELECT count() AS rows FROM trade_facts FINAL")
+    assert stored["rows"] == len(latest(sent)) == 400
+
+
+async def test_a_fact_id_with_a_line_break_is_refused_before_anything_is_written(tables: AnalyticsStore) -> None:
+    """The take-back sends a batch's ids as one text, one a line: an id with a line break (never a
+    validated fact's) would split into two and miss its take-back, so the batch is refused whole."""
+    [fact] = generate_facts(random.Random(3), 1)
+    with pytest.raises(ValueError, match="control character"):
+        await write_facts(tables, [fact, replace(fact, id="A\nB")])
+    [stored] = await tables.query("SELECT count() AS rows FROM trade_facts")
+    assert stored["rows"] == 0

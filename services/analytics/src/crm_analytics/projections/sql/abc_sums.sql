@@ -1,14 +1,14 @@
 -- Each customer's value over the period from the sums kept for the facts as they are now (schema.sql:
--- trade_sums_month, trade_sums_day, trade_lines; ADR 21): the same customers and values as
+-- trade_sums_month, trade_lines; ADR 21): the same customers and values as
 -- abc_facts.sql over facts_converted, to the cent, without reading every fact.
 --   {from:Date}, {to:Date}, {measure:String}   as in abc.sql
 --   rc: the reporting currency (views.sql's view reporting_currency)
 -- - In the reporting currency (rate 1, so a line's converted amount is its amount): whole months of
---   the period from the month sums, its partial months at the edges from the day sums.
+--   the period from the month sums, the days of its partial months at the edges from the lines.
 -- - In another currency: each line converted at the rate of its date and rounded to cents, as
 --   views.sql does, then summed (ASOF INNER JOIN: a line without a rate is never summed).
 -- - Known customers: a fact dated by the end of the period (`facts` counted in any currency: the
---   month sums up to the last whole month, the day sums after it).
+--   month sums up to the last whole month, the lines after it).
 WITH
     (SELECT currency FROM reporting_currency) AS rc,
     toStartOfMonth({from:Date}) AS first_month,
@@ -39,12 +39,12 @@ FROM
         customer,
         sumIf(
             multiIf(
-                {measure:String} = 'revenue', revenue,
-                {measure:String} = 'revenue_without_vat', revenue_without_vat,
-                revenue_without_vat - cost),
+                {measure:String} = 'revenue', toDecimal128(revenue, 2),
+                {measure:String} = 'revenue_without_vat', toDecimal128(revenue_without_vat, 2),
+                toDecimal128(revenue_without_vat, 2) - cost) * (sign * weight),
             currency = rc AND date >= {from:Date}) AS value,
-        sumIf(facts, date >= tail_from) AS facts
-    FROM trade_sums_day
+        sumIf(weight, date >= tail_from) AS facts
+    FROM trade_lines
     WHERE (date >= tail_from AND date <= {to:Date})
         OR (date >= {from:Date} AND date < least(whole_from, tail_from))
     GROUP BY customer

@@ -103,7 +103,7 @@ ENGINE = Null;
 
 -- Per customer, month and currency (in the fact's currency, unconverted): the sums of the signed
 -- amounts and how many facts; summed at read (no FINAL), a row whose sums all cancel is dropped at
--- merges. Whole months of a period come from here.
+-- merges. Whole months of a period come from here, its partial months at the edges from trade_lines.
 CREATE TABLE IF NOT EXISTS trade_sums_month
 (
     month               Date,
@@ -117,23 +117,10 @@ CREATE TABLE IF NOT EXISTS trade_sums_month
 ENGINE = SummingMergeTree
 ORDER BY (month, customer, currency);
 
--- The same per day: the partial months at a period's edges come from here.
-CREATE TABLE IF NOT EXISTS trade_sums_day
-(
-    date                Date,
-    customer            String,
-    currency            LowCardinality(String),
-    revenue             Decimal(38, 2),
-    revenue_without_vat Decimal(38, 2),
-    cost                Decimal(38, 2),
-    facts               Int64
-)
-ENGINE = SummingMergeTree
-ORDER BY (date, customer, currency);
-
 -- Every fact's line, unsummed, ordered by currency and date: a line in another currency than the
--- reporting one is converted and rounded one by one, exactly as views.sql does. `weight` sums the
--- versions counted (1) and replaced (-1); a line whose weight sums to 0 is dropped at merges.
+-- reporting one is converted and rounded one by one, exactly as views.sql does, and the days of a
+-- period's partial months at its edges are read here too. `weight` sums the versions counted (1) and
+-- replaced (-1); a line whose weight sums to 0 is dropped at merges.
 CREATE TABLE IF NOT EXISTS trade_lines
 (
     currency            LowCardinality(String),
@@ -161,18 +148,6 @@ AS SELECT
 FROM trade_fact_changes
 GROUP BY month, customer, currency;
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS trade_sums_day_feed TO trade_sums_day
-AS SELECT
-    date,
-    customer,
-    currency,
-    sum(toDecimal128(revenue, 2) * (sign * weight)) AS revenue,
-    sum(toDecimal128(revenue_without_vat, 2) * (sign * weight)) AS revenue_without_vat,
-    sum(toDecimal128(cost, 2) * (sign * weight)) AS cost,
-    sum(toInt64(weight)) AS facts
-FROM trade_fact_changes
-GROUP BY date, customer, currency;
-
 CREATE MATERIALIZED VIEW IF NOT EXISTS trade_lines_feed TO trade_lines
 AS SELECT currency, date, customer, id, sign, revenue, revenue_without_vat, cost, toInt64(weight) AS weight
 FROM trade_fact_changes;
@@ -193,6 +168,12 @@ AS SELECT
 FROM trade_facts
 ORDER BY version DESC
 LIMIT 1 BY id;
+
+-- Day sums (trade_sums_day) were kept here until issue 14's P6: the edge days of a period read
+-- trade_lines instead (as many rows, ordered by date within a currency), and each write of facts
+-- makes one part fewer. Dropped from stores made before.
+DROP VIEW IF EXISTS trade_sums_day_feed;
+DROP TABLE IF EXISTS trade_sums_day;
 
 -- The same history for orders and payments (a report as of a past moment sees each as it was then).
 CREATE TABLE IF NOT EXISTS order_versions AS orders
