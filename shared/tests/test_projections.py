@@ -6,9 +6,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import pytest
+from pydantic import ValidationError
 
 from crm_shared.bus import HEADER_DLT_REASON, Message, dead_letter_topic
 from crm_shared.bus.embedded import EmbeddedBus
@@ -95,3 +99,25 @@ async def test_the_live_feed_applies_batches_dead_letters_what_it_cannot_decode_
     finally:
         await bus.stop()
         await views.close()
+
+
+class OtherCounted(IntegrationEvent):
+    counter_id: str
+    by: str
+
+
+def test_a_view_takes_the_contract_its_own_translation_validated_and_validates_everything_else() -> None:
+    """Events of the service's own log carry the contract their translation validated: a view takes
+    it as it is. A message from the bus (the contract is never sent), or an envelope carrying a
+    contract of another class, is validated from its data, so data that does not fit is refused."""
+    view = Counters()
+    validated = Counted(counter_id="a", by=1)
+    own = replace(Envelope.from_message(counted("a", 0, 1)), contract=validated)
+    assert view.parse(own) is validated
+    from_bus = Envelope.from_message(own.to_message())
+    assert from_bus.contract is None and from_bus == own
+    parsed = view.parse(from_bus)
+    assert parsed == validated and parsed is not validated
+    assert view.parse(replace(own, contract=OtherCounted(counter_id="a", by="x"))) == validated
+    with pytest.raises(ValidationError):
+        view.parse(Envelope.from_message(counted("a", 0, "many")))

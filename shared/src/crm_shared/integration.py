@@ -45,6 +45,10 @@ class Envelope:
     position: int
     traceparent: str | None = None
     extra_headers: Mapping[str, str] = field(default_factory=dict)
+    contract: IntegrationEvent | None = field(default=None, compare=False, repr=False)
+    """The validated contract ``data`` was dumped from, when this process's own translation made the
+    envelope (views of the service's own log take it instead of validating ``data`` again); None for
+    a message from the bus, whose data is validated by whoever consumes it. Never sent."""
 
     @classmethod
     def of(
@@ -57,9 +61,11 @@ class Envelope:
         topic: str,
         data: Mapping[str, Any],
         extra_headers: Mapping[str, str] | None = None,
+        contract: IntegrationEvent | None = None,
     ) -> Envelope:
         """The envelope of a stored event: its id, when it occurred (``occurred_at`` in its metadata,
-        else when it was recorded), its place in its stream and the log, and its trace."""
+        else when it was recorded), its place in its stream and the log, and its trace; ``contract``
+        is the validated contract ``data`` is the JSON form of (see :attr:`contract`)."""
         occurred = recorded.metadata.get("occurred_at")
         return cls(
             id=str(recorded.id),
@@ -74,6 +80,7 @@ class Envelope:
             position=recorded.position,
             traceparent=recorded.metadata.get("traceparent"),
             extra_headers=extra_headers or {},
+            contract=contract,
         )
 
     def to_message(self) -> Message:

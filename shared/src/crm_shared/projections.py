@@ -7,8 +7,10 @@
 - ``topics``: the public topics it follows (a rebuild takes only their events from the log);
 - ``collections``: each base collection and its indexes;
 - ``contracts``: event type → the typed contract the kernel parses the event's data into (a live
-  message whose data does not fit its contract is dead-lettered); :meth:`View.parse` can be
-  overridden for a view fed by something else (the gateway decodes its own domain events);
+  message whose data does not fit its contract is dead-lettered; an event of the service's own log
+  comes with the contract its translation validated, which is taken as it is);
+  :meth:`View.parse` can be overridden for a view fed by something else (the gateway decodes its
+  own domain events);
 - ``handlers``: event type → the :class:`On` effects it has, in order. An :class:`On` names the
   collection and the id of *one* document, the version that guards it (the source stream's
   version by default) and a pure ``apply(before, fact)`` returning the document after the event
@@ -186,10 +188,18 @@ class View:
     takes it as it is; a view whose translation passes stored data on says False."""
 
     def parse(self, event: Envelope) -> BaseModel | None:
-        """The event's contract, validated (a :class:`pydantic.ValidationError` when it does not fit)."""
+        """The event's contract, validated (a :class:`pydantic.ValidationError` when it does not fit).
+
+        An envelope the service's own translation made carries the contract it validated
+        (:attr:`Envelope.contract`): that one is taken as it is when it is of this view's contract
+        class, so events of the service's own log are not validated twice (their stored data was
+        validated when written, and the translation upcast and validated it again)."""
         contract = self.contracts.get(event.type)
         if contract is None:
             return None
+        carried = event.contract
+        if carried is not None and type(carried) is contract:
+            return carried
         return contract.model_validate(event.data)
 
 

@@ -6,6 +6,7 @@ import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -200,3 +201,72 @@ async def test_a_search_key_that_goes_and_comes_back_is_found_again_live_and_in_
         page = await views.find(runner.collection(KEYS), Query(equals={"field": "word", "key": "бета"}))
         assert [d["counterparty_id"] for d in page.items] == ["r"]
         assert await views.count(runner.collection(KEYS), {"field": "word", "key": "гама"}) == 0
+
+
+async def test_a_rebuild_in_batches_gives_the_cards_and_lookups_the_live_feed_gives_one_message_at_a_time(
+    store: SqliteEventStore, views: SqliteReadStore, tmp_path: Path
+) -> None:
+    """The rebuild takes the contracts its translation validated and writes each batch with one
+    statement per collection; the live feed validates every message and writes it alone. Cards and
+    lookups (words, tax ids, e-mails, phones, managers, categories, properties) come out the same,
+    whatever the batch size, with renames, re-keyings and archiving in between."""
+    commands = CounterpartyCommands(store)
+    rng = random.Random(11)
+    for i in range(40):
+        entries = [ContactEntry("email", "email", f"office{i}@x{i}.bg", f"office{i}@x{i}.bg", True)]
+        if i % 3 == 0:
+            entries.append(ContactEntry("phone", "phone", f"+35928{i:06d}", f"+35928{i:06d}", False))
+        await commands.handle(
+            cp.RegisterCounterparty(
+                f"c{i:02d}",
+                f"Фирма {i} Trade-Co ООД",
+                ("buyer",) if i % 2 else ("supplier", "other"),
+                f"BG{100000 + i}" if i % 4 else None,
+                f"manager{i % 5}",
+                commands.now(),
+                contact_info=tuple(entries),
+                categories=("vip",) if i % 5 == 0 else (),
+            ),
+            ADMIN,
+        )
+    for step in range(60):
+        cid = f"c{rng.randrange(40):02d}"
+        change: dict[str, Any] = rng.choice(
+            [
+                {"name": f"Преименувана {step} Ltd"},
+                {"main_manager": f"manager{rng.randrange(5)}"},
+                {"tax_id": f"GB{step:06d}"},
+                {"contact_info": ()},
+                {"categories": ("vip", f"cat{step % 3}")},
+            ]
+        )
+        await commands.handle(cp.UpdateCounterparty(cid, change), ADMIN)
+    for cid in ("c03", "c17"):
+        await commands.handle(cp.ArchiveCounterparty(cid, "closed"), ADMIN)
+    await commands.handle(cp.RestoreCounterparty("c17"), ADMIN)
+    messages = [m.to_message() for r in await store.read_all(limit=10_000) for m in translate(r)]
+    live = ProjectionRunner(CounterpartiesView(), views, service="contacts")
+    await live.prepare()
+    for message in messages:
+        await live.handle(message)
+
+    async def view_of(store_: SqliteReadStore, runner: ProjectionRunner) -> tuple[object, object]:
+        # A lookup carries the version of the change that last wrote it: one message at a time that
+        # may be an earlier one than a batch's last, so lookups are compared without it.
+        keys = await documents(store_, runner.collection(KEYS))
+        return (
+            await documents(store_, runner.collection(COLLECTION)),
+            [{k: v for k, v in d.items() if k != "_version"} for d in keys],
+        )
+
+    expected = await view_of(views, live)
+    assert len(expected[0]) == 40 and len(expected[1]) > 200  # type: ignore[arg-type]
+    for batch_size in (7, 5000):
+        rebuilt_views = await SqliteReadStore.open(tmp_path / f"rebuilt-{batch_size}.db")
+        try:
+            rebuilt = ProjectionRunner(CounterpartiesView(), rebuilt_views, service="contacts")
+            await rebuilt.prepare()
+            assert await rebuilt.rebuild_if_needed(store, translate, batch_size=batch_size) == len(messages)
+            assert await view_of(rebuilt_views, rebuilt) == expected
+        finally:
+            await rebuilt_views.close()

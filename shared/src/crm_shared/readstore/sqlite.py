@@ -9,6 +9,7 @@ checkpoint commit in one transaction on a single writer thread.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import re
 import sqlite3
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from crm_shared import jsoncodec
-from crm_shared.readstore.port import Change, Delete, Document, Index, Page, Put, Query
+from crm_shared.readstore.port import Change, Document, Index, Page, Put, Query
 from crm_shared.sqlite import ThreadConnections, connect
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -41,6 +42,24 @@ _IDS_HERE = 100
 
 _IN_CHUNK = 500
 """Ids per ``IN (...)`` query: well under SQLite's limit of bound parameters."""
+
+
+_ROWS_PER_STATEMENT = 2000
+"""Rows per multi-row ``INSERT``: 6,000 bound parameters, well under SQLite's limit (32,766)."""
+
+
+@functools.lru_cache(maxsize=256)
+def _upsert(table: str, is_put: bool, rows: int) -> str:
+    """The guarded upsert of ``rows`` puts (``id, version, doc``) or deletes (``id, version``):
+    a deleted document stays as a tombstone carrying its version."""
+    if is_put:
+        values, doc = ",".join(["(?,?,?)"] * rows), "excluded.doc"
+    else:
+        values, doc = ",".join(["(?,?,NULL)"] * rows), "NULL"
+    return (
+        f"INSERT INTO {table} (id, version, doc) VALUES {values} ON CONFLICT(id) DO UPDATE"
+        f" SET version = excluded.version, doc = {doc} WHERE excluded.version > {table}.version"
+    )
 
 
 def _table(collection: str) -> str:
@@ -132,38 +151,38 @@ class SqliteReadStore:
     async def apply(self, changes: Sequence[Change], checkpoint: tuple[str, int] | None = None) -> int:
         """Apply guarded changes and the checkpoint in one transaction.
 
-        Runs of the same kind of change on the same collection are one statement each: the run is
-        encoded as one JSON array here (one ``orjson`` call) and SQLite itself takes it apart
-        (``json_each``) and upserts every row with its guard, so the writer thread holds the GIL
-        once per run, not once per row, and the event loop keeps working meanwhile. Order is kept,
-        which is what the guards and the tracking-after-effect rule need.
+        Runs of the same kind of change on the same collection are written with multi-row
+        ``INSERT ... VALUES`` statements of up to :data:`_ROWS_PER_STATEMENT` rows: each document is
+        encoded here (one ``orjson`` call each, on the caller's thread), the writer thread binds the
+        rows in one call and SQLite upserts them, every row with its guard, in one step. So the
+        writer holds the GIL once per statement, not once per row, and SQLite neither parses nor
+        renders the JSON again. Order is kept, which is what the guards and the
+        tracking-after-effect rule need.
         """
-        runs: list[tuple[bool, str, str]] = []
+        runs: list[tuple[bool, str, list[tuple[int, list[Any]]]]] = []
+        dumps = jsoncodec.dumps
         for (is_put, collection), run in itertools.groupby(changes, key=lambda c: (type(c) is Put, c.collection)):
-            if is_put:
-                values: list[Any] = [change.document for change in run if isinstance(change, Put)]
-            else:
-                values = [[change.id, change.version] for change in run if isinstance(change, Delete)]
-            runs.append((is_put, collection, jsoncodec.dumps(values).decode()))
+            rows: list[Any] = []
+            for change in run:
+                if isinstance(change, Put):
+                    document = change.document
+                    rows += (document["_id"], document["_version"], dumps(document).decode())
+                else:
+                    rows += (change.id, change.version)
+            width = 3 if is_put else 2
+            per = _ROWS_PER_STATEMENT * width
+            statements = [(len(rows[i : i + per]) // width, rows[i : i + per]) for i in range(0, len(rows), per)]
+            runs.append((is_put, collection, statements))
 
         def work(conn: sqlite3.Connection) -> int:
             applied = 0
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for is_put, collection, encoded in runs:
+                for is_put, collection, statements in runs:
                     table = self._ensure_table(conn, collection)
-                    source = (
-                        "SELECT value ->> '$._id', value ->> '$._version', value FROM json_each(?) WHERE true"
-                        if is_put
-                        else "SELECT value ->> 0, value ->> 1, NULL FROM json_each(?) WHERE true"
-                    )
-                    doc = "excluded.doc" if is_put else "NULL"
-                    cursor = conn.execute(
-                        f"INSERT INTO {table} (id, version, doc) {source} ON CONFLICT(id) DO UPDATE"
-                        f" SET version = excluded.version, doc = {doc} WHERE excluded.version > {table}.version",
-                        (encoded,),
-                    )
-                    applied += cursor.rowcount
+                    for count, params in statements:
+                        cursor = conn.execute(_upsert(table, is_put, count), params)
+                        applied += cursor.rowcount
                 if checkpoint is not None:
                     conn.execute(
                         "INSERT INTO checkpoints (name, position) VALUES (?, ?)"

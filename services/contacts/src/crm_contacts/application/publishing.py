@@ -54,7 +54,8 @@ def _counterparty(recorded: RecordedEvent) -> list[Envelope]:
     fields = event.model_dump()
     if isinstance(event, cp.CounterpartyRegistered):
         fields["kind"] = event.relations[0]
-    data = contract.model_validate(fields).model_dump(mode="json")
+    validated = contract.model_validate(fields)
+    data = validated.model_dump(mode="json")
     return [
         Envelope.of(
             recorded,
@@ -63,6 +64,7 @@ def _counterparty(recorded: RecordedEvent) -> list[Envelope]:
             subject=str(data["counterparty_id"]),
             topic=public.COUNTERPARTY_TOPIC,
             data=data,
+            contract=validated,
         )
     ]
 

@@ -25,7 +25,8 @@ def translate_reference(recorded: RecordedEvent) -> list[Envelope]:
     ce_type = _PUBLIC_TYPES.get(type(event))
     if ce_type is None:
         return []
-    data = public.EVENT_TYPES[ce_type].model_validate(event.model_dump()).model_dump(mode="json")
+    contract = public.EVENT_TYPES[ce_type].model_validate(event.model_dump())
+    data = contract.model_dump(mode="json")
     return [
         Envelope.of(
             recorded,
@@ -34,5 +35,6 @@ def translate_reference(recorded: RecordedEvent) -> list[Envelope]:
             subject=f"{data['catalog']}:{data['code']}",
             topic=public.TOPIC,
             data=data,
+            contract=contract,
         )
     ]
