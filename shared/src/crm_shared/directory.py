@@ -10,6 +10,13 @@ Checks apply to **new** references only: a record that already names a user or g
 not know (data from before the directory was published) keeps loading and keeps that reference
 through other changes. A reference the copy does not have (yet) is waited for, a bounded time
 (:func:`crm_shared.local_copy.wait_for_copy`), so a user or group created a moment ago is accepted.
+
+Every command that names a manager or a group reads them. Where the copy is fed in this process
+(:meth:`LocalDirectory.follow`: embedded mode, a projector role), what was read is kept in memory
+for as long as the feed has applied nothing since (:attr:`~crm_shared.projections.ProjectionRunner.applied`
+unchanged), so a change to any user or group is seen by the very next check, as when reading the
+store. A process that only reads the copy (an API replica whose projector runs elsewhere) reads the
+store every time.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from crm_shared.bus.port import Message
+from crm_shared.bus.port import Bus, Message
 from crm_shared.contracts.identity import access_group as groups
 from crm_shared.contracts.identity import user as users
 from crm_shared.errors import DomainError
@@ -30,6 +37,8 @@ from crm_shared.readstore import Document, Index, ReadStore
 
 USERS = "directory_users"
 ACCESS_GROUPS = "directory_access_groups"
+KEPT = 10_000
+"""At most this many users and groups read are kept in memory (see the module docstring)."""
 
 
 def _user(before: Document | None, fact: Fact[Any]) -> Document | None:
@@ -78,15 +87,43 @@ class LocalDirectory:
         self._views = views
         self.runner = runner
         self.wait = wait
+        self._fed_here = False
+        self._kept: dict[tuple[str, str], tuple[Document | None, int]] = {}
+        """(collection, id) -> what the store held, and ``runner.applied`` before it was read."""
 
     async def prepare(self) -> None:
         """Create the view's collections (it is fed from the bus only: there is no rebuild to wait for)."""
         for base, indexes in self.runner.projection.collections.items():
             await self._views.ensure_indexes(self.runner.collection(base), indexes)
 
+    async def follow(self, bus: Bus) -> None:
+        """Feed the copy from the directory's topics in this process; from now on what the checks
+        read is kept until the feed applies anything (see the module docstring)."""
+        await self.runner.follow(bus)
+        self._fed_here = True
+
+    async def stop(self) -> None:
+        """Stop feeding the copy; the checks read the store again."""
+        self._fed_here = False
+        self._kept.clear()
+        await self.runner.stop()
+
+    async def _get(self, base: str, id: str) -> Document | None:
+        if not self._fed_here:
+            return await self._views.get(self.runner.collection(base), id)
+        applied = self.runner.applied  # before reading: a batch applied meanwhile makes the entry stale
+        kept = self._kept.get((base, id))
+        if kept is not None and kept[1] == applied:
+            return None if kept[0] is None else dict(kept[0])
+        doc = await self._views.get(self.runner.collection(base), id)
+        if len(self._kept) >= KEPT:
+            self._kept.clear()
+        self._kept[(base, id)] = (None if doc is None else dict(doc), applied)
+        return doc
+
     async def user(self, user_id: str) -> Document | None:
         """A user as the gateway last published it (username, name, active), or None."""
-        return await self._views.get(self.runner.collection(USERS), user_id)
+        return await self._get(USERS, user_id)
 
     async def users(self, ids: Iterable[str]) -> dict[str, Document]:
         """Several users at once, by id (the unknown ones left out)."""
@@ -99,7 +136,7 @@ class LocalDirectory:
 
     async def group(self, code: str) -> Document | None:
         """An access group as the gateway last published it (name, retired), or None."""
-        return await self._views.get(self.runner.collection(ACCESS_GROUPS), code)
+        return await self._get(ACCESS_GROUPS, code)
 
     # -- checks of new references -----------------------------------------------------------------
 

@@ -131,7 +131,7 @@ class ContactsService:
         """Build the views if they never were (or their version changed), then follow the log; and
         take what other services tell this one (:mod:`crm_contacts.application.counterparties.consumers`)
         and follow the gateway's directory into its local copy."""
-        await self.directory.runner.follow(bus)
+        await self.directory.follow(bus)
         await self.abc_runner.follow(bus)
         await self.stage_runner.follow(bus)
         for runner in self.runners:  # its own views follow its own log, never its public topics (ADR 14)
@@ -150,7 +150,7 @@ class ContactsService:
         """Stop background roles and release the stores."""
         for runner in self.runners:
             await runner.stop()
-        await self.directory.runner.stop()
+        await self.directory.stop()
         await self.abc_runner.stop()
         await self.stage_runner.stop()
         for subscription in self._subscriptions:

@@ -76,7 +76,7 @@ class InteractionsService:
         directory; build the interaction view from this service's own log if it never was (or its
         version changed), then keep it following that log (never the public topic: ADR 14); and
         delete a contact person's key when contacts erases the person (ADR 15)."""
-        await self.directory.runner.follow(bus)
+        await self.directory.follow(bus)
         await self.contacts_runner.follow(bus)
         await self.runner.follow_log(self.store, stored)
         self._subscriptions.append(await ErasuresFromContacts(self.keys).subscribe(bus))
