@@ -187,3 +187,15 @@ async def test_csv_import_and_export_carry_the_codes(embedded: EmbeddedCrm) -> N
         {"system": "sap-bg", "code": "0000104711"},
         {"system": "erp", "code": "C-5"},
     ]
+
+
+async def test_a_search_that_is_a_code_lists_its_holder_not_the_names_it_starts(crm: httpx.AsyncClient) -> None:
+    """``q`` is looked up as an external code beside the search itself: when it is a code, only the
+    code's holder is listed, even where the search would have found other names (or a phone)."""
+    await crm.post(API, json=body("Марица Комерс"))
+    held = await crm.post(API, json=body("Тракия Логистик", "Марица", {"system": "tel", "code": "0888123456"}))
+    assert held.status_code == 201, held.text
+    position = held.headers["X-Commit-Position"]
+    assert await listed(crm, position, q="Марица") == ["Тракия Логистик"]
+    assert await listed(crm, position, q="0888123456") == ["Тракия Логистик"]
+    assert await listed(crm, position, q="Мари") == ["Марица Комерс"]  # not a code: the name's word

@@ -11,6 +11,7 @@ combined with any of the list filters.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import dataclasses
 import re
@@ -221,8 +222,39 @@ class CounterpartyQueries:
         within = None if groups is None else ("access_group", tuple(sorted(groups)))
         equals = self._equals(filters)
         lookup = self._lookup(filters)
-        if filters.q and filters.q.strip() and await self._is_code(filters.q.strip(), equals, within):
-            lookup = ("extcode", filters.q.strip(), True)
+        q = filters.q.strip() if filters.q else ""
+        if not q:
+            return await self._lookup_page(caller, filters, sort, limit, after, equals, within, lookup)
+        # Whether q is an external code, asked beside the search itself (two reads at once, not one
+        # after the other); in the rare case it is one, the search's page (or its error) is dropped.
+        is_code = asyncio.ensure_future(self._is_code(q, equals, within))
+        try:
+            searched = await asyncio.gather(
+                self._lookup_page(caller, filters, sort, limit, after, equals, within, lookup),
+                return_exceptions=True,
+            )
+        except BaseException:  # this request cancelled: so is its probe
+            is_code.cancel()
+            await asyncio.gather(is_code, return_exceptions=True)
+            raise
+        if await is_code:
+            return await self._lookup_page(caller, filters, sort, limit, after, equals, within, ("extcode", q, True))
+        page = searched[0]
+        if isinstance(page, BaseException):
+            raise page
+        return page
+
+    async def _lookup_page(
+        self,
+        caller: Caller,
+        filters: Filters,
+        sort: Sort,
+        limit: int,
+        after: tuple[Any, str] | None,
+        equals: dict[str, Any],
+        within: tuple[str, tuple[str, ...]] | None,
+        lookup: tuple[str, str, bool] | None,
+    ) -> Page:
         if lookup is None or lookup[0] == "name":
             prefix = None if lookup is None else ("name_key", lookup[1])
             query = Query(equals, prefix, "name_key" if sort == "name" else sort, after, limit, within)
