@@ -490,7 +490,7 @@ class ProjectionRunner:
                 if before is not None and before["_version"] >= version:
                     continue  # applied already: a redelivery or a replay
                 after = on.apply(None if before is None else dict(before), fact)
-                if inspect.isawaitable(after):
+                if type(after) is not dict and inspect.isawaitable(after):  # dict: the usual, checked cheaply
                     after = await after
                 if after is None:
                     continue

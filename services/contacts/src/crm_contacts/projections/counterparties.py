@@ -44,6 +44,7 @@ _FIELD_OF = {
 """Events that set one card field to the event's field of the same (or the given) name."""
 _CARD_FIELD = {"entries": "contact_info", "values": "properties"}
 _REGISTERED = "crm.contacts.CounterpartyRegistered"
+_RELATION_FLAGS = (("buyer", "is_buyer"), ("supplier", "is_supplier"), ("other", "is_other"))
 
 
 def name_key(name: str) -> str:
@@ -110,16 +111,24 @@ def property_key(value: Any) -> str:
 
 def _registered(before: Document | None, fact: Fact[Any]) -> Document:
     """The card as registered (``before`` is None unless its registration is replayed)."""
-    data = dict(fact.data)
-    data.pop("counterparty_id")
-    document = {**data, "relations": data.get("relations") or [data["kind"]]}
+    document = dict(fact.data)
+    del document["counterparty_id"]
+    document["relations"] = document.get("relations") or [document["kind"]]
     document.pop("kind", None)
     main = document["main_manager"]
     managers = list(document.get("managers") or [])
     document["managers"] = managers if main in managers else [main, *managers]
-    document.update(archived=False, contact_info=[], properties={}, categories=[], sources=[], source=None)
-    document["external_codes"] = []
-    document.update(merged_into=None, merged=[])
+    document.update(
+        archived=False,
+        contact_info=[],
+        properties={},
+        categories=[],
+        sources=[],
+        source=None,
+        external_codes=[],
+        merged_into=None,
+        merged=[],
+    )
     return _finished(document, fact)
 
 
@@ -156,9 +165,9 @@ def _updated(before: Document | None, fact: Fact[Any]) -> Document | None:
 def _finished(document: Document, fact: Fact[Any]) -> Document:
     """The fields every card derives from its others."""
     document["name_key"] = name_key(str(document["name"]))
-    relations = set(document.get("relations", ()))
-    for relation in ("buyer", "supplier", "other"):
-        document[f"is_{relation}"] = relation in relations
+    relations = document.get("relations", ())
+    for relation, flag in _RELATION_FLAGS:
+        document[flag] = relation in relations
     document["updated_at"] = fact.envelope.time.isoformat()
     return document
 
