@@ -13,48 +13,18 @@ periods and ``--as-known now|then``.
 from __future__ import annotations
 
 import argparse
-from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import datetime
-from decimal import Decimal
-from typing import Any
+from collections.abc import AsyncIterator
 
 from crm import report_abc, report_xyz, reports
-from crm_analytics.application.backtest import MAX_PERIODS, BacktestQuery, backtest
+from crm_analytics.application.backtest import ABC_COLUMNS, MAX_PERIODS, BacktestQuery, abc_cells, backtest
 from crm_analytics.application.xyz import XyzReport
-from crm_analytics.application.xyz_backtest import STANDINGS, XyzBacktestQuery, xyz_backtest
+from crm_analytics.application.xyz_backtest import XYZ_COLUMNS, XyzBacktestQuery, xyz_backtest, xyz_cells
 from crm_analytics.bootstrap import AnalyticsService
-from crm_analytics.domain.abc import CLASSES, Shares
-from crm_analytics.domain.xyz import STAGES, XYZ_CLASSES
+from crm_analytics.domain.abc import Shares
 from crm_shared.identity import Caller
 from crm_shared.settings import KernelSettings
 
 STEPS = ("month", "quarter", "half-year", "year")
-
-
-def comparison_columns(categories: Sequence[str]) -> tuple[str, ...]:
-    """The columns of a run's comparison with its neighbours."""
-    previous = (*categories, "new")
-    return (
-        "kept_share",
-        *(f"next_share_{p}" for p in previous),
-        *(f"moved_{p}_to_{c}" for p in previous for c in categories),
-    )
-
-
-def comparison_cells(
-    moved: Mapping[Any, int] | None,
-    kept_share: Decimal | None,
-    following: Mapping[Any, Decimal | None] | None,
-    categories: Sequence[str],
-) -> list[object]:
-    """The values of :func:`comparison_columns` from a run's movement, kept share and next share
-    (:class:`~crm_analytics.application.backtest.Comparison`; None: no run before, or after)."""
-    previous = (*categories, "new")
-    return [
-        kept_share,
-        *(None if following is None else following[p] for p in previous),
-        *(None if moved is None else moved[(p, c)] for p in previous for c in categories),
-    ]
 
 
 def _add_runs(parser: argparse.ArgumentParser, count: str, between: str) -> None:
@@ -64,21 +34,9 @@ def _add_runs(parser: argparse.ArgumentParser, count: str, between: str) -> None
     reports.add_output(parser)
 
 
-def _moment(found: datetime | None) -> str | None:
-    return None if found is None else found.isoformat()
-
-
 # -- crm report abc-backtest ------------------------------------------------------------------------------
 
 ABC = "abc-backtest"
-ABC_COLUMNS = (
-    "from",
-    "to",
-    "as_of",
-    *(f"customers_{c}" for c in CLASSES),
-    *(f"value_{c}" for c in CLASSES),
-    *comparison_columns(CLASSES),
-)
 
 
 def add_abc_arguments(parser: argparse.ArgumentParser) -> None:
@@ -108,14 +66,7 @@ def run_abc(settings: KernelSettings, args: argparse.Namespace) -> int:
 
     async def rows(service: AnalyticsService, caller: Caller) -> AsyncIterator[reports.Row]:
         for p in await backtest(service.abc, caller, asked, service.settings.time_zone):
-            yield (
-                p.period.start.isoformat(),
-                p.period.end.isoformat(),
-                _moment(p.as_of),
-                *(p.customers[c] for c in CLASSES),
-                *(p.values[c] for c in CLASSES),
-                *comparison_cells(p.movement, p.kept_share, p.next_share, CLASSES),
-            )
+            yield abc_cells(p)
 
     count = reports.write(settings, args, ABC_COLUMNS, rows)
     reports.tell(
@@ -129,16 +80,6 @@ def run_abc(settings: KernelSettings, args: argparse.Namespace) -> int:
 # -- crm report xyz-backtest ------------------------------------------------------------------------------
 
 XYZ = "xyz-backtest"
-XYZ_COLUMNS = (
-    "to",
-    "from",
-    "as_of",
-    "customers",
-    *STAGES,
-    *XYZ_CLASSES,
-    *(f"value_{s}" for s in STANDINGS),
-    *comparison_columns(STANDINGS),
-)
 
 
 def add_xyz_arguments(parser: argparse.ArgumentParser) -> None:
@@ -158,17 +99,7 @@ def run_xyz(settings: KernelSettings, args: argparse.Namespace) -> int:
     async def rows(service: AnalyticsService, caller: Caller) -> AsyncIterator[reports.Row]:
         found = await xyz_backtest(XyzReport(service.analytics), caller, asked, service.settings.time_zone)
         for run in found:
-            compared = run.comparison
-            yield (
-                run.to.isoformat(),
-                run.first_day.isoformat(),
-                _moment(run.as_of),
-                run.customers,
-                *(run.stages[s] for s in STAGES),
-                *(run.classes[c] for c in XYZ_CLASSES),
-                *(run.values[s] for s in STANDINGS),
-                *comparison_cells(compared.movement, compared.kept_share, compared.next_share, STANDINGS),
-            )
+            yield xyz_cells(run)
 
     count = reports.write(settings, args, XYZ_COLUMNS, rows)
     rule = asked.rule

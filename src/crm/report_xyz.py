@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from decimal import Decimal, InvalidOperation
 
 from crm import reports
-from crm_analytics.application.xyz import XyzReport
+from crm_analytics.application.xyz import COLUMNS, XyzReport, cells
 from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.domain.xyz import (
     BAND_PATTERN,
@@ -23,17 +23,6 @@ from crm_shared.identity import Caller
 from crm_shared.settings import KernelSettings
 
 NAME = "xyz"
-COLUMNS = (
-    "customer",
-    "counterparty_id",
-    "stage",
-    "class",
-    "coefficient",
-    "mean",
-    "total",
-    "values",
-    "active_periods",
-)
 
 
 def add_rule_arguments(parser: argparse.ArgumentParser) -> None:
@@ -90,17 +79,7 @@ def run(settings: KernelSettings, args: argparse.Namespace) -> int:
 
     async def rows(service: AnalyticsService, caller: Caller) -> AsyncIterator[reports.Row]:
         async for row in XyzReport(service.analytics).every_row(caller, asked):
-            yield (
-                row.customer,
-                row.counterparty_id,
-                row.stage,
-                row.xyz_class,
-                row.coefficient,
-                row.mean,
-                row.total,
-                row.values,
-                row.active_periods,
-            )
+            yield cells(row)
 
     count = reports.write(settings, args, COLUMNS, rows)
     reports.tell(

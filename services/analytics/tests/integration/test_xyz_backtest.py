@@ -255,6 +255,7 @@ async def test_the_route_answers_in_the_callers_scope(app: FastAPI, service: Ana
             "currency": "EUR",
             "as_known": "now",
             "time_zone": "UTC",
+            "without_rate": [],
         }
         january, february = whole["items"]
         assert (january["to"], january["from"], january["as_of"]) == ("2026-01-31", "2025-12-01", None)

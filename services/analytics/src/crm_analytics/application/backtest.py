@@ -27,6 +27,12 @@ XYZ class) and value (the rule's measure):
 
 Percentages are rounded half-up to 2 decimals (:func:`percent`); None where the base is not positive
 or absent.
+
+**As rows** (:func:`comparison_columns`, :func:`comparison_cells`, :data:`ABC_COLUMNS`, :func:`abc_cells`):
+one row per run, what ``crm report abc-backtest`` writes and ``/abc/backtest.csv`` and ``.xlsx`` hold.
+
+**Without a rate** (:func:`without_rate`): the facts of the periods left out for lack of a currency
+rate, as the ABC report lists them.
 """
 
 from __future__ import annotations
@@ -37,11 +43,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
-from crm_analytics.application.abc import AbcQuery, AbcReport
+from crm_analytics.application.abc import AbcQuery, AbcReport, WithoutRate, facts_without_rate
 from crm_analytics.domain.abc import CLASSES, AbcClass, Measure, Period, Shares
 from crm_analytics.domain.xyz import bounds, ordinal
+from crm_shared.analytics import AnalyticsStore
 from crm_shared.errors import DomainError
 from crm_shared.identity import Caller
 
@@ -127,6 +134,28 @@ def compare(runs: Sequence[Mapping[str, tuple[K, Decimal]]], categories: Sequenc
     return found
 
 
+def comparison_columns(categories: Sequence[str]) -> tuple[str, ...]:
+    """The columns of a run's comparison with its neighbours: ``kept_share``, ``next_share_<category>``
+    (``new`` last) and ``moved_<previous>_to_<category>`` for every pair."""
+    previous = (*categories, "new")
+    return (
+        "kept_share",
+        *(f"next_share_{p}" for p in previous),
+        *(f"moved_{p}_to_{c}" for p in previous for c in categories),
+    )
+
+
+def comparison_cells(comparison: Comparison[Any], categories: Sequence[str]) -> list[object]:
+    """The values of :func:`comparison_columns` (None: no run before, or after)."""
+    previous = (*categories, "new")
+    moved, following = comparison.movement, comparison.next_share
+    return [
+        comparison.kept_share,
+        *(None if following is None else following[p] for p in previous),
+        *(None if moved is None else moved[(p, c)] for p in previous for c in categories),
+    ]
+
+
 # -- the ABC back-test ---------------------------------------------------------------------------------
 
 
@@ -150,6 +179,13 @@ class BacktestQuery:
         return windows(self.to, self.periodicity, self.periods)
 
 
+async def without_rate(store: AnalyticsStore, asked: BacktestQuery) -> list[WithoutRate]:
+    """The facts of the periods (the first one's first day to the last one's last) without a rate, by
+    currency: left out of every period's values, as the ABC report leaves them out."""
+    periods = asked.windows()
+    return await facts_without_rate(store, periods[0].start, periods[-1].end, from_sums=True)
+
+
 @dataclass(frozen=True, slots=True)
 class BacktestPeriod:
     """One period's classification and its comparison with its neighbours."""
@@ -165,6 +201,11 @@ class BacktestPeriod:
     """Customers of both periods keeping their class, in percent of them."""
     next_share: dict[Previous, Decimal | None] | None
     """The next period's total value by this period's class of its customers; None for the last."""
+
+    @property
+    def comparison(self) -> Comparison[AbcClass]:
+        """Its movement, kept share and next share."""
+        return Comparison(self.movement, self.kept_share, self.next_share)
 
 
 async def backtest(report: AbcReport, caller: Caller, asked: BacktestQuery, time_zone: str) -> list[BacktestPeriod]:
@@ -192,3 +233,32 @@ async def backtest(report: AbcReport, caller: Caller, asked: BacktestQuery, time
             )
         )
     return result
+
+
+ABC_COLUMNS = (
+    "from",
+    "to",
+    "as_of",
+    *(f"customers_{c}" for c in CLASSES),
+    *(f"value_{c}" for c in CLASSES),
+    *comparison_columns(CLASSES),
+)
+"""The columns of an ABC back-test as rows, one per period (:func:`abc_cells`)."""
+
+
+def moment_text(found: datetime | None) -> str | None:
+    """A run's moment as ISO 8601; None for now."""
+    return None if found is None else found.isoformat()
+
+
+def abc_cells(period: BacktestPeriod) -> tuple[object, ...]:
+    """A period's row of :data:`ABC_COLUMNS`: days and moment as text, counts as int, values and shares
+    as Decimal, None where there is nothing (the first period's movement, the last one's next share)."""
+    return (
+        period.period.start.isoformat(),
+        period.period.end.isoformat(),
+        moment_text(period.as_of),
+        *(period.customers[c] for c in CLASSES),
+        *(period.values[c] for c in CLASSES),
+        *comparison_cells(period.comparison, CLASSES),
+    )

@@ -24,6 +24,7 @@ from crm_analytics.domain.xyz import (
     XYZ_CLASSES,
     Stage,
     XyzClass,
+    XyzMeasure,
     XyzParameters,
     coefficient,
     mean,
@@ -44,6 +45,14 @@ _SUMMARY = {
     for known, seen in _SEEN.items()
 }
 _MONEY = ("revenue", "revenue_without_vat", "profit")
+
+
+async def window_without_rate(store: AnalyticsStore, measure: XyzMeasure, start: date, end: date) -> list[WithoutRate]:
+    """The facts dated ``start`` … ``end`` without a rate, by currency, for a money measure (else none:
+    counts and days need no rate)."""
+    if measure not in _MONEY:
+        return []
+    return await facts_without_rate(store, max(start, EARLIEST), end)
 
 
 def _parameters(asked: XyzParameters) -> dict[str, object]:
@@ -79,6 +88,37 @@ class XyzRow:
     """How many values: the periods of the window, or for intervals the intervals between sale days."""
     active_periods: int
     """Periods of the window with at least one sale."""
+
+
+COLUMNS = (
+    "customer",
+    "counterparty_id",
+    "stage",
+    "class",
+    "coefficient",
+    "mean",
+    "total",
+    "values",
+    "active_periods",
+)
+"""The columns of the report as rows, one per customer (:func:`cells`): ``crm report xyz`` and the
+report's files."""
+
+
+def cells(row: XyzRow) -> tuple[object, ...]:
+    """A customer's row of :data:`COLUMNS` (None where there is no counterparty, class, coefficient
+    or mean)."""
+    return (
+        row.customer,
+        row.counterparty_id,
+        row.stage,
+        row.xyz_class,
+        row.coefficient,
+        row.mean,
+        row.total,
+        row.values,
+        row.active_periods,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,9 +181,7 @@ class XyzReport:
             stages[entry["stage"]] += int(entry["customers"])
             if entry["xyz_class"] is not None:
                 classes[entry["xyz_class"]] += int(entry["customers"])
-        without_rate: list[WithoutRate] = []
-        if asked.measure in _MONEY:
-            without_rate = await facts_without_rate(self._store, max(asked.first_day, EARLIEST), asked.to)
+        without_rate = await window_without_rate(self._store, asked.measure, asked.first_day, asked.to)
         return XyzResult(
             rows=rows,
             last_customer=last,

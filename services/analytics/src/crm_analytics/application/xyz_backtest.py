@@ -14,6 +14,10 @@ counts the movement between standings (or from ``new``), the share of customers 
 standing, and the **next share**: which part of the next run's window value — each customer's
 ``total`` of the rule's measure over the window (for ``intervals``, the days between its first and
 last sale day in the window) — came from this run's customers of each standing and from new ones.
+
+As rows (:data:`XYZ_COLUMNS`, :func:`xyz_cells`): one per run, what ``crm report xyz-backtest`` writes
+and ``/xyz/backtest.csv`` and ``.xlsx`` hold. :func:`without_rate`: the facts of the windows left out
+of a money measure for lack of a rate.
 """
 
 from __future__ import annotations
@@ -24,9 +28,22 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Literal, get_args
 
-from crm_analytics.application.backtest import Comparison, Known, Periodicity, check_count, compare, moment_of, windows
-from crm_analytics.application.xyz import XyzReport, XyzRow
+from crm_analytics.application.abc import WithoutRate
+from crm_analytics.application.backtest import (
+    Comparison,
+    Known,
+    Periodicity,
+    check_count,
+    compare,
+    comparison_cells,
+    comparison_columns,
+    moment_of,
+    moment_text,
+    windows,
+)
+from crm_analytics.application.xyz import XyzReport, XyzRow, window_without_rate
 from crm_analytics.domain.xyz import SCALES, STAGES, XYZ_CLASSES, Stage, XyzClass, XyzParameters
+from crm_shared.analytics import AnalyticsStore
 from crm_shared.errors import DomainError
 from crm_shared.identity import Caller
 
@@ -67,6 +84,13 @@ class XyzBacktestQuery:
             return [replace(self.rule, to=day) for day in self.dates()]
         except DomainError as exc:
             raise DomainError(f"too many runs: {exc}", field="runs") from exc
+
+
+async def without_rate(store: AnalyticsStore, asked: XyzBacktestQuery) -> list[WithoutRate]:
+    """The facts of the windows (the first run's first day to the last evaluation date) without a rate,
+    by currency, for a money measure (else none): left out of every run, as the XYZ report leaves them."""
+    first, last = asked.evaluations()[0], asked.evaluations()[-1]
+    return await window_without_rate(store, last.measure, first.first_day, last.to)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,3 +144,31 @@ async def xyz_backtest(
             )
         )
     return result
+
+
+XYZ_COLUMNS = (
+    "to",
+    "from",
+    "as_of",
+    "customers",
+    *STAGES,
+    *XYZ_CLASSES,
+    *(f"value_{s}" for s in STANDINGS),
+    *comparison_columns(STANDINGS),
+)
+"""The columns of a stage/XYZ back-test as rows, one per run (:func:`xyz_cells`)."""
+
+
+def xyz_cells(run: XyzBacktestRun) -> tuple[object, ...]:
+    """A run's row of :data:`XYZ_COLUMNS`: days and moment as text, counts as int, values and shares as
+    Decimal, None where there is nothing (the first run's movement, the last one's next share)."""
+    return (
+        run.to.isoformat(),
+        run.first_day.isoformat(),
+        moment_text(run.as_of),
+        run.customers,
+        *(run.stages[s] for s in STAGES),
+        *(run.classes[c] for c in XYZ_CLASSES),
+        *(run.values[s] for s in STANDINGS),
+        *comparison_cells(run.comparison, STANDINGS),
+    )

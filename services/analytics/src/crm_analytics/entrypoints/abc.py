@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from crm_analytics.application.abc import AbcQuery
-from crm_analytics.application.backtest import MAX_PERIODS, BacktestQuery, backtest
+from crm_analytics.application.backtest import MAX_PERIODS, BacktestQuery, Known, Periodicity, backtest, without_rate
 from crm_analytics.application.scope import scope_of
 from crm_analytics.bootstrap import AnalyticsService
 from crm_analytics.domain.abc import SHARES_PATTERN, Period, Shares
@@ -73,11 +73,48 @@ def abc_parameters(service: AnalyticsService) -> Callable[..., AbcQuery]:
     return asked_of
 
 
+def abc_backtest_parameters(service: AnalyticsService) -> Callable[..., BacktestQuery]:
+    """The query parameters of the ABC back-test, as a dependency (the back-test and its files)."""
+
+    def asked_of(
+        to: Annotated[FactDate, Query(description="A day of the last period")],
+        periodicity: Annotated[Periodicity, Query()] = "month",
+        periods: Annotated[int, Query(ge=2, le=MAX_PERIODS, description="How many consecutive periods")] = 12,
+        by: Annotated[
+            Literal["revenue", "revenue_without_vat", "profit"],
+            Query(description="profit = revenue without VAT - cost"),
+        ] = "revenue",
+        shares: Annotated[
+            str, Query(pattern=SHARES_PATTERN, description="A/B/C in percent, summing to 100")
+        ] = "70/20/10",
+        currency: str | None = reporting_currency(service),
+        as_known: Annotated[
+            Known,
+            Query(
+                description="now: every period with what is known today; then: each with what the CRM knew at "
+                "the end of its last day in the organisation's time zone (what a run then would have said)"
+            ),
+        ] = "now",
+    ) -> BacktestQuery:
+        return BacktestQuery(
+            to=to,
+            periodicity=periodicity,
+            periods=periods,
+            measure=by,
+            shares=Shares.parse(shares),
+            currency=currency or service.settings.reporting_currency,
+            as_known=as_known,
+        )
+
+    return asked_of
+
+
 def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
     """The segmentation routes; every route needs a verified caller."""
     router = APIRouter(prefix="/api/v1/analytics", tags=["analytics: segmentation"])
     authenticated = caller_dependency(tokens)
     parameters = Depends(abc_parameters(service))
+    backtest_parameters = Depends(abc_backtest_parameters(service))
 
     @router.get("/abc", response_model=AbcOut, response_model_by_alias=True)
     async def abc(
@@ -132,50 +169,26 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
 
     @router.get("/abc/backtest", response_model=BacktestOut, response_model_by_alias=True)
     async def abc_backtest(
-        to: Annotated[FactDate, Query(description="A day of the last period")],
-        periodicity: Annotated[Literal["month", "quarter", "half-year", "year"], Query()] = "month",
-        periods: Annotated[int, Query(ge=2, le=MAX_PERIODS, description="How many consecutive periods")] = 12,
-        by: Annotated[
-            Literal["revenue", "revenue_without_vat", "profit"],
-            Query(description="profit = revenue without VAT - cost"),
-        ] = "revenue",
-        shares: Annotated[
-            str, Query(pattern=SHARES_PATTERN, description="A/B/C in percent, summing to 100")
-        ] = "70/20/10",
-        currency: str | None = reporting_currency(service),
-        as_known: Annotated[
-            Literal["now", "then"],
-            Query(
-                description="now: every period with what is known today; then: each with what the CRM knew at "
-                "the end of its last day in the organisation's time zone (what a run then would have said)"
-            ),
-        ] = "now",
+        asked: BacktestQuery = backtest_parameters,
         caller: Caller = authenticated,
     ) -> BacktestOut:
         """Back-testing: the ABC rule run over consecutive past periods (oldest first) and compared —
         each period's classes, the movement from the period before and the share of customers keeping
         their class, and which part of the next period's value came from this period's A, B and C
-        customers (how well the classes foretold the money). In the caller's scope, like the report."""
+        customers (how well the classes foretold the money); `without_rate`: the facts of the periods
+        left out for lack of a rate. In the caller's scope, like the report."""
         scope_of(caller)
-        asked = BacktestQuery(
-            to=to,
-            periodicity=periodicity,
-            periods=periods,
-            measure=by,
-            shares=Shares.parse(shares),
-            currency=currency or service.settings.reporting_currency,
-            as_known=as_known,
-        )
         found = await backtest(service.abc, caller, asked, service.settings.time_zone)
         return BacktestOut(
-            to=to,
-            periodicity=periodicity,
-            periods=periods,
-            by=by,
+            to=asked.to,
+            periodicity=asked.periodicity,
+            periods=asked.periods,
+            by=asked.measure,
             shares=str(asked.shares),
             currency=asked.currency,
-            as_known=as_known,
+            as_known=asked.as_known,
             time_zone=service.settings.time_zone,
+            without_rate=WithoutRateOut.of(await without_rate(service.analytics, asked)),
             items=[
                 BacktestPeriodOut(
                     start=p.period.start,

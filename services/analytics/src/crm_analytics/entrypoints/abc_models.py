@@ -109,4 +109,5 @@ class BacktestOut(BaseModel):
     currency: str
     as_known: str
     time_zone: str
+    without_rate: list[WithoutRateOut] = Field(description=WITHOUT_RATE + " (of every period)")
     items: list[BacktestPeriodOut] = Field(description="Oldest first")

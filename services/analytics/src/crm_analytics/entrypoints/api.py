@@ -6,7 +6,18 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from crm_analytics.bootstrap import AnalyticsService
-from crm_analytics.entrypoints import abc, attribution, exports, facts, managers, rates, sources, stage_runs, xyz
+from crm_analytics.entrypoints import (
+    abc,
+    attribution,
+    exports,
+    facts,
+    managers,
+    rates,
+    segment_files,
+    sources,
+    stage_runs,
+    xyz,
+)
 from crm_shared.http import caller_dependency
 from crm_shared.identity import Caller, CallerTokens
 
@@ -41,6 +52,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
     router.include_router(abc.build_router(service, tokens))
     router.include_router(exports.build_router(service, tokens))
     router.include_router(xyz.build_router(service, tokens))
+    router.include_router(segment_files.build_router(service, tokens))
     router.include_router(stage_runs.build_router(service, tokens))
     router.include_router(sources.build_router(service, tokens))
     router.include_router(attribution.build_router(service, tokens))

@@ -5,13 +5,16 @@ row in place order (1 = the greatest value). Amounts stay exact: the CSV has the
 JSON answer; the workbook has numeric cells with a number format, each written with the digits of
 its decimal (a double holds 15 significant digits exactly, and Excel computes with no more; a value
 with more digits than that is written as its decimal text, never rounded silently).
+
+:func:`rows_workbook` writes any report's rows so (the ABC workbook, the back-tests' and the XYZ
+report's, ``entrypoints.segment_files``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -131,6 +134,63 @@ def number(sheet: Any, row: int, col: int, value: Decimal | None, style: Any) ->
         sheet.write_number(row, col, exact, style)  # a Decimal: see exact_number
 
 
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    """A sheet of :func:`rows_workbook`: its name and rows (one value per cell: text, int, Decimal, or
+    None or '' for an empty cell) and how they are shown."""
+
+    name: str
+    rows: Iterable[Sequence[object]]
+    header: Sequence[str] = ()
+    """The header row (bold, frozen, with a filter); none when empty."""
+    formats: Sequence[str] = ()
+    """Each column's number format of its Decimal cells (missing: ``#,##0.00``); an int's is ``0``."""
+    widths: Sequence[int] = ()
+    """Each column's width (missing: 18)."""
+
+
+MONEY = "#,##0.00"
+
+
+def rows_workbook(*sheets: Sheet) -> bytes:
+    """The ``sheets`` as an .xlsx workbook, every Decimal written exactly (:func:`number`)."""
+    book, buffer = new_workbook()
+    bold = book.add_format({"bold": True, "bottom": 1})
+    styles: dict[str, Any] = {}
+
+    def style(code: str) -> Any:
+        if code not in styles:
+            styles[code] = book.add_format({"num_format": code})
+        return styles[code]
+
+    for sheet in sheets:
+        page = book.add_worksheet(sheet.name)
+        start = 1 if sheet.header else 0
+        for col, heading in enumerate(sheet.header):
+            page.write_string(0, col, heading, bold)
+        count = len(sheet.header)
+        line = start - 1
+        for line, values in enumerate(sheet.rows, start=start):
+            count = max(count, len(values))
+            for col, value in enumerate(values):
+                if value is None or value == "":
+                    continue
+                if isinstance(value, bool) or not isinstance(value, int | Decimal):
+                    page.write_string(line, col, str(value))
+                elif isinstance(value, int):
+                    page.write_number(line, col, value, style("0"))
+                else:
+                    code = sheet.formats[col] if col < len(sheet.formats) and sheet.formats[col] else MONEY
+                    number(page, line, col, value, style(code))
+        for col in range(count):
+            page.set_column(col, col, sheet.widths[col] if col < len(sheet.widths) else 18)
+        if sheet.header:
+            page.freeze_panes(1, 0)
+            page.autofilter(0, 0, max(line, 1), len(sheet.header) - 1)
+    book.close()
+    return buffer.getvalue()
+
+
 def new_workbook() -> tuple[Any, io.BytesIO]:
     """An in-memory XlsxWriter workbook that writes strings as strings (never as numbers or links)."""
     buffer = io.BytesIO()
@@ -153,65 +213,50 @@ def workbook(report: _Report, language: str = "en") -> bytes:
     """The classification as an .xlsx workbook: a sheet of rows (a header row, frozen, with a filter)
     and a sheet of the parameters and the summary per class."""
     text = HEADINGS[language]
-    book, buffer = new_workbook()
-    bold = book.add_format({"bold": True, "bottom": 1})
-    money = book.add_format({"num_format": "#,##0.00"})
-    percent = book.add_format({"num_format": "0.0000"})
-    integer = book.add_format({"num_format": "0"})
     total = report.summary.total
-    rows = book.add_worksheet(text["sheet"])
-    columns = CSV_COLUMNS
-    widths = {"place": 8, "customer": 18, "counterparty_id": 34, "class": 8}
-    for col, name in enumerate(columns):
-        rows.write_string(0, col, text[name], bold)
-        rows.set_column(col, col, widths.get(name, 20))
-    for index, row in enumerate(report.rows, start=1):
-        rows.write_number(index, 0, row.place, integer)
-        rows.write_string(index, 1, row.customer)
-        if row.counterparty_id:
-            rows.write_string(index, 2, row.counterparty_id)
-        number(rows, index, 3, row.value, money)
-        number(rows, index, 4, share_of(row.value, total), percent)
-        number(rows, index, 5, row.cumulative_value, money)
-        number(rows, index, 6, row.cumulative_share, percent)
-        rows.write_string(index, 7, row.abc_class)
-    rows.freeze_panes(1, 0)
-    rows.autofilter(0, 0, max(len(report.rows), 1), len(columns) - 1)
-
-    summary = book.add_worksheet(text["summary"])
-    summary.set_column(0, 0, 26)
-    summary.set_column(1, 1, 20)
+    rows = (
+        (
+            row.place,
+            row.customer,
+            row.counterparty_id,
+            row.value,
+            share_of(row.value, total),
+            row.cumulative_value,
+            row.cumulative_share,
+            row.abc_class,
+        )
+        for row in report.rows
+    )
     asked = report.asked
-    facts: list[tuple[str, object, Any]] = [
-        (text["from"], asked.period.start.isoformat(), None),
-        (text["to"], asked.period.end.isoformat(), None),
-        (text["by"], text[asked.measure], None),
-        (text["shares"], str(asked.shares), None),
-        (text["currency"], asked.currency, None),
-        (text["customers"], report.summary.customers, integer),
-        (text["total"], total, money),
+    facts: list[tuple[str, object]] = [
+        (text["from"], asked.period.start.isoformat()),
+        (text["to"], asked.period.end.isoformat()),
+        (text["by"], text[asked.measure]),
+        (text["shares"], str(asked.shares)),
+        (text["currency"], asked.currency),
+        (text["customers"], report.summary.customers),
+        (text["total"], total),
     ]
     for c in CLASSES:
-        facts.append((text["class_customers"].format(c=c), report.summary.classes[c].customers, integer))
-        facts.append((text["class_value"].format(c=c), report.summary.classes[c].value, money))
-    for w in report.summary.without_rate:
-        facts.append(
-            (
-                text["without_rate"].format(currency=w.currency),
-                text["without_rate_value"].format(facts=w.facts, earliest=w.earliest.isoformat()),
-                None,
-            )
+        facts.append((text["class_customers"].format(c=c), report.summary.classes[c].customers))
+        facts.append((text["class_value"].format(c=c), report.summary.classes[c].value))
+    facts += [
+        (
+            text["without_rate"].format(currency=w.currency),
+            text["without_rate_value"].format(facts=w.facts, earliest=w.earliest.isoformat()),
         )
-    for index, (label, value, style) in enumerate(facts):
-        summary.write_string(index, 0, label, bold if index == 0 else None)
-        if isinstance(value, Decimal):
-            number(summary, index, 1, value, style)
-        elif isinstance(value, int):
-            summary.write_number(index, 1, value, style)
-        else:
-            summary.write_string(index, 1, str(value))
-    book.close()
-    return buffer.getvalue()
+        for w in report.summary.without_rate
+    ]
+    return rows_workbook(
+        Sheet(
+            text["sheet"],
+            rows,
+            header=[text[name] for name in CSV_COLUMNS],
+            formats=("", "", "", MONEY, "0.0000", MONEY, "0.0000"),
+            widths=(8, 18, 34, 20, 20, 20, 20, 8),
+        ),
+        Sheet(text["summary"], facts, widths=(26, 20)),
+    )
 
 
 def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:

@@ -113,12 +113,39 @@ def xyz_parameters(service: AnalyticsService) -> Callable[..., XyzParameters]:
     return asked_of
 
 
+def xyz_backtest_parameters(service: AnalyticsService) -> Callable[..., backtest.XyzBacktestQuery]:
+    """The query parameters of the XYZ back-test (the rule's, :func:`xyz_parameters`, and the runs'), as
+    a dependency (the back-test and its files): a wrong one 422 naming it."""
+
+    rule_parameters = Depends(xyz_parameters(service))
+
+    def asked_of(
+        rule: XyzParameters = rule_parameters,
+        step: Annotated[
+            Step,
+            Query(description="Between two evaluation dates: each is the last day of a step, the last step holds `to`"),
+        ] = "month",
+        runs: Annotated[int, Query(ge=2, le=MAX_RUNS, description="How many evaluation dates")] = 12,
+        as_known: Annotated[
+            Known,
+            Query(
+                description="now: every run with what is known today; then: each with what the CRM knew at the end "
+                "of its evaluation date in the organisation's time zone (what a run then would have said)"
+            ),
+        ] = "now",
+    ) -> backtest.XyzBacktestQuery:
+        return backtest.XyzBacktestQuery(rule, step, runs, as_known)
+
+    return asked_of
+
+
 def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
     """The XYZ route; it needs a verified caller with ``analytics:read``."""
     router = APIRouter(prefix="/api/v1/analytics", tags=["analytics: segmentation"])
     authenticated = caller_dependency(tokens)
     report = XyzReport(service.analytics)
     parameters = Depends(xyz_parameters(service))
+    backtest_parameters = Depends(xyz_backtest_parameters(service))
 
     @router.get("/xyz", response_model=XyzOut, response_model_by_alias=True)
     async def xyz(
@@ -175,19 +202,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
 
     @router.get("/xyz/backtest", response_model=XyzBacktestOut, response_model_by_alias=True)
     async def xyz_backtest(
-        rule: XyzParameters = parameters,
-        step: Annotated[
-            Step,
-            Query(description="Between two evaluation dates: each is the last day of a step, the last step holds `to`"),
-        ] = "month",
-        runs: Annotated[int, Query(ge=2, le=MAX_RUNS, description="How many evaluation dates")] = 12,
-        as_known: Annotated[
-            Known,
-            Query(
-                description="now: every run with what is known today; then: each with what the CRM knew at the end "
-                "of its evaluation date in the organisation's time zone (what a run then would have said)"
-            ),
-        ] = "now",
+        asked: backtest.XyzBacktestQuery = backtest_parameters,
         caller: Caller = authenticated,
     ) -> XyzBacktestOut:
         """Back-testing: the stage and XYZ rule (the parameters of `/xyz`) evaluated at the last days of
@@ -195,15 +210,15 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         run's stages and classes, the movement of customers between standings (stage, or XYZ class for
         a regular customer) from the run before and the share keeping theirs, and which part of the
         next run's window value came from this run's X, Y, Z, potential, one-time and lost customers
-        and from new ones (how well the standings foretold the money). In the caller's scope, like
-        the report."""
+        and from new ones (how well the standings foretold the money); `without_rate`: the facts of the
+        windows left out for lack of a rate. In the caller's scope, like the report."""
         scope_of(caller)
-        asked = backtest.XyzBacktestQuery(rule, step, runs, as_known)
+        rule = asked.rule
         found = await backtest.xyz_backtest(report, caller, asked, service.settings.time_zone)
         return XyzBacktestOut(
             to=rule.to,
-            step=step,
-            runs=runs,
+            step=asked.step,
+            runs=asked.runs,
             periodicity=rule.periodicity,
             periods=rule.periods,
             by=rule.measure,
@@ -211,8 +226,9 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
             y=format(rule.y, "f"),
             regular_periods=rule.regular_periods,
             currency=rule.currency,
-            as_known=as_known,
+            as_known=asked.as_known,
             time_zone=service.settings.time_zone,
+            without_rate=WithoutRateOut.of(await backtest.without_rate(service.analytics, asked)),
             items=[
                 XyzBacktestRunOut(
                     to=run.to,

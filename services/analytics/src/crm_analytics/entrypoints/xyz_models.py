@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from crm_analytics.application.xyz_backtest import Standing
 from crm_analytics.domain.xyz import Periodicity, Stage, XyzClass, XyzMeasure
-from crm_analytics.entrypoints.abc_models import CURRENCY
+from crm_analytics.entrypoints.abc_models import CURRENCY, WITHOUT_RATE, WithoutRateOut
 
 STANDING = "A customer's stage, with a regular customer's XYZ class in its place: potential, one-time, X, Y, Z, lost"
 
@@ -63,4 +63,7 @@ class XyzBacktestOut(BaseModel):
     currency: str = Field(description=CURRENCY)
     as_known: Literal["now", "then"]
     time_zone: str = Field(description="The organisation's time zone: where an evaluation date ends (as_known=then)")
+    without_rate: list[WithoutRateOut] = Field(
+        description=WITHOUT_RATE + " (of every run's window; money measures only, else empty)"
+    )
     items: list[XyzBacktestRunOut] = Field(description="Oldest first")
