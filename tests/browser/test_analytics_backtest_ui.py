@@ -19,6 +19,7 @@ import csv
 import io
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 from playwright.async_api import Page, expect
@@ -52,6 +53,19 @@ async def cells(page: Page, rows: str) -> list[list[str]]:
     return found
 
 
+async def expect_files(page: Page, url: str, params: dict[str, str]) -> None:
+    """The page's CSV and XLSX links go to `url` with `params` among their query (the XLSX with the
+    language on screen, English)."""
+    for name, suffix in (("Download CSV", ".csv"), ("Download Excel (XLSX)", ".xlsx")):
+        href = await page.get_by_role("link", name=name).get_attribute("href")
+        assert href is not None
+        path, _, query = href.partition("?")
+        assert path == url + suffix
+        found = dict(parse_qsl(query))
+        assert params.items() <= found.items(), found
+        assert found.get("lang") == ("en" if suffix == ".xlsx" else None)
+
+
 async def test_backtest_pages_periods_movement_empty_state_and_422(page: Page, own_crm: CrmProcess, tag: str) -> None:
     api = await Api.sign_in(own_crm.base_url, ADMIN, ADMIN_PASSWORD)
     p, q, r, s, new = (f"{tag}-{name}".upper() for name in "pqrst")
@@ -71,6 +85,8 @@ async def test_backtest_pages_periods_movement_empty_state_and_422(page: Page, o
         fact(f"{tag}-8", new, "800.00", "1974-03-10"),
         fact(f"{tag}-9", q, "150.00", "1974-03-11"),
         fact(f"{tag}-10", r, "50.00", "1974-03-12"),
+        # In a currency with no rate: left out of the values (P is a customer already), and warned of.
+        {**fact(f"{tag}-11", p, "999.00", "1974-02-15"), "currency": "USD"},
     )
     await api.close()
     ui = Ui(page, own_crm.base_url)
@@ -125,6 +141,11 @@ async def test_backtest_pages_periods_movement_empty_state_and_422(page: Page, o
     await expect(page.locator(".analytics-backtest-kept")).to_have_text(
         "50.00 % of the customers of both 1974-02 and 1974-03 kept their class."
     )
+    await expect(page.locator(".analytics-without-rate")).to_contain_text("USD: 1 (1974-02-15)")
+    # The files of the back-test on screen carry its parameters (the workbook the language too).
+    rule = {"to": "1974-03-31", "periodicity": "month", "periods": "3", "as_known": "now", "by": "revenue"}
+    rule |= {"shares": "70/20/10"}
+    await expect_files(page, "/api/v1/analytics/abc/backtest", rule)
     await ui.screenshot("analytics-backtest")
     # January -> February: P A -> C, Q B -> A, R C -> B, S stays C.
     await page.get_by_label("Periods", exact=True).select_option(label="1974-01 → 1974-02")
@@ -163,6 +184,8 @@ async def test_backtest_pages_periods_movement_empty_state_and_422(page: Page, o
     await expect(page.locator(".analytics-backtest-kept")).to_have_text(
         "25,00 % от клиентите и в 1974-01, и в 1974-02 са запазили класа си."
     )
+    xlsx = await page.get_by_role("link", name="Изтегли Excel (XLSX)").get_attribute("href")
+    assert xlsx is not None and "lang=bg" in xlsx
 
     # The stage and XYZ rule over the same facts (window of 6 months, regular from 2 active months),
     # evaluated at the end of January, February and March: in January everyone is one-time; from
@@ -170,6 +193,10 @@ async def test_backtest_pages_periods_movement_empty_state_and_422(page: Page, o
     await page.locator("#language").select_option("en")
     await ui.goto("/analytics/xyz?to=1974-03-31")
     await expect(ui.heading).to_have_text("Relationship stages and XYZ")
+    # The report's files: every parameter on the form; the facts without a rate warned of.
+    await expect(page.locator(".xyz-rows")).to_be_visible()
+    await expect(page.locator(".analytics-without-rate")).to_contain_text("USD: 1 (1974-02-15)")
+    await expect_files(page, "/api/v1/analytics/xyz", {"to": "1974-03-31", "periodicity": "month", "periods": "6"})
     await page.get_by_role("link", name="Back-test this rule over past periods").click()
     await expect(ui.heading).to_have_text("Back-testing the stage and XYZ rule")
     form = page.locator("form.analytics-backtest-form")
@@ -211,6 +238,8 @@ async def test_backtest_pages_periods_movement_empty_state_and_422(page: Page, o
     )
     await ui.screenshot("analytics-backtest-xyz")
     assert "runs=3" in page.url and "regular_periods=2" in page.url
+    await expect(page.locator(".analytics-without-rate")).to_contain_text("USD: 1 (1974-02-15)")
+    await expect_files(page, "/api/v1/analytics/xyz/backtest", {"to": "1974-03-31", "step": "month", "runs": "3"})
 
 
 async def test_report_as_of_a_moment_leaves_out_what_came_later(

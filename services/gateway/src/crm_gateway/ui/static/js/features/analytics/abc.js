@@ -22,7 +22,7 @@ import {
   pager,
   shareText,
 } from './abc-parts.js';
-import { asOfField, asOfNote, downloads } from './report-form.js';
+import { asOfField, asOfNote, downloads, withoutRateNote } from './report-form.js';
 
 export const path = '/analytics/abc';
 export const titleKey = 'analytics.abc.title';
@@ -106,22 +106,8 @@ export async function render(ctx) {
       }),
     );
     const parts = [h('h2', { i18n: 'analytics.abc.distribution' }), summary, asOfNote(params.as_of)].filter(Boolean);
-    const others = data.without_rate;
-    if (others.length) {
-      parts.push(
-        h(
-          'div',
-          { class: 'alert alert-warning', role: 'note' },
-          h('p', {
-            i18n: 'analytics.abc.withoutRate',
-            i18nArgs: {
-              list: others.map((w) => `${w.currency}: ${w.facts} (${w.earliest})`).join(', '),
-              currency: data.currency,
-            },
-          }),
-        ),
-      );
-    }
+    const others = withoutRateNote(data.without_rate, data.currency);
+    if (others) parts.push(others);
     if (!data.customers) {
       parts.push(
         h(

@@ -23,7 +23,7 @@ import { href, replaceQuery } from '../../core/router.js';
 import { errorBox, heading, scrollable } from '../../core/widgets.js';
 import { chartOptions, pager } from './abc-parts.js';
 import { periodFields } from './periods.js';
-import { asOfField, asOfNote, downloads } from './report-form.js';
+import { asOfField, asOfNote, downloads, withoutRateNote } from './report-form.js';
 
 export const path = '/analytics/attribution';
 export const titleKey = 'analytics.attribution.title';
@@ -470,18 +470,7 @@ export async function render(ctx) {
 
   /** The facts left out for lack of a rate, as a note (nothing when there are none). */
   function withoutRate(data) {
-    if (!data.without_rate.length) return null;
-    return h(
-      'div',
-      { class: 'alert alert-warning', role: 'note' },
-      h('p', {
-        i18n: 'analytics.abc.withoutRate',
-        i18nArgs: {
-          list: data.without_rate.map((w) => `${w.currency}: ${w.facts} (${w.earliest})`).join(', '),
-          currency: data.currency,
-        },
-      }),
-    );
+    return withoutRateNote(data.without_rate, data.currency);
   }
 
   /** The rows in the order chosen: by name, or by a column's number (ties by name A–Z; no number least). */

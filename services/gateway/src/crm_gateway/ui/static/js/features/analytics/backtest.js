@@ -6,6 +6,8 @@
 // classes held (the share of customers keeping their class from the period before, and which part
 // of the next period's money came from this period's classes and from new customers), and the
 // movement between the classes of two consecutive periods (the later one picked, the last first).
+// The facts left out for lack of a currency rate as a warning (as on the ABC page), and the back-test's
+// CSV and XLSX files with the parameters on screen (one row per period: …/backtest.csv, .xlsx).
 // An empty state when no customer has facts; the API's 422 at its field, another refusal as a box.
 // The parameters (and the chart's measure and the movement's period) are kept in the address.
 import * as api from '../../core/api.js';
@@ -17,6 +19,7 @@ import { formatDecimal, onLanguageChange, t } from '../../core/i18n.js';
 import { replaceQuery } from '../../core/router.js';
 import { errorBox, heading, scrollable } from '../../core/widgets.js';
 import { chartOptions, movementTable } from './abc-parts.js';
+import { downloads, withoutRateNote } from './report-form.js';
 
 export const STEPS = ['month', 'quarter', 'half-year', 'year'];
 const KNOWN = ['now', 'then'];
@@ -130,10 +133,11 @@ export async function backtestPage(ctx, rule) {
       i18n: rule.text(`summary.${data.as_known}`),
       i18nArgs: { periods: items.length, first: label(items[0]), last: label(items.at(-1)), zone: data.time_zone },
     });
+    const withoutRate = withoutRateNote(data.without_rate, data.currency);
     const anyone = items.some((item) => rule.categories.some((c) => rule.customers(item, c) > 0));
     if (!anyone) {
       results.replaceChildren(
-        summary,
+        ...[summary, withoutRate].filter(Boolean),
         h(
           'div',
           { class: 'empty analytics-empty' },
@@ -170,7 +174,7 @@ export async function backtestPage(ctx, rule) {
     const into = later.find((item) => item.to === moved);
     const from = items[items.indexOf(into) - 1];
     results.replaceChildren(
-      summary,
+      ...[summary, withoutRate].filter(Boolean),
       h('h2', { i18n: rule.text('classesTitle') }),
       h('div', { class: 'analytics-backtest-chart-measure' }, field({ name: 'chart', label: 'analytics.backtest.chartLabel', control: chartMeasure })),
       periodsChart(items, label, data.currency, drawing.signal).element,
@@ -195,6 +199,7 @@ export async function backtestPage(ctx, rule) {
         i18n: into.kept_share === null ? rule.text('keptNone') : rule.text('kept'),
         i18nArgs: { share: percent(into.kept_share), earlier: label(from), later: label(into) },
       }),
+      downloads(rule.url, shown.params),
     );
   }
 

@@ -1,6 +1,7 @@
 // What every analytics report page shares around its own parameters: the optional "as the CRM knew
 // it at" moment (a field, its value for the address and the API's `as_of`, and a note in the report's
-// summary when one is set) and the links to the report's files with the parameters on screen.
+// summary when one is set), the links to the report's files with the parameters on screen, and the
+// warning of the facts left out for lack of a currency rate.
 import { dateTime, h } from '../../core/dom.js';
 import { field, input } from '../../core/forms.js';
 import { language } from '../../core/i18n.js';
@@ -48,6 +49,22 @@ export function downloads(url, params, { xlsx = true } = {}) {
     links.push(' ', h('a', { class: 'button', href: `${url}.xlsx?${workbook}`, download: '', i18n: 'analytics.abc.xlsx' }));
   }
   return h('p', { class: 'analytics-downloads' }, links);
+}
+
+/**
+ * The facts an answer left out for lack of a currency rate (its `without_rate`: currency, facts,
+ * earliest date), as a warning naming the reporting `currency`; null when there are none.
+ */
+export function withoutRateNote(withoutRate, currency) {
+  if (!withoutRate?.length) return null;
+  return h(
+    'div',
+    { class: 'alert alert-warning analytics-without-rate', role: 'note' },
+    h('p', {
+      i18n: 'analytics.abc.withoutRate',
+      i18nArgs: { list: withoutRate.map((w) => `${w.currency}: ${w.facts} (${w.earliest})`).join(', '), currency },
+    }),
+  );
 }
 
 /** A moment (ISO 8601) as the value of a datetime-local input in the browser's time zone; '' if none. */

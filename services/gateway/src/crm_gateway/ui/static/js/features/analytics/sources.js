@@ -20,7 +20,7 @@ import { chart } from '../../core/charts.js';
 import { chartOptions, pager } from './abc-parts.js';
 import { counterpartyName } from './counterparty-names.js';
 import { periodFields } from './periods.js';
-import { asOfField, asOfNote, downloads } from './report-form.js';
+import { asOfField, asOfNote, downloads, withoutRateNote } from './report-form.js';
 
 export const path = '/analytics/sources';
 export const titleKey = 'analytics.sources.title';
@@ -113,21 +113,8 @@ export async function render(ctx) {
 
   function drawn(history, data, params, signal, afters) {
     const parts = [asOfNote(params.as_of)].filter(Boolean);
-    if (data.without_rate.length) {
-      parts.push(
-        h(
-          'div',
-          { class: 'alert alert-warning', role: 'note' },
-          h('p', {
-            i18n: 'analytics.abc.withoutRate',
-            i18nArgs: {
-              list: data.without_rate.map((w) => `${w.currency}: ${w.facts} (${w.earliest})`).join(', '),
-              currency: data.currency,
-            },
-          }),
-        ),
-      );
-    }
+    const others = withoutRateNote(data.without_rate, data.currency);
+    if (others) parts.push(others);
     if (!data.sources) {
       parts.push(
         h(

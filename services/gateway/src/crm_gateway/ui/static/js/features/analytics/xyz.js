@@ -3,8 +3,8 @@
 // from which a customer is regular and the currency; then customers per stage and per class as charts
 // beside the same numbers as tables, and the customers a page at a time in code order (the API's
 // only order) with their counterparty's card linked; optionally as the CRM knew it at a moment
-// (`as_of`, shown in the summary). The parameters are kept in the address. The API
-// has no file of this report, so there is no download. Roles with analytics:classify record the
+// (`as_of`, shown in the summary), with the facts left out for lack of a rate as a warning. The
+// parameters are kept in the address; the CSV and XLSX files (every customer) carry them. Roles with analytics:classify record the
 // parameters as a stage run (POST /xyz/runs: the stages and classes go to the counterparties; a run
 // is the CRM's knowledge now, so `as_of` is not part of it); the latest recorded runs are listed below.
 // The rule's back-test over past periods (xyz-backtest.js) is linked with the parameters on the form.
@@ -19,7 +19,7 @@ import { href, replaceQuery } from '../../core/router.js';
 import * as session from '../../core/session.js';
 import { errorBox, heading, loading, scrollable } from '../../core/widgets.js';
 import { chartOptions, counterpartyCell, pager } from './abc-parts.js';
-import { asOfField, asOfNote } from './report-form.js';
+import { asOfField, asOfNote, downloads, withoutRateNote } from './report-form.js';
 import { STAGES, STAGE_COLORS, XYZ, XYZ_COLORS, xyzBadge, xyzRuleFields } from './xyz-parts.js';
 
 export const path = '/analytics/xyz';
@@ -145,6 +145,7 @@ export async function render(ctx) {
       h('h2', { i18n: 'analytics.xyz.stagesAndClasses' }),
       h('p', { class: 'analytics-summary' }, h('span', { i18n: 'analytics.xyz.summary', i18nArgs: { customers: data.customers, from: data.from, to: data.to } })),
       asOfNote(params.as_of),
+      withoutRateNote(data.without_rate, data.currency),
     ].filter(Boolean);
     if (!data.customers) {
       parts.push(
@@ -184,6 +185,7 @@ export async function render(ctx) {
         },
         label: h('span', { class: 'muted', i18n: 'analytics.xyz.customersOf', i18nArgs: { customers: data.customers } }),
       }),
+      downloads(`${API}/xyz`, params),
     );
     return parts;
   }
