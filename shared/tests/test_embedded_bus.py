@@ -1,5 +1,6 @@
 """What the embedded bus reads when it is woken: a publish makes each subscription read the topics it
-published to, not all of its topics; what another process publishes still arrives by polling."""
+published to, not all of its topics; an idle bus reads no topic; what another process publishes
+still arrives by polling."""
 
 from __future__ import annotations
 
@@ -101,3 +102,31 @@ async def test_what_another_process_publishes_arrives_by_polling_while_this_one_
         await subscription.stop()
         await here.stop()
         await there.stop()
+
+
+async def test_an_idle_bus_reads_no_topic_and_still_sees_another_processs_message(tmp_path: Path) -> None:
+    here = CountedReads(tmp_path / "bus.db", poll_interval=0.05)
+    there = EmbeddedBus(tmp_path / "bus.db", poll_interval=0.05)  # another process on the same file
+    await here.start()
+    await there.start()
+    topics = [f"test.idle.{n}" for n in range(6)]
+    got: list[Message] = []
+
+    async def handler(messages: Sequence[Message]) -> None:
+        got.extend(messages)
+
+    subscriptions = [await here.subscribe_batches(topics, f"g{n}", handler) for n in range(3)]
+    try:
+        await asyncio.sleep(0.2)  # each topic read once at the start
+        before = sum(here.reads.values())
+        await asyncio.sleep(1.0)  # 20 polls of 18 (group, topic) pairs
+        idle_reads = sum(here.reads.values()) - before
+        await there.publish([_msg(topics[4], 1)])
+        took = await _until(got, 3, 1.0)  # each group has it within a few polls
+    finally:
+        for subscription in subscriptions:
+            await subscription.stop()
+        await here.stop()
+        await there.stop()
+    assert idle_reads == 0, idle_reads
+    assert took < 0.5, took

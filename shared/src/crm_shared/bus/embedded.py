@@ -10,9 +10,11 @@ topic) in one call.
 
 A publish wakes every subscription of this process, but each reads only the topics that may have
 something new: one this process published to since its last read found it empty, one whose last
-read brought messages (there may be more), or one not read for ``poll_interval`` (what other
-processes publish). So a command's event costs a read of its topic by each of its consumers, not a
-read of every topic of every consumer.
+read brought messages (there may be more), or, once its poll is due (every ``poll_interval``), one
+read empty before the log's last offset grew (what other processes publish: the last offset of the
+whole log is one lookup, shared by every subscription for half a poll interval). So a command's
+event costs a read of its topic by each of its consumers, not a read of every topic of every
+consumer, and an idle bus costs one lookup per poll, not a read per topic and consumer.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -72,6 +75,8 @@ class EmbeddedBus:
         self._published = asyncio.Event()
         self._marks: dict[str, int] = {}
         """Per topic, how many publishes of this process have reached it (see the module docstring)."""
+        self._last: tuple[float, int] = (-math.inf, 0)
+        """When the log's last offset was looked up, and what it was."""
         self._subscriptions: list[_EmbeddedSubscription] = []
         self._started = False
 
@@ -174,6 +179,15 @@ class EmbeddedBus:
 
         return await self._run(work)
 
+    async def _last_offset(self) -> int:
+        """The last offset of the whole log (any topic, any process), at most half a poll old."""
+        now = asyncio.get_running_loop().time()
+        if now - self._last[0] < self._poll_interval / 2:
+            return self._last[1]
+        last = await self._run(lambda c: int(c.execute("SELECT coalesce(max(offset), 0) FROM messages").fetchone()[0]))
+        self._last = (now, last)  # the time before the lookup: the value is never newer than it says
+        return last
+
     async def _fetch(self, topic: str, after: int) -> list[tuple[int, Message]]:
         def work(conn: sqlite3.Connection) -> list[tuple[int, Message]]:
             rows = conn.execute(
@@ -214,8 +228,9 @@ class _EmbeddedSubscription:
         self._max_attempts = max_attempts
         self._from_beginning = from_beginning
         self._offsets: dict[str, int] = {}
-        self._empty_at: dict[str, tuple[int, float]] = {}
-        """Per topic whose last read found nothing: the publish mark and the time of that read."""
+        self._empty_at: dict[str, tuple[int, float, int]] = {}
+        """Per topic whose last read found nothing: the publish mark, the time of that read (or of the
+        last poll that found the log unchanged) and the log's last offset before it."""
         self._task: asyncio.Task[None] | None = None
 
     async def begin(self) -> None:
@@ -225,11 +240,19 @@ class _EmbeddedSubscription:
             await self._bus._commit(self._group, topic, self._offsets[topic])
         self._task = asyncio.create_task(self._run(), name=f"bus-{self._group}")
 
-    def _may_have_news(self, topic: str, mark: int, now: float) -> bool:
-        """Whether ``topic`` is worth a read now (see the module docstring)."""
+    def _may_have_news(self, topic: str, mark: int, now: float, last: int) -> bool:
+        """Whether ``topic`` is worth a read now (see the module docstring); ``last``: the log's last
+        offset, looked up before."""
         empty = self._empty_at.get(topic)
-        # 0.9: a poll timer may fire a little early (uvloop rounds to milliseconds); it must still read.
-        return empty is None or empty[0] != mark or now - empty[1] >= 0.9 * self._bus._poll_interval
+        if empty is None or empty[0] != mark:
+            return True
+        # 0.9: a poll timer may fire a little early (uvloop rounds to milliseconds); it must still poll.
+        if now - empty[1] < 0.9 * self._bus._poll_interval:
+            return False
+        if last > empty[2]:
+            return True
+        self._empty_at[topic] = (mark, now, empty[2])  # polled: nothing was written since
+        return False
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -238,13 +261,14 @@ class _EmbeddedSubscription:
             handled = 0
             for topic in self._topics:
                 mark, now = self._bus._marks.get(topic, 0), loop.time()
-                if not self._may_have_news(topic, mark, now):
+                last = await self._bus._last_offset()
+                if not self._may_have_news(topic, mark, now, last):
                     continue
                 fetched = await self._bus._fetch(topic, self._offsets[topic])
                 if fetched:
                     self._empty_at.pop(topic, None)
                 else:
-                    self._empty_at[topic] = (mark, now)
+                    self._empty_at[topic] = (mark, now, last)
                 if fetched and self._batches and await self._deliver_batch([m for _, m in fetched]):
                     self._offsets[topic] = fetched[-1][0]
                     handled += len(fetched)
