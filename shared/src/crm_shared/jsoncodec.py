@@ -13,6 +13,11 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
 
 
+def dumps_text(value: Any) -> str:
+    """:func:`dumps` as text (for a store that binds JSON as a string)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def loads(raw: bytes | bytearray | memoryview | str) -> Any:
     """Parse JSON bytes or text."""
     return orjson.loads(raw)

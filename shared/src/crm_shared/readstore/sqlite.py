@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import itertools
 import re
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
@@ -159,29 +158,34 @@ class SqliteReadStore:
         renders the JSON again. Order is kept, which is what the guards and the
         tracking-after-effect rule need.
         """
-        runs: list[tuple[bool, str, list[tuple[int, list[Any]]]]] = []
-        dumps = jsoncodec.dumps
-        for (is_put, collection), run in itertools.groupby(changes, key=lambda c: (type(c) is Put, c.collection)):
-            rows: list[Any] = []
-            for change in run:
-                if isinstance(change, Put):
-                    document = change.document
-                    rows += (document["_id"], document["_version"], dumps(document).decode())
-                else:
-                    rows += (change.id, change.version)
-            width = 3 if is_put else 2
-            per = _ROWS_PER_STATEMENT * width
-            statements = [(len(rows[i : i + per]) // width, rows[i : i + per]) for i in range(0, len(rows), per)]
-            runs.append((is_put, collection, statements))
+        runs: list[tuple[bool, str, list[Any]]] = []
+        rows: list[Any] = []
+        current: tuple[bool, str] | None = None
+        dumps = jsoncodec.dumps_text
+        for change in changes:  # runs of one kind of change on one collection, in order
+            if isinstance(change, Put):
+                if current != (True, change.collection):
+                    current, rows = (True, change.collection), []
+                    runs.append((True, change.collection, rows))
+                document = change.document
+                rows += (document["_id"], document["_version"], dumps(document))
+            else:
+                if current != (False, change.collection):
+                    current, rows = (False, change.collection), []
+                    runs.append((False, change.collection, rows))
+                rows += (change.id, change.version)
 
         def work(conn: sqlite3.Connection) -> int:
             applied = 0
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for is_put, collection, statements in runs:
+                for is_put, collection, values in runs:
                     table = self._ensure_table(conn, collection)
-                    for count, params in statements:
-                        cursor = conn.execute(_upsert(table, is_put, count), params)
+                    width = 3 if is_put else 2
+                    step = _ROWS_PER_STATEMENT * width
+                    for start in range(0, len(values), step):
+                        params = values[start : start + step]
+                        cursor = conn.execute(_upsert(table, is_put, len(params) // width), params)
                         applied += cursor.rowcount
                 if checkpoint is not None:
                     conn.execute(
