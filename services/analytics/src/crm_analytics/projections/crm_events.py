@@ -13,11 +13,12 @@ contact a counterparty has (for the completeness of contact data), not their val
 
 One fetched batch of the bus is one insert, and the live feed inserts at most once per ``pace``
 seconds (:data:`PACE`): an insert costs chDB about 6 ms of CPU whatever its size (a new part, the
-table's description, merges later), while the embedded bus wakes a consumer at every publish: at
-100 commands/s it inserted 22–33 times a second, ~4 events each (1–2 ms of CPU per command). Waiting lets the next fetch bring what arrived meanwhile (up to the
-bus's batch size); nothing is acknowledged before it is stored, so a crash or a stop while waiting
-redelivers the batch, and a redelivered event replaces itself (readers use ``FINAL``). When events
-come seldom the last insert is long past and nothing waits.
+table's description, merges later), while the embedded bus wakes a consumer at every publish: at 100
+commands/s it inserted 22–33 times a second, ~4 events each (1–2 ms of CPU per command). Waiting
+lets the next fetch bring what arrived meanwhile (up to the bus's batch size); nothing is
+acknowledged before it is stored, so a crash or a stop while waiting redelivers the batch, and a
+redelivered event replaces itself (readers use ``FINAL``). When events come seldom the last insert
+is long past and nothing waits.
 
 A message that is not a CloudEvent of these topics is poison (dead-lettered with the reason); an
 event of a type reports do not read is skipped.
