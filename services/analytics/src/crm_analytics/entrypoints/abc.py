@@ -28,6 +28,13 @@ from crm_shared.http import Cursor, HttpProblem, caller_dependency
 from crm_shared.identity import Caller, CallerTokens
 from crm_shared.readstore.cursor import BadCursor, decode_cursor, encode_cursor
 
+ByQuery = Annotated[
+    Literal["revenue", "revenue_without_vat", "profit"], Query(description="profit = revenue without VAT - cost")
+]
+"""The ABC measure as a query parameter (the report, its files and the back-test)."""
+SharesQuery = Annotated[str, Query(pattern=SHARES_PATTERN, description="A/B/C in percent, summing to 100")]
+"""The A/B/C shares as a query parameter."""
+
 
 def _money(value: object) -> str:
     return format(value, "f")
@@ -52,13 +59,8 @@ def abc_parameters(service: AnalyticsService) -> Callable[..., AbcQuery]:
     def asked_of(
         start: Annotated[FactDate, Query(alias="from", description="First day of the period")],
         end: Annotated[FactDate, Query(alias="to", description="Last day of the period (included)")],
-        by: Annotated[
-            Literal["revenue", "revenue_without_vat", "profit"],
-            Query(description="profit = revenue without VAT - cost"),
-        ] = "revenue",
-        shares: Annotated[
-            str, Query(pattern=SHARES_PATTERN, description="A/B/C in percent, summing to 100")
-        ] = "70/20/10",
+        by: ByQuery = "revenue",
+        shares: SharesQuery = "70/20/10",
         currency: str | None = reporting_currency(service),
         as_of: AsOf = None,
     ) -> AbcQuery:
@@ -80,13 +82,8 @@ def abc_backtest_parameters(service: AnalyticsService) -> Callable[..., Backtest
         to: Annotated[FactDate, Query(description="A day of the last period")],
         periodicity: Annotated[Periodicity, Query()] = "month",
         periods: Annotated[int, Query(ge=2, le=MAX_PERIODS, description="How many consecutive periods")] = 12,
-        by: Annotated[
-            Literal["revenue", "revenue_without_vat", "profit"],
-            Query(description="profit = revenue without VAT - cost"),
-        ] = "revenue",
-        shares: Annotated[
-            str, Query(pattern=SHARES_PATTERN, description="A/B/C in percent, summing to 100")
-        ] = "70/20/10",
+        by: ByQuery = "revenue",
+        shares: SharesQuery = "70/20/10",
         currency: str | None = reporting_currency(service),
         as_known: Annotated[
             Known,
