@@ -153,3 +153,26 @@ async def test_a_discarded_job_leaves_nothing(state: StateStore, jobs: Jobs) -> 
     assert (await jobs.mine(ANNA))[0] == []
     for collection in ("jobs", "jobs_by_owner", ACTIVE):
         assert (await state.list(collection)).items == []
+
+
+async def test_a_job_seen_finished_has_its_report_stored(jobs: Jobs, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whoever polls a running job never sees it succeeded before its report of rejected rows is
+    stored (a client reads ``report`` as soon as the state says the job ended), even when the
+    heartbeat saves the job at that very moment (here it beats continuously)."""
+    monkeypatch.setattr("crm_shared.jobs.HEARTBEAT", timedelta(0))
+    job = await jobs.create("import", ANNA, {"filename": "a.csv"})
+
+    async def work(control: Control) -> None:
+        control.reject(Rejection(2, "name", "a name is required"))
+        control.progress.done = control.progress.rejected = 1
+
+    jobs.start(job, work)
+    seen = []
+    for _ in range(10_000):
+        polled = await jobs.get(job.id, ANNA)
+        assert polled is not None
+        seen.append(polled.state)
+        if polled.finished:
+            break
+        await asyncio.sleep(0)
+    assert polled.state == "succeeded" and polled.report, (polled.state, polled.report, seen[-3:])

@@ -359,6 +359,7 @@ class Jobs:
 
     async def _run(self, control: Control, work: Work) -> None:
         job = control.job
+        ended: tuple[JobState, str | None] | None = None
         try:
             async with self._one_at_a_time:
                 if job.state == "cancelled":
@@ -367,32 +368,37 @@ class Jobs:
                 await self.save(job)
                 try:
                     await work(control)
-                    job.state = "succeeded"
+                    ended = ("succeeded", None)
                 except JobCancelled:
-                    job.state = "cancelled"
+                    ended = ("cancelled", None)
                 except asyncio.CancelledError:
-                    job.state, job.error = "failed", INTERRUPTED
+                    ended = ("failed", INTERRUPTED)
                     raise
                 except DomainError as exc:
-                    job.state, job.error = "failed", str(exc)
+                    ended = ("failed", str(exc))
                 except Exception as exc:
                     log.exception("job %s failed", job.id)
-                    job.state, job.error = "failed", f"unexpected error: {exc!r}"
+                    ended = ("failed", f"unexpected error: {exc!r}")
         finally:
-            await asyncio.shield(self._finish(control))
+            await asyncio.shield(self._finish(control, ended))
 
-    async def _finish(self, control: Control) -> None:
-        """Store the report, then the final state; drop the upload and the scratch folder."""
+    async def _finish(self, control: Control, ended: tuple[JobState, str | None] | None) -> None:
+        """Store the report, then the final state (``ended``); drop the upload and the scratch folder.
+
+        The job shows its final state only once its report is stored: a caller who sees it
+        ``succeeded`` finds its report link (the state is set after the report, then saved)."""
         job = control.job
-        self._active.pop(job.id, None)
         try:
             await control.store_report()
         except Exception:
             log.exception("job %s: the report of rejected rows could not be stored", job.id)
+        if ended is not None:
+            job.state, job.error = ended
         if job.finished:
             job.finished_at = self._clock()
             with contextlib.suppress(Exception):
                 await self.save(job)
+        self._active.pop(job.id, None)
         with contextlib.suppress(Exception):
             await self.blobs.delete(blob_key(job.id, INPUT))
         await asyncio.to_thread(shutil.rmtree, self.scratch_of(job.id), True)
