@@ -72,6 +72,7 @@ def bare_insert(connection: Any, facts: list[TradeFact]) -> tuple[float, float]:
             ("revenue", pa.decimal128(18, 2)),
             ("revenue_without_vat", pa.decimal128(18, 2)),
             ("cost", pa.decimal128(18, 2)),
+            ("discount", pa.decimal128(18, 2)),
             ("currency", pa.string()),
         ]
     )

@@ -52,7 +52,16 @@ async def check_table(page: Any, body: dict[str, Any], names: dict[str, str]) ->
             continue  # another test's manager: its numbers are the API's too, its name is not ours to know
         line = rows.nth(index)
         await expect(line.locator("th")).to_have_text(names[row["manager"]])
-        for column in ("revenue", "cost", "deals", "clients", "revenue_per_deal", "interactions", "counterparties"):
+        for column in (
+            "revenue",
+            "cost",
+            "discounts",
+            "deals",
+            "clients",
+            "revenue_per_deal",
+            "interactions",
+            "counterparties",
+        ):
             value = row[column]
             await expect(line.locator(f"td[data-column='{column}']")).to_have_text("—" if value is None else str(value))
     total = page.locator("table.analytics-managers tfoot tr")

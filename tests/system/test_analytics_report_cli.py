@@ -62,10 +62,10 @@ async def test_reports_give_the_rows_of_their_routes(embedded: EmbeddedCrm, caps
     data, facts = embedded.data_dir, embedded.data_dir.parent / "sales.csv"
     day = datetime.now(UTC).date() + timedelta(days=2)
     facts.write_text(
-        "id,date,customer,quantity,revenue,kind,revenue_without_vat,cost\n"
-        f"S-1,{day},R-1,2,700.00,,600.00,100.00\n"
-        f"S-2,{day},R-2,1,220.50,,180.00,150.00\n"
-        f"S-3,{day},X-9,1,100.01,,90.00,10.00\n",
+        "id,date,customer,quantity,revenue,kind,revenue_without_vat,cost,discount\n"
+        f"S-1,{day},R-1,2,700.00,,600.00,100.00,35.00\n"
+        f"S-2,{day},R-2,1,220.50,,180.00,150.00,\n"
+        f"S-3,{day},X-9,1,100.01,,90.00,10.00,0.99\n",
         encoding="utf-8",
     )
     before_import = datetime.now(UTC)
@@ -98,11 +98,13 @@ async def test_reports_give_the_rows_of_their_routes(embedded: EmbeddedCrm, caps
         assert f"crm report {name}: {len(routes[name]) - 1} " in err, err
     # What the rows are, so that equal-but-empty reports cannot pass. The call's responsible: the admin.
     admin = routes["effectiveness"][1][0]
-    assert [r[:4] + r[23:24] for r in routes["managers"][1:]] == [
-        ["ivan", "700.00", "100.00", "1", "0"],
-        ["maria", "220.50", "150.00", "1", "0"],
-        ["", "100.01", "10.00", "1", "0"],
-        [admin, "0.00", "0.00", "0", "1"],
+    assert routes["managers"][0][:5] == ["manager", "revenue", "cost", "discounts", "deals"]
+    assert routes["managers"][0][24] == "interactions"
+    assert [r[:5] + r[24:25] for r in routes["managers"][1:]] == [
+        ["ivan", "700.00", "100.00", "35.00", "1", "0"],
+        ["maria", "220.50", "150.00", "0.00", "1", "0"],
+        ["", "100.01", "10.00", "0.99", "1", "0"],
+        [admin, "0.00", "0.00", "0.00", "0", "1"],
     ]
     assert routes["effectiveness"][1:] == [[admin, "1", "1", "100.00", "700.00", "500.00"]]
     assert routes["attribution"][1:] == [

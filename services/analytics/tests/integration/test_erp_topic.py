@@ -10,6 +10,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ async def eventually(check: Callable[[], Any], what: str, within: float = 30.0) 
         (record(fact(1, SECRET, "10.999")), "revenue: String should match pattern"),
         (record({k: v for k, v in fact(1, SECRET, "1").items() if k != "date"}), "date: Field required"),
         (record(fact(1, SECRET, "1", kind="refund")), "kind: Input should be 'sale' or 'return'"),
+        (record(fact(1, SECRET, "1", discount="-2.00")), "discount: String should match pattern"),
         (record(fact(1, SECRET, "1", colour="red")), "colour: Extra inputs are not permitted"),
         (record(fact(1, SECRET, "1"), key="F-2"), "key: must be the fact's id"),
         (Message(TRADE_FACTS_TOPIC, "F-1", b"[1, 2]"), "value: Input should be an object"),
@@ -77,15 +79,16 @@ def test_a_malformed_message_is_poison_naming_the_field_not_its_value(message: M
 
 
 def test_a_good_message_is_the_fact_the_http_batch_would_make() -> None:
-    decoded = decode(record(fact(7, "C1", "12.50", kind="return", cost="2", currency="BGN")), "EUR")
+    decoded = decode(record(fact(7, "C1", "12.50", kind="return", cost="2", currency="BGN", discount="1.25")), "EUR")
     assert (decoded.id, decoded.kind, str(decoded.revenue), str(decoded.revenue_without_vat)) == (
         "F-7",
         "return",
         "12.50",
         "12.50",
     )
-    assert (str(decoded.cost), decoded.currency, decoded.item) == ("2", "BGN", "")
+    assert (str(decoded.cost), decoded.currency, decoded.item, decoded.discount) == ("2", "BGN", "", Decimal("1.25"))
     assert decode(record(fact(8, "C1", "1")), "EUR").currency == "EUR"
+    assert decode(record(fact(8, "C1", "1")), "EUR").discount == Decimal(0)  # a message of before: no discount
 
 
 # -- the projector role on a real bus ----------------------------------------------------------------

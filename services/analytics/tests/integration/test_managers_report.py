@@ -3,8 +3,8 @@ generated data: contacts' real events (managers changing in the middle of the pe
 and one fact known only after ``as_of``), sales and returns in two currencies (some before the
 foreign currency's first rate), orders paid, partly paid, unpaid, overdue, paid after the period,
 paid in another currency, advances; interactions completed and cancelled; customers no counterparty
-carries. Both ways of crediting, the whole and a sales manager's scope; the HTTP route, its files,
-sorting, drill-down, 422 and 403."""
+carries; discounts on many lines (sales, returns, the foreign currency). Both ways of crediting,
+the whole and a sales manager's scope; the HTTP route, its files, sorting, drill-down, 422 and 403."""
 
 from __future__ import annotations
 
@@ -128,6 +128,7 @@ def generate(seed: int = 14) -> Story:
     story.archived.add(ids[5])
 
     customers = [*story.cps, "U1", "U2"]
+    off = random.Random(seed + 1)  # the discounts: their own draws, so the rest of the story stays as it was
     for n in range(160):
         day = date(2025, 12, 1) + timedelta(days=rnd.randint(0, 125))
         revenue = Decimal(rnd.randint(100, 500_000)) / 100
@@ -139,6 +140,7 @@ def generate(seed: int = 14) -> Story:
                 "customer": rnd.choice(customers),
                 "revenue": revenue,
                 "cost": (revenue * Decimal(rnd.randint(40, 90)) / 100).quantize(CENT),
+                "discount": (revenue * Decimal(off.choice(("0", "0", "3", "5", "12.5"))) / 100).quantize(CENT),
                 "currency": "USD" if rnd.random() < 0.2 else "EUR",
                 "version": received + n,
             }
@@ -237,7 +239,7 @@ async def load(store: AnalyticsStore, story: Story) -> None:
     columns = ("id", "kind", "date", "customer", "item", "division", "manager", "quantity", "revenue")
     await store.insert(
         "trade_facts",
-        (*columns, "revenue_without_vat", "cost", "currency", "version"),
+        (*columns, "revenue_without_vat", "cost", "discount", "currency", "version"),
         [
             (
                 f["id"],
@@ -251,6 +253,7 @@ async def load(store: AnalyticsStore, story: Story) -> None:
                 f["revenue"],
                 f["revenue"],
                 f["cost"],
+                f["discount"],
                 f["currency"],
                 f["version"],
             )
@@ -317,12 +320,14 @@ def expected(story: Story, credit: str, groups: set[str] | None) -> dict[str, Ma
             continue
         row = acc[who]
         revenue, cost = rc(f["revenue"], f["currency"], f["date"]), rc(f["cost"], f["currency"], f["date"])
+        discount = rc(f["discount"], f["currency"], f["date"])
         sign = -1 if f["kind"] == "return" else 1
-        if revenue is None or cost is None:
+        if revenue is None or cost is None or discount is None:
             row["without_rate"] += 1
         else:
             row["revenue"] += sign * revenue
             row["cost"] += sign * cost
+            row["discounts"] += sign * discount
         if f["kind"] == "sale":
             deals[who].add((f["customer"], f["date"]))
     for who, found in deals.items():
@@ -405,6 +410,7 @@ def expected(story: Story, credit: str, groups: set[str] | None) -> dict[str, Ma
             manager=who,
             revenue=Decimal(a["revenue"]).quantize(CENT),
             cost=Decimal(a["cost"]).quantize(CENT),
+            discounts=Decimal(a["discounts"]).quantize(CENT),
             deals=int(a["deals"]),
             first_deals=int(a["first_deals"]),
             clients=int(a["clients"]),
@@ -463,9 +469,12 @@ async def test_the_comparison_matches_a_plain_calculation(
     # The story exercises what it claims to.
     assert any(r.orders_partly_paid for r in want.values()) and any(r.overdue for r in want.values())
     assert any(r.without_rate for r in want.values()) and any(r.interactions for r in want.values())
+    counted = [f for f in story.facts if f["discount"] and FROM <= f["date"] <= TO]
+    assert {f["kind"] for f in counted} == {"sale", "return"} and {f["currency"] for f in counted} == {"EUR", "USD"}
     if groups is None:
         assert "" in got  # the customers no counterparty carries, never dropped
         assert result.total.revenue == sum(r.revenue for r in want.values())
+        assert result.total.discounts == sum(r.discounts for r in want.values()) != 0
     else:
         assert "" not in got
 
@@ -485,6 +494,7 @@ async def test_as_of_hides_what_was_not_known_yet(tables: AnalyticsStore, story:
     after = await report.compare(caller("administrator"), ManagersQuery(Period(FROM, TO), as_of=LATE))
     late = story.facts[-1]
     assert after.total.revenue - before.total.revenue == rc(late["revenue"], late["currency"], late["date"])
+    assert after.total.discounts - before.total.discounts == rc(late["discount"], late["currency"], late["date"])
     assert after.total.interactions == before.total.interactions + 1
     # The same question again, the same answer (a join chDB mishandled once emptied the facts).
     assert await report.compare(caller("administrator"), ManagersQuery(Period(FROM, TO), as_of=AS_OF)) == before
@@ -527,6 +537,7 @@ async def test_the_drill_down_sums_to_the_manager_row(tables: AnalyticsStore, st
         customers, more = await report.customers(caller("administrator"), asked, row.manager, limit=1000)
         assert not more
         assert sum(c.revenue for c in customers) == row.revenue
+        assert sum(c.discounts for c in customers) == row.discounts
         assert sum(c.receivables for c in customers) == row.receivables
         assert sum(c.deals for c in customers) == row.deals
         assert [c.revenue for c in customers] == sorted((c.revenue for c in customers), reverse=True)
@@ -573,10 +584,13 @@ async def test_the_route_answers_the_report_with_decimal_text(app: FastAPI) -> N
         ]
         ana = next(r for r in body["rows"] if r["manager"] == "ana")
         assert ana["revenue"] == format(want["ana"].revenue, "f")
+        assert ana["discounts"] == format(want["ana"].discounts, "f")
+        assert body["total"]["discounts"] == format(sum(r.discounts for r in want.values()), "f")
         assert body["credit"] == "at_the_time" and body["currency"] == "EUR"
         drill = await http.get(f"{ROUTE}/ana/customers", params={**PARAMS, "limit": 2})
         assert drill.status_code == 200, drill.text
         assert len(drill.json()["rows"]) <= 2
+        assert drill.json()["rows"] and all("discounts" in r for r in drill.json()["rows"])
         none = await http.get(f"{ROUTE}/-/customers", params=PARAMS)  # "-": no manager
         assert {r["customer"] for r in none.json()["rows"]} <= {"U1", "U2"}
 
@@ -585,6 +599,7 @@ async def test_the_route_answers_the_report_with_decimal_text(app: FastAPI) -> N
         lines = list(csv.DictReader(io.StringIO(sheet.content.decode("utf-8-sig"))))
         current = expected(story, "current", None)
         assert {r["manager"]: Decimal(r["revenue"]) for r in lines} == {k: v.revenue for k, v in current.items()}
+        assert {r["manager"]: Decimal(r["discounts"]) for r in lines} == {k: v.discounts for k, v in current.items()}
         book = await http.get(ROUTE + ".xlsx", params={**PARAMS, "lang": "bg"})
         assert book.status_code == 200 and book.content[:2] == b"PK"
 

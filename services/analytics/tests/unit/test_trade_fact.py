@@ -25,6 +25,7 @@ def test_optional_columns_take_their_defaults() -> None:
         revenue_without_vat=Decimal("120.00"),
         cost=Decimal("0"),
         currency="EUR",
+        discount=Decimal("0"),
     )
     assert fact.kind == "sale" and fact.sign == 1
     assert fact_of_cells({**REQUIRED, "kind": "return", "currency": "BGN"}, "EUR").sign == -1
@@ -41,12 +42,13 @@ def test_every_column_is_read_as_decimal_text() -> None:
         "revenue": "9999999999999999.99",
         "revenue_without_vat": "100.5",
         "cost": "80",
+        "discount": "12.5",
     }
     fact = fact_of_cells(cells, "EUR")
     assert (fact.item, fact.division, fact.manager) == ("Стока №5", "София", "Иван Петров")
     assert fact.quantity == Decimal("0.125")
     assert fact.revenue == Decimal("9999999999999999.99")
-    assert (fact.revenue_without_vat, fact.cost) == (Decimal("100.5"), Decimal("80"))
+    assert (fact.revenue_without_vat, fact.cost, fact.discount) == (Decimal("100.5"), Decimal("80"), Decimal("12.5"))
 
 
 @pytest.mark.parametrize(
@@ -70,6 +72,9 @@ def test_every_column_is_read_as_decimal_text() -> None:
         ("revenue", "12345678901234567"),
         ("revenue", "NaN"),
         ("cost", "0.001"),
+        ("discount", "-1.00"),
+        ("discount", "ten"),
+        ("discount", "5%"),
         ("kind", "refund"),
         ("currency", "eur"),
         ("item", "x" * 201),

@@ -4,7 +4,7 @@ RecordKind`) from a CSV file, as a kernel job (progress, report of rejected rows
 The file is UTF-8 (a byte-order mark is skipped); its first line names the columns, separated by
 ``,``, ``;`` or a tab (the one under which the header names the most known columns). The columns are
 the kind's (for trade facts ``id,date,customer,quantity,revenue`` required and ``kind,item,division,
-manager,revenue_without_vat,cost,currency`` optional, defaults in :func:`~crm_analytics.domain.
+manager,revenue_without_vat,cost,currency,discount`` optional, defaults in :func:`~crm_analytics.domain.
 trade_fact.fact_of_cells`; for orders and payments see their domain modules), in any order and
 case. An unknown, repeated or missing required column rejects the file before anything is written.
 Each row is checked in full; a wrong one goes to the report with its line, column and reason, and the

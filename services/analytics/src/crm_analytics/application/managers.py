@@ -18,8 +18,8 @@ credited to no manager, never dropped. Interactions are always credited to their
 ``facts_converted``; facts without a rate are never summed and are counted in ``without_rate``):
 
 - ``revenue`` = Σ sign × revenue_rc (a return subtracts); ``cost`` = Σ sign × cost_rc;
-- ``discounts``: **not reported** — the ERP's facts carry revenue and cost but no list price or
-  discount, so there is nothing to compute a discount from;
+- ``discounts`` = Σ sign × discount_rc: the discount the ERP granted on each line (the fact's optional
+  ``discount``, 0 when it sends none), converted like the revenue (a return's subtracts);
 - ``deals`` = distinct (customer code, date) with a sale (returns are not deals; counted whatever
   the currency); ``first_deals`` = those on the customer's first sale day ever (as known as of);
 - ``clients`` = customers with a deal; ``deals_per_client`` = deals / clients (2 decimals);
@@ -79,6 +79,7 @@ _BASE = query("managers").replace("__SCOPE__", SCOPE_SQL)
 _SUMS = (
     "revenue",
     "cost",
+    "discounts",
     "deals",
     "first_deals",
     "orders_issued",
@@ -139,6 +140,7 @@ class ManagerRow:
     manager: str
     revenue: Decimal
     cost: Decimal
+    discounts: Decimal
     deals: int
     first_deals: int
     clients: int
@@ -179,6 +181,7 @@ class CustomerRow:
     """None: no counterparty carries the code."""
     revenue: Decimal
     cost: Decimal
+    discounts: Decimal
     deals: int
     first_deals: int
     orders_issued: int
@@ -196,7 +199,10 @@ def _count(found: dict[str, Any], name: str) -> int:
 
 
 def _manager_row(found: dict[str, Any]) -> ManagerRow:
-    money = {name: _money(found, name) for name in ("revenue", "cost", "orders_amount", "receivables", "overdue")}
+    money = {
+        name: _money(found, name)
+        for name in ("revenue", "cost", "discounts", "orders_amount", "receivables", "overdue")
+    }
     count = {name: _count(found, name) for name in (*_SUMS, "clients", "debtors", "overdue_debtors")}
     seconds = Decimal(count["interaction_seconds"])
     minutes = (seconds / 60).quantize(_CENTS)
@@ -278,7 +284,7 @@ class ManagersReport:
         found = await self._store.query(_SUMMARY, self._parameters(caller, asked, at))
         rows = ordered([_manager_row(r) for r in found], sort, descending=descending)
         totals: dict[str, Any] = {name: sum(_count(r, name) for r in found) for name in _SUMS}
-        for name in ("revenue", "cost", "orders_amount", "receivables", "overdue", "advances"):
+        for name in ("revenue", "cost", "discounts", "orders_amount", "receivables", "overdue", "advances"):
             totals[name] = sum((_money(r, name) for r in found), Decimal("0.00"))
         for name in ("clients", "debtors", "overdue_debtors"):
             totals[name] = sum(_count(r, name) for r in found)
@@ -303,6 +309,7 @@ class ManagersReport:
                 counterparty_id=str(r["counterparty_id"]) or None,
                 revenue=_money(r, "revenue"),
                 cost=_money(r, "cost"),
+                discounts=_money(r, "discounts"),
                 deals=_count(r, "deals"),
                 first_deals=_count(r, "first_deals"),
                 orders_issued=_count(r, "orders_issued"),

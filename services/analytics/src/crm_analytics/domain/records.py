@@ -113,6 +113,7 @@ TRADE_FACTS: RecordKind[trade_fact.TradeFact] = RecordKind(
         "revenue",
         "revenue_without_vat",
         "cost",
+        "discount",
         "currency",
     ),
     topic=trade_fact_contract.TOPIC,

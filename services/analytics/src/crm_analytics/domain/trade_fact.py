@@ -46,7 +46,7 @@ _DATE = re.compile(DATE_PATTERN)
 
 REQUIRED_COLUMNS = ("id", "date", "customer", "quantity", "revenue")
 """Columns every CSV file of trade facts has."""
-OPTIONAL_COLUMNS = ("kind", "item", "division", "manager", "revenue_without_vat", "cost", "currency")
+OPTIONAL_COLUMNS = ("kind", "item", "division", "manager", "revenue_without_vat", "cost", "currency", "discount")
 """Columns a CSV file may have; see :func:`fact_of_cells` for their defaults."""
 COLUMNS = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
 
@@ -69,6 +69,8 @@ class TradeFact:
     item: str = ""
     division: str = ""
     manager: str = ""
+    discount: Decimal = Decimal("0")
+    """The discount granted on the line, in ``currency`` (≥ 0; a return's subtracts, like its revenue)."""
 
     @property
     def sign(self) -> int:
@@ -155,12 +157,13 @@ def kind(text: str, column: str = "kind") -> Kind:
 def fact_of_cells(cells: Mapping[str, str], default_currency: str) -> TradeFact:
     """A fact from the cells of a CSV row (trimmed text by column), or :class:`FactRejected` naming the
     first wrong column. Defaults of the optional columns: ``kind`` sale, ``revenue_without_vat`` the
-    revenue, ``cost`` 0, ``currency`` the reporting currency, ``item``, ``division`` and ``manager``
-    empty."""
+    revenue, ``cost`` and ``discount`` 0, ``currency`` the reporting currency, ``item``, ``division``
+    and ``manager`` empty."""
     require(cells, REQUIRED_COLUMNS)
     revenue = money(cells["revenue"], "revenue")
     without_vat = cells.get("revenue_without_vat", "")
     cost = cells.get("cost", "")
+    discount = cells.get("discount", "")
     return TradeFact(
         id=code(cells["id"], "id", limit=MAX_ID),
         kind=kind(cells.get("kind", "") or "sale"),
@@ -174,6 +177,7 @@ def fact_of_cells(cells: Mapping[str, str], default_currency: str) -> TradeFact:
         revenue_without_vat=money(without_vat, "revenue_without_vat") if without_vat else revenue,
         cost=money(cost, "cost") if cost else Decimal("0"),
         currency=currency(cells.get("currency", "") or default_currency),
+        discount=money(discount, "discount") if discount else Decimal("0"),
     )
 
 
@@ -192,4 +196,5 @@ def fact_of_message(message: contract.TradeFact, default_currency: str) -> Trade
         revenue_without_vat=money(message.revenue_without_vat or message.revenue, "revenue_without_vat"),
         cost=money(message.cost or "0", "cost"),
         currency=message.currency or default_currency,
+        discount=money(message.discount or "0", "discount"),
     )

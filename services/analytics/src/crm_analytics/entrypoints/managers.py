@@ -40,6 +40,7 @@ DESCRIPTIONS: dict[str, str] = {
     "manager": "The manager's user id ('' = no manager: customers no counterparty carries, counterparties without one)",
     "revenue": "Σ sign × revenue of the facts dated in the period, in the reporting currency (returns subtract)",
     "cost": "Σ sign × cost of those facts",
+    "discounts": "Σ sign × discount granted on those facts (the ERP's `discount` of each line, 0 when none)",
     "deals": "Distinct (customer code, date) with a sale in the period",
     "first_deals": "Deals on the customer's first sale day ever (as known as of)",
     "clients": "Customers with a deal",
@@ -109,6 +110,7 @@ class CustomerRowOut(BaseModel):
     counterparty_id: str | None = Field(description="The counterparty carrying the code; null when none does")
     revenue: str = Field(description="Decimal text: " + DESCRIPTIONS["revenue"])
     cost: str = Field(description="Decimal text: " + DESCRIPTIONS["cost"])
+    discounts: str = Field(description="Decimal text: " + DESCRIPTIONS["discounts"])
     deals: int
     first_deals: int
     orders_issued: int
@@ -151,6 +153,7 @@ def _headings(language: str) -> dict[str, str]:
         "manager": "Мениджър",
         "revenue": "Приходи",
         "cost": "Себестойност",
+        "discounts": "Отстъпки",
         "deals": "Сделки",
         "first_deals": "Първи сделки",
         "clients": "Клиенти",
@@ -221,9 +224,9 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
     ) -> ManagersOut:
         """The sales-manager comparison (1C's indicators): one row per manager credited with something in
         the period, the row of no manager ('') included. Each indicator's rule is in its field's
-        description; discounts are not reported (the ERP's facts carry no discount). Administrators,
-        heads of sales and marketers read every row; sales managers and read-only users only what
-        concerns their access groups' counterparties; 403 for others."""
+        description (discounts: the facts' optional `discount`). Administrators, heads of sales and
+        marketers read every row; sales managers and read-only users only what concerns their access
+        groups' counterparties; 403 for others."""
         result = await compared(caller, asked, sort, order)
         return ManagersOut(
             start=asked.period.start,
@@ -281,8 +284,8 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         caller: Caller = authenticated,
     ) -> CustomersOut:
         """The customers credited to a manager in the comparison (same parameters), by revenue, greatest
-        first (ties by code), a page at a time: revenue, cost, deals, orders, receivables, overdue and
-        advances of each. Access as ``GET /managers``."""
+        first (ties by code), a page at a time: revenue, cost, discounts, deals, orders, receivables,
+        overdue and advances of each. Access as ``GET /managers``."""
         try:
             after = decode_cursor(cursor)
         except BadCursor as exc:

@@ -65,8 +65,8 @@ class TradeFact(BaseModel):
 
     Sending a fact again under its `id` replaces the one before (a correction); nothing counts twice.
     Amounts and quantities are decimal strings, never JSON numbers; dates are `YYYY-MM-DD`. Optional
-    fields may be left out: `kind` sale, `revenue_without_vat` the revenue, `cost` 0, `currency` the
-    CRM's reporting currency, `item`, `division` and `manager` empty."""
+    fields may be left out: `kind` sale, `revenue_without_vat` the revenue, `cost` 0, `discount` 0,
+    `currency` the CRM's reporting currency, `item`, `division` and `manager` empty."""
 
     model_config = ConfigDict(extra="forbid")
     KAFKA_KEY: ClassVar[str] = "id"
@@ -82,4 +82,9 @@ class TradeFact(BaseModel):
     revenue: Money = Field(description='With VAT: decimal text, ≥ 0, up to 2 decimals, e.g. "1200.50"')
     revenue_without_vat: Money | None = Field(default=None, description="Default: the revenue")
     cost: Money | None = Field(default=None, description="Cost of the goods sold; default 0")
+    discount: Money | None = Field(
+        default=None,
+        description="The discount granted on the line (in `currency`, ≥ 0; a return's subtracts like its"
+        " revenue); default 0",
+    )
     currency: Currency | None = Field(default=None, description="ISO 4217; default the reporting currency")

@@ -14,7 +14,7 @@
 WITH
     facts AS
     (
-        SELECT customer, date, kind, sign, rate, revenue_rc, cost_rc
+        SELECT customer, date, kind, sign, rate, revenue_rc, cost_rc, discount_rc
         FROM facts_converted_as_of(known = {known:UInt64})
         WHERE date <= {to:Date}
     ),
@@ -126,6 +126,7 @@ WITH
             c.manager AS manager, f.customer AS customer, c.counterparty_id AS counterparty_id,
             ifNull(sumIf(f.sign * f.revenue_rc, f.rate IS NOT NULL), 0) AS revenue,
             ifNull(sumIf(f.sign * f.cost_rc, f.rate IS NOT NULL), 0) AS cost,
+            ifNull(sumIf(f.sign * f.discount_rc, f.rate IS NOT NULL), 0) AS discounts,
             uniqExactIf(f.date, f.kind = 'sale') AS deals,
             uniqExactIf(f.date, f.kind = 'sale' AND f.date = s.first_date) AS first_deals,
             countIf(f.rate IS NULL) AS facts_without_rate
@@ -210,6 +211,7 @@ SELECT
     k.counterparty_id AS counterparty_id,
     s.revenue AS revenue,
     s.cost AS cost,
+    s.discounts AS discounts,
     s.deals AS deals,
     s.first_deals AS first_deals,
     d.orders_issued AS orders_issued,

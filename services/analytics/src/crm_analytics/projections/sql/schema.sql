@@ -4,7 +4,8 @@
 -- received under each id. ReplacingMergeTree keeps the row with the greatest version per id once
 -- parts merge; until then every query reads it with FINAL, so nothing counts twice. Ordered by id
 -- alone and not partitioned: a correction may change any other column (date, customer), and rows of
--- one id in different partitions would never replace each other.
+-- one id in different partitions would never replace each other. `discount` is the discount granted on
+-- the line (optional, 0 when the ERP sends none), in the fact's currency like the other amounts.
 CREATE TABLE IF NOT EXISTS trade_facts
 (
     id                  String,
@@ -18,6 +19,7 @@ CREATE TABLE IF NOT EXISTS trade_facts
     revenue             Decimal(18, 2),
     revenue_without_vat Decimal(18, 2),
     cost                Decimal(18, 2),
+    discount            Decimal(18, 2) DEFAULT 0,
     currency            LowCardinality(String),
     version             UInt64
 )
@@ -77,6 +79,11 @@ ORDER BY (currency, date);
 CREATE TABLE IF NOT EXISTS trade_fact_versions AS trade_facts
 ENGINE = MergeTree
 ORDER BY (id, version);
+
+-- Stores made before facts carried a discount gain its column (0 for the facts stored before), in both
+-- tables at the same place: the feed below and prepare's backfill copy trade_facts' columns as they are.
+ALTER TABLE trade_facts ADD COLUMN IF NOT EXISTS discount Decimal(18, 2) DEFAULT 0 AFTER cost;
+ALTER TABLE trade_fact_versions ADD COLUMN IF NOT EXISTS discount Decimal(18, 2) DEFAULT 0 AFTER cost;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS trade_fact_versions_feed TO trade_fact_versions
 AS SELECT * FROM trade_facts;

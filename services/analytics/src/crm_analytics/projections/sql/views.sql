@@ -5,8 +5,9 @@
 --
 -- A fact's `rate` is 1 in the reporting currency; in another, the latest rate of its currency dated on
 -- or before the fact's date (ASOF LEFT JOIN on currency_rates FINAL); NULL when that currency has no
--- rate so early. The `_rc` amounts are the unsigned amounts times the rate, rounded to cents half away
--- from zero (ClickHouse's round on decimals; amounts are >= 0, so half-up), NULL without a rate: a
+-- rate so early. The `_rc` amounts (revenue, revenue without VAT, cost, discount) are the unsigned
+-- amounts times the rate, rounded to cents half away from zero (ClickHouse's round on decimals;
+-- amounts are >= 0, so half-up), NULL without a rate: a
 -- report sums `sign * revenue_rc` over facts `WHERE rate IS NOT NULL` and reports the others.
 --
 -- '__ORDERS__' and '__PAYMENTS__' are read the same way (orders, payments; order_versions,
@@ -30,6 +31,7 @@ SELECT
     f.revenue AS revenue,
     f.revenue_without_vat AS revenue_without_vat,
     f.cost AS cost,
+    f.discount AS discount,
     f.currency AS currency,
     f.version AS version,
     toInt8(if(f.kind = 'return', -1, 1)) AS sign,
@@ -38,7 +40,8 @@ SELECT
         'Nullable(Decimal(18, 6))') AS rate,
     CAST(round(toDecimal128(f.revenue, 2) * rate, 2), 'Nullable(Decimal(38, 2))') AS revenue_rc,
     CAST(round(toDecimal128(f.revenue_without_vat, 2) * rate, 2), 'Nullable(Decimal(38, 2))') AS revenue_without_vat_rc,
-    CAST(round(toDecimal128(f.cost, 2) * rate, 2), 'Nullable(Decimal(38, 2))') AS cost_rc
+    CAST(round(toDecimal128(f.cost, 2) * rate, 2), 'Nullable(Decimal(38, 2))') AS cost_rc,
+    CAST(round(toDecimal128(f.discount, 2) * rate, 2), 'Nullable(Decimal(38, 2))') AS discount_rc
 FROM (__TRADE_FACTS__) AS f
 ASOF LEFT JOIN (SELECT currency, date, rate FROM currency_rates FINAL) AS r
     ON f.currency = r.currency AND f.date >= r.date;

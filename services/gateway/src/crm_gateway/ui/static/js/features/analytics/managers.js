@@ -4,7 +4,7 @@
 // the user picks (revenue first), and the table of every indicator, one row per manager (by name;
 // the "no manager" row explained under it) with the total at its foot, sorted by the API by the
 // column whose header is chosen (again: the other way round). A manager's name opens their customers
-// (revenue, cost, deals, orders, debts), each linked to the counterparty's card. CSV and XLSX of the
+// (revenue, cost, discounts, deals, orders, debts), each linked to the counterparty's card. CSV and XLSX of the
 // comparison with the same parameters; optionally as the CRM knew it at a moment (`as_of`, said above
 // the figures, the drill-down and the files too). Sales managers and read-only users see what concerns their
 // access groups (the API limits them). The parameters are kept in the address, so a reload or a link
@@ -31,6 +31,7 @@ const CREDITS = ['at_the_time', 'current'];
 const INDICATORS = [
   'revenue',
   'cost',
+  'discounts',
   'deals',
   'first_deals',
   'clients',
@@ -56,7 +57,7 @@ const INDICATORS = [
   'average_interaction_minutes',
   'without_rate',
 ];
-const CUSTOMER_COLUMNS = ['revenue', 'cost', 'deals', 'first_deals', 'orders_issued', 'receivables', 'overdue', 'advances'];
+const CUSTOMER_COLUMNS = ['revenue', 'cost', 'discounts', 'deals', 'first_deals', 'orders_issued', 'receivables', 'overdue', 'advances'];
 const CUSTOMERS_PAGE = 50;
 const NO_MANAGER_PATH = '-'; // the drill-down's name of the "no manager" row
 

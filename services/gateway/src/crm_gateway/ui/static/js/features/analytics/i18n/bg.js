@@ -338,6 +338,7 @@ export default {
   'analytics.managers.col.manager': 'Мениджър',
   'analytics.managers.col.revenue': 'Приходи, {currency}',
   'analytics.managers.col.cost': 'Себестойност, {currency}',
+  'analytics.managers.col.discounts': 'Отстъпки, {currency}',
   'analytics.managers.col.deals': 'Сделки',
   'analytics.managers.col.first_deals': 'Първи сделки',
   'analytics.managers.col.clients': 'Клиенти',

@@ -338,6 +338,7 @@ export default {
   'analytics.managers.col.manager': 'Manager',
   'analytics.managers.col.revenue': 'Revenue, {currency}',
   'analytics.managers.col.cost': 'Cost, {currency}',
+  'analytics.managers.col.discounts': 'Discounts, {currency}',
   'analytics.managers.col.deals': 'Deals',
   'analytics.managers.col.first_deals': 'First deals',
   'analytics.managers.col.clients': 'Clients',
