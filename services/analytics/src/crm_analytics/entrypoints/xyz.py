@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
@@ -72,6 +72,20 @@ class XyzOut(BaseModel):
     without_rate: list[WithoutRateOut] = Field(description=WITHOUT_RATE + " (money measures only; else empty)")
     rows: list[XyzRowOut]
     next_cursor: str | None
+
+
+def _rule_fields(rule: XyzParameters) -> dict[str, Any]:
+    """The rule's parameters as the report and its back-test echo them."""
+    return {
+        "to": rule.to,
+        "periodicity": rule.periodicity,
+        "periods": rule.periods,
+        "by": rule.measure,
+        "x": format(rule.x, "f"),
+        "y": format(rule.y, "f"),
+        "regular_periods": rule.regular_periods,
+        "currency": rule.currency,
+    }
 
 
 def _text(value: Decimal | None) -> str | None:
@@ -171,14 +185,7 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         result = await report.classify(caller, asked, after="" if after is None else after[1], limit=limit, as_of=as_of)
         return XyzOut(
             start=result.first_day,
-            to=asked.to,
-            periodicity=asked.periodicity,
-            periods=asked.periods,
-            by=asked.measure,
-            x=format(asked.x, "f"),
-            y=format(asked.y, "f"),
-            regular_periods=asked.regular_periods,
-            currency=asked.currency,
+            **_rule_fields(asked),
             customers=result.customers,
             stages=result.stages,
             classes=result.classes,
@@ -216,16 +223,9 @@ def build_router(service: AnalyticsService, tokens: CallerTokens) -> APIRouter:
         rule = asked.rule
         found = await backtest.xyz_backtest(report, caller, asked, service.settings.time_zone)
         return XyzBacktestOut(
-            to=rule.to,
+            **_rule_fields(rule),
             step=asked.step,
             runs=asked.runs,
-            periodicity=rule.periodicity,
-            periods=rule.periods,
-            by=rule.measure,
-            x=format(rule.x, "f"),
-            y=format(rule.y, "f"),
-            regular_periods=rule.regular_periods,
-            currency=rule.currency,
             as_known=asked.as_known,
             time_zone=service.settings.time_zone,
             without_rate=WithoutRateOut.of(await backtest.without_rate(service.analytics, asked)),
