@@ -8,7 +8,7 @@
 // over past periods (backtest.js) is linked with the measure, shares and currency on the form.
 import * as api from '../../core/api.js';
 import { h } from '../../core/dom.js';
-import { busy, clearErrors, formAlert, showErrors } from '../../core/forms.js';
+import { clearErrors, formAlert } from '../../core/forms.js';
 import { formatDecimal, onLanguageChange } from '../../core/i18n.js';
 import { userName } from '../../core/people.js';
 import { href, replaceQuery } from '../../core/router.js';
@@ -22,7 +22,7 @@ import {
   pager,
   shareText,
 } from './abc-parts.js';
-import { asOfField, asOfNote, downloads, withoutRateNote } from './report-form.js';
+import { asOfField, asOfNote, downloads, reportRequests, withoutRateNote } from './report-form.js';
 
 export const path = '/analytics/abc';
 export const titleKey = 'analytics.abc.title';
@@ -64,6 +64,7 @@ export async function render(ctx) {
   form.addEventListener('change', linkBacktest);
 
   let report = null; // the classification on screen: { params, controller }
+  const ask = reportRequests(ctx, form, results);
 
   async function show(event) {
     event?.preventDefault();
@@ -71,21 +72,10 @@ export async function render(ctx) {
     if (!controls.check(form)) return;
     const params = values();
     replaceQuery(path, params);
-    report?.controller.abort();
-    const controller = new AbortController();
-    ctx.signal.addEventListener('abort', () => controller.abort());
-    report = { params, controller };
-    busy(form, true);
-    try {
+    await ask(async (controller) => {
+      report = { params, controller };
       await showPage(params, controller.signal, []);
-    } catch (error) {
-      if (error.name === 'AbortError') return;
-      results.replaceChildren();
-      if (error instanceof api.ApiError && error.status === 422) showErrors(form, error);
-      else results.replaceChildren(errorBox(error));
-    } finally {
-      busy(form, false);
-    }
+    });
   }
 
   /** Ask for one page of rows: `cursors` are the pages before it (the last is where it starts). */

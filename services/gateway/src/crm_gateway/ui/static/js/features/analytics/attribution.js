@@ -15,15 +15,15 @@
 import * as api from '../../core/api.js';
 import { chart } from '../../core/charts.js';
 import { h, uid } from '../../core/dom.js';
-import { busy, clearErrors, field, formAlert, input, select, showErrors } from '../../core/forms.js';
+import { clearErrors, field, formAlert, input, select } from '../../core/forms.js';
 import { formatDecimal, has, onLanguageChange, t } from '../../core/i18n.js';
 import { displayName, users } from '../../core/people.js';
 import * as ref from '../../core/reference-cache.js';
 import { href, replaceQuery } from '../../core/router.js';
-import { errorBox, heading, scrollable } from '../../core/widgets.js';
+import { heading, scrollable } from '../../core/widgets.js';
 import { chartOptions, pager } from './abc-parts.js';
 import { periodFields } from './periods.js';
-import { asOfField, asOfNote, downloads, withoutRateNote } from './report-form.js';
+import { asOfField, asOfNote, downloads, reportRequests, withoutRateNote } from './report-form.js';
 
 export const path = '/analytics/attribution';
 export const titleKey = 'analytics.attribution.title';
@@ -148,6 +148,10 @@ export async function render(ctx) {
     results,
   );
   let report = null; // the report on screen: { params, controller }
+  // A 403 (the report is not for this user's role) is said as such, not as a bare error box.
+  const ask = reportRequests(ctx, form, results, {
+    refused: (error) => (error instanceof api.ApiError && error.status === 403 ? forbidden(error) : null),
+  });
 
   /** The fields of the tab on screen; half-life only for time decay. */
   function arrange() {
@@ -208,14 +212,10 @@ export async function render(ctx) {
     }
     const params = values();
     const comparing = tab === 'attribution' && compare.checked;
-    report?.controller.abort();
-    const controller = new AbortController();
-    ctx.signal.addEventListener('abort', () => controller.abort());
-    report = { params, controller, comparing, shown: null };
-    address();
-    const signal = controller.signal;
-    busy(form, true);
-    try {
+    await ask(async (controller) => {
+      report = { params, controller, comparing, shown: null };
+      address();
+      const signal = controller.signal;
       const data = await whole(tab, params, signal);
       // The other models, one request each, for the chart: every group of each.
       const others = comparing
@@ -229,15 +229,7 @@ export async function render(ctx) {
       if (signal.aborted) return;
       report.shown = { answers, names };
       draw();
-    } catch (error) {
-      if (error.name === 'AbortError') return;
-      results.replaceChildren();
-      if (error instanceof api.ApiError && error.status === 422) showErrors(form, error);
-      else if (error instanceof api.ApiError && error.status === 403) results.replaceChildren(forbidden(error));
-      else results.replaceChildren(errorBox(error));
-    } finally {
-      busy(form, false);
-    }
+    });
   }
 
   /** The report's parameters, the tab and the sort in the address. */

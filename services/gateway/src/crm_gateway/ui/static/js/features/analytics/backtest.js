@@ -14,12 +14,12 @@ import * as api from '../../core/api.js';
 import { chart } from '../../core/charts.js';
 import { today } from '../../core/dates.js';
 import { h } from '../../core/dom.js';
-import { busy, clearErrors, field, formAlert, input, select, setFieldError, showErrors } from '../../core/forms.js';
+import { clearErrors, field, formAlert, input, select, setFieldError } from '../../core/forms.js';
 import { formatDecimal, onLanguageChange, t } from '../../core/i18n.js';
 import { replaceQuery } from '../../core/router.js';
-import { errorBox, heading, scrollable } from '../../core/widgets.js';
+import { heading, scrollable } from '../../core/widgets.js';
 import { chartOptions, movementTable } from './abc-parts.js';
-import { downloads, withoutRateNote } from './report-form.js';
+import { downloads, reportRequests, withoutRateNote } from './report-form.js';
 
 export const STEPS = ['month', 'quarter', 'half-year', 'year'];
 const KNOWN = ['now', 'then'];
@@ -72,6 +72,7 @@ export async function backtestPage(ctx, rule) {
   );
   const results = h('div', { class: 'analytics-results', 'aria-live': 'polite' });
   let shown = null; // { params, controller, answer }
+  const ask = reportRequests(ctx, form, results);
 
   function values() {
     return { to: to.value, [rule.stepName]: step.value, [rule.countName]: count.value.trim(), as_known: known.value, ...own.values() };
@@ -98,25 +99,14 @@ export async function backtestPage(ctx, rule) {
     clearErrors(form);
     if (!check()) return;
     const params = values();
-    shown?.controller.abort();
-    const controller = new AbortController();
-    ctx.signal.addEventListener('abort', () => controller.abort());
-    shown = { params, controller, answer: null };
-    address();
-    busy(form, true);
-    try {
+    await ask(async (controller) => {
+      shown = { params, controller, answer: null };
+      address();
       const { data } = await api.get(rule.url, { query: params, signal: controller.signal });
       if (controller.signal.aborted) return;
       shown.answer = data;
       draw();
-    } catch (error) {
-      if (error.name === 'AbortError') return;
-      results.replaceChildren();
-      if (error instanceof api.ApiError && error.status === 422) showErrors(form, error);
-      else results.replaceChildren(errorBox(error));
-    } finally {
-      busy(form, false);
-    }
+    });
   }
 
   /** The answer on screen drawn (again: another chart measure or movement period redraws it all). */

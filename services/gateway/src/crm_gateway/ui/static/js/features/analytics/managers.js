@@ -12,14 +12,14 @@
 import * as api from '../../core/api.js';
 import { chart } from '../../core/charts.js';
 import { h, uid } from '../../core/dom.js';
-import { busy, clearErrors, field, formAlert, select, showErrors } from '../../core/forms.js';
+import { clearErrors, field, formAlert, select } from '../../core/forms.js';
 import { formatDecimal, onLanguageChange, t } from '../../core/i18n.js';
 import { displayName, users } from '../../core/people.js';
 import { replaceQuery } from '../../core/router.js';
 import { errorBox, heading, scrollable } from '../../core/widgets.js';
 import { chartOptions, counterpartyCell, pager } from './abc-parts.js';
 import { periodFields } from './periods.js';
-import { asOfField, asOfNote, downloads } from './report-form.js';
+import { asOfField, asOfNote, downloads, reportRequests } from './report-form.js';
 
 export const path = '/analytics/managers';
 export const titleKey = 'analytics.managers.title';
@@ -105,6 +105,7 @@ export async function render(ctx) {
   const results = h('div', { class: 'analytics-results', 'aria-live': 'polite' });
   const customers = h('section', { class: 'analytics-manager-customers', 'aria-live': 'polite' });
   let report = null; // { params, controller, answer, names, drawing }
+  const ask = reportRequests(ctx, form, results);
 
   /** The comparison's parameters as the API takes them (the defaults left out). */
   function values() {
@@ -128,28 +129,17 @@ export async function render(ctx) {
       return;
     }
     const params = values();
-    report?.controller.abort();
-    const controller = new AbortController();
-    ctx.signal.addEventListener('abort', () => controller.abort());
-    report = { params, controller, answer: null, names: null, drawing: null };
-    address();
-    customers.replaceChildren();
-    busy(form, true);
-    try {
+    await ask(async (controller) => {
+      report = { params, controller, answer: null, names: null, drawing: null };
+      address();
+      customers.replaceChildren();
       const { data } = await api.get(`${API}/managers`, { query: params, signal: controller.signal });
       const names = await namesOf(data.rows.map((r) => r.manager));
       if (controller.signal.aborted) return;
       report.answer = data;
       report.names = names;
       draw();
-    } catch (error) {
-      if (error.name === 'AbortError') return;
-      results.replaceChildren();
-      if (error instanceof api.ApiError && error.status === 422) showErrors(form, error);
-      else results.replaceChildren(errorBox(error));
-    } finally {
-      busy(form, false);
-    }
+    });
   }
 
   /** The answer on screen drawn again (the chart made anew, e.g. for another indicator). */

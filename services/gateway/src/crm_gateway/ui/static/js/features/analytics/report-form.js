@@ -1,10 +1,13 @@
 // What every analytics report page shares around its own parameters: the optional "as the CRM knew
 // it at" moment (a field, its value for the address and the API's `as_of`, and a note in the report's
-// summary when one is set), the links to the report's files with the parameters on screen, and the
-// warning of the facts left out for lack of a currency rate.
+// summary when one is set), the asking of the report (one request at a time, its refusal at the form's
+// fields or as a box), the links to the report's files with the parameters on screen, and the warning
+// of the facts left out for lack of a currency rate.
+import * as api from '../../core/api.js';
 import { dateTime, h } from '../../core/dom.js';
-import { field, input } from '../../core/forms.js';
+import { busy, field, input, showErrors } from '../../core/forms.js';
 import { language } from '../../core/i18n.js';
+import { errorBox } from '../../core/widgets.js';
 
 /**
  * The `as_of` field: a moment typed in the browser's time zone, to the second; `initial` is the
@@ -34,6 +37,36 @@ export function asOfNote(asOf) {
     ' ',
     dateTime(asOf),
   );
+}
+
+/**
+ * The asking of a report page's `form`, one request at a time. Returns `ask(fetch)`: it aborts the
+ * request asked before (if it still runs), makes the new one's AbortController (aborted too when the
+ * page is left: `ctx.signal`) and, with the form busy, awaits `fetch(controller)` — which keeps the
+ * controller with its parameters before it awaits anything, asks the API with `controller.signal` and
+ * draws the answer in `results`. A refusal empties `results`: a 422 is shown at the form's fields (named
+ * as the API names them), another refusal as an error box in `results` (or as the node `refused(error)`
+ * gives for it, when it gives one); an aborted request shows nothing.
+ */
+export function reportRequests(ctx, form, results, { refused = () => null } = {}) {
+  let asked = null; // the AbortController of the request asked last
+  return async function ask(fetch) {
+    asked?.abort();
+    const controller = new AbortController();
+    asked = controller;
+    ctx.signal.addEventListener('abort', () => controller.abort());
+    busy(form, true);
+    try {
+      await fetch(controller);
+    } catch (error) {
+      if (error.name === 'AbortError') return;
+      results.replaceChildren();
+      if (error instanceof api.ApiError && error.status === 422) showErrors(form, error);
+      else results.replaceChildren(refused(error) ?? errorBox(error));
+    } finally {
+      busy(form, false);
+    }
+  };
 }
 
 /**

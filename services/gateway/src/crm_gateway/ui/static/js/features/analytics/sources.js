@@ -12,7 +12,7 @@
 // are kept in the address, so a reload or a link shows the same report.
 import * as api from '../../core/api.js';
 import { h } from '../../core/dom.js';
-import { busy, clearErrors, field, formAlert, select, showErrors } from '../../core/forms.js';
+import { clearErrors, field, formAlert, select } from '../../core/forms.js';
 import { formatDecimal, onLanguageChange, t } from '../../core/i18n.js';
 import { replaceQuery } from '../../core/router.js';
 import { errorBox, heading, scrollable } from '../../core/widgets.js';
@@ -20,7 +20,7 @@ import { chart } from '../../core/charts.js';
 import { chartOptions, pager } from './abc-parts.js';
 import { counterpartyName } from './counterparty-names.js';
 import { periodFields } from './periods.js';
-import { asOfField, asOfNote, downloads, withoutRateNote } from './report-form.js';
+import { asOfField, asOfNote, downloads, reportRequests, withoutRateNote } from './report-form.js';
 
 export const path = '/analytics/sources';
 export const titleKey = 'analytics.sources.title';
@@ -68,6 +68,7 @@ export async function render(ctx) {
   );
   const results = h('div', { class: 'analytics-results', 'aria-live': 'polite' });
   let report = null; // { params, controller }
+  const ask = reportRequests(ctx, form, results);
 
   function values() {
     const params = period.values();
@@ -86,12 +87,8 @@ export async function render(ctx) {
     }
     const params = values();
     replaceQuery(path, { ...params, bucket: bucket.value });
-    report?.controller.abort();
-    const controller = new AbortController();
-    ctx.signal.addEventListener('abort', () => controller.abort());
-    report = { params, controller };
-    busy(form, true);
-    try {
+    await ask(async (controller) => {
+      report = { params, controller };
       const [history, page] = await Promise.all([
         api.get(`${API}/sources/history`, { query: { ...params, bucket: bucket.value }, signal: controller.signal }),
         api.get(`${API}/sources`, {
@@ -101,14 +98,7 @@ export async function render(ctx) {
       ]);
       if (controller.signal.aborted) return;
       results.replaceChildren(...drawn(history.data, page.data, params, controller.signal, []));
-    } catch (error) {
-      if (error.name === 'AbortError') return;
-      results.replaceChildren();
-      if (error instanceof api.ApiError && error.status === 422) showErrors(form, error);
-      else results.replaceChildren(errorBox(error));
-    } finally {
-      busy(form, false);
-    }
+    });
   }
 
   function drawn(history, data, params, signal, afters) {

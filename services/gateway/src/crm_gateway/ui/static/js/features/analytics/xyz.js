@@ -19,7 +19,7 @@ import { href, replaceQuery } from '../../core/router.js';
 import * as session from '../../core/session.js';
 import { errorBox, heading, loading, scrollable } from '../../core/widgets.js';
 import { chartOptions, counterpartyCell, pager } from './abc-parts.js';
-import { asOfField, asOfNote, downloads, withoutRateNote } from './report-form.js';
+import { asOfField, asOfNote, downloads, reportRequests, withoutRateNote } from './report-form.js';
 import { STAGES, STAGE_COLORS, XYZ, XYZ_COLORS, xyzBadge, xyzRuleFields } from './xyz-parts.js';
 
 export const path = '/analytics/xyz';
@@ -62,6 +62,7 @@ export async function render(ctx) {
   const runs = h('div', { class: 'xyz-runs', 'aria-live': 'polite' }, loading());
   const results = h('div', { class: 'analytics-results', 'aria-live': 'polite' });
   let shown = null; // { params, controller }
+  const ask = reportRequests(ctx, form, results);
   linkBacktest();
   form.addEventListener('input', linkBacktest);
   form.addEventListener('change', linkBacktest);
@@ -114,21 +115,10 @@ export async function render(ctx) {
     }
     const params = { ...parameters(), as_of: asOf.value() };
     replaceQuery(path, params);
-    shown?.controller.abort();
-    const controller = new AbortController();
-    ctx.signal.addEventListener('abort', () => controller.abort());
-    shown = { params, controller };
-    busy(form, true);
-    try {
+    await ask(async (controller) => {
+      shown = { params, controller };
       await showPage(params, controller.signal, []);
-    } catch (error) {
-      if (error.name === 'AbortError') return;
-      results.replaceChildren();
-      if (error instanceof api.ApiError && error.status === 422) showErrors(form, error);
-      else results.replaceChildren(errorBox(error));
-    } finally {
-      busy(form, false);
-    }
+    });
   }
 
   async function showPage(params, signal, cursors) {
