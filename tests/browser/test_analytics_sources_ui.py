@@ -103,3 +103,27 @@ async def test_empty_period_says_so(ui, page) -> None:
     await expect(page.locator(".analytics-empty")).to_contain_text(
         "No sales, returns or incoming interactions from 1976-01-01 to 1976-01-31"
     )
+
+
+async def test_the_apis_refusal_lands_at_its_field_and_clears_the_report(ui, page) -> None:
+    await ui.sign_in(then=None)
+    await ui.goto("/analytics/sources?from=1976-01-01&to=1976-01-31")
+    results = page.locator(".analytics-results")
+    await expect(results.locator(".analytics-empty")).to_be_visible()
+
+    # A day before the facts' first possible one: the API's 422 is shown at "From", the report emptied.
+    form = page.locator("form.analytics-form")
+    await form.get_by_label("From").fill("1969-12-01")
+    await form.get_by_role("button", name="Show").click()
+    error = form.locator(".field[data-field='from'] .field-error")
+    await expect(error).to_be_visible()
+    await expect(error).not_to_be_empty()
+    await expect(form.get_by_label("From")).to_have_attribute("aria-invalid", "true")
+    await expect(results).to_be_empty()
+    await expect(page.locator(".alert-error")).to_have_count(0)
+
+    # Asked again with a right day, the report is back and the field's message gone.
+    await form.get_by_label("From").fill("1976-01-01")
+    await form.get_by_role("button", name="Show").click()
+    await expect(results.locator(".analytics-empty")).to_be_visible()
+    await expect(error).to_be_hidden()
