@@ -182,6 +182,21 @@ def answered(response: Response, result: CommandResult[Any], *, location: str | 
         response.headers["Location"] = location
 
 
+def command_answer(
+    content: bytes, result: CommandResult[Any], *, status_code: int = 200, location: str | None = None
+) -> Response:
+    """A command's JSON answer, serialised already, with the headers :func:`answered` sets.
+
+    Returned from a route, it is sent as it is: FastAPI neither validates it against the route's
+    ``response_model`` again nor serialises it (the route keeps ``response_model`` for its OpenAPI
+    document), so ``content`` must be the model's own JSON (e.g. ``Model.model_validate(...)``
+    dumped by its serializer)."""
+    headers = {"ETag": etag(result.version), POSITION_HEADER: str(result.position)}
+    if location is not None:
+        headers["Location"] = location
+    return Response(content, status_code=status_code, headers=headers, media_type="application/json")
+
+
 T = TypeVar("T")
 
 

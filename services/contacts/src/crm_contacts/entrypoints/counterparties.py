@@ -34,6 +34,7 @@ from crm_contacts.entrypoints.counterparties_models import (
     UpdateCounterpartyBody,
     from_state,
     from_view,
+    registered_json,
     with_analytics,
 )
 from crm_shared import inputs
@@ -48,6 +49,7 @@ from crm_shared.http import (
     MinPosition,
     answered,
     caller_dependency,
+    command_answer,
     etag,
     run_command,
 )
@@ -88,13 +90,12 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
     async def register_counterparty(
         body: RegisterCounterpartyBody,
         request: Request,
-        response: Response,
         idempotency_key: IdempotencyKey = None,
         reject_duplicates: Annotated[
             bool, Query(description="Refuse (409) when a counterparty with the same tax id, e-mail or phone exists")
         ] = False,
         caller: Caller = authenticated,
-    ) -> RegisteredOut:
+    ) -> Response:
         """Register a counterparty. Returns 201 with ``Location``, ``ETag``, the commit position and the
         possible duplicates (the same tax id, e-mail or phone), or 409 with them when asked to refuse."""
         given = await details(body)
@@ -133,12 +134,9 @@ def build_router(service: ContactsService, tokens: CallerTokens) -> APIRouter:
         )
         # Built directly: request.url_for looks the route up and builds an absolute URL on every command.
         location = f"{request.scope.get('root_path', '')}{router.prefix}/counterparties/{result.state.id}"
-        answered(response, result, location=location)
-        out = from_state(result.state, result.version)
-        others = [DuplicateOut(**asdict(d)) for d in duplicates]
-        # Not validated (and dumped) twice: out and others are validated models, and FastAPI checks
-        # the answer against RegisteredOut as it serialises it.
-        return RegisteredOut.model_construct(out.model_fields_set, **dict(out), possible_duplicates=others)
+        # Validated against RegisteredOut once and sent as it is (FastAPI would validate and dump it again).
+        content = registered_json(result.state, result.version, duplicates)
+        return command_answer(content, result, status_code=201, location=location)
 
     @router.get("/counterparties/duplicates", response_model=DuplicateReportOut)
     async def duplicate_report(

@@ -3,6 +3,7 @@ field (so the OpenAPI document states them)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from dataclasses import fields as dataclass_fields
 from datetime import date, datetime
@@ -289,13 +290,27 @@ class CounterpartyPage(BaseModel):
     next_cursor: str | None
 
 
-def from_state(state: cp.Counterparty, version: int) -> CounterpartyOut:
+def _card(state: cp.Counterparty, version: int) -> dict[str, Any]:
     card = {f.name: getattr(state, f.name) for f in dataclass_fields(state) if f.name not in ("id", "contact_info")}
     card["contact_info"] = [asdict(e) for e in state.contact_info]
     card["sources"] = [asdict(s) for s in state.sources]
     card["external_codes"] = [asdict(c) for c in state.external_codes]
     card.pop("codes_moved", None)
-    return CounterpartyOut.model_validate({**card, "id": state.id, "version": version})
+    return {**card, "id": state.id, "version": version}
+
+
+def from_state(state: cp.Counterparty, version: int) -> CounterpartyOut:
+    return CounterpartyOut.model_validate(_card(state, version))
+
+
+def registered_json(state: cp.Counterparty, version: int, duplicates: Sequence[Any]) -> bytes:
+    """The JSON of :class:`RegisteredOut` for a new counterparty and its possible duplicates
+    (dataclasses with the fields of :class:`DuplicateOut`): validated once, dumped as FastAPI dumps
+    a response model (by alias)."""
+    out = RegisteredOut.model_validate(
+        {**_card(state, version), "possible_duplicates": [asdict(d) for d in duplicates]}
+    )
+    return RegisteredOut.__pydantic_serializer__.to_json(out, by_alias=True)
 
 
 def from_view(doc: Document, abc: Document | None = None, stage: Document | None = None) -> CounterpartyOut:
