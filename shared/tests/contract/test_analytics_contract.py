@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from crm_shared.analytics import AnalyticsError, AnalyticsStore, load_query, split_statements
@@ -264,6 +265,50 @@ async def test_insert_of_100k_rows(sales: AnalyticsStore) -> None:
     assert await sales.insert("sales", COLUMNS, rows) == 100_000
     [total] = await sales.query("SELECT count() AS n, sum(amount) AS s FROM sales WHERE id >= 1000")
     assert total == {"n": 100_000, "s": sum((r[2] for r in rows), Decimal("0.00"))}
+
+
+async def test_an_arrow_table_is_inserted_by_column_names_with_defaults_for_the_rest(store: AnalyticsStore) -> None:
+    await store.execute(
+        "CREATE TABLE typed (id String, kind LowCardinality(String), day Date, amount Decimal(18, 2),"
+        " qty Decimal(18, 3), n UInt64, note String DEFAULT 'none') ENGINE = MergeTree ORDER BY id"
+    )
+    data = pa.table(
+        {
+            "n": pa.array([7, 2**64 - 1], pa.uint64()),
+            "id": pa.array(["б-1", "a-2"]),
+            "kind": pa.array(["sale", "return"]),
+            "day": pa.array([date(2026, 1, 31), date(1970, 1, 1)], pa.date32()),
+            "amount": pa.array([Decimal("1200.50"), Decimal("0.01")], pa.decimal128(18, 2)),
+            "qty": pa.array([Decimal("2.500"), Decimal("999999999999999.999")], pa.decimal128(18, 3)),
+        }
+    )
+    assert await store.insert_arrow("typed", data) == 2
+    assert await store.insert_arrow("typed", data.slice(0, 0)) == 0
+    assert await store.query("SELECT * FROM typed ORDER BY id") == [
+        {
+            "id": "a-2",
+            "kind": "return",
+            "day": date(1970, 1, 1),
+            "amount": Decimal("0.01"),
+            "qty": Decimal("999999999999999.999"),
+            "n": 2**64 - 1,
+            "note": "none",
+        },
+        {
+            "id": "б-1",
+            "kind": "sale",
+            "day": date(2026, 1, 31),
+            "amount": Decimal("1200.50"),
+            "qty": Decimal("2.500"),
+            "n": 7,
+            "note": "none",
+        },
+    ]
+    with pytest.raises(AnalyticsError):
+        await store.insert_arrow("typed", pa.table({"id": ["x"], "no_such_column": [1]}))
+    with pytest.raises(AnalyticsError):
+        await store.insert_arrow("no_such_table", pa.table({"id": ["x"]}))
+    assert await store.query("SELECT count() AS n FROM typed") == [{"n": 2}]
 
 
 async def test_data_survives_close_and_reopen(opener: Opener) -> None:

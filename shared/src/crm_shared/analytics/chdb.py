@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 # chdb.state, not chdb: the wheel and chdb-core both ship chdb/__init__.py, and which one wins
 # (typed or not) depends on install order.
+import pyarrow as pa
 from chdb.state import connect as chdb_connect
 
 from crm_shared.analytics.port import AnalyticsError
@@ -27,6 +28,7 @@ from crm_shared.analytics.sql import (
     INSERT_FORMAT,
     RESULT_FORMAT,
     SESSION_SETTINGS,
+    arrow_stream,
     decode_rows,
     describe_sql,
     encode_rows,
@@ -95,7 +97,10 @@ def _query(connection: Any, sql: str, params: dict[str, str]) -> list[dict[str, 
 
 
 def _insert(connection: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    data = encode_rows(columns, _query(connection, describe_sql(table), {}), rows)
+    _send(connection, table, columns, encode_rows(columns, _query(connection, describe_sql(table), {}), rows))
+
+
+def _send(connection: Any, table: str, columns: Sequence[str], data: bytes) -> None:
     names = ", ".join(quote_name(column) for column in columns)
     inserter = connection.send_insert(f"INSERT INTO {quote_name(table)} ({names})", INSERT_FORMAT)
     try:
@@ -171,6 +176,12 @@ class ChdbAnalyticsStore:
         if rows:
             await self._run(_insert, table, columns, rows)
         return len(rows)
+
+    async def insert_arrow(self, table: str, data: pa.Table) -> int:
+        """Insert an Arrow table as one batch; returns how many rows."""
+        if data.num_rows:
+            await self._run(_send, table, data.column_names, arrow_stream(data))
+        return int(data.num_rows)
 
     async def run_script(self, path: Path, parameters: Mapping[str, Any] | None = None) -> None:
         """Run every statement of a ``.sql`` file in order."""

@@ -15,12 +15,14 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import clickhouse_connect
+import pyarrow as pa
 
 from crm_shared.analytics.port import AnalyticsError
 from crm_shared.analytics.sql import (
     INSERT_FORMAT,
     RESULT_FORMAT,
     SESSION_SETTINGS,
+    arrow_stream,
     decode_rows,
     describe_sql,
     encode_rows,
@@ -111,7 +113,9 @@ class ClickHouseAnalyticsStore:
         self._client.command(sql, parameters=_parameters(sql, parameters))
 
     def _insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        data = encode_rows(columns, self._query(describe_sql(table), None), rows)
+        self._send(table, columns, encode_rows(columns, self._query(describe_sql(table), None), rows))
+
+    def _send(self, table: str, columns: Sequence[str], data: bytes) -> None:
         names = [quote_name(column) for column in columns]
         self._client.raw_insert(quote_name(table), names, insert_block=data, fmt=INSERT_FORMAT)
 
@@ -128,6 +132,12 @@ class ClickHouseAnalyticsStore:
         if rows:
             await self._run(self._insert, table, columns, rows)
         return len(rows)
+
+    async def insert_arrow(self, table: str, data: pa.Table) -> int:
+        """Insert an Arrow table as one batch; returns how many rows."""
+        if data.num_rows:
+            await self._run(self._send, table, data.column_names, arrow_stream(data))
+        return int(data.num_rows)
 
     async def run_script(self, path: Path, parameters: Mapping[str, Any] | None = None) -> None:
         """Run every statement of a ``.sql`` file in order."""

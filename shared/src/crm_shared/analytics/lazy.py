@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from crm_shared.analytics.port import AnalyticsError, AnalyticsStore
 
 Opener = Callable[[], Awaitable[AnalyticsStore]]
@@ -63,6 +65,10 @@ class LazyAnalyticsStore:
     async def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
         """See :meth:`AnalyticsStore.insert`."""
         return await (await self.store()).insert(table, columns, rows)
+
+    async def insert_arrow(self, table: str, data: pa.Table) -> int:
+        """See :meth:`AnalyticsStore.insert_arrow`."""
+        return await (await self.store()).insert_arrow(table, data)
 
     async def run_script(self, path: Path, parameters: Mapping[str, Any] | None = None) -> None:
         """See :meth:`AnalyticsStore.run_script`."""

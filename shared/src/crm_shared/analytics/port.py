@@ -38,6 +38,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+import pyarrow as pa
+
 
 class AnalyticsError(Exception):
     """The engine refused a statement or could not be reached, or the store is closed.
@@ -72,6 +74,14 @@ class AnalyticsStore(Protocol):
         (e.g. ``Decimal``, ``date``, ``datetime``, ``str`` for ``String``); naive datetimes are UTC.
         Returns the number of rows inserted.
         """
+        ...
+
+    async def insert_arrow(self, table: str, data: pa.Table) -> int:
+        """Insert the Arrow table ``data`` into ``table`` in one batch: its columns are named as the
+        table's (those it lacks take their defaults) and typed as Arrow types the engine converts to
+        the column types (``string``, ``date32``, ``decimal128``, integers…). The way in for data that
+        is already columnar (a CSV file read by column): no Python object per value. Returns the number
+        of rows inserted."""
         ...
 
     async def run_script(self, path: Path, parameters: Mapping[str, Any] | None = None) -> None:
