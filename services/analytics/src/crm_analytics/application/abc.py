@@ -23,7 +23,7 @@ from crm_analytics.application.links import CounterpartyLinks
 from crm_analytics.application.reading import moment
 from crm_analytics.application.scope import SCOPE_SQL, Scope, scope_of
 from crm_analytics.domain.abc import CLASSES, AbcClass, Measure, Period, Shares, cumulative_share
-from crm_analytics.projections.tables import query
+from crm_analytics.projections.tables import TRADE_SUMS, query
 from crm_shared.analytics import AnalyticsStore
 from crm_shared.errors import Forbidden
 from crm_shared.identity import Caller, Permission
@@ -73,8 +73,24 @@ def _page_and_summary(seen: str) -> str:
     LIMIT {{limit:UInt32}}"""
 
 
-_PAGE = {known: _page_and_summary(_seen(CLASSIFIED["known" if known else "sums"])) for known in (False, True)}
-"""By whether the facts are read as known at a past moment (``as_of``) or as they are now."""
+_SUMS_ROWS = f"SELECT count() AS rows FROM {TRADE_SUMS[0]}"
+ONE_THREAD_BELOW = 1_000_000
+"""Month sums (rows of ``trade_sums_month``) under which the page over the sums runs on one thread.
+
+Measured in chDB on 2 cores (bench/p5_abc.py, 2026-12-07): grouping the month sums by customer on two
+threads costs about twice the CPU of one (each thread's table holds nearly every customer, then they
+are merged; grouping by month shows no such cost). At 1M lines (~650,000 month sums) two threads
+were faster in no run (on a machine shared with other work) and much slower when the other core was
+busy; at 10M lines (~3.7M) they were faster (best 232 against 371 ms; medians 431 against 466 ms). The links and managers are joined
+by plain hash either way: the default tries a parallel hash first, ~5 ms a join even for an empty
+right side. The scan of every fact known at a moment keeps the defaults."""
+_PAGE = {
+    (False, False): _page_and_summary(_seen(CLASSIFIED["sums"])) + "\nSETTINGS join_algorithm = 'hash'",
+    (False, True): _page_and_summary(_seen(CLASSIFIED["sums"])) + "\nSETTINGS max_threads = 1, join_algorithm = 'hash'",
+    (True, False): _page_and_summary(_seen(CLASSIFIED["known"])),
+}
+"""By whether the facts are read as known at a past moment (``as_of``) or as they are now, and for the
+sums whether there are few enough for one thread (:data:`ONE_THREAD_BELOW`)."""
 _WITHOUT_RATE = query("facts_without_rate")
 _LINES_WITHOUT_RATE = query("lines_without_rate")
 _CUSTOMERS = query("customers")
@@ -257,6 +273,10 @@ class AbcReport:
         self, asked: AbcQuery, scope: Scope, after: int, limit: int
     ) -> tuple[list[AbcRow], int | None, list[dict[str, Any]]]:
         parameters = {**asked.parameters(), **scope.parameters(), "after": after, "limit": limit + 1}
-        found = await self._store.query(_PAGE[asked.as_of is not None], parameters)
+        few = False
+        if asked.as_of is None:
+            [counted] = await self._store.query(_SUMS_ROWS)
+            few = int(str(counted["rows"])) < ONE_THREAD_BELOW
+        found = await self._store.query(_PAGE[asked.as_of is not None, few], parameters)
         rows = [_row(r) for r in found if int(str(r["place"])) > after][:limit]
         return rows, rows[-1].place if len(found) > limit and rows else None, found

@@ -3,6 +3,8 @@
 -- abc_facts.sql over facts_converted, to the cent, without reading every fact.
 --   {from:Date}, {to:Date}, {measure:String}   as in abc.sql
 --   rc: the reporting currency (views.sql's view reporting_currency)
+-- The measure is picked with nested `if`s, which the analyzer folds for the constant parameter, so
+-- only its columns are read (a `multiIf` is not folded: every amount column was read).
 -- - In the reporting currency (rate 1, so a line's converted amount is its amount): whole months of
 --   the period from the month sums, the days of its partial months at the edges from the lines.
 -- - In another currency: each line converted at the rate of its date and rounded to cents, as
@@ -23,10 +25,8 @@ FROM
     SELECT
         customer,
         sumIf(
-            multiIf(
-                {measure:String} = 'revenue', revenue,
-                {measure:String} = 'revenue_without_vat', revenue_without_vat,
-                revenue_without_vat - cost),
+            if({measure:String} = 'revenue', revenue,
+                if({measure:String} = 'revenue_without_vat', revenue_without_vat, revenue_without_vat - cost)),
             currency = rc AND month >= whole_from) AS value,
         sum(facts) AS facts
     FROM trade_sums_month
@@ -38,10 +38,9 @@ FROM
     SELECT
         customer,
         sumIf(
-            multiIf(
-                {measure:String} = 'revenue', toDecimal128(revenue, 2),
-                {measure:String} = 'revenue_without_vat', toDecimal128(revenue_without_vat, 2),
-                toDecimal128(revenue_without_vat, 2) - cost) * (sign * weight),
+            if({measure:String} = 'revenue', toDecimal128(revenue, 2),
+                if({measure:String} = 'revenue_without_vat', toDecimal128(revenue_without_vat, 2),
+                    toDecimal128(revenue_without_vat, 2) - cost)) * (sign * weight),
             currency = rc AND date >= {from:Date}) AS value,
         sumIf(weight, date >= tail_from) AS facts
     FROM trade_lines
@@ -52,13 +51,12 @@ FROM
     -- lines in other currencies, one by one
     SELECT
         l.customer AS customer,
-        sum(l.weight * l.sign * multiIf(
-            {measure:String} = 'revenue',
-                CAST(round(toDecimal128(l.revenue, 2) * r.rate, 2), 'Decimal(38, 2)'),
-            {measure:String} = 'revenue_without_vat',
+        sum(l.weight * l.sign * if({measure:String} = 'revenue',
+            CAST(round(toDecimal128(l.revenue, 2) * r.rate, 2), 'Decimal(38, 2)'),
+            if({measure:String} = 'revenue_without_vat',
                 CAST(round(toDecimal128(l.revenue_without_vat, 2) * r.rate, 2), 'Decimal(38, 2)'),
-            CAST(round(toDecimal128(l.revenue_without_vat, 2) * r.rate, 2), 'Decimal(38, 2)')
-                - CAST(round(toDecimal128(l.cost, 2) * r.rate, 2), 'Decimal(38, 2)'))) AS value,
+                CAST(round(toDecimal128(l.revenue_without_vat, 2) * r.rate, 2), 'Decimal(38, 2)')
+                    - CAST(round(toDecimal128(l.cost, 2) * r.rate, 2), 'Decimal(38, 2)')))) AS value,
         toInt64(0) AS facts
     FROM
     (
