@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import operator
 import re
 import threading
 import time
@@ -165,13 +166,13 @@ async def write_records(store: AnalyticsStore, kind: RecordKind[R], records: Seq
 def table_of(facts: Sequence[TradeFact]) -> pa.Table:
     """``facts`` as a typed table for :func:`write_fact_table`. Amounts
     go through their text: Arrow makes a decimal of a ``Decimal`` object ten times slower (P6)."""
-    values = zip(*map(kinds.TRADE_FACTS.row, facts), strict=True) if facts else [()] * len(FACT_SCHEMA)
     arrays = []
-    for field, column in zip(FACT_SCHEMA, values, strict=True):
+    for field in FACT_SCHEMA:  # a column at a time: no tuple per fact
+        values = map(operator.attrgetter(field.name), facts)
         if pa.types.is_decimal(field.type):
-            arrays.append(pa.array(list(map(str, column)), pa.string()).cast(field.type))
+            arrays.append(pa.array(list(map(str, values)), pa.string()).cast(field.type))
         else:
-            arrays.append(pa.array(column, field.type))
+            arrays.append(pa.array(list(values), field.type))
     return pa.Table.from_arrays(arrays, schema=FACT_SCHEMA)
 
 
