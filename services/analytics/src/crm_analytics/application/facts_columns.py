@@ -163,7 +163,7 @@ class Columns:
     :meth:`regular` says whether the file suits this way; :meth:`batches` then yields its facts."""
 
     def __init__(
-        self, path: Path, delimiter: str, columns: Sequence[str], default_currency: str, *, block_size: int = 1 << 22
+        self, path: Path, delimiter: str, columns: Sequence[str], default_currency: str, *, block_size: int = 1 << 20
     ) -> None:
         self._path = path
         self._block_size = block_size

@@ -35,12 +35,12 @@ from crm_shared.errors import DomainError
 from crm_shared.identity import Caller
 from crm_shared.jobs import Control, Rejection
 
-BATCH = 20_000
-"""Rows read and written at a time (at least: a well-formed file of trade facts is read by column in
-blocks of 4 MB, ~40,000 rows). A write of trade facts pays a fixed cost per insert (a part in each table
-it feeds, the take-back's lookup: ADR 21), so a file is written in batches larger than the HTTP batch's
-5,000: 200,000 facts cost 5.5-6.3 s of CPU in batches of 5,000, 2.9-3.2 s in 20,000 and 2.3-2.5 s in
-50,000 (P6, issue 14, written from Python objects)."""
+BATCH = 50_000
+"""Rows read and written at a time (a well-formed file of trade facts is read by column in blocks of
+1 MB, ~10,000 rows, until a batch holds as many). A write of trade facts pays a fixed cost per insert (a
+part in each table it feeds, the pipelines of its materialized views, the take-back's lookup: ADR 21),
+~50 ms of CPU in chDB: 200,000 facts written as Arrow cost 3.2 s of CPU in inserts of 5,000, 1.1 s in
+20,000 and 0.6-0.7 s in 50,000 or more (P6, issue 14)."""
 DELIMITERS = (",", ";", "\t")
 _CHUNK = 1 << 20
 
