@@ -81,9 +81,9 @@ Measured in chDB on 2 cores (bench/p5_abc.py, 2026-12-07): grouping the month su
 threads costs about twice the CPU of one (each thread's table holds nearly every customer, then they
 are merged; grouping by month shows no such cost). At 1M lines (~650,000 month sums) two threads
 were faster in no run (on a machine shared with other work) and much slower when the other core was
-busy; at 10M lines (~3.7M) they were faster (best 232 against 371 ms; medians 431 against 466 ms). The links and managers are joined
-by plain hash either way: the default tries a parallel hash first, ~5 ms a join even for an empty
-right side. The scan of every fact known at a moment keeps the defaults."""
+busy; at 10M lines (~3.7M) they were faster (best 232 against 371 ms; medians 431 against 466 ms).
+The links and managers are joined by plain hash either way: the default tries a parallel hash first,
+~5 ms a join even for an empty right side. The scan of every fact known at a moment keeps the defaults."""
 _PAGE = {
     (False, False): _page_and_summary(_seen(CLASSIFIED["sums"])) + "\nSETTINGS join_algorithm = 'hash'",
     (False, True): _page_and_summary(_seen(CLASSIFIED["sums"])) + "\nSETTINGS max_threads = 1, join_algorithm = 'hash'",

@@ -163,13 +163,24 @@ class Columns:
     :meth:`regular` says whether the file suits this way; :meth:`batches` then yields its facts."""
 
     def __init__(
-        self, path: Path, delimiter: str, columns: Sequence[str], default_currency: str, *, block_size: int = 1 << 20
+        self,
+        path: Path,
+        delimiter: str,
+        columns: Sequence[str],
+        default_currency: str,
+        *,
+        lines: int | None = None,
+        block_size: int = 1 << 20,
     ) -> None:
+        """``lines``: the file's physical lines, when known; if the file has one more than it has rows
+        (the header), no value holds a line break and the rows' lines need no counting."""
         self._path = path
         self._block_size = block_size
         self._delimiter = delimiter
         self._columns = list(columns)
         self._default_currency = default_currency
+        self._lines = lines
+        self._breaks = True
 
     def _open(self, *, only_first: bool, irregular: list[int] | None = None) -> pcsv.CSVStreamingReader:
         def count(_row: object) -> str:
@@ -195,12 +206,15 @@ class Columns:
         """Whether every row has as many values as the header has columns (an empty line counts as one
         of empty values)."""
         irregular: list[int] = []
+        rows = 0
         try:
-            for _ in self._open(only_first=True, irregular=irregular):
+            for batch in self._open(only_first=True, irregular=irregular):
                 if irregular:
                     return False
+                rows += batch.num_rows
         except pa.ArrowInvalid:
             return False
+        self._breaks = self._lines != rows + 1
         return not irregular
 
     def batches(self, size: int) -> Iterator[Checked]:
@@ -220,11 +234,12 @@ class Columns:
 
     def _check(self, batches: list[pa.RecordBatch], line: int) -> tuple[Checked, int]:
         cells = pa.Table.from_batches(batches)
-        breaks = None
-        for column in cells.columns:
-            found = pc.count_substring(column.combine_chunks(), "\n")
-            breaks = found if breaks is None else pc.add(breaks, found)
-        assert breaks is not None
+        if not self._breaks:
+            lines = pa.array(range(line, line + cells.num_rows), pa.int64())
+            return check(cells, lines, self._default_currency), line + cells.num_rows
+        breaks = pc.count_substring(cells.columns[0].combine_chunks(), "\n")
+        for column in cells.columns[1:]:
+            breaks = pc.add(breaks, pc.count_substring(column.combine_chunks(), "\n"))
         # Row i starts at line + i + the line breaks inside the values of the rows before it.
         after = pc.cumulative_sum(pc.add(breaks.cast(pa.int64()), 1))
         lines = pc.add(pc.subtract(after, pc.add(breaks.cast(pa.int64()), 1)), line)

@@ -148,12 +148,13 @@ class RecordImport:
     async def run(self, control: Control, path: Path, caller: Caller, kind: RecordKind[Any] = TRADE_FACTS) -> None:
         """Import the file of ``kind`` at ``path``; a file that cannot be read fails the job naming why."""
         require_writer(caller, kind)
-        control.progress.total = max(await asyncio.to_thread(_check_utf8, path) - 1, 0)
+        lines = await asyncio.to_thread(_check_utf8, path)
+        control.progress.total = max(lines - 1, 0)
         await control.tick(force=True)
         with path.open(encoding="utf-8-sig", newline="") as text:
             reader = await asyncio.to_thread(_Reader, text, kind, self._default_currency, self._batch_size)
             control.job.params.update(delimiter=reader.delimiter, columns=reader.columns)
-            by_column = Columns(path, reader.delimiter, reader.columns, self._default_currency)
+            by_column = Columns(path, reader.delimiter, reader.columns, self._default_currency, lines=lines)
             if kind is TRADE_FACTS and await asyncio.to_thread(by_column.regular):
                 await self._by_column(control, by_column)
             else:
