@@ -45,8 +45,13 @@ def _matches(values: pa.Array, pattern: str) -> pa.Array:
 
 
 def _code(values: pa.Array, limit: int, *, required: bool) -> pa.Array:
-    """Where a value is a good id or code (``rules.code``), as ``str.strip`` would leave it."""
-    good = pc.and_(pc.less_equal(pc.utf8_length(values), limit), _matches(values, _CODE))
+    """Where a value is a good id or code (``rules.code``), as ``str.strip`` would leave it. A column of
+    printable ASCII only (trimmed: no space at either end) needs no pattern, just a length."""
+    short = pc.less_equal(pc.utf8_length(values), limit)
+    if pc.all(pc.ascii_is_printable(values)).as_py():
+        good = pc.and_(short, pc.not_equal(values, ""))
+    else:
+        good = pc.and_(short, _matches(values, _CODE))
     return good if required else pc.or_(pc.equal(values, ""), good)
 
 
