@@ -20,7 +20,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crm_shared import fastapi_speedups
 from crm_shared.commands import CommandHandler, CommandResult, fingerprint
 from crm_shared.errors import DomainError
 from crm_shared.eventstore.port import EventStoreUnavailable, WrongExpectedVersion
@@ -414,7 +413,6 @@ def make_app(title: str, version: str, lifespan: Any, *, description: str = "") 
 
     ``lifespan`` opens the service's adapters; until it has, ``/health`` answers 503.
     """
-    fastapi_speedups.install()
     # FastAPI's built-in OpenTelemetry (a server span, operation spans for dependencies, endpoint and
     # serialisation, and request metrics) switches itself on as soon as a provider is configured, and
     # then costs about as much CPU as the rest of a command. TracingMiddleware already gives the
