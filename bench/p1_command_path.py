@@ -284,6 +284,18 @@ class Server:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def settle(self, idle: float = 0.1, window: float = 0.5, timeout: float = 15.0) -> float:
+        """Wait until the server uses less than ``idle`` of a core over ``window`` seconds (its start-up
+        work done: e.g. ``crm up`` opens the analytics store in a thread after ``/health`` answers, ~2 s
+        of CPU, which a short warm-up would count against the commands); returns the seconds waited."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            before = self.cpu_seconds()
+            time.sleep(window)
+            if self.cpu_seconds() - before < idle * window:
+                break
+        return time.monotonic() - started
+
     def stop(self, timeout: float = 60.0) -> None:
         """Graceful stop (SIGINT: uvicorn runs the lifespan shutdown, which closes the stores)."""
         if self.process is None or self.process.poll() is not None:
@@ -547,6 +559,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
                     auth.prepare(server.port)
                     if round_ == 0:
                         print(f"  crm requests carry credentials: {auth.note}", flush=True)
+                print(f"  {side} server idle after {server.settle():.1f} s", flush=True)
             except RuntimeError as exc:
                 server.stop()
                 tail = log.read_text(errors="replace").splitlines()[-20:] if log.exists() else []
