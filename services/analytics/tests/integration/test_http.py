@@ -178,7 +178,7 @@ async def test_roles_that_do_not_see_the_whole_see_their_groups_rows_and_send_no
     app: FastAPI, service: AnalyticsService, role: str
 ) -> None:
     async with client(app) as http:
-        facts = [sale(1, "G1", "600.00"), sale(2, "G2", "300.00"), sale(3, "S1", "100.00"), sale(4, "X9", "50.00")]
+        facts = [sale(1, "G1", "600.00"), sale(2, "G2", "300.00"), sale(3, "S1", "1000.00"), sale(4, "X9", "50.00")]
         assert (await http.post(FACTS, json={"facts": facts})).status_code == 200
         whole = await abc(http)
     # G1, G2 are counterparties of the caller's group; S1 of another; X9 is carried by none.
@@ -193,6 +193,9 @@ async def test_roles_that_do_not_see_the_whole_see_their_groups_rows_and_send_no
     async with client(app, role) as http:
         mine = await abc(http)
         assert [(r["customer"], r["counterparty_id"]) for r in mine["rows"]] == [("G1", "g-1"), ("G2", "g-2")]
+        # Places among their rows: S1 (place 1 among everybody) leaves no gap that would tell it exists.
+        assert [r["place"] for r in whole["rows"] if r["customer"] in ("G1", "G2")] == [2, 3]
+        assert [r["place"] for r in mine["rows"]] == [1, 2]
         assert [r["manager"] for r in mine["rows"]] == ["ana", "ana"]  # the counterparty's main manager
         classes = {r["customer"]: r["class"] for r in whole["rows"]}
         assert [r["class"] for r in mine["rows"]] == [classes["G1"], classes["G2"]]  # classes among everybody

@@ -44,10 +44,11 @@ the same rows, from a scan) and the facts known at a moment (``as_of``)."""
 
 def _seen(abc: str) -> str:
     """The rows of the caller's scope, linked to counterparties as of ``as_of`` (with each one's main
-    manager then), with the cumulative values and the total of those rows (for the whole, the same as
-    the rule's own)."""
+    manager then), with their places among those rows, the cumulative values and the total of those rows
+    (for the whole, the same as the rule's own): a row outside the scope leaves no gap in the places."""
     return f"""
-    SELECT place, a.customer AS customer, value, class, l.counterparty_id AS counterparty_id,
+    SELECT toUInt64(row_number() OVER (ORDER BY rule_place ASC)) AS place, * EXCEPT rule_place FROM (
+    SELECT a.place AS rule_place, a.customer AS customer, value, class, l.counterparty_id AS counterparty_id,
         c.manager AS manager,
         sum(value) OVER (ORDER BY value ASC, customer ASC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
             AS cumulative,
@@ -55,7 +56,7 @@ def _seen(abc: str) -> str:
     FROM ({abc}) AS a
     LEFT JOIN customer_links(as_of = {{as_of:DateTime64(6, 'UTC')}}) AS l ON a.customer = l.customer
     LEFT JOIN counterparties_as_of(as_of = {{as_of:DateTime64(6, 'UTC')}}) AS c ON l.counterparty_id = c.counterparty_id
-    WHERE {SCOPE_SQL}"""
+    WHERE {SCOPE_SQL})"""
 
 
 def _page_and_summary(seen: str) -> str:
