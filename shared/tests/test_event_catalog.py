@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from crm_shared import jsoncodec
 from crm_shared.events import (
     DomainEvent,
     EventCatalog,
@@ -51,6 +52,20 @@ def test_encode_uses_the_stable_name_and_current_version() -> None:
     assert new.metadata["schema_version"] == 3
     assert new.metadata["actor"] == "u1"
     assert dict(new.data) == {"person_id": "p", "first_name": "Анна", "last_name": "Иванова"}
+
+
+def test_encode_json_stores_what_encode_stores_serialised_once() -> None:
+    catalog, renamed = make_catalog()
+    events = [renamed(person_id=f"p{i}", first_name="Анна", last_name="Иванова") for i in range(2)]
+    ids = [uuid.uuid4() for _ in events]
+    encoded = catalog.encode_json(events, ids, {"actor": "u1"})
+    for event, event_id, new in zip(events, ids, encoded, strict=True):
+        one = catalog.encode(event, event_id=event_id, metadata={"actor": "u1"})
+        assert (new.id, new.type) == (one.id, one.type)
+        assert isinstance(new.data, jsoncodec.Encoded) and isinstance(new.metadata, jsoncodec.Encoded)
+        assert new.data.raw == jsoncodec.dumps(dict(one.data))
+        assert {**new.metadata, "occurred_at": ""} == {**one.metadata, "occurred_at": ""}
+    assert encoded[0].metadata is encoded[1].metadata  # one decision, one metadata
 
 
 def test_old_versions_are_upcast_once_at_decode() -> None:

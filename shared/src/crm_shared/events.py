@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from crm_shared import jsoncodec
 from crm_shared.eventstore.port import NewEvent, RecordedEvent
 
 _NAMESPACE = uuid.UUID("5b0f7d3e-3f7a-4f43-9a51-7c1c6a0e2d11")
@@ -162,6 +163,29 @@ class EventCatalog:
             data=event.model_dump(mode="json"),
             metadata=meta,
         )
+
+    def encode_json(
+        self, events: Sequence[DomainEvent], event_ids: Sequence[uuid.UUID], metadata: Mapping[str, Any]
+    ) -> list[NewEvent]:
+        """The events of one decision as :meth:`encode` stores them, their data and metadata serialised
+        already (:class:`~crm_shared.jsoncodec.Encoded`, which a store writes as it is): each event's data
+        by pydantic's own JSON (no ``model_dump`` first), one metadata and occurrence time for them all,
+        serialised once per schema version. For bulk paths (an import) where encoding is a large part of
+        the work."""
+        occurred_at = datetime.now(UTC).isoformat()
+        metas: dict[int, jsoncodec.Encoded] = {}
+        encoded: list[NewEvent] = []
+        for event, event_id in zip(events, event_ids, strict=True):
+            name = self.name_of(event)
+            version = self._by_name[name].version
+            meta = metas.get(version)
+            if meta is None:
+                meta = metas[version] = jsoncodec.Encoded(
+                    jsoncodec.dumps({SCHEMA_VERSION: version, "occurred_at": occurred_at, **metadata})
+                )
+            data = jsoncodec.Encoded(event.__pydantic_serializer__.to_json(event))
+            encoded.append(NewEvent(id=event_id, type=name, data=data, metadata=meta))
+        return encoded
 
     def decode(self, recorded: RecordedEvent) -> DomainEvent:
         """The domain event of a stored one, upcast to the current schema version."""

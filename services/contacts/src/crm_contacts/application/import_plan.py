@@ -37,6 +37,7 @@ from crm_contacts.domain import counterparty as cp
 from crm_contacts.domain.reference import ReferenceEntry
 from crm_shared import jsoncodec
 from crm_shared.errors import DomainError
+from crm_shared.events import DomainEvent
 from crm_shared.eventstore import NewEvent
 from crm_shared.identity import Caller
 
@@ -194,22 +195,22 @@ async def registration(
     )
     await rules(command, None, caller)
     decided = cp.decide(command, None)
-    digest, metadata = context.digest, context.metadata
-    events = [
-        cp.catalog.encode(event, event_id=event_id(digest, line, i + 1), metadata=metadata)
-        for i, event in enumerate(decided)
-    ]
-    reservations: list[Reservation] = []
+    digest = context.digest
+    ids = [event_id(digest, line, i + 1) for i in range(len(decided))]
+    taken: list[tuple[str, DomainEvent]] = []
     if values.tax_id and context.unique_tax_id:
         reserved = cp.TaxIdReserved(tax_id=cp.normalise_tax_id(values.tax_id), counterparty_id=cid)
-        encoded = cp.catalog.encode(reserved, event_id=event_id(digest, line, 0), metadata=metadata)
-        reservations.append((cp.tax_id_stream(values.tax_id), encoded))
+        ids.append(event_id(digest, line, 0))
+        taken.append((cp.tax_id_stream(values.tax_id), reserved))
     for i, external in enumerate(command.external_codes):
-        taken = cp.ExternalCodeReserved(
+        reserved_code = cp.ExternalCodeReserved(
             system=external.system, code=external.code, counterparty_id=cid, access_group=command.access_group
         )
-        encoded = cp.catalog.encode(taken, event_id=event_id(digest, line, FIRST_CODE + i), metadata=metadata)
-        reservations.append((cp.external_code_stream(external.key), encoded))
+        ids.append(event_id(digest, line, FIRST_CODE + i))
+        taken.append((cp.external_code_stream(external.key), reserved_code))
+    stored = cp.catalog.encode_json([*decided, *(event for _, event in taken)], ids, context.metadata)
+    events = stored[: len(decided)]
+    reservations = [(stream, event) for (stream, _), event in zip(taken, stored[len(decided) :], strict=True)]
     return command, events, reservations
 
 
@@ -234,7 +235,7 @@ class RowPlan(NamedTuple):
 
 def encoded(event: NewEvent) -> EncodedEvent:
     """An event as an :data:`EncodedEvent` (compact to send between processes)."""
-    return (event.id.int, event.type, jsoncodec.dumps(dict(event.data)), jsoncodec.dumps(dict(event.metadata)))
+    return (event.id.int, event.type, jsoncodec.dumps_mapping(event.data), jsoncodec.dumps_mapping(event.metadata))
 
 
 def decoded(event: EncodedEvent) -> NewEvent:
