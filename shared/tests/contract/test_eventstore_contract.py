@@ -298,3 +298,22 @@ async def test_sqlite_close_answers_every_append_accepted_before(tmp_path: Path)
         assert len(await reopened.read_all(after=0)) == 50
     finally:
         await reopened.close()
+
+
+async def test_sqlite_followers_share_decoded_events(tmp_path: Path) -> None:
+    """Followers reading the same stretch of the log get the same events, decoded once; a ring smaller
+    than the stretch (positions that share a slot) still answers every position with its own event."""
+    store = await SqliteEventStore.open(tmp_path / "events.db", decoded=3)
+    try:
+        for n in range(7):
+            await store.append(stream_name(), [event(n)], NO_STREAM)
+        first, second = await store.read_all(after=0), await store.read_all(after=0)
+        assert [e.data["n"] for e in first] == [e.data["n"] for e in second] == list(range(7))
+        assert [e.position for e in first] == [e.position for e in second]
+        last = await store.read_all(after=first[3].position)
+        assert [e.data["n"] for e in last] == [4, 5, 6]
+        assert all(a is b for a, b in zip(last, second[4:], strict=True))  # in their slots: not decoded again
+        assert [e.data["n"] for e in await store.read_all(after=first[2].position, limit=2)] == [3, 4]
+        assert [e.data["n"] for e in await store.read_all(after=0, limit=3)] == [0, 1, 2]
+    finally:
+        await store.close()

@@ -12,8 +12,9 @@ back to the event loop in one call, with no executor or task in between. Readers
 connections (WAL lets them run beside the writer): a command's stream reads on threads apart from
 the catch-up reads of the whole log (relay, projectors). The polls of those followers ask the head
 of the log first, on the event loop's thread (an index lookup of microseconds, cheaper than a trip
-to a thread), and go to a thread only when there is something to read. Other processes' appends to
-the same file are seen by the next read or poll.
+to a thread), and go to a thread only when there is something to read; the rows they read are
+decoded once for all of them (a ring of recently decoded events, by position). Other processes'
+appends to the same file are seen by the next read or poll.
 """
 
 from __future__ import annotations
@@ -113,6 +114,39 @@ def _settle(request: _Request, outcome: _Outcome) -> None:
         request.future.set_result(outcome)
 
 
+class _Decoded:
+    """The log's recently decoded events, shared by its followers.
+
+    The relay and each view of a service read the same rows of the log, one after the other; the
+    first to read a row decodes it (two JSON documents, an id, a time: most of a read's CPU) and the
+    others take that event. A stored row never changes, so an event is found by its position alone;
+    a ring of slots (:data:`_DECODED` by default), one per position modulo its size, bounds the memory
+    and needs no lock (the log readers' threads may write a slot at once: with the same event).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._slots: list[RecordedEvent | None] = [None] * size
+
+    def rows(self, rows: list[tuple[object, ...]]) -> list[RecordedEvent]:
+        slots, size = self._slots, self._size
+        events: list[RecordedEvent] = []
+        for row in rows:
+            position = row[0]
+            assert isinstance(position, int)
+            slot = position % size
+            event = slots[slot]
+            if event is None or event.position != position:
+                event = slots[slot] = _to_recorded(row)
+            events.append(event)
+        return events
+
+
+_DECODED = 4096
+"""Slots of :class:`_Decoded`: a few batches of the followers' reads (the relay's and views' batches
+are at most 1,000 events; followers further apart than this decode for themselves)."""
+
+
 def _to_recorded(row: tuple[object, ...]) -> RecordedEvent:
     position, event_id, stream, version, type_, data, metadata, recorded_at = row
     return RecordedEvent(
@@ -130,7 +164,9 @@ def _to_recorded(row: tuple[object, ...]) -> RecordedEvent:
 class SqliteEventStore:
     """The embedded event store. Create it with :meth:`open`."""
 
-    def __init__(self, path: str | Path, *, poll_interval: float = 0.05, busy_timeout_ms: int = 2000) -> None:
+    def __init__(
+        self, path: str | Path, *, poll_interval: float = 0.05, busy_timeout_ms: int = 2000, decoded: int = _DECODED
+    ) -> None:
         self._path = str(path)
         self._poll_interval = poll_interval
         self._busy_timeout_ms = busy_timeout_ms
@@ -146,6 +182,7 @@ class SqliteEventStore:
         self._readers = ThreadConnections(self._path, synchronous="FULL", busy_timeout_ms=busy_timeout_ms)
         self._probe: sqlite3.Connection | None = None
         """Used on the event loop's thread only, for :meth:`_head_here`."""
+        self._decoded = _Decoded(decoded)
         self._committed = asyncio.Event()
         self._closed = False
 
@@ -370,13 +407,16 @@ class SqliteEventStore:
     # -- reads ---------------------------------------------------------------------------------
 
     async def _read(
-        self, sql: str, params: tuple[object, ...], pool: ThreadPoolExecutor | None = None
+        self, sql: str, params: tuple[object, ...], pool: ThreadPoolExecutor | None = None, *, shared: bool = False
     ) -> list[RecordedEvent]:
+        """The events of a query, on a reader thread; ``shared``: taken from and kept in the followers'
+        ring of decoded events (:class:`_Decoded`)."""
         if self._closed:
             raise EventStoreUnavailable("the event store is closed")
 
         def run() -> list[RecordedEvent]:
-            return [_to_recorded(r) for r in self._readers.get().execute(sql, params).fetchall()]
+            rows = self._readers.get().execute(sql, params).fetchall()
+            return self._decoded.rows(rows) if shared else [_to_recorded(r) for r in rows]
 
         try:
             return await asyncio.get_running_loop().run_in_executor(pool or self._reader_pool, run)
@@ -397,6 +437,7 @@ class SqliteEventStore:
             f"SELECT {_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?",
             (after, limit),
             self._log_pool,
+            shared=True,
         )
 
     def _head_here(self) -> int | None:
