@@ -147,3 +147,35 @@ async def test_a_cache_that_does_not_follow_the_log_serves_nothing(gw: Gateway) 
         assert cache.get("k2") is None
     finally:
         await store.close()
+
+
+async def test_a_late_cache_catches_up_before_it_serves(gw: Gateway) -> None:
+    """A request finding its key kept but the follower late (a busy loop) catches the cache up with
+    the log itself: what changed meanwhile drops its keys, the others are served without reading
+    their streams."""
+    store = await open_event_store(KernelSettings(data_dir=gw.data_dir), "gateway")
+    ticks = [100.0]
+    cache = KeyCache(store, max_staleness=1.0, poll_interval=0.2, clock=lambda: ticks[0])
+    csrf = await gw.admin()
+    changed = await gw.create_user(csrf, "late.owner", "owner-password", roles=["sales_manager"], groups=["sofia"])
+    admin = await gw.service.users.get((await gw.service.users.user_id_of("admin")) or "")
+    assert admin is not None
+    me = caller_of(admin[0])
+    try:
+        assert await cache.current("k1") is None  # not following yet: nothing kept
+        await cache.refresh()
+        cache.put("k1", admin[0].id, "digest", me, cache.generation)
+        cache.put("k2", changed["id"], "digest", me, cache.generation)
+        answer = await gw.client.patch(
+            f"/api/v1/users/{changed['id']}", json={"roles": ["marketer"]}, headers={"X-CSRF-Token": csrf}
+        )
+        assert answer.status_code == 200, answer.text
+        ticks[0] += 1.5  # the follower is late: get() trusts nothing
+        assert cache.get("k1") is None and cache.get("k2") is None
+        kept = await cache.current("k1")
+        assert kept is not None and kept.caller == me
+        assert await cache.current("k2") is None  # its owner changed meanwhile: dropped by the catch-up
+        ticks[0] += 400.0  # past the time to live: not kept, whatever the follower
+        assert await cache.current("k1") is None
+    finally:
+        await store.close()

@@ -11,7 +11,11 @@ Entries are trusted only while the follower is fresh: when no refresh has comple
 ``max_staleness`` seconds (the store is slow, the loop not started), :meth:`KeyCache.get` answers
 nothing and keys are resolved from the streams again. So a change committed at time T stops
 every cached use by T + ``max_staleness`` in every process, and at once in the process that made
-it (its command handlers refresh the cache after each append).
+it (its command handlers refresh the cache after each append). A request that finds its key cached
+but the follower late (a busy event loop delays the background refresh) catches the cache up itself
+(:meth:`KeyCache.current`: one read of the log past its position, shared by the requests waiting
+meanwhile) rather than reading the key's streams: the same bound, without every request of a busy
+process reading two streams and folding a user when the loop is already behind.
 """
 
 from __future__ import annotations
@@ -86,6 +90,22 @@ class KeyCache:
             return None
         return entry
 
+    async def current(self, key_id: str) -> CachedKey | None:
+        """As :meth:`get`, but a kept entry whose only fault is a late follower is answered after the
+        cache has caught up with the log here and now (None if that fails: the streams are read)."""
+        entry = self.get(key_id)
+        if entry is not None or self._position is None:
+            return entry
+        kept = self._keys.get(key_id)
+        if kept is None or self._clock() - kept.cached_at > self._ttl:
+            return None
+        try:
+            await self._refresh(only_if_stale=True)
+        except Exception:
+            log.exception("gateway: catching the key cache up with the log failed")
+            return None
+        return self.get(key_id)
+
     def put(self, key_id: str, owner_id: str, secret_sha256: str, caller: Caller, generation: int) -> None:
         """Keep a resolution made from streams read after :attr:`generation` was ``generation``.
 
@@ -110,8 +130,13 @@ class KeyCache:
 
     async def refresh(self) -> None:
         """Read the log past this cache's position and drop the keys of every user whose stream changed."""
+        await self._refresh(only_if_stale=False)
+
+    async def _refresh(self, *, only_if_stale: bool) -> None:
         async with self._lock:
             started = self._clock()
+            if only_if_stale and started - self._fresh_at <= self._max_staleness:
+                return  # caught up by the refresh this one waited for
             if self._position is None:
                 # Nothing is cached before the first position: whatever comes after it is followed.
                 self._position = await self._store.head_position()

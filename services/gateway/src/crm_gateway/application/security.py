@@ -394,7 +394,7 @@ class Authenticator:
             raise NotAuthenticated("not an API key of this CRM")
         key_id, secret = parts[1], parts[2]
         digest = sha256_hex(secret)
-        cached = None if self.keys is None else self.keys.get(key_id)
+        cached = None if self.keys is None else await self.keys.current(key_id)
         if cached is not None:
             if not hmac.compare_digest(digest, cached.secret_sha256):
                 raise NotAuthenticated("unknown or revoked API key")
