@@ -173,3 +173,26 @@ async def test_a_well_formed_file_is_imported_by_column_with_the_same_facts(
     [sums] = await store.query("SELECT sum(revenue) AS revenue, sum(facts) AS facts FROM trade_sums_month")
     signed = sum((f["revenue"] * (-1 if f["kind"] == "return" else 1) for f in latest.values()), Decimal(0))
     assert sums == {"revenue": signed, "facts": len(latest)}
+
+
+async def test_a_file_with_a_row_of_another_width_is_imported_row_by_row_once(
+    tmp_path: Path, app: FastAPI, service: AnalyticsService
+) -> None:
+    # The first batch is read by column while the file's shape is checked; the wide row at the end sends
+    # the whole file the row-by-row way, and nothing read by column may reach the store.
+    good = [f"S-{n},2026-01-{n % 28 + 1:02d},C{n % 7},1,{n}.50" for n in range(900)]
+    body = "\n".join(["id,date,customer,quantity,revenue", *good, "S-wide,2026-01-05,C1,1,1.00,extra"]) + "\n"
+    service.importer._batch_size = 100
+    async with client(app) as http:
+        answer = await http.post(
+            "/api/v1/analytics/imports/trade-facts", content=body.encode(), headers={"content-type": "text/csv"}
+        )
+        job = await finished(http, answer.headers["location"])
+    assert job["state"] == "succeeded", job
+    assert (job["progress"]["accepted"], job["progress"]["rejected"]) == (900, 1)
+    assert [r["line"] for r in job["rejected"]] == [902]
+    store = service.analytics
+    [stored] = await store.query("SELECT count() AS facts, uniqExact(id) AS ids FROM trade_fact_versions")
+    assert stored == {"facts": 900, "ids": 900}  # each good row written once, by one way only
+    [sums] = await store.query("SELECT sum(revenue) AS revenue, sum(facts) AS facts FROM trade_sums_month")
+    assert sums == {"revenue": sum(Decimal(f"{n}.50") for n in range(900)), "facts": 900}

@@ -165,7 +165,8 @@ def _merged(typed: pa.Table, judged: Sequence[tuple[int, TradeFact]]) -> pa.Tabl
 class Columns:
     """A CSV file of trade facts read a batch at a time by column (blocking: run in a worker thread).
 
-    :meth:`regular` says whether the file suits this way; :meth:`batches` then yields its facts."""
+    :meth:`regular` says whether the file suits this way; :meth:`batches` yields its facts, and may run
+    while :meth:`regular` does (a batch checked before it ends counts its rows' line breaks)."""
 
     def __init__(
         self,

@@ -154,10 +154,7 @@ class RecordImport:
         with path.open(encoding="utf-8-sig", newline="") as text:
             reader = await asyncio.to_thread(_Reader, text, kind, self._default_currency, self._batch_size)
             control.job.params.update(delimiter=reader.delimiter, columns=reader.columns)
-            by_column = Columns(path, reader.delimiter, reader.columns, self._default_currency, lines=lines)
-            if kind is TRADE_FACTS and await asyncio.to_thread(by_column.regular):
-                await self._by_column(control, by_column)
-            else:
+            if not (kind is TRADE_FACTS and await self._by_column(control, path, reader, lines)):
                 while (batch := await asyncio.to_thread(reader.batch)) is not None:
                     await write_records(self._store, kind, batch.records)
                     await self._done(control, batch.rows, len(batch.records), batch.rejected)
@@ -165,18 +162,25 @@ class RecordImport:
         control.progress.total = control.progress.done
         await control.tick(force=True)
 
-    async def _by_column(self, control: Control, columns: Columns) -> None:
-        """Trade facts of a well-formed file, read and written by column (``facts_columns``)."""
+    async def _by_column(self, control: Control, path: Path, reader: _Reader, lines: int) -> bool:
+        """Trade facts of a well-formed file, read and written by column (``facts_columns``); False, with
+        nothing written, when the file does not suit that way."""
+        columns = Columns(path, reader.delimiter, reader.columns, self._default_currency, lines=lines)
         batches = columns.batches(self._batch_size)
-        # The next batch is read and checked (in a worker thread) while the store writes this one.
+        # In worker threads: the first batch is read while the file is checked to suit this way, then the
+        # next batch is read and checked while the store writes this one.
         following = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
         try:
+            if not await asyncio.to_thread(columns.regular):
+                return False
             while (checked := await following) is not None:
                 following = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
                 await write_fact_table(self._store, checked.facts)
                 await self._done(control, checked.rows, checked.facts.num_rows, checked.rejected)
+            return True
         finally:
-            following.cancel()
+            if not following.cancel() and not following.cancelled():
+                following.exception()  # a read that failed after the file was found unsuited: dropped unlogged
 
     @staticmethod
     async def _done(control: Control, rows: int, accepted: int, rejected: Sequence[Rejection]) -> None:
