@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, get_args
 from urllib.parse import urlsplit, urlunsplit
 
@@ -114,19 +114,18 @@ def with_main_rule(entries: Sequence[ContactEntry]) -> list[ContactEntry]:
     """The entries with at most one main entry per kind: the first of a kind is main unless another is
     marked; two marked main entries of one kind are an error. Duplicate values of one kind are dropped."""
     seen: set[tuple[str, str]] = set()
-    unique: list[ContactEntry] = []
+    by_kind: dict[str, list[ContactEntry]] = {}
     for entry in entries:
         if (entry.kind, entry.key) in seen:
             continue
         seen.add((entry.kind, entry.key))
-        unique.append(entry)
+        by_kind.setdefault(entry.kind, []).append(entry)
     result: list[ContactEntry] = []
-    kinds = dict.fromkeys(e.kind for e in unique)
-    for kind in kinds:
-        of_kind = [e for e in unique if e.kind == kind]
+    for kind, of_kind in by_kind.items():
         marked = [e for e in of_kind if e.main]
         if len(marked) > 1:
             raise DomainError(f"only one main entry of kind {kind!r}", field="contact_info")
         main = marked[0] if marked else of_kind[0]
-        result.extend(ContactEntry(e.kind, e.type, e.value, e.key, main=e is main, comment=e.comment) for e in of_kind)
+        # An entry already flagged right is kept as it is (entries are immutable).
+        result.extend(e if e.main is (e is main) else replace(e, main=e is main) for e in of_kind)
     return result
