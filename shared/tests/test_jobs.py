@@ -4,6 +4,7 @@ rejected rows, cancel, and the recovery of jobs whose process died."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,18 @@ import pytest
 from crm_shared.blobstore.files import FileBlobStore
 from crm_shared.errors import NotFound
 from crm_shared.identity import caller_of
-from crm_shared.jobs import ACTIVE, INPUT, REPORT, RESULT, Control, JobConflict, Jobs, Rejection, blob_key
+from crm_shared.jobs import (
+    ACTIVE,
+    INPUT,
+    REPORT,
+    RESULT,
+    YOUNG_OBJECTS,
+    Control,
+    JobConflict,
+    Jobs,
+    Rejection,
+    blob_key,
+)
 from crm_shared.readstore.cursor import BadCursor
 from crm_shared.statestore import StateStore
 from crm_shared.statestore.sqlite import SqliteStateStore
@@ -85,6 +97,36 @@ async def test_a_failing_job_keeps_its_reason_and_an_empty_one_has_no_report(job
 
     failed = await jobs.run(await jobs.create("import", ANNA, {}), broken)
     assert (failed.state, failed.error, failed.report) == ("failed", "no such column", False)
+
+
+async def test_jobs_collect_garbage_less_often_while_they_run_and_the_setting_comes_back(
+    state: StateStore, jobs: Jobs, tmp_path: Path
+) -> None:
+    before = gc.get_threshold()
+    seen: list[int] = []
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(control: Control) -> None:
+        seen.append(gc.get_threshold()[0])
+        started.set()
+        await release.wait()
+
+    async def quick(control: Control) -> None:
+        seen.append(gc.get_threshold()[0])
+        raise NotFound("no such column")
+
+    other = Jobs(state, FileBlobStore(tmp_path / "other"), tmp_path / "other-scratch", clock=Clock())
+    try:
+        first = asyncio.create_task(jobs.run(await jobs.create("import", ANNA, {}), slow))
+        await started.wait()
+        await other.run(await other.create("import", ANNA, {}), quick)  # another service's job, meanwhile
+        assert gc.get_threshold()[0] >= YOUNG_OBJECTS  # the first still runs
+        release.set()
+        await first
+    finally:
+        await other.close()
+    assert seen == [max(before[0], YOUNG_OBJECTS)] * 2
+    assert gc.get_threshold() == before
 
 
 async def test_owners_see_their_jobs_newest_first_a_page_at_a_time_and_others_see_none(jobs: Jobs) -> None:

@@ -18,10 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import gc
 import logging
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,6 +53,41 @@ SAVE_EVERY = 0.5
 """Seconds between progress writes while a job runs."""
 INTERRUPTED = "interrupted: the service stopped while the job ran; run it again (importing is idempotent)"
 _ORDER_DIGITS = 15
+
+
+YOUNG_OBJECTS = 50_000
+"""The cyclic garbage collector's first threshold while jobs run (Python's default: 700)."""
+
+
+class _Collections:
+    """The jobs running in this process, and the collector's thresholds from before the first."""
+
+    running = 0
+    before: tuple[int, int, int] = gc.get_threshold()
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """While bulk work runs, collect cyclic garbage after :data:`YOUNG_OBJECTS` new containers, not 700.
+
+    Bulk work makes millions of short-lived containers (rows, events, batches). With the default
+    threshold those living across a batch reach the oldest generation, and its full passes over the
+    process's long-lived objects (caches, the stores' state) cost the CSV import of counterparties
+    about a third of its process's CPU (bench P2, 30,000 rows, load 4-6: 10.9-11.4 s of collection
+    in 32 full passes per run; 4.1-4.4 s with a threshold of 10,000, 1.9 s and no full pass with 50,000).
+    Process-wide: Python's thresholds come back when the last job ends.
+    """
+    if _Collections.running == 0:
+        _Collections.before = gc.get_threshold()
+        first, *older = _Collections.before
+        gc.set_threshold(max(first, YOUNG_OBJECTS), *older)
+    _Collections.running += 1
+    try:
+        yield
+    finally:
+        _Collections.running -= 1
+        if _Collections.running == 0:
+            gc.set_threshold(*_Collections.before)
 
 
 class JobConflict(DomainError):
@@ -367,7 +403,8 @@ class Jobs:
                 job.state, job.started_at = "running", self._clock()
                 await self.save(job)
                 try:
-                    await work(control)
+                    with fewer_collections():
+                        await work(control)
                     ended = ("succeeded", None)
                 except JobCancelled:
                     ended = ("cancelled", None)
