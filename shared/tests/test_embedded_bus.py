@@ -5,24 +5,33 @@ still arrives by polling."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from crm_shared.bus import Message
 from crm_shared.bus.embedded import EmbeddedBus
 
+T = TypeVar("T")
+
 
 class CountedReads(EmbeddedBus):
-    """The embedded bus, counting its reads of each topic."""
+    """The embedded bus, counting its reads of each topic and its trips to its threads."""
 
     def __init__(self, path: Path, *, poll_interval: float) -> None:
         super().__init__(path, poll_interval=poll_interval)
         self.reads: dict[str, int] = {}
+        self.trips = 0
 
     async def _fetch(self, topic: str, after: int) -> list[tuple[int, Message]]:
         self.reads[topic] = self.reads.get(topic, 0) + 1
         return await super()._fetch(topic, after)
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        self.trips += 1
+        return await super()._run(work)
 
 
 def _msg(topic: str, n: int) -> Message:
@@ -118,9 +127,10 @@ async def test_an_idle_bus_reads_no_topic_and_still_sees_another_processs_messag
     subscriptions = [await here.subscribe_batches(topics, f"g{n}", handler) for n in range(3)]
     try:
         await asyncio.sleep(0.2)  # each topic read once at the start
-        before = sum(here.reads.values())
+        before, trips = sum(here.reads.values()), here.trips
         await asyncio.sleep(1.0)  # 20 polls of 18 (group, topic) pairs
         idle_reads = sum(here.reads.values()) - before
+        idle_trips = here.trips - trips  # the log's last offset is looked up on the loop's thread
         await there.publish([_msg(topics[4], 1)])
         took = await _until(got, 3, 1.0)  # each group has it within a few polls
     finally:
@@ -129,4 +139,5 @@ async def test_an_idle_bus_reads_no_topic_and_still_sees_another_processs_messag
         await here.stop()
         await there.stop()
     assert idle_reads == 0, idle_reads
+    assert idle_trips == 0, idle_trips
     assert took < 0.5, took
