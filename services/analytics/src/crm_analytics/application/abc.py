@@ -42,6 +42,13 @@ CLASSIFIED = {
 the same rows, from a scan) and the facts known at a moment (``as_of``)."""
 
 
+_LINKED = """
+    LEFT JOIN customer_links(as_of = {as_of:DateTime64(6, 'UTC')}) AS l ON a.customer = l.customer
+    LEFT JOIN counterparties_as_of(as_of = {as_of:DateTime64(6, 'UTC')}) AS c
+        ON l.counterparty_id = c.counterparty_id"""
+"""Each row's counterparty (by its customer code) and that counterparty's main manager, as of ``as_of``."""
+
+
 def _seen(abc: str) -> str:
     """The rows of the caller's scope, linked to counterparties as of ``as_of`` (with each one's main
     manager then), with their places among those rows, the cumulative values and the total of those rows
@@ -53,25 +60,30 @@ def _seen(abc: str) -> str:
         sum(value) OVER (ORDER BY value ASC, customer ASC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
             AS cumulative,
         sum(value) OVER () AS total
-    FROM ({abc}) AS a
-    LEFT JOIN customer_links(as_of = {{as_of:DateTime64(6, 'UTC')}}) AS l ON a.customer = l.customer
-    LEFT JOIN counterparties_as_of(as_of = {{as_of:DateTime64(6, 'UTC')}}) AS c ON l.counterparty_id = c.counterparty_id
+    FROM ({abc}) AS a {_LINKED}
     WHERE {SCOPE_SQL})"""
 
 
-def _page_and_summary(seen: str) -> str:
+def _page_and_summary(seen: str, *, link: bool = False) -> str:
     """One classification: the rows after place ``after`` (at most ``limit``), each with the summary of
     every row seen (customers and value per class), and the last row seen even when the page is empty
-    (so the summary comes too; it is no row of the page)."""
+    (so the summary comes too; it is no row of the page). ``link``: ``seen`` is the rule's own rows
+    (a caller who sees every customer), and only the page's rows are linked to counterparties."""
     summary = ", ".join(
         f"countIf(class = '{c}') OVER () AS customers_{c}, sumIf(value, class = '{c}') OVER () AS value_{c}"
         for c in CLASSES
     )
-    return f"""
+    page = f"""
     SELECT * FROM (SELECT *, {summary}, max(place) OVER () AS last_place FROM ({seen}))
     WHERE place > {{after:UInt64}} OR place = last_place
     ORDER BY place > {{after:UInt64}} DESC, place
     LIMIT {{limit:UInt32}}"""
+    if not link:
+        return page
+    return f"""
+    SELECT a.* EXCEPT customer, a.customer AS customer, l.counterparty_id AS counterparty_id, c.manager AS manager
+    FROM ({page}) AS a {_LINKED}
+    ORDER BY a.place > {{after:UInt64}} DESC, a.place"""
 
 
 _SUMS_ROWS = f"SELECT count() AS rows FROM {TRADE_SUMS[0]}"
@@ -85,13 +97,22 @@ were faster in no run (on a machine shared with other work) and much slower when
 busy; at 10M lines (~3.7M) they were faster (best 232 against 371 ms; medians 431 against 466 ms).
 The links and managers are joined by plain hash either way: the default tries a parallel hash first,
 ~5 ms a join even for an empty right side. The scan of every fact known at a moment keeps the defaults."""
-_PAGE = {
-    (False, False): _page_and_summary(_seen(CLASSIFIED["sums"])) + "\nSETTINGS join_algorithm = 'hash'",
-    (False, True): _page_and_summary(_seen(CLASSIFIED["sums"])) + "\nSETTINGS max_threads = 1, join_algorithm = 'hash'",
-    (True, False): _page_and_summary(_seen(CLASSIFIED["known"])),
+_READS = {
+    "sums": ("sums", "\nSETTINGS join_algorithm = 'hash'"),
+    "few": ("sums", "\nSETTINGS max_threads = 1, join_algorithm = 'hash'"),
+    "known": ("known", ""),
 }
-"""By whether the facts are read as known at a past moment (``as_of``) or as they are now, and for the
-sums whether there are few enough for one thread (:data:`ONE_THREAD_BELOW`)."""
+_PAGE = {
+    (read, whole): (
+        _page_and_summary(CLASSIFIED[source], link=True) if whole else _page_and_summary(_seen(CLASSIFIED[source]))
+    )
+    + settings
+    for read, (source, settings) in _READS.items()
+    for whole in (False, True)
+}
+"""By the rows read (the sums kept for the facts as they are now, on one thread when there are few
+enough, :data:`ONE_THREAD_BELOW`; or the facts known at a past moment) and whether the caller sees every
+customer: then the rule's own places and sums are the caller's, and only a page's rows are linked."""
 _WITHOUT_RATE = query("facts_without_rate")
 _LINES_WITHOUT_RATE = query("lines_without_rate")
 _CUSTOMERS = query("customers")
@@ -274,10 +295,10 @@ class AbcReport:
         self, asked: AbcQuery, scope: Scope, after: int, limit: int
     ) -> tuple[list[AbcRow], int | None, list[dict[str, Any]]]:
         parameters = {**asked.parameters(), **scope.parameters(), "after": after, "limit": limit + 1}
-        few = False
+        source = "known"
         if asked.as_of is None:
             [counted] = await self._store.query(_SUMS_ROWS)
-            few = int(str(counted["rows"])) < ONE_THREAD_BELOW
-        found = await self._store.query(_PAGE[asked.as_of is not None, few], parameters)
+            source = "few" if int(str(counted["rows"])) < ONE_THREAD_BELOW else "sums"
+        found = await self._store.query(_PAGE[source, scope.whole], parameters)
         rows = [_row(r) for r in found if int(str(r["place"])) > after][:limit]
         return rows, rows[-1].place if len(found) > limit and rows else None, found
