@@ -199,3 +199,17 @@ async def test_a_fact_id_with_a_line_break_is_refused_before_anything_is_written
         await write_facts(tables, [fact, replace(fact, id="A\nB")])
     [stored] = await tables.query("SELECT count() AS rows FROM trade_facts")
     assert stored["rows"] == 0
+
+
+async def test_ids_of_every_allowed_kind_of_character_are_taken_back(tables: AnalyticsStore) -> None:
+    """The take-back reads a batch's ids as raw lines: backslashes, quotes, spaces inside and letters of
+    any script are looked up as they are, so each corrected fact replaces its stored version in the sums."""
+    rng = random.Random(21)
+    ids = ["a\\b", "x'y", 'Ж"z', "in side", "end\\", "\\n", "`q`", "日本-1"]
+    facts = [replace(f, id=i) for f, i in zip(generate_facts(rng, len(ids)), ids, strict=True)]
+    await write_facts(tables, facts)
+    fixes = [corrected(rng, f) for f in facts]
+    await write_facts(tables, fixes)
+    assert await month_sums(tables) == plain_sums(facts + fixes)
+    stored = await tables.query("SELECT id FROM trade_facts FINAL ORDER BY id")
+    assert sorted(r["id"] for r in stored) == sorted(ids)
