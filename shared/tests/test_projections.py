@@ -127,6 +127,50 @@ def test_a_view_takes_the_contract_its_own_translation_validated_and_validates_e
         view.parse(Envelope.from_message(counted("a", 0, "many")))
 
 
+def _translate(recorded: RecordedEvent) -> list[Envelope]:
+    data = dict(recorded.data)
+    subject = Counted.model_validate(data).counter_id
+    return [Envelope.of(recorded, type=recorded.type, source="crm/test", subject=subject, topic=TOPIC, data=data)]
+
+
+async def _count_on(store: SqliteEventStore, counter: str, expected: int) -> None:
+    event = NewEvent(uuid.uuid4(), "crm.test.Counted", {"counter_id": counter, "by": 1})
+    await store.append(f"counter-{counter}", [event], expected)
+
+
+async def test_a_follower_of_the_log_reads_its_checkpoint_only_when_the_log_has_grown(tmp_path: Path) -> None:
+    """Followers poll the log a hundred times a second: an idle one asks the event store's head only,
+    and a new event is still applied."""
+
+    class Counting(SqliteReadStore):
+        checkpoints = 0
+
+        async def checkpoint(self, name: str) -> int | None:
+            Counting.checkpoints += 1
+            return await super().checkpoint(name)
+
+    store = await SqliteEventStore.open(tmp_path / "events.db")
+    views = await Counting.open(tmp_path / "views.db")
+    runner = ProjectionRunner(Counters(), views, service="test")
+    try:
+        await _count_on(store, "a", NO_STREAM)
+        await runner.prepare()
+        await runner.follow_log(store, _translate)
+        await _count_on(store, "a", 0)
+        await until(lambda: runner.applied == 2)
+        await asyncio.sleep(0.05)
+        idle = Counting.checkpoints
+        await asyncio.sleep(0.3)  # ~30 polls
+        assert Counting.checkpoints == idle
+        await _count_on(store, "b", NO_STREAM)
+        await until(lambda: runner.applied == 3)
+        assert (await views.get("counters_v1", "a"))["total"] == 2  # type: ignore[index]
+    finally:
+        await runner.stop()
+        await views.close()
+        await store.close()
+
+
 async def test_a_rebuild_collects_garbage_less_often_while_it_loads_and_the_setting_comes_back(tmp_path: Path) -> None:
     """A rebuild loads the log with the bulk work's threshold of the cyclic collector (its full passes
     over the batches' live objects were a third of the loop's CPU, bench P4); Python's comes back after."""
@@ -139,21 +183,15 @@ async def test_a_rebuild_collects_garbage_less_often_while_it_loads_and_the_sett
     class Noting(Counters):
         handlers: Mapping[str, Sequence[On]] = {"crm.test.Counted": (On("counters", _counter, noting),)}
 
-    def translate(recorded: RecordedEvent) -> list[Envelope]:
-        data = dict(recorded.data)
-        subject = Counted.model_validate(data).counter_id
-        return [Envelope.of(recorded, type=recorded.type, source="crm/test", subject=subject, topic=TOPIC, data=data)]
-
     store = await SqliteEventStore.open(tmp_path / "events.db")
     views = await SqliteReadStore.open(tmp_path / "views.db")
     before = gc.get_threshold()
     try:
         for counter in ("a", "b", "c"):
-            event = NewEvent(uuid.uuid4(), "crm.test.Counted", {"counter_id": counter, "by": 1})
-            await store.append(f"counter-{counter}", [event], NO_STREAM)
+            await _count_on(store, counter, NO_STREAM)
         runner = ProjectionRunner(Noting(), views, service="test")
         await runner.prepare()
-        assert await runner.rebuild_if_needed(store, translate, batch_size=2) == 3
+        assert await runner.rebuild_if_needed(store, _translate, batch_size=2) == 3
         assert seen == [max(before[0], YOUNG_OBJECTS)] * 3
         assert gc.get_threshold() == before
         assert (await views.get("counters_v1", "b")) == {"_id": "b", "_version": 0, "total": 1}

@@ -259,6 +259,8 @@ class ProjectionRunner:
         self._subscription: Subscription | None = None
         self._tail: asyncio.Task[None] | None = None
         self._syncing = asyncio.Lock()
+        self._synced = 0
+        """A position of the log this runner has seen the view reach (its checkpoint is at least that)."""
         self.applied = 0
         self._lag = observability.meter().create_histogram(
             "crm.projection.lag", unit="ms", description="From the event's occurrence to its effect in the view"
@@ -391,10 +393,13 @@ class ProjectionRunner:
         """Apply whatever the log has beyond the view's checkpoint, now; returns events applied.
         Serialised in this process (a stretch applied twice elsewhere is harmless: writes are guarded)."""
         async with self._syncing:
-            after = await self._views.checkpoint(self.checkpoint_name) or 0
-            if await store.head_position() <= after:
+            head = await store.head_position()
+            if head <= self._synced:  # nothing new: no read of the checkpoint (followers poll 100 times a second)
                 return 0
-            return await self.catch_up(store, translate, after=after)
+            after = await self._views.checkpoint(self.checkpoint_name) or 0
+            count = 0 if head <= after else await self.catch_up(store, translate, after=after)
+            self._synced = max(head, after)  # catch_up applied the log up to a head read after this one
+            return count
 
     async def _follow_log(self, store: EventStore, translate: Translate, poll_interval: float) -> None:
         backoff = poll_interval
