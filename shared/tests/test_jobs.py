@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from crm_shared.blobstore.files import FileBlobStore
+from crm_shared.collector import YOUNG_OBJECTS
 from crm_shared.errors import NotFound
 from crm_shared.identity import caller_of
 from crm_shared.jobs import (
@@ -20,7 +21,6 @@ from crm_shared.jobs import (
     INPUT,
     REPORT,
     RESULT,
-    YOUNG_OBJECTS,
     Control,
     JobConflict,
     Jobs,

@@ -17,10 +17,10 @@ from pydantic import ValidationError
 
 from crm_shared.bus import HEADER_DLT_REASON, Message, dead_letter_topic
 from crm_shared.bus.embedded import EmbeddedBus
+from crm_shared.collector import YOUNG_OBJECTS
 from crm_shared.eventstore import NO_STREAM, NewEvent, RecordedEvent
 from crm_shared.eventstore.sqlite import SqliteEventStore
 from crm_shared.integration import Envelope, IntegrationEvent
-from crm_shared.jobs import YOUNG_OBJECTS
 from crm_shared.projections import Fact, On, ProjectionRunner, View
 from crm_shared.readstore import Document, Index
 from crm_shared.readstore.sqlite import SqliteReadStore

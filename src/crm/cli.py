@@ -61,6 +61,7 @@ from crm_contacts.application.counterparties.queries import Filters
 from crm_contacts.application.exports import CounterpartyExport
 from crm_contacts.projections.counterparties import COLLECTION
 from crm_gateway.application.publishing import translate as gateway_directory
+from crm_shared import collector
 from crm_shared.adapters import open_blob_store, open_bus
 from crm_shared.identity import Caller, caller_of
 from crm_shared.jobs import REPORT, Control, Job, JobKind, Progress, blob_key
@@ -88,8 +89,7 @@ class _Server(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         gc.freeze()
-        first, *older = gc.get_threshold()
-        gc.set_threshold(max(first, SERVER_YOUNG_OBJECTS), *older)
+        collector.raise_first_threshold(SERVER_YOUNG_OBJECTS)
 
 
 def _serve(app: FastAPI, host: str, port: int) -> None:

@@ -152,17 +152,17 @@ class EventCatalog:
     ) -> NewEvent:
         """A storable event with its schema version and occurrence time in the metadata."""
         name = self.name_of(event)
-        meta = {
-            SCHEMA_VERSION: self._by_name[name].version,
-            "occurred_at": datetime.now(UTC).isoformat(),
-            **(metadata or {}),
-        }
+        meta = self._metadata(name, datetime.now(UTC).isoformat(), metadata or {})
         return NewEvent(
             id=event_id or random_uuid(),
             type=name,
             data=event.model_dump(mode="json"),
             metadata=meta,
         )
+
+    def _metadata(self, name: str, occurred_at: str, metadata: Mapping[str, Any]) -> dict[str, Any]:
+        """A stored event's metadata: its schema version, when it occurred, and the caller's."""
+        return {SCHEMA_VERSION: self._by_name[name].version, "occurred_at": occurred_at, **metadata}
 
     def encode_json(
         self, events: Sequence[DomainEvent], event_ids: Sequence[uuid.UUID], metadata: Mapping[str, Any]
@@ -180,9 +180,7 @@ class EventCatalog:
             version = self._by_name[name].version
             meta = metas.get(version)
             if meta is None:
-                meta = metas[version] = jsoncodec.Encoded(
-                    jsoncodec.dumps({SCHEMA_VERSION: version, "occurred_at": occurred_at, **metadata})
-                )
+                meta = metas[version] = jsoncodec.Encoded(jsoncodec.dumps(self._metadata(name, occurred_at, metadata)))
             data = jsoncodec.Encoded(event.__pydantic_serializer__.to_json(event))
             encoded.append(NewEvent(id=event_id, type=name, data=data, metadata=meta))
         return encoded

@@ -18,11 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
-import gc
 import logging
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import IO, Any, Literal
 from urllib.parse import quote
 
 from crm_shared.blobstore import BlobInfo, BlobStore, Chunks
+from crm_shared.collector import fewer_collections
 from crm_shared.errors import DomainError, NotFound
 from crm_shared.identity import Caller
 from crm_shared.readstore.cursor import BadCursor, decode_cursor, encode_cursor
@@ -53,41 +53,6 @@ SAVE_EVERY = 0.5
 """Seconds between progress writes while a job runs."""
 INTERRUPTED = "interrupted: the service stopped while the job ran; run it again (importing is idempotent)"
 _ORDER_DIGITS = 15
-
-
-YOUNG_OBJECTS = 50_000
-"""The cyclic garbage collector's first threshold while jobs run (Python's default: 700)."""
-
-
-class _Collections:
-    """The jobs running in this process, and the collector's thresholds from before the first."""
-
-    running = 0
-    before: tuple[int, int, int] = gc.get_threshold()
-
-
-@contextlib.contextmanager
-def fewer_collections() -> Iterator[None]:
-    """While bulk work runs, collect cyclic garbage after :data:`YOUNG_OBJECTS` new containers, not 700.
-
-    Bulk work makes millions of short-lived containers (rows, events, batches). With the default
-    threshold those living across a batch reach the oldest generation, and its full passes over the
-    process's long-lived objects (caches, the stores' state) cost the CSV import of counterparties
-    about a third of its process's CPU (bench P2, 30,000 rows, load 4-6: 10.9-11.4 s of collection
-    in 32 full passes per run; 4.1-4.4 s with a threshold of 10,000, 1.9 s and no full pass with 50,000).
-    Process-wide: Python's thresholds come back when the last job ends.
-    """
-    if _Collections.running == 0:
-        _Collections.before = gc.get_threshold()
-        first, *older = _Collections.before
-        gc.set_threshold(max(first, YOUNG_OBJECTS), *older)
-    _Collections.running += 1
-    try:
-        yield
-    finally:
-        _Collections.running -= 1
-        if _Collections.running == 0:
-            gc.set_threshold(*_Collections.before)
 
 
 class JobConflict(DomainError):

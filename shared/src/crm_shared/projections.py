@@ -96,9 +96,9 @@ from pydantic import BaseModel, ValidationError
 
 from crm_shared import observability
 from crm_shared.bus.port import Bus, Message, PoisonMessage, Subscription
+from crm_shared.collector import fewer_collections
 from crm_shared.eventstore.port import EventStore, RecordedEvent
 from crm_shared.integration import Envelope
-from crm_shared.jobs import fewer_collections
 from crm_shared.readstore.port import Change, Delete, Document, Index, Put, ReadStore
 from crm_shared.relay import Translate
 from crm_shared.settings import KernelSettings

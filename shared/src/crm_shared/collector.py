@@ -1,0 +1,51 @@
+"""The cyclic garbage collector's thresholds: a server's, and bulk work's while it runs (issue 11).
+
+One place for what the processes change of Python's collector: its first threshold (Python's default
+700 new containers) is raised, never lowered, so each caller keeps whichever is higher.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import Iterator
+
+
+def raise_first_threshold(young: int) -> None:
+    """Collect the youngest generation after at least ``young`` new containers."""
+    first, *older = gc.get_threshold()
+    gc.set_threshold(max(first, young), *older)
+
+
+YOUNG_OBJECTS = 50_000
+"""The cyclic garbage collector's first threshold while bulk work runs: jobs, view rebuilds (Python's: 700)."""
+
+
+class _Collections:
+    """The bulk work running in this process, and the collector's thresholds from before the first."""
+
+    running = 0
+    before: tuple[int, int, int] = gc.get_threshold()
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """While bulk work runs, collect cyclic garbage after :data:`YOUNG_OBJECTS` new containers, not 700.
+
+    Bulk work makes millions of short-lived containers (rows, events, batches). With the default
+    threshold those living across a batch reach the oldest generation, and its full passes over the
+    process's long-lived objects (caches, the stores' state) cost the CSV import of counterparties
+    about a third of its process's CPU (bench P2, 30,000 rows, load 4-6: 10.9-11.4 s of collection
+    in 32 full passes per run; 4.1-4.4 s with a threshold of 10,000, 1.9 s and no full pass with 50,000).
+    Process-wide: the thresholds from before come back when the last bulk work ends.
+    """
+    if _Collections.running == 0:
+        _Collections.before = gc.get_threshold()
+        raise_first_threshold(YOUNG_OBJECTS)
+    _Collections.running += 1
+    try:
+        yield
+    finally:
+        _Collections.running -= 1
+        if _Collections.running == 0:
+            gc.set_threshold(*_Collections.before)
