@@ -6,6 +6,7 @@ Runs on SQLite always, and on KurrentDB when ``KURRENTDB_URI`` is set.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -317,3 +318,45 @@ async def test_sqlite_followers_share_decoded_events(tmp_path: Path) -> None:
         assert [e.data["n"] for e in await store.read_all(after=0, limit=3)] == [0, 1, 2]
     finally:
         await store.close()
+
+
+async def test_sqlite_append_that_finds_the_file_busy_waits_off_the_loop(tmp_path: Path) -> None:
+    """A lone append is written on the loop's thread when it can be at once; one that finds another
+    process writing waits for it on the writer thread, and the loop goes on meanwhile."""
+    path = tmp_path / "events.db"
+    store = await SqliteEventStore.open(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        await store.append(stream_name(), [event(0)], NO_STREAM)  # an idle store: written at once
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        s = stream_name()
+        append = asyncio.ensure_future(store.append(s, [event(1)], NO_STREAM))
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for _ in range(5):
+            await asyncio.sleep(0.02)
+        assert loop.time() - started < 1.0  # the loop was not held by the busy file
+        assert not append.done()
+        other.execute("COMMIT")
+        assert (await append).stream_version == 0
+        assert [e.data["n"] for e in await store.read_stream(s)] == [1]
+    finally:
+        if other.in_transaction:
+            other.execute("ROLLBACK")
+        other.close()
+        await store.close()
+
+
+async def test_sqlite_wal_stays_bounded_under_appends_one_after_another(tmp_path: Path) -> None:
+    """Appends written on the loop's thread leave the WAL's checkpoints to the writer thread: the WAL
+    is copied back and started over, not grown with every commit."""
+    path = tmp_path / "events.db"
+    store = await SqliteEventStore.open(path)
+    try:
+        for n in range(1500):
+            await store.append(stream_name(), [event(n)], NO_STREAM)
+        wal = path.with_name("events.db-wal").stat().st_size
+        assert len(await store.read_all(after=0, limit=2000)) == 1500
+    finally:
+        await store.close()
+    assert wal < 8 * 1024 * 1024, wal

@@ -2,19 +2,25 @@
 
 One file in WAL mode with ``synchronous=FULL``, so an acknowledged append survives power loss.
 Optimistic concurrency is enforced by the storage key ``UNIQUE(stream, version)`` and a check of
-the expected version inside the write transaction. Concurrent appends are group-committed: one
-writer thread of the store's own takes every append waiting at that moment, applies each under its
-own savepoint and commits them with one fsync, which keeps single-event appends fast under load
-without weakening durability; there is no window to wait for, so a lone append is written at once
-(and, alone in its transaction, without a savepoint; a new stream's first event is inserted at once
-and the storage keys find a clash, the full checks coming only then). The writer hands the outcomes
-back to the event loop in one call, with no executor or task in between. Readers use their own
-connections (WAL lets them run beside the writer): a command's stream reads on threads apart from
-the catch-up reads of the whole log (relay, projectors). The polls of those followers ask the head
-of the log first, on the event loop's thread (an index lookup of microseconds, cheaper than a trip
-to a thread), and go to a thread only when there is something to read; the rows they read are
-decoded once for all of them (a ring of recently decoded events, by position). Other processes'
-appends to the same file are seen by the next read or poll.
+the expected version inside the write transaction. The appends of one turn of the event loop are
+written together when it ends: a command's lone append, with nothing else being written, on the
+loop's thread at once (a trip to a thread and back costs more than the write); appends that come
+together or while others are written go to a writer thread of the store's own, which takes every
+append waiting at that moment, applies each under its own savepoint and commits them with one
+fsync. That keeps single-event appends fast alone and under load without weakening durability;
+there is no window to wait for (a lone append has no savepoint; a new stream's first event is
+inserted at once and the storage keys find a clash, the full checks coming only then). The writer
+hands the outcomes back to the event loop in one call, with no executor or task in between, and it
+runs the WAL's checkpoints, so the loop never waits for a busy file or a checkpoint. Readers use
+their own connections (WAL lets them run beside the writer): a command's stream reads on threads
+apart from the catch-up reads of the whole log (relay, projectors). The polls of those followers
+ask the head of the log first, on the event loop's thread (an index lookup of microseconds,
+cheaper than a trip to a thread), and go to a thread only when there is something to read; the
+rows they read are decoded once for all of them (a ring of recently decoded events, by position).
+Other processes' appends to the same file are seen by the next read or poll.
+
+Positions are the table's row ids: one more than the largest so far (events are never deleted).
+Files made before keep ``AUTOINCREMENT``, which does the same with one more write per append.
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ from crm_shared.sqlite import ThreadConnections, connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
-    position    INTEGER PRIMARY KEY AUTOINCREMENT,
+    position    INTEGER PRIMARY KEY,
     event_id    TEXT    NOT NULL UNIQUE,
     stream      TEXT    NOT NULL,
     version     INTEGER NOT NULL,
@@ -142,6 +148,15 @@ class _Decoded:
         return events
 
 
+_CHECKPOINT = object()
+"""Asks the writer thread for a passive checkpoint of the WAL."""
+
+_CHECKPOINT_EVERY = 250
+"""Commits on the loop's thread between two checkpoints: ~1,000 pages of WAL, SQLite's own default."""
+
+_HERE_EVENTS = 16
+"""The most events of an append written on the loop's thread (a command's; an import's go to the writer)."""
+
 _DECODED = 4096
 """Slots of :class:`_Decoded`: a few batches of the followers' reads (the relay's and views' batches
 are at most 1,000 events; followers further apart than this decode for themselves)."""
@@ -170,15 +185,23 @@ class SqliteEventStore:
         self._path = str(path)
         self._poll_interval = poll_interval
         self._busy_timeout_ms = busy_timeout_ms
-        # The writer thread takes requests from this queue; None asks it to finish and stop.
-        self._requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        # The writer thread takes groups of requests from this queue, or _CHECKPOINT; None asks it to
+        # finish and stop.
+        self._requests: queue.SimpleQueue[list[_Request] | object | None] = queue.SimpleQueue()
+        self._pending: list[_Request] = []
+        """Appends of this turn of the loop, written together after it (:meth:`_flush`)."""
+        self._in_flight = 0
+        """Appends (and checkpoints) handed to the writer thread and not done yet."""
+        self._here: sqlite3.Connection | None = None
+        """The loop thread's writer connection (:meth:`_flush`): no busy wait, no automatic checkpoint."""
+        self._here_commits = 0
+        """Commits on the loop's thread since the writer thread was last asked for a checkpoint."""
         self._writer_thread: threading.Thread | None = None
         self._stopped: asyncio.Future[None] | None = None
         # Commands' reads (one stream) have threads of their own, so they never queue behind the
         # relay's and the projectors' catch-up reads of the log (read_all), which have theirs.
         self._reader_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="es-reader")
         self._log_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="es-log-reader")
-        self._writer: sqlite3.Connection | None = None
         self._readers = ThreadConnections(self._path, synchronous="FULL", busy_timeout_ms=busy_timeout_ms)
         self._probe: sqlite3.Connection | None = None
         """Used on the event loop's thread only, for :meth:`_head_here`."""
@@ -199,8 +222,10 @@ class SqliteEventStore:
         )
         store._writer_thread.start()
         await opened
-        # No busy wait on the loop's thread: a busy file sends the probe's question to a thread.
+        # No busy wait on the loop's thread: a busy file sends the probe's question, or the append,
+        # to a thread.
         store._probe = connect(store._path, synchronous="FULL", busy_timeout_ms=0)
+        store._here = connect(store._path, synchronous="FULL", busy_timeout_ms=0, pragmas=("wal_autocheckpoint=0",))
         return store
 
     # -- the writer thread ---------------------------------------------------------------------
@@ -211,7 +236,7 @@ class SqliteEventStore:
         """Open the writer connection, then write every batch of waiting requests until asked to stop
         (the requests accepted before that are written first); outcomes go back to the loop."""
         try:
-            writer = self._writer = connect(self._path, synchronous="FULL", busy_timeout_ms=self._busy_timeout_ms)
+            writer = connect(self._path, synchronous="FULL", busy_timeout_ms=self._busy_timeout_ms)
             writer.executescript(_SCHEMA)
         except BaseException as exc:
             _call_soon(loop, _fail, opened, exc)
@@ -225,8 +250,17 @@ class SqliteEventStore:
                 first = requests.get()
                 if first is None:
                     break
-                batch: list[_Request] = [first]
-                while True:  # every append waiting now joins this group commit
+                if first is _CHECKPOINT:
+                    # The WAL of the loop thread's commits, with no write beside it (appends wait
+                    # for it here, as they would for an automatic checkpoint), so that all of it
+                    # is copied and the next write starts the WAL over instead of growing the file.
+                    with contextlib.suppress(sqlite3.Error):
+                        writer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    _call_soon(loop, self._checkpointed)
+                    continue
+                assert isinstance(first, list)
+                batch: list[_Request] = first
+                while True:  # every group waiting now joins this group commit
                     try:
                         more = requests.get_nowait()
                     except queue.Empty:
@@ -234,20 +268,37 @@ class SqliteEventStore:
                     if more is None:
                         stopping = True
                         break
-                    batch.append(more)
-                try:
-                    outcomes: Sequence[_Outcome] = self._write_batch(batch)
-                except sqlite3.Error as exc:
-                    outcomes = [EventStoreUnavailable(f"event store write failed: {exc}")] * len(batch)
-                except Exception as exc:  # a bug must fail its appends, not leave them waiting for ever
-                    outcomes = [exc] * len(batch)
-                _call_soon(loop, self._settled, batch, outcomes)
+                    if isinstance(more, list):
+                        batch.extend(more)
+                    else:  # a checkpoint asked meanwhile: this commit's automatic one does it
+                        _call_soon(loop, self._checkpointed)
+                _call_soon(loop, self._settled, batch, self._write_guarded(writer, batch))
         finally:
             writer.close()
             _call_soon(loop, _done, stopped)
 
+    def _write_guarded(
+        self, conn: sqlite3.Connection, batch: list[_Request], *, begun: bool = False
+    ) -> Sequence[_Outcome]:
+        """Write a group (``begun``: in the write transaction the caller began); a failure of the
+        file fails its appends, and so does a bug: none waits for ever."""
+        try:
+            return self._write_batch(conn, batch, begun=begun)
+        except sqlite3.Error as exc:
+            return [EventStoreUnavailable(f"event store write failed: {exc}")] * len(batch)
+        except Exception as exc:
+            return [exc] * len(batch)
+
     def _settled(self, batch: list[_Request], outcomes: Sequence[_Outcome]) -> None:
         """On the loop: answer a written batch's requests and wake the subscribers."""
+        self._in_flight -= len(batch)
+        self._answer(batch, outcomes)
+
+    def _checkpointed(self) -> None:
+        """On the loop: the checkpoint asked by :meth:`_flush` is done."""
+        self._in_flight -= 1
+
+    def _answer(self, batch: list[_Request], outcomes: Sequence[_Outcome]) -> None:
         _settle_all(batch, outcomes)
         self._committed.set()
         self._committed = asyncio.Event()
@@ -278,16 +329,55 @@ class SqliteEventStore:
         return await request.future
 
     def _enqueue(self, request: _Request) -> None:
-        self._requests.put(request)
+        """Take an append; it is written when this turn of the loop ends, with the others of the turn."""
+        self._pending.append(request)
+        if len(self._pending) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
 
-    def _write_batch(self, batch: list[_Request]) -> list[_Outcome]:
-        conn = self._writer
-        assert conn is not None, "store not opened"
+    def _flush(self) -> None:
+        """Write the appends of a turn of the loop.
+
+        A command's lone append while the writer thread is idle (a user's command, or commands one
+        after another) is written here on the loop's thread: the trip to the thread and back, two
+        wake-ups, cost more than the write (P0: 0.34 against 0.45 ms a command, a quarter less
+        CPU). Appends that come together or while the thread writes, and bulk appends, go to the
+        thread, which group-commits whatever waits: under load the loop does not wait for the disk.
+        So does an append that finds the file busy (another process writing), and the thread waits
+        for it; the WAL of the commits made here is checkpointed there too, with no write beside it."""
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        here = self._here
+        if (
+            here is not None
+            and len(batch) == 1
+            and type(batch[0]) is _Append
+            and len(batch[0].events) <= _HERE_EVENTS
+            and not self._in_flight
+            and not self._closed
+        ):
+            try:
+                here.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                pass  # busy: the thread waits for the file
+            else:
+                self._answer(batch, self._write_guarded(here, batch, begun=True))
+                self._here_commits += 1
+                if self._here_commits >= _CHECKPOINT_EVERY:
+                    self._here_commits = 0
+                    self._in_flight += 1
+                    self._requests.put(_CHECKPOINT)
+                return
+        self._in_flight += len(batch)
+        self._requests.put(batch)
+
+    def _write_batch(self, conn: sqlite3.Connection, batch: list[_Request], *, begun: bool = False) -> list[_Outcome]:
         now = datetime.now(UTC).isoformat()
         if len(batch) == 1:
-            return [self._write_alone(conn, batch[0], now)]
+            return [self._write_alone(conn, batch[0], now, begun=begun)]
         outcomes: list[_Outcome] = []
-        conn.execute("BEGIN IMMEDIATE")
+        if not begun:
+            conn.execute("BEGIN IMMEDIATE")
         try:
             for request in batch:
                 conn.execute("SAVEPOINT one_append")
@@ -305,9 +395,10 @@ class SqliteEventStore:
             raise
         return outcomes
 
-    def _write_alone(self, conn: sqlite3.Connection, request: _Request, now: str) -> _Outcome:
+    def _write_alone(self, conn: sqlite3.Connection, request: _Request, now: str, *, begun: bool) -> _Outcome:
         """A request alone in its transaction: no savepoint, a refusal rolls the transaction back."""
-        conn.execute("BEGIN IMMEDIATE")
+        if not begun:
+            conn.execute("BEGIN IMMEDIATE")
         try:
             outcome: _Outcome = self._apply(conn, request, now)
         except (WrongExpectedVersion, ValueError) as exc:
@@ -484,12 +575,14 @@ class SqliteEventStore:
         self._closed = True
         if self._writer_thread is not None and self._stopped is not None:
             # Appends already accepted are written and answered before the files close.
+            self._flush()
             self._requests.put(None)
             await self._stopped
             await asyncio.to_thread(self._writer_thread.join)
-        if self._probe is not None:
-            self._probe.close()
-            self._probe = None
+        for conn in (self._probe, self._here):
+            if conn is not None:
+                conn.close()
+        self._probe = self._here = None
         self._reader_pool.shutdown(wait=True)
         self._log_pool.shutdown(wait=True)
         self._readers.close_all()
