@@ -24,10 +24,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(
-    data_dir: Path, port: int, log: Path, settings: dict[str, str] | None = None
-) -> tuple[subprocess.Popen[bytes], float]:
-    """``crm up`` with the environment's settings (no ``CRM_ADMIN_PASSWORD`` unless in ``settings``)."""
+def start(data_dir: Path, port: int, log: Path, settings: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``crm up`` with the environment's settings (no ``CRM_ADMIN_PASSWORD`` unless in ``settings``).
+    How fast it is ready is bench P9's to measure, not a timed test's (those flake on a busy machine)."""
     started = time.monotonic()
     env = {k: v for k, v in os.environ.items() if k != "CRM_ADMIN_PASSWORD"} | (settings or {})
     with log.open("ab") as out:
@@ -41,7 +40,7 @@ def start(
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process, time.monotonic() - started
+                return process
         except httpx.TransportError:
             pass
         assert process.poll() is None, log.read_text()
@@ -64,7 +63,7 @@ def signed_in(base: str, password: str) -> httpx.Client:
 
 def test_crm_up_serves_ui_and_api_stops_on_ctrl_c_and_keeps_the_data(tmp_path: Path) -> None:
     port, data_dir, log = free_port(), tmp_path / "data", tmp_path / "crm.log"
-    process, ready_after = start(data_dir, port, log)
+    process = start(data_dir, port, log)
     base = f"http://127.0.0.1:{port}"
     body = {"name": "Постоянство ЕООД", "relations": ["other"], "main_manager": "ivan"}
     try:
@@ -81,9 +80,8 @@ def test_crm_up_serves_ui_and_api_stops_on_ctrl_c_and_keeps_the_data(tmp_path: P
         admin.close()
     finally:
         assert interrupt(process) == 0, log.read_text()
-    assert ready_after < 10, f"crm up took {ready_after:.1f} s to be ready"
 
-    process, _ = start(data_dir, port, log)
+    process = start(data_dir, port, log)
     try:
         assert len(re.findall(r"sign in as 'admin'", log.read_text())) == 1, "the password is printed once only"
         admin = signed_in(base, password)

@@ -56,7 +56,7 @@ def test_schemathesis_every_check_and_the_stateful_phase_find_nothing(tmp_path: 
     schemathesis = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
     assert schemathesis, "schemathesis is a dev dependency: uv sync installs its command"
     port, log = free_port(), tmp_path / "crm.log"
-    process, _ = start(tmp_path / "data", port, log, SETTINGS)
+    process = start(tmp_path / "data", port, log, SETTINGS)
     base = f"http://127.0.0.1:{port}"
     try:
         key = administrator_key(base)

@@ -30,6 +30,7 @@ import contextlib
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -157,6 +158,9 @@ _CHECKPOINT_EVERY = 250
 _HERE_EVENTS = 16
 """The most events of an append written on the loop's thread (a command's; an import's go to the writer)."""
 
+_HERE_MAX_SECONDS = 0.002
+"""Lone writes slower than this of late (a slow fsync) go to the writer thread: the loop must not wait."""
+
 _DECODED = 4096
 """Slots of :class:`_Decoded`: a few batches of the followers' reads (the relay's and views' batches
 are at most 1,000 events; followers further apart than this decode for themselves)."""
@@ -196,6 +200,8 @@ class SqliteEventStore:
         """The loop thread's writer connection (:meth:`_flush`): no busy wait, no automatic checkpoint."""
         self._here_commits = 0
         """Commits on the loop's thread since the writer thread was last asked for a checkpoint."""
+        self._lone_write = 0.0
+        """Seconds a lone append's write takes, on either thread (a moving average)."""
         self._writer_thread: threading.Thread | None = None
         self._stopped: asyncio.Future[None] | None = None
         # Commands' reads (one stream) have threads of their own, so they never queue behind the
@@ -272,7 +278,9 @@ class SqliteEventStore:
                         batch.extend(more)
                     else:  # a checkpoint asked meanwhile: this commit's automatic one does it
                         _call_soon(loop, self._checkpointed)
-                _call_soon(loop, self._settled, batch, self._write_guarded(writer, batch))
+                began = time.perf_counter()
+                outcomes = self._write_guarded(writer, batch)
+                _call_soon(loop, self._settled, batch, outcomes, time.perf_counter() - began)
         finally:
             writer.close()
             _call_soon(loop, _done, stopped)
@@ -289,9 +297,11 @@ class SqliteEventStore:
         except Exception as exc:
             return [exc] * len(batch)
 
-    def _settled(self, batch: list[_Request], outcomes: Sequence[_Outcome]) -> None:
+    def _settled(self, batch: list[_Request], outcomes: Sequence[_Outcome], spent: float) -> None:
         """On the loop: answer a written batch's requests and wake the subscribers."""
         self._in_flight -= len(batch)
+        if len(batch) == 1:
+            self._lone_write += (spent - self._lone_write) * 0.2
         self._answer(batch, outcomes)
 
     def _checkpointed(self) -> None:
@@ -343,7 +353,9 @@ class SqliteEventStore:
         CPU). Appends that come together or while the thread writes, and bulk appends, go to the
         thread, which group-commits whatever waits: under load the loop does not wait for the disk.
         So does an append that finds the file busy (another process writing), and the thread waits
-        for it; the WAL of the commits made here is checkpointed there too, with no write beside it."""
+        for it; the WAL of the commits made here is checkpointed there too, with no write beside it.
+        On a disk whose fsync is slow (lone writes over :data:`_HERE_MAX_SECONDS` of late) every
+        append goes to the thread, as the loop must not wait that long."""
         batch, self._pending = self._pending, []
         if not batch:
             return
@@ -355,13 +367,17 @@ class SqliteEventStore:
             and len(batch[0].events) <= _HERE_EVENTS
             and not self._in_flight
             and not self._closed
+            and self._lone_write < _HERE_MAX_SECONDS
         ):
             try:
                 here.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError:
                 pass  # busy: the thread waits for the file
             else:
-                self._answer(batch, self._write_guarded(here, batch, begun=True))
+                began = time.perf_counter()
+                outcomes = self._write_guarded(here, batch, begun=True)
+                self._lone_write += (time.perf_counter() - began - self._lone_write) * 0.2
+                self._answer(batch, outcomes)
                 self._here_commits += 1
                 if self._here_commits >= _CHECKPOINT_EVERY:
                     self._here_commits = 0
