@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,7 @@ from crm_shared.events import (
     UnknownEventType,
     deterministic_event_id,
     end_of_earlier_command,
+    new_uuid,
 )
 from crm_shared.eventstore import RecordedEvent
 
@@ -124,3 +126,20 @@ def test_a_retried_command_finds_where_its_first_run_ended() -> None:
     assert end_of_earlier_command(events, "s-1", "other") == 3
     assert end_of_earlier_command(events, "s-1", "never") is None
     assert end_of_earlier_command(events, "s-2", "k") is None  # the key belongs to another stream
+
+
+def test_new_ids_are_time_ordered_version_7_and_unique() -> None:
+    """New records' and events' ids sort by when they were made (the event store's indexes grow at
+    one end), carry that time in their first 48 bits and stay unique within a millisecond."""
+    before = time.time_ns() // 1_000_000
+    first = [new_uuid() for _ in range(5000)]
+    time.sleep(0.003)
+    later = new_uuid()
+    after = time.time_ns() // 1_000_000
+    assert len({*first, later}) == 5001
+    assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in [*first, later])
+    assert all(before <= i.int >> 80 <= after for i in [*first, later])
+    assert later > max(first) and str(later) > max(str(i) for i in first)
+    catalog, renamed = make_catalog()
+    encoded = catalog.encode(renamed(person_id="p-1", first_name="A", last_name="B"))
+    assert encoded.id.version == 7 and encoded.id.int >> 80 >= later.int >> 80

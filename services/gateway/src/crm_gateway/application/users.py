@@ -7,7 +7,6 @@ by reservation streams appended with NO_STREAM: the first append wins, the other
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,7 @@ from typing import Any
 from crm_gateway.domain import user as u
 from crm_shared.commands import CommandHandler, CommandResult, Decider, Loaded
 from crm_shared.errors import AlreadyExists, NotFound
-from crm_shared.events import DomainEvent
+from crm_shared.events import DomainEvent, new_uuid
 from crm_shared.eventstore import (
     ANY,
     NO_STREAM,
@@ -137,7 +136,7 @@ class UserCommands(CommandHandler[u.Command, u.User]):
         expected one, so concurrent takers still cannot both win.
         """
         u.check_username(username)
-        user_id = user_id or str(uuid.uuid4())
+        user_id = user_id or str(new_uuid())
         command = u.CreateUser(
             user_id=user_id,
             username=username,
