@@ -86,6 +86,15 @@ new_uuid = _NewIds()
 every event's without a deterministic one comes from here."""
 
 
+def new_record_id(namespace: uuid.UUID, purpose: str, idempotency_key: str | None) -> str:
+    """A new record's id: derived from the request's ``Idempotency-Key`` when it has one (``uuid5`` of
+    ``<purpose>:<key>`` in the service's ``namespace``), so a retried creation finds its record; a
+    :data:`new_uuid` otherwise."""
+    if idempotency_key is None:
+        return str(new_uuid())
+    return str(uuid.uuid5(namespace, f"{purpose}:{idempotency_key}"))
+
+
 def deterministic_event_id(idempotency_key: str, index: int = 0) -> uuid.UUID:
     """The id of the ``index``-th event a command with ``idempotency_key`` produces.
 

@@ -301,8 +301,12 @@ class SqliteEventStore:
         """On the loop: answer a written batch's requests and wake the subscribers."""
         self._in_flight -= len(batch)
         if len(batch) == 1:
-            self._lone_write += (spent - self._lone_write) * 0.2
+            self._lone_took(spent)
         self._answer(batch, outcomes)
+
+    def _lone_took(self, spent: float) -> None:
+        """A lone append's write took ``spent`` seconds (on either thread): the moving average moves."""
+        self._lone_write += (spent - self._lone_write) * 0.2
 
     def _checkpointed(self) -> None:
         """On the loop: the checkpoint asked by :meth:`_flush` is done."""
@@ -376,7 +380,7 @@ class SqliteEventStore:
             else:
                 began = time.perf_counter()
                 outcomes = self._write_guarded(here, batch, begun=True)
-                self._lone_write += (time.perf_counter() - began - self._lone_write) * 0.2
+                self._lone_took(time.perf_counter() - began)
                 self._answer(batch, outcomes)
                 self._here_commits += 1
                 if self._here_commits >= _CHECKPOINT_EVERY:

@@ -31,7 +31,7 @@ from crm_analytics.domain.abc import HUNDRED, SHARE_PLACES, AbcClass, Measure, P
 from crm_analytics.projections.runs import ROWS, RUNS, order_of, row_id
 from crm_shared.commands import CommandResult, Decider
 from crm_shared.errors import NotFound
-from crm_shared.events import new_uuid
+from crm_shared.events import new_record_id
 from crm_shared.eventstore import EventStore
 from crm_shared.identity import Caller
 from crm_shared.projections import ProjectionRunner
@@ -52,9 +52,7 @@ Result = CommandResult[run.AbcRun]
 
 def new_run_id(idempotency_key: str | None) -> str:
     """A fresh id, or one derived from the idempotency key so a retried creation finds itself."""
-    if idempotency_key is None:
-        return str(new_uuid())
-    return str(uuid.uuid5(_ID_NAMESPACE, f"create:{idempotency_key}"))
+    return new_record_id(_ID_NAMESPACE, "create", idempotency_key)
 
 
 def scheduled_run_id(schedule: str, period: Period, scheme: str) -> str:

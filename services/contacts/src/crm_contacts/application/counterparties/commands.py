@@ -16,7 +16,7 @@ from crm_contacts.application.counterparties.uniqueness import EXTERNAL_CODE, TA
 from crm_contacts.domain import counterparty as cp
 from crm_shared.commands import CommandHandler, CommandResult, Decider, Loaded
 from crm_shared.errors import Forbidden
-from crm_shared.events import DomainEvent, new_uuid
+from crm_shared.events import DomainEvent, new_record_id
 from crm_shared.eventstore import AppendResult, EventStore, NewEvent
 from crm_shared.identity import Caller, Permission
 
@@ -60,9 +60,7 @@ def _group_after(state: cp.State, decided: Sequence[DomainEvent]) -> str:
 
 def new_counterparty_id(idempotency_key: str | None) -> str:
     """A fresh id, or one derived from the idempotency key so a retried registration finds itself."""
-    if idempotency_key is None:
-        return str(new_uuid())
-    return str(uuid.uuid5(_ID_NAMESPACE, f"register:{idempotency_key}"))
+    return new_record_id(_ID_NAMESPACE, "register", idempotency_key)
 
 
 class CounterpartyCommands(CommandHandler[cp.Command, cp.Counterparty]):

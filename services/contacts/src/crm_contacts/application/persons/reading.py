@@ -9,7 +9,7 @@ from typing import Any
 
 from crm_contacts.application.keys import PersonKeys
 from crm_contacts.domain import person as pe
-from crm_shared.events import DomainEvent, new_uuid
+from crm_shared.events import DomainEvent, new_record_id
 from crm_shared.eventstore import RecordedEvent
 
 _ID_NAMESPACE = uuid.UUID("6f1c9a0e-52d4-4e3b-9a7f-3c8e1d2b4a90")
@@ -17,9 +17,7 @@ _ID_NAMESPACE = uuid.UUID("6f1c9a0e-52d4-4e3b-9a7f-3c8e1d2b4a90")
 
 def new_person_id(idempotency_key: str | None) -> str:
     """A fresh id, or one derived from the idempotency key so a retried registration finds itself."""
-    if idempotency_key is None:
-        return str(new_uuid())
-    return str(uuid.uuid5(_ID_NAMESPACE, f"register-person:{idempotency_key}"))
+    return new_record_id(_ID_NAMESPACE, "register-person", idempotency_key)
 
 
 def person_id_of(stream: str) -> str:

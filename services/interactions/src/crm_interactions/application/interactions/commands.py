@@ -22,7 +22,7 @@ from crm_shared import sealing
 from crm_shared.commands import CommandHandler, CommandResult, Decider, Loaded
 from crm_shared.directory import LocalDirectory
 from crm_shared.errors import DomainError, Forbidden
-from crm_shared.events import DomainEvent, new_uuid
+from crm_shared.events import DomainEvent, new_record_id
 from crm_shared.eventstore import AppendResult, EventStore, NewEvent, RecordedEvent
 from crm_shared.identity import Caller, Permission
 from crm_shared.keys import SubjectErased, SubjectKeys
@@ -42,9 +42,7 @@ Result = CommandResult[it.Interaction]
 
 def new_interaction_id(idempotency_key: str | None) -> str:
     """A fresh id, or one derived from the idempotency key so a retried creation finds itself."""
-    if idempotency_key is None:
-        return str(new_uuid())
-    return str(uuid.uuid5(_ID_NAMESPACE, f"create:{idempotency_key}"))
+    return new_record_id(_ID_NAMESPACE, "create", idempotency_key)
 
 
 def _require_write(caller: Caller) -> None:
