@@ -141,3 +141,47 @@ async def test_an_idle_bus_reads_no_topic_and_still_sees_another_processs_messag
     assert idle_reads == 0, idle_reads
     assert idle_trips == 0, idle_trips
     assert took < 0.5, took
+
+
+async def test_a_subscription_outlives_a_commit_refused_by_a_busy_file_and_commits_it_later(tmp_path: Path) -> None:
+    path = tmp_path / "bus.db"
+    bus = EmbeddedBus(path, poll_interval=0.02, busy_timeout_ms=50)
+    await bus.start()
+    got: list[Message] = []
+
+    async def handler(messages: Sequence[Message]) -> None:
+        got.extend(messages)
+
+    subscription = await bus.subscribe_batches(["test.busy"], "g", handler)
+    other = sqlite3.connect(path, isolation_level=None)  # another process, writing for a long while
+    try:
+        await bus.publish([_msg("test.busy", 1)])
+        other.execute("BEGIN IMMEDIATE")
+        await _until(got, 1, 2.0)
+        await asyncio.sleep(0.3)  # the group's commit waits 50 ms for the file, and fails, again and again
+        other.execute("ROLLBACK")
+        await asyncio.sleep(0.2)
+        # The refused commit is made once the file is free, before anything new comes.
+        committed = other.execute("SELECT offset FROM group_offsets WHERE grp = 'g'").fetchone()[0]
+        assert committed == other.execute("SELECT max(offset) FROM messages").fetchone()[0]
+        await bus.publish([_msg("test.busy", 2)])
+        await _until(got, 2, 2.0)
+    finally:
+        other.close()
+        await subscription.stop()  # the subscription did not die (stopping it would raise what killed it)
+        await bus.stop()
+    assert [m.value for m in got] == [b'{"n": 1}', b'{"n": 2}']
+
+    # The group, started again, gets nothing twice.
+    restarted = EmbeddedBus(path, poll_interval=0.02)
+    await restarted.start()
+    again: list[Message] = []
+
+    async def later(messages: Sequence[Message]) -> None:
+        again.extend(messages)
+
+    subscription = await restarted.subscribe_batches(["test.busy"], "g", later)
+    await asyncio.sleep(0.2)
+    await subscription.stop()
+    await restarted.stop()
+    assert again == []

@@ -130,3 +130,39 @@ async def test_republishing_sends_the_history_again_with_the_same_ids_and_leaves
     await bus.stop()
     await checkpoints.close()
     await store.close()
+
+
+async def test_a_relay_whose_batch_fails_stays_on_it_and_relays_it_once_it_can(tmp_path: Path) -> None:
+    store = await SqliteEventStore.open(tmp_path / "events.db")
+    checkpoints = await SqliteReadStore.open(tmp_path / "views.db")
+    bus = EmbeddedBus(tmp_path / "bus.db")
+    await bus.start()
+    for n in range(5):
+        await store.append(f"s-{n}", [NewEvent(uuid.uuid4(), "public", {"n": n})], NO_STREAM)
+    failures = 3
+
+    def failing(event: RecordedEvent) -> list[Envelope]:
+        """A translation that fails on the third event three times (a bug, then its fix)."""
+        nonlocal failures
+        if event.data["n"] == 2 and failures:
+            failures -= 1
+            raise RuntimeError("translation failed (injected)")
+        return translate(event)
+
+    relay = Relay("test", store, bus, checkpoints, failing, poll_interval=0.01, max_backoff=0.05)
+    task = asyncio.create_task(relay.run())
+    try:
+        for _ in range(300):
+            if relay.published == 5:
+                break
+            await asyncio.sleep(0.01)
+        assert not task.done()  # it never ends by itself
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert failures == 0
+    assert [int(m.value.decode().split(":")[1].strip(" }")) for m in await published(bus)] == list(range(5))
+    assert await checkpoints.checkpoint(relay.checkpoint_name) == await store.head_position()
+    await bus.stop()
+    await checkpoints.close()
+    await store.close()

@@ -410,7 +410,12 @@ class Jobs:
             await asyncio.sleep(HEARTBEAT.total_seconds())
             for control, _ in list(self._active.values()):
                 control.job.heartbeat = self._clock()
-                await self.save(control.job)
+                try:
+                    await self.save(control.job)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the store busy or away: the next beat stamps it
+                    log.warning("job %s: its heartbeat was not stored: %s", control.job.id, type(exc).__name__)
 
     async def get(self, job_id: str, caller: Caller) -> Job | None:
         """The job if the caller may see it (a job whose process died shows as failed)."""

@@ -4,7 +4,8 @@ A relay reads its service's own event store from a persisted checkpoint, turns d
 integration messages (a service-given translation; events with no public meaning give none),
 publishes them, and only then moves the checkpoint. A crash between the two republishes a batch:
 consumers see the same ``ce_id`` again and their guards make that harmless. A broker outage stops
-the relay, never the commands; it retries with backoff and resumes where it stopped.
+the relay, never the commands; it retries with backoff and resumes where it stopped, and so does
+a failure of its own stores.
 """
 
 from __future__ import annotations
@@ -63,10 +64,26 @@ class Relay:
         return f"relay:{self.name}"
 
     async def run(self) -> None:
-        """Relay forever (cancel to stop)."""
-        self.position = await self._checkpoints.checkpoint(self.checkpoint_name) or 0
+        """Relay forever (cancel to stop). A failure of the stores (a file busy beyond its timeout, a
+        server away) or of the translation stops it where it is, says so and tries again with
+        backoff: it never skips an event, and never ends."""
+        backoff = self._poll_interval
+        started = False
         while True:
-            if not await self.run_once():
+            try:
+                if not started:
+                    self.position = await self._checkpoints.checkpoint(self.checkpoint_name) or 0
+                    started = True
+                relayed = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # its message may hold an event's data: the type is logged
+                log.warning("relay %s failed (%s), retrying in %.2fs", self.name, type(exc).__name__, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(max(backoff * 2, 0.1), self._max_backoff)
+                continue
+            backoff = self._poll_interval
+            if not relayed:
                 await asyncio.sleep(self._poll_interval)
 
     async def run_once(self) -> bool:

@@ -17,6 +17,12 @@ event loop's thread: an index lookup of microseconds, cheaper than a trip to a t
 a thread only when the file is busy). So a command's event costs a read of its topic by each of its
 consumers, not a read of every topic of every consumer, and an idle bus costs one lookup per poll,
 not a read per topic and consumer.
+
+This process's writes (publishes, offset commits) go through one writer thread, so they never wait
+for each other on the file's lock (SQLite's busy wait is not fair: a commit could starve behind a
+stream of publishes); reads have threads of their own. A subscription outlives a failed read or
+commit of the file (busy beyond the timeout because another process writes, a full disk): it says
+so, waits and goes on from the last batch its handler took, whose offset it commits when it can.
 """
 
 from __future__ import annotations
@@ -65,18 +71,24 @@ CREATE TABLE IF NOT EXISTS group_offsets (
 """
 
 
+_MAX_BACKOFF = 5.0
+"""Seconds a subscription waits at most before it tries a failing file again."""
+
 _LAST_OFFSET = "SELECT coalesce(max(offset), 0) FROM messages"
 
 
 class EmbeddedBus:
     """The embedded bus over one SQLite file."""
 
-    def __init__(self, path: str | Path, *, poll_interval: float = 0.05, batch_size: int = 200) -> None:
+    def __init__(
+        self, path: str | Path, *, poll_interval: float = 0.05, batch_size: int = 200, busy_timeout_ms: int = 5000
+    ) -> None:
         self._path = str(path)
         self._poll_interval = poll_interval
         self._batch_size = batch_size
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bus")
-        self._connections = ThreadConnections(self._path, synchronous="FULL", busy_timeout_ms=2000)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bus-writer")
+        self._connections = ThreadConnections(self._path, synchronous="FULL", busy_timeout_ms=busy_timeout_ms)
         self._published = asyncio.Event()
         self._marks: dict[str, int] = {}
         """Per topic, how many publishes of this process have reached it (see the module docstring)."""
@@ -88,14 +100,19 @@ class EmbeddedBus:
         """Used on the event loop's thread only, for :meth:`_last_here`."""
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """A read, on a reader thread."""
         return await asyncio.get_running_loop().run_in_executor(self._pool, lambda: work(self._connections.get()))
+
+    async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """A write, on the writer thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._writer, lambda: work(self._connections.get()))
 
     async def start(self) -> None:
         """Create the file and its tables if missing."""
         if self._started:
             return
         Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-        await self._run(lambda c: c.executescript(_SCHEMA))
+        await self._write(lambda c: c.executescript(_SCHEMA))
         # No busy wait on the loop's thread: a busy file sends the lookup to a thread.
         self._probe = connect(self._path, synchronous="FULL", busy_timeout_ms=0)
         self._started = True
@@ -116,7 +133,7 @@ class EmbeddedBus:
                 raise
 
         try:
-            await self._run(work)
+            await self._write(work)
         except sqlite3.Error as exc:
             raise BusUnavailable(f"embedded bus publish failed: {exc}") from exc
         for topic in {m.topic for m in messages}:
@@ -169,6 +186,7 @@ class EmbeddedBus:
         """Stop every subscription and close the file."""
         for subscription in list(self._subscriptions):
             await subscription.stop()
+        self._writer.shutdown(wait=True)
         self._pool.shutdown(wait=True)
         self._connections.close_all()
         if self._probe is not None:
@@ -225,7 +243,7 @@ class EmbeddedBus:
         return await self._run(work)
 
     async def _commit(self, group: str, topic: str, offset: int) -> None:
-        await self._run(
+        await self._write(
             lambda c: c.execute(
                 "INSERT INTO group_offsets (grp, topic, offset) VALUES (?, ?, ?)"
                 " ON CONFLICT(grp, topic) DO UPDATE SET offset = excluded.offset",
@@ -253,6 +271,9 @@ class _EmbeddedSubscription:
         self._max_attempts = max_attempts
         self._from_beginning = from_beginning
         self._offsets: dict[str, int] = {}
+        """Per topic, the offset of the last message its handler took."""
+        self._committed: dict[str, int] = {}
+        """Per topic, the offset last committed for the group."""
         self._empty_at: dict[str, tuple[int, float, int]] = {}
         """Per topic whose last read found nothing: the publish mark, the time of that read (or of the
         last poll that found the log unchanged) and the log's last offset before it."""
@@ -263,6 +284,7 @@ class _EmbeddedSubscription:
             self._offsets[topic] = await self._bus._offset(self._group, topic, self._from_beginning)
             # Pin a group that starts at the end, so messages published before its first poll count.
             await self._bus._commit(self._group, topic, self._offsets[topic])
+            self._committed[topic] = self._offsets[topic]
         self._task = asyncio.create_task(self._run(), name=f"bus-{self._group}")
 
     def _may_have_news(self, topic: str, mark: int, now: float, last: int) -> bool:
@@ -280,38 +302,57 @@ class _EmbeddedSubscription:
         return False
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
+        poll = self._bus._poll_interval
+        backoff = poll
         while True:
             wake = self._bus._published
-            handled = 0
-            for topic in self._topics:
-                mark, now = self._bus._marks.get(topic, 0), loop.time()
-                last = await self._bus._last_offset()
-                if not self._may_have_news(topic, mark, now, last):
-                    continue
-                fetched = await self._bus._fetch(topic, self._offsets[topic])
-                if fetched:
-                    self._empty_at.pop(topic, None)
-                else:
-                    self._empty_at[topic] = (mark, now, last)
-                if fetched and self._batches and await self._deliver_batch([m for _, m in fetched]):
-                    self._offsets[topic] = fetched[-1][0]
-                    handled += len(fetched)
-                else:
-                    for offset, message in fetched:
-                        await self._deliver(message)
-                        self._offsets[topic] = offset
-                        handled += 1
-                if fetched:
-                    # One durable commit per fetched batch, after its effects: a crash (or a stop) in
-                    # the middle redelivers at most this batch, which idempotent handlers absorb.
-                    await self._bus._commit(self._group, topic, self._offsets[topic])
+            try:
+                handled = await self._poll()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the file: busy beyond the timeout (another process), a disk error
+                log.warning("subscription %s: the bus failed, retrying in %.2fs: %r", self._group, backoff, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF)
+                continue
+            backoff = poll
             if handled == 0:
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(
-                        self._bus._poll_interval
-                    ):  # not wait_for: on 3.11 it can swallow a cancel
+                    async with asyncio.timeout(poll):  # not wait_for: on 3.11 it can swallow a cancel
                         await wake.wait()
+
+    async def _poll(self) -> int:
+        """Read and hand over what is new on each topic; how many messages were handed over."""
+        loop = asyncio.get_running_loop()
+        handled = 0
+        for topic in self._topics:
+            # One durable commit per fetched batch, after its effects: a crash (or a stop) in the
+            # middle redelivers at most this batch, which idempotent handlers absorb. A commit that
+            # failed is made on the next pass.
+            if self._committed.get(topic) != self._offsets[topic]:
+                await self._bus._commit(self._group, topic, self._offsets[topic])
+                self._committed[topic] = self._offsets[topic]
+            mark, now = self._bus._marks.get(topic, 0), loop.time()
+            last = await self._bus._last_offset()
+            if not self._may_have_news(topic, mark, now, last):
+                continue
+            fetched = await self._bus._fetch(topic, self._offsets[topic])
+            if fetched:
+                self._empty_at.pop(topic, None)
+            else:
+                self._empty_at[topic] = (mark, now, last)
+            if fetched and self._batches and await self._deliver_batch([m for _, m in fetched]):
+                self._offsets[topic] = fetched[-1][0]
+                handled += len(fetched)
+            else:
+                for offset, message in fetched:
+                    await self._deliver(message)
+                    self._offsets[topic] = offset
+                    handled += 1
+            if fetched:
+                await self._bus._commit(self._group, topic, self._offsets[topic])
+                self._committed[topic] = self._offsets[topic]
+        return handled
 
     async def _deliver_batch(self, messages: list[Message]) -> bool:
         """The whole batch to the handler at once; False when it failed (then one by one)."""
