@@ -112,3 +112,21 @@ def test_a_signature_is_taken_unverified_only_for_the_bytes_and_key_it_was_made_
     with pytest.raises(PoisonMessage, match="untrusted"):
         other.check(other.sign(event()))
     other.check(signed)  # the public key's own signature passes, verified
+
+
+async def test_a_batch_signed_off_the_loop_is_signed_as_one_at_a_time_in_order(tmp_path: Path) -> None:
+    keys = Keys(tmp_path / "keys")
+    private = Message("gateway.private", "k", b"{}", {"ce_id": "1"})  # not a public topic: left unsigned
+    batch = [event("c-1"), private, event("c-2", b'{"name": "Beta"}'), event("c-3")]
+    signed = await keys.sign_all(batch)
+    assert signed[1] is private
+    # Ed25519 signatures are deterministic: the batch's are exactly the single ones, message by message.
+    assert [m.headers.get(SIGNATURE_HEADER) for m in signed] == [
+        None if m is private else keys.sign(m).headers[SIGNATURE_HEADER] for m in batch
+    ]
+    consumer = Keys(tmp_path / "keys")  # another process: verifies instead of remembering
+    for message in signed:
+        consumer.check(message)
+    with pytest.raises(PoisonMessage, match="untrusted"):
+        consumer.check(replace(signed[2], value=b'{"name": "Forged"}'))
+    assert await keys.sign_all([private]) == [private]
