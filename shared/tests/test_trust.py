@@ -114,7 +114,7 @@ def test_a_signature_is_taken_unverified_only_for_the_bytes_and_key_it_was_made_
     other.check(signed)  # the public key's own signature passes, verified
 
 
-async def test_a_batch_signed_off_the_loop_is_signed_as_one_at_a_time_in_order(tmp_path: Path) -> None:
+async def test_a_batch_signed_and_checked_off_the_loop_is_as_one_message_at_a_time(tmp_path: Path) -> None:
     keys = Keys(tmp_path / "keys")
     private = Message("gateway.private", "k", b"{}", {"ce_id": "1"})  # not a public topic: left unsigned
     batch = [event("c-1"), private, event("c-2", b'{"name": "Beta"}'), event("c-3")]
@@ -124,9 +124,11 @@ async def test_a_batch_signed_off_the_loop_is_signed_as_one_at_a_time_in_order(t
     assert [m.headers.get(SIGNATURE_HEADER) for m in signed] == [
         None if m is private else keys.sign(m).headers[SIGNATURE_HEADER] for m in batch
     ]
-    consumer = Keys(tmp_path / "keys")  # another process: verifies instead of remembering
-    for message in signed:
-        consumer.check(message)
+    consumer = Keys(tmp_path / "keys")  # another process: verifies (on a thread) instead of remembering
+    await consumer.check_all(signed)
+    forged = replace(signed[2], value=b'{"name": "Forged"}')
     with pytest.raises(PoisonMessage, match="untrusted"):
-        consumer.check(replace(signed[2], value=b'{"name": "Forged"}'))
+        await Keys(tmp_path / "keys").check_all([signed[0], forged, signed[3]])
+    with pytest.raises(PoisonMessage, match="untrusted"):
+        await consumer.check_all([forged])  # what it verified before does not vouch for other bytes
     assert await keys.sign_all([private]) == [private]
