@@ -54,6 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from bench.loop import loop_name
 from bench.loop import run as run_on_loop
+from bench.proc import tree_cpu_seconds
 from bench.result import Result, emit, fields_of
 
 TARGET_RPS = 1500.0
@@ -279,10 +280,9 @@ class Server:
         raise RuntimeError(f"{self.label} server not ready after {timeout:.0f} s; see {self.log}")
 
     def cpu_seconds(self) -> float:
-        """User + system CPU of the server process (all its threads) so far."""
+        """User + system CPU of the server process (all its threads) and its children so far."""
         assert self.process is not None
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return tree_cpu_seconds(self.process.pid)
 
     def settle(self, idle: float = 0.1, window: float = 0.5, timeout: float = 15.0) -> float:
         """Wait until the server uses less than ``idle`` of a core over ``window`` seconds (its start-up
@@ -309,13 +309,13 @@ class Server:
             raise RuntimeError(f"{self.label} server did not stop in {timeout:.0f} s; killed") from None
 
 
-def crm_server(data_dir: Path, log: Path, auth: Auth) -> Server:
+def crm_server(data_dir: Path, log: Path, auth: Auth, *, one_process: bool = False) -> Server:
     port = _free_port()
     # Embedded defaults: no CRM_* variable may point the adapters elsewhere.
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
     env.update(auth.env())
     command = [sys.executable, "-m", "crm.cli", "up", "--data-dir", str(data_dir), "--port", str(port)]
-    return Server("crm", command, env, log, port)
+    return Server("crm", [*command, "--one-process"] if one_process else command, env, log, port)
 
 
 def baseline_server(db: Path, log: Path) -> Server:
@@ -552,7 +552,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     for round_ in range(args.rounds):
         for side in ("baseline", "crm"):
             log = workdir / f"{side}.log"
-            server = crm_server(crm_data, log, auth) if side == "crm" else baseline_server(baseline_db, log)
+            server = (
+                crm_server(crm_data, log, auth, one_process=args.one_process)
+                if side == "crm"
+                else baseline_server(baseline_db, log)
+            )
             try:
                 server.start()
                 if side == "crm":
@@ -631,6 +635,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=1, help="alternate baseline and crm this many times")
     parser.add_argument("--client", choices=["raw", "httpx"], default="raw")
+    parser.add_argument(
+        "--one-process", action="store_true", help="crm up --one-process: relays and projectors beside the API"
+    )
     parser.add_argument("--keep", type=Path, default=None, help="work (data, server logs) in this new directory")
     args = parser.parse_args(argv)
     args.duration = args.duration or (3.0 if args.quick else 15.0)

@@ -53,6 +53,7 @@ from typing import Any
 from bench.loop import loop_name
 from bench.loop import run as run_on_loop
 from bench.p1_command_path import ROOT, Auth, _free_port
+from bench.proc import tree_cpu_seconds, tree_rss_kb
 from bench.result import Result, Verdict, emit
 from crm_contacts import bootstrap as contacts
 from crm_contacts.application.counterparties.validation import RawContact
@@ -176,26 +177,6 @@ def folder_mb(folder: Path) -> float:
 # -- the running CRM ---------------------------------------------------------------------------------
 
 
-def tree_rss_kb(pid: int) -> tuple[int, int]:
-    """Resident set and peak (VmRSS, VmHWM) of a process and its descendants, in kB."""
-    rss = peak = 0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            continue
-        for text in status.splitlines():
-            if text.startswith("VmRSS:"):
-                rss += int(text.split()[1])
-            elif text.startswith("VmHWM:"):
-                peak += int(text.split()[1])
-        pending += [int(c) for c in children]
-    return rss, peak
-
-
 class Crm:
     """``crm up`` in a subprocess."""
 
@@ -233,17 +214,7 @@ class Crm:
     def cpu_seconds(self) -> float:
         """User + system CPU of the crm up process tree so far (steadier than wall time on a busy machine)."""
         assert self.process is not None
-        total, pending = 0.0, [self.process.pid]
-        while pending:
-            current = pending.pop()
-            try:
-                fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-                children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-            except OSError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            pending += [int(c) for c in children]
-        return total
+        return tree_cpu_seconds(self.process.pid)
 
     def rss_mb(self) -> tuple[float, float]:
         assert self.process is not None

@@ -1,6 +1,8 @@
 """``crm``: run the CRM.
 
-    crm up [--data-dir DIR] [--host H] [--port P]      the whole CRM on embedded defaults
+    crm up [--data-dir DIR] [--host H] [--port P]      the whole CRM on embedded defaults (with its background
+                                                       process of relays and projectors; --one-process: none)
+    crm serve background [--services NAME ...]         the relays and projectors of services, in one process
     crm serve gateway [--host H] [--port P]            distributed mode: the gateway (CRM_CONTACTS_URL=...)
     crm serve contacts-api [--host H] [--port P]       distributed mode: the contacts API alone
     crm serve contacts-relay | contacts-projector      distributed mode: a background role
@@ -30,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import getpass
 import shutil
 import socket
@@ -44,6 +45,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from crm import (
+    background,
     rebuild,
     report_abc,
     report_attribution,
@@ -67,9 +69,6 @@ from crm_shared.identity import Caller, caller_of
 from crm_shared.jobs import REPORT, Control, Job, JobKind, Progress, blob_key
 from crm_shared.settings import KernelSettings
 
-SERVER_YOUNG_OBJECTS = 10_000
-"""The cyclic garbage collector's first threshold in a server (Python's default: 700)."""
-
 
 class _Server(uvicorn.Server):
     """uvicorn's server; once the app has started, what the start made (modules, routes, schemas,
@@ -77,8 +76,8 @@ class _Server(uvicorn.Server):
     collector's full passes, which otherwise walk all of it every so often and hold up the requests
     of that moment for tens of milliseconds (P9's search p99).
 
-    Then the collector runs after :data:`SERVER_YOUNG_OBJECTS` new containers, not 700: each request
-    makes hundreds (the request, its models, its event, its answer), so with the default the
+    Then the collector runs after :data:`~crm_shared.collector.SERVER_YOUNG_OBJECTS` new containers,
+    not 700: each request makes hundreds (the request, its models, its event, its answer), so with the default the
     collector ran once every four commands or so, sent what lived across a few requests (caches, the
     followers' batches) to the older generations, and walked them there again. Measured under P1's
     load (crm up, 32 clients, three pairs at load 4-7): collection 0.22 ms of CPU per command (about
@@ -88,8 +87,7 @@ class _Server(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
-        gc.freeze()
-        collector.raise_first_threshold(SERVER_YOUNG_OBJECTS)
+        collector.settle_started_process()
 
 
 def _serve(app: FastAPI, host: str, port: int) -> None:
@@ -343,10 +341,22 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--data-dir", type=Path, default=None, help="where data is kept (default ./var or CRM_DATA_DIR)")
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--port", type=int, default=8000)
+    up.add_argument(
+        "--one-process",
+        action="store_true",
+        help="run every relay and projector in this process (default: those that may, in a background process)",
+    )
 
     serve = commands.add_parser("serve", help="run one service role (distributed mode)")
     roles = [f"{service.name}-{role}" for service in services.BEHIND for role in services.ROLES]
-    serve.add_argument("role", choices=["gateway", *roles])
+    serve.add_argument("role", choices=["gateway", "background", *roles])
+    serve.add_argument(
+        "--services",
+        nargs="+",
+        choices=[s.name for s in services.BEHIND if s.background_apart],
+        default=None,
+        help="background: whose relays and projectors (default: every service that may run apart from its API)",
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8001)
 
@@ -414,7 +424,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.data_dir is not None:
             settings = settings.model_copy(update={"data_dir": args.data_dir})
         print(f"CRM starting: http://{args.host}:{args.port}/ (data in {settings.data_dir.resolve()})", flush=True)
-        _serve(system.embedded_app(settings), args.host, args.port)
+        apart = () if args.one_process else background.apart(services.BEHIND)
+        child = background.BackgroundProcess(settings, apart) if apart else None
+        _serve(system.embedded_app(settings, background=child), args.host, args.port)
+    elif args.role == "background":
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(background.run(settings, args.services or background.apart(services.BEHIND)))
     elif args.role == "gateway":
         _serve(system.gateway_app(settings), args.host, args.port)
     else:

@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from crm import services
+from crm.background import BackgroundProcess
 from crm_gateway.entrypoints.identity import IdentityForwarding
 from crm_gateway.entrypoints.proxy import distributed_gateway_app, service_urls_from_env
 from crm_gateway.service import gateway
@@ -31,14 +32,21 @@ from crm_shared.settings import KernelSettings
 VERSION = "0.1.0"
 
 
-def embedded_app(settings: KernelSettings, gateway_settings: GatewaySettings | None = None) -> FastAPI:
-    """Every service, its relay and its projector in this process behind the gateway, on the
-    adapters of ``settings``: one origin for the web UI and the APIs.
+def embedded_app(
+    settings: KernelSettings,
+    gateway_settings: GatewaySettings | None = None,
+    *,
+    background: BackgroundProcess | None = None,
+) -> FastAPI:
+    """Every service, its relay and its projector behind the gateway, on the adapters of
+    ``settings``: one origin for the web UI and the APIs.
 
     Each service is built and seeded in the registry's order (the gateway first), its router mounted
     (``/api/v1/<prefix>`` dispatched straight to the owner's routes: :mod:`crm_shared.dispatch`)
     and its wired object kept as ``app.state.<name>``; then each one's relay and projector start on
-    one bus. At shutdown (or when a start fails) the services close in the reverse order."""
+    one bus, in this process, or in ``background`` for the services it names (``crm up``: see
+    :mod:`crm.background`), which is started first and waited for last. At shutdown (or when a
+    start fails) the background process stops first, then the services close in the reverse order."""
     front = gateway(gateway_settings) if gateway_settings is not None else services.FRONT
     everything: tuple[Service[Any], ...] = (front, *services.BEHIND)
     tokens = caller_tokens(settings)
@@ -47,24 +55,32 @@ def embedded_app(settings: KernelSettings, gateway_settings: GatewaySettings | N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         observability.setup("crm", settings)
         bus = await open_bus(settings, "crm")
-        running: list[Wired] = []
+        running: list[tuple[Service[Any], Wired]] = []
+        apart = () if background is None else background.names
         try:
+            if background is not None:
+                await background.spawn()  # its start-up runs beside this one's
             app.state.settings = settings
             app.state.tokens = tokens
             for service in everything:
                 wired: Wired = await service.build(settings)
-                running.append(wired)
+                running.append((service, wired))
                 await wired.seed()
                 setattr(app.state, service.name, wired)
                 include_service(app, service.prefixes, service.router(wired, tokens))
-            for wired in running:
-                await wired.start_relay(bus)
-                await wired.start_projector(bus)
+            for service, wired in running:
+                if service.name not in apart:
+                    await wired.start_relay(bus)
+                    await wired.start_projector(bus)
+            if background is not None:
+                await background.ready()
             app.state.ready = True
             yield
         finally:
             app.state.ready = False
-            for wired in reversed(running):
+            if background is not None:
+                await background.stop()
+            for _, wired in reversed(running):
                 await wired.close()
             await bus.stop()
 

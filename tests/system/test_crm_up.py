@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -91,3 +92,94 @@ def test_crm_up_serves_ui_and_api_stops_on_ctrl_c_and_keeps_the_data(tmp_path: P
         admin.close()
     finally:
         assert interrupt(process) == 0
+
+
+def children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def backgrounds(process: subprocess.Popen[bytes]) -> list[int]:
+    """The pids of ``crm up``'s background processes (its relays and projectors): one, unless it is
+    being started again (a child between its fork and its exec still shows the parent's command)."""
+    found = []
+    for child in children(process.pid):
+        try:
+            if b"background" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+        except OSError:  # ended meanwhile
+            pass
+    return found
+
+
+def background_of(process: subprocess.Popen[bytes]) -> int:
+    found = backgrounds(process)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_until(check: Callable[[], bool], within: float = 30.0) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, "not in time"
+        time.sleep(0.1)
+
+
+def test_the_background_process_feeds_the_views_comes_back_when_killed_and_ends_with_crm_up(tmp_path: Path) -> None:
+    port, data_dir, log = free_port(), tmp_path / "data", tmp_path / "crm.log"
+    password = "background-test-password"
+    process = start(data_dir, port, log, {"CRM_ADMIN_PASSWORD": password})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        first = background_of(process)
+        admin = signed_in(base, password)
+
+        def register_with_a_new_manager(name: str) -> None:
+            # The manager exists only in the gateway (this process): contacts (the background process)
+            # takes it into its local directory from the bus before the registration is accepted.
+            user = admin.post(
+                "/api/v1/users",
+                json={"username": name, "name": name, "password": f"pw-{name}-12345678", "roles": ["sales_manager"]},
+            )
+            assert user.status_code == 201, user.text
+            body = {"name": f"Фирма {name}", "relations": ["buyer"], "main_manager": user.json()["id"]}
+            answers: list[httpx.Response] = []
+            # A background process that was just started again takes a few seconds before it follows the
+            # bus; until then the new user is not in contacts' copy yet (422: no such user).
+
+            def registered() -> bool:
+                answers.append(admin.post("/api/v1/counterparties", json=body))
+                return answers[-1].is_success
+
+            wait_until(registered)
+            created = answers[-1]
+            assert created.status_code == 201, created.text
+            assert all(a.status_code == 422 for a in answers[:-1]), [a.text for a in answers]
+            # Read-your-writes: the list (a view the background process writes) waits for the commit.
+            position = created.headers["X-Commit-Position"]
+            listed = admin.get("/api/v1/counterparties", params={"q": name, "min_position": position})
+            assert [c["name"] for c in listed.json()["items"]] == [f"Фирма {name}"], listed.text
+
+        register_with_a_new_manager("first")
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: not alive(first))
+        wait_until(lambda: len(found := backgrounds(process)) == 1 and found[0] != first)
+        register_with_a_new_manager("second")  # the new one feeds the views again
+        admin.close()
+    finally:
+        assert interrupt(process) == 0, log.read_text()
+    assert "the background process ended" in log.read_text()
+
+    # A crm up killed outright takes its background process with it (its standard input closes).
+    process = start(data_dir, port, log, {"CRM_ADMIN_PASSWORD": password})
+    child = background_of(process)
+    process.kill()
+    process.wait()
+    wait_until(lambda: not alive(child))

@@ -9,7 +9,8 @@ import gc
 import uvicorn
 from fastapi import FastAPI
 
-from crm.cli import SERVER_YOUNG_OBJECTS, _Server
+from crm.cli import _Server
+from crm_shared.collector import SERVER_YOUNG_OBJECTS
 
 
 async def test_a_started_server_collects_young_objects_less_often() -> None:

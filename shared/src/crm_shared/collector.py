@@ -17,6 +17,19 @@ def raise_first_threshold(young: int) -> None:
     gc.set_threshold(max(first, young), *older)
 
 
+SERVER_YOUNG_OBJECTS = 10_000
+"""The first threshold in a long-running process: a server, or ``crm up``'s background process
+(Python's default: 700). See ``crm.cli._Server`` for the measurements."""
+
+
+def settle_started_process() -> None:
+    """Once a long-running process has started: freeze what the start made (modules, routes, schemas,
+    the services: most of the heap, kept as long as the process) out of the collector's full passes,
+    and collect the youngest generation after :data:`SERVER_YOUNG_OBJECTS` new containers."""
+    gc.freeze()
+    raise_first_threshold(SERVER_YOUNG_OBJECTS)
+
+
 YOUNG_OBJECTS = 50_000
 """The cyclic garbage collector's first threshold while bulk work runs: jobs, view rebuilds (Python's: 700)."""
 

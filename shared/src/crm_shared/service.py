@@ -7,7 +7,9 @@ service uses it. The launcher lists them in one registry (``crm.services``) and 
 of a service:
 
 - **embedded** (``crm up``): every service is built, seeded, its router mounted on one app, then its
-  relay and its projector started on the one bus; all are closed in reverse order at shutdown;
+  relay and its projector started on the one bus; all are closed in reverse order at shutdown. The
+  relays and projectors of the services that may run apart (:attr:`Service.background_apart`) run in
+  a background process of ``crm up`` (:mod:`crm.background`), beside the API's;
 - **distributed** (``crm serve <name>-api | <name>-relay | <name>-projector``): the API role builds,
   seeds and serves the router; the relay and projector roles each start one of the two;
 - **the gateway** forwards ``/api/v1/<prefix>`` for every prefix in :attr:`Service.prefixes` to the
@@ -67,6 +69,13 @@ class Service(Protocol[W]):
     def prefixes(self) -> tuple[str, ...]:
         """The first path segments under ``/api/v1`` it serves (``counterparties`` for
         ``/api/v1/counterparties/...``); no two services share one."""
+
+    @property
+    def background_apart(self) -> bool:
+        """Whether its relay and projector may run in another process than its API on the embedded
+        adapters (``crm up`` runs them in its background process): False when one of its embedded
+        stores may be opened by one process only (analytics' chDB), or when what they keep is in
+        its API's memory."""
 
     async def build(self, settings: KernelSettings) -> W:
         """Open its stores on the adapters of ``settings`` and wire it."""

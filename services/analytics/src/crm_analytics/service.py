@@ -17,6 +17,8 @@ class Analytics:
 
     name = bootstrap.SERVICE
     prefixes = ("analytics",)
+    background_apart = False
+    """The embedded analytics store (chDB) is one process's alone."""
 
     async def build(self, settings: KernelSettings) -> AnalyticsService:
         """Wired with :class:`~crm_analytics.settings.AnalyticsSettings` from the environment."""

@@ -17,6 +17,8 @@ class Contacts:
 
     name = bootstrap.SERVICE
     prefixes = ("counterparties", "persons", "reference", "imports", "exports", "jobs", "events", "lookup")
+    background_apart = True
+    """Its views, local copies and relay share nothing with its API but the stores."""
 
     async def build(self, settings: KernelSettings) -> ContactsService:
         """Wired with :class:`~crm_contacts.settings.ContactsSettings` from the environment."""

@@ -25,6 +25,8 @@ class Gateway:
 
     name = bootstrap.SERVICE
     prefixes = ("session", "me", "users", "roles", "access-groups", "directory", "api-keys", "audit", "auth")
+    background_apart = False
+    """The API keys it checks are cached in its API's memory, kept fresh by following its log there."""
 
     def __init__(self, settings: GatewaySettings | None = None) -> None:
         self.settings = settings

@@ -17,6 +17,8 @@ class Interactions:
 
     name = bootstrap.SERVICE
     prefixes = ("interactions",)
+    background_apart = True
+    """Its views, local copies and relay share nothing with its API but the stores."""
 
     async def build(self, settings: KernelSettings) -> InteractionsService:
         """Wired with :class:`~crm_interactions.settings.InteractionsSettings` from the environment."""

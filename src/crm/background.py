@@ -1,0 +1,165 @@
+"""The background process of ``crm up``: the relays and projectors of the services that may run apart
+from their API (:attr:`crm_shared.service.Service.background_apart`), in a child process.
+
+One event loop is what limits ``crm up`` under load: every command's event is also relayed to the
+bus, projected into its service's views and taken into other services' local copies, and in one
+process all of that shares the loop with the requests (about half of its CPU per command, bench P1).
+In a child process it runs on the machine's other core, and the API's loop serves requests only.
+Nothing else changes: the two processes share the embedded stores' files as the distributed roles
+do (SQLite serialises the writers and each reader sees the others' commits), a read that asks for
+its writes (``?min_position=``) waits for the view's checkpoint in the store, and the local copies
+are read from the store. A service whose embedded store is one process's alone keeps its relay and
+projector in ``crm up``'s own process.
+
+The parent starts the child first (its start-up runs beside the parent's), is ready when the child
+says so on its standard output, and starts it again if it dies. The child stops when its standard
+input closes: the parent closes it at shutdown, and the system closes it when the parent dies, so
+no child outlives its ``crm up``. It ignores Ctrl-C (the terminal sends it to both): the parent
+stops it after the requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from crm import services
+from crm_shared import collector, observability
+from crm_shared.adapters import open_bus
+from crm_shared.service import Service, Wired
+from crm_shared.settings import KernelSettings
+
+log = logging.getLogger(__name__)
+
+READY = b"ready\n"
+"""What the child writes on its standard output once its relays and projectors run."""
+RESTART_AFTER = 1.0
+"""Seconds before a child that died is started again."""
+STOP_WITHIN = 30.0
+"""Seconds the child has to stop once asked, before it is killed."""
+
+
+def apart(everything: Sequence[Service[Any]]) -> tuple[str, ...]:
+    """The names of the services whose relay and projector may run in the background process."""
+    return tuple(service.name for service in everything if service.background_apart)
+
+
+class BackgroundProcess:
+    """The child process that runs the relays and projectors of :attr:`names` for ``crm up``."""
+
+    def __init__(self, settings: KernelSettings, names: Sequence[str]) -> None:
+        self.names = tuple(names)
+        self._settings = settings
+        self._process: asyncio.subprocess.Process | None = None
+        self._watching: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.starts = 0
+        """How many times the child was started."""
+
+    @property
+    def pid(self) -> int | None:
+        """The running child's process id."""
+        return None if self._process is None else self._process.pid
+
+    async def spawn(self) -> None:
+        """Start the child (its start-up runs beside the caller's); :meth:`ready` waits for it."""
+        env = {**os.environ, "CRM_DATA_DIR": str(self._settings.data_dir.resolve())}
+        command = [sys.executable, "-m", "crm.cli", "serve", "background", "--services", *self.names]
+        self._process = await asyncio.create_subprocess_exec(
+            *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env
+        )
+        self.starts += 1
+
+    async def ready(self) -> None:
+        """Wait until the child runs every relay and projector, then watch it (a child that dies is
+        started again); RuntimeError when it ends before."""
+        process = self._process
+        assert process is not None and process.stdout is not None
+        line = await process.stdout.readline()
+        if line != READY:
+            await process.wait()
+            raise RuntimeError(f"the background process stopped while starting (exit code {process.returncode})")
+        if self._watching is None:
+            self._watching = asyncio.create_task(self._watch(), name="crm-background-watch")
+
+    async def _watch(self) -> None:
+        while True:
+            process = self._process
+            assert process is not None
+            code = await process.wait()
+            if self._stopping:
+                return
+            log.error("the background process ended (exit code %s); starting it again", code)
+            await asyncio.sleep(RESTART_AFTER)
+            if self._stopping:
+                return
+            try:
+                await self.spawn()
+                await self.ready()
+            except (OSError, RuntimeError) as exc:
+                log.error("the background process did not start again: %s", exc)
+
+    async def stop(self) -> None:
+        """Ask the child to stop (its standard input closes), and wait for it (killed if it takes longer
+        than :data:`STOP_WITHIN`)."""
+        self._stopping = True
+        if self._watching is not None:
+            self._watching.cancel()
+            await asyncio.gather(self._watching, return_exceptions=True)
+        process = self._process
+        if process is None or process.returncode is not None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            async with asyncio.timeout(STOP_WITHIN):
+                await process.wait()
+        except TimeoutError:
+            log.error("the background process did not stop within %.0f s; killing it", STOP_WITHIN)
+            process.kill()
+            await process.wait()
+
+
+async def run(settings: KernelSettings, names: Sequence[str]) -> None:
+    """The child: build the services named, start their relays and projectors on one bus, say so on
+    standard output, and run until standard input closes (or SIGTERM); then close everything."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops this process, after the requests
+    observability.setup("crm-background", settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    bus = await open_bus(settings, "crm-background", retry_for=math.inf)
+    running: list[Wired] = []
+    try:
+        for name in names:
+            wired: Wired = await services.behind(name).build(settings)
+            running.append(wired)
+        for wired in running:
+            await wired.start_relay(bus)
+            await wired.start_projector(bus)
+        collector.settle_started_process()
+        sys.stdout.buffer.write(READY)
+        sys.stdout.buffer.flush()
+
+        def wait_for_the_end_of_stdin() -> None:  # a daemon thread: it never holds up the exit
+            sys.stdin.buffer.read()
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(stop.set)
+
+        threading.Thread(target=wait_for_the_end_of_stdin, name="crm-background-stdin", daemon=True).start()
+        await stop.wait()
+    finally:
+        for wired in reversed(running):
+            try:
+                await wired.close()
+            except Exception:
+                log.exception("the background process: a service did not close cleanly")
+        await bus.stop()
