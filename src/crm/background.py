@@ -11,17 +11,19 @@ its writes (``?min_position=``) waits for the view's checkpoint in the store, an
 are read from the store. A service whose embedded store is one process's alone keeps its relay and
 projector in ``crm up``'s own process.
 
-The parent starts the child first (its start-up runs beside the parent's), is ready when the child
-says so on its standard output, and starts it again if it dies. The child stops when its standard
-input closes: the parent closes it at shutdown, and the system closes it when the parent dies, so
-no child outlives its ``crm up``. It ignores Ctrl-C (the terminal sends it to both): the parent
-stops it after the requests.
+The child is ``python -m crm.background NAME...``. The parent starts it first (its start-up runs
+beside the parent's), is ready when the child says so on its standard output, and starts it again
+if it dies. The child stops when its standard input closes: the parent closes it at shutdown, and
+the system closes it when the parent dies, so no child outlives its ``crm up``. It ignores Ctrl-C
+(the terminal sends it to both): the parent stops it after the requests.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import importlib
 import logging
 import math
 import os
@@ -31,7 +33,6 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from crm import services
 from crm_shared import collector, observability
 from crm_shared.adapters import open_bus
 from crm_shared.service import Service, Wired
@@ -43,6 +44,8 @@ READY = b"ready\n"
 """What the child writes on its standard output once its relays and projectors run."""
 RESTART_AFTER = 1.0
 """Seconds before a child that died is started again."""
+RESTART_MAX = 30.0
+"""Seconds at most between two starts of a child that keeps dying within that time of its start."""
 STOP_WITHIN = 30.0
 """Seconds the child has to stop once asked, before it is killed."""
 
@@ -72,7 +75,7 @@ class BackgroundProcess:
     async def spawn(self) -> None:
         """Start the child (its start-up runs beside the caller's); :meth:`ready` waits for it."""
         env = {**os.environ, "CRM_DATA_DIR": str(self._settings.data_dir.resolve())}
-        command = [sys.executable, "-m", "crm.cli", "serve", "background", "--services", *self.names]
+        command = [sys.executable, "-m", "crm.background", *self.names]
         self._process = await asyncio.create_subprocess_exec(
             *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env
         )
@@ -91,14 +94,19 @@ class BackgroundProcess:
             self._watching = asyncio.create_task(self._watch(), name="crm-background-watch")
 
     async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        delay = RESTART_AFTER
         while True:
             process = self._process
             assert process is not None
+            started = loop.time()
             code = await process.wait()
             if self._stopping:
                 return
-            log.error("the background process ended (exit code %s); starting it again", code)
-            await asyncio.sleep(RESTART_AFTER)
+            # One that keeps dying soon after its start is started again less and less often.
+            delay = RESTART_AFTER if loop.time() - started > RESTART_MAX else min(delay * 2, RESTART_MAX)
+            log.error("the background process ended (exit code %s); starting it again in %.0f s", code, delay)
+            await asyncio.sleep(delay)
             if self._stopping:
                 return
             try:
@@ -128,6 +136,14 @@ class BackgroundProcess:
             await process.wait()
 
 
+def service_named(name: str) -> Service[Any]:
+    """The service ``name`` from its own module (``crm_<name>.service``, object ``<NAME>``), without the
+    registry's imports of every other service: the child starts sooner (the registry's import of
+    analytics alone costs it ~2 s of CPU). ``tests/architecture`` checks that this finds the registry's."""
+    service: Service[Any] = getattr(importlib.import_module(f"crm_{name}.service"), name.upper())
+    return service
+
+
 async def run(settings: KernelSettings, names: Sequence[str]) -> None:
     """The child: build the services named, start their relays and projectors on one bus, say so on
     standard output, and run until standard input closes (or SIGTERM); then close everything."""
@@ -140,7 +156,7 @@ async def run(settings: KernelSettings, names: Sequence[str]) -> None:
     running: list[Wired] = []
     try:
         for name in names:
-            wired: Wired = await services.behind(name).build(settings)
+            wired: Wired = await service_named(name).build(settings)
             running.append(wired)
         for wired in running:
             await wired.start_relay(bus)
@@ -148,6 +164,9 @@ async def run(settings: KernelSettings, names: Sequence[str]) -> None:
         collector.settle_started_process()
         sys.stdout.buffer.write(READY)
         sys.stdout.buffer.flush()
+        os.dup2(
+            sys.stderr.fileno(), sys.stdout.fileno()
+        )  # nobody reads the pipe any more: a stray print must not fill it
 
         def wait_for_the_end_of_stdin() -> None:  # a daemon thread: it never holds up the exit
             sys.stdin.buffer.read()
@@ -163,3 +182,17 @@ async def run(settings: KernelSettings, names: Sequence[str]) -> None:
             except Exception:
                 log.exception("the background process: a service did not close cleanly")
         await bus.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m crm.background NAME...``: the child (settings from the ``CRM_*`` environment)."""
+    parser = argparse.ArgumentParser(prog="python -m crm.background", description=__doc__.split("\n")[0])
+    parser.add_argument("services", nargs="+", help="whose relays and projectors to run")
+    args = parser.parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(KernelSettings(), args.services))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,7 +2,6 @@
 
     crm up [--data-dir DIR] [--host H] [--port P]      the whole CRM on embedded defaults (with its background
                                                        process of relays and projectors; --one-process: none)
-    crm serve background [--services NAME ...]         the relays and projectors of services, in one process
     crm serve gateway [--host H] [--port P]            distributed mode: the gateway (CRM_CONTACTS_URL=...)
     crm serve contacts-api [--host H] [--port P]       distributed mode: the contacts API alone
     crm serve contacts-relay | contacts-projector      distributed mode: a background role
@@ -349,14 +348,7 @@ def main(argv: list[str] | None = None) -> int:
 
     serve = commands.add_parser("serve", help="run one service role (distributed mode)")
     roles = [f"{service.name}-{role}" for service in services.BEHIND for role in services.ROLES]
-    serve.add_argument("role", choices=["gateway", "background", *roles])
-    serve.add_argument(
-        "--services",
-        nargs="+",
-        choices=[s.name for s in services.BEHIND if s.background_apart],
-        default=None,
-        help="background: whose relays and projectors (default: every service that may run apart from its API)",
-    )
+    serve.add_argument("role", choices=["gateway", *roles])
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8001)
 
@@ -427,9 +419,6 @@ def main(argv: list[str] | None = None) -> int:
         apart = () if args.one_process else background.apart(services.BEHIND)
         child = background.BackgroundProcess(settings, apart) if apart else None
         _serve(system.embedded_app(settings, background=child), args.host, args.port)
-    elif args.role == "background":
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(background.run(settings, args.services or background.apart(services.BEHIND)))
     elif args.role == "gateway":
         _serve(system.gateway_app(settings), args.host, args.port)
     else:

@@ -96,3 +96,12 @@ def test_the_registry_is_read_from_one_place() -> None:
                 continue
             assert f"{package}.service" not in source, f"src/crm/{module} imports {package}.service itself"
     assert Path(services.__file__).name == "services.py"
+
+
+def test_the_background_process_finds_each_service_it_may_run_as_the_registry_has_it() -> None:
+    from crm.background import apart, service_named
+
+    assert apart(services.BEHIND), "no service runs in crm up's background process"
+    for service in services.everything():
+        if service.background_apart:
+            assert service_named(service.name) is service, service.name
