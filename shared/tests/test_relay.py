@@ -59,13 +59,19 @@ async def published(bus: EmbeddedBus) -> list[Message]:
     return seen
 
 
-async def test_relay_publishes_public_events_in_order_and_resumes_after_outage_and_restart(tmp_path: Path) -> None:
+async def five_public_events(tmp_path: Path, bus: EmbeddedBus) -> tuple[SqliteEventStore, SqliteReadStore]:
+    """An event store with five public events (``n`` 0 to 4), the relay's checkpoint store, and ``bus`` started."""
     store = await SqliteEventStore.open(tmp_path / "events.db")
     checkpoints = await SqliteReadStore.open(tmp_path / "views.db")
-    bus = FlakyBus(tmp_path / "bus.db")
     await bus.start()
     for n in range(5):
         await store.append(f"s-{n}", [NewEvent(uuid.uuid4(), "public", {"n": n})], NO_STREAM)
+    return store, checkpoints
+
+
+async def test_relay_publishes_public_events_in_order_and_resumes_after_outage_and_restart(tmp_path: Path) -> None:
+    bus = FlakyBus(tmp_path / "bus.db")
+    store, checkpoints = await five_public_events(tmp_path, bus)
     await store.append("s-private", [NewEvent(uuid.uuid4(), "private", {})], NO_STREAM)
 
     relay = Relay("test", store, bus, checkpoints, translate, poll_interval=0.01, max_backoff=0.05)
@@ -133,12 +139,8 @@ async def test_republishing_sends_the_history_again_with_the_same_ids_and_leaves
 
 
 async def test_a_relay_whose_batch_fails_stays_on_it_and_relays_it_once_it_can(tmp_path: Path) -> None:
-    store = await SqliteEventStore.open(tmp_path / "events.db")
-    checkpoints = await SqliteReadStore.open(tmp_path / "views.db")
     bus = EmbeddedBus(tmp_path / "bus.db")
-    await bus.start()
-    for n in range(5):
-        await store.append(f"s-{n}", [NewEvent(uuid.uuid4(), "public", {"n": n})], NO_STREAM)
+    store, checkpoints = await five_public_events(tmp_path, bus)
     failures = 3
 
     def failing(event: RecordedEvent) -> list[Envelope]:

@@ -64,13 +64,6 @@ class BackgroundProcess:
         self._process: asyncio.subprocess.Process | None = None
         self._watching: asyncio.Task[None] | None = None
         self._stopping = False
-        self.starts = 0
-        """How many times the child was started."""
-
-    @property
-    def pid(self) -> int | None:
-        """The running child's process id."""
-        return None if self._process is None else self._process.pid
 
     async def spawn(self) -> None:
         """Start the child (its start-up runs beside the caller's); :meth:`ready` waits for it."""
@@ -79,7 +72,6 @@ class BackgroundProcess:
         self._process = await asyncio.create_subprocess_exec(
             *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env
         )
-        self.starts += 1
 
     async def ready(self) -> None:
         """Wait until the child runs every relay and projector, then watch it (a child that dies is
@@ -164,9 +156,8 @@ async def run(settings: KernelSettings, names: Sequence[str]) -> None:
         collector.settle_started_process()
         sys.stdout.buffer.write(READY)
         sys.stdout.buffer.flush()
-        os.dup2(
-            sys.stderr.fileno(), sys.stdout.fileno()
-        )  # nobody reads the pipe any more: a stray print must not fill it
+        # Nobody reads the pipe any more: a stray print goes to standard error instead of filling it.
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
         def wait_for_the_end_of_stdin() -> None:  # a daemon thread: it never holds up the exit
             sys.stdin.buffer.read()
