@@ -11,7 +11,7 @@ import pytest
 
 from crm_shared.bus import HEADER_DLT_REASON, Message, PoisonMessage, dead_letter_topic
 from crm_shared.bus.embedded import EmbeddedBus
-from crm_shared.bus.trust import SIGNATURE_HEADER, Keys, TrustedBus, owner_of
+from crm_shared.bus.trust import RUN_MAC_HEADER, SIGNATURE_HEADER, Keys, TrustedBus, owner_of
 
 TOPIC = "crm.contacts.counterparty.v1"
 
@@ -132,3 +132,31 @@ async def test_a_batch_signed_and_checked_off_the_loop_is_as_one_message_at_a_ti
     with pytest.raises(PoisonMessage, match="untrusted"):
         await consumer.check_all([forged])  # what it verified before does not vouch for other bytes
     assert await keys.sign_all([private]) == [private]
+
+
+async def test_the_processes_of_one_run_take_each_others_mac_and_nothing_else(tmp_path: Path) -> None:
+    """crm up and its background process share a run key: a message with the run's MAC is taken
+    without verifying its signature; the MAC does not vouch for other bytes, and a MAC of another
+    run's key (or none) sends the message to the Ed25519 check."""
+    run_key = bytes(range(32))
+    publisher = Keys(tmp_path / "keys", run_key=run_key)
+    (signed,) = await publisher.sign_all([event()])
+    assert signed.headers[RUN_MAC_HEADER]
+    same_run = Keys(tmp_path / "keys", run_key=run_key)
+    await same_run.check_all([signed])
+    # The MAC stands for the signature in this run: a bogus signature beside a right MAC is taken,
+    bogus = replace(signed, headers={**signed.headers, SIGNATURE_HEADER: "A" * 86})
+    await same_run.check_all([bogus])
+    # but by nobody without the run key (another run, a distributed role): they verify the signature.
+    for outsider in (Keys(tmp_path / "keys", run_key=bytes(32)), Keys(tmp_path / "keys")):
+        await outsider.check_all([signed])
+        with pytest.raises(PoisonMessage, match="untrusted"):
+            await outsider.check_all([bogus])
+    # Altered bytes fail the MAC and then the signature; a message must still be signed at all.
+    with pytest.raises(PoisonMessage, match="untrusted"):
+        await same_run.check_all([replace(signed, value=b'{"name": "Forged"}')])
+    with pytest.raises(PoisonMessage, match="not signed"):
+        await same_run.check_all(
+            [replace(signed, headers={k: v for k, v in signed.headers.items() if k != SIGNATURE_HEADER})]
+        )
+    assert RUN_MAC_HEADER not in Keys(tmp_path / "keys").sign(event()).headers  # no run key: no MAC

@@ -54,7 +54,7 @@ def embedded_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         observability.setup("crm", settings)
-        bus = await open_bus(settings, "crm")
+        bus = await open_bus(settings, "crm", run_key=None if background is None else background.run_key)
         running: list[tuple[Service[Any], Wired]] = []
         apart = () if background is None else background.names
         try:

@@ -183,3 +183,14 @@ def test_the_background_process_feeds_the_views_comes_back_when_killed_and_ends_
     process.kill()
     process.wait()
     wait_until(lambda: not alive(child))
+
+
+def test_the_background_process_needs_the_run_key_of_its_crm_up(tmp_path: Path) -> None:
+    env = {**os.environ, "CRM_DATA_DIR": str(tmp_path / "data")}
+    for given in (b"", b"not hex\n", b"abcd\n"):
+        ran = subprocess.run(
+            [sys.executable, "-m", "crm.background", "contacts"], input=given, capture_output=True, env=env, timeout=60
+        )
+        assert ran.returncode == 2, ran.stderr
+        assert b"run key" in ran.stderr
+    assert not (tmp_path / "data").exists(), "refused before opening anything"

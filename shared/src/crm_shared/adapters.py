@@ -108,8 +108,13 @@ def open_analytics_store(settings: KernelSettings, service: str, prepare: Prepar
     return LazyAnalyticsStore(opener, prepare)
 
 
-async def open_bus(settings: KernelSettings, client_id: str, *, retry_for: float = 0.0) -> Bus:
+async def open_bus(
+    settings: KernelSettings, client_id: str, *, retry_for: float = 0.0, run_key: bytes | None = None
+) -> Bus:
     """The bus, started. In embedded mode every service of the machine shares one log file.
+
+    ``run_key``: the secret the processes of one ``crm up`` share, so each takes the other's messages
+    without verifying their signatures (:mod:`crm_shared.bus.trust`).
 
     With ``retry_for`` > 0 an unreachable broker is retried with backoff for that many seconds
     (``math.inf``: until it comes), so a worker started during a broker outage waits instead of dying.
@@ -125,7 +130,7 @@ async def open_bus(settings: KernelSettings, client_id: str, *, retry_for: float
         bus = EmbeddedBus(settings.data_dir / "bus.db")
     if settings.bus_namespace:
         bus = NamespacedBus(bus, settings.bus_namespace)
-    bus = TrustedBus(bus, Keys(settings.signing_keys_dir or settings.data_dir / "keys"))
+    bus = TrustedBus(bus, Keys(settings.signing_keys_dir or settings.data_dir / "keys", run_key=run_key))
     deadline = asyncio.get_running_loop().time() + retry_for
     backoff = 0.5
     while True:
