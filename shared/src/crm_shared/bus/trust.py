@@ -243,9 +243,9 @@ class Keys:
             raise PoisonMessage(f"untrusted: the signature is not {context}'s for this message") from exc
         if self._valid.get((context, raw)) == hashlib.sha256(signed).digest():
             return None
-        if self._run_key is not None and (mac := message.headers.get(RUN_MAC_HEADER)):
-            if hmac.compare_digest(mac, _b64(self._run_mac(signed))):
-                return None  # published by a process of this crm up, which signed it with the owner's key
+        mac = message.headers.get(RUN_MAC_HEADER)
+        if mac and self._run_key is not None and hmac.compare_digest(mac, _b64(self._run_mac(signed))):
+            return None  # published by a process of this crm up, which signed it with the owner's key
         return _Unverified(context, public, raw, signed)
 
 
