@@ -15,7 +15,7 @@ import pytest
 from crm_shared.adapters import open_bus, open_read_store
 from crm_shared.bus import Bus
 from crm_shared.contracts.identity import user as users
-from crm_shared.directory import USERS, DirectoryView, LocalDirectory, directory_messages
+from crm_shared.directory import KEPT_SECONDS, USERS, DirectoryView, LocalDirectory, directory_messages
 from crm_shared.integration import Envelope
 from crm_shared.projections import ProjectionRunner
 from crm_shared.readstore import ReadStore
@@ -99,3 +99,30 @@ async def test_a_retired_user_is_refused_by_the_next_check_after_the_feed_applie
     assert doc is not None and not doc["active"]
     assert await directory.refusal_of_user("boris", wait=False) == "the user boris is retired"
     assert await directory.refusal_of_user("ana", wait=False) is None
+
+
+async def test_a_process_that_only_reads_the_copy_keeps_what_it_found_a_moment(tmp_path: Path) -> None:
+    """crm up's API beside its background process: the copy is fed elsewhere. A user found is kept
+    for KEPT_SECONDS (a retirement reaches the checks that much later); one not found is read again
+    at once, so a user the copy has just taken in is accepted."""
+    settings = KernelSettings(data_dir=tmp_path)
+    store = await open_read_store(settings, "test")
+    counted = CountedGets(store)
+    views: Any = counted
+    feeder = ProjectionRunner(DirectoryView(), store, service="test")  # the other process's feed
+    directory = LocalDirectory(views, ProjectionRunner(DirectoryView(), views, service="test"), wait=0.0)
+    try:
+        await directory.prepare()
+        assert await directory.refusal_of_user("ana") == "no user ana"
+        await feeder.handle_batch(directory_messages({"ana": "Ana"}, group_codes=()))
+        assert await directory.refusal_of_user("ana") is None  # not kept while missing: found at once
+        reads = counted.gets
+        for _ in range(10):
+            assert await directory.refusal_of_user("ana") is None
+        assert counted.gets == reads, "kept: no read of the store"
+        await feeder.handle_batch([_retired("ana")])
+        await asyncio.sleep(KEPT_SECONDS)
+        assert await directory.refusal_of_user("ana") == "the user ana is retired"
+        assert counted.gets == reads + 1
+    finally:
+        await store.close()
