@@ -8,7 +8,8 @@ in one run:
   (a unique tax id index) in one transaction, same durability as the event store (WAL,
   ``synchronous=FULL``);
 - measured: the contacts service on embedded defaults in a temporary data directory, as ``crm up``
-  runs it (event store, read store, embedded bus, relay and projector running), importing the file as
+  runs it (event store, read store, embedded bus; its relay and projector in ``crm up``'s background
+  process, :mod:`crm.background`, or beside the import with ``--one-process``), importing the file as
   an import job of an administrator (``CounterpartyImport`` through ``Jobs.run``): parsing, every
   check, events and tax-id reservations appended through ``append_many``;
 - then how long the counterparty view (fed live from the bus) took to show every imported
@@ -21,7 +22,7 @@ Target: 1,000,000 rows in at most 300 s (3,334 rows/s; smaller runs are held to 
 last line is machine-readable, e.g.
 ``P2 ratio=0.05 import_rps=4100 baseline_rps=80000 rows=1000000 import_s=243.9 target_s=300 ... PASS``.
 
-    uv run python -m bench.p2_import [--rows N] [--quick] [--keep DIR] [--catch-up-timeout S]
+    uv run python -m bench.p2_import [--rows N] [--quick] [--keep DIR] [--catch-up-timeout S] [--one-process]
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from pathlib import Path
 from bench.loop import loop_name
 from bench.loop import run as run_on_loop
 from bench.result import Result, emit, fields_of
+from crm.background import BackgroundProcess
 from crm_contacts import bootstrap as contacts
 from crm_contacts.application.counterparties.queries import Filters
 from crm_contacts.application.publishing import translate
@@ -161,18 +163,26 @@ class Measured:
     latency: dict[str, tuple[float, float]]
 
 
-async def measure(path: Path, rows: int, data_dir: Path, catch_up_timeout: float) -> Measured | None:
-    """Import the file into a fresh embedded contacts service (relay and projector running)."""
+async def measure(
+    path: Path, rows: int, data_dir: Path, catch_up_timeout: float, *, one_process: bool = False
+) -> Measured | None:
+    """Import the file into a fresh embedded contacts service (relay and projector running: in a
+    background process as ``crm up`` runs them, or in this one)."""
     settings = KernelSettings(data_dir=data_dir)
-    bus = await open_bus(settings, "crm")
+    background = None if one_process else BackgroundProcess(settings, ["contacts"])
+    bus = await open_bus(settings, "crm", run_key=None if background is None else background.run_key)
     # No gateway runs here: its directory (the file's managers, the default access group) is published
     # as the gateway would, for the service's local copy that the import checks the rows against.
     await bus.publish(directory_messages({f"manager-{i}": f"Manager {i}" for i in range(40)}))
     service = await contacts.build(settings)
     try:
         await service.seed()  # the default contact kinds (phone, email, ...), as on a first start
-        await service.start_relay(bus)
-        await service.start_projector(bus)
+        if background is None:
+            await service.start_relay(bus)
+            await service.start_projector(bus)
+        else:
+            await background.spawn()
+            await background.ready()
         importer = service.importer()
         job = await service.jobs.create("import", ADMIN, {"filename": path.name})
         reporter = asyncio.create_task(report(job.progress, rows))
@@ -211,6 +221,8 @@ async def measure(path: Path, rows: int, data_dir: Path, catch_up_timeout: float
         if shown < rows:
             # The live feed is too slow to wait for: complete the view from the event log in batches,
             # as a rebuild would, to measure the searches at full size.
+            if background is not None:
+                await background.stop()
             for runner in service.runners:
                 await runner.stop()
             started = time.perf_counter()
@@ -224,6 +236,8 @@ async def measure(path: Path, rows: int, data_dir: Path, catch_up_timeout: float
             print(f"  search    {what:<10} p50 {p50:6.1f} ms  p99 {p99:6.1f} ms", flush=True)
         return Measured(import_s, live_s if shown >= rows and log_s is None else None, live_rate, log_s, latency)
     finally:
+        if background is not None:
+            await background.stop()
         await service.close()
         await bus.stop()
 
@@ -238,7 +252,7 @@ async def report(progress: object, rows: int) -> None:
         print(f"  ... {done:,}/{rows:,} rows after {elapsed:.0f} s ({done / elapsed:,.0f} rows/s)", flush=True)
 
 
-async def main_async(rows: int, workdir: Path, catch_up_timeout: float) -> int:
+async def main_async(rows: int, workdir: Path, catch_up_timeout: float, one_process: bool = False) -> int:
     path = workdir / "counterparties.csv"
     started = time.perf_counter()
     generate(path, rows)
@@ -254,7 +268,7 @@ async def main_async(rows: int, workdir: Path, catch_up_timeout: float) -> int:
         return 2
     baseline_rps = rows / base_s
     print(f"  baseline  csv + executemany, one transaction: {baseline_rps:>9,.0f} rows/s ({base_s:.1f} s)", flush=True)
-    measured = await measure(path, rows, workdir / "var", catch_up_timeout)
+    measured = await measure(path, rows, workdir / "var", catch_up_timeout, one_process=one_process)
     if measured is None:
         return 2
     import_rps = rows / measured.import_s
@@ -296,15 +310,18 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds to wait for the live view after the import, then it is completed from the log"
         " (default 600; --quick 10)",
     )
+    parser.add_argument(
+        "--one-process", action="store_true", help="the relay and projector beside the import (crm up --one-process)"
+    )
     args = parser.parse_args(argv)
     rows = args.rows or (10_000 if args.quick else 1_000_000)
     timeout = args.catch_up_timeout if args.catch_up_timeout is not None else (10.0 if args.quick else 600.0)
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=False)
-        return run_on_loop(main_async(rows, args.keep, timeout))
+        return run_on_loop(main_async(rows, args.keep, timeout, args.one_process))
     workdir = Path(tempfile.mkdtemp(prefix="crm-bench-p2-"))
     try:
-        return run_on_loop(main_async(rows, workdir, timeout))
+        return run_on_loop(main_async(rows, workdir, timeout, args.one_process))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
