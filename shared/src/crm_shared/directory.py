@@ -96,8 +96,8 @@ class LocalDirectory:
         self.wait = wait
         self._fed_here = False
         self._kept: dict[tuple[str, str], tuple[Document | None, float]] = {}
-        """(collection, id) -> what the store held, and when it was read: ``runner.applied`` before the
-        read where the copy is fed here, else the monotonic clock after it (only documents found)."""
+        """(collection, id) -> what the store held, and when it was read (taken before the read):
+        ``runner.applied`` where the copy is fed here, else the monotonic clock (documents found only)."""
 
     async def prepare(self) -> None:
         """Create the view's collections (it is fed from the bus only: there is no rebuild to wait for)."""
@@ -117,19 +117,15 @@ class LocalDirectory:
         await self.runner.stop()
 
     async def _get(self, base: str, id: str) -> Document | None:
+        fed = self._fed_here
+        # Taken before reading: a batch applied (or time passed) meanwhile makes the entry stale.
+        stamp = self.runner.applied if fed else time.monotonic()
         kept = self._kept.get((base, id))
-        if self._fed_here:
-            stamp: float = self.runner.applied  # before reading: a batch applied meanwhile makes it stale
-            fresh = kept is not None and kept[1] == stamp
-        else:
-            fresh = kept is not None and time.monotonic() - kept[1] < KEPT_SECONDS
-        if kept is not None and fresh:
+        if kept is not None and (kept[1] == stamp if fed else stamp - kept[1] < KEPT_SECONDS):
             return None if kept[0] is None else dict(kept[0])
         doc = await self._views.get(self.runner.collection(base), id)
-        if not self._fed_here:
-            if doc is None:
-                return None  # read again next time: the copy may take it in any moment
-            stamp = time.monotonic()
+        if doc is None and not fed:
+            return None  # read again next time: the copy may take it in any moment
         if len(self._kept) >= KEPT:
             self._kept.clear()
         self._kept[(base, id)] = (None if doc is None else dict(doc), stamp)
