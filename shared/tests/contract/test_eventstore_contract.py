@@ -320,6 +320,30 @@ async def test_sqlite_followers_share_decoded_events(tmp_path: Path) -> None:
         await store.close()
 
 
+async def test_sqlite_follower_takes_what_the_ring_holds_and_reads_the_rest(tmp_path: Path) -> None:
+    """A follower whose next events another has just read takes them from the ring (the same
+    objects), and the rest of its batch from the file, in order, with nothing skipped or repeated;
+    a stretch the ring no longer holds is read again."""
+    store = await SqliteEventStore.open(tmp_path / "events.db", decoded=8)
+    try:
+        for n in range(12):
+            await store.append(stream_name(), [event(n)], NO_STREAM)
+        ahead = await store.read_all(after=0, limit=5)  # positions 1-5, now in the ring
+        behind = await store.read_all(after=0, limit=9)
+        assert [e.data["n"] for e in behind] == list(range(9))
+        assert all(a is b for a, b in zip(ahead, behind, strict=False))
+        assert [e.position for e in behind] == sorted({e.position for e in behind})
+        rest = await store.read_all(after=behind[-1].position)  # the ring holds 9; the head is 12
+        assert [e.data["n"] for e in rest] == [9, 10, 11]
+        # Positions 1-4 share their slots with 9-12 now: the walk from 0 stops at once.
+        assert [e.data["n"] for e in await store.read_all(after=0, limit=12)] == list(range(12))
+        assert await store.read_all(after=rest[-1].position) == []
+        await store.append(stream_name(), [event(12)], NO_STREAM)
+        assert [e.data["n"] for e in await store.read_all(after=rest[-1].position)] == [12]
+    finally:
+        await store.close()
+
+
 async def test_sqlite_append_that_finds_the_file_busy_waits_off_the_loop(tmp_path: Path) -> None:
     """A lone append is written on the loop's thread when it can be at once; one that finds another
     process writing waits for it on the writer thread, and the loop goes on meanwhile."""

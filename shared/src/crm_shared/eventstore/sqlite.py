@@ -135,6 +135,20 @@ class _Decoded:
         self._size = size
         self._slots: list[RecordedEvent | None] = [None] * size
 
+    def following(self, after: int, limit: int) -> list[RecordedEvent]:
+        """The events at ``after + 1``, ``after + 2``... that the ring holds, up to ``limit``: the log's
+        next events, with no query (no event can lie between two consecutive positions). The walk
+        stops at the first position it does not hold; positions are dense, so that is the head, or
+        an event decoded too long ago."""
+        slots, size = self._slots, self._size
+        events: list[RecordedEvent] = []
+        for position in range(after + 1, after + 1 + min(limit, size)):
+            event = slots[position % size]
+            if event is None or event.position != position:
+                break
+            events.append(event)
+        return events
+
     def rows(self, rows: list[tuple[object, ...]]) -> list[RecordedEvent]:
         slots, size = self._slots, self._size
         events: list[RecordedEvent] = []
@@ -161,9 +175,9 @@ _HERE_EVENTS = 16
 _HERE_MAX_SECONDS = 0.002
 """Lone writes slower than this of late (a slow fsync) go to the writer thread: the loop must not wait."""
 
-_DECODED = 4096
-"""Slots of :class:`_Decoded`: a few batches of the followers' reads (the relay's and views' batches
-are at most 1,000 events; followers further apart than this decode for themselves)."""
+_DECODED = 16_384
+"""Slots of :class:`_Decoded`: a few batches of the followers' reads (the views read up to 5,000
+events at a time, contacts' relay 2,000; followers further apart than this decode for themselves)."""
 
 
 def _to_recorded(row: tuple[object, ...]) -> RecordedEvent:
@@ -544,7 +558,16 @@ class SqliteEventStore:
         head = self._head_here()
         if head is not None and head <= after:
             return []  # a follower's poll with nothing new: no trip to a thread
-        return await self._read(
+        if self._closed:
+            raise EventStoreUnavailable("the event store is closed")
+        # What another follower has just read is taken from the ring, on this thread; the rest of
+        # the batch, if any, is read after it.
+        held = self._decoded.following(after, limit)
+        if held:
+            after, limit = held[-1].position, limit - len(held)
+            if limit == 0 or (head is not None and head <= after):
+                return held
+        return held + await self._read(
             f"SELECT {_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?",
             (after, limit),
             self._log_pool,
