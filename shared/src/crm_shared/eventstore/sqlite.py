@@ -16,7 +16,8 @@ their own connections (WAL lets them run beside the writer): a command's stream 
 apart from the catch-up reads of the whole log (relay, projectors). The polls of those followers
 ask the head of the log first, on the event loop's thread (an index lookup of microseconds,
 cheaper than a trip to a thread), and go to a thread only when there is something to read; the
-rows they read are decoded once for all of them (a ring of recently decoded events, by position).
+rows they read are decoded once for all of them (a ring of recently decoded events, by position),
+and a follower whose next events the ring holds takes them there without a query.
 Other processes' appends to the same file are seen by the next read or poll.
 
 Positions are the table's row ids: one more than the largest so far (events are never deleted).
