@@ -12,14 +12,15 @@ in one run:
   process, :mod:`crm.background`, or beside the import with ``--one-process``), importing the file as
   an import job of an administrator (``CounterpartyImport`` through ``Jobs.run``): parsing, every
   check, events and tax-id reservations appended through ``append_many``;
-- then how long the counterparty view (fed live from the bus) took to show every imported
+- then how long the counterparty view (fed live from the event log) took to show every imported
   counterparty after the import ended; when it has not within ``--catch-up-timeout`` its rate is
   printed and the view is completed from the event log in batches, as a rebuild would;
 - search latency through the queries layer at that size: p50/p99 of list queries by name prefix
   and by tax id, and of page 1000 of the list (50 a page).
 
-Target: 1,000,000 rows in at most 300 s (3,334 rows/s; smaller runs are held to the same rate). The
-last line is machine-readable, e.g.
+Target (issue 11): 1,000,000 rows in at most 300 s (3,334 rows/s), and the live view showing every
+one of them at most 60 s after the import ends; smaller runs are held to the same rates (the view's
+wait scaled by the rows, at least 1 s). The last line is machine-readable, e.g.
 ``P2 ratio=0.05 import_rps=4100 baseline_rps=80000 rows=1000000 import_s=243.9 target_s=300 ... PASS``.
 
     uv run python -m bench.p2_import [--rows N] [--quick] [--keep DIR] [--catch-up-timeout S] [--one-process]
@@ -56,6 +57,9 @@ from crm_shared.settings import KernelSettings
 
 TARGET_SECONDS_PER_MILLION = 300.0
 TARGET_RPS = 1_000_000 / TARGET_SECONDS_PER_MILLION
+VIEW_SECONDS_PER_MILLION = 60.0
+"""The live view shows every imported row at most this long after the import (1M rows)."""
+VIEW_MIN_SECONDS = 1.0
 COLUMNS = ["name", "tax_id", "relations", "legal_form", "main_manager", "contact:phone", "contact:email"]
 ADMIN = Caller(user_id="bench-admin", roles=frozenset({"administrator"}), groups=frozenset())
 SEARCHES = 200
@@ -156,6 +160,8 @@ class Measured:
     import_s: float
     live_view_s: float | None
     """Seconds after the import until the live view showed every row (None: not within the timeout)."""
+    live_wait_s: float
+    """Seconds waited for the live view after the import."""
     live_rate: float
     """Counterparties the live view took in per second after the import."""
     log_catch_up_s: float | None
@@ -207,8 +213,11 @@ async def measure(
         collection = service.runner.collection(COLLECTION)
         waited = time.perf_counter()
         at_end = shown = await service.views.count(collection)
+        # Counting a large view is a scan: asked about 20 times within the view's target, at most
+        # once a second.
+        poll = min(1.0, max(0.1, view_target_s(rows) / 20))
         while shown < rows and time.perf_counter() - waited < catch_up_timeout:
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(poll)
             shown = await service.views.count(collection)
         live_s = time.perf_counter() - waited
         live_rate = (shown - at_end) / live_s if live_s > 0 else 0.0
@@ -234,12 +243,18 @@ async def measure(
         latency = await search_latency(service, rows)
         for what, (p50, p99) in latency.items():
             print(f"  search    {what:<10} p50 {p50:6.1f} ms  p99 {p99:6.1f} ms", flush=True)
-        return Measured(import_s, live_s if shown >= rows and log_s is None else None, live_rate, log_s, latency)
+        live_view_s = live_s if shown >= rows and log_s is None else None
+        return Measured(import_s, live_view_s, live_s, live_rate, log_s, latency)
     finally:
         if background is not None:
             await background.stop()
         await service.close()
         await bus.stop()
+
+
+def view_target_s(rows: int) -> float:
+    """How long after the import the live view may take to show ``rows`` rows."""
+    return max(VIEW_MIN_SECONDS, VIEW_SECONDS_PER_MILLION * rows / 1_000_000)
 
 
 async def report(progress: object, rows: int) -> None:
@@ -273,26 +288,37 @@ async def main_async(rows: int, workdir: Path, catch_up_timeout: float, one_proc
         return 2
     import_rps = rows / measured.import_s
     target_s = TARGET_SECONDS_PER_MILLION * rows / 1_000_000
-    met = measured.import_s <= target_s
-    print(f"  target    {target_s:.0f} s for {rows:,} rows ({TARGET_RPS:,.0f} rows/s): {'met' if met else 'MISSED'}")
+    view_s = view_target_s(rows)
+    import_met = measured.import_s <= target_s
+    view_met = measured.live_view_s is not None and measured.live_view_s <= view_s
+    met = import_met and view_met
+    print(
+        f"  target    {target_s:.0f} s for {rows:,} rows ({TARGET_RPS:,.0f} rows/s):"
+        f" {'met' if import_met else 'MISSED'}; the view {view_s:.1f} s after: {'met' if view_met else 'MISSED'}"
+    )
     live = "none" if measured.live_view_s is None else f"{measured.live_view_s:.1f}"
     log = "" if measured.log_catch_up_s is None else f" view_from_log_s={measured.log_catch_up_s:.1f}"
     figures = " ".join(f"{k}_p50_ms={v[0]:.1f} {k}_p99_ms={v[1]:.1f}" for k, v in measured.latency.items())
     summary = (
         f"ratio={import_rps / baseline_rps:.3f} import_rps={import_rps:.0f} baseline_rps={baseline_rps:.0f}"
         f" rows={rows} import_s={measured.import_s:.1f} target_s={target_s:.0f} live_view_s={live}"
+        f" view_target_s={view_s:.1f}"
         f" live_view_rate={measured.live_rate:.0f}{log} {figures}"
     )
     fields = fields_of(summary)
+    if measured.live_view_s is not None:
+        view_after = f"{measured.live_view_s:.1f} s"
+    else:  # not caught up live within --catch-up-timeout; completed from the log after it
+        view_after = f"> {measured.live_wait_s:.0f} s"
     emit(
         Result(
             "P2",
-            f"{rows:,} rows in {measured.import_s:.1f} s ({import_rps:,.0f} rows/s)",
-            f"1M rows ≤ {TARGET_SECONDS_PER_MILLION:.0f} s ({TARGET_RPS:,.0f} rows/s)",
+            f"{rows:,} rows in {measured.import_s:.1f} s ({import_rps:,.0f} rows/s), view +{view_after}",
+            f"1M rows ≤ {TARGET_SECONDS_PER_MILLION:.0f} s, view ≤ {VIEW_SECONDS_PER_MILLION:.0f} s after",
             import_rps / baseline_rps,
             "PASS" if met else "MISS",
             fields,
-            [] if met else [f"{import_rps:,.0f} rows/s"],
+            [f"{import_rps:,.0f} rows/s"] * (not import_met) + [f"view +{view_after}"] * (not view_met),
         )
     )
     return 0
