@@ -23,7 +23,7 @@ from crm_contacts.application.counterparties.commands import CounterpartyCommand
 from crm_contacts.application.counterparties.reviews import DuplicateReviews
 from crm_contacts.domain import counterparty as cp
 from crm_contacts.domain.contact_info import ContactEntry
-from crm_contacts.projections.counterparties import COLLECTION, KEYS
+from crm_contacts.projections.counterparties import COLLECTION, KEYS, exactly, past
 from crm_shared.errors import AlreadyExists, DomainError, Forbidden, NotFound
 from crm_shared.identity import Caller, Permission
 from crm_shared.projections import ProjectionRunner
@@ -115,7 +115,7 @@ class Duplicates:
         unseen: dict[str, Match] = {}
         within = None if hidden else self._within(caller)
         for field, key in sorted(set(keys)):
-            query = Query({"field": field, "key": key, "archived": False}, None, "name_key", None, 50, within)
+            query = Query({"field": field, "archived": False}, exactly(key), "key_name", None, 50, within)
             for doc in (await self._views.find(self._runner.collection(KEYS), query)).items:
                 cid = str(doc["counterparty_id"])
                 if cid == exclude or cid in found or cid in unseen:
@@ -139,19 +139,22 @@ class Duplicates:
             raise Forbidden("your roles do not allow reading counterparties")
         collection = self._runner.collection(KEYS)
         within = self._within(caller)
-        # (key, "\uffff") sorts after every (key, id): the walk goes on strictly after that key.
-        after: tuple[Any, str] | None = None if after_key is None else (after_key, "\uffff")
+        # Lookups in key_name order are in key order, a key's lookups together (no key has the
+        # separator, which sorts before every character a key has but tab and line feed, and the
+        # fields walked here, tax ids, e-mails and phones, have neither). The end of a key's range
+        # sorts after every (key_name, id) of it: the walk goes on strictly after that key.
+        after: tuple[Any, str] | None = None if after_key is None else (past(after_key), "")
         page = await self._views.find(
-            collection, Query({"field": field, "archived": False}, None, "key", after, chunk, within)
+            collection, Query({"field": field, "archived": False}, None, "key_name", after, chunk, within)
         )
         rows = list(page.items)
         if page.next_after is not None and rows:
             last = rows[-1]  # finish its group, so that no group is split between two chunks
             rest = Query(
-                {"field": field, "key": last["key"], "archived": False},
-                None,
-                "key",
-                (last["key"], str(last["_id"])),
+                {"field": field, "archived": False},
+                exactly(str(last["key"])),
+                "key_name",
+                (last["key_name"], str(last["_id"])),
                 10_000,
                 within,
             )
