@@ -16,7 +16,7 @@ from typing import Any
 from crm_contacts.domain.counterparty import normalise_tax_id
 from crm_shared.contracts.contacts import counterparty as public
 from crm_shared.projections import Derive, Fact, On, View
-from crm_shared.readstore import Change, Delete, Document, Index, Put
+from crm_shared.readstore import Change, Delete, Document, Index, Put, Query
 
 COLLECTION = "counterparties"
 KEYS = "counterparty_keys"
@@ -26,7 +26,7 @@ MIN_WORD = 2
 KEY_NAME_SEPARATOR = "\x1f"
 """Joins a lookup's key and the name in ``key_name``: prefix searches match the key and sort by key,
 then name. No key contains it (inputs refuse control characters but tab and line feed), so the keys
-starting with ``<key><separator>`` are exactly those of ``<key>``: see :func:`exactly`."""
+starting with ``<key><separator>`` are exactly those of ``<key>``: see :func:`with_key`."""
 
 _FIELD_OF = {
     "crm.contacts.CounterpartyRenamed": "name",
@@ -62,10 +62,20 @@ def words_of(name: str) -> set[str]:
     return {w for w in _WORD.findall(name.casefold()) if len(w) >= MIN_WORD}
 
 
-def exactly(key: str) -> tuple[str, str]:
-    """The ``Query.prefix`` of the lookups whose key is ``key`` (sorted by ``key_name``: by name), so
-    that one index on ``(field, key_name)`` serves exact and prefix searches alike."""
-    return ("key_name", f"{key}{KEY_NAME_SEPARATOR}")
+def with_key(
+    field: str,
+    key: str,
+    equals: Mapping[str, Any],
+    after: tuple[Any, str] | None,
+    limit: int,
+    within: tuple[str, Sequence[Any]] | None,
+) -> Query:
+    """The query of the lookups of ``field`` whose key is exactly ``key`` (and that match ``equals``),
+    by name: the prefix ``<key><separator>`` of ``key_name``, so that the one index on ``(field,
+    key_name)`` serves exact and prefix searches alike."""
+    return Query(
+        {**equals, "field": field}, ("key_name", f"{key}{KEY_NAME_SEPARATOR}"), "key_name", after, limit, within
+    )
 
 
 def past(key: str) -> str:
@@ -204,7 +214,7 @@ class CounterpartiesView(View):
     # 3: relations, details, contact information, properties, categories, sources, lookups; 4: key_name;
     # 5: a lookup that goes is deleted at the version of that change, so one that comes back is kept;
     # 6: tax ids also without their country prefix (taxnum), IDN e-mails also in Unicode (emailu);
-    # 7: lookups have one index, (field, key_name), for exact keys too (see exactly())
+    # 7: lookups have one index, (field, key_name), for exact keys too (see with_key())
     version = 7
     topics: Sequence[str] = (public.COUNTERPARTY_TOPIC,)
     collections: Mapping[str, Sequence[Index]] = {
@@ -219,7 +229,7 @@ class CounterpartiesView(View):
         ),
         # No index on counterparty_id: no query finds lookups by their card (a card's lookups that go
         # are worked out from its versions), and a rebuild spent 0.19 s of ~1.2 s of indexing on it.
-        # One index: an exact key is a prefix of key_name too (exactly()). A second one on (field, key,
+        # One index: an exact key is a prefix of key_name too (with_key()). A second one on (field, key,
         # name_key) cost 37 % of the view's SQLite writes at 300,000 counterparties: each lookup is
         # a random insert into each index (bench README, fifth session).
         KEYS: (Index(("field", "key_name")),),

@@ -23,7 +23,7 @@ from crm_contacts.application.counterparties.commands import CounterpartyCommand
 from crm_contacts.application.counterparties.reviews import DuplicateReviews
 from crm_contacts.domain import counterparty as cp
 from crm_contacts.domain.contact_info import ContactEntry
-from crm_contacts.projections.counterparties import COLLECTION, KEYS, exactly, past
+from crm_contacts.projections.counterparties import COLLECTION, KEYS, past, with_key
 from crm_shared.errors import AlreadyExists, DomainError, Forbidden, NotFound
 from crm_shared.identity import Caller, Permission
 from crm_shared.projections import ProjectionRunner
@@ -115,7 +115,7 @@ class Duplicates:
         unseen: dict[str, Match] = {}
         within = None if hidden else self._within(caller)
         for field, key in sorted(set(keys)):
-            query = Query({"field": field, "archived": False}, exactly(key), "key_name", None, 50, within)
+            query = with_key(field, key, {"archived": False}, None, 50, within)
             for doc in (await self._views.find(self._runner.collection(KEYS), query)).items:
                 cid = str(doc["counterparty_id"])
                 if cid == exclude or cid in found or cid in unseen:
@@ -150,14 +150,8 @@ class Duplicates:
         rows = list(page.items)
         if page.next_after is not None and rows:
             last = rows[-1]  # finish its group, so that no group is split between two chunks
-            rest = Query(
-                {"field": field, "archived": False},
-                exactly(str(last["key"])),
-                "key_name",
-                (last["key_name"], str(last["_id"])),
-                10_000,
-                within,
-            )
+            after = (last["key_name"], str(last["_id"]))
+            rest = with_key(field, str(last["key"]), {"archived": False}, after, 10_000, within)
             rows.extend((await self._views.find(collection, rest)).items)
         groups: dict[str, list[Document]] = {}
         for row in rows:

@@ -28,9 +28,9 @@ from crm_contacts.projections.counterparties import (
     COLLECTION,
     KEY_NAME_SEPARATOR,
     KEYS,
-    exactly,
     name_key,
     property_key,
+    with_key,
     words_of,
 )
 from crm_contacts.projections.stages import STAGES, XYZ_CLASSES
@@ -262,7 +262,7 @@ class CounterpartyQueries:
             return await self._views.find(self._runner.collection(COLLECTION), query)
         field_name, key, exact = lookup
         if exact:
-            query = Query({**equals, "field": field_name}, exactly(key), "key_name", after, limit, within)
+            query = with_key(field_name, key, equals, after, limit, within)
         else:
             query = Query({**equals, "field": field_name}, ("key_name", key), "key_name", after, limit, within)
         words = query_words(filters.q) if filters.q and field_name == "word" else []
@@ -280,7 +280,7 @@ class CounterpartyQueries:
 
     async def _is_code(self, text: str, equals: Mapping[str, Any], within: tuple[str, tuple[str, ...]] | None) -> bool:
         """Whether a counterparty the list would show has ``text`` as an external code (of any system)."""
-        query = Query({**equals, "field": "extcode"}, exactly(text), "key_name", None, 1, within)
+        query = with_key("extcode", text, equals, None, 1, within)
         return bool((await self._views.find(self._runner.collection(KEYS), query)).items)
 
     async def by_phone(self, phone: str, caller: Caller, *, limit: int = 20) -> builtins.list[Document]:
@@ -289,7 +289,7 @@ class CounterpartyQueries:
             raise Forbidden("your roles do not allow reading counterparties")
         groups = caller.visible_groups()
         within = None if groups is None else ("access_group", tuple(sorted(groups)))
-        query = Query({"field": "phone", "archived": False}, exactly(phone), "key_name", None, limit, within)
+        query = with_key("phone", phone, {"archived": False}, None, limit, within)
         page = await self._views.find(self._runner.collection(KEYS), query)
         ids = list(dict.fromkeys(str(d["counterparty_id"]) for d in page.items))
         found = await self._views.get_many(self._runner.collection(COLLECTION), ids)
