@@ -309,11 +309,7 @@ class ProjectionRunner:
         if await self._views.checkpoint(built) is not None:
             return 0
         start = await self._views.checkpoint(self.checkpoint_name) or 0
-        # Two batches of events, facts, documents and rows stay alive at a time: with Python's default
-        # threshold the collector's full passes walked them all (9 passes, 1.0 s of the loop's 3 s of
-        # CPU in a 20,000-event rebuild, bench P4); with the bulk work's threshold, 12 young passes, 0.2 s.
-        with fewer_collections():
-            count = await self.catch_up(store, translate, after=start, batch_size=batch_size)
+        count = await self.catch_up(store, translate, after=start, batch_size=batch_size)
         await self._ensure_indexes()
         await self._views.apply([], checkpoint=(built, await self._views.checkpoint(self.checkpoint_name) or 0))
         await self._drop_older_versions()
@@ -326,6 +322,13 @@ class ProjectionRunner:
         while the next one is worked out. The documents a batch wrote are carried into the next,
         so it never reads a document whose write is still in flight.
         """
+        # Bulk work for the collector (collector.fewer_collections): a rebuild, and a live view
+        # catching up with a backlog, keep two batches of events, facts, documents and rows alive at
+        # a time, which young collections at the server's threshold walked over and over.
+        with fewer_collections():
+            return await self._catch_up(store, translate, after=after, batch_size=batch_size)
+
+    async def _catch_up(self, store: EventStore, translate: Translate, *, after: int, batch_size: int) -> int:
         position, count = after, 0
         head = await store.head_position()
         topics = set(self.projection.topics)
