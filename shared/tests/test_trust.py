@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import uuid
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from crm_shared.bus import HEADER_DLT_REASON, Message, PoisonMessage, dead_letter_topic
 from crm_shared.bus.embedded import EmbeddedBus
-from crm_shared.bus.trust import RUN_MAC_HEADER, SIGNATURE_HEADER, Keys, TrustedBus, owner_of
+from crm_shared.bus.trust import RUN_MAC_HEADER, SIGNATURE_HEADER, Keys, TrustedBus, owner_of, signed_bytes
 
 TOPIC = "crm.contacts.counterparty.v1"
 
@@ -44,10 +48,27 @@ def test_a_signed_message_passes_and_any_change_to_it_does_not(tmp_path: Path) -
         replace(signed, headers={**signed.headers, "ce_type": "crm.contacts.CounterpartyArchived"}),
         replace(signed, headers={k: v for k, v in signed.headers.items() if k != SIGNATURE_HEADER}),
         replace(signed, headers={**signed.headers, SIGNATURE_HEADER: "not-base64!"}),
+        replace(
+            signed, headers={**signed.headers, SIGNATURE_HEADER: signed.headers[SIGNATURE_HEADER][:43]}
+        ),  # 32 bytes
     ]
     for message in tampered:
         with pytest.raises(PoisonMessage, match="untrusted"):
             keys.check(message)
+        with pytest.raises(PoisonMessage, match="untrusted"):
+            Keys(tmp_path / "keys").check(message)  # a process that never saw the signature verifies it
+
+
+def test_anyone_verifies_a_signature_with_the_public_key_file_alone(tmp_path: Path) -> None:
+    """Outside the CRM a consumer needs only ``<context>.pub`` (SubjectPublicKeyInfo PEM) and any
+    Ed25519 implementation: here OpenSSL's, through ``cryptography``."""
+    signed = Keys(tmp_path / "keys").sign(event())
+    public = serialization.load_pem_public_key((tmp_path / "keys" / "contacts.pub").read_bytes())
+    assert isinstance(public, Ed25519PublicKey)
+    signature = base64.urlsafe_b64decode(signed.headers[SIGNATURE_HEADER] + "==")
+    public.verify(signature, signed_bytes(signed))
+    with pytest.raises(InvalidSignature):
+        public.verify(signature, signed_bytes(replace(signed, key="c-2")))
 
 
 def test_another_key_folder_cannot_sign_for_the_owner(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ event changes nothing. Dead-letter topics keep the original's headers and are no
 key*: a random secret ``crm up`` makes at start, hands to its background process on a pipe and never
 stores. With it, a publisher adds header ``crm_run_mac``, an HMAC-SHA256 of the same signed bytes,
 and a consumer that holds the key takes a message whose MAC is right without verifying its Ed25519
-signature: ~2 µs instead of ~150 µs of CPU, on a machine whose cores the two processes share. In
+signature: ~2 µs instead of ~70 µs of CPU, on a machine whose cores the two processes share. In
 ``crm up`` one folder holds every context's private key, so the run key trusts nobody the keys do
 not already trust. Messages of an earlier run (another key) and of every other process are verified
 as above; distributed roles get no run key.
@@ -43,9 +43,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from nacl.exceptions import BadSignatureError
+from nacl.signing import SigningKey, VerifyKey
 
 from crm_shared.bus.port import DEAD_LETTER_SUFFIX, BatchHandler, Bus, Handler, Message, PoisonMessage, Subscription
 
@@ -81,34 +82,35 @@ class Keys:
         self._folder = folder
         self._run_key = run_key
         """The secret the processes of one ``crm up`` share (see the module docstring), or None."""
-        self._private: dict[str, Ed25519PrivateKey] = {}
-        self._public: dict[str, Ed25519PublicKey] = {}
+        self._private: dict[str, SigningKey] = {}
+        self._public: dict[str, VerifyKey] = {}
         self._own: dict[str, bool] = {}
         # (context, signature) -> SHA-256 of the bytes it is valid for, with the context's public key
         # this process checks with: made by this process, or verified by it once already.
         self._valid: OrderedDict[tuple[str, bytes], bytes] = OrderedDict()
 
-    def private(self, context: str) -> Ed25519PrivateKey:
+    def private(self, context: str) -> SigningKey:
         """The context's private key, made (with its public key) when the folder has none."""
         key = self._private.get(context)
         if key is None:
-            key = self._private[context] = self._load_or_make(context)
+            key = self._private[context] = SigningKey(self._load_or_make(context).private_bytes_raw())
         return key
 
-    def public(self, context: str) -> Ed25519PublicKey | None:
+    def public(self, context: str) -> VerifyKey | None:
         """The context's public key, or None when the folder has none (then nothing of it is trusted)."""
         key = self._public.get(context)
         if key is None:
             pub, private = self._folder / f"{context}.pub", self._folder / f"{context}.key"
             if pub.exists():
                 loaded = serialization.load_pem_public_key(pub.read_bytes())
+                if not isinstance(loaded, Ed25519PublicKey):
+                    raise ValueError(f"{pub} is not an Ed25519 public key")
+                key = VerifyKey(loaded.public_bytes_raw())
             elif private.exists():
-                loaded = self.private(context).public_key()
+                key = self.private(context).verify_key
             else:
                 return None  # asked again next time: the owner may make it meanwhile
-            if not isinstance(loaded, Ed25519PublicKey):
-                raise ValueError(f"{pub} is not an Ed25519 public key")
-            key = self._public[context] = loaded
+            self._public[context] = key
         return key
 
     def _load_or_make(self, context: str) -> Ed25519PrivateKey:
@@ -149,12 +151,12 @@ class Keys:
         if context is None:
             return message
         signed = signed_bytes(message)
-        return self._with_signature(message, context, signed, self.private(context).sign(signed))
+        return self._with_signature(message, context, signed, self.private(context).sign(signed).signature)
 
     async def sign_all(self, messages: Sequence[Message]) -> list[Message]:
         """Each of ``messages`` signed as :meth:`sign` does, the signing on a thread: an Ed25519
-        signature is ~80 µs of CPU that lets the GIL go, so the event loop (which under load is what
-        limits a process) hands it to another core."""
+        signature is ~26 µs of CPU (libsodium's; OpenSSL's took 63) that lets the GIL go, so the
+        event loop (which under load is what limits a process) hands it to another core."""
         owned = [(i, context) for i, m in enumerate(messages) if (context := owner_of(m.topic)) is not None]
         if not owned:
             return list(messages)
@@ -164,7 +166,7 @@ class Keys:
             pairs = []
             for i, context in owned:
                 signed = signed_bytes(messages[i])
-                pairs.append((signed, keys[context].sign(signed)))
+                pairs.append((signed, keys[context].sign(signed).signature))
             return pairs
 
         signed_all = list(messages)
@@ -189,10 +191,7 @@ class Keys:
         own = self._own.get(context)
         if own is None:
             public = self.public(context)
-            raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
-            own = self._own[context] = public is not None and public.public_bytes(*raw) == self.private(
-                context
-            ).public_key().public_bytes(*raw)
+            own = self._own[context] = public is not None and bytes(public) == bytes(self.private(context).verify_key)
         return own
 
     def _remember(self, context: str, signature: bytes, signed: bytes) -> None:
@@ -210,8 +209,9 @@ class Keys:
         self._remember(unverified.context, unverified.signature, unverified.signed)
 
     async def check_all(self, messages: Sequence[Message]) -> None:
-        """:meth:`check` of each message, the Ed25519 verifications (~150 µs of CPU each, which
-        let the GIL go) on a thread: messages of another process, as in distributed mode."""
+        """:meth:`check` of each message, the Ed25519 verifications (~70 µs of CPU each with
+        libsodium's, 134 with OpenSSL's; they let the GIL go) on a thread: messages of another
+        process, as in distributed mode."""
         unverified = [u for m in messages if (u := self._unverified(m)) is not None]
         if not unverified:
             return
@@ -252,15 +252,15 @@ class Keys:
 @dataclass(frozen=True, slots=True)
 class _Unverified:
     context: str
-    public: Ed25519PublicKey
+    public: VerifyKey
     signature: bytes
     signed: bytes
 
 
 def _valid(unverified: _Unverified) -> bool:
     try:
-        unverified.public.verify(unverified.signature, unverified.signed)
-    except InvalidSignature:
+        unverified.public.verify(unverified.signed, unverified.signature)
+    except (BadSignatureError, ValueError):  # ValueError: not 64 bytes long
         return False
     return True
 
