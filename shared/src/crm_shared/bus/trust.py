@@ -24,7 +24,7 @@ event changes nothing. Dead-letter topics keep the original's headers and are no
 key*: a random secret ``crm up`` makes at start, hands to its background process on a pipe and never
 stores. With it, a publisher adds header ``crm_run_mac``, an HMAC-SHA256 of the same signed bytes,
 and a consumer that holds the key takes a message whose MAC is right without verifying its Ed25519
-signature: ~2 µs instead of ~70 µs of CPU, on a machine whose cores the two processes share. In
+signature: ~2 µs instead of ~60 µs of CPU, on a machine whose cores the two processes share. In
 ``crm up`` one folder holds every context's private key, so the run key trusts nobody the keys do
 not already trust. Messages of an earlier run (another key) and of every other process are verified
 as above; distributed roles get no run key.
@@ -155,7 +155,7 @@ class Keys:
 
     async def sign_all(self, messages: Sequence[Message]) -> list[Message]:
         """Each of ``messages`` signed as :meth:`sign` does, the signing on a thread: an Ed25519
-        signature is ~26 µs of CPU (libsodium's; OpenSSL's took 63) that lets the GIL go, so the
+        signature is ~24 µs of CPU (libsodium's; OpenSSL's took 36) that lets the GIL go, so the
         event loop (which under load is what limits a process) hands it to another core."""
         owned = [(i, context) for i, m in enumerate(messages) if (context := owner_of(m.topic)) is not None]
         if not owned:
@@ -209,8 +209,8 @@ class Keys:
         self._remember(unverified.context, unverified.signature, unverified.signed)
 
     async def check_all(self, messages: Sequence[Message]) -> None:
-        """:meth:`check` of each message, the Ed25519 verifications (~70 µs of CPU each with
-        libsodium's, 134 with OpenSSL's; they let the GIL go) on a thread: messages of another
+        """:meth:`check` of each message, the Ed25519 verifications (~60 µs of CPU each with
+        libsodium's, 115 with OpenSSL's; they let the GIL go) on a thread: messages of another
         process, as in distributed mode."""
         unverified = [u for m in messages if (u := self._unverified(m)) is not None]
         if not unverified:
